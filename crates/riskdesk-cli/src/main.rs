@@ -1,0 +1,294 @@
+//! `riskdesk`: the command line over riskdesk-core, for automation and benchmarks.
+
+mod bench;
+mod score;
+mod work;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use chrono::{NaiveDate, Utc};
+use clap::{Parser, Subcommand};
+use riskdesk_core::book::{self, BookSpec};
+use riskdesk_core::model::Segment;
+use riskdesk_core::money::format_minor;
+use riskdesk_core::store::{accounts, AccountQuery, AccountSort};
+use riskdesk_core::{health, Store};
+
+#[derive(Parser)]
+#[command(
+    name = "riskdesk",
+    version,
+    about = "Riskdesk: account risk for Customer Success teams"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// Every rule with its condition and actions.
+    List {
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Run the enabled rules over every account.
+    Run {
+        #[arg(long)]
+        db: PathBuf,
+        /// Show what would happen, and why, without writing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Create a store (if needed) and fill it with a synthetic book of business.
+    Demo {
+        #[arg(long, default_value_t = 2_500)]
+        accounts: usize,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+        /// "Today" for the book (YYYY-MM-DD); defaults to today.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+        /// Weeks of health history to compute from the book's data (0: none, no scores).
+        #[arg(long, default_value_t = 12)]
+        history_weeks: u32,
+    },
+    /// Recompute health, signals and severity for every account; prints timing.
+    Score {
+        #[arg(long)]
+        db: PathBuf,
+        /// Score as of this day (YYYY-MM-DD); defaults to today.
+        #[arg(long)]
+        as_of: Option<NaiveDate>,
+    },
+    /// Rules: list them, or run them over the book (a dry run previews).
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// Live CTAs, most urgent first.
+    Ctas {
+        #[arg(long)]
+        db: PathBuf,
+        /// Only this owner's (user id).
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Explain an account's health score, signals and severity.
+    Explain {
+        /// Account id, CRM id or exact name.
+        account: String,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List accounts, sorted and filtered like the Accounts table.
+    Accounts {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        search: Option<String>,
+        /// name, arr, segment, stage, renewal or owner.
+        #[arg(long, value_parser = parse_sort, default_value = "name")]
+        sort: AccountSort,
+        #[arg(long)]
+        desc: bool,
+        #[arg(long, value_parser = parse_segment)]
+        segment: Option<Segment>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        #[arg(long, default_value_t = 0)]
+        offset: u32,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure book generation, loading and Accounts-table queries; prints a table.
+    Bench {
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        /// Store to build (default: a temporary file, removed afterwards).
+        #[arg(long)]
+        db: Option<PathBuf>,
+        #[arg(long, default_value_t = 30)]
+        iterations: usize,
+        /// Only generate in memory (no store): for sizes up to 1M accounts.
+        #[arg(long)]
+        generate_only: bool,
+    },
+}
+
+fn parse_sort(s: &str) -> Result<AccountSort, String> {
+    s.parse::<AccountSort>().map_err(|e| e.to_string())
+}
+
+fn parse_segment(s: &str) -> Result<Segment, String> {
+    s.parse::<Segment>().map_err(|e| e.to_string())
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Command::Demo {
+            accounts,
+            db,
+            seed,
+            as_of,
+            history_weeks,
+        } => demo(accounts, db, seed, as_of, history_weeks).await,
+        Command::Score { db, as_of } => score::run(db, as_of).await,
+        Command::Explain { account, db, json } => score::explain(db, account, json).await,
+        Command::Rules {
+            command: RulesCommand::List { db },
+        } => work::list_rules(db).await,
+        Command::Rules {
+            command: RulesCommand::Run { db, dry_run, as_of },
+        } => work::run_rules(db, dry_run, as_of).await,
+        Command::Ctas { db, owner, json } => work::ctas(db, owner, json).await,
+        Command::Accounts {
+            db,
+            search,
+            sort,
+            desc,
+            segment,
+            limit,
+            offset,
+            json,
+        } => {
+            let query = AccountQuery {
+                search,
+                segment,
+                sort,
+                descending: desc,
+                offset,
+                limit,
+                ..Default::default()
+            };
+            list_accounts(db, query, json).await
+        }
+        Command::Bench {
+            accounts,
+            db,
+            iterations,
+            generate_only,
+        } => bench::run(accounts, db, iterations, generate_only).await,
+    }
+}
+
+async fn demo(
+    n: usize,
+    db: PathBuf,
+    seed: u64,
+    as_of: Option<NaiveDate>,
+    history_weeks: u32,
+) -> Result<()> {
+    let store = Store::open(&db)
+        .await
+        .with_context(|| format!("opening {}", db.display()))?;
+    if accounts::count_accounts(store.pool()).await? > 0 {
+        anyhow::bail!(
+            "{} already holds accounts; demo data goes into an empty store",
+            db.display()
+        );
+    }
+    let spec = BookSpec::new(n, seed, as_of.unwrap_or_else(|| Utc::now().date_naive()));
+    let started = Instant::now();
+    let summary = book::load(&store, &spec, |done, total| {
+        eprint!("\rloading {done}/{total} accounts");
+    })
+    .await?;
+    eprintln!();
+    if history_weeks > 0 {
+        let scoring = Instant::now();
+        let s = health::initialize(&store, spec.as_of, history_weeks, 14).await?;
+        println!(
+            "Scored {} accounts with {history_weeks} weeks of history in {:.2} s",
+            s.accounts,
+            scoring.elapsed().as_secs_f64()
+        );
+    }
+    store.close().await;
+    println!(
+        "Loaded {} accounts into {} in {:.2} s",
+        summary.accounts,
+        db.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  {} users, {} contacts, {} usage weeks, {} tickets, {} NPS responses, {} timeline entries",
+        summary.users, summary.contacts, summary.usage_weeks, summary.tickets, summary.nps_responses, summary.timeline_entries
+    );
+    for (story, count) in &summary.stories {
+        println!("  story {:<24} {count:>8} accounts", format!("{story:?}"));
+    }
+    Ok(())
+}
+
+async fn list_accounts(db: PathBuf, query: AccountQuery, json: bool) -> Result<()> {
+    if !db.exists() {
+        anyhow::bail!("no store at {}", db.display());
+    }
+    let store = Store::open(&db).await?;
+    let page = accounts::query_accounts(store.pool(), &query).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(());
+    }
+    let digits: HashMap<String, u32> = accounts::currencies(store.pool())
+        .await?
+        .into_iter()
+        .map(|c| (c.currency, c.minor_digits.max(0) as u32))
+        .collect();
+    println!(
+        "{:<36} {:>20} {:<11} {:<11} {:<10} OWNER",
+        "NAME", "ARR", "SEGMENT", "STAGE", "RENEWAL"
+    );
+    for r in &page.rows {
+        let arr = format_minor(
+            r.arr_minor,
+            &r.currency,
+            *digits.get(&r.currency).unwrap_or(&2),
+        );
+        println!(
+            "{:<36} {:>20} {:<11} {:<11} {:<10} {}",
+            truncate(&r.name, 36),
+            arr,
+            r.segment.as_str(),
+            r.stage.as_str(),
+            r.renewal_date,
+            r.owner_name.as_deref().unwrap_or("—")
+        );
+    }
+    println!(
+        "{} of {} accounts (offset {})",
+        page.rows.len(),
+        page.total,
+        page.offset
+    );
+    Ok(())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_string()
+    } else {
+        s.chars()
+            .take(max - 1)
+            .chain(std::iter::once('…'))
+            .collect()
+    }
+}

@@ -1,0 +1,862 @@
+//! Recomputing health, signals and severity, keeping their history, and explaining them.
+//!
+//! A recompute loads accounts' facts in batches, scores each with the scorecard that
+//! applies, detects signals, assesses severity and writes the results of a batch in one
+//! transaction: the day's snapshot (at most one a day per account, replaced by a later
+//! recompute that day; on-demand snapshots come on top), the current health row, and the
+//! signals (raised, updated, or cleared when their condition is gone).
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use crate::scorecard::{
+    self, facts, AccountFacts, HealthScore, MeasureKind, MeasureResult, Scorecard,
+    ScorecardDefinition,
+};
+use crate::severity::{self, Severity, SeverityConfig};
+use crate::signals::{self, Detected, Level, SignalKind, SignalThresholds};
+use crate::store::{insert_batched, Store, Tx};
+use crate::{new_id, Error, Result};
+
+const SIGNAL_THRESHOLDS: &str = "signal_thresholds";
+const SEVERITY: &str = "severity";
+const BATCH: usize = 400;
+
+async fn get_config<T: serde::de::DeserializeOwned + Default>(
+    pool: &SqlitePool,
+    key: &str,
+) -> Result<T> {
+    let row: Option<(String,)> = sqlx::query_as("SELECT value FROM config WHERE key = ?")
+        .bind(key)
+        .fetch_optional(pool)
+        .await?;
+    match row {
+        None => Ok(T::default()),
+        Some((json,)) => serde_json::from_str(&json)
+            .map_err(|e| Error::invalid(format!("config {key}"), e.to_string())),
+    }
+}
+
+async fn set_config<T: Serialize>(tx: &mut Tx, key: &str, value: &T) -> Result<()> {
+    let json = serde_json::to_string(value).map_err(|e| Error::invalid(key, e.to_string()))?;
+    sqlx::query("INSERT INTO config (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
+        .bind(key)
+        .bind(json)
+        .bind(Utc::now())
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn signal_thresholds(pool: &SqlitePool) -> Result<SignalThresholds> {
+    get_config(pool, SIGNAL_THRESHOLDS).await
+}
+
+pub async fn save_signal_thresholds(store: &Store, t: &SignalThresholds) -> Result<()> {
+    if let [first, ..] = t.problems().as_slice() {
+        return Err(Error::invalid("signal thresholds", first.clone()));
+    }
+    let mut tx = store.write().await?;
+    set_config(&mut tx, SIGNAL_THRESHOLDS, t).await?;
+    Ok(tx.commit().await?)
+}
+
+pub async fn severity_config(pool: &SqlitePool) -> Result<SeverityConfig> {
+    get_config(pool, SEVERITY).await
+}
+
+pub async fn save_severity_config(store: &Store, c: &SeverityConfig) -> Result<()> {
+    if let [first, ..] = c.problems().as_slice() {
+        return Err(Error::invalid("severity", first.clone()));
+    }
+    let mut tx = store.write().await?;
+    set_config(&mut tx, SEVERITY, c).await?;
+    Ok(tx.commit().await?)
+}
+
+/// Every scorecard, the defaults first written when the store has none.
+pub async fn scorecards(store: &Store) -> Result<Vec<Scorecard>> {
+    let rows: Vec<(String, String, i32, String)> =
+        sqlx::query_as("SELECT id, name, version, definition FROM scorecards ORDER BY rowid")
+            .fetch_all(store.pool())
+            .await?;
+    if rows.is_empty() {
+        let mut tx = store.write().await?;
+        for (name, definition) in scorecard::default_scorecards() {
+            write_scorecard(&mut tx, &new_id(), &name, 1, &definition).await?;
+        }
+        tx.commit().await?;
+        return Box::pin(scorecards(store)).await;
+    }
+    rows.into_iter()
+        .map(|(id, name, version, json)| {
+            let definition = serde_json::from_str(&json)
+                .map_err(|e| Error::invalid(format!("scorecard {name}"), e.to_string()))?;
+            Ok(Scorecard {
+                id,
+                name,
+                version,
+                definition,
+            })
+        })
+        .collect()
+}
+
+async fn write_scorecard(
+    tx: &mut Tx,
+    id: &str,
+    name: &str,
+    version: i32,
+    d: &ScorecardDefinition,
+) -> Result<()> {
+    let json = serde_json::to_string(d).map_err(|e| Error::invalid("scorecard", e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO scorecards (id, name, definition, version, updated_at) VALUES (?, ?, ?, ?, ?) \
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, definition = excluded.definition, version = excluded.version, updated_at = excluded.updated_at",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(json)
+    .bind(version)
+    .bind(Utc::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Creates (id None) or updates a scorecard after validating it; returns it as saved.
+/// Past snapshots keep the measures they were computed with, so history stays readable.
+pub async fn save_scorecard(
+    store: &Store,
+    id: Option<&str>,
+    name: &str,
+    definition: &ScorecardDefinition,
+) -> Result<Scorecard> {
+    if name.trim().is_empty() {
+        return Err(Error::invalid("scorecard.name", "must not be empty"));
+    }
+    definition.validate()?;
+    let existing = scorecards(store).await?;
+    if existing
+        .iter()
+        .any(|c| c.name == name.trim() && Some(c.id.as_str()) != id)
+    {
+        return Err(Error::invalid(
+            "scorecard.name",
+            format!("another scorecard is called {name}"),
+        ));
+    }
+    let (id, version) = match id {
+        Some(id) => {
+            let current = existing
+                .iter()
+                .find(|c| c.id == id)
+                .ok_or_else(|| Error::NotFound {
+                    entity: "scorecard",
+                    id: id.to_string(),
+                })?;
+            (id.to_string(), current.version + 1)
+        }
+        None => (new_id(), 1),
+    };
+    let mut tx = store.write().await?;
+    write_scorecard(&mut tx, &id, name.trim(), version, definition).await?;
+    tx.commit().await?;
+    Ok(Scorecard {
+        id,
+        name: name.trim().to_string(),
+        version,
+        definition: definition.clone(),
+    })
+}
+
+/// Why a recompute ran; on-demand runs also keep a snapshot of their own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trigger {
+    Scheduled,
+    DataChange,
+    OnDemand,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RecomputeSummary {
+    pub accounts: u32,
+    pub scored: u32,
+    pub signals_raised: u32,
+    pub signals_cleared: u32,
+    pub duration_ms: u32,
+}
+
+/// The result for one account, before it is written.
+struct Outcome {
+    account_id: String,
+    health: HealthScore,
+    detected: Vec<Detected>,
+    severity: Severity,
+    trends: [Option<f64>; 3],
+}
+
+fn score_at(history: &[(NaiveDate, f64)], day: NaiveDate) -> Option<f64> {
+    history
+        .iter()
+        .rev()
+        .find(|(d, _)| *d <= day)
+        .map(|(_, s)| *s)
+}
+
+fn evaluate(
+    cards: &[Scorecard],
+    f: &AccountFacts,
+    today: NaiveDate,
+    thresholds: &SignalThresholds,
+    sev: &SeverityConfig,
+) -> Option<Outcome> {
+    let card = scorecard::assign(cards, f.account.segment, f.account.stage)?;
+    let health = scorecard::score(card, f, today);
+    let bands = &card.definition.bands;
+    let band = health.band.as_deref().and_then(|name| {
+        bands
+            .iter()
+            .position(|b| b.name == name)
+            .map(|i| (i, bands.len(), name))
+    });
+    let detected = signals::detect(f, today, health.score, band, thresholds);
+    let severity = severity::assess(
+        health.score,
+        &detected,
+        f.arr_base_minor,
+        (f.account.renewal_date - today).num_days(),
+        sev,
+    );
+    let trends = [7, 30, 90].map(|d| {
+        match (
+            health.score,
+            score_at(&f.history, today - Duration::days(d)),
+        ) {
+            (Some(now), Some(then)) => Some(now - then),
+            _ => None,
+        }
+    });
+    Some(Outcome {
+        account_id: f.account.id.clone(),
+        health,
+        detected,
+        severity,
+        trends,
+    })
+}
+
+async fn all_account_ids(pool: &SqlitePool) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+        .fetch_all(pool)
+        .await?)
+}
+
+/// Recomputes `ids` (every account when None) as of `today`. `progress` gets (done, total).
+pub async fn recompute(
+    store: &Store,
+    ids: Option<Vec<String>>,
+    today: NaiveDate,
+    trigger: Trigger,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<RecomputeSummary> {
+    let started = Instant::now();
+    let cards = scorecards(store).await?;
+    let thresholds = signal_thresholds(store.pool()).await?;
+    let sev = severity_config(store.pool()).await?;
+    let ids = match ids {
+        Some(ids) => ids,
+        None => all_account_ids(store.pool()).await?,
+    };
+    let now = Utc::now();
+    let mut summary = RecomputeSummary {
+        accounts: ids.len() as u32,
+        ..Default::default()
+    };
+    for (i, chunk) in ids.chunks(BATCH).enumerate() {
+        let facts = facts::load(store.pool(), chunk, today - Duration::days(120)).await?;
+        let outcomes: Vec<Outcome> = facts
+            .iter()
+            .filter_map(|f| evaluate(&cards, f, today, &thresholds, &sev))
+            .collect();
+        summary.scored += outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
+        let mut tx = store.write().await?;
+        write_snapshots(&mut tx, &outcomes, today, now, "daily").await?;
+        if trigger == Trigger::OnDemand {
+            write_snapshots(&mut tx, &outcomes, today, now, "on_demand").await?;
+        }
+        write_current(&mut tx, &outcomes, now).await?;
+        let (raised, cleared) = write_signals(&mut tx, chunk, &outcomes, now).await?;
+        tx.commit().await?;
+        summary.signals_raised += raised;
+        summary.signals_cleared += cleared;
+        progress((i * BATCH + chunk.len()).min(ids.len()), ids.len());
+    }
+    summary.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
+    Ok(summary)
+}
+
+/// The day of the last recompute, if any: the daily schedule runs when it is before today.
+pub async fn last_computed_day(pool: &SqlitePool) -> Result<Option<NaiveDate>> {
+    let at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT MAX(computed_at) FROM account_health")
+            .fetch_one(pool)
+            .await?;
+    Ok(at.map(|t| t.date_naive()))
+}
+
+/// Gives a freshly loaded book a past: snapshots every `step_days` over `weeks` weeks,
+/// then today's full recompute.
+pub async fn initialize(
+    store: &Store,
+    today: NaiveDate,
+    weeks: u32,
+    step_days: u32,
+) -> Result<RecomputeSummary> {
+    let step = step_days.max(1) as i64;
+    let days: Vec<NaiveDate> = (1..=(weeks as i64 * 7 / step))
+        .rev()
+        .map(|i| today - Duration::days(i * step))
+        .collect();
+    backfill(store, &days).await?;
+    recompute(store, None, today, Trigger::Scheduled, |_, _| {}).await
+}
+
+/// Writes daily snapshots for past `days`, scoring each account on its data as it stood
+/// then, so a new store starts with a history and trends.
+pub async fn backfill(store: &Store, days: &[NaiveDate]) -> Result<()> {
+    let cards = scorecards(store).await?;
+    let ids = all_account_ids(store.pool()).await?;
+    let (Some(first), Some(_)) = (days.iter().min(), days.iter().max()) else {
+        return Ok(());
+    };
+    let thresholds = signal_thresholds(store.pool()).await?;
+    let sev = severity_config(store.pool()).await?;
+    for chunk in ids.chunks(BATCH) {
+        let facts = facts::load(store.pool(), chunk, *first - Duration::days(1)).await?;
+        let mut tx = store.write().await?;
+        let mut sorted = days.to_vec();
+        sorted.sort();
+        let mut history: HashMap<String, Vec<(NaiveDate, f64)>> = HashMap::new();
+        for day in sorted {
+            let outcomes: Vec<Outcome> = facts
+                .iter()
+                .filter_map(|f| {
+                    let mut then = f.as_of(day);
+                    then.history = history.get(&f.account.id).cloned().unwrap_or_default();
+                    evaluate(&cards, &then, day, &thresholds, &sev)
+                })
+                .collect();
+            for o in &outcomes {
+                if let Some(s) = o.health.score {
+                    history
+                        .entry(o.account_id.clone())
+                        .or_default()
+                        .push((day, s));
+                }
+            }
+            let at = day
+                .and_hms_opt(6, 0, 0)
+                .map(|t| t.and_utc())
+                .unwrap_or_else(Utc::now);
+            write_snapshots(&mut tx, &outcomes, day, at, "daily").await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+async fn write_snapshots(
+    tx: &mut Tx,
+    outcomes: &[Outcome],
+    day: NaiveDate,
+    at: DateTime<Utc>,
+    kind: &'static str,
+) -> Result<()> {
+    let rows: Vec<(String, &Outcome, String)> = outcomes
+        .iter()
+        .map(|o| {
+            Ok((
+                new_id(),
+                o,
+                serde_json::to_string(&o.health.measures)
+                    .map_err(|e| Error::invalid("snapshot", e.to_string()))?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    let tail = if kind == "daily" {
+        " ON CONFLICT(account_id, day) WHERE kind = 'daily' DO UPDATE SET computed_at = excluded.computed_at, \
+         scorecard_id = excluded.scorecard_id, scorecard_name = excluded.scorecard_name, scorecard_version = excluded.scorecard_version, \
+         score = excluded.score, band = excluded.band, measures = excluded.measures"
+    } else {
+        ""
+    };
+    insert_batched(
+        tx,
+        "INSERT INTO health_snapshots (id, account_id, day, kind, computed_at, scorecard_id, scorecard_name, scorecard_version, score, band, measures) ",
+        11,
+        tail,
+        &rows,
+        |b, (id, o, measures)| {
+            b.push_bind(id.clone())
+                .push_bind(o.account_id.clone())
+                .push_bind(day)
+                .push_bind(kind)
+                .push_bind(at)
+                .push_bind(o.health.scorecard_id.clone())
+                .push_bind(o.health.scorecard_name.clone())
+                .push_bind(o.health.scorecard_version)
+                .push_bind(o.health.score)
+                .push_bind(o.health.band.clone())
+                .push_bind(measures.clone());
+        },
+    )
+    .await
+}
+
+async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> Result<()> {
+    let rows: Vec<(&Outcome, String)> = outcomes
+        .iter()
+        .map(|o| {
+            Ok((
+                o,
+                serde_json::to_string(&o.severity)
+                    .map_err(|e| Error::invalid("severity", e.to_string()))?,
+            ))
+        })
+        .collect::<Result<_>>()?;
+    insert_batched(
+        tx,
+        "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, severity_level, severity) ",
+        12,
+        " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
+         band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
+         severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity",
+        &rows,
+        |b, (o, severity)| {
+            b.push_bind(o.account_id.clone())
+                .push_bind(at)
+                .push_bind(o.health.scorecard_id.clone())
+                .push_bind(o.health.score)
+                .push_bind(o.health.band.clone())
+                .push_bind(o.health.band_color.clone())
+                .push_bind(o.trends[0])
+                .push_bind(o.trends[1])
+                .push_bind(o.trends[2])
+                .push_bind(o.severity.score)
+                .push_bind(o.severity.level)
+                .push_bind(severity.clone());
+        },
+    )
+    .await
+}
+
+/// Raises new signals, refreshes the ones still present and clears the ones that are gone.
+async fn write_signals(
+    tx: &mut Tx,
+    chunk: &[String],
+    outcomes: &[Outcome],
+    at: DateTime<Utc>,
+) -> Result<(u32, u32)> {
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+        "SELECT id, account_id, kind, severity, summary, evidence FROM signals WHERE cleared_at IS NULL AND account_id IN (",
+    );
+    let mut list = qb.separated(", ");
+    for id in chunk {
+        list.push_bind(id.as_str());
+    }
+    qb.push(")");
+    type ActiveRow = (String, String, String, Level, String, String);
+    let active: Vec<ActiveRow> = qb.build_query_as().fetch_all(&mut **tx).await?;
+    let mut active: HashMap<(String, String), (String, Level, String, String)> = active
+        .into_iter()
+        .map(|(id, a, k, sev, summary, evidence)| ((a, k), (id, sev, summary, evidence)))
+        .collect();
+    let (mut raised, mut cleared) = (0, 0);
+    for o in outcomes {
+        for d in &o.detected {
+            let evidence = serde_json::to_string(&d.evidence)
+                .map_err(|e| Error::invalid("signal", e.to_string()))?;
+            match active.remove(&(o.account_id.clone(), d.kind.as_str().to_string())) {
+                // Unchanged: nothing to write, which is most signals on most days.
+                Some((_, sev, summary, ev))
+                    if sev == d.severity && summary == d.summary && ev == evidence => {}
+                Some((id, ..)) => {
+                    sqlx::query(
+                        "UPDATE signals SET severity = ?, summary = ?, evidence = ? WHERE id = ?",
+                    )
+                    .bind(d.severity)
+                    .bind(&d.summary)
+                    .bind(evidence)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                }
+                None => {
+                    sqlx::query("INSERT INTO signals (id, account_id, kind, severity, summary, evidence, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                        .bind(new_id())
+                        .bind(&o.account_id)
+                        .bind(d.kind)
+                        .bind(d.severity)
+                        .bind(&d.summary)
+                        .bind(evidence)
+                        .bind(at)
+                        .execute(&mut **tx)
+                        .await?;
+                    raised += 1;
+                }
+            }
+        }
+    }
+    // Accounts that were evaluated but no longer show a signal: clear it.
+    let evaluated: std::collections::HashSet<&str> =
+        outcomes.iter().map(|o| o.account_id.as_str()).collect();
+    for ((account_id, _), (id, ..)) in active {
+        if evaluated.contains(account_id.as_str()) {
+            sqlx::query("UPDATE signals SET cleared_at = ? WHERE id = ?")
+                .bind(at)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+            cleared += 1;
+        }
+    }
+    Ok((raised, cleared))
+}
+
+/// A signal as stored: detected, and maybe cleared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Signal {
+    pub id: String,
+    pub kind: SignalKind,
+    pub label: String,
+    pub severity: Level,
+    pub summary: String,
+    pub evidence: Vec<String>,
+    pub detected_at: DateTime<Utc>,
+    pub cleared_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HistoryPoint {
+    pub day: NaiveDate,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Trend {
+    pub days_7: Option<f64>,
+    pub days_30: Option<f64>,
+    pub days_90: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OverrideView {
+    pub id: String,
+    pub measure: MeasureKind,
+    pub score: f64,
+    pub comment: String,
+    pub author: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_on: Option<NaiveDate>,
+}
+
+/// Everything the account page shows about health, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AccountHealth {
+    pub current: Option<HealthScore>,
+    pub computed_at: Option<DateTime<Utc>>,
+    /// What moved against the previous snapshot, largest first.
+    pub changes: Vec<String>,
+    pub previous_day: Option<NaiveDate>,
+    pub trend: Trend,
+    /// Daily scores, oldest first.
+    pub history: Vec<HistoryPoint>,
+    /// Active signals first, then those cleared in the last 90 days.
+    pub signals: Vec<Signal>,
+    pub severity: Option<Severity>,
+    pub overrides: Vec<OverrideView>,
+}
+
+type SnapshotRow = (
+    String,
+    i32,
+    NaiveDate,
+    DateTime<Utc>,
+    Option<f64>,
+    Option<String>,
+    String,
+    String,
+);
+
+fn snapshot_to_score(
+    row: SnapshotRow,
+    color: Option<String>,
+) -> Result<(HealthScore, NaiveDate, DateTime<Utc>)> {
+    let (name, version, day, at, score, band, measures, card_id) = row;
+    let measures: Vec<MeasureResult> =
+        serde_json::from_str(&measures).map_err(|e| Error::invalid("snapshot", e.to_string()))?;
+    Ok((
+        HealthScore {
+            scorecard_id: card_id,
+            scorecard_name: name,
+            scorecard_version: version,
+            score,
+            band,
+            band_color: color,
+            measures,
+        },
+        day,
+        at,
+    ))
+}
+
+pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<AccountHealth> {
+    let snaps: Vec<SnapshotRow> = sqlx::query_as(
+        "SELECT scorecard_name, scorecard_version, day, computed_at, score, band, measures, scorecard_id FROM health_snapshots \
+         WHERE account_id = ? ORDER BY computed_at DESC, kind DESC LIMIT 2",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?;
+    type CurrentRow = (
+        Option<String>,
+        Option<f64>,
+        Option<f64>,
+        Option<f64>,
+        String,
+    );
+    let current_row: Option<CurrentRow> =
+        sqlx::query_as("SELECT band_color, trend_7, trend_30, trend_90, severity FROM account_health WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_optional(pool)
+            .await?;
+    let (color, trend, severity) = match current_row {
+        Some((color, t7, t30, t90, sev)) => (
+            color,
+            Trend {
+                days_7: t7,
+                days_30: t30,
+                days_90: t90,
+            },
+            Some(
+                serde_json::from_str::<Severity>(&sev)
+                    .map_err(|e| Error::invalid("severity", e.to_string()))?,
+            ),
+        ),
+        None => (
+            None,
+            Trend {
+                days_7: None,
+                days_30: None,
+                days_90: None,
+            },
+            None,
+        ),
+    };
+    let mut iter = snaps.into_iter();
+    let current = iter
+        .next()
+        .map(|r| snapshot_to_score(r, color))
+        .transpose()?;
+    let previous = iter
+        .next()
+        .map(|r| snapshot_to_score(r, None))
+        .transpose()?;
+    let changes = match (&current, &previous) {
+        (Some((c, _, _)), Some((p, _, _))) => scorecard::changes(&p.measures, &c.measures),
+        _ => Vec::new(),
+    };
+    let history: Vec<HistoryPoint> = sqlx::query_as::<_, (NaiveDate, f64)>(
+        "SELECT day, score FROM health_snapshots WHERE account_id = ? AND kind = 'daily' AND score IS NOT NULL ORDER BY day",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|(day, score)| HistoryPoint { day, score })
+    .collect();
+    type SignalRow = (
+        String,
+        SignalKind,
+        Level,
+        String,
+        String,
+        DateTime<Utc>,
+        Option<DateTime<Utc>>,
+    );
+    let since = Utc::now() - Duration::days(90);
+    let signals = sqlx::query_as::<_, SignalRow>(
+        "SELECT id, kind, severity, summary, evidence, detected_at, cleared_at FROM signals WHERE account_id = ? \
+         AND (cleared_at IS NULL OR cleared_at >= ?) ORDER BY cleared_at IS NOT NULL, CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, detected_at DESC",
+    )
+    .bind(account_id)
+    .bind(since)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|(id, kind, severity, summary, evidence, detected_at, cleared_at)| Signal {
+        id,
+        kind,
+        label: kind.label().to_string(),
+        severity,
+        summary,
+        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
+        detected_at,
+        cleared_at,
+    })
+    .collect();
+    let overrides = sqlx::query_as::<_, (String, String, f64, String, Option<String>, DateTime<Utc>, Option<NaiveDate>)>(
+        "SELECT o.id, o.measure, o.score, o.comment, u.name, o.created_at, o.expires_on FROM measure_overrides o \
+         LEFT JOIN users u ON u.id = o.author_id WHERE o.account_id = ? AND o.removed_at IS NULL ORDER BY o.created_at DESC",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .filter_map(|(id, measure, score, comment, author, created_at, expires_on)| {
+        Some(OverrideView { id, measure: measure.parse().ok()?, score, comment, author, created_at, expires_on })
+    })
+    .collect();
+    Ok(AccountHealth {
+        computed_at: current.as_ref().map(|(_, _, at)| *at),
+        previous_day: previous.as_ref().map(|(_, d, _)| *d),
+        current: current.map(|(c, _, _)| c),
+        changes,
+        trend,
+        history,
+        signals,
+        severity,
+        overrides,
+    })
+}
+
+/// Records a CSM's judgment on one measure and re-scores the account at once.
+#[allow(clippy::too_many_arguments)]
+pub async fn override_measure(
+    store: &Store,
+    account_id: &str,
+    measure: MeasureKind,
+    score: f64,
+    comment: &str,
+    author_id: Option<&str>,
+    expires_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<AccountHealth> {
+    if comment.trim().is_empty() {
+        return Err(Error::invalid(
+            "override.comment",
+            "say why: an override needs a comment",
+        ));
+    }
+    if !(0.0..=100.0).contains(&score) || !score.is_finite() {
+        return Err(Error::invalid(
+            "override.score",
+            format!("{score} is not 0–100"),
+        ));
+    }
+    if expires_on.is_some_and(|e| e < today) {
+        return Err(Error::invalid("override.expires_on", "is in the past"));
+    }
+    crate::store::accounts::get_account(store.pool(), account_id).await?;
+    let mut tx = store.write().await?;
+    sqlx::query("UPDATE measure_overrides SET removed_at = ? WHERE account_id = ? AND measure = ? AND removed_at IS NULL")
+        .bind(Utc::now())
+        .bind(account_id)
+        .bind(measure.as_str())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("INSERT INTO measure_overrides (id, account_id, measure, score, comment, author_id, created_at, expires_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+        .bind(new_id())
+        .bind(account_id)
+        .bind(measure.as_str())
+        .bind(score)
+        .bind(comment.trim())
+        .bind(author_id)
+        .bind(Utc::now())
+        .bind(expires_on)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    recompute(
+        store,
+        Some(vec![account_id.to_string()]),
+        today,
+        Trigger::DataChange,
+        |_, _| {},
+    )
+    .await?;
+    account_health(store.pool(), account_id).await
+}
+
+/// Logs an NPS response and re-scores its account at once, so the score, signals and
+/// severity already reflect it when this returns.
+pub async fn log_nps_response(
+    store: &Store,
+    response: &crate::model::NpsResponse,
+    today: NaiveDate,
+) -> Result<AccountHealth> {
+    crate::store::accounts::get_account(store.pool(), &response.account_id).await?;
+    if response.responded_on > today {
+        return Err(Error::invalid("nps.responded_on", "is in the future"));
+    }
+    let mut tx = store.write().await?;
+    crate::store::activity::upsert_nps(&mut tx, std::slice::from_ref(response)).await?;
+    tx.commit().await?;
+    recompute(
+        store,
+        Some(vec![response.account_id.clone()]),
+        today,
+        Trigger::DataChange,
+        |_, _| {},
+    )
+    .await?;
+    account_health(store.pool(), &response.account_id).await
+}
+
+/// Removes an override; the measure goes back to its data.
+pub async fn remove_override(
+    store: &Store,
+    override_id: &str,
+    today: NaiveDate,
+) -> Result<AccountHealth> {
+    let account_id: Option<String> = sqlx::query_scalar(
+        "SELECT account_id FROM measure_overrides WHERE id = ? AND removed_at IS NULL",
+    )
+    .bind(override_id)
+    .fetch_optional(store.pool())
+    .await?;
+    let account_id = account_id.ok_or_else(|| Error::NotFound {
+        entity: "override",
+        id: override_id.to_string(),
+    })?;
+    let mut tx = store.write().await?;
+    sqlx::query("UPDATE measure_overrides SET removed_at = ? WHERE id = ?")
+        .bind(Utc::now())
+        .bind(override_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    recompute(
+        store,
+        Some(vec![account_id.clone()]),
+        today,
+        Trigger::DataChange,
+        |_, _| {},
+    )
+    .await?;
+    account_health(store.pool(), &account_id).await
+}
+
+#[cfg(test)]
+mod tests;

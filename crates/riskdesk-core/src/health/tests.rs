@@ -1,0 +1,430 @@
+use chrono::NaiveDate;
+
+use super::*;
+use crate::book::{self, BookSpec, Story};
+use crate::store::testing::temp_store;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).expect("date")
+}
+
+async fn demo(n: usize) -> (tempfile::TempDir, Store, Vec<book::AccountBundle>) {
+    let (dir, store) = temp_store().await;
+    let spec = BookSpec::new(n, 11, today());
+    book::load(&store, &spec, |_, _| {}).await.expect("book");
+    let bundles = book::accounts(&spec, &book::org(&spec), 0..n);
+    (dir, store, bundles)
+}
+
+#[tokio::test]
+async fn a_full_recompute_scores_every_account_and_finds_the_planted_stories() {
+    let (_dir, store, bundles) = demo(400).await;
+    let mut seen = 0;
+    let summary = recompute(&store, None, today(), Trigger::Scheduled, |done, total| {
+        assert!(done <= total);
+        seen = done;
+    })
+    .await
+    .expect("recompute");
+    assert_eq!((summary.accounts, seen), (400, 400));
+    assert!(summary.scored >= 395, "{summary:?}");
+    let pool = store.pool();
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM account_health")
+        .fetch_one(pool)
+        .await
+        .expect("count");
+    assert_eq!(rows, 400);
+    for b in bundles
+        .iter()
+        .filter(|b| b.stories.contains(&Story::SponsorLeft))
+    {
+        let h = account_health(pool, &b.account.id).await.expect("health");
+        assert!(
+            h.signals
+                .iter()
+                .any(|s| s.kind == SignalKind::SponsorLeft && s.cleared_at.is_none()),
+            "{} has no sponsor signal",
+            b.account.name
+        );
+    }
+    for b in bundles
+        .iter()
+        .filter(|b| b.stories.contains(&Story::ImplementationStalled))
+    {
+        let h = account_health(pool, &b.account.id).await.expect("health");
+        assert!(
+            h.signals
+                .iter()
+                .any(|s| s.kind == SignalKind::ImplementationDelay),
+            "{} has no delay signal",
+            b.account.name
+        );
+        assert_eq!(
+            h.current.as_ref().map(|c| c.scorecard_name.as_str()),
+            Some("Onboarding")
+        );
+    }
+    // Stalled implementations and declining usage score lower than the book as a whole.
+    let mut scores: Vec<(bool, f64)> = Vec::new();
+    for b in &bundles {
+        if let Some(s) = account_health(pool, &b.account.id)
+            .await
+            .expect("health")
+            .current
+            .and_then(|c| c.score)
+        {
+            scores.push((b.stories.contains(&Story::ImplementationStalled), s));
+        }
+    }
+    let mean = |keep: &dyn Fn(bool) -> bool| {
+        let picked: Vec<f64> = scores
+            .iter()
+            .filter(|(st, _)| keep(*st))
+            .map(|(_, s)| *s)
+            .collect();
+        picked.iter().sum::<f64>() / picked.len() as f64
+    };
+    let all = mean(&|_| true);
+    let stalled = mean(&|st| st);
+    assert!(stalled < all - 10.0, "stalled {stalled:.1} vs all {all:.1}");
+}
+
+#[tokio::test]
+async fn one_snapshot_a_day_history_trend_and_what_changed() {
+    let (_dir, store, bundles) = demo(60).await;
+    let days: Vec<NaiveDate> = (1..=4)
+        .rev()
+        .map(|w| today() - Duration::weeks(w))
+        .collect();
+    backfill(&store, &days).await.expect("backfill");
+    recompute(&store, None, today(), Trigger::Scheduled, |_, _| {})
+        .await
+        .expect("first");
+    recompute(&store, None, today(), Trigger::Scheduled, |_, _| {})
+        .await
+        .expect("again the same day");
+    let pool = store.pool();
+    let per_account: i64 = sqlx::query_scalar(
+        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM health_snapshots GROUP BY account_id)",
+    )
+    .fetch_one(pool)
+    .await
+    .expect("count");
+    assert_eq!(per_account, 5, "four backfilled days and one for today");
+    let id = &bundles[0].account.id;
+    let h = account_health(pool, id).await.expect("health");
+    assert_eq!(h.history.len(), 5);
+    assert_eq!(h.history.last().map(|p| p.day), Some(today()));
+    let now = h.current.as_ref().and_then(|c| c.score).expect("score");
+    let week_ago = h.history[h.history.len() - 2].score;
+    assert!((h.trend.days_7.expect("trend") - (now - week_ago)).abs() < 1e-9);
+    assert_eq!(h.previous_day, Some(today() - Duration::weeks(1)));
+    let sum: f64 = h
+        .current
+        .as_ref()
+        .expect("current")
+        .measures
+        .iter()
+        .map(|m| m.contribution)
+        .sum();
+    assert!(
+        (sum - now).abs() < 1e-9,
+        "contributions add up to the score"
+    );
+
+    // On demand keeps a snapshot of its own.
+    recompute(
+        &store,
+        Some(vec![id.clone()]),
+        today(),
+        Trigger::OnDemand,
+        |_, _| {},
+    )
+    .await
+    .expect("on demand");
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_snapshots WHERE account_id = ?")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .expect("count");
+    assert_eq!(n, 6);
+}
+
+#[tokio::test]
+async fn an_override_rescores_at_once_and_needs_a_comment() {
+    let (_dir, store, bundles) = demo(40).await;
+    recompute(&store, None, today(), Trigger::Scheduled, |_, _| {})
+        .await
+        .expect("recompute");
+    // The standard scorecard has a CSM-sentiment measure; tech-touch and onboarding cards differ.
+    let id = &bundles
+        .iter()
+        .find(|b| {
+            b.account.stage != crate::model::Stage::Onboarding
+                && b.account.segment != crate::model::Segment::TechTouch
+        })
+        .expect("account")
+        .account
+        .id;
+    let err = override_measure(
+        &store,
+        id,
+        MeasureKind::CsmSentiment,
+        10.0,
+        "  ",
+        None,
+        None,
+        today(),
+    )
+    .await
+    .expect_err("no comment");
+    assert!(err.to_string().contains("comment"), "{err}");
+    let before = account_health(store.pool(), id)
+        .await
+        .expect("health")
+        .current
+        .and_then(|c| c.score)
+        .expect("score");
+    let after = override_measure(
+        &store,
+        id,
+        MeasureKind::CsmSentiment,
+        0.0,
+        "Exec sponsor is shopping around",
+        None,
+        None,
+        today(),
+    )
+    .await
+    .expect("override");
+    let sentiment = after
+        .current
+        .as_ref()
+        .expect("current")
+        .measures
+        .iter()
+        .find(|m| m.kind == MeasureKind::CsmSentiment)
+        .expect("measure");
+    assert!(
+        matches!(&sentiment.source, scorecard::ScoreSource::Override { comment, .. } if comment.contains("shopping"))
+    );
+    assert!(after.current.and_then(|c| c.score).expect("score") < before);
+    assert_eq!(after.overrides.len(), 1);
+    let removed = remove_override(&store, &after.overrides[0].id, today())
+        .await
+        .expect("remove");
+    assert!(removed.overrides.is_empty());
+    assert!((removed.current.and_then(|c| c.score).expect("score") - before).abs() < 1e-9);
+}
+
+#[tokio::test]
+async fn signals_clear_when_their_condition_goes() {
+    let (_dir, store, bundles) = demo(300).await;
+    recompute(&store, None, today(), Trigger::Scheduled, |_, _| {})
+        .await
+        .expect("recompute");
+    // Nothing changed: a second run raises and clears nothing.
+    let again = recompute(&store, None, today(), Trigger::Scheduled, |_, _| {})
+        .await
+        .expect("again");
+    assert_eq!((again.signals_raised, again.signals_cleared), (0, 0));
+    let b = bundles
+        .iter()
+        .find(|b| b.stories.contains(&Story::SponsorLeft))
+        .expect("a sponsor story");
+    // A new sponsor is named.
+    let mut sponsor = b.contacts[0].clone();
+    sponsor.id = crate::new_id();
+    sponsor.status = crate::model::ContactStatus::Active;
+    sponsor.left_on = None;
+    let mut tx = store.write().await.expect("tx");
+    crate::store::activity::upsert_contacts(&mut tx, &[sponsor])
+        .await
+        .expect("contact");
+    tx.commit().await.expect("commit");
+    let summary = recompute(
+        &store,
+        Some(vec![b.account.id.clone()]),
+        today(),
+        Trigger::DataChange,
+        |_, _| {},
+    )
+    .await
+    .expect("recompute");
+    assert!(summary.signals_cleared >= 1);
+    let h = account_health(store.pool(), &b.account.id)
+        .await
+        .expect("health");
+    let s = h
+        .signals
+        .iter()
+        .find(|s| s.kind == SignalKind::SponsorLeft)
+        .expect("kept as cleared");
+    assert!(s.cleared_at.is_some());
+}
+
+#[tokio::test]
+async fn scorecards_start_with_defaults_and_edits_are_validated_and_versioned() {
+    let (_dir, store) = temp_store().await;
+    let cards = scorecards(&store).await.expect("cards");
+    assert_eq!(
+        cards.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["Standard health", "Onboarding", "Tech-touch"]
+    );
+    let mut d = cards[0].definition.clone();
+    d.measures[0].weight = 40.0;
+    let saved = save_scorecard(&store, Some(&cards[0].id), "Standard health", &d)
+        .await
+        .expect("save");
+    assert_eq!(saved.version, 2);
+    d.bands.clear();
+    let err = save_scorecard(&store, Some(&cards[0].id), "Standard health", &d)
+        .await
+        .expect_err("no bands");
+    assert!(err.to_string().contains("bands"), "{err}");
+    let err = save_scorecard(&store, None, "Onboarding", &cards[1].definition)
+        .await
+        .expect_err("duplicate name");
+    assert!(err.to_string().contains("another scorecard"), "{err}");
+    assert_eq!(
+        scorecards(&store).await.expect("cards")[0]
+            .definition
+            .measures[0]
+            .weight,
+        40.0
+    );
+}
+
+#[tokio::test]
+async fn logging_a_detractor_response_rescores_the_account_at_once() {
+    let (_dir, store, bundles) = demo(40).await;
+    recompute(&store, None, today(), Trigger::Scheduled, |_, _| {})
+        .await
+        .expect("recompute");
+    let b = bundles
+        .iter()
+        .find(|b| {
+            b.account.segment != crate::model::Segment::TechTouch
+                && b.account.stage != crate::model::Stage::Onboarding
+                && !b.stories.contains(&Story::DetractorNps)
+        })
+        .expect("an account");
+    let before = account_health(store.pool(), &b.account.id)
+        .await
+        .expect("health");
+    let response = crate::model::NpsResponse {
+        id: crate::new_id(),
+        account_id: b.account.id.clone(),
+        contact_id: None,
+        score: 1,
+        comment: "Nothing works since the migration".into(),
+        responded_on: today(),
+    };
+    let after = log_nps_response(&store, &response, today())
+        .await
+        .expect("log");
+    let nps = after
+        .current
+        .as_ref()
+        .expect("current")
+        .measures
+        .iter()
+        .find(|m| m.kind == MeasureKind::NpsLatest)
+        .expect("nps measure");
+    assert_eq!(nps.raw, Some(1.0));
+    assert!(after.current.and_then(|c| c.score) < before.current.and_then(|c| c.score));
+    assert!(after
+        .signals
+        .iter()
+        .any(|s| s.kind == SignalKind::NpsDetractor
+            && s.severity == Level::High
+            && s.summary.contains("migration")));
+    let mut future = response.clone();
+    future.id = crate::new_id();
+    future.responded_on = today() + Duration::days(3);
+    assert!(log_nps_response(&store, &future, today()).await.is_err());
+}
+
+#[tokio::test]
+async fn the_accounts_table_sorts_by_health_and_severity_with_unscored_accounts_at_the_end() {
+    use crate::store::accounts::{query_accounts, AccountQuery, AccountSort};
+    let (_dir, store, bundles) = demo(80).await;
+    // Score all but one account.
+    let ids: Vec<String> = bundles
+        .iter()
+        .skip(1)
+        .map(|b| b.account.id.clone())
+        .collect();
+    recompute(&store, Some(ids), today(), Trigger::Scheduled, |_, _| {})
+        .await
+        .expect("recompute");
+    for sort in [AccountSort::Health, AccountSort::Severity] {
+        for descending in [false, true] {
+            let q = AccountQuery {
+                sort,
+                descending,
+                limit: 100,
+                ..Default::default()
+            };
+            let whole = query_accounts(store.pool(), &q).await.expect("page");
+            let key = |r: &crate::store::AccountRow| {
+                if sort == AccountSort::Health {
+                    r.health
+                } else {
+                    r.severity_score
+                }
+            };
+            let keys: Vec<Option<f64>> = whole.rows.iter().map(key).collect();
+            assert_eq!(keys.len(), 80);
+            // The unscored account sits where SQLite puts NULLs: first ascending, last descending.
+            assert_eq!(
+                if descending { keys[79] } else { keys[0] },
+                None,
+                "{sort:?} desc={descending}"
+            );
+            let scored: Vec<f64> = keys.iter().flatten().copied().collect();
+            assert!(
+                scored.windows(2).all(|w| if descending {
+                    w[0] >= w[1]
+                } else {
+                    w[0] <= w[1]
+                }),
+                "{sort:?} desc={descending}"
+            );
+            let mut stepped = Vec::new();
+            for offset in (0..80).step_by(7) {
+                let page = query_accounts(
+                    store.pool(),
+                    &AccountQuery {
+                        offset,
+                        limit: 7,
+                        ..q.clone()
+                    },
+                )
+                .await
+                .expect("page");
+                stepped.extend(page.rows.into_iter().map(|r| r.id));
+            }
+            assert_eq!(
+                stepped,
+                whole.rows.iter().map(|r| r.id.clone()).collect::<Vec<_>>()
+            );
+            // A filter takes the other path and agrees on the order of scores.
+            let filtered = query_accounts(
+                store.pool(),
+                &AccountQuery {
+                    search: Some("o".into()),
+                    ..q.clone()
+                },
+            )
+            .await
+            .expect("filtered");
+            let fkeys: Vec<f64> = filtered.rows.iter().filter_map(key).collect();
+            assert!(fkeys.windows(2).all(|w| if descending {
+                w[0] >= w[1]
+            } else {
+                w[0] <= w[1]
+            }));
+        }
+    }
+}

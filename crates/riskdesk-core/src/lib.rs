@@ -1,0 +1,22 @@
+//! Riskdesk core: the domain model, the local SQLite store and the synthetic book
+//! generator. Nothing here depends on Tauri, so all of it is tested headless.
+
+pub mod book;
+pub mod cta;
+pub mod error;
+pub mod health;
+pub mod model;
+pub mod money;
+pub mod rules;
+pub mod scorecard;
+pub mod severity;
+pub mod signals;
+pub mod store;
+
+pub use error::{Error, Result};
+pub use store::Store;
+
+/// A new UUIDv7 in its hyphenated text form, the form ids take in the store and over IPC.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

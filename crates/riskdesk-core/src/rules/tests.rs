@@ -1,0 +1,216 @@
+use super::templates::templates;
+use super::*;
+
+fn healthy() -> AccountState {
+    AccountState {
+        health: Some(82.0),
+        band: Some("Green".into()),
+        health_change_30_pct: Some(2.0),
+        severity: Some(8.0),
+        arr_major: 250_000.0,
+        days_to_renewal: 200,
+        days_since_contract: 700,
+        seat_utilization_pct: Some(70.0),
+        measures: vec![(MeasureKind::NpsLatest, Some(90.0))],
+        segment: Some(Segment::Enterprise),
+        stage: Some(Stage::Mature),
+        strategic: true,
+        expansion: Some(ExpansionPotential::Medium),
+        signals: vec![],
+    }
+}
+
+fn template(name: &str) -> RuleDefinition {
+    templates()
+        .into_iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, d)| d)
+        .expect("template")
+}
+
+#[test]
+fn templates_are_valid_and_quiet_on_a_healthy_account() {
+    for (name, d) in templates() {
+        assert!(d.problems().is_empty(), "{name}: {:?}", d.problems());
+        assert!(
+            !d.condition.evaluate(&healthy()).holds,
+            "{name} fired on a healthy account"
+        );
+    }
+}
+
+#[test]
+fn high_severity_high_arr_fires_with_its_evidence() {
+    let mut s = healthy();
+    s.severity = Some(61.0);
+    let v = template("High severity on a high-ARR account")
+        .condition
+        .evaluate(&s);
+    assert!(v.holds);
+    assert_eq!(
+        v.evidence,
+        ["severity score 61 ≥ 45", "ARR 250000 ≥ 100000"]
+    );
+    s.arr_major = 40_000.0;
+    let miss = template("High severity on a high-ARR account")
+        .condition
+        .evaluate(&s);
+    assert!(!miss.holds);
+    assert_eq!(miss.evidence, ["ARR 40000 < 100000"]);
+}
+
+#[test]
+fn each_story_template_fires_on_its_story() {
+    type Story = Box<dyn Fn(&mut AccountState)>;
+    let cases: Vec<(&str, Story)> = vec![
+        (
+            "Not adopted 90 days after contract",
+            Box::new(|s| {
+                s.stage = Some(Stage::Onboarding);
+                s.days_since_contract = 120;
+            }),
+        ),
+        (
+            "Usage drop on a strategic account",
+            Box::new(|s| {
+                s.signals.push((
+                    SignalKind::UsageDrop,
+                    Level::High,
+                    "Active users down 45 %".into(),
+                ))
+            }),
+        ),
+        (
+            "NPS detractor",
+            Box::new(|s| {
+                s.signals
+                    .push((SignalKind::NpsDetractor, Level::Medium, "NPS 5".into()))
+            }),
+        ),
+        (
+            "Health drop of 20 % in 30 days",
+            Box::new(|s| s.health_change_30_pct = Some(-31.0)),
+        ),
+        ("Renewal in 120 days", Box::new(|s| s.days_to_renewal = 90)),
+        (
+            "Seats nearly full and healthy",
+            Box::new(|s| s.seat_utilization_pct = Some(94.0)),
+        ),
+        (
+            "Low-ARR account at risk: digital playbook",
+            Box::new(|s| {
+                s.arr_major = 6_000.0;
+                s.severity = Some(30.0);
+            }),
+        ),
+    ];
+    for (name, story) in cases {
+        let mut s = healthy();
+        story(&mut s);
+        let v = template(name).condition.evaluate(&s);
+        assert!(v.holds, "{name}: {:?}", v.evidence);
+        assert!(!v.evidence.is_empty());
+    }
+    // Tech-touch accounts get no renewal CTA from the CSM template.
+    let mut s = healthy();
+    s.days_to_renewal = 30;
+    s.segment = Some(Segment::TechTouch);
+    assert!(!template("Renewal in 120 days").condition.evaluate(&s).holds);
+}
+
+#[test]
+fn missing_data_never_matches_a_number() {
+    let mut s = healthy();
+    s.health = None;
+    let c = Condition::Number {
+        field: NumberField::HealthScore,
+        compare: Compare::Lt,
+        value: 50.0,
+    };
+    let v = c.evaluate(&s);
+    assert!(!v.holds);
+    assert_eq!(v.evidence, ["health score has no data"]);
+    // … and NOT of a missing number holds, saying why.
+    let not = Condition::Not {
+        condition: Box::new(c),
+    }
+    .evaluate(&s);
+    assert!(not.holds);
+    assert_eq!(not.evidence, ["health score has no data"]);
+    let renewal = template("Renewal in 120 days")
+        .condition
+        .evaluate(&AccountState {
+            days_to_renewal: 90,
+            ..healthy()
+        });
+    assert_eq!(
+        renewal.evidence,
+        [
+            "days to renewal 90 ≤ 120",
+            "segment enterprise is not one of tech_touch"
+        ]
+    );
+}
+
+#[test]
+fn invalid_rules_name_the_part_at_fault() {
+    let d = RuleDefinition {
+        description: String::new(),
+        condition: Condition::All {
+            conditions: vec![
+                Condition::Any { conditions: vec![] },
+                Condition::SegmentIn { segments: vec![] },
+            ],
+        },
+        actions: vec![
+            Action::CreateCta {
+                cta_type: CtaType::Risk,
+                reason: " ".into(),
+                priority: Level::High,
+                playbook: None,
+                owner: CtaOwner::User("bob".into()),
+                due_in_days: 400,
+            },
+            Action::CloseWhenCleared {
+                outcome: "churned".into(),
+            },
+        ],
+    };
+    let p = d.problems();
+    for expected in [
+        "condition.all[0].any: an empty group",
+        "condition.all[1].segment_in: pick at least one segment",
+        "actions[0].create_cta.reason",
+        "actions[0].create_cta.due_in_days",
+        "actions[0].create_cta.owner: 'bob' is not a user id",
+        "actions[1].close_when_cleared.outcome",
+    ] {
+        assert!(
+            p.iter().any(|x| x.starts_with(expected)),
+            "missing {expected}: {p:?}"
+        );
+    }
+    let empty = RuleDefinition {
+        description: String::new(),
+        condition: Condition::Strategic { is: true },
+        actions: vec![],
+    };
+    assert_eq!(
+        empty.problems(),
+        ["actions: a rule needs at least one action"]
+    );
+}
+
+#[test]
+fn rules_round_trip_as_json() {
+    for (name, d) in templates() {
+        let json = serde_json::to_string(&d).expect("json");
+        let back: RuleDefinition = serde_json::from_str(&json).expect("parse");
+        assert_eq!(back, d, "{name}");
+    }
+    let json = r#"{"kind":"number","field":{"field":"measure_score","measure":"nps_latest"},"compare":"lt","value":40}"#;
+    let c: Condition = serde_json::from_str(json).expect("measure condition");
+    let mut s = healthy();
+    s.measures = vec![(MeasureKind::NpsLatest, Some(20.0))];
+    assert_eq!(c.evaluate(&s).evidence, ["NPS (latest) score 20 < 40"]);
+}

@@ -1,0 +1,369 @@
+//! Risk signals: early-warning signs detected in an account's data, each with a severity
+//! and the evidence that triggered it. Thresholds are configuration with defaults.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+use crate::model::{ContactRole, ContactStatus, Stage, TicketPriority};
+use crate::scorecard::{active_user_change, facts::AccountFacts};
+
+crate::model::text_enum!(
+    /// High / Medium / Low, for signals and for account severity.
+    Level { High => "high", Medium => "medium", Low => "low" }
+);
+
+impl Level {
+    pub fn rank(self) -> u8 {
+        match self {
+            Level::High => 3,
+            Level::Medium => 2,
+            Level::Low => 1,
+        }
+    }
+}
+
+crate::model::text_enum!(
+    SignalKind {
+        UsageDrop => "usage_drop",
+        TicketsRising => "tickets_rising",
+        SponsorLeft => "sponsor_left",
+        ChampionLeft => "champion_left",
+        RecurringIssues => "recurring_issues",
+        NpsDetractor => "nps_detractor",
+        ImplementationDelay => "implementation_delay",
+        HealthDrop => "health_drop",
+        RenewalAtRisk => "renewal_at_risk",
+    }
+);
+
+impl SignalKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            SignalKind::UsageDrop => "Usage drop",
+            SignalKind::TicketsRising => "Unresolved tickets rising",
+            SignalKind::SponsorLeft => "Sponsor left",
+            SignalKind::ChampionLeft => "Champion left",
+            SignalKind::RecurringIssues => "Recurring product issues",
+            SignalKind::NpsDetractor => "NPS detractor",
+            SignalKind::ImplementationDelay => "Implementation delay",
+            SignalKind::HealthDrop => "Health drop",
+            SignalKind::RenewalAtRisk => "Renewal near with poor health",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SignalThresholds {
+    /// Active users of the last 4 weeks at least this % below the 8 weeks before.
+    pub usage_drop_pct: f64,
+    /// Unresolved tickets opened in the last 28 days.
+    pub tickets_rising_count: u32,
+    /// How far back a sponsor or champion leaving still counts, in days.
+    pub stakeholder_lookback_days: u32,
+    /// Tickets of one product category within 60 days.
+    pub recurring_issue_count: u32,
+    /// A detractor response counts for this many days.
+    pub detractor_lookback_days: u32,
+    /// Still onboarding this many days after the original contract date.
+    pub implementation_days: u32,
+    /// Health down at least this % …
+    pub health_drop_pct: f64,
+    /// … over this many days.
+    pub health_drop_window_days: u32,
+    /// Renewal within this many days with health below the top band.
+    pub renewal_window_days: u32,
+}
+
+impl Default for SignalThresholds {
+    fn default() -> Self {
+        SignalThresholds {
+            usage_drop_pct: 30.0,
+            tickets_rising_count: 4,
+            stakeholder_lookback_days: 90,
+            recurring_issue_count: 3,
+            detractor_lookback_days: 90,
+            implementation_days: 90,
+            health_drop_pct: 20.0,
+            health_drop_window_days: 30,
+            renewal_window_days: 90,
+        }
+    }
+}
+
+impl SignalThresholds {
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (name, v) in [
+            ("usage_drop_pct", self.usage_drop_pct),
+            ("health_drop_pct", self.health_drop_pct),
+        ] {
+            if !(v > 0.0 && v < 100.0) {
+                out.push(format!("{name}: {v} is not a percentage between 0 and 100"));
+            }
+        }
+        for (name, v) in [
+            ("tickets_rising_count", self.tickets_rising_count),
+            ("stakeholder_lookback_days", self.stakeholder_lookback_days),
+            ("recurring_issue_count", self.recurring_issue_count),
+            ("detractor_lookback_days", self.detractor_lookback_days),
+            ("implementation_days", self.implementation_days),
+            ("health_drop_window_days", self.health_drop_window_days),
+            ("renewal_window_days", self.renewal_window_days),
+        ] {
+            if v == 0 {
+                out.push(format!("{name}: must be at least 1"));
+            }
+        }
+        out
+    }
+}
+
+/// A signal as detected now.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Detected {
+    pub kind: SignalKind,
+    pub severity: Level,
+    pub summary: String,
+    pub evidence: Vec<String>,
+}
+
+fn detected(kind: SignalKind, severity: Level, summary: String, evidence: Vec<String>) -> Detected {
+    Detected {
+        kind,
+        severity,
+        summary,
+        evidence,
+    }
+}
+
+/// Product-side ticket categories: the ones that repeat when the product falls short.
+const PRODUCT_CATEGORIES: [&str; 3] = ["Bug", "Performance", "Integration"];
+
+/// Every signal the facts show today. `health` is today's score and `band_rank` its
+/// band's position (0 = worst) out of `bands`.
+pub fn detect(
+    facts: &AccountFacts,
+    today: NaiveDate,
+    health: Option<f64>,
+    band: Option<(usize, usize, &str)>,
+    t: &SignalThresholds,
+) -> Vec<Detected> {
+    let mut out = Vec::new();
+    let days_ago = |d: NaiveDate| (today - d).num_days();
+
+    if let Some((change, recent, baseline)) = active_user_change(facts) {
+        if -change >= t.usage_drop_pct {
+            let severity = if -change >= t.usage_drop_pct * 1.6 {
+                Level::High
+            } else {
+                Level::Medium
+            };
+            out.push(detected(
+                SignalKind::UsageDrop,
+                severity,
+                format!(
+                    "Active users down {:.0} % against the trailing baseline",
+                    -change
+                ),
+                vec![
+                    format!("last 4 weeks: {recent:.1} active users on average"),
+                    format!("8 weeks before: {baseline:.1}"),
+                ],
+            ));
+        }
+    }
+
+    let recent_open: Vec<_> = facts
+        .tickets
+        .iter()
+        .filter(|tk| tk.resolved_at.is_none() && days_ago(tk.opened_at.date_naive()) <= 28)
+        .collect();
+    if recent_open.len() as u32 >= t.tickets_rising_count {
+        let urgent = recent_open
+            .iter()
+            .filter(|tk| tk.priority == TicketPriority::Urgent)
+            .count();
+        let severity = if urgent > 0 || recent_open.len() as u32 >= t.tickets_rising_count * 2 {
+            Level::High
+        } else {
+            Level::Medium
+        };
+        out.push(detected(
+            SignalKind::TicketsRising,
+            severity,
+            format!(
+                "{} unresolved tickets opened in the last 28 days",
+                recent_open.len()
+            ),
+            recent_open
+                .iter()
+                .take(6)
+                .map(|tk| {
+                    format!(
+                        "{} {} ({}, {})",
+                        tk.external_id.as_deref().unwrap_or("ticket"),
+                        tk.subject,
+                        tk.priority,
+                        tk.opened_at.date_naive()
+                    )
+                })
+                .collect(),
+        ));
+    }
+
+    for (role, kind, severity) in [
+        (ContactRole::Sponsor, SignalKind::SponsorLeft, Level::High),
+        (
+            ContactRole::Champion,
+            SignalKind::ChampionLeft,
+            Level::Medium,
+        ),
+    ] {
+        let active = facts
+            .contacts
+            .iter()
+            .any(|c| c.role == role && c.status == ContactStatus::Active);
+        let left = facts
+            .contacts
+            .iter()
+            .filter(|c| c.role == role && c.status == ContactStatus::Left)
+            .filter_map(|c| c.left_on.map(|d| (c, d)))
+            .filter(|(_, d)| days_ago(*d) <= t.stakeholder_lookback_days as i64)
+            .max_by_key(|(_, d)| *d);
+        if let (false, Some((c, d))) = (active, left) {
+            out.push(detected(
+                kind,
+                severity,
+                format!(
+                    "{} ({}) left on {d}; no active {role} named",
+                    c.name, c.title
+                ),
+                vec![format!("{} {} left {} days ago", role, c.name, days_ago(d))],
+            ));
+        }
+    }
+
+    let mut by_category: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
+    for tk in facts.tickets.iter().filter(|tk| {
+        days_ago(tk.opened_at.date_naive()) <= 60
+            && PRODUCT_CATEGORIES.contains(&tk.category.as_str())
+    }) {
+        by_category
+            .entry(tk.category.as_str())
+            .or_default()
+            .push(tk);
+    }
+    if let Some((category, list)) = by_category.into_iter().max_by_key(|(_, l)| l.len()) {
+        if list.len() as u32 >= t.recurring_issue_count {
+            let severity = if list.len() as u32 >= t.recurring_issue_count * 2 {
+                Level::High
+            } else {
+                Level::Medium
+            };
+            out.push(detected(
+                SignalKind::RecurringIssues,
+                severity,
+                format!("{} {category} tickets in 60 days", list.len()),
+                list.iter()
+                    .take(6)
+                    .map(|tk| {
+                        format!(
+                            "{} {} ({})",
+                            tk.external_id.as_deref().unwrap_or("ticket"),
+                            tk.subject,
+                            tk.opened_at.date_naive()
+                        )
+                    })
+                    .collect(),
+            ));
+        }
+    }
+
+    if let Some(r) = facts
+        .nps
+        .last()
+        .filter(|r| r.score <= 6 && days_ago(r.responded_on) <= t.detractor_lookback_days as i64)
+    {
+        let severity = if r.score <= 3 {
+            Level::High
+        } else {
+            Level::Medium
+        };
+        let comment = if r.comment.is_empty() {
+            String::new()
+        } else {
+            format!(": “{}”", r.comment)
+        };
+        out.push(detected(
+            SignalKind::NpsDetractor,
+            severity,
+            format!("NPS {} on {}{comment}", r.score, r.responded_on),
+            vec![format!("score {} (0–6 is a detractor)", r.score)],
+        ));
+    }
+
+    let since_contract = days_ago(facts.account.contract_start);
+    if facts.account.stage == Stage::Onboarding && since_contract >= t.implementation_days as i64 {
+        let severity = if since_contract >= t.implementation_days as i64 + 30 {
+            Level::High
+        } else {
+            Level::Medium
+        };
+        out.push(detected(
+            SignalKind::ImplementationDelay,
+            severity,
+            format!("Still onboarding {since_contract} days after the contract date"),
+            vec![
+                format!("original contract date {}", facts.account.contract_start),
+                format!("expected adopted within {} days", t.implementation_days),
+            ],
+        ));
+    }
+
+    if let Some(now) = health {
+        let window_start = today - chrono::Duration::days(t.health_drop_window_days as i64);
+        if let Some((day, before)) = facts
+            .history
+            .iter()
+            .find(|(d, _)| *d >= window_start && *d < today)
+        {
+            let drop = (before - now) / before * 100.0;
+            if *before > 0.0 && drop >= t.health_drop_pct {
+                let severity = if drop >= t.health_drop_pct * 1.75 {
+                    Level::High
+                } else {
+                    Level::Medium
+                };
+                out.push(detected(
+                    SignalKind::HealthDrop,
+                    severity,
+                    format!("Health down {drop:.0} % since {day}"),
+                    vec![format!("{before:.0} on {day}, {now:.0} today")],
+                ));
+            }
+        }
+    }
+
+    if let Some((rank, count, name)) = band {
+        let days = (facts.account.renewal_date - today).num_days();
+        if days <= t.renewal_window_days as i64 && rank + 1 < count {
+            let severity = if rank == 0 {
+                Level::High
+            } else {
+                Level::Medium
+            };
+            out.push(detected(
+                SignalKind::RenewalAtRisk,
+                severity,
+                format!("Renews in {days} days with {name} health"),
+                vec![format!("renewal date {}", facts.account.renewal_date)],
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,439 @@
+//! Accounts: the one write path, the paged table query and the account page.
+
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use super::{activity, insert_batched, people, Tx};
+use crate::model::{
+    Account, Contact, NpsResponse, Segment, Stage, Ticket, TimelineEntry, UsageWeek, User,
+};
+use crate::money::FxRates;
+use crate::{Error, Result};
+
+/// Largest integer a JavaScript number holds exactly; money crosses IPC as a number.
+pub const MAX_SAFE_MINOR: i64 = 9_007_199_254_740_991;
+
+/// A currency the store knows, with its rate into the base currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Currency {
+    pub currency: String,
+    pub rate_ppm: i64,
+    /// Digits after the decimal point: 2 for cents, 0 for yen.
+    pub minor_digits: i32,
+}
+
+pub async fn currencies(pool: &SqlitePool) -> Result<Vec<Currency>> {
+    Ok(
+        sqlx::query_as("SELECT currency, rate_ppm, minor_digits FROM fx_rates ORDER BY currency")
+            .fetch_all(pool)
+            .await?,
+    )
+}
+
+pub async fn fx_rates(tx: &mut Tx) -> Result<FxRates> {
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT currency, rate_ppm FROM fx_rates")
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(FxRates::new(rows.into_iter().collect::<HashMap<_, _>>()))
+}
+
+fn validate(a: &Account) -> Result<()> {
+    let field = |f: &str| format!("account {} ({}).{f}", a.name, a.id);
+    if a.name.trim().is_empty() {
+        return Err(Error::invalid(field("name"), "must not be empty"));
+    }
+    if !(0..=MAX_SAFE_MINOR).contains(&a.arr_minor) {
+        return Err(Error::invalid(
+            field("arr"),
+            format!("{} is out of range", a.arr_minor),
+        ));
+    }
+    if a.currency.len() != 3 || !a.currency.chars().all(|c| c.is_ascii_uppercase()) {
+        return Err(Error::invalid(
+            field("currency"),
+            format!("'{}' is not a three-letter ISO code", a.currency),
+        ));
+    }
+    if uuid::Uuid::parse_str(&a.id).is_err() {
+        return Err(Error::invalid(field("id"), "is not a UUID"));
+    }
+    Ok(())
+}
+
+/// Creates or updates accounts, keyed by id. ARR is converted to the base currency here,
+/// once, so every sort and total compares like with like.
+pub async fn upsert_accounts(tx: &mut Tx, accounts: &[Account]) -> Result<()> {
+    let fx = fx_rates(tx).await?;
+    let mut base = Vec::with_capacity(accounts.len());
+    for a in accounts {
+        validate(a)?;
+        base.push(fx.to_base(a.arr_minor, &a.currency)?);
+    }
+    let rows: Vec<(&Account, i64)> = accounts.iter().zip(base).collect();
+    insert_batched(
+        tx,
+        "INSERT INTO accounts (id, name, arr_minor, currency, arr_base_minor, segment, stage, \
+         contract_start, renewal_date, owner_id, strategic, expansion_potential, industry, region, \
+         crm_id, created_at, updated_at) ",
+        17,
+        " ON CONFLICT(id) DO UPDATE SET name = excluded.name, arr_minor = excluded.arr_minor, \
+         currency = excluded.currency, arr_base_minor = excluded.arr_base_minor, \
+         segment = excluded.segment, stage = excluded.stage, contract_start = excluded.contract_start, \
+         renewal_date = excluded.renewal_date, owner_id = excluded.owner_id, strategic = excluded.strategic, \
+         expansion_potential = excluded.expansion_potential, industry = excluded.industry, \
+         region = excluded.region, crm_id = excluded.crm_id, updated_at = excluded.updated_at",
+        &rows,
+        |b, (a, arr_base)| {
+            b.push_bind(a.id.clone())
+                .push_bind(a.name.clone())
+                .push_bind(a.arr_minor)
+                .push_bind(a.currency.clone())
+                .push_bind(*arr_base)
+                .push_bind(a.segment)
+                .push_bind(a.stage)
+                .push_bind(a.contract_start)
+                .push_bind(a.renewal_date)
+                .push_bind(a.owner_id.clone())
+                .push_bind(a.strategic)
+                .push_bind(a.expansion_potential)
+                .push_bind(a.industry.clone())
+                .push_bind(a.region.clone())
+                .push_bind(a.crm_id.clone())
+                .push_bind(a.created_at)
+                .push_bind(a.updated_at);
+        },
+    )
+    .await
+}
+
+const ACCOUNT_COLUMNS: &str = "id, name, arr_minor, currency, segment, stage, contract_start, \
+    renewal_date, owner_id, strategic, expansion_potential, industry, region, crm_id, created_at, updated_at";
+
+pub async fn get_account(pool: &SqlitePool, id: &str) -> Result<Account> {
+    sqlx::query_as(&format!(
+        "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| Error::NotFound {
+        entity: "account",
+        id: id.to_string(),
+    })
+}
+
+pub async fn count_accounts(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(pool)
+        .await?)
+}
+
+crate::model::text_enum!(
+    /// Columns the Accounts table sorts by.
+    #[derive(Default)]
+    AccountSort { #[default] Name => "name", Arr => "arr", Segment => "segment", Stage => "stage", Renewal => "renewal", Owner => "owner", Health => "health", Severity => "severity" }
+);
+
+impl AccountSort {
+    fn order_by(self) -> &'static str {
+        match self {
+            AccountSort::Name => "a.name COLLATE NOCASE",
+            AccountSort::Arr => "a.arr_base_minor",
+            AccountSort::Segment => "a.segment",
+            AccountSort::Stage => "a.stage",
+            AccountSort::Renewal => "a.renewal_date",
+            AccountSort::Owner => "u.name COLLATE NOCASE",
+            AccountSort::Health => "h.score",
+            AccountSort::Severity => "h.severity_score",
+        }
+    }
+}
+
+/// One page of the Accounts table.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AccountQuery {
+    /// Matches name or CRM id, case-insensitively, anywhere in the text.
+    pub search: Option<String>,
+    pub owner_id: Option<String>,
+    pub segment: Option<Segment>,
+    pub stage: Option<Stage>,
+    pub sort: AccountSort,
+    pub descending: bool,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AccountRow {
+    pub id: String,
+    pub name: String,
+    pub arr_minor: i64,
+    pub currency: String,
+    pub segment: Segment,
+    pub stage: Stage,
+    pub renewal_date: NaiveDate,
+    pub owner_id: Option<String>,
+    pub owner_name: Option<String>,
+    pub strategic: bool,
+    /// Latest health score and band; None until the account is scored.
+    pub health: Option<f64>,
+    pub band: Option<String>,
+    pub band_color: Option<String>,
+    /// Change of the health score over 30 days.
+    pub trend_30: Option<f64>,
+    pub severity_score: Option<f64>,
+    pub severity_level: Option<crate::signals::Level>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AccountPage {
+    /// How many accounts match the filters, over all pages.
+    pub total: u32,
+    pub offset: u32,
+    pub rows: Vec<AccountRow>,
+}
+
+pub const MAX_PAGE: u32 = 1_000;
+
+fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a AccountQuery) {
+    qb.push(" WHERE 1 = 1");
+    if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        if search.chars().count() >= 3 {
+            // The trigram index matches a quoted phrase as a case-insensitive substring.
+            let phrase = format!("\"{}\"", search.replace('"', "\"\""));
+            qb.push(
+                " AND a.rowid IN (SELECT rowid FROM accounts_search WHERE accounts_search MATCH ",
+            )
+            .push_bind(phrase)
+            .push(")");
+        } else {
+            // Too short for trigrams: scan, with LIKE wildcards taken literally.
+            let pattern = format!("%{}%", escape_like(search));
+            qb.push(" AND (a.name LIKE ")
+                .push_bind(pattern.clone())
+                .push(" ESCAPE '\\' OR a.crm_id LIKE ")
+                .push_bind(pattern)
+                .push(" ESCAPE '\\')");
+        }
+    }
+    if let Some(owner) = &q.owner_id {
+        qb.push(" AND a.owner_id = ").push_bind(owner.as_str());
+    }
+    if let Some(segment) = q.segment {
+        qb.push(" AND a.segment = ").push_bind(segment);
+    }
+    if let Some(stage) = q.stage {
+        qb.push(" AND a.stage = ").push_bind(stage);
+    }
+}
+
+fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn is_unfiltered(q: &AccountQuery) -> bool {
+    q.search.as_deref().is_none_or(|s| s.trim().is_empty())
+        && q.owner_id.is_none()
+        && q.segment.is_none()
+        && q.stage.is_none()
+}
+
+/// Row ids of one page, in order. Paging over row ids keeps deep offsets on the
+/// (covering) sort index instead of materialising every skipped row.
+async fn page_rowids(pool: &SqlitePool, q: &AccountQuery) -> Result<Vec<i64>> {
+    let dir = if q.descending { "DESC" } else { "ASC" };
+    let walk = match q.sort {
+        AccountSort::Owner => Some(&OWNER_WALK),
+        AccountSort::Health => Some(&HEALTH_WALK),
+        AccountSort::Severity => Some(&SEVERITY_WALK),
+        _ => None,
+    };
+    if let (Some(walk), true) = (walk, is_unfiltered(q)) {
+        return walk_rowids(pool, q, walk).await;
+    }
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT a.rowid FROM accounts a");
+    match q.sort {
+        AccountSort::Owner => {
+            qb.push(" LEFT JOIN users u ON u.id = a.owner_id");
+        }
+        AccountSort::Health | AccountSort::Severity => {
+            qb.push(" LEFT JOIN account_health h ON h.account_id = a.id");
+        }
+        _ => {}
+    }
+    push_filters(&mut qb, q);
+    qb.push(format!(
+        " ORDER BY {} {dir}, a.rowid {dir} LIMIT ",
+        q.sort.order_by()
+    ))
+    .push_bind(q.limit as i64)
+    .push(" OFFSET ")
+    .push_bind(q.offset as i64);
+    Ok(qb.build_query_scalar().fetch_all(pool).await?)
+}
+
+/// How to walk the whole book in one sort order through an index on a joined table,
+/// which needs no sort: the accounts that have the sort key, in index order, and the
+/// ones that lack it (NULL: first ascending, as SQLite sorts NULLs, last descending).
+struct IndexWalk {
+    /// Counts the accounts with the key (cheaply, on an index).
+    count_present: &'static str,
+    /// Selects rowids of accounts with the key; `{dir}` is the direction.
+    with_key: &'static str,
+    /// Selects rowids of accounts without the key, by rowid.
+    missing: &'static str,
+}
+
+const OWNER_WALK: IndexWalk = IndexWalk {
+    count_present: "SELECT COUNT(*) FROM accounts WHERE owner_id IS NOT NULL",
+    with_key: "SELECT a.rowid FROM users u CROSS JOIN accounts a ON a.owner_id = u.id \
+               ORDER BY u.name COLLATE NOCASE {dir}, u.id {dir}, a.rowid {dir}",
+    missing: "SELECT rowid FROM accounts WHERE owner_id IS NULL ORDER BY rowid {dir}",
+};
+
+const HEALTH_WALK: IndexWalk = IndexWalk {
+    count_present: "SELECT COUNT(*) FROM account_health WHERE score IS NOT NULL",
+    with_key: "SELECT a.rowid FROM account_health h CROSS JOIN accounts a ON a.id = h.account_id \
+               WHERE h.score IS NOT NULL ORDER BY h.score {dir}, h.rowid {dir}",
+    missing: "SELECT a.rowid FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
+              WHERE h.score IS NULL ORDER BY a.rowid {dir}",
+};
+
+const SEVERITY_WALK: IndexWalk = IndexWalk {
+    count_present: "SELECT COUNT(*) FROM account_health",
+    with_key: "SELECT a.rowid FROM account_health h CROSS JOIN accounts a ON a.id = h.account_id \
+               ORDER BY h.severity_score {dir}, h.rowid {dir}",
+    missing: "SELECT a.rowid FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
+              WHERE h.account_id IS NULL ORDER BY a.rowid {dir}",
+};
+
+async fn walk_rowids(pool: &SqlitePool, q: &AccountQuery, walk: &IndexWalk) -> Result<Vec<i64>> {
+    let dir = if q.descending { "DESC" } else { "ASC" };
+    let present: i64 = sqlx::query_scalar(walk.count_present)
+        .fetch_one(pool)
+        .await?;
+    let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+        .fetch_one(pool)
+        .await?;
+    let missing = total - present;
+    let (offset, limit) = (q.offset as i64, q.limit as i64);
+    let missing_start = if q.descending { present } else { 0 };
+    let present_start = if q.descending { 0 } else { missing };
+    let slice = |start: i64, len: i64| -> Option<(i64, i64)> {
+        let from = offset.max(start);
+        let to = (offset + limit).min(start + len);
+        (from < to).then_some((from - start, to - from))
+    };
+    let mut parts: Vec<(i64, Vec<i64>)> = Vec::new();
+    for (start, len, sql) in [
+        (present_start, present, walk.with_key),
+        (missing_start, missing, walk.missing),
+    ] {
+        if let Some((off, n)) = slice(start, len) {
+            let rows =
+                sqlx::query_scalar(&format!("{} LIMIT ? OFFSET ?", sql.replace("{dir}", dir)))
+                    .bind(n)
+                    .bind(off)
+                    .fetch_all(pool)
+                    .await?;
+            parts.push((start, rows));
+        }
+    }
+    parts.sort_by_key(|(start, _)| *start);
+    Ok(parts.into_iter().flat_map(|(_, rows)| rows).collect())
+}
+
+/// One sorted, filtered page of accounts and the total that match.
+pub async fn query_accounts(pool: &SqlitePool, q: &AccountQuery) -> Result<AccountPage> {
+    if q.limit == 0 || q.limit > MAX_PAGE {
+        return Err(Error::invalid(
+            "limit",
+            format!("must be 1 to {MAX_PAGE}, got {}", q.limit),
+        ));
+    }
+    let mut count: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT COUNT(*) FROM accounts a");
+    push_filters(&mut count, q);
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+
+    let rowids = page_rowids(pool, q).await?;
+    let rows = if rowids.is_empty() {
+        Vec::new()
+    } else {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT a.rowid AS rid, a.id, a.name, a.arr_minor, a.currency, a.segment, a.stage, a.renewal_date, \
+             a.owner_id, u.name AS owner_name, a.strategic, h.score AS health, h.band, h.band_color, h.trend_30, \
+             h.severity_score, h.severity_level \
+             FROM accounts a LEFT JOIN users u ON u.id = a.owner_id \
+             LEFT JOIN account_health h ON h.account_id = a.id WHERE a.rowid IN (",
+        );
+        let mut list = qb.separated(", ");
+        for id in &rowids {
+            list.push_bind(*id);
+        }
+        qb.push(")");
+        let fetched: Vec<RowWithRowid> = qb.build_query_as().fetch_all(pool).await?;
+        let mut by_rowid: HashMap<i64, AccountRow> =
+            fetched.into_iter().map(|r| (r.rid, r.row)).collect();
+        rowids.iter().filter_map(|id| by_rowid.remove(id)).collect()
+    };
+    Ok(AccountPage {
+        total: u32::try_from(total).unwrap_or(u32::MAX),
+        offset: q.offset,
+        rows,
+    })
+}
+
+#[derive(sqlx::FromRow)]
+struct RowWithRowid {
+    rid: i64,
+    #[sqlx(flatten)]
+    row: AccountRow,
+}
+
+/// Everything the account page shows.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct AccountDetail {
+    pub account: Account,
+    pub owner: Option<User>,
+    pub contacts: Vec<Contact>,
+    /// Oldest week first.
+    pub usage: Vec<UsageWeek>,
+    /// Newest first.
+    pub tickets: Vec<Ticket>,
+    /// Newest first.
+    pub nps: Vec<NpsResponse>,
+    /// Newest first.
+    pub timeline: Vec<TimelineEntry>,
+}
+
+pub async fn account_detail(pool: &SqlitePool, id: &str) -> Result<AccountDetail> {
+    let account = get_account(pool, id).await?;
+    let owner = match &account.owner_id {
+        Some(owner_id) => Some(people::get_user(pool, owner_id).await?),
+        None => None,
+    };
+    Ok(AccountDetail {
+        contacts: activity::contacts_of(pool, id).await?,
+        usage: activity::usage_of(pool, id, 26).await?,
+        tickets: activity::tickets_of(pool, id).await?,
+        nps: activity::nps_of(pool, id).await?,
+        timeline: activity::timeline_of(pool, id, 200).await?,
+        owner,
+        account,
+    })
+}

@@ -1,0 +1,223 @@
+//! What happens on an account: contacts, weekly usage, tickets, NPS and the timeline.
+
+use sqlx::SqlitePool;
+
+use super::{insert_batched, Tx};
+use crate::model::{Contact, ContactStatus, NpsResponse, Ticket, TimelineEntry, UsageWeek};
+use crate::{Error, Result};
+
+pub async fn upsert_contacts(tx: &mut Tx, contacts: &[Contact]) -> Result<()> {
+    for c in contacts {
+        if (c.status == ContactStatus::Left) != c.left_on.is_some() {
+            return Err(Error::invalid(
+                format!("contact {} ({}).left_on", c.name, c.id),
+                "is required when, and only when, the contact has left",
+            ));
+        }
+    }
+    insert_batched(
+        tx,
+        "INSERT INTO contacts (id, account_id, name, email, title, role, status, left_on, created_at) ",
+        9,
+        " ON CONFLICT(id) DO UPDATE SET name = excluded.name, email = excluded.email, \
+         title = excluded.title, role = excluded.role, status = excluded.status, left_on = excluded.left_on",
+        contacts,
+        |b, c| {
+            b.push_bind(c.id.clone())
+                .push_bind(c.account_id.clone())
+                .push_bind(c.name.clone())
+                .push_bind(c.email.clone())
+                .push_bind(c.title.clone())
+                .push_bind(c.role)
+                .push_bind(c.status)
+                .push_bind(c.left_on)
+                .push_bind(c.created_at);
+        },
+    )
+    .await
+}
+
+pub async fn upsert_usage(tx: &mut Tx, weeks: &[UsageWeek]) -> Result<()> {
+    for w in weeks {
+        if w.active_users < 0 || w.licensed_seats < 0 || w.logins < 0 {
+            return Err(Error::invalid(
+                format!("usage {} week {}", w.account_id, w.week_start),
+                "counts must not be negative",
+            ));
+        }
+        if !(0..=100).contains(&w.key_feature_adoption) {
+            return Err(Error::invalid(
+                format!(
+                    "usage {} week {}.key_feature_adoption",
+                    w.account_id, w.week_start
+                ),
+                format!("{} is not a percentage 0–100", w.key_feature_adoption),
+            ));
+        }
+    }
+    insert_batched(
+        tx,
+        "INSERT INTO usage_weekly (account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption) ",
+        6,
+        " ON CONFLICT(account_id, week_start) DO UPDATE SET active_users = excluded.active_users, \
+         licensed_seats = excluded.licensed_seats, logins = excluded.logins, \
+         key_feature_adoption = excluded.key_feature_adoption",
+        weeks,
+        |b, w| {
+            b.push_bind(w.account_id.clone())
+                .push_bind(w.week_start)
+                .push_bind(w.active_users)
+                .push_bind(w.licensed_seats)
+                .push_bind(w.logins)
+                .push_bind(w.key_feature_adoption);
+        },
+    )
+    .await
+}
+
+pub async fn upsert_tickets(tx: &mut Tx, tickets: &[Ticket]) -> Result<()> {
+    for t in tickets {
+        if t.resolved_at.is_some_and(|r| r < t.opened_at) {
+            return Err(Error::invalid(
+                format!("ticket {}.resolved_at", t.id),
+                "is before the ticket was opened",
+            ));
+        }
+    }
+    insert_batched(
+        tx,
+        "INSERT INTO tickets (id, account_id, external_id, subject, priority, category, opened_at, resolved_at) ",
+        8,
+        " ON CONFLICT(id) DO UPDATE SET subject = excluded.subject, priority = excluded.priority, \
+         category = excluded.category, opened_at = excluded.opened_at, resolved_at = excluded.resolved_at",
+        tickets,
+        |b, t| {
+            b.push_bind(t.id.clone())
+                .push_bind(t.account_id.clone())
+                .push_bind(t.external_id.clone())
+                .push_bind(t.subject.clone())
+                .push_bind(t.priority)
+                .push_bind(t.category.clone())
+                .push_bind(t.opened_at)
+                .push_bind(t.resolved_at);
+        },
+    )
+    .await
+}
+
+pub async fn upsert_nps(tx: &mut Tx, responses: &[NpsResponse]) -> Result<()> {
+    for r in responses {
+        if !(0..=10).contains(&r.score) {
+            return Err(Error::invalid(
+                format!("nps response {}.score", r.id),
+                format!("{} is not 0–10", r.score),
+            ));
+        }
+    }
+    insert_batched(
+        tx,
+        "INSERT INTO nps_responses (id, account_id, contact_id, score, comment, responded_on) ",
+        6,
+        " ON CONFLICT(id) DO UPDATE SET contact_id = excluded.contact_id, score = excluded.score, \
+         comment = excluded.comment, responded_on = excluded.responded_on",
+        responses,
+        |b, r| {
+            b.push_bind(r.id.clone())
+                .push_bind(r.account_id.clone())
+                .push_bind(r.contact_id.clone())
+                .push_bind(r.score)
+                .push_bind(r.comment.clone())
+                .push_bind(r.responded_on);
+        },
+    )
+    .await
+}
+
+pub async fn upsert_timeline(tx: &mut Tx, entries: &[TimelineEntry]) -> Result<()> {
+    for e in entries {
+        if e.body.trim().is_empty() {
+            return Err(Error::invalid(
+                format!("timeline entry {}.body", e.id),
+                "must not be empty",
+            ));
+        }
+    }
+    insert_batched(
+        tx,
+        "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body) ",
+        6,
+        " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, occurred_at = excluded.occurred_at, \
+         author_id = excluded.author_id, body = excluded.body",
+        entries,
+        |b, e| {
+            b.push_bind(e.id.clone())
+                .push_bind(e.account_id.clone())
+                .push_bind(e.kind)
+                .push_bind(e.occurred_at)
+                .push_bind(e.author_id.clone())
+                .push_bind(e.body.clone());
+        },
+    )
+    .await
+}
+
+/// Sponsors and champions first: they are who the CSM needs to see.
+pub async fn contacts_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Contact>> {
+    Ok(sqlx::query_as(
+        "SELECT id, account_id, name, email, title, role, status, left_on, created_at FROM contacts \
+         WHERE account_id = ? ORDER BY CASE role WHEN 'sponsor' THEN 0 WHEN 'champion' THEN 1 \
+         WHEN 'billing' THEN 2 ELSE 3 END, name",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The latest `weeks` weeks, oldest first.
+pub async fn usage_of(pool: &SqlitePool, account_id: &str, weeks: u32) -> Result<Vec<UsageWeek>> {
+    let mut rows: Vec<UsageWeek> = sqlx::query_as(
+        "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption \
+         FROM usage_weekly WHERE account_id = ? ORDER BY week_start DESC LIMIT ?",
+    )
+    .bind(account_id)
+    .bind(weeks as i64)
+    .fetch_all(pool)
+    .await?;
+    rows.reverse();
+    Ok(rows)
+}
+
+pub async fn tickets_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Ticket>> {
+    Ok(sqlx::query_as(
+        "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at \
+         FROM tickets WHERE account_id = ? ORDER BY opened_at DESC",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn nps_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<NpsResponse>> {
+    Ok(sqlx::query_as(
+        "SELECT id, account_id, contact_id, score, comment, responded_on FROM nps_responses \
+         WHERE account_id = ? ORDER BY responded_on DESC",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+pub async fn timeline_of(
+    pool: &SqlitePool,
+    account_id: &str,
+    limit: u32,
+) -> Result<Vec<TimelineEntry>> {
+    Ok(sqlx::query_as(
+        "SELECT id, account_id, kind, occurred_at, author_id, body FROM timeline_entries \
+         WHERE account_id = ? ORDER BY occurred_at DESC LIMIT ?",
+    )
+    .bind(account_id)
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?)
+}

@@ -1,0 +1,131 @@
+//! The local SQLite store. Every write goes through the functions of this module, one
+//! path per entity, inside a transaction the caller holds, so a later sync layer can
+//! record each change in that same transaction.
+
+pub mod accounts;
+pub mod activity;
+pub mod people;
+pub mod settings;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use crate::{Error, Result};
+
+pub use accounts::{AccountDetail, AccountPage, AccountQuery, AccountRow, AccountSort, Currency};
+
+/// A write transaction, begun with `BEGIN IMMEDIATE` so it never fails mid-way upgrading
+/// from a read lock.
+pub type Tx = sqlx::Transaction<'static, Sqlite>;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// SQLite allows at most 32766 bound variables per statement; stay well below it.
+const MAX_VARIABLES: usize = 30_000;
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if missing) the store at `path` and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Store> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+                path: parent.display().to_string(),
+                source,
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite:")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(10))
+            .pragma("cache_size", "-65536")
+            .pragma("temp_store", "memory");
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// Begins a write transaction.
+    pub async fn write(&self) -> Result<Tx> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Closes every connection, checkpointing the WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Names of the applied migrations, oldest first.
+    pub async fn applied_migrations(&self) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT description FROM _sqlx_migrations WHERE success = 1 ORDER BY version",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(d,)| d).collect())
+    }
+}
+
+/// Inserts `rows` in batched multi-row statements. Batches of equal size produce the same
+/// SQL, so SQLite's prepared statement is reused across them.
+pub(crate) async fn insert_batched<T>(
+    tx: &mut Tx,
+    head: &str,
+    columns: usize,
+    tail: &str,
+    rows: &[T],
+    mut bind: impl FnMut(&mut sqlx::query_builder::Separated<'_, '_, Sqlite, &'static str>, &T),
+) -> Result<()> {
+    let per_batch = (MAX_VARIABLES / columns).clamp(1, 500);
+    for chunk in rows.chunks(per_batch) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(head);
+        qb.push_values(chunk, |mut b, row| bind(&mut b, row));
+        qb.push(tail);
+        qb.build().persistent(true).execute(&mut **tx).await?;
+    }
+    Ok(())
+}
+
+/// Appends ` IN (?, ?, …)` binding each id.
+pub(crate) fn in_list<'a>(qb: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
+    qb.push(" IN (");
+    let mut list = qb.separated(", ");
+    for id in ids {
+        list.push_bind(id.as_str());
+    }
+    qb.push(")");
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    use super::Store;
+
+    /// A store on a real file in a fresh temporary directory.
+    pub async fn temp_store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = Store::open(&dir.path().join("riskdesk.db"))
+            .await
+            .expect("open store");
+        (dir, store)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,536 @@
+use chrono::{Duration, NaiveDate, TimeZone, Utc};
+
+use super::testing::temp_store;
+use super::*;
+use crate::model::*;
+use crate::new_id;
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 23, 9, 30, 0)
+        .single()
+        .expect("time")
+}
+
+fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("date")
+}
+
+fn user(role: Role, team: Option<String>) -> User {
+    let id = new_id();
+    User {
+        email: format!("{id}@example.com"),
+        id,
+        name: "Dana Reyes".into(),
+        role,
+        title: "CSM".into(),
+        team_id: team,
+        created_at: now(),
+    }
+}
+
+fn account(owner: Option<String>, name: &str, arr_minor: i64, currency: &str) -> Account {
+    Account {
+        id: new_id(),
+        name: name.into(),
+        arr_minor,
+        currency: currency.into(),
+        segment: Segment::Enterprise,
+        stage: Stage::Adopting,
+        contract_start: date(2026, 2, 1),
+        renewal_date: date(2027, 2, 1),
+        owner_id: owner,
+        strategic: true,
+        expansion_potential: ExpansionPotential::Medium,
+        industry: "Logistics".into(),
+        region: "EMEA".into(),
+        crm_id: Some(format!("CRM-{name}")),
+        created_at: now(),
+        updated_at: now(),
+    }
+}
+
+#[tokio::test]
+async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("nested/dir/riskdesk.db");
+    let store = Store::open(&path).await.expect("open");
+    assert_eq!(
+        store.applied_migrations().await.expect("migrations"),
+        vec![
+            "foundation".to_string(),
+            "health".to_string(),
+            "work".to_string()
+        ]
+    );
+    let tables: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(store.pool())
+            .await
+            .expect("tables");
+    let tables: Vec<String> = tables.into_iter().map(|(t,)| t).collect();
+    for t in [
+        "accounts",
+        "contacts",
+        "usage_weekly",
+        "tickets",
+        "nps_responses",
+        "timeline_entries",
+        "users",
+        "teams",
+    ] {
+        assert!(tables.contains(&t.to_string()), "missing table {t}");
+    }
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(store.pool())
+        .await
+        .expect("pragma");
+    assert_eq!(mode, "wal");
+    let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+        .fetch_one(store.pool())
+        .await
+        .expect("pragma");
+    assert_eq!(fk, 1);
+    store.close().await;
+    let again = Store::open(&path).await.expect("reopen");
+    assert_eq!(
+        again.applied_migrations().await.expect("migrations").len(),
+        3
+    );
+}
+
+#[tokio::test]
+async fn every_entity_round_trips() {
+    let (_dir, store) = temp_store().await;
+    let team = Team {
+        id: new_id(),
+        name: "Enterprise".into(),
+        created_at: now(),
+    };
+    let csm = user(Role::Csm, Some(team.id.clone()));
+    let acct = account(
+        Some(csm.id.clone()),
+        "Harbor Freight GmbH",
+        250_000_00,
+        "EUR",
+    );
+    let sponsor = Contact {
+        id: new_id(),
+        account_id: acct.id.clone(),
+        name: "Lena Vogel".into(),
+        email: "lena@harbor.example".into(),
+        title: "COO".into(),
+        role: ContactRole::Sponsor,
+        status: ContactStatus::Left,
+        left_on: Some(date(2026, 11, 2)),
+        created_at: now(),
+    };
+    let week = UsageWeek {
+        account_id: acct.id.clone(),
+        week_start: date(2026, 11, 16),
+        active_users: 41,
+        licensed_seats: 100,
+        logins: 230,
+        key_feature_adoption: 37,
+    };
+    let ticket = Ticket {
+        id: new_id(),
+        account_id: acct.id.clone(),
+        external_id: Some("T-1".into()),
+        subject: "Sync fails".into(),
+        priority: TicketPriority::Urgent,
+        category: "Bug".into(),
+        opened_at: now() - Duration::days(3),
+        resolved_at: None,
+    };
+    let nps = NpsResponse {
+        id: new_id(),
+        account_id: acct.id.clone(),
+        contact_id: Some(sponsor.id.clone()),
+        score: 3,
+        comment: "Too many bugs".into(),
+        responded_on: date(2026, 11, 2),
+    };
+    let entry = TimelineEntry {
+        id: new_id(),
+        account_id: acct.id.clone(),
+        kind: TimelineKind::Call,
+        occurred_at: now(),
+        author_id: Some(csm.id.clone()),
+        body: "Call with Lena".into(),
+    };
+
+    let mut tx = store.write().await.expect("tx");
+    people::upsert_teams(&mut tx, std::slice::from_ref(&team))
+        .await
+        .expect("team");
+    people::upsert_users(&mut tx, std::slice::from_ref(&csm))
+        .await
+        .expect("user");
+    accounts::upsert_accounts(&mut tx, std::slice::from_ref(&acct))
+        .await
+        .expect("account");
+    activity::upsert_contacts(&mut tx, std::slice::from_ref(&sponsor))
+        .await
+        .expect("contact");
+    activity::upsert_usage(&mut tx, std::slice::from_ref(&week))
+        .await
+        .expect("usage");
+    activity::upsert_tickets(&mut tx, std::slice::from_ref(&ticket))
+        .await
+        .expect("ticket");
+    activity::upsert_nps(&mut tx, std::slice::from_ref(&nps))
+        .await
+        .expect("nps");
+    activity::upsert_timeline(&mut tx, std::slice::from_ref(&entry))
+        .await
+        .expect("timeline");
+    settings::set(&mut tx, settings::CURRENT_USER, &csm.id)
+        .await
+        .expect("setting");
+    tx.commit().await.expect("commit");
+
+    let pool = store.pool();
+    assert_eq!(people::list_teams(pool).await.expect("teams"), vec![team]);
+    assert_eq!(people::get_user(pool, &csm.id).await.expect("user"), csm);
+    let detail = accounts::account_detail(pool, &acct.id)
+        .await
+        .expect("detail");
+    assert_eq!(detail.account, acct);
+    assert_eq!(detail.owner, Some(csm.clone()));
+    assert_eq!(detail.contacts, vec![sponsor]);
+    assert_eq!(detail.usage, vec![week]);
+    assert_eq!(detail.tickets, vec![ticket]);
+    assert_eq!(detail.nps, vec![nps]);
+    assert_eq!(detail.timeline, vec![entry]);
+    assert_eq!(
+        settings::get(pool, settings::CURRENT_USER)
+            .await
+            .expect("get"),
+        Some(csm.id)
+    );
+
+    // ARR is converted to the base currency once, at write time.
+    let base: i64 = sqlx::query_scalar("SELECT arr_base_minor FROM accounts WHERE id = ?")
+        .bind(&acct.id)
+        .fetch_one(pool)
+        .await
+        .expect("base");
+    assert_eq!(base, 270_000_00);
+}
+
+#[tokio::test]
+async fn upsert_updates_in_place() {
+    let (_dir, store) = temp_store().await;
+    let mut a = account(None, "Cedar Labs", 10_000_00, "USD");
+    let mut tx = store.write().await.expect("tx");
+    accounts::upsert_accounts(&mut tx, std::slice::from_ref(&a))
+        .await
+        .expect("insert");
+    a.arr_minor = 12_500_00;
+    a.stage = Stage::Renewal;
+    accounts::upsert_accounts(&mut tx, std::slice::from_ref(&a))
+        .await
+        .expect("update");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        accounts::count_accounts(store.pool()).await.expect("count"),
+        1
+    );
+    assert_eq!(
+        accounts::get_account(store.pool(), &a.id)
+            .await
+            .expect("get"),
+        a
+    );
+}
+
+#[tokio::test]
+async fn a_bad_row_rolls_back_the_whole_write() {
+    let (_dir, store) = temp_store().await;
+    let good = account(None, "Good Co", 1_000_00, "USD");
+    let bad = account(None, "Bad Co", 1_000_00, "XXX");
+    let mut tx = store.write().await.expect("tx");
+    accounts::upsert_accounts(&mut tx, std::slice::from_ref(&good))
+        .await
+        .expect("good");
+    let err = accounts::upsert_accounts(&mut tx, &[bad])
+        .await
+        .expect_err("unknown currency");
+    assert!(err.to_string().contains("XXX"), "{err}");
+    drop(tx);
+    assert_eq!(
+        accounts::count_accounts(store.pool()).await.expect("count"),
+        0
+    );
+
+    let mut tx = store.write().await.expect("tx");
+    let mut nameless = account(None, "  ", 1, "USD");
+    nameless.name = " ".into();
+    let err = accounts::upsert_accounts(&mut tx, &[nameless])
+        .await
+        .expect_err("empty name");
+    assert!(err.to_string().contains("name"), "{err}");
+    let err = activity::upsert_nps(
+        &mut tx,
+        &[NpsResponse {
+            id: new_id(),
+            account_id: good.id.clone(),
+            contact_id: None,
+            score: 11,
+            comment: String::new(),
+            responded_on: date(2026, 1, 1),
+        }],
+    )
+    .await
+    .expect_err("score 11");
+    assert!(err.to_string().contains("score"), "{err}");
+}
+
+#[tokio::test]
+async fn unknown_account_is_not_found() {
+    let (_dir, store) = temp_store().await;
+    let err = accounts::account_detail(store.pool(), "0190f3c4-0000-7000-8000-000000000000")
+        .await
+        .expect_err("missing");
+    assert!(
+        matches!(
+            err,
+            crate::Error::NotFound {
+                entity: "account",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}
+
+async fn seeded() -> (tempfile::TempDir, Store, Vec<Account>, User) {
+    let (dir, store) = temp_store().await;
+    let a = user(Role::Csm, None);
+    let mut b = user(Role::Csm, None);
+    b.name = "Aaron Quinn".into();
+    let accounts_in = vec![
+        account(Some(a.id.clone()), "Zenith Travel AB", 5_000_00, "USD"),
+        account(Some(b.id.clone()), "acme Robotics Inc", 900_000_00, "USD"),
+        account(Some(a.id.clone()), "Beacon 50%_Off Ltd", 30_000_00, "GBP"),
+        account(None, "Maple Foods Co", 30_000_00, "USD"),
+    ];
+    let mut tx = store.write().await.expect("tx");
+    people::upsert_users(&mut tx, &[a.clone(), b])
+        .await
+        .expect("users");
+    accounts::upsert_accounts(&mut tx, &accounts_in)
+        .await
+        .expect("accounts");
+    tx.commit().await.expect("commit");
+    (dir, store, accounts_in, a)
+}
+
+fn names(page: &AccountPage) -> Vec<&str> {
+    page.rows.iter().map(|r| r.name.as_str()).collect()
+}
+
+#[tokio::test]
+async fn the_accounts_table_sorts_filters_and_pages() {
+    let (_dir, store, _, dana) = seeded().await;
+    let pool = store.pool();
+    let q = |f: fn(&mut AccountQuery)| {
+        let mut q = AccountQuery {
+            limit: 50,
+            ..Default::default()
+        };
+        f(&mut q);
+        q
+    };
+    let by_name = accounts::query_accounts(pool, &q(|_| {}))
+        .await
+        .expect("query");
+    assert_eq!(by_name.total, 4);
+    assert_eq!(
+        names(&by_name),
+        [
+            "acme Robotics Inc",
+            "Beacon 50%_Off Ltd",
+            "Maple Foods Co",
+            "Zenith Travel AB"
+        ]
+    );
+
+    // ARR sorts in the base currency: 30,000 GBP is worth more than 30,000 USD.
+    let by_arr = accounts::query_accounts(
+        pool,
+        &q(|q| {
+            q.sort = AccountSort::Arr;
+            q.descending = true;
+        }),
+    )
+    .await
+    .expect("query");
+    assert_eq!(
+        names(&by_arr),
+        [
+            "acme Robotics Inc",
+            "Beacon 50%_Off Ltd",
+            "Maple Foods Co",
+            "Zenith Travel AB"
+        ]
+    );
+
+    let search = accounts::query_accounts(pool, &q(|q| q.search = Some("ROBOT".into())))
+        .await
+        .expect("query");
+    assert_eq!(names(&search), ["acme Robotics Inc"]);
+    // LIKE wildcards in the search text are literal.
+    let literal = accounts::query_accounts(pool, &q(|q| q.search = Some("50%_".into())))
+        .await
+        .expect("query");
+    assert_eq!(names(&literal), ["Beacon 50%_Off Ltd"]);
+    let wildcard = accounts::query_accounts(pool, &q(|q| q.search = Some("%".into())))
+        .await
+        .expect("query");
+    assert_eq!(wildcard.total, 1);
+    let crm = accounts::query_accounts(pool, &q(|q| q.search = Some("crm-maple".into())))
+        .await
+        .expect("query");
+    assert_eq!(names(&crm), ["Maple Foods Co"]);
+
+    let mut mine = q(|q| q.sort = AccountSort::Owner);
+    mine.owner_id = Some(dana.id.clone());
+    let mine = accounts::query_accounts(pool, &mine).await.expect("query");
+    assert_eq!(mine.total, 2);
+    assert!(mine
+        .rows
+        .iter()
+        .all(|r| r.owner_name.as_deref() == Some("Dana Reyes")));
+
+    let page = accounts::query_accounts(
+        pool,
+        &q(|q| {
+            q.offset = 2;
+            q.limit = 1;
+        }),
+    )
+    .await
+    .expect("query");
+    assert_eq!(
+        (page.total, page.offset, names(&page)),
+        (4, 2, vec!["Maple Foods Co"])
+    );
+
+    let err = accounts::query_accounts(pool, &q(|q| q.limit = 0))
+        .await
+        .expect_err("limit 0");
+    assert!(err.to_string().contains("limit"));
+}
+
+#[tokio::test]
+async fn paging_in_small_steps_yields_the_same_order_as_one_page() {
+    let (_dir, store, _, _) = seeded().await;
+    let pool = store.pool();
+    for sort in [
+        AccountSort::Name,
+        AccountSort::Arr,
+        AccountSort::Segment,
+        AccountSort::Stage,
+        AccountSort::Renewal,
+        AccountSort::Owner,
+        AccountSort::Health,
+        AccountSort::Severity,
+    ] {
+        for descending in [false, true] {
+            let whole = accounts::query_accounts(
+                pool,
+                &AccountQuery {
+                    sort,
+                    descending,
+                    limit: 100,
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("whole");
+            let mut stepped = Vec::new();
+            for offset in (0..whole.total).step_by(3) {
+                let page = accounts::query_accounts(
+                    pool,
+                    &AccountQuery {
+                        sort,
+                        descending,
+                        offset,
+                        limit: 3,
+                        ..Default::default()
+                    },
+                )
+                .await
+                .expect("page");
+                stepped.extend(page.rows.into_iter().map(|r| r.id));
+            }
+            let expected: Vec<String> = whole.rows.iter().map(|r| r.id.clone()).collect();
+            assert_eq!(stepped, expected, "{sort:?} descending={descending}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn owner_sort_puts_accounts_without_owner_first_ascending_and_last_descending() {
+    let (_dir, store, _, _) = seeded().await;
+    let pool = store.pool();
+    let owners = |page: &AccountPage| {
+        page.rows
+            .iter()
+            .map(|r| r.owner_name.clone())
+            .collect::<Vec<_>>()
+    };
+    let asc = accounts::query_accounts(
+        pool,
+        &AccountQuery {
+            sort: AccountSort::Owner,
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("asc");
+    assert_eq!(
+        owners(&asc),
+        [
+            None,
+            Some("Aaron Quinn".into()),
+            Some("Dana Reyes".into()),
+            Some("Dana Reyes".into())
+        ]
+    );
+    let desc = accounts::query_accounts(
+        pool,
+        &AccountQuery {
+            sort: AccountSort::Owner,
+            descending: true,
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("desc");
+    assert_eq!(
+        owners(&desc),
+        [
+            Some("Dana Reyes".into()),
+            Some("Dana Reyes".into()),
+            Some("Aaron Quinn".into()),
+            None
+        ]
+    );
+    // The filtered path sorts the same way.
+    let filtered = accounts::query_accounts(
+        pool,
+        &AccountQuery {
+            sort: AccountSort::Owner,
+            stage: Some(Stage::Adopting),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("filtered");
+    assert_eq!(owners(&filtered), owners(&asc));
+}

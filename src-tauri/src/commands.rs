@@ -1,0 +1,444 @@
+//! Tauri commands: each validates its input, calls riskdesk-core and maps the error.
+
+use riskdesk_core::cta;
+use riskdesk_core::health::{self, Trigger};
+use riskdesk_core::model::{Team, User};
+use riskdesk_core::scorecard::{MeasureKind, Scorecard, ScorecardDefinition};
+use riskdesk_core::severity::SeverityConfig;
+use riskdesk_core::signals::SignalThresholds;
+use riskdesk_core::store::{
+    accounts, people, settings, AccountDetail, AccountPage, AccountQuery, Currency,
+};
+use serde::Serialize;
+use tauri::ipc::Channel;
+use tauri::State;
+
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+fn parse_id(field: &str, id: &str) -> AppResult<String> {
+    uuid::Uuid::parse_str(id)
+        .map(|u| u.to_string())
+        .map_err(|_| AppError::Invalid {
+            field: field.into(),
+            reason: format!("'{id}' is not an id"),
+        })
+}
+
+#[derive(Debug, Serialize, specta::Type)]
+pub struct AppInfo {
+    pub version: String,
+    /// Where the local store lives, so a user can find and back it up.
+    pub database_path: String,
+    pub accounts: u32,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
+    let count = accounts::count_accounts(state.store.pool()).await?;
+    Ok(AppInfo {
+        version: env!("CARGO_PKG_VERSION").to_string(),
+        database_path: state.database_path.display().to_string(),
+        accounts: u32::try_from(count).unwrap_or(u32::MAX),
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_users(state: State<'_, AppState>) -> AppResult<Vec<User>> {
+    Ok(people::list_users(state.store.pool()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_teams(state: State<'_, AppState>) -> AppResult<Vec<Team>> {
+    Ok(people::list_teams(state.store.pool()).await?)
+}
+
+/// Who is using this device, if they have said.
+#[tauri::command]
+#[specta::specta]
+pub async fn current_user(state: State<'_, AppState>) -> AppResult<Option<User>> {
+    let pool = state.store.pool();
+    match settings::get(pool, settings::CURRENT_USER).await? {
+        Some(id) => match people::get_user(pool, &id).await {
+            Ok(user) => Ok(Some(user)),
+            Err(riskdesk_core::Error::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        },
+        None => Ok(None),
+    }
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn set_current_user(state: State<'_, AppState>, user_id: String) -> AppResult<User> {
+    let id = parse_id("user_id", &user_id)?;
+    let user = people::get_user(state.store.pool(), &id).await?;
+    let mut tx = state.store.write().await?;
+    settings::set(&mut tx, settings::CURRENT_USER, &user.id).await?;
+    tx.commit().await.map_err(riskdesk_core::Error::from)?;
+    Ok(user)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn query_accounts(
+    state: State<'_, AppState>,
+    query: AccountQuery,
+) -> AppResult<AccountPage> {
+    let mut query = query;
+    if let Some(owner) = &query.owner_id {
+        query.owner_id = Some(parse_id("owner_id", owner)?);
+    }
+    if query.search.as_ref().is_some_and(|s| s.len() > 200) {
+        return Err(AppError::Invalid {
+            field: "search".into(),
+            reason: "is longer than 200 characters".into(),
+        });
+    }
+    Ok(accounts::query_accounts(state.store.pool(), &query).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn account_detail(
+    state: State<'_, AppState>,
+    account_id: String,
+) -> AppResult<AccountDetail> {
+    let id = parse_id("account_id", &account_id)?;
+    Ok(accounts::account_detail(state.store.pool(), &id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn currencies(state: State<'_, AppState>) -> AppResult<Vec<Currency>> {
+    Ok(accounts::currencies(state.store.pool()).await?)
+}
+
+fn today() -> chrono::NaiveDate {
+    chrono::Utc::now().date_naive()
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn account_health(
+    state: State<'_, AppState>,
+    account_id: String,
+) -> AppResult<health::AccountHealth> {
+    let id = parse_id("account_id", &account_id)?;
+    Ok(health::account_health(state.store.pool(), &id).await?)
+}
+
+/// Re-scores one account now and keeps an on-demand snapshot.
+#[tauri::command]
+#[specta::specta]
+pub async fn recompute_account(
+    state: State<'_, AppState>,
+    account_id: String,
+) -> AppResult<health::AccountHealth> {
+    let id = parse_id("account_id", &account_id)?;
+    accounts::get_account(state.store.pool(), &id).await?;
+    health::recompute(
+        &state.store,
+        Some(vec![id.clone()]),
+        today(),
+        Trigger::OnDemand,
+        |_, _| {},
+    )
+    .await?;
+    Ok(health::account_health(state.store.pool(), &id).await?)
+}
+
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct RecomputeProgress {
+    pub done: u32,
+    pub total: u32,
+}
+
+/// Re-scores the whole book, reporting progress on `on_progress`.
+#[tauri::command]
+#[specta::specta]
+pub async fn recompute_all(
+    state: State<'_, AppState>,
+    on_progress: Channel<RecomputeProgress>,
+) -> AppResult<health::RecomputeSummary> {
+    Ok(health::recompute(
+        &state.store,
+        None,
+        today(),
+        Trigger::OnDemand,
+        |done, total| {
+            // A closed window is no reason to stop scoring.
+            let _ = on_progress.send(RecomputeProgress {
+                done: done as u32,
+                total: total as u32,
+            });
+        },
+    )
+    .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn last_recompute_day(
+    state: State<'_, AppState>,
+) -> AppResult<Option<chrono::NaiveDate>> {
+    Ok(health::last_computed_day(state.store.pool()).await?)
+}
+
+fn parse_day(field: &str, value: Option<String>) -> AppResult<Option<chrono::NaiveDate>> {
+    value
+        .filter(|v| !v.trim().is_empty())
+        .map(|v| {
+            chrono::NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d").map_err(|_| AppError::Invalid {
+                field: field.into(),
+                reason: format!("'{v}' is not a date (YYYY-MM-DD)"),
+            })
+        })
+        .transpose()
+}
+
+/// A CSM's judgment on one measure, with the reason; authored by the current user.
+#[tauri::command]
+#[specta::specta]
+pub async fn override_measure(
+    state: State<'_, AppState>,
+    account_id: String,
+    measure: MeasureKind,
+    score: f64,
+    comment: String,
+    expires_on: Option<String>,
+) -> AppResult<health::AccountHealth> {
+    let id = parse_id("account_id", &account_id)?;
+    let expires = parse_day("expires_on", expires_on)?;
+    let author = settings::get(state.store.pool(), settings::CURRENT_USER).await?;
+    Ok(health::override_measure(
+        &state.store,
+        &id,
+        measure,
+        score,
+        &comment,
+        author.as_deref(),
+        expires,
+        today(),
+    )
+    .await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_override(
+    state: State<'_, AppState>,
+    override_id: String,
+) -> AppResult<health::AccountHealth> {
+    let id = parse_id("override_id", &override_id)?;
+    Ok(health::remove_override(&state.store, &id, today()).await?)
+}
+
+#[derive(Debug, Clone, Serialize, specta::Type)]
+pub struct MeasureInfo {
+    pub kind: MeasureKind,
+    pub label: String,
+    pub unit: String,
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn measure_kinds() -> AppResult<Vec<MeasureInfo>> {
+    Ok(MeasureKind::ALL
+        .iter()
+        .map(|k| MeasureInfo {
+            kind: *k,
+            label: k.label().into(),
+            unit: k.unit().into(),
+        })
+        .collect())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn list_scorecards(state: State<'_, AppState>) -> AppResult<Vec<Scorecard>> {
+    Ok(health::scorecards(&state.store).await?)
+}
+
+/// Saves a scorecard (a new one when `id` is null) after validating it.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_scorecard(
+    state: State<'_, AppState>,
+    id: Option<String>,
+    name: String,
+    definition: ScorecardDefinition,
+) -> AppResult<Scorecard> {
+    let id = id.map(|i| parse_id("id", &i)).transpose()?;
+    Ok(health::save_scorecard(&state.store, id.as_deref(), &name, &definition).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn signal_thresholds(state: State<'_, AppState>) -> AppResult<SignalThresholds> {
+    Ok(health::signal_thresholds(state.store.pool()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_signal_thresholds(
+    state: State<'_, AppState>,
+    thresholds: SignalThresholds,
+) -> AppResult<SignalThresholds> {
+    health::save_signal_thresholds(&state.store, &thresholds).await?;
+    Ok(thresholds)
+}
+
+/// Logs an NPS response; the account is re-scored before this returns.
+#[tauri::command]
+#[specta::specta]
+pub async fn log_nps_response(
+    state: State<'_, AppState>,
+    account_id: String,
+    contact_id: Option<String>,
+    score: i32,
+    comment: String,
+    responded_on: String,
+) -> AppResult<health::AccountHealth> {
+    let account_id = parse_id("account_id", &account_id)?;
+    let contact_id = contact_id
+        .filter(|c| !c.is_empty())
+        .map(|c| parse_id("contact_id", &c))
+        .transpose()?;
+    let responded_on =
+        parse_day("responded_on", Some(responded_on))?.ok_or_else(|| AppError::Invalid {
+            field: "responded_on".into(),
+            reason: "is required".into(),
+        })?;
+    let response = riskdesk_core::model::NpsResponse {
+        id: riskdesk_core::new_id(),
+        account_id,
+        contact_id,
+        score,
+        comment: comment.trim().to_string(),
+        responded_on,
+    };
+    let account_id = response.account_id.clone();
+    health::log_nps_response(&state.store, &response, today()).await?;
+    run_rules_for(&state, &account_id).await?;
+    Ok(health::account_health(state.store.pool(), &account_id).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn severity_config(state: State<'_, AppState>) -> AppResult<SeverityConfig> {
+    Ok(health::severity_config(state.store.pool()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_severity_config(
+    state: State<'_, AppState>,
+    config: SeverityConfig,
+) -> AppResult<SeverityConfig> {
+    health::save_severity_config(&state.store, &config).await?;
+    Ok(config)
+}
+
+/// Rules run for an account right after its scores change.
+async fn run_rules_for(state: &AppState, account_id: &str) -> AppResult<()> {
+    riskdesk_core::rules::run::run(
+        &state.store,
+        Some(vec![account_id.to_string()]),
+        today(),
+        false,
+        "data_change",
+    )
+    .await?;
+    Ok(())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn account_ctas(
+    state: State<'_, AppState>,
+    account_id: String,
+) -> AppResult<Vec<cta::CtaDetail>> {
+    let id = parse_id("account_id", &account_id)?;
+    Ok(cta::account_ctas(state.store.pool(), &id).await?)
+}
+
+/// Closes a CTA with an outcome (saved, downsell, churned, no longer relevant).
+#[tauri::command]
+#[specta::specta]
+pub async fn close_cta(
+    state: State<'_, AppState>,
+    cta_id: String,
+    outcome: String,
+) -> AppResult<()> {
+    let id = parse_id("cta_id", &cta_id)?;
+    if !["saved", "downsell", "churned", "no_longer_relevant"].contains(&outcome.as_str()) {
+        return Err(AppError::Invalid {
+            field: "outcome".into(),
+            reason: format!("'{outcome}' is not saved, downsell, churned or no_longer_relevant"),
+        });
+    }
+    let mut tx = state.store.write().await?;
+    cta::close(&mut tx, &id, &outcome).await?;
+    tx.commit().await.map_err(riskdesk_core::Error::from)?;
+    Ok(())
+}
+
+/// Snoozes a CTA until a date with a reason; rules leave it alone until then.
+#[tauri::command]
+#[specta::specta]
+pub async fn snooze_cta(
+    state: State<'_, AppState>,
+    cta_id: String,
+    until: String,
+    reason: String,
+) -> AppResult<()> {
+    let id = parse_id("cta_id", &cta_id)?;
+    let until = parse_day("until", Some(until))?.ok_or_else(|| AppError::Invalid {
+        field: "until".into(),
+        reason: "is required".into(),
+    })?;
+    let mut tx = state.store.write().await?;
+    cta::snooze(&mut tx, &id, until, &reason, today()).await?;
+    tx.commit().await.map_err(riskdesk_core::Error::from)?;
+    Ok(())
+}
+
+/// Adds a weekly risk update (background, done so far, next steps) by the current user.
+#[tauri::command]
+#[specta::specta]
+pub async fn add_risk_update(
+    state: State<'_, AppState>,
+    cta_id: String,
+    background: String,
+    done_so_far: String,
+    next_steps: String,
+) -> AppResult<()> {
+    let id = parse_id("cta_id", &cta_id)?;
+    let author = settings::get(state.store.pool(), settings::CURRENT_USER).await?;
+    let mut tx = state.store.write().await?;
+    cta::add_update(
+        &mut tx,
+        &id,
+        author.as_deref(),
+        &background,
+        &done_so_far,
+        &next_steps,
+    )
+    .await?;
+    tx.commit().await.map_err(riskdesk_core::Error::from)?;
+    Ok(())
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn flag_cta(state: State<'_, AppState>, cta_id: String, flagged: bool) -> AppResult<()> {
+    let id = parse_id("cta_id", &cta_id)?;
+    let mut tx = state.store.write().await?;
+    cta::set_flag(&mut tx, &id, flagged).await?;
+    tx.commit().await.map_err(riskdesk_core::Error::from)?;
+    Ok(())
+}

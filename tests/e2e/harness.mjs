@@ -1,0 +1,114 @@
+// Starts the real Riskdesk binary under tauri-driver (WebKitWebDriver on Linux) with a
+// fresh data directory, and hands the tests a WebDriver session on its window.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import net from "node:net";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Builder, By, until } from "selenium-webdriver";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const repoRoot = path.resolve(here, "../..");
+export const artifacts = path.join(here, "artifacts");
+
+function appBinary() {
+  const name = process.platform === "win32" ? "riskdesk-app.exe" : "riskdesk-app";
+  const target = process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, "target");
+  const binary = process.env.RISKDESK_APP ?? path.join(target, "debug", name);
+  if (!existsSync(binary)) throw new Error(`No app binary at ${binary}: build it first (cargo build -p riskdesk-app)`);
+  return binary;
+}
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+    server.on("error", reject);
+  });
+}
+
+async function waitForPort(port, ms) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const open = await new Promise((resolve) => {
+      const socket = net.connect(port, "127.0.0.1", () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.on("error", () => resolve(false));
+    });
+    if (open) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tauri-driver did not listen on ${port} within ${ms} ms`);
+}
+
+/** Launches the app on an empty store (or on `existingDataDir`, which is kept);
+ * returns the driver and a stop function. */
+export async function launch(existingDataDir) {
+  const dataDir = existingDataDir ?? mkdtempSync(path.join(tmpdir(), "riskdesk-e2e-"));
+  const port = await freePort();
+  const nativePort = await freePort();
+  const driverProcess = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
+    env: { ...process.env, RISKDESK_DATA_DIR: dataDir, RUST_LOG: "warn" },
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+  await waitForPort(port, 15_000);
+  const driver = await new Builder()
+    .usingServer(`http://127.0.0.1:${port}/`)
+    .withCapabilities({ browserName: "wry", "tauri:options": { application: appBinary() } })
+    .build();
+  const stop = async () => {
+    try {
+      await driver.quit();
+    } finally {
+      driverProcess.kill();
+      if (!existingDataDir) rmSync(dataDir, { recursive: true, force: true });
+    }
+  };
+  return { driver, stop, dataDir };
+}
+
+export const byTestId = (id) => By.css(`[data-testid="${id}"]`);
+
+export async function find(driver, id, ms = 20_000) {
+  return driver.wait(until.elementLocated(byTestId(id)), ms, `no element [data-testid=${id}] within ${ms} ms`);
+}
+
+/** Polls `check` until it returns a truthy value. */
+export async function eventually(check, message, ms = 15_000) {
+  const deadline = Date.now() + ms;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await check();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${message} (last: ${last})`);
+}
+
+export async function screenshot(driver, name) {
+  mkdirSync(artifacts, { recursive: true });
+  // Let the last React commit reach the screen before WebKit snapshots it.
+  await driver.sleep(300);
+  writeFileSync(path.join(artifacts, `${name}.png`), await driver.takeScreenshot(), "base64");
+}
+
+/** The text of every element with this test id, in screen order (rows of a virtual
+ * list are absolutely positioned, so DOM order is not screen order). */
+export async function texts(driver, id) {
+  return driver.executeScript(
+    `return [...document.querySelectorAll('[data-testid="${id}"]')]
+       .map((e) => [e.getBoundingClientRect().top, e.textContent.replace("★", "").trim()])
+       .sort((a, b) => a[0] - b[0])
+       .map((pair) => pair[1]);`,
+  );
+}

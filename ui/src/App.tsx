@@ -1,0 +1,118 @@
+import { useCallback, useEffect, useMemo, useState } from "react";
+import type { Backend, Currency, Team, User } from "./backend";
+import { BackendError } from "./backend";
+import { AppContext, type AppContextValue, describeUser } from "./context";
+import { SECTIONS, type Section } from "./sections";
+import { roleLabel } from "./format";
+import { AccountsScreen, type AccountsView, DEFAULT_ACCOUNTS_VIEW } from "./screens/AccountsScreen";
+import { AccountPage } from "./screens/AccountPage";
+import { SettingsScreen } from "./screens/SettingsScreen";
+import { ComingSoon } from "./screens/ComingSoon";
+import { UserPicker } from "./components/UserPicker";
+import { ErrorBanner } from "./components/ErrorBanner";
+
+export function App({ backend }: { backend: Backend }) {
+  const [section, setSection] = useState<Section>("accounts");
+  const [openAccount, setOpenAccount] = useState<string | null>(null);
+  const [user, setUser] = useState<User | null>(null);
+  const [userChecked, setUserChecked] = useState(false);
+  const [currencies, setCurrencies] = useState<Map<string, Currency>>(new Map());
+  const [teams, setTeams] = useState<Map<string, Team>>(new Map());
+  const [error, setError] = useState<string | null>(null);
+  const [accountsView, setAccountsView] = useState<AccountsView>(DEFAULT_ACCOUNTS_VIEW);
+
+  const reportError = useCallback((e: unknown) => {
+    setError(e instanceof BackendError || e instanceof Error ? e.message : String(e));
+  }, []);
+
+  useEffect(() => {
+    backend
+      .currentUser()
+      .then((u) => setUser(u))
+      .catch(reportError)
+      .finally(() => setUserChecked(true));
+    backend
+      .currencies()
+      .then((list) => setCurrencies(new Map(list.map((c) => [c.currency, c]))))
+      .catch(reportError);
+    backend
+      .listTeams()
+      .then((list) => setTeams(new Map(list.map((t) => [t.id, t]))))
+      .catch(reportError);
+  }, [backend, reportError]);
+
+  const context: AppContextValue = useMemo(
+    () => ({ backend, user, currencies, teams, reportError }),
+    [backend, user, currencies, teams, reportError],
+  );
+
+  const go = (s: Section) => {
+    setSection(s);
+    setOpenAccount(null);
+  };
+
+  const current = SECTIONS.find((s) => s.id === section) ?? SECTIONS[1];
+
+  return (
+    <AppContext.Provider value={context}>
+      <div className="app">
+        <nav className="sidebar" aria-label="Sections">
+          <div className="brand">
+            <span className="brand-mark">▲</span> Riskdesk
+          </div>
+          <ul>
+            {SECTIONS.map((s) => (
+              <li key={s.id}>
+                <button
+                  className={s.id === section ? "nav-item active" : "nav-item"}
+                  onClick={() => go(s.id)}
+                  data-testid={`nav-${s.id}`}
+                  aria-current={s.id === section ? "page" : undefined}
+                >
+                  <span className="nav-icon" aria-hidden>
+                    {s.icon}
+                  </span>
+                  {s.label}
+                  {s.coming && <span className="nav-soon">soon</span>}
+                </button>
+              </li>
+            ))}
+          </ul>
+          <div className="sidebar-foot">
+            {user && (
+              <button className="user-chip" onClick={() => go("settings")} title="Change who you are in Settings" data-testid="current-user">
+                <span className="avatar">{initials(user.name)}</span>
+                <span>
+                  <strong>{user.name}</strong>
+                  <small>{user.role === "csm" ? describeUser(user, teams) : `${roleLabel[user.role]} · ${describeUser(user, teams)}`}</small>
+                </span>
+              </button>
+            )}
+          </div>
+        </nav>
+        <main className="main">
+          {error && <ErrorBanner message={error} onClose={() => setError(null)} />}
+          {section === "accounts" && openAccount ? (
+            <AccountPage accountId={openAccount} onBack={() => setOpenAccount(null)} />
+          ) : section === "accounts" ? (
+            <AccountsScreen view={accountsView} onViewChange={setAccountsView} onOpen={setOpenAccount} />
+          ) : section === "settings" ? (
+            <SettingsScreen onUserChange={setUser} />
+          ) : (
+            <ComingSoon section={current} />
+          )}
+        </main>
+        {userChecked && !user && <UserPicker onChosen={setUser} />}
+      </div>
+    </AppContext.Provider>
+  );
+}
+
+export function initials(name: string): string {
+  return name
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((p) => p[0]?.toUpperCase() ?? "")
+    .join("");
+}

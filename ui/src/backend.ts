@@ -1,0 +1,163 @@
+// The one seam between the UI and the Rust side: only this file imports the generated
+// bindings. Screens receive a `Backend` through context, so tests can pass a fake.
+import { Channel } from "@tauri-apps/api/core";
+import { commands } from "./bindings";
+import type {
+  AccountDetail,
+  AccountHealth,
+  AccountPage,
+  AccountQuery,
+  AppError,
+  CtaDetail,
+  AppInfo,
+  Currency,
+  MeasureInfo,
+  MeasureKind,
+  RecomputeProgress,
+  RecomputeSummary,
+  Scorecard,
+  ScorecardDefinition,
+  SeverityConfig,
+  SignalThresholds,
+  Team,
+  User,
+} from "./bindings";
+
+export type {
+  Account,
+  AccountDetail,
+  AccountHealth,
+  Band,
+  Cta,
+  CtaDetail,
+  CtaTask,
+  RiskUpdate,
+  HealthScore,
+  Level,
+  Mapping,
+  MapPoint,
+  MeasureConfig,
+  MeasureInfo,
+  MeasureKind,
+  MeasureResult,
+  RecomputeProgress,
+  RecomputeSummary,
+  Scorecard,
+  ScorecardDefinition,
+  ScoreSource,
+  Severity,
+  SeverityConfig,
+  Signal,
+  SignalThresholds,
+  AccountPage,
+  AccountQuery,
+  AccountRow,
+  AccountSort,
+  AppError,
+  AppInfo,
+  Contact,
+  Currency,
+  NpsResponse,
+  Role,
+  Segment,
+  Stage,
+  Team,
+  Ticket,
+  TimelineEntry,
+  UsageWeek,
+  User,
+} from "./bindings";
+
+/** A command failed with the typed error the Rust side returned. */
+export class BackendError extends Error {
+  readonly error: AppError;
+  constructor(error: AppError) {
+    super(describeError(error));
+    this.error = error;
+  }
+}
+
+export function describeError(e: AppError): string {
+  switch (e.kind) {
+    case "NotFound":
+      return `The ${e.detail.entity} could not be found (${e.detail.id}).`;
+    case "Invalid":
+      return `Invalid ${e.detail.field}: ${e.detail.reason}.`;
+    case "Store":
+      return `The local database reported a problem: ${e.detail.message}`;
+  }
+}
+
+export interface Backend {
+  appInfo(): Promise<AppInfo>;
+  listUsers(): Promise<User[]>;
+  listTeams(): Promise<Team[]>;
+  currentUser(): Promise<User | null>;
+  setCurrentUser(userId: string): Promise<User>;
+  queryAccounts(query: AccountQuery): Promise<AccountPage>;
+  accountDetail(accountId: string): Promise<AccountDetail>;
+  currencies(): Promise<Currency[]>;
+  accountHealth(accountId: string): Promise<AccountHealth>;
+  recomputeAccount(accountId: string): Promise<AccountHealth>;
+  recomputeAll(onProgress: (p: RecomputeProgress) => void): Promise<RecomputeSummary>;
+  lastRecomputeDay(): Promise<string | null>;
+  overrideMeasure(accountId: string, measure: MeasureKind, score: number, comment: string, expiresOn: string | null): Promise<AccountHealth>;
+  removeOverride(overrideId: string): Promise<AccountHealth>;
+  measureKinds(): Promise<MeasureInfo[]>;
+  listScorecards(): Promise<Scorecard[]>;
+  saveScorecard(id: string | null, name: string, definition: ScorecardDefinition): Promise<Scorecard>;
+  signalThresholds(): Promise<SignalThresholds>;
+  saveSignalThresholds(thresholds: SignalThresholds): Promise<SignalThresholds>;
+  logNpsResponse(accountId: string, contactId: string | null, score: number, comment: string, respondedOn: string): Promise<AccountHealth>;
+  severityConfig(): Promise<SeverityConfig>;
+  saveSeverityConfig(config: SeverityConfig): Promise<SeverityConfig>;
+  accountCtas(accountId: string): Promise<CtaDetail[]>;
+  closeCta(ctaId: string, outcome: string): Promise<null>;
+  snoozeCta(ctaId: string, until: string, reason: string): Promise<null>;
+  addRiskUpdate(ctaId: string, background: string, doneSoFar: string, nextSteps: string): Promise<null>;
+  flagCta(ctaId: string, flagged: boolean): Promise<null>;
+}
+
+type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
+
+async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
+  const result = await call;
+  if (result.status === "error") throw new BackendError(result.error);
+  return result.data;
+}
+
+export const tauriBackend: Backend = {
+  appInfo: () => unwrap(commands.appInfo()),
+  listUsers: () => unwrap(commands.listUsers()),
+  listTeams: () => unwrap(commands.listTeams()),
+  currentUser: () => unwrap(commands.currentUser()),
+  setCurrentUser: (userId) => unwrap(commands.setCurrentUser(userId)),
+  queryAccounts: (query) => unwrap(commands.queryAccounts(query)),
+  accountDetail: (accountId) => unwrap(commands.accountDetail(accountId)),
+  currencies: () => unwrap(commands.currencies()),
+  accountHealth: (accountId) => unwrap(commands.accountHealth(accountId)),
+  recomputeAccount: (accountId) => unwrap(commands.recomputeAccount(accountId)),
+  recomputeAll: (onProgress) => {
+    const channel = new Channel<RecomputeProgress>();
+    channel.onmessage = onProgress;
+    return unwrap(commands.recomputeAll(channel));
+  },
+  lastRecomputeDay: () => unwrap(commands.lastRecomputeDay()),
+  overrideMeasure: (accountId, measure, score, comment, expiresOn) =>
+    unwrap(commands.overrideMeasure(accountId, measure, score, comment, expiresOn)),
+  removeOverride: (overrideId) => unwrap(commands.removeOverride(overrideId)),
+  measureKinds: () => unwrap(commands.measureKinds()),
+  listScorecards: () => unwrap(commands.listScorecards()),
+  saveScorecard: (id, name, definition) => unwrap(commands.saveScorecard(id, name, definition)),
+  signalThresholds: () => unwrap(commands.signalThresholds()),
+  saveSignalThresholds: (thresholds) => unwrap(commands.saveSignalThresholds(thresholds)),
+  logNpsResponse: (accountId, contactId, score, comment, respondedOn) =>
+    unwrap(commands.logNpsResponse(accountId, contactId, score, comment, respondedOn)),
+  severityConfig: () => unwrap(commands.severityConfig()),
+  saveSeverityConfig: (config) => unwrap(commands.saveSeverityConfig(config)),
+  accountCtas: (accountId) => unwrap(commands.accountCtas(accountId)),
+  closeCta: (ctaId, outcome) => unwrap(commands.closeCta(ctaId, outcome)),
+  snoozeCta: (ctaId, until, reason) => unwrap(commands.snoozeCta(ctaId, until, reason)),
+  addRiskUpdate: (ctaId, background, doneSoFar, nextSteps) => unwrap(commands.addRiskUpdate(ctaId, background, doneSoFar, nextSteps)),
+  flagCta: (ctaId, flagged) => unwrap(commands.flagCta(ctaId, flagged)),
+};

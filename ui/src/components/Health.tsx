@@ -1,0 +1,23 @@
+// Small health widgets shared by the Accounts table and the account page.
+
+export function HealthBadge({ score, band, color }: { score: number | null; band: string | null; color: string | null }) {
+  if (score === null) return <span className="muted">no score</span>;
+  return (
+    <span className="health-badge" title={band ? `${band} health` : undefined}>
+      <span className="dot" style={{ background: color ?? "#9ca3af" }} aria-hidden />
+      {Math.round(score)}
+    </span>
+  );
+}
+
+/** ▲ / ▼ with the change in points; flat within half a point. */
+export function TrendMark({ delta, label = "30 days" }: { delta: number | null; label?: string }) {
+  if (delta === null) return null;
+  const rounded = Math.round(delta);
+  if (rounded === 0) return <span className="trend flat" title={`No change over ${label}`}>＝</span>;
+  return (
+    <span className={`trend ${rounded > 0 ? "up" : "down"}`} title={`${rounded > 0 ? "+" : ""}${rounded} points over ${label}`}>
+      {rounded > 0 ? "▲" : "▼"} {Math.abs(rounded)}
+    </span>
+  );
+}

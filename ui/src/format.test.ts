@@ -1,0 +1,34 @@
+import { describe, expect, it } from "vitest";
+import { daysUntil, formatMoney, npsCategory, parseDate, relativeDays } from "./format";
+
+describe("formatMoney", () => {
+  it("turns minor units into major units per currency", () => {
+    expect(formatMoney(123_456_789, "USD")).toBe("$1,234,568");
+    expect(formatMoney(250_000_00, "EUR")).toBe("€250,000");
+    expect(formatMoney(1_500_000, "JPY", 0)).toBe("¥1,500,000");
+    expect(formatMoney(1_250_000_00, "USD", 2, true)).toBe("$1.3M");
+  });
+  it("falls back to the code for an unknown currency", () => {
+    expect(formatMoney(100, "ZZZ")).toMatch(/ZZZ/);
+  });
+});
+
+describe("dates", () => {
+  it("parses calendar dates as UTC", () => {
+    expect(parseDate("2026-11-23").toISOString()).toBe("2026-11-23T00:00:00.000Z");
+  });
+  it("counts whole days to a date", () => {
+    const today = new Date(Date.UTC(2026, 10, 23, 22, 0));
+    expect(daysUntil("2026-11-23", today)).toBe(0);
+    expect(daysUntil("2027-02-21", today)).toBe(90);
+    expect(daysUntil("2026-11-20", today)).toBe(-3);
+    expect(relativeDays(90)).toBe("in 90 days");
+    expect(relativeDays(-3)).toBe("3 days ago");
+  });
+});
+
+describe("npsCategory", () => {
+  it("uses the standard bands", () => {
+    expect([0, 6, 7, 8, 9, 10].map(npsCategory)).toEqual(["detractor", "detractor", "passive", "passive", "promoter", "promoter"]);
+  });
+});

@@ -1,0 +1,93 @@
+// Display formatting. Money arrives as integer minor units plus a currency code and is
+// only turned into a decimal here, for display.
+import type { Segment, Stage, Role } from "./backend";
+
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+function moneyFormat(currency: string, compact: boolean): Intl.NumberFormat {
+  const key = `${currency}:${compact}`;
+  let f = moneyFormats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat("en-US", {
+      style: "currency",
+      currency,
+      notation: compact ? "compact" : "standard",
+      maximumFractionDigits: compact ? 1 : 0,
+    });
+    moneyFormats.set(key, f);
+  }
+  return f;
+}
+
+/** "$1,234,568" from 123456789 cents; `digits` is the currency's minor digits (2, or 0 for JPY). */
+export function formatMoney(minor: number, currency: string, digits = 2, compact = false): string {
+  const major = minor / 10 ** digits;
+  try {
+    return moneyFormat(currency, compact).format(major);
+  } catch {
+    return `${major.toLocaleString("en-US")} ${currency}`;
+  }
+}
+
+const dateFormat = new Intl.DateTimeFormat("en-US", { year: "numeric", month: "short", day: "numeric", timeZone: "UTC" });
+const dateTimeFormat = new Intl.DateTimeFormat("en-US", {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  timeZone: "UTC",
+});
+
+/** Parses 'YYYY-MM-DD' as a UTC calendar date. */
+export function parseDate(iso: string): Date {
+  const [y, m, d] = iso.slice(0, 10).split("-").map(Number);
+  return new Date(Date.UTC(y, m - 1, d));
+}
+
+export function formatDate(iso: string): string {
+  return dateFormat.format(parseDate(iso));
+}
+
+export function formatDateTime(iso: string): string {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? iso : `${dateTimeFormat.format(d)} UTC`;
+}
+
+/** Whole days from `today` to the date `iso` (negative when past). */
+export function daysUntil(iso: string, today: Date = new Date()): number {
+  const start = Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate());
+  return Math.round((parseDate(iso).getTime() - start) / 86_400_000);
+}
+
+export function relativeDays(days: number): string {
+  if (days === 0) return "today";
+  if (days === 1) return "tomorrow";
+  if (days === -1) return "yesterday";
+  return days > 0 ? `in ${days} days` : `${-days} days ago`;
+}
+
+export const segmentLabel: Record<Segment, string> = {
+  strategic: "Strategic",
+  enterprise: "Enterprise",
+  mid_market: "Mid-market",
+  tech_touch: "Tech-touch",
+};
+
+export const stageLabel: Record<Stage, string> = {
+  onboarding: "Onboarding",
+  adopting: "Adopting",
+  mature: "Mature",
+  renewal: "Renewal",
+};
+
+export const roleLabel: Record<Role, string> = {
+  csm: "CSM",
+  manager: "Manager",
+  executive: "Executive",
+  admin: "Admin",
+};
+
+export function npsCategory(score: number): "detractor" | "passive" | "promoter" {
+  return score <= 6 ? "detractor" : score <= 8 ? "passive" : "promoter";
+}

@@ -1,0 +1,261 @@
+import { useEffect, useState } from "react";
+import type { AppInfo, RecomputeProgress, RecomputeSummary, SeverityConfig, SignalThresholds, User } from "../backend";
+import { ScorecardEditor } from "./ScorecardEditor";
+import { describeUser, useApp } from "../context";
+import { roleLabel } from "../format";
+import { groupUsers } from "../components/UserPicker";
+
+type Tab = "you" | "scorecards" | "signals" | "recompute";
+
+const TABS: Array<[Tab, string]> = [
+  ["you", "You"],
+  ["scorecards", "Scorecards"],
+  ["signals", "Signals and severity"],
+  ["recompute", "Recompute"],
+];
+
+export function SettingsScreen({ onUserChange }: { onUserChange: (u: User) => void }) {
+  const { backend } = useApp();
+  const [tab, setTab] = useState<Tab>("you");
+  return (
+    <div className="screen">
+      <header className="screen-head">
+        <h1>Settings</h1>
+      </header>
+      <nav className="tabs">
+        {TABS.map(([id, label]) => (
+          <button key={id} className={tab === id ? "active" : ""} onClick={() => setTab(id)} data-testid={`settings-tab-${id}`}>
+            {label}
+          </button>
+        ))}
+      </nav>
+      {tab === "you" && <YouSettings onUserChange={onUserChange} />}
+      {tab === "scorecards" && <ScorecardEditor />}
+      {tab === "signals" && (
+        <>
+          <NumbersForm<SignalThresholds>
+            title="When a risk signal fires"
+            fields={THRESHOLD_FIELDS}
+            load={() => backend.signalThresholds()}
+            save={(v) => backend.saveSignalThresholds(v)}
+            testId="thresholds"
+          />
+          <NumbersForm<SeverityConfig>
+            title="Severity"
+            note="Severity = risk × impact. Risk mixes poor health and active signals; impact grows with ARR and a nearer renewal."
+            fields={SEVERITY_FIELDS}
+            load={() => backend.severityConfig()}
+            save={(v) => backend.saveSeverityConfig(v)}
+            testId="severity"
+          />
+        </>
+      )}
+      {tab === "recompute" && <RecomputePanel />}
+    </div>
+  );
+}
+
+const THRESHOLD_FIELDS: Array<[keyof SignalThresholds, string]> = [
+  ["usage_drop_pct", "Usage drop: active users down at least (%)"],
+  ["tickets_rising_count", "Unresolved tickets opened in 28 days, at least"],
+  ["stakeholder_lookback_days", "Sponsor or champion left within (days)"],
+  ["recurring_issue_count", "Tickets of one product category in 60 days, at least"],
+  ["detractor_lookback_days", "Detractor response within (days)"],
+  ["implementation_days", "Still onboarding after the contract date (days)"],
+  ["health_drop_pct", "Health drop of at least (%)"],
+  ["health_drop_window_days", "… over (days)"],
+  ["renewal_window_days", "Renewal within (days) with health below the top band"],
+];
+
+const SEVERITY_FIELDS: Array<[keyof SeverityConfig, string]> = [
+  ["health_weight", "Share of risk from poor health (0–1; the rest from signals)"],
+  ["high_signal_points", "Risk points per High signal"],
+  ["medium_signal_points", "Risk points per Medium signal"],
+  ["low_signal_points", "Risk points per Low signal"],
+  ["high_at", "High from severity score"],
+  ["medium_at", "Medium from severity score"],
+];
+
+/** A form of numeric settings, validated by the Rust side on save. */
+function NumbersForm<T extends object>({
+  title,
+  note,
+  fields,
+  load,
+  save,
+  testId,
+}: {
+  title: string;
+  note?: string;
+  fields: Array<[keyof T, string]>;
+  load: () => Promise<T>;
+  save: (value: T) => Promise<T>;
+  testId: string;
+}) {
+  const { reportError } = useApp();
+  const [values, setValues] = useState<Record<string, string> | null>(null);
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+
+  useEffect(() => {
+    load()
+      .then((t) => setValues(Object.fromEntries(fields.map(([k]) => [String(k), String(t[k])]))))
+      .catch(reportError);
+    // Load once per mount; `load` and `fields` are fixed for a form.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [reportError]);
+
+  if (!values) return <p className="muted">Loading…</p>;
+  const submit = async () => {
+    const bad = fields.find(([k]) => values[String(k)].trim() === "" || Number.isNaN(Number(values[String(k)])));
+    if (bad) {
+      setMessage({ ok: false, text: `${bad[1]}: not a number` });
+      return;
+    }
+    try {
+      await save(Object.fromEntries(fields.map(([k]) => [k, Number(values[String(k)])])) as T);
+      setMessage({ ok: true, text: "Saved. It applies from the next recompute." });
+    } catch (e) {
+      setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  return (
+    <section className="card">
+      <h2>{title}</h2>
+      {note && <p className="muted">{note}</p>}
+      <div className="thresholds">
+        {fields.map(([k, label]) => (
+          <label key={String(k)} className="field">
+            <span>{label}</span>
+            <input value={values[String(k)]} onChange={(e) => setValues({ ...values, [String(k)]: e.target.value })} data-testid={`${testId}-${String(k)}`} />
+          </label>
+        ))}
+      </div>
+      {message && (
+        <p className={message.ok ? "ok" : "error-text"} data-testid={`${testId}-message`}>
+          {message.text}
+        </p>
+      )}
+      <div className="actions">
+        <button className="button" onClick={submit} data-testid={`${testId}-save`}>
+          Save
+        </button>
+      </div>
+    </section>
+  );
+}
+
+function RecomputePanel() {
+  const { backend, reportError } = useApp();
+  const [last, setLast] = useState<string | null>(null);
+  const [progress, setProgress] = useState<RecomputeProgress | null>(null);
+  const [result, setResult] = useState<RecomputeSummary | null>(null);
+
+  useEffect(() => {
+    backend.lastRecomputeDay().then(setLast).catch(reportError);
+  }, [backend, reportError]);
+
+  const run = async () => {
+    setResult(null);
+    setProgress({ done: 0, total: 0 });
+    try {
+      setResult(await backend.recomputeAll(setProgress));
+      setLast(await backend.lastRecomputeDay());
+    } catch (e) {
+      reportError(e);
+    } finally {
+      setProgress(null);
+    }
+  };
+  const pct = progress && progress.total > 0 ? (progress.done / progress.total) * 100 : 0;
+  return (
+    <section className="card settings-card">
+      <h2>Recompute health, signals and severity</h2>
+      <p className="muted">
+        Scores update by themselves for an account whose data changes, and for the whole book once a day. Run it by hand after
+        changing a scorecard or a threshold. {last && `Last full day scored: ${last}.`}
+      </p>
+      {progress ? (
+        <div data-testid="recompute-progress">
+          <div className="progress">
+            <div style={{ width: `${pct}%` }} />
+          </div>
+          <p className="muted">
+            {progress.done.toLocaleString("en-US")} of {progress.total.toLocaleString("en-US")} accounts
+          </p>
+        </div>
+      ) : (
+        <button className="button" onClick={run} data-testid="recompute-all">
+          Recompute all accounts
+        </button>
+      )}
+      {result && (
+        <p className="ok" data-testid="recompute-result">
+          Scored {result.scored.toLocaleString("en-US")} of {result.accounts.toLocaleString("en-US")} accounts in {(result.duration_ms / 1000).toFixed(1)} s ·{" "}
+          {result.signals_raised} signals raised, {result.signals_cleared} cleared.
+        </p>
+      )}
+    </section>
+  );
+}
+
+function YouSettings({ onUserChange }: { onUserChange: (u: User) => void }) {
+  const { backend, user, teams, reportError } = useApp();
+  const [users, setUsers] = useState<User[]>([]);
+  const [info, setInfo] = useState<AppInfo | null>(null);
+  const [saved, setSaved] = useState(false);
+
+  useEffect(() => {
+    backend.listUsers().then(setUsers).catch(reportError);
+    backend.appInfo().then(setInfo).catch(reportError);
+  }, [backend, reportError]);
+
+  const change = async (id: string) => {
+    setSaved(false);
+    try {
+      onUserChange(await backend.setCurrentUser(id));
+      setSaved(true);
+    } catch (e) {
+      reportError(e);
+    }
+  };
+
+  return (
+    <>
+      <section className="card settings-card">
+        <h2>You</h2>
+        <p className="muted">Who is using Riskdesk on this device. “My” views and worklists follow this choice.</p>
+        <label className="field">
+          <span>Signed in as</span>
+          <select value={user?.id ?? ""} onChange={(e) => change(e.target.value)} data-testid="settings-user">
+            {!user && <option value="">Choose…</option>}
+            {groupUsers(users).map(([label, list]) => (
+              <optgroup key={label} label={label}>
+                {list.map((u) => (
+                  <option key={u.id} value={u.id}>
+                    {u.name} — {roleLabel[u.role]}, {describeUser(u, teams)}
+                  </option>
+                ))}
+              </optgroup>
+            ))}
+          </select>
+        </label>
+        {saved && <p className="ok">Saved.</p>}
+      </section>
+      <section className="card settings-card">
+        <h2>About this store</h2>
+        {info && (
+          <dl className="fields">
+            <dt>Version</dt>
+            <dd>{info.version}</dd>
+            <dt>Database</dt>
+            <dd>
+              <code>{info.database_path}</code>
+            </dd>
+            <dt>Accounts</dt>
+            <dd>{info.accounts.toLocaleString("en-US")}</dd>
+          </dl>
+        )}
+      </section>
+    </>
+  );
+}

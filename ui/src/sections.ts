@@ -1,0 +1,80 @@
+export type Section = "worklist" | "accounts" | "cockpit" | "escalations" | "dashboards" | "rules" | "settings";
+
+export interface SectionInfo {
+  id: Section;
+  label: string;
+  icon: string;
+  /** What the section will hold, shown until it is built. */
+  coming?: { title: string; points: string[] };
+}
+
+export const SECTIONS: SectionInfo[] = [
+  {
+    id: "worklist",
+    label: "Worklist",
+    icon: "☰",
+    coming: {
+      title: "Your ranked worklist",
+      points: [
+        "Accounts with open risk, ranked by severity, ARR, strategic value, urgency and avoidability",
+        "“Why is this account here?” on every row, with each factor’s effect",
+        "Filters for owner, segment, risk category, severity, renewal window and flagged accounts",
+        "Renewal triage for the next quarter and each CSM’s top 5 for the risk huddle",
+      ],
+    },
+  },
+  { id: "accounts", label: "Accounts", icon: "▦" },
+  {
+    id: "cockpit",
+    label: "Cockpit",
+    icon: "✓",
+    coming: {
+      title: "CTAs and playbooks",
+      points: [
+        "Your calls to action grouped by priority and due date",
+        "Playbook tasks, weekly risk updates (background, done so far, next steps) and the timeline",
+        "Create, snooze, flag and close CTAs with an outcome, from the keyboard",
+      ],
+    },
+  },
+  {
+    id: "escalations",
+    label: "Escalations",
+    icon: "▲",
+    coming: {
+      title: "Leadership escalations",
+      points: [
+        "The weekly business review: every open escalation with ARR at stake, owner and latest update",
+        "Agreed actions, decisions and outcomes (saved, downsell, churned, resolved without leadership)",
+        "Criteria refinement from past outcomes",
+      ],
+    },
+  },
+  {
+    id: "dashboards",
+    label: "Dashboards",
+    icon: "◔",
+    coming: {
+      title: "Risk dashboards and reports",
+      points: [
+        "ARR at risk by severity, category, segment and owner, and how it moves over time",
+        "Escalation funnel, churn reasons and attrition by segment and tenure",
+        "The monthly risk report and the quarterly root-cause review",
+      ],
+    },
+  },
+  {
+    id: "rules",
+    label: "Rules",
+    icon: "⚙",
+    coming: {
+      title: "Rules and automation",
+      points: [
+        "“When these conditions hold, do these actions”: create CTAs, escalate, start digital playbooks",
+        "A dry run that previews which accounts would fire and why",
+        "Run log with counts, duration and errors",
+      ],
+    },
+  },
+  { id: "settings", label: "Settings", icon: "⚒" },
+];

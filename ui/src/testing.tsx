@@ -1,0 +1,71 @@
+// Test helpers: a fake Backend and a context to render screens against it.
+import type { ReactNode } from "react";
+import { vi } from "vitest";
+import type { Backend, User } from "./backend";
+import { AppContext } from "./context";
+
+export function user(partial: Partial<User> & Pick<User, "name" | "role">): User {
+  return {
+    id: `0190f3c4-0000-7000-8000-${Math.random().toString(16).slice(2, 14).padEnd(12, "0")}`,
+    email: `${partial.name.toLowerCase().replace(/\s/g, ".")}@riskdesk.example`,
+    title: "Customer Success Manager",
+    team_id: null,
+    created_at: "2026-01-01T00:00:00Z",
+    ...partial,
+  };
+}
+
+export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
+  return {
+    appInfo: vi.fn(async () => ({ version: "0.1.0", database_path: "/tmp/riskdesk.db", accounts: 0 })),
+    listUsers: vi.fn(async () => []),
+    listTeams: vi.fn(async () => []),
+    currentUser: vi.fn(async () => null),
+    setCurrentUser: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    queryAccounts: vi.fn(async () => ({ total: 0, offset: 0, rows: [] })),
+    accountDetail: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    currencies: vi.fn(async () => []),
+    accountHealth: vi.fn(async () => ({ current: null, computed_at: null, changes: [], previous_day: null, trend: { days_7: null, days_30: null, days_90: null }, history: [], signals: [], severity: null, overrides: [] })),
+    recomputeAccount: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    recomputeAll: vi.fn(async () => ({ accounts: 0, scored: 0, signals_raised: 0, signals_cleared: 0, duration_ms: 0 })),
+    lastRecomputeDay: vi.fn(async () => null),
+    overrideMeasure: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    removeOverride: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    measureKinds: vi.fn(async () => []),
+    listScorecards: vi.fn(async () => []),
+    saveScorecard: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    signalThresholds: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    saveSignalThresholds: vi.fn(async (t) => t),
+    severityConfig: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    saveSeverityConfig: vi.fn(async (c) => c),
+    accountCtas: vi.fn(async () => []),
+    closeCta: vi.fn(async () => null),
+    snoozeCta: vi.fn(async () => null),
+    addRiskUpdate: vi.fn(async () => null),
+    flagCta: vi.fn(async () => null),
+    logNpsResponse: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    ...overrides,
+  };
+}
+
+export function WithApp({ backend, children, reportError = vi.fn() }: { backend: Backend; children: ReactNode; reportError?: (e: unknown) => void }) {
+  return <AppContext.Provider value={{ backend, user: null, currencies: new Map(), teams: new Map(), reportError }}>{children}</AppContext.Provider>;
+}
