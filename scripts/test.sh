@@ -33,10 +33,12 @@ fi
 if (( linux )); then
   step "end to end: the real app under Xvfb through tauri-driver"
   cargo build -p riskdesk-app --locked
+  # A hard limit, so that a wedged WebDriver session fails the run instead of stalling it.
+  e2e=(timeout --kill-after=30s 20m npm test)
   if [[ -n "${DISPLAY:-}" ]]; then
-    (cd tests/e2e && npm test)
+    (cd tests/e2e && "${e2e[@]}" </dev/null)
   else
-    (cd tests/e2e && xvfb-run -a --server-args="-screen 0 1440x900x24" npm test)
+    (cd tests/e2e && xvfb-run -a --server-args="-screen 0 1440x900x24" "${e2e[@]}" </dev/null)
   fi
 else
   step "end to end: skipped (tauri-driver drives WebKitGTK on Linux only)"

@@ -1,7 +1,7 @@
 // Starts the real Riskdesk binary under tauri-driver (WebKitWebDriver on Linux) with a
 // fresh data directory, and hands the tests a WebDriver session on its window.
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, existsSync, rmSync, openSync, closeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import net from "node:net";
 import path from "node:path";
@@ -47,26 +47,69 @@ async function waitForPort(port, ms) {
   throw new Error(`tauri-driver did not listen on ${port} within ${ms} ms`);
 }
 
+/** Every tauri-driver started, so that an exit for any reason takes their process groups
+ * (tauri-driver, WebKitWebDriver and the app) with it. */
+const running = new Set();
+process.on("exit", () => {
+  for (const child of running) killGroup(child, "SIGKILL");
+});
+
+function killGroup(child, signal) {
+  try {
+    process.kill(-child.pid, signal);
+  } catch {
+    // already gone
+  }
+}
+
+/** Ends tauri-driver's whole process group: SIGTERM first, SIGKILL when it lingers. A
+ * survivor would keep the test runner's output open and hang CI after the last test. */
+async function endGroup(child) {
+  const exited = new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once("exit", resolve);
+  });
+  killGroup(child, "SIGTERM");
+  const timer = new Promise((resolve) => setTimeout(resolve, 5_000, "timeout"));
+  if ((await Promise.race([exited, timer])) === "timeout") killGroup(child, "SIGKILL");
+  // The group's other members (WebKitWebDriver, the app) may outlive tauri-driver.
+  killGroup(child, "SIGKILL");
+  running.delete(child);
+}
+
 /** Launches the app on an empty store (or on `existingDataDir`, which is kept);
  * returns the driver and a stop function. */
 export async function launch(existingDataDir) {
   const dataDir = existingDataDir ?? mkdtempSync(path.join(tmpdir(), "riskdesk-e2e-"));
   const port = await freePort();
   const nativePort = await freePort();
+  mkdirSync(artifacts, { recursive: true });
+  // The driver's and app's output goes to a log file, never to the runner's stdout: a
+  // descendant holding that pipe open would keep CI waiting after the tests end.
+  const log = openSync(path.join(artifacts, "tauri-driver.log"), "a");
   const driverProcess = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
     env: { ...process.env, RISKDESK_DATA_DIR: dataDir, RUST_LOG: "warn" },
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", log, log],
+    detached: true,
   });
-  await waitForPort(port, 15_000);
-  const driver = await new Builder()
-    .usingServer(`http://127.0.0.1:${port}/`)
-    .withCapabilities({ browserName: "wry", "tauri:options": { application: appBinary() } })
-    .build();
+  closeSync(log);
+  running.add(driverProcess);
+  let driver;
+  try {
+    await waitForPort(port, 15_000);
+    driver = await new Builder()
+      .usingServer(`http://127.0.0.1:${port}/`)
+      .withCapabilities({ browserName: "wry", "tauri:options": { application: appBinary() } })
+      .build();
+  } catch (e) {
+    await endGroup(driverProcess);
+    throw e;
+  }
   const stop = async () => {
     try {
-      await driver.quit();
+      await Promise.race([driver.quit(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
     } finally {
-      driverProcess.kill();
+      await endGroup(driverProcess);
       if (!existingDataDir) rmSync(dataDir, { recursive: true, force: true });
     }
   };
