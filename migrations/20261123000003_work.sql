@@ -87,3 +87,7 @@ CREATE TABLE rule_runs (
     suppressed   INTEGER NOT NULL,
     errors       TEXT NOT NULL DEFAULT '[]'
 );
+
+-- A timeline entry may be about one CTA (a call logged against it, "CTA closed: saved").
+ALTER TABLE timeline_entries ADD COLUMN cta_id TEXT REFERENCES ctas(id) ON DELETE SET NULL;
+CREATE INDEX timeline_cta ON timeline_entries(cta_id) WHERE cta_id IS NOT NULL;

@@ -350,7 +350,7 @@ async fn run_rules_for(state: &AppState, account_id: &str) -> AppResult<()> {
         Some(vec![account_id.to_string()]),
         today(),
         false,
-        "data_change",
+        riskdesk_core::rules::run::DATA_CHANGE,
     )
     .await?;
     Ok(())

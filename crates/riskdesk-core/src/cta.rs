@@ -8,6 +8,7 @@ use sqlx::SqlitePool;
 use crate::rules::CtaType;
 use crate::signals::Level;
 use crate::store::{Store, Tx};
+use crate::timeline::{self, TimelineItem};
 use crate::{new_id, Error, Result};
 
 crate::model::text_enum!(
@@ -163,6 +164,86 @@ pub async fn playbooks(store: &Store) -> Result<Vec<Playbook>> {
         .collect()
 }
 
+/// Creates or updates a playbook; every problem is named. Existing CTAs keep the tasks
+/// they were given: a playbook edit shapes the next CTA, not past ones.
+pub async fn save_playbook(store: &Store, id: Option<&str>, p: &Playbook) -> Result<Playbook> {
+    let name = p.name.trim();
+    let mut problems = Vec::new();
+    if name.is_empty() {
+        problems.push("name: must not be empty".to_string());
+    }
+    if !["csm", "digital"].contains(&p.kind.as_str()) {
+        problems.push(format!("kind: '{}' is not csm or digital", p.kind));
+    }
+    if p.tasks.is_empty() {
+        problems.push("tasks: a playbook needs at least one task".into());
+    }
+    for (i, t) in p.tasks.iter().enumerate() {
+        if t.title.trim().is_empty() {
+            problems.push(format!("tasks[{}].title: say what needs doing", i + 1));
+        }
+        if t.due_in_days > 365 {
+            problems.push(format!(
+                "tasks[{}].due_in_days: {} is more than a year",
+                i + 1,
+                t.due_in_days
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Error::invalid(
+            format!(
+                "playbook {}",
+                if name.is_empty() { "(unnamed)" } else { name }
+            ),
+            problems.join("; "),
+        ));
+    }
+    let tasks: Vec<PlaybookTask> = p
+        .tasks
+        .iter()
+        .map(|t| task(t.title.trim(), t.due_in_days))
+        .collect();
+    let json =
+        serde_json::to_string(&tasks).map_err(|e| Error::invalid("playbook", e.to_string()))?;
+    let id = id.map(str::to_string).unwrap_or_else(new_id);
+    let mut tx = store.write().await?;
+    let old_name: Option<String> = sqlx::query_scalar("SELECT name FROM playbooks WHERE id = ?")
+        .bind(&id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(old) = old_name.filter(|old| old != name) {
+        crate::rules::run::rename_playbook(&mut tx, &old, name).await?;
+    }
+    sqlx::query(
+        "INSERT INTO playbooks (id, name, description, kind, tasks, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description, kind = excluded.kind, \
+         tasks = excluded.tasks, updated_at = excluded.updated_at",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(p.description.trim())
+    .bind(&p.kind)
+    .bind(json)
+    .bind(Utc::now())
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => {
+            Error::invalid("playbook.name", format!("another playbook is called {name}"))
+        }
+        other => other.into(),
+    })?;
+    tx.commit().await?;
+    Ok(Playbook {
+        id,
+        name: name.to_string(),
+        description: p.description.trim().to_string(),
+        kind: p.kind.clone(),
+        tasks,
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Cta {
@@ -185,12 +266,16 @@ pub struct Cta {
     pub evidence: Vec<String>,
     pub flagged: bool,
     pub category: Option<String>,
+    /// The at-risk matrix cell, once the CSM has judged it: expected or a surprise,
+    /// avoidable or not.
+    pub expected: Option<bool>,
+    pub avoidable: Option<bool>,
     pub playbook_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
 const CTA_COLUMNS: &str = "id, account_id, type, reason, priority, status, owner_id, due_on, snoozed_until, snooze_reason, \
-    outcome, closed_at, source, rule_id, evidence, flagged, category, playbook_id, created_at";
+    outcome, closed_at, source, rule_id, evidence, flagged, category, expected, avoidable, playbook_id, created_at";
 
 /// What a new CTA needs.
 #[derive(Debug, Clone)]
@@ -241,6 +326,23 @@ pub async fn create(tx: &mut Tx, new: &NewCta, today: NaiveDate) -> Result<Optio
     if inserted == 0 {
         return Ok(None);
     }
+    let by = if new.rule_id.is_some() {
+        "by a rule"
+    } else {
+        "by hand"
+    };
+    timeline::system_event(
+        tx,
+        &new.account_id,
+        Some(&id),
+        &format!(
+            "CTA opened {by}: {} ({} priority {})",
+            new.reason.trim(),
+            new.priority,
+            new.cta_type
+        ),
+    )
+    .await?;
     if let Some(p) = &new.playbook {
         for (i, t) in p.tasks.iter().enumerate() {
             sqlx::query("INSERT INTO cta_tasks (id, cta_id, position, title, due_on) VALUES (?, ?, ?, ?, ?)")
@@ -256,22 +358,44 @@ pub async fn create(tx: &mut Tx, new: &NewCta, today: NaiveDate) -> Result<Optio
     Ok(Some(id))
 }
 
-/// Closes a live CTA with an outcome.
+/// How a CTA can end.
+pub const OUTCOMES: [&str; 5] = [
+    "saved",
+    "downsell",
+    "churned",
+    "no_longer_relevant",
+    "resolved",
+];
+
+/// Closes a live CTA with an outcome, and says so on the account's timeline.
 pub async fn close(tx: &mut Tx, id: &str, outcome: &str) -> Result<()> {
-    let done = sqlx::query("UPDATE ctas SET status = 'closed', outcome = ?, closed_at = ?, snoozed_until = NULL, updated_at = ? WHERE id = ? AND status <> 'closed'")
+    if !OUTCOMES.contains(&outcome) {
+        return Err(Error::invalid(
+            "cta.outcome",
+            format!("'{outcome}' is not one of {}", OUTCOMES.join(", ")),
+        ));
+    }
+    let closed: Option<(String, String)> = sqlx::query_as("UPDATE ctas SET status = 'closed', outcome = ?, closed_at = ?, snoozed_until = NULL, snooze_reason = NULL, updated_at = ? \
+         WHERE id = ? AND status <> 'closed' RETURNING account_id, reason")
         .bind(outcome)
         .bind(Utc::now())
         .bind(Utc::now())
         .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    if done == 0 {
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some((account_id, reason)) = closed else {
         return Err(Error::NotFound {
             entity: "open CTA",
             id: id.to_string(),
         });
-    }
+    };
+    timeline::system_event(
+        tx,
+        &account_id,
+        Some(id),
+        &format!("CTA closed: {reason} — {}", outcome.replace('_', " ")),
+    )
+    .await?;
     Ok(())
 }
 
@@ -289,20 +413,32 @@ pub async fn snooze(
     if reason.trim().is_empty() {
         return Err(Error::invalid("snooze.reason", "say why it can wait"));
     }
-    let done = sqlx::query("UPDATE ctas SET status = 'snoozed', snoozed_until = ?, snooze_reason = ?, updated_at = ? WHERE id = ? AND status <> 'closed'")
-        .bind(until)
-        .bind(reason.trim())
-        .bind(Utc::now())
-        .bind(id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    if done == 0 {
+    let snoozed: Option<(String, String)> = sqlx::query_as(
+        "UPDATE ctas SET status = 'snoozed', snoozed_until = ?, snooze_reason = ?, updated_at = ? \
+         WHERE id = ? AND status <> 'closed' RETURNING account_id, reason",
+    )
+    .bind(until)
+    .bind(reason.trim())
+    .bind(Utc::now())
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((account_id, cta_reason)) = snoozed else {
         return Err(Error::NotFound {
             entity: "open CTA",
             id: id.to_string(),
         });
-    }
+    };
+    timeline::system_event(
+        tx,
+        &account_id,
+        Some(id),
+        &format!(
+            "CTA snoozed until {until}: {cta_reason} — {}",
+            reason.trim()
+        ),
+    )
+    .await?;
     Ok(())
 }
 
@@ -339,11 +475,12 @@ pub struct CtaTask {
     pub done_at: Option<DateTime<Utc>>,
 }
 
-/// A CTA with its tasks and where it came from, as the account page shows it.
+/// A CTA with its tasks, its source, its weekly updates and what was logged against it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct CtaDetail {
     pub cta: Cta,
+    pub account_name: String,
     pub tasks: Vec<CtaTask>,
     /// The rule that created it, when a rule did.
     pub rule_name: Option<String>,
@@ -351,37 +488,253 @@ pub struct CtaDetail {
     pub playbook_name: Option<String>,
     /// Weekly risk updates, newest first.
     pub updates: Vec<RiskUpdate>,
+    /// Timeline entries linked to this CTA, newest first.
+    pub timeline: Vec<TimelineItem>,
+}
+
+async fn detail_of(pool: &SqlitePool, cta: Cta) -> Result<CtaDetail> {
+    let tasks = sqlx::query_as(
+        "SELECT id, title, due_on, done_at FROM cta_tasks WHERE cta_id = ? ORDER BY position",
+    )
+    .bind(&cta.id)
+    .fetch_all(pool)
+    .await?;
+    let (account_name, rule_name, owner_name, playbook_name): (String, Option<String>, Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT (SELECT name FROM accounts WHERE id = ?), (SELECT name FROM rules WHERE id = ?), (SELECT name FROM users WHERE id = ?), (SELECT name FROM playbooks WHERE id = ?)",
+    )
+    .bind(&cta.account_id)
+    .bind(&cta.rule_id)
+    .bind(&cta.owner_id)
+    .bind(&cta.playbook_id)
+    .fetch_one(pool)
+    .await?;
+    let updates = updates_of(pool, &cta.id).await?;
+    let timeline = timeline::of_cta(pool, &cta.id).await?;
+    Ok(CtaDetail {
+        cta,
+        account_name,
+        tasks,
+        rule_name,
+        owner_name,
+        playbook_name,
+        updates,
+        timeline,
+    })
 }
 
 /// An account's CTAs, live first, each with its tasks and source.
 pub async fn account_ctas(pool: &SqlitePool, account_id: &str) -> Result<Vec<CtaDetail>> {
     let mut out = Vec::new();
     for cta in of_account(pool, account_id).await? {
-        let tasks = sqlx::query_as(
-            "SELECT id, title, due_on, done_at FROM cta_tasks WHERE cta_id = ? ORDER BY position",
-        )
-        .bind(&cta.id)
-        .fetch_all(pool)
-        .await?;
-        let (rule_name, owner_name, playbook_name): (Option<String>, Option<String>, Option<String>) = sqlx::query_as(
-            "SELECT (SELECT name FROM rules WHERE id = ?), (SELECT name FROM users WHERE id = ?), (SELECT name FROM playbooks WHERE id = ?)",
-        )
-        .bind(&cta.rule_id)
-        .bind(&cta.owner_id)
-        .bind(&cta.playbook_id)
-        .fetch_one(pool)
-        .await?;
-        let updates = updates_of(pool, &cta.id).await?;
-        out.push(CtaDetail {
-            cta,
-            tasks,
-            rule_name,
-            owner_name,
-            playbook_name,
-            updates,
-        });
+        out.push(detail_of(pool, cta).await?);
     }
     Ok(out)
+}
+
+/// One CTA with everything the Cockpit's detail pane shows.
+pub async fn detail(pool: &SqlitePool, id: &str) -> Result<CtaDetail> {
+    let cta: Option<Cta> = sqlx::query_as(&format!("SELECT {CTA_COLUMNS} FROM ctas WHERE id = ?"))
+        .bind(id)
+        .fetch_optional(pool)
+        .await?;
+    match cta {
+        Some(cta) => detail_of(pool, cta).await,
+        None => Err(Error::NotFound {
+            entity: "CTA",
+            id: id.to_string(),
+        }),
+    }
+}
+
+/// What a person changes on a CTA after it exists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CtaEdit {
+    pub priority: Level,
+    pub owner_id: Option<String>,
+    pub due_on: Option<NaiveDate>,
+    pub category: Option<String>,
+    pub expected: Option<bool>,
+    pub avoidable: Option<bool>,
+}
+
+pub async fn edit(tx: &mut Tx, id: &str, e: &CtaEdit) -> Result<()> {
+    let category = e
+        .category
+        .as_deref()
+        .map(str::trim)
+        .filter(|c| !c.is_empty());
+    let done = sqlx::query("UPDATE ctas SET priority = ?, owner_id = ?, due_on = ?, category = ?, expected = ?, avoidable = ?, updated_at = ? WHERE id = ?")
+        .bind(e.priority)
+        .bind(&e.owner_id)
+        .bind(e.due_on)
+        .bind(category)
+        .bind(e.expected)
+        .bind(e.avoidable)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(Error::NotFound {
+            entity: "CTA",
+            id: id.to_string(),
+        });
+    }
+    Ok(())
+}
+
+/// Adds a task by hand, after the playbook's.
+pub async fn add_task(
+    tx: &mut Tx,
+    cta_id: &str,
+    title: &str,
+    due_on: Option<NaiveDate>,
+) -> Result<String> {
+    if title.trim().is_empty() {
+        return Err(Error::invalid("task.title", "say what needs doing"));
+    }
+    let position: Option<i64> = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(t.position) + 1, 0) FROM ctas c LEFT JOIN cta_tasks t ON t.cta_id = c.id WHERE c.id = ?",
+    )
+    .bind(cta_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(position) = position else {
+        return Err(Error::NotFound {
+            entity: "CTA",
+            id: cta_id.to_string(),
+        });
+    };
+    let id = new_id();
+    sqlx::query(
+        "INSERT INTO cta_tasks (id, cta_id, position, title, due_on) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(cta_id)
+    .bind(position)
+    .bind(title.trim())
+    .bind(due_on)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Marks a task done (now) or not done.
+pub async fn set_task_done(tx: &mut Tx, task_id: &str, done: bool) -> Result<()> {
+    let changed = sqlx::query("UPDATE cta_tasks SET done_at = ? WHERE id = ?")
+        .bind(done.then(Utc::now))
+        .bind(task_id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Err(Error::NotFound {
+            entity: "task",
+            id: task_id.to_string(),
+        });
+    }
+    Ok(())
+}
+
+crate::model::text_enum!(
+    /// Whose CTAs the Cockpit shows.
+    CtaScope { Mine => "mine", Team => "team", All => "all" }
+);
+
+/// The Cockpit's filters.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CockpitQuery {
+    pub scope: CtaScope,
+    /// Whose "mine" and "team" mean.
+    pub user_id: Option<String>,
+    pub cta_type: Option<CtaType>,
+    pub priority: Option<Level>,
+    /// Live (open, in progress, snoozed) when None.
+    pub status: Option<CtaStatus>,
+    pub flagged_only: bool,
+    /// Matches the account name or the reason.
+    pub search: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct CockpitRow {
+    #[sqlx(flatten)]
+    pub cta: Cta,
+    pub account_name: String,
+    pub arr_base_minor: i64,
+    pub owner_name: Option<String>,
+    pub tasks_total: u32,
+    pub tasks_done: u32,
+    pub severity_level: Option<Level>,
+}
+
+/// The most CTAs the Cockpit lists at once; filters narrow a longer list.
+pub const COCKPIT_LIMIT: u32 = 2_000;
+
+/// CTAs for the Cockpit, highest priority first, then soonest due.
+pub async fn cockpit(pool: &SqlitePool, q: &CockpitQuery) -> Result<Vec<CockpitRow>> {
+    let columns: Vec<String> = CTA_COLUMNS
+        .split(',')
+        .map(|c| format!("c.{}", c.trim()))
+        .collect();
+    let mut qb = sqlx::QueryBuilder::new(format!(
+        "SELECT {}, a.name AS account_name, a.arr_base_minor, u.name AS owner_name, \
+         (SELECT COUNT(*) FROM cta_tasks t WHERE t.cta_id = c.id) AS tasks_total, \
+         (SELECT COUNT(*) FROM cta_tasks t WHERE t.cta_id = c.id AND t.done_at IS NOT NULL) AS tasks_done, \
+         h.severity_level \
+         FROM ctas c JOIN accounts a ON a.id = c.account_id LEFT JOIN users u ON u.id = c.owner_id \
+         LEFT JOIN account_health h ON h.account_id = c.account_id WHERE 1 = 1",
+        columns.join(", ")
+    ));
+    match (q.scope, &q.user_id) {
+        (CtaScope::All, _) => {}
+        (_, None) => return Err(Error::invalid("cockpit.scope", "say who you are first")),
+        (CtaScope::Mine, Some(user)) => {
+            qb.push(" AND c.owner_id = ").push_bind(user.clone());
+        }
+        (CtaScope::Team, Some(user)) => {
+            qb.push(" AND c.owner_id IN (SELECT id FROM users WHERE team_id = (SELECT team_id FROM users WHERE id = ")
+                .push_bind(user.clone())
+                .push(") UNION SELECT ")
+                .push_bind(user.clone())
+                .push(")");
+        }
+    }
+    match q.status {
+        Some(status) => {
+            qb.push(" AND c.status = ").push_bind(status);
+        }
+        None => {
+            qb.push(" AND c.status <> 'closed'");
+        }
+    }
+    if let Some(t) = q.cta_type {
+        qb.push(" AND c.type = ").push_bind(t);
+    }
+    if let Some(p) = q.priority {
+        qb.push(" AND c.priority = ").push_bind(p);
+    }
+    if q.flagged_only {
+        qb.push(" AND c.flagged = 1");
+    }
+    if let Some(text) = q.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let like = format!("%{}%", crate::store::accounts::escape_like(text));
+        qb.push(" AND (a.name LIKE ")
+            .push_bind(like.clone())
+            .push(" ESCAPE '\\' OR c.reason LIKE ")
+            .push_bind(like)
+            .push(" ESCAPE '\\')");
+    }
+    qb.push(
+        " ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, \
+         c.due_on IS NULL, c.due_on, a.arr_base_minor DESC, c.created_at LIMIT ",
+    )
+    .push_bind(COCKPIT_LIMIT);
+    Ok(qb.build_query_as().fetch_all(pool).await?)
 }
 
 /// A weekly risk update on a CTA: where things stand, in three parts.
@@ -568,5 +921,203 @@ mod tests {
             .expect("reopen")
             .is_some());
         tx.commit().await.expect("commit");
+    }
+
+    #[tokio::test]
+    async fn the_cockpit_scopes_filters_and_orders_and_the_timeline_tells_the_story() {
+        let (_dir, store) = temp_store().await;
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
+        book::load(&store, &BookSpec::new(60, 3, today), |_, _| {})
+            .await
+            .expect("book");
+        // A CSM, a teammate (their manager, in a small book) and someone of another team.
+        let users: Vec<(String, Option<String>)> =
+            sqlx::query_as("SELECT id, team_id FROM users WHERE team_id IS NOT NULL ORDER BY role = 'manager', team_id, name")
+                .fetch_all(store.pool())
+                .await
+                .expect("users");
+        let (me, my_team) = users[0].clone();
+        let mate = users
+            .iter()
+            .find(|(id, t)| *t == my_team && *id != me)
+            .expect("a teammate")
+            .0
+            .clone();
+        let stranger = users
+            .iter()
+            .find(|(_, t)| *t != my_team)
+            .expect("another team")
+            .0
+            .clone();
+        let accounts: Vec<String> =
+            sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid LIMIT 4")
+                .fetch_all(store.pool())
+                .await
+                .expect("accounts");
+        let new = |account: &str, reason: &str, priority, owner: &str, due: i64| NewCta {
+            account_id: account.to_string(),
+            cta_type: CtaType::Risk,
+            reason: reason.into(),
+            priority,
+            owner_id: Some(owner.to_string()),
+            due_on: Some(today + Duration::days(due)),
+            rule_id: None,
+            evidence: vec![],
+            category: None,
+            playbook: None,
+        };
+        let mut tx = store.write().await.expect("tx");
+        let low = create(
+            &mut tx,
+            &new(&accounts[0], "Low one", Level::Low, &me, 1),
+            today,
+        )
+        .await
+        .expect("create")
+        .expect("new");
+        let late = create(
+            &mut tx,
+            &new(&accounts[1], "High later", Level::High, &me, 9),
+            today,
+        )
+        .await
+        .expect("create")
+        .expect("new");
+        let soon = create(
+            &mut tx,
+            &new(&accounts[2], "High sooner", Level::High, &me, 2),
+            today,
+        )
+        .await
+        .expect("create")
+        .expect("new");
+        let mates = create(
+            &mut tx,
+            &new(&accounts[3], "Teammate's", Level::Medium, &mate, 3),
+            today,
+        )
+        .await
+        .expect("create")
+        .expect("new");
+        create(
+            &mut tx,
+            &new(&accounts[3], "Other team's", Level::High, &stranger, 3),
+            today,
+        )
+        .await
+        .expect("create")
+        .expect("new");
+        let task = add_task(&mut tx, &soon, "  Call the sponsor ", Some(today))
+            .await
+            .expect("task");
+        assert!(add_task(&mut tx, &soon, " ", None).await.is_err());
+        assert!(add_task(&mut tx, &new_id(), "x", None).await.is_err());
+        set_task_done(&mut tx, &task, true).await.expect("done");
+        set_flag(&mut tx, &late, true).await.expect("flag");
+        edit(
+            &mut tx,
+            &mates,
+            &CtaEdit {
+                priority: Level::High,
+                owner_id: Some(mate.clone()),
+                due_on: None,
+                category: Some(" product gap ".into()),
+                expected: Some(false),
+                avoidable: Some(true),
+            },
+        )
+        .await
+        .expect("edit");
+        snooze(
+            &mut tx,
+            &low,
+            today + Duration::days(5),
+            "Waiting on their reorg",
+            today,
+        )
+        .await
+        .expect("snooze");
+        close(&mut tx, &late, "saved").await.expect("close");
+        assert!(
+            close(&mut tx, &soon, "won").await.is_err(),
+            "unknown outcome"
+        );
+        tx.commit().await.expect("commit");
+
+        let query = |scope, search: Option<&str>| CockpitQuery {
+            scope,
+            user_id: Some(me.clone()),
+            cta_type: None,
+            priority: None,
+            status: None,
+            flagged_only: false,
+            search: search.map(str::to_string),
+        };
+        let reasons =
+            |rows: Vec<CockpitRow>| rows.into_iter().map(|r| r.cta.reason).collect::<Vec<_>>();
+        let mine = cockpit(store.pool(), &query(CtaScope::Mine, None))
+            .await
+            .expect("mine");
+        assert_eq!(
+            reasons(mine.clone()),
+            ["High sooner", "Low one"],
+            "high first, closed gone"
+        );
+        assert_eq!((mine[0].tasks_total, mine[0].tasks_done), (1, 1));
+        let team = cockpit(store.pool(), &query(CtaScope::Team, None))
+            .await
+            .expect("team");
+        // The teammate's CTA is now high with no due date: after the dated high one.
+        assert_eq!(reasons(team), ["High sooner", "Teammate's", "Low one"]);
+        assert_eq!(
+            cockpit(store.pool(), &query(CtaScope::All, None))
+                .await
+                .expect("all")
+                .len(),
+            4
+        );
+        let found = cockpit(store.pool(), &query(CtaScope::Team, Some("teammate")))
+            .await
+            .expect("search");
+        assert_eq!(found[0].cta.category.as_deref(), Some("product gap"));
+        assert_eq!(
+            (found[0].cta.expected, found[0].cta.avoidable),
+            (Some(false), Some(true))
+        );
+        let closed = cockpit(
+            store.pool(),
+            &CockpitQuery {
+                status: Some(CtaStatus::Closed),
+                flagged_only: true,
+                ..query(CtaScope::Mine, None)
+            },
+        )
+        .await
+        .expect("closed");
+        assert_eq!(reasons(closed), ["High later"]);
+        let nobody = CockpitQuery {
+            user_id: None,
+            ..query(CtaScope::Mine, None)
+        };
+        assert!(cockpit(store.pool(), &nobody).await.is_err());
+
+        // The account's timeline shows what happened to its CTAs; the CTA its own part.
+        let d = detail(store.pool(), &late).await.expect("detail");
+        let told: Vec<&str> = d.timeline.iter().map(|t| t.body.as_str()).collect();
+        assert_eq!(
+            told,
+            [
+                "CTA closed: High later — saved",
+                "CTA opened by hand: High later (high priority risk)"
+            ]
+        );
+        let snoozed = detail(store.pool(), &low).await.expect("detail");
+        assert!(snoozed.timeline[0]
+            .body
+            .starts_with("CTA snoozed until 2026-11-28: Low one — Waiting"));
+        assert!(matches!(
+            detail(store.pool(), &new_id()).await,
+            Err(Error::NotFound { .. })
+        ));
     }
 }

@@ -26,7 +26,7 @@ const SIGNAL_THRESHOLDS: &str = "signal_thresholds";
 const SEVERITY: &str = "severity";
 const BATCH: usize = 400;
 
-async fn get_config<T: serde::de::DeserializeOwned + Default>(
+pub(crate) async fn get_config<T: serde::de::DeserializeOwned + Default>(
     pool: &SqlitePool,
     key: &str,
 ) -> Result<T> {
@@ -41,7 +41,7 @@ async fn get_config<T: serde::de::DeserializeOwned + Default>(
     }
 }
 
-async fn set_config<T: Serialize>(tx: &mut Tx, key: &str, value: &T) -> Result<()> {
+pub(crate) async fn set_config<T: Serialize>(tx: &mut Tx, key: &str, value: &T) -> Result<()> {
     let json = serde_json::to_string(value).map_err(|e| Error::invalid(key, e.to_string()))?;
     sqlx::query("INSERT INTO config (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
         .bind(key)
@@ -286,6 +286,7 @@ pub async fn recompute(
             .collect();
         summary.scored += outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
         let mut tx = store.write().await?;
+        note_band_changes(&mut tx, chunk, &outcomes).await?;
         write_snapshots(&mut tx, &outcomes, today, now, "daily").await?;
         if trigger == Trigger::OnDemand {
             write_snapshots(&mut tx, &outcomes, today, now, "on_demand").await?;
@@ -299,6 +300,40 @@ pub async fn recompute(
     }
     summary.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
     Ok(summary)
+}
+
+/// Puts "health changed band" on the timeline of every account whose band moved since
+/// its last score (a first score is not a change).
+async fn note_band_changes(tx: &mut Tx, ids: &[String], outcomes: &[Outcome]) -> Result<()> {
+    let mut qb = sqlx::QueryBuilder::new(
+        "SELECT account_id, band FROM account_health WHERE band IS NOT NULL AND account_id",
+    );
+    crate::store::in_list(&mut qb, ids);
+    let before: HashMap<String, String> = qb
+        .build_query_as::<(String, String)>()
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .collect();
+    for o in outcomes {
+        let (Some(old), Some(new)) = (before.get(&o.account_id), o.health.band.as_ref()) else {
+            continue;
+        };
+        if old != new {
+            let score = o
+                .health
+                .score
+                .map_or(String::new(), |s| format!(" (score {s:.0})"));
+            crate::timeline::system_event(
+                tx,
+                &o.account_id,
+                None,
+                &format!("Health changed band: {old} → {new}{score}"),
+            )
+            .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The day of the last recompute, if any: the daily schedule runs when it is before today.

@@ -12,6 +12,7 @@ pub mod scorecard;
 pub mod severity;
 pub mod signals;
 pub mod store;
+pub mod timeline;
 
 pub use error::{Error, Result};
 pub use store::Store;

@@ -428,3 +428,47 @@ async fn the_accounts_table_sorts_by_health_and_severity_with_unscored_accounts_
         }
     }
 }
+
+#[tokio::test]
+async fn a_band_change_goes_on_the_timeline_and_a_first_score_does_not() {
+    let (_dir, store, _) = demo(30).await;
+    let system = |store: &Store| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT body FROM timeline_entries WHERE kind = 'system' ORDER BY rowid",
+            )
+            .fetch_all(&pool)
+            .await
+            .expect("timeline")
+        }
+    };
+    recompute(&store, None, today(), Trigger::Scheduled, |_, _| {})
+        .await
+        .expect("first");
+    assert!(
+        system(&store).await.is_empty(),
+        "a first score is not a change"
+    );
+    let (id, band): (String, String) = sqlx::query_as(
+        "SELECT account_id, band FROM account_health WHERE band IS NOT NULL LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("scored");
+    // As if yesterday's score had been in another band.
+    sqlx::query("UPDATE account_health SET band = 'Yesterday' WHERE account_id = ?")
+        .bind(&id)
+        .execute(store.pool())
+        .await
+        .expect("update");
+    recompute(&store, None, today(), Trigger::OnDemand, |_, _| {})
+        .await
+        .expect("again");
+    let events = system(&store).await;
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(
+        events[0].starts_with(&format!("Health changed band: Yesterday → {band} (score ")),
+        "{events:?}"
+    );
+}

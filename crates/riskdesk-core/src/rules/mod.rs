@@ -124,6 +124,12 @@ pub enum Condition {
     HealthBandIs {
         band: String,
     },
+    /// Whether the account has a live (open, in progress or snoozed) CTA of this type
+    /// (any type when None).
+    OpenCta {
+        cta_type: Option<CtaType>,
+        open: bool,
+    },
 }
 
 crate::model::text_enum!(
@@ -254,6 +260,8 @@ pub struct AccountState {
     pub strategic: bool,
     pub expansion: Option<ExpansionPotential>,
     pub signals: Vec<(SignalKind, Level, String)>,
+    /// Live CTAs: type and reason.
+    pub live_ctas: Vec<(CtaType, String)>,
 }
 
 impl AccountState {
@@ -429,6 +437,18 @@ impl Condition {
                         ),
                     ),
                 }
+            }
+            Condition::OpenCta { cta_type, open } => {
+                let hit = s
+                    .live_ctas
+                    .iter()
+                    .find(|(t, _)| cta_type.is_none_or(|want| want == *t));
+                let kind = cta_type.map_or(String::new(), |t| format!("{t} "));
+                let line = match hit {
+                    Some((t, reason)) => format!("open {t} CTA: {reason}"),
+                    None => format!("no open {kind}CTA"),
+                };
+                v(hit.is_some() == *open, line)
             }
             Condition::HealthBandIs { band } => {
                 let holds = s.band.as_deref() == Some(band.as_str());

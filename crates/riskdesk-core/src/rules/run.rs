@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::time::Instant;
 
-use chrono::{Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, SqlitePool};
 
@@ -13,7 +13,7 @@ use crate::cta::{self, NewCta, Playbook};
 use crate::model::{ExpansionPotential, Segment, Stage};
 use crate::scorecard::MeasureResult;
 use crate::signals::{Level, SignalKind};
-use crate::store::{in_list, Store};
+use crate::store::{in_list, Store, Tx};
 use crate::{new_id, Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +104,44 @@ pub async fn save_rule(
     })
 }
 
+/// Rules name playbooks; a renamed playbook takes its rules along, in the same
+/// transaction as the rename.
+pub(crate) async fn rename_playbook(tx: &mut Tx, old: &str, new: &str) -> Result<()> {
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT id, name, definition FROM rules")
+            .fetch_all(&mut **tx)
+            .await?;
+    for (id, name, json) in rows {
+        let mut definition: RuleDefinition = serde_json::from_str(&json)
+            .map_err(|e| Error::invalid(format!("rule {name}"), e.to_string()))?;
+        let mut changed = false;
+        for action in &mut definition.actions {
+            let named = match action {
+                Action::CreateCta {
+                    playbook: Some(p), ..
+                } => p,
+                Action::StartDigitalPlaybook { playbook } => playbook,
+                _ => continue,
+            };
+            if named == old {
+                *named = new.to_string();
+                changed = true;
+            }
+        }
+        if changed {
+            let json = serde_json::to_string(&definition)
+                .map_err(|e| Error::invalid("rule", e.to_string()))?;
+            sqlx::query("UPDATE rules SET definition = ?, version = version + 1, updated_at = ? WHERE id = ?")
+                .bind(json)
+                .bind(Utc::now())
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 crate::model::text_enum!(
     /// What a rule did, or in a dry run would do, on one account.
     FiringOutcome { Create => "create", AlreadyOpen => "already_open", Suppressed => "suppressed", Close => "close" }
@@ -131,6 +169,7 @@ pub struct RunReport {
     pub closed: u32,
     pub suppressed: u32,
     pub duration_ms: u32,
+    pub started_at: DateTime<Utc>,
     /// What happened where, first `FIRINGS_KEPT` of them.
     pub firings: Vec<Firing>,
     pub errors: Vec<String>,
@@ -308,13 +347,54 @@ pub async fn run(
     dry_run: bool,
     trigger: &str,
 ) -> Result<RunReport> {
-    let started = Instant::now();
-    let started_at = Utc::now();
     let rules: Vec<Rule> = rules(store)
         .await?
         .into_iter()
         .filter(|r| r.enabled)
         .collect();
+    let report = run_rules(store, &rules, ids, today, dry_run).await?;
+    log_run(store, &report, trigger).await?;
+    Ok(report)
+}
+
+/// What a rule being edited would do across the book, before it is saved: a dry run
+/// of that one rule, not written to the run log.
+pub async fn preview(
+    store: &Store,
+    name: &str,
+    definition: &RuleDefinition,
+    today: NaiveDate,
+) -> Result<RunReport> {
+    if let problems @ [_, ..] = definition.problems().as_slice() {
+        return Err(Error::invalid(
+            format!("rule {}", name.trim()),
+            problems.join("; "),
+        ));
+    }
+    // A saved rule keeps its id, so "already open" and "close" see its own CTAs.
+    let id: Option<String> = sqlx::query_scalar("SELECT id FROM rules WHERE name = ?")
+        .bind(name.trim())
+        .fetch_optional(store.pool())
+        .await?;
+    let rule = Rule {
+        id: id.unwrap_or_else(new_id),
+        name: name.trim().to_string(),
+        enabled: true,
+        version: 0,
+        definition: definition.clone(),
+    };
+    run_rules(store, &[rule], None, today, true).await
+}
+
+async fn run_rules(
+    store: &Store,
+    rules: &[Rule],
+    ids: Option<Vec<String>>,
+    today: NaiveDate,
+    dry_run: bool,
+) -> Result<RunReport> {
+    let started = Instant::now();
+    let started_at = Utc::now();
     let playbooks: HashMap<String, Playbook> = cta::playbooks(store)
         .await?
         .into_iter()
@@ -339,14 +419,19 @@ pub async fn run(
         }
     };
     for chunk in ids.chunks(BATCH) {
-        let loaded = load(store.pool(), chunk, today).await?;
+        let mut loaded = load(store.pool(), chunk, today).await?;
         let mut live = live_ctas(store.pool(), chunk).await?;
+        for ((account, cta_type, reason), _) in &live {
+            if let (Some(l), Ok(t)) = (loaded.get_mut(account), cta_type.parse::<CtaType>()) {
+                l.state.live_ctas.push((t, reason.clone()));
+            }
+        }
         let mut tx = store.write().await?;
         for id in chunk {
             let Some(account) = loaded.get(id) else {
                 continue;
             };
-            for rule in &rules {
+            for rule in rules {
                 let verdict = rule.definition.condition.evaluate(&account.state);
                 let category = rule.definition.actions.iter().find_map(|a| match a {
                     Action::SetCategory { category } => Some(category.clone()),
@@ -495,6 +580,11 @@ pub async fn run(
         }
     }
     report.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
+    report.started_at = started_at;
+    Ok(report)
+}
+
+async fn log_run(store: &Store, report: &RunReport, trigger: &str) -> Result<()> {
     let errors = serde_json::to_string(&report.errors)
         .map_err(|e| Error::invalid("run log", e.to_string()))?;
     let mut tx = store.write().await?;
@@ -503,9 +593,9 @@ pub async fn run(
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .bind(new_id())
-    .bind(started_at)
-    .bind(Utc::now())
-    .bind(dry_run)
+    .bind(report.started_at)
+    .bind(report.started_at + Duration::milliseconds(report.duration_ms as i64))
+    .bind(report.dry_run)
     .bind(trigger)
     .bind(report.accounts)
     .bind(report.fired)
@@ -516,7 +606,109 @@ pub async fn run(
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;
-    Ok(report)
+    Ok(())
+}
+
+/// One line of the run log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RunLogEntry {
+    pub id: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub dry_run: bool,
+    pub trigger: String,
+    pub accounts: u32,
+    pub fired: u32,
+    pub created: u32,
+    pub closed: u32,
+    pub suppressed: u32,
+    #[sqlx(json)]
+    pub errors: Vec<String>,
+}
+
+/// The newest runs first.
+pub async fn run_log(pool: &SqlitePool, limit: u32) -> Result<Vec<RunLogEntry>> {
+    Ok(sqlx::query_as(
+        "SELECT id, started_at, finished_at, dry_run, trigger, accounts, fired, created, closed, suppressed, errors \
+         FROM rule_runs ORDER BY started_at DESC, rowid DESC LIMIT ?",
+    )
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Turns a rule on or off; a disabled rule neither fires nor closes anything.
+pub async fn set_enabled(store: &Store, id: &str, enabled: bool) -> Result<()> {
+    let mut tx = store.write().await?;
+    let done = sqlx::query("UPDATE rules SET enabled = ?, updated_at = ? WHERE id = ?")
+        .bind(enabled)
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(Error::NotFound {
+            entity: "rule",
+            id: id.to_string(),
+        });
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// How often the whole book is run through the rules, besides the runs after each
+/// recompute. 0 turns the schedule off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RuleSchedule {
+    pub every_hours: u32,
+}
+
+impl Default for RuleSchedule {
+    fn default() -> Self {
+        RuleSchedule { every_hours: 6 }
+    }
+}
+
+const SCHEDULE: &str = "rules.schedule";
+/// The trigger name scheduled runs are logged under.
+pub const SCHEDULED: &str = "schedule";
+/// The trigger of runs over the accounts a data change touched; every other run is a
+/// full run.
+pub const DATA_CHANGE: &str = "data_change";
+
+pub async fn schedule(pool: &SqlitePool) -> Result<RuleSchedule> {
+    crate::health::get_config(pool, SCHEDULE).await
+}
+
+pub async fn save_schedule(store: &Store, s: RuleSchedule) -> Result<()> {
+    if s.every_hours > 24 * 7 {
+        return Err(Error::invalid(
+            "rules.schedule.every_hours",
+            format!("{} is more than a week", s.every_hours),
+        ));
+    }
+    let mut tx = store.write().await?;
+    crate::health::set_config(&mut tx, SCHEDULE, &s).await?;
+    Ok(tx.commit().await?)
+}
+
+/// Whether a scheduled full run is due at `now`: on, and the last full (non-dry) run of
+/// any trigger is older than the interval.
+pub async fn scheduled_run_due(pool: &SqlitePool, now: DateTime<Utc>) -> Result<bool> {
+    let s = schedule(pool).await?;
+    if s.every_hours == 0 {
+        return Ok(false);
+    }
+    let last: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "SELECT MAX(started_at) FROM rule_runs WHERE dry_run = 0 AND trigger <> ?",
+    )
+    .bind(DATA_CHANGE)
+    .fetch_one(pool)
+    .await?;
+    Ok(last.is_none_or(|t| now - t >= Duration::hours(s.every_hours as i64)))
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ fn healthy() -> AccountState {
         strategic: true,
         expansion: Some(ExpansionPotential::Medium),
         signals: vec![],
+        live_ctas: vec![],
     }
 }
 

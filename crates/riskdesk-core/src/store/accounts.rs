@@ -234,7 +234,7 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a AccountQuery) {
     }
 }
 
-fn escape_like(s: &str) -> String {
+pub(crate) fn escape_like(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {

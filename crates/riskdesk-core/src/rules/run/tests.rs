@@ -192,3 +192,217 @@ async fn an_invalid_rule_is_rejected_on_save_with_the_part_named() {
     .expect_err("duplicate name");
     assert!(err.to_string().contains("another rule"), "{err}");
 }
+
+#[tokio::test]
+async fn a_preview_of_an_unsaved_rule_says_who_would_fire_and_logs_nothing() {
+    let (_dir, store) = scored_book(200).await;
+    let definition = RuleDefinition {
+        description: "Renewal soon on a red account".into(),
+        condition: Condition::All {
+            conditions: vec![
+                Condition::Number {
+                    field: NumberField::DaysToRenewal,
+                    compare: Compare::Le,
+                    value: 90.0,
+                },
+                Condition::Number {
+                    field: NumberField::HealthScore,
+                    compare: Compare::Lt,
+                    value: 50.0,
+                },
+            ],
+        },
+        actions: vec![Action::CreateCta {
+            cta_type: CtaType::Renewal,
+            reason: "Red renewal".into(),
+            priority: Level::High,
+            playbook: None,
+            owner: CtaOwner::AccountOwner,
+            due_in_days: 7,
+        }],
+    };
+    let expected = count(
+        &store,
+        "SELECT COUNT(*) FROM accounts a JOIN account_health h ON h.account_id = a.id \
+         WHERE julianday(a.renewal_date) - julianday('2026-11-23') <= 90 AND h.score < 50",
+    )
+    .await;
+    assert!(expected > 0, "the book has red renewals");
+    let report = preview(&store, "Red renewals", &definition, today())
+        .await
+        .expect("preview");
+    assert_eq!(report.created as i64, expected);
+    assert!(report.firings.iter().all(|f| f.evidence.len() == 2
+        && f.evidence[0].starts_with("days to renewal")
+        && f.evidence[1].starts_with("health score")));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM ctas").await, 0);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM rule_runs").await, 0);
+
+    let mut broken = definition.clone();
+    broken.actions.clear();
+    let err = preview(&store, "Red renewals", &broken, today())
+        .await
+        .expect_err("invalid");
+    assert!(
+        err.to_string()
+            .contains("actions: a rule needs at least one action"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn disabled_rules_do_not_fire_and_every_run_is_logged() {
+    let (_dir, store) = scored_book(150).await;
+    for r in rules(&store).await.expect("rules") {
+        set_enabled(&store, &r.id, false).await.expect("disable");
+    }
+    let quiet = run(&store, None, today(), false, "on demand")
+        .await
+        .expect("run");
+    assert_eq!((quiet.fired, quiet.created), (0, 0));
+    let detractor = rules(&store)
+        .await
+        .expect("rules")
+        .into_iter()
+        .find(|r| r.name.contains("detractor"))
+        .expect("detractor template");
+    set_enabled(&store, &detractor.id, true)
+        .await
+        .expect("enable");
+    let loud = run(&store, None, today(), false, SCHEDULED)
+        .await
+        .expect("run");
+    assert!(loud.created > 0);
+    let types: Vec<String> = sqlx::query_scalar("SELECT DISTINCT reason FROM ctas")
+        .fetch_all(store.pool())
+        .await
+        .expect("reasons");
+    assert_eq!(types.len(), 1, "only the enabled rule fired: {types:?}");
+    assert!(set_enabled(&store, &new_id(), true).await.is_err());
+
+    let log = run_log(store.pool(), 10).await.expect("log");
+    assert_eq!(log.len(), 2);
+    assert_eq!(log[0].trigger, SCHEDULED, "newest first");
+    assert_eq!((log[0].created, log[1].created), (loud.created, 0));
+    assert_eq!(log[0].accounts, 150);
+}
+
+#[tokio::test]
+async fn the_schedule_is_due_when_the_last_full_run_is_older_than_its_interval() {
+    let (_dir, store) = scored_book(20).await;
+    let now = Utc::now();
+    assert!(
+        scheduled_run_due(store.pool(), now).await.expect("due"),
+        "never run"
+    );
+    run(&store, None, today(), false, SCHEDULED)
+        .await
+        .expect("run");
+    assert!(!scheduled_run_due(store.pool(), now).await.expect("due"));
+    assert!(scheduled_run_due(store.pool(), now + Duration::hours(7))
+        .await
+        .expect("due"));
+    // A run for one touched account is not a full run.
+    run(&store, Some(vec![]), today(), false, DATA_CHANGE)
+        .await
+        .expect("run");
+    assert!(scheduled_run_due(store.pool(), now + Duration::hours(7))
+        .await
+        .expect("due"));
+    save_schedule(&store, RuleSchedule { every_hours: 0 })
+        .await
+        .expect("off");
+    assert!(!scheduled_run_due(store.pool(), now + Duration::days(30))
+        .await
+        .expect("due"));
+    assert!(save_schedule(&store, RuleSchedule { every_hours: 1000 })
+        .await
+        .is_err());
+}
+
+#[tokio::test]
+async fn a_condition_on_cta_state_sees_the_live_ctas() {
+    let (_dir, store) = scored_book(120).await;
+    run(&store, None, today(), false, "test")
+        .await
+        .expect("run");
+    let with_risk = count(
+        &store,
+        "SELECT COUNT(DISTINCT account_id) FROM ctas WHERE type = 'risk' AND status <> 'closed'",
+    )
+    .await;
+    assert!(with_risk > 0);
+    let definition = RuleDefinition {
+        description: "Risk work that needs an escalation look".into(),
+        condition: Condition::OpenCta {
+            cta_type: Some(CtaType::Risk),
+            open: true,
+        },
+        actions: vec![Action::CreateCta {
+            cta_type: CtaType::Escalation,
+            reason: "Review for escalation".into(),
+            priority: Level::Medium,
+            playbook: None,
+            owner: CtaOwner::AccountOwner,
+            due_in_days: 3,
+        }],
+    };
+    let report = preview(&store, "Escalation review", &definition, today())
+        .await
+        .expect("preview");
+    assert_eq!(report.created as i64, with_risk);
+    assert!(report
+        .firings
+        .iter()
+        .all(|f| f.evidence[0].starts_with("open risk CTA: ")));
+}
+
+#[tokio::test]
+async fn renaming_a_playbook_takes_the_rules_that_name_it_along() {
+    let (_dir, store) = scored_book(10).await;
+    let before = rules(&store).await.expect("rules");
+    let uses = |rs: &[Rule], name: &str| {
+        rs.iter()
+            .filter(|r| {
+                r.definition.actions.iter().any(|a| match a {
+                    Action::CreateCta { playbook, .. } => playbook.as_deref() == Some(name),
+                    Action::StartDigitalPlaybook { playbook } => playbook == name,
+                    _ => false,
+                })
+            })
+            .count()
+    };
+    let n = uses(&before, "Risk save");
+    assert!(n > 0);
+    let mut playbook = cta::playbooks(&store)
+        .await
+        .expect("playbooks")
+        .into_iter()
+        .find(|p| p.name == "Risk save")
+        .expect("risk save");
+    playbook.name = "Risk save plan".into();
+    playbook.tasks.push(cta::PlaybookTask {
+        title: "Executive sponsor call".into(),
+        due_in_days: 10,
+    });
+    let id = playbook.id.clone();
+    cta::save_playbook(&store, Some(&id), &playbook)
+        .await
+        .expect("save");
+    let after = rules(&store).await.expect("rules");
+    assert_eq!(
+        (uses(&after, "Risk save"), uses(&after, "Risk save plan")),
+        (0, n)
+    );
+
+    playbook.tasks[0].title = " ".into();
+    playbook.kind = "robot".into();
+    let err = cta::save_playbook(&store, Some(&id), &playbook)
+        .await
+        .expect_err("invalid");
+    let text = err.to_string();
+    assert!(
+        text.contains("kind: 'robot'") && text.contains("tasks[1].title"),
+        "{text}"
+    );
+}
