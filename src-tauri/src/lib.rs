@@ -48,11 +48,29 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::log_nps_response,
         commands::severity_config,
         commands::save_severity_config,
-        commands::account_ctas,
-        commands::close_cta,
-        commands::snooze_cta,
-        commands::add_risk_update,
-        commands::flag_cta,
+        commands::work::account_ctas,
+        commands::work::cockpit_ctas,
+        commands::work::cta_detail,
+        commands::work::create_cta,
+        commands::work::edit_cta,
+        commands::work::close_cta,
+        commands::work::snooze_cta,
+        commands::work::add_risk_update,
+        commands::work::flag_cta,
+        commands::work::add_cta_task,
+        commands::work::set_task_done,
+        commands::work::log_activity,
+        commands::work::account_timeline,
+        commands::rules::list_rules,
+        commands::rules::save_rule,
+        commands::rules::set_rule_enabled,
+        commands::rules::preview_rule,
+        commands::rules::run_rules,
+        commands::rules::rule_run_log,
+        commands::rules::rule_schedule,
+        commands::rules::save_rule_schedule,
+        commands::rules::list_playbooks,
+        commands::rules::save_playbook,
     ])
 }
 
@@ -85,9 +103,10 @@ pub async fn open_with_demo(path: &Path) -> riskdesk_core::Result<Store> {
     Ok(store)
 }
 
-/// The daily schedule: a full recompute whenever the last one was before today, checked
-/// at start and every half hour while the app runs.
-async fn daily_recompute(store: Store) {
+/// The schedules, checked at start and every ten minutes while the app runs: a full
+/// recompute (then the rules) whenever the last one was before today, and a full rule
+/// run whenever the rule schedule says one is due.
+async fn schedules(store: Store) {
     loop {
         let today = chrono::Utc::now().date_naive();
         match health::last_computed_day(store.pool()).await {
@@ -113,7 +132,23 @@ async fn daily_recompute(store: Store) {
             }
             Err(e) => tracing::error!(error = %e, "could not read the last recompute"),
         }
-        tokio::time::sleep(std::time::Duration::from_secs(30 * 60)).await;
+        match riskdesk_core::rules::run::scheduled_run_due(store.pool(), chrono::Utc::now()).await {
+            Ok(true) => {
+                let run = riskdesk_core::rules::run::run(
+                    &store,
+                    None,
+                    today,
+                    false,
+                    riskdesk_core::rules::run::SCHEDULED,
+                );
+                if let Err(e) = run.await {
+                    tracing::error!(error = %e, "scheduled rule run failed");
+                }
+            }
+            Ok(false) => {}
+            Err(e) => tracing::error!(error = %e, "could not read the rule schedule"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(10 * 60)).await;
     }
 }
 
@@ -140,7 +175,7 @@ pub fn run() {
             let database_path = data_dir(app)?.join("riskdesk.db");
             tracing::info!(path = %database_path.display(), "opening the local store");
             let store = tauri::async_runtime::block_on(open_with_demo(&database_path))?;
-            tauri::async_runtime::spawn(daily_recompute(store.clone()));
+            tauri::async_runtime::spawn(schedules(store.clone()));
             app.manage(AppState {
                 store,
                 database_path,

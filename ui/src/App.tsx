@@ -7,6 +7,8 @@ import { roleLabel } from "./format";
 import { AccountsScreen, type AccountsView, DEFAULT_ACCOUNTS_VIEW } from "./screens/AccountsScreen";
 import { AccountPage } from "./screens/AccountPage";
 import { SettingsScreen } from "./screens/SettingsScreen";
+import { CockpitScreen } from "./screens/CockpitScreen";
+import { RulesScreen } from "./screens/RulesScreen";
 import { ComingSoon } from "./screens/ComingSoon";
 import { UserPicker } from "./components/UserPicker";
 import { ErrorBanner } from "./components/ErrorBanner";
@@ -92,10 +94,14 @@ export function App({ backend }: { backend: Backend }) {
         </nav>
         <main className="main">
           {error && <ErrorBanner message={error} onClose={() => setError(null)} />}
-          {section === "accounts" && openAccount ? (
+          {openAccount ? (
             <AccountPage accountId={openAccount} onBack={() => setOpenAccount(null)} />
           ) : section === "accounts" ? (
             <AccountsScreen view={accountsView} onViewChange={setAccountsView} onOpen={setOpenAccount} />
+          ) : section === "cockpit" ? (
+            <CockpitScreen key={user?.id ?? "nobody"} onOpenAccount={setOpenAccount} />
+          ) : section === "rules" ? (
+            <RulesScreen />
           ) : section === "settings" ? (
             <SettingsScreen onUserChange={setUser} />
           ) : (

@@ -9,6 +9,18 @@ import type {
   AccountQuery,
   AppError,
   CtaDetail,
+  CockpitQuery,
+  CockpitRow,
+  CtaEdit,
+  ManualCta,
+  Playbook,
+  Rule,
+  RuleDefinition,
+  RuleSchedule,
+  RunLogEntry,
+  RunReport,
+  TimelineItem,
+  TimelineKind,
   AppInfo,
   Currency,
   MeasureInfo,
@@ -25,6 +37,31 @@ import type {
 
 export type {
   Account,
+  Action,
+  CockpitQuery,
+  CockpitRow,
+  Compare,
+  Condition,
+  CtaEdit,
+  CtaOwner,
+  CtaScope,
+  CtaStatus,
+  CtaType,
+  ExpansionPotential,
+  Firing,
+  FiringOutcome,
+  ManualCta,
+  NumberField,
+  Playbook,
+  PlaybookTask,
+  Rule,
+  RuleDefinition,
+  RuleSchedule,
+  RunLogEntry,
+  RunReport,
+  SignalKind,
+  TimelineItem,
+  TimelineKind,
   AccountDetail,
   AccountHealth,
   Band,
@@ -116,6 +153,24 @@ export interface Backend {
   snoozeCta(ctaId: string, until: string, reason: string): Promise<null>;
   addRiskUpdate(ctaId: string, background: string, doneSoFar: string, nextSteps: string): Promise<null>;
   flagCta(ctaId: string, flagged: boolean): Promise<null>;
+  cockpitCtas(query: CockpitQuery): Promise<CockpitRow[]>;
+  ctaDetail(ctaId: string): Promise<CtaDetail>;
+  createCta(cta: ManualCta): Promise<CtaDetail>;
+  editCta(ctaId: string, edit: CtaEdit): Promise<CtaDetail>;
+  addCtaTask(ctaId: string, title: string, dueOn: string | null): Promise<null>;
+  setTaskDone(taskId: string, done: boolean): Promise<null>;
+  logActivity(accountId: string, kind: TimelineKind, occurredOn: string, body: string, ctaId: string | null): Promise<null>;
+  accountTimeline(accountId: string): Promise<TimelineItem[]>;
+  listRules(): Promise<Rule[]>;
+  saveRule(ruleId: string | null, name: string, enabled: boolean, definition: RuleDefinition): Promise<Rule>;
+  setRuleEnabled(ruleId: string, enabled: boolean): Promise<null>;
+  previewRule(name: string, definition: RuleDefinition): Promise<RunReport>;
+  runRules(dryRun: boolean): Promise<RunReport>;
+  ruleRunLog(): Promise<RunLogEntry[]>;
+  ruleSchedule(): Promise<RuleSchedule>;
+  saveRuleSchedule(schedule: RuleSchedule): Promise<RuleSchedule>;
+  listPlaybooks(): Promise<Playbook[]>;
+  savePlaybook(playbookId: string | null, playbook: Playbook): Promise<Playbook>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -160,4 +215,22 @@ export const tauriBackend: Backend = {
   snoozeCta: (ctaId, until, reason) => unwrap(commands.snoozeCta(ctaId, until, reason)),
   addRiskUpdate: (ctaId, background, doneSoFar, nextSteps) => unwrap(commands.addRiskUpdate(ctaId, background, doneSoFar, nextSteps)),
   flagCta: (ctaId, flagged) => unwrap(commands.flagCta(ctaId, flagged)),
+  cockpitCtas: (query) => unwrap(commands.cockpitCtas(query)),
+  ctaDetail: (ctaId) => unwrap(commands.ctaDetail(ctaId)),
+  createCta: (cta) => unwrap(commands.createCta(cta)),
+  editCta: (ctaId, edit) => unwrap(commands.editCta(ctaId, edit)),
+  addCtaTask: (ctaId, title, dueOn) => unwrap(commands.addCtaTask(ctaId, title, dueOn)),
+  setTaskDone: (taskId, done) => unwrap(commands.setTaskDone(taskId, done)),
+  logActivity: (accountId, kind, occurredOn, body, ctaId) => unwrap(commands.logActivity(accountId, kind, occurredOn, body, ctaId)),
+  accountTimeline: (accountId) => unwrap(commands.accountTimeline(accountId)),
+  listRules: () => unwrap(commands.listRules()),
+  saveRule: (ruleId, name, enabled, definition) => unwrap(commands.saveRule(ruleId, name, enabled, definition)),
+  setRuleEnabled: (ruleId, enabled) => unwrap(commands.setRuleEnabled(ruleId, enabled)),
+  previewRule: (name, definition) => unwrap(commands.previewRule(name, definition)),
+  runRules: (dryRun) => unwrap(commands.runRules(dryRun)),
+  ruleRunLog: () => unwrap(commands.ruleRunLog()),
+  ruleSchedule: () => unwrap(commands.ruleSchedule()),
+  saveRuleSchedule: (schedule) => unwrap(commands.saveRuleSchedule(schedule)),
+  listPlaybooks: () => unwrap(commands.listPlaybooks()),
+  savePlaybook: (playbookId, playbook) => unwrap(commands.savePlaybook(playbookId, playbook)),
 };

@@ -210,6 +210,44 @@ async accountCtas(accountId: string) : Promise<Result<CtaDetail[], AppError>> {
 }
 },
 /**
+ * The Cockpit's list; "mine" and "team" are the current user's.
+ */
+async cockpitCtas(query: CockpitQuery) : Promise<Result<CockpitRow[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("cockpit_ctas", { query }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async ctaDetail(ctaId: string) : Promise<Result<CtaDetail, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("cta_detail", { ctaId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Opens a CTA by hand; returns it as the Cockpit shows it.
+ */
+async createCta(cta: ManualCta) : Promise<Result<CtaDetail, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("create_cta", { cta }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async editCta(ctaId: string, edit: CtaEdit) : Promise<Result<CtaDetail, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("edit_cta", { ctaId, edit }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Closes a CTA with an outcome (saved, downsell, churned, no longer relevant).
  */
 async closeCta(ctaId: string, outcome: string) : Promise<Result<null, AppError>> {
@@ -245,6 +283,137 @@ async addRiskUpdate(ctaId: string, background: string, doneSoFar: string, nextSt
 async flagCta(ctaId: string, flagged: boolean) : Promise<Result<null, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("flag_cta", { ctaId, flagged }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async addCtaTask(ctaId: string, title: string, dueOn: string | null) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("add_cta_task", { ctaId, title, dueOn }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async setTaskDone(taskId: string, done: boolean) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_task_done", { taskId, done }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Logs a call, meeting, email or note on an account (optionally about one CTA), by the
+ * current user, on a day (stored at noon UTC: the day is what the CSM knows).
+ */
+async logActivity(accountId: string, kind: TimelineKind, occurredOn: string, body: string, ctaId: string | null) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("log_activity", { accountId, kind, occurredOn, body, ctaId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * The newest 200 entries of an account's timeline.
+ */
+async accountTimeline(accountId: string) : Promise<Result<TimelineItem[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("account_timeline", { accountId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async listRules() : Promise<Result<Rule[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_rules") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves a rule; an invalid one is refused with every problem named.
+ */
+async saveRule(ruleId: string | null, name: string, enabled: boolean, definition: RuleDefinition) : Promise<Result<Rule, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_rule", { ruleId, name, enabled, definition }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async setRuleEnabled(ruleId: string, enabled: boolean) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_rule_enabled", { ruleId, enabled }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Which accounts a rule (saved or not) would fire on, and why; changes nothing.
+ */
+async previewRule(name: string, definition: RuleDefinition) : Promise<Result<RunReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("preview_rule", { name, definition }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Runs every enabled rule over the whole book now (or previews it, with `dry_run`).
+ */
+async runRules(dryRun: boolean) : Promise<Result<RunReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("run_rules", { dryRun }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async ruleRunLog() : Promise<Result<RunLogEntry[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("rule_run_log") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async ruleSchedule() : Promise<Result<RuleSchedule, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("rule_schedule") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveRuleSchedule(schedule: RuleSchedule) : Promise<Result<RuleSchedule, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_rule_schedule", { schedule }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async listPlaybooks() : Promise<Result<Playbook[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("list_playbooks") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves a playbook; renaming it renames it in the rules that start it.
+ */
+async savePlaybook(playbookId: string | null, playbook: Playbook) : Promise<Result<Playbook, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_playbook", { playbookId, playbook }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -340,6 +509,14 @@ trend_30: number | null; severity_score: number | null; severity_level: Level | 
  * Columns the Accounts table sorts by.
  */
 export type AccountSort = "name" | "arr" | "segment" | "stage" | "renewal" | "owner" | "health" | "severity"
+/**
+ * What a rule does when its condition holds.
+ */
+export type Action = { kind: "create_cta"; cta_type: CtaType; reason: string; priority: Level; playbook: string | null; owner: CtaOwner; due_in_days: number } | 
+/**
+ * Close the CTAs this rule opened once its condition no longer holds.
+ */
+{ kind: "close_when_cleared"; outcome: string } | { kind: "set_category"; category: string } | { kind: "start_digital_playbook"; playbook: string } | { kind: "add_timeline_note"; text: string }
 export type AppError = { kind: "NotFound"; detail: { entity: string; id: string } } | { kind: "Invalid"; detail: { field: string; reason: string } } | { kind: "Store"; detail: { message: string } }
 export type AppInfo = { version: string; 
 /**
@@ -354,17 +531,53 @@ export type Band = { name: string; min: number;
  * CSS colour, e.g. "#dc2626".
  */
 color: string }
+/**
+ * The Cockpit's filters.
+ */
+export type CockpitQuery = { scope: CtaScope; 
+/**
+ * Whose "mine" and "team" mean.
+ */
+user_id: string | null; cta_type: CtaType | null; priority: Level | null; 
+/**
+ * Live (open, in progress, snoozed) when None.
+ */
+status: CtaStatus | null; flagged_only: boolean; 
+/**
+ * Matches the account name or the reason.
+ */
+search: string | null }
+export type CockpitRow = { cta: Cta; account_name: string; arr_base_minor: number; owner_name: string | null; tasks_total: number; tasks_done: number; severity_level: Level | null }
+export type Compare = "lt" | "le" | "gt" | "ge" | "eq"
+/**
+ * A condition over one account; groups nest.
+ */
+export type Condition = { kind: "all"; conditions: Condition[] } | { kind: "any"; conditions: Condition[] } | { kind: "not"; condition: Condition } | { kind: "number"; field: NumberField; compare: Compare; value: number } | { kind: "segment_in"; segments: Segment[] } | { kind: "stage_in"; stages: Stage[] } | { kind: "strategic"; is: boolean } | { kind: "expansion_at_least"; potential: ExpansionPotential } | 
+/**
+ * An active signal of this kind (any kind when None) at this severity or above.
+ */
+{ kind: "signal"; signal: SignalKind | null; min_severity: Level } | { kind: "health_band_is"; band: string } | 
+/**
+ * Whether the account has a live (open, in progress or snoozed) CTA of this type
+ * (any type when None).
+ */
+{ kind: "open_cta"; cta_type: CtaType | null; open: boolean }
 export type Contact = { id: string; account_id: string; name: string; email: string; title: string; role: ContactRole; status: ContactStatus; left_on: string | null; created_at: string }
 /**
  * The sponsor and champion roles matter: losing one is a top churn signal.
  */
 export type ContactRole = "sponsor" | "champion" | "user" | "billing"
 export type ContactStatus = "active" | "left"
-export type Cta = { id: string; account_id: string; cta_type: CtaType; reason: string; priority: Level; status: CtaStatus; owner_id: string | null; due_on: string | null; snoozed_until: string | null; snooze_reason: string | null; outcome: string | null; closed_at: string | null; source: string; rule_id: string | null; evidence: string[]; flagged: boolean; category: string | null; playbook_id: string | null; created_at: string }
+export type Cta = { id: string; account_id: string; cta_type: CtaType; reason: string; priority: Level; status: CtaStatus; owner_id: string | null; due_on: string | null; snoozed_until: string | null; snooze_reason: string | null; outcome: string | null; closed_at: string | null; source: string; rule_id: string | null; evidence: string[]; flagged: boolean; category: string | null; 
 /**
- * A CTA with its tasks and where it came from, as the account page shows it.
+ * The at-risk matrix cell, once the CSM has judged it: expected or a surprise,
+ * avoidable or not.
  */
-export type CtaDetail = { cta: Cta; tasks: CtaTask[]; 
+expected: boolean | null; avoidable: boolean | null; playbook_id: string | null; created_at: string }
+/**
+ * A CTA with its tasks, its source, its weekly updates and what was logged against it.
+ */
+export type CtaDetail = { cta: Cta; account_name: string; tasks: CtaTask[]; 
 /**
  * The rule that created it, when a rule did.
  */
@@ -372,7 +585,23 @@ rule_name: string | null; owner_name: string | null; playbook_name: string | nul
 /**
  * Weekly risk updates, newest first.
  */
-updates: RiskUpdate[] }
+updates: RiskUpdate[]; 
+/**
+ * Timeline entries linked to this CTA, newest first.
+ */
+timeline: TimelineItem[] }
+/**
+ * What a person changes on a CTA after it exists.
+ */
+export type CtaEdit = { priority: Level; owner_id: string | null; due_on: string | null; category: string | null; expected: boolean | null; avoidable: boolean | null }
+/**
+ * Who a created CTA goes to.
+ */
+export type CtaOwner = { kind: "account_owner" } | { kind: "user"; user_id: string }
+/**
+ * Whose CTAs the Cockpit shows.
+ */
+export type CtaScope = "mine" | "team" | "all"
 export type CtaStatus = "open" | "in_progress" | "snoozed" | "closed"
 export type CtaTask = { id: string; title: string; due_on: string | null; done_at: string | null }
 /**
@@ -388,6 +617,11 @@ export type Currency = { currency: string; rate_ppm: number;
  */
 minor_digits: number }
 export type ExpansionPotential = "none" | "low" | "medium" | "high"
+export type Firing = { rule: string; account_id: string; account_name: string; outcome: FiringOutcome; cta_type: CtaType; reason: string; evidence: string[] }
+/**
+ * What a rule did, or in a dry run would do, on one account.
+ */
+export type FiringOutcome = "create" | "already_open" | "suppressed" | "close"
 /**
  * A scored account: the overall score, its band and every measure's part.
  */
@@ -401,6 +635,10 @@ export type HistoryPoint = { day: string; score: number }
  * High / Medium / Low, for signals and for account severity.
  */
 export type Level = "high" | "medium" | "low"
+/**
+ * A CTA a person opens by hand.
+ */
+export type ManualCta = { account_id: string; cta_type: CtaType; reason: string; priority: Level; owner_id: string | null; due_on: string | null; playbook_id: string | null; category: string | null }
 export type MapPoint = { raw: number; score: number }
 /**
  * How a raw value becomes a 0–100 score. `Linear` interpolates between points (a curve);
@@ -435,7 +673,33 @@ export type NpsResponse = { id: string; account_id: string; contact_id: string |
  * 0–6 detractor, 7–8 passive, 9–10 promoter.
  */
 score: number; comment: string; responded_on: string }
+/**
+ * A number on an account that a condition can compare.
+ */
+export type NumberField = { field: "health_score" } | 
+/**
+ * Change of the health score over 30 days, in percent of the score 30 days ago.
+ */
+{ field: "health_change_30_pct" } | { field: "severity_score" } | 
+/**
+ * ARR in major units of the base currency.
+ */
+{ field: "arr" } | { field: "days_to_renewal" } | { field: "days_since_contract" } | 
+/**
+ * Seats in use, in percent of licensed seats.
+ */
+{ field: "seat_utilization_pct" } | 
+/**
+ * A measure's 0–100 score on the account's scorecard.
+ */
+{ field: "measure_score"; measure: MeasureKind }
 export type OverrideView = { id: string; measure: MeasureKind; score: number; comment: string; author: string | null; created_at: string; expires_on: string | null }
+export type Playbook = { id: string; name: string; description: string; 
+/**
+ * "csm" or "digital".
+ */
+kind: string; tasks: PlaybookTask[] }
+export type PlaybookTask = { title: string; due_in_days: number }
 export type RecomputeProgress = { done: number; total: number }
 export type RecomputeSummary = { accounts: number; scored: number; signals_raised: number; signals_cleared: number; duration_ms: number }
 /**
@@ -446,6 +710,25 @@ export type RiskUpdate = { id: string; author_name: string | null; background: s
  * Who a user is in the CS organisation; decides their default views.
  */
 export type Role = "csm" | "manager" | "executive" | "admin"
+export type Rule = { id: string; name: string; enabled: boolean; version: number; definition: RuleDefinition }
+/**
+ * A rule as stored.
+ */
+export type RuleDefinition = { description: string; condition: Condition; actions: Action[] }
+/**
+ * How often the whole book is run through the rules, besides the runs after each
+ * recompute. 0 turns the schedule off.
+ */
+export type RuleSchedule = { every_hours: number }
+/**
+ * One line of the run log.
+ */
+export type RunLogEntry = { id: string; started_at: string; finished_at: string; dry_run: boolean; trigger: string; accounts: number; fired: number; created: number; closed: number; suppressed: number; errors: string[] }
+export type RunReport = { dry_run: boolean; accounts: number; fired: number; created: number; closed: number; suppressed: number; duration_ms: number; started_at: string; 
+/**
+ * What happened where, first `FIRINGS_KEPT` of them.
+ */
+firings: Firing[]; errors: string[] }
 /**
  * Where a measure's score came from.
  */
@@ -557,6 +840,14 @@ export type Team = { id: string; name: string; created_at: string }
 export type Ticket = { id: string; account_id: string; external_id: string | null; subject: string; priority: TicketPriority; category: string; opened_at: string; resolved_at: string | null }
 export type TicketPriority = "urgent" | "high" | "normal" | "low"
 export type TimelineEntry = { id: string; account_id: string; kind: TimelineKind; occurred_at: string; author_id: string | null; body: string }
+/**
+ * A timeline entry as the account page and CTA detail show it.
+ */
+export type TimelineItem = { id: string; account_id: string; kind: TimelineKind; occurred_at: string; author_name: string | null; body: string; cta_id: string | null; 
+/**
+ * The linked CTA's reason, so an entry reads on its own.
+ */
+cta_reason: string | null }
 export type TimelineKind = "call" | "meeting" | "email" | "note" | "risk_update" | "system"
 export type Trend = { days_7: number | null; days_30: number | null; days_90: number | null }
 /**

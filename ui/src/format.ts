@@ -91,3 +91,8 @@ export const roleLabel: Record<Role, string> = {
 export function npsCategory(score: number): "detractor" | "passive" | "promoter" {
   return score <= 6 ? "detractor" : score <= 8 ? "passive" : "promoter";
 }
+
+/** Today's UTC calendar date as 'YYYY-MM-DD', the form date inputs and the store use. */
+export function todayIso(now: Date = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}

@@ -24,19 +24,7 @@ export const SECTIONS: SectionInfo[] = [
     },
   },
   { id: "accounts", label: "Accounts", icon: "▦" },
-  {
-    id: "cockpit",
-    label: "Cockpit",
-    icon: "✓",
-    coming: {
-      title: "CTAs and playbooks",
-      points: [
-        "Your calls to action grouped by priority and due date",
-        "Playbook tasks, weekly risk updates (background, done so far, next steps) and the timeline",
-        "Create, snooze, flag and close CTAs with an outcome, from the keyboard",
-      ],
-    },
-  },
+  { id: "cockpit", label: "Cockpit", icon: "✓" },
   {
     id: "escalations",
     label: "Escalations",
@@ -63,18 +51,6 @@ export const SECTIONS: SectionInfo[] = [
       ],
     },
   },
-  {
-    id: "rules",
-    label: "Rules",
-    icon: "⚙",
-    coming: {
-      title: "Rules and automation",
-      points: [
-        "“When these conditions hold, do these actions”: create CTAs, escalate, start digital playbooks",
-        "A dry run that previews which accounts would fire and why",
-        "Run log with counts, duration and errors",
-      ],
-    },
-  },
+  { id: "rules", label: "Rules", icon: "⚙" },
   { id: "settings", label: "Settings", icon: "⚒" },
 ];

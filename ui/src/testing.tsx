@@ -59,6 +59,36 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     snoozeCta: vi.fn(async () => null),
     addRiskUpdate: vi.fn(async () => null),
     flagCta: vi.fn(async () => null),
+    cockpitCtas: vi.fn(async () => []),
+    ctaDetail: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    createCta: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    editCta: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    addCtaTask: vi.fn(async () => null),
+    setTaskDone: vi.fn(async () => null),
+    logActivity: vi.fn(async () => null),
+    accountTimeline: vi.fn(async () => []),
+    listRules: vi.fn(async () => []),
+    saveRule: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    setRuleEnabled: vi.fn(async () => null),
+    previewRule: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    runRules: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    ruleRunLog: vi.fn(async () => []),
+    ruleSchedule: vi.fn(async () => ({ every_hours: 6 })),
+    saveRuleSchedule: vi.fn(async (s) => s),
+    listPlaybooks: vi.fn(async () => []),
+    savePlaybook: vi.fn(async (_id, p) => p),
     logNpsResponse: vi.fn(async () => {
       throw new Error("not faked");
     }),
@@ -66,6 +96,16 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
   };
 }
 
-export function WithApp({ backend, children, reportError = vi.fn() }: { backend: Backend; children: ReactNode; reportError?: (e: unknown) => void }) {
-  return <AppContext.Provider value={{ backend, user: null, currencies: new Map(), teams: new Map(), reportError }}>{children}</AppContext.Provider>;
+export function WithApp({
+  backend,
+  children,
+  reportError = vi.fn(),
+  me = null,
+}: {
+  backend: Backend;
+  children: ReactNode;
+  reportError?: (e: unknown) => void;
+  me?: User | null;
+}) {
+  return <AppContext.Provider value={{ backend, user: me, currencies: new Map(), teams: new Map(), reportError }}>{children}</AppContext.Provider>;
 }

@@ -367,6 +367,92 @@ pub const OUTCOMES: [&str; 5] = [
     "resolved",
 ];
 
+/// A CTA a person opens by hand.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ManualCta {
+    pub account_id: String,
+    pub cta_type: CtaType,
+    pub reason: String,
+    pub priority: Level,
+    pub owner_id: Option<String>,
+    pub due_on: Option<NaiveDate>,
+    pub playbook_id: Option<String>,
+    pub category: Option<String>,
+}
+
+/// Opens a CTA by hand; a live duplicate (same account, type and reason) is refused
+/// with a message that says so.
+pub async fn create_manual(store: &Store, m: &ManualCta, today: NaiveDate) -> Result<String> {
+    let playbook = match &m.playbook_id {
+        Some(id) => Some(
+            playbooks(store)
+                .await?
+                .into_iter()
+                .find(|p| &p.id == id)
+                .ok_or_else(|| Error::NotFound {
+                    entity: "playbook",
+                    id: id.clone(),
+                })?,
+        ),
+        None => None,
+    };
+    let mut tx = store.write().await?;
+    let account: Option<String> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = ?")
+        .bind(&m.account_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if account.is_none() {
+        return Err(Error::NotFound {
+            entity: "account",
+            id: m.account_id.clone(),
+        });
+    }
+    if let Some(owner) = &m.owner_id {
+        let user: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
+            .bind(owner)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if user.is_none() {
+            return Err(Error::NotFound {
+                entity: "user",
+                id: owner.clone(),
+            });
+        }
+    }
+    let new = NewCta {
+        account_id: m.account_id.clone(),
+        cta_type: m.cta_type,
+        reason: m.reason.clone(),
+        priority: m.priority,
+        owner_id: m.owner_id.clone(),
+        due_on: m.due_on,
+        rule_id: None,
+        evidence: vec![],
+        category: m
+            .category
+            .as_deref()
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .map(str::to_string),
+        playbook,
+    };
+    match create(&mut tx, &new, today).await? {
+        Some(id) => {
+            tx.commit().await?;
+            Ok(id)
+        }
+        None => Err(Error::invalid(
+            "cta",
+            format!(
+                "this account already has an open {} CTA “{}”",
+                m.cta_type,
+                m.reason.trim()
+            ),
+        )),
+    }
+}
+
 /// Closes a live CTA with an outcome, and says so on the account's timeline.
 pub async fn close(tx: &mut Tx, id: &str, outcome: &str) -> Result<()> {
     if !OUTCOMES.contains(&outcome) {

@@ -4,13 +4,16 @@ import type { AccountDetail, Contact, Ticket } from "../backend";
 import { useApp } from "../context";
 import { HealthPanel } from "./HealthPanel";
 import { CtasCard } from "./CtasCard";
-import { daysUntil, formatDate, formatDateTime, formatMoney, npsCategory, relativeDays, segmentLabel, stageLabel } from "../format";
+import { TimelineCard } from "./TimelineCard";
+import { daysUntil, formatDate, formatMoney, npsCategory, relativeDays, segmentLabel, stageLabel, todayIso } from "../format";
 
 export function AccountPage({ accountId, onBack }: { accountId: string; onBack: () => void }) {
   const { backend, currencies, reportError } = useApp();
   const [detail, setDetail] = useState<AccountDetail | null>(null);
   const [failed, setFailed] = useState(false);
   const [version, setVersion] = useState(0);
+  // Work on a CTA shows on the timeline without reloading the whole page.
+  const [workVersion, setWorkVersion] = useState(0);
 
   useEffect(() => {
     let live = true;
@@ -88,7 +91,7 @@ export function AccountPage({ accountId, onBack }: { accountId: string; onBack: 
       <div className="grid">
         <HealthPanel accountId={a.id} refreshKey={version} />
 
-        <CtasCard accountId={a.id} refreshKey={version} />
+        <CtasCard accountId={a.id} refreshKey={version} onChanged={() => setWorkVersion((v) => v + 1)} />
 
         <section className="card span-2" data-testid="usage-card">
           <h2>Usage, last 26 weeks</h2>
@@ -146,22 +149,7 @@ export function AccountPage({ accountId, onBack }: { accountId: string; onBack: 
           )}
         </section>
 
-        <section className="card span-2">
-          <h2>Timeline</h2>
-          {detail.timeline.length === 0 ? (
-            <p className="muted">Nothing logged yet.</p>
-          ) : (
-            <ul className="timeline" data-testid="timeline">
-              {detail.timeline.map((e) => (
-                <li key={e.id}>
-                  <span className={`kind kind-${e.kind}`}>{e.kind.replace("_", " ")}</span>
-                  <span className="muted">{formatDateTime(e.occurred_at)}</span>
-                  <span>{e.body}</span>
-                </li>
-              ))}
-            </ul>
-          )}
-        </section>
+        <TimelineCard accountId={a.id} refreshKey={version + workVersion} />
       </div>
     </div>
   );
@@ -174,7 +162,7 @@ function NpsForm({ accountId, contacts, onLogged }: { accountId: string; contact
   const [score, setScore] = useState("");
   const [comment, setComment] = useState("");
   const [contact, setContact] = useState("");
-  const [day, setDay] = useState(() => new Date().toISOString().slice(0, 10));
+  const [day, setDay] = useState(todayIso);
   const [busy, setBusy] = useState(false);
   if (!open)
     return (

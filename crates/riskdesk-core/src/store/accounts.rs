@@ -8,7 +8,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::{activity, insert_batched, people, Tx};
 use crate::model::{
-    Account, Contact, NpsResponse, Segment, Stage, Ticket, TimelineEntry, UsageWeek, User,
+    Account, Contact, NpsResponse, Segment, Stage, Ticket, UsageWeek, User,
 };
 use crate::money::FxRates;
 use crate::{Error, Result};
@@ -417,8 +417,6 @@ pub struct AccountDetail {
     pub tickets: Vec<Ticket>,
     /// Newest first.
     pub nps: Vec<NpsResponse>,
-    /// Newest first.
-    pub timeline: Vec<TimelineEntry>,
 }
 
 pub async fn account_detail(pool: &SqlitePool, id: &str) -> Result<AccountDetail> {
@@ -432,7 +430,6 @@ pub async fn account_detail(pool: &SqlitePool, id: &str) -> Result<AccountDetail
         usage: activity::usage_of(pool, id, 26).await?,
         tickets: activity::tickets_of(pool, id).await?,
         nps: activity::nps_of(pool, id).await?,
-        timeline: activity::timeline_of(pool, id, 200).await?,
         owner,
         account,
     })

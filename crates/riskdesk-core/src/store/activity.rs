@@ -206,18 +206,3 @@ pub async fn nps_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<NpsRespon
     .fetch_all(pool)
     .await?)
 }
-
-pub async fn timeline_of(
-    pool: &SqlitePool,
-    account_id: &str,
-    limit: u32,
-) -> Result<Vec<TimelineEntry>> {
-    Ok(sqlx::query_as(
-        "SELECT id, account_id, kind, occurred_at, author_id, body FROM timeline_entries \
-         WHERE account_id = ? ORDER BY occurred_at DESC LIMIT ?",
-    )
-    .bind(account_id)
-    .bind(limit as i64)
-    .fetch_all(pool)
-    .await?)
-}

@@ -201,7 +201,13 @@ async fn every_entity_round_trips() {
     assert_eq!(detail.usage, vec![week]);
     assert_eq!(detail.tickets, vec![ticket]);
     assert_eq!(detail.nps, vec![nps]);
-    assert_eq!(detail.timeline, vec![entry]);
+    let timeline = crate::timeline::of_account(pool, &acct.id, 10)
+        .await
+        .expect("timeline");
+    assert_eq!(
+        timeline.iter().map(|t| (&t.id, &t.body)).collect::<Vec<_>>(),
+        [(&entry.id, &entry.body)]
+    );
     assert_eq!(
         settings::get(pool, settings::CURRENT_USER)
             .await

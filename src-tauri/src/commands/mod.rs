@@ -1,6 +1,8 @@
 //! Tauri commands: each validates its input, calls riskdesk-core and maps the error.
 
-use riskdesk_core::cta;
+pub mod rules;
+pub mod work;
+
 use riskdesk_core::health::{self, Trigger};
 use riskdesk_core::model::{Team, User};
 use riskdesk_core::scorecard::{MeasureKind, Scorecard, ScorecardDefinition};
@@ -16,7 +18,7 @@ use tauri::State;
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 
-fn parse_id(field: &str, id: &str) -> AppResult<String> {
+pub(crate) fn parse_id(field: &str, id: &str) -> AppResult<String> {
     uuid::Uuid::parse_str(id)
         .map(|u| u.to_string())
         .map_err(|_| AppError::Invalid {
@@ -117,7 +119,7 @@ pub async fn currencies(state: State<'_, AppState>) -> AppResult<Vec<Currency>> 
     Ok(accounts::currencies(state.store.pool()).await?)
 }
 
-fn today() -> chrono::NaiveDate {
+pub(crate) fn today() -> chrono::NaiveDate {
     chrono::Utc::now().date_naive()
 }
 
@@ -164,7 +166,7 @@ pub async fn recompute_all(
     state: State<'_, AppState>,
     on_progress: Channel<RecomputeProgress>,
 ) -> AppResult<health::RecomputeSummary> {
-    Ok(health::recompute(
+    let summary = health::recompute(
         &state.store,
         None,
         today(),
@@ -177,7 +179,10 @@ pub async fn recompute_all(
             });
         },
     )
-    .await?)
+    .await?;
+    // Every account was touched: the rules see the new scores at once.
+    riskdesk_core::rules::run::run(&state.store, None, today(), false, "recompute").await?;
+    Ok(summary)
 }
 
 #[tauri::command]
@@ -188,7 +193,7 @@ pub async fn last_recompute_day(
     Ok(health::last_computed_day(state.store.pool()).await?)
 }
 
-fn parse_day(field: &str, value: Option<String>) -> AppResult<Option<chrono::NaiveDate>> {
+pub(crate) fn parse_day(field: &str, value: Option<String>) -> AppResult<Option<chrono::NaiveDate>> {
     value
         .filter(|v| !v.trim().is_empty())
         .map(|v| {
@@ -353,92 +358,5 @@ async fn run_rules_for(state: &AppState, account_id: &str) -> AppResult<()> {
         riskdesk_core::rules::run::DATA_CHANGE,
     )
     .await?;
-    Ok(())
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn account_ctas(
-    state: State<'_, AppState>,
-    account_id: String,
-) -> AppResult<Vec<cta::CtaDetail>> {
-    let id = parse_id("account_id", &account_id)?;
-    Ok(cta::account_ctas(state.store.pool(), &id).await?)
-}
-
-/// Closes a CTA with an outcome (saved, downsell, churned, no longer relevant).
-#[tauri::command]
-#[specta::specta]
-pub async fn close_cta(
-    state: State<'_, AppState>,
-    cta_id: String,
-    outcome: String,
-) -> AppResult<()> {
-    let id = parse_id("cta_id", &cta_id)?;
-    if !["saved", "downsell", "churned", "no_longer_relevant"].contains(&outcome.as_str()) {
-        return Err(AppError::Invalid {
-            field: "outcome".into(),
-            reason: format!("'{outcome}' is not saved, downsell, churned or no_longer_relevant"),
-        });
-    }
-    let mut tx = state.store.write().await?;
-    cta::close(&mut tx, &id, &outcome).await?;
-    tx.commit().await.map_err(riskdesk_core::Error::from)?;
-    Ok(())
-}
-
-/// Snoozes a CTA until a date with a reason; rules leave it alone until then.
-#[tauri::command]
-#[specta::specta]
-pub async fn snooze_cta(
-    state: State<'_, AppState>,
-    cta_id: String,
-    until: String,
-    reason: String,
-) -> AppResult<()> {
-    let id = parse_id("cta_id", &cta_id)?;
-    let until = parse_day("until", Some(until))?.ok_or_else(|| AppError::Invalid {
-        field: "until".into(),
-        reason: "is required".into(),
-    })?;
-    let mut tx = state.store.write().await?;
-    cta::snooze(&mut tx, &id, until, &reason, today()).await?;
-    tx.commit().await.map_err(riskdesk_core::Error::from)?;
-    Ok(())
-}
-
-/// Adds a weekly risk update (background, done so far, next steps) by the current user.
-#[tauri::command]
-#[specta::specta]
-pub async fn add_risk_update(
-    state: State<'_, AppState>,
-    cta_id: String,
-    background: String,
-    done_so_far: String,
-    next_steps: String,
-) -> AppResult<()> {
-    let id = parse_id("cta_id", &cta_id)?;
-    let author = settings::get(state.store.pool(), settings::CURRENT_USER).await?;
-    let mut tx = state.store.write().await?;
-    cta::add_update(
-        &mut tx,
-        &id,
-        author.as_deref(),
-        &background,
-        &done_so_far,
-        &next_steps,
-    )
-    .await?;
-    tx.commit().await.map_err(riskdesk_core::Error::from)?;
-    Ok(())
-}
-
-#[tauri::command]
-#[specta::specta]
-pub async fn flag_cta(state: State<'_, AppState>, cta_id: String, flagged: bool) -> AppResult<()> {
-    let id = parse_id("cta_id", &cta_id)?;
-    let mut tx = state.store.write().await?;
-    cta::set_flag(&mut tx, &id, flagged).await?;
-    tx.commit().await.map_err(riskdesk_core::Error::from)?;
     Ok(())
 }

@@ -1,0 +1,63 @@
+import { describe, expect, it, vi } from "vitest";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import type { Condition, Rule } from "../backend";
+import { BackendError } from "../backend";
+import { fakeBackend, WithApp } from "../testing";
+import { blankCondition, CONDITION_KINDS, NEW_RULE } from "./RuleEditor";
+import { describeActions, RulesScreen } from "./RulesScreen";
+
+const rule: Rule = {
+  id: "0190f3c4-0000-7000-8000-000000000001",
+  name: "NPS detractor → follow-up",
+  enabled: true,
+  version: 2,
+  definition: {
+    description: "Close the loop with detractors",
+    condition: { kind: "signal", signal: "nps_detractor", min_severity: "medium" },
+    actions: [
+      { kind: "create_cta", cta_type: "risk", reason: "NPS detractor", priority: "high", playbook: "Detractor follow-up", owner: { kind: "account_owner" }, due_in_days: 5 },
+      { kind: "close_when_cleared", outcome: "resolved" },
+    ],
+  },
+};
+
+describe("rule builder pieces", () => {
+  it("gives every condition kind a blank of that kind", () => {
+    for (const [kind] of CONDITION_KINDS) {
+      const c: Condition = blankCondition(kind);
+      expect(c.kind).toBe(kind);
+    }
+  });
+
+  it("says what a rule does in a line", () => {
+    expect(describeActions(rule.definition.actions)).toBe("creates a high risk CTA (Detractor follow-up) · closes it as resolved when cleared");
+  });
+});
+
+describe("RulesScreen", () => {
+  it("lists rules, toggles one off and shows a save refusal in the editor", async () => {
+    const setRuleEnabled = vi.fn(async () => null);
+    const saveRule = vi.fn(async () => {
+      throw new BackendError({ kind: "Invalid", detail: { field: "rule x", reason: "condition.all[0].number(health score): the value is not a number" } });
+    });
+    const backend = fakeBackend({ listRules: vi.fn(async () => [rule]), setRuleEnabled, saveRule });
+    render(
+      <WithApp backend={backend}>
+        <RulesScreen />
+      </WithApp>,
+    );
+    await waitFor(() => expect(screen.getAllByTestId("rule-row")).toHaveLength(1));
+    fireEvent.click(screen.getByTestId("rule-enabled"));
+    await waitFor(() => expect(setRuleEnabled).toHaveBeenCalledWith(rule.id, false));
+
+    fireEvent.click(screen.getByTestId("rule-new"));
+    fireEvent.change(screen.getByTestId("rule-name"), { target: { value: "Red renewals" } });
+    fireEvent.change(screen.getByTestId("cond-value-c.0"), { target: { value: "" } });
+    fireEvent.click(screen.getByTestId("rule-save"));
+    const problem = await screen.findByTestId("rule-problem");
+    expect(problem.textContent).toContain("the value is not a number");
+    const sent = saveRule.mock.calls[0] as unknown[];
+    expect(sent[1]).toBe("Red renewals");
+    expect(NEW_RULE.condition.kind).toBe("all");
+  });
+});
