@@ -155,3 +155,21 @@ export async function texts(driver, id) {
        .map((pair) => pair[1]);`,
   );
 }
+
+/** Sets an input's, select's or textarea's value the way a user's edit does, so React
+ * sees it (WebKitWebDriver cannot type into date inputs). */
+export async function setValue(driver, element, value) {
+  await driver.executeScript(
+    `const [el, v] = arguments;
+     const proto = el.tagName === "SELECT" ? HTMLSelectElement.prototype : el.tagName === "TEXTAREA" ? HTMLTextAreaElement.prototype : HTMLInputElement.prototype;
+     Object.getOwnPropertyDescriptor(proto, "value").set.call(el, v);
+     el.dispatchEvent(new Event(el.tagName === "SELECT" ? "change" : "input", { bubbles: true }));`,
+    element,
+    value,
+  );
+}
+
+/** Presses keys with focus where it is (outside any input), as a keyboard user does. */
+export async function press(driver, keys) {
+  await driver.actions().sendKeys(keys).perform();
+}

@@ -306,7 +306,7 @@ async setTaskDone(taskId: string, done: boolean) : Promise<Result<null, AppError
 },
 /**
  * Logs a call, meeting, email or note on an account (optionally about one CTA), by the
- * current user, on a day (stored at noon UTC: the day is what the CSM knows).
+ * current user, on a day (the day is what the CSM knows).
  */
 async logActivity(accountId: string, kind: TimelineKind, occurredOn: string, body: string, ctaId: string | null) : Promise<Result<null, AppError>> {
     try {
@@ -462,11 +462,7 @@ tickets: Ticket[];
 /**
  * Newest first.
  */
-nps: NpsResponse[]; 
-/**
- * Newest first.
- */
-timeline: TimelineEntry[] }
+nps: NpsResponse[] }
 /**
  * Everything the account page shows about health, and why.
  */
@@ -839,7 +835,6 @@ export type TAURI_CHANNEL<TSend> = null
 export type Team = { id: string; name: string; created_at: string }
 export type Ticket = { id: string; account_id: string; external_id: string | null; subject: string; priority: TicketPriority; category: string; opened_at: string; resolved_at: string | null }
 export type TicketPriority = "urgent" | "high" | "normal" | "low"
-export type TimelineEntry = { id: string; account_id: string; kind: TimelineKind; occurred_at: string; author_id: string | null; body: string }
 /**
  * A timeline entry as the account page and CTA detail show it.
  */

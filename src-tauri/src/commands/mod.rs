@@ -193,7 +193,10 @@ pub async fn last_recompute_day(
     Ok(health::last_computed_day(state.store.pool()).await?)
 }
 
-pub(crate) fn parse_day(field: &str, value: Option<String>) -> AppResult<Option<chrono::NaiveDate>> {
+pub(crate) fn parse_day(
+    field: &str,
+    value: Option<String>,
+) -> AppResult<Option<chrono::NaiveDate>> {
     value
         .filter(|v| !v.trim().is_empty())
         .map(|v| {

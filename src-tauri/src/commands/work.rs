@@ -171,7 +171,7 @@ pub async fn set_task_done(
 }
 
 /// Logs a call, meeting, email or note on an account (optionally about one CTA), by the
-/// current user, on a day (stored at noon UTC: the day is what the CSM knows).
+/// current user, on a day (the day is what the CSM knows).
 #[tauri::command]
 #[specta::specta]
 pub async fn log_activity(
@@ -191,11 +191,13 @@ pub async fn log_activity(
         field: "occurred_on".into(),
         reason: "is required".into(),
     })?;
-    let at = day
-        .and_hms_opt(12, 0, 0)
-        .map(|t| t.and_utc())
-        .unwrap_or_else(chrono::Utc::now)
-        .min(chrono::Utc::now());
+    // Today's activity happened just now; an earlier day's, at noon UTC.
+    let now = chrono::Utc::now();
+    let at = if day >= today() {
+        now
+    } else {
+        day.and_hms_opt(12, 0, 0).map_or(now, |t| t.and_utc())
+    };
     let author = current_user_id(&state).await?;
     let mut tx = state.store.write().await?;
     timeline::log(

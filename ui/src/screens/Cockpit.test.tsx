@@ -81,16 +81,18 @@ describe("CockpitScreen", () => {
         <CockpitScreen onOpenAccount={vi.fn()} />
       </WithApp>,
     );
-    await waitFor(() => expect(screen.getAllByTestId("cockpit-row")).toHaveLength(2));
+    // Generous: CI's two cores also build and test the Rust side.
+    const slow = { timeout: 5_000 };
+    await waitFor(() => expect(screen.getAllByTestId("cockpit-row")).toHaveLength(2), slow);
     expect(backend.cockpitCtas).toHaveBeenCalledWith(expect.objectContaining({ scope: "mine" }));
     expect(screen.getAllByTestId("cockpit-group").map((g) => g.textContent)).toEqual(["high Overdue 1", "medium No due date 1"]);
-    await waitFor(() => expect(screen.getByTestId("cta-reason").textContent).toBe("Reason a"));
+    await waitFor(() => expect(screen.getByTestId("cta-reason").textContent).toBe("Reason a"), slow);
     expect(screen.getByTestId("cta-source").textContent).toContain("because seat utilization 41 < 50");
 
     fireEvent.keyDown(window, { key: "j" });
-    await waitFor(() => expect(screen.getByTestId("cta-reason").textContent).toBe("Reason b"));
+    await waitFor(() => expect(screen.getByTestId("cta-reason").textContent).toBe("Reason b"), slow);
     fireEvent.keyDown(window, { key: "f" });
-    await waitFor(() => expect(flagCta).toHaveBeenCalledWith("b", true));
+    await waitFor(() => expect(flagCta).toHaveBeenCalledWith("b", true), slow);
   });
 
   it("asks who the user is before showing 'mine'", async () => {
@@ -101,6 +103,6 @@ describe("CockpitScreen", () => {
     );
     // Without a user the scope starts on everyone's CTAs; "Mine" needs a user.
     fireEvent.click(screen.getByTestId("scope-mine"));
-    expect(await screen.findByText(/Say who you are in Settings/)).toBeTruthy();
+    expect(await screen.findByText(/Say who you are in Settings/, undefined, { timeout: 5_000 })).toBeTruthy();
   });
 });

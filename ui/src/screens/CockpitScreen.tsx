@@ -40,6 +40,12 @@ export function groupRows(rows: CockpitRow[], today: string): Group[] {
   return groups;
 }
 
+/** Keys typed here are text, not shortcuts; a ticked checkbox keeps the shortcuts. */
+function isTextEntry(el: HTMLElement): boolean {
+  if (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable) return true;
+  return el.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes((el as HTMLInputElement).type);
+}
+
 const SHORTCUTS: Record<string, CtaMode> = { u: "update", l: "log", e: "edit", s: "snooze", c: "close" };
 
 /** My CTAs (my team's for a manager) grouped by priority and due date, with the
@@ -125,7 +131,7 @@ export function CockpitScreen({ onOpenAccount }: { onOpenAccount: (accountId: st
         return;
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if (target && ["INPUT", "TEXTAREA", "SELECT"].includes(target.tagName)) return;
+      if (target && isTextEntry(target)) return;
       if (e.key === "j" || e.key === "ArrowDown") move(1);
       else if (e.key === "k" || e.key === "ArrowUp") move(-1);
       else if (e.key === "/") searchRef.current?.focus();

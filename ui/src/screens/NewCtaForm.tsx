@@ -85,8 +85,9 @@ export function NewCtaForm({ accountId, onCreated, onCancel }: { accountId?: str
       }}
     >
       {!accountId && (
-        <label className="wide">
-          Account
+        // Not a <label>: a click on a match must reach the match, not the search box.
+        <div className="wide field-like">
+          <span>Account</span>
           {account ? (
             <span className="chosen">
               <strong data-testid="new-cta-account">{account.name}</strong>{" "}
@@ -111,7 +112,7 @@ export function NewCtaForm({ accountId, onCreated, onCancel }: { accountId?: str
               )}
             </>
           )}
-        </label>
+        </div>
       )}
       <label className="wide">
         Reason

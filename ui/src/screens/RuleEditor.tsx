@@ -101,6 +101,33 @@ export function blankAction(kind: ActionKind): Action {
   }
 }
 
+const FIELD_LABEL: Record<FieldKind, string> = {
+  health_score: "health score",
+  health_change_30_pct: "health change over 30 days (%)",
+  severity_score: "severity score",
+  arr: "ARR",
+  days_to_renewal: "days to renewal",
+  days_since_contract: "days since contract",
+  seat_utilization_pct: "seat utilization (%)",
+  measure_score: "measure score",
+};
+
+/** Numbers left blank, named by path as the Rust side names them. They are caught here
+ * because a blank number cannot cross IPC at all. */
+export function blankNumbers(c: Condition, at = "condition."): string[] {
+  switch (c.kind) {
+    case "all":
+    case "any":
+      return c.conditions.flatMap((x, i) => blankNumbers(x, `${at}${c.kind}[${i}].`));
+    case "not":
+      return blankNumbers(c.condition, `${at}not.`);
+    case "number":
+      return Number.isFinite(c.value) ? [] : [`${at}number(${FIELD_LABEL[c.field.field]}): the value is not a number`];
+    default:
+      return [];
+  }
+}
+
 export const NEW_RULE: RuleDefinition = {
   description: "",
   condition: { kind: "all", conditions: [blankCondition("number")] },
@@ -431,6 +458,11 @@ export function RuleEditor({ rule, onSaved, onCancel }: { rule: Rule | null; onS
   }, [backend, reportError]);
 
   const guarded = async (f: () => Promise<void>) => {
+    const blanks = blankNumbers(definition.condition);
+    if (blanks.length > 0) {
+      setProblem(`Invalid rule ${name.trim()}: ${blanks.join("; ")}.`);
+      return;
+    }
     setBusy(true);
     setProblem(null);
     try {

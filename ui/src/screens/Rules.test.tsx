@@ -38,7 +38,7 @@ describe("RulesScreen", () => {
   it("lists rules, toggles one off and shows a save refusal in the editor", async () => {
     const setRuleEnabled = vi.fn(async () => null);
     const saveRule = vi.fn(async () => {
-      throw new BackendError({ kind: "Invalid", detail: { field: "rule x", reason: "condition.all[0].number(health score): the value is not a number" } });
+      throw new BackendError({ kind: "Invalid", detail: { field: "rule x", reason: "actions[0].create_cta.reason: say why the CTA exists" } });
     });
     const backend = fakeBackend({ listRules: vi.fn(async () => [rule]), setRuleEnabled, saveRule });
     render(
@@ -46,7 +46,7 @@ describe("RulesScreen", () => {
         <RulesScreen />
       </WithApp>,
     );
-    await waitFor(() => expect(screen.getAllByTestId("rule-row")).toHaveLength(1));
+    await waitFor(() => expect(screen.getAllByTestId("rule-row")).toHaveLength(1), { timeout: 5_000 });
     fireEvent.click(screen.getByTestId("rule-enabled"));
     await waitFor(() => expect(setRuleEnabled).toHaveBeenCalledWith(rule.id, false));
 
@@ -54,8 +54,14 @@ describe("RulesScreen", () => {
     fireEvent.change(screen.getByTestId("rule-name"), { target: { value: "Red renewals" } });
     fireEvent.change(screen.getByTestId("cond-value-c.0"), { target: { value: "" } });
     fireEvent.click(screen.getByTestId("rule-save"));
+    // A blank number is refused before it is sent, named as the Rust side names it.
     const problem = await screen.findByTestId("rule-problem");
-    expect(problem.textContent).toContain("the value is not a number");
+    expect(problem.textContent).toContain("condition.all[0].number(health score): the value is not a number");
+    expect(saveRule).not.toHaveBeenCalled();
+    // Anything else the Rust side refuses shows in the same place.
+    fireEvent.change(screen.getByTestId("cond-value-c.0"), { target: { value: "40" } });
+    fireEvent.click(screen.getByTestId("rule-save"));
+    await waitFor(() => expect(screen.getByTestId("rule-problem").textContent).toContain("rule x"));
     const sent = saveRule.mock.calls[0] as unknown[];
     expect(sent[1]).toBe("Red renewals");
     expect(NEW_RULE.condition.kind).toBe("all");

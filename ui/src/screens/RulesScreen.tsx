@@ -248,10 +248,11 @@ function PlaybooksTab() {
   return (
     <div className="playbooks">
       <p className="muted">Editing a playbook shapes the CTAs created from now on; open CTAs keep the tasks they were given. Renaming one renames it in the rules that start it.</p>
+      {/* Keyed by content: an editor starts afresh when its saved playbook arrives. */}
       {playbooks.map((p) => (
-        <PlaybookEditor key={`${p.id}-${version}`} playbook={p} onSaved={reload} />
+        <PlaybookEditor key={JSON.stringify(p)} playbook={p} onSaved={reload} />
       ))}
-      <PlaybookEditor key={`new-${version}`} playbook={blank} onSaved={reload} />
+      <PlaybookEditor key={`new-${playbooks.length}`} playbook={blank} onSaved={reload} />
     </div>
   );
 }

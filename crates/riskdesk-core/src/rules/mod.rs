@@ -360,14 +360,19 @@ impl Condition {
                 None => v(false, format!("{} has no data", field.label())),
                 Some(x) => {
                     let holds = compare.holds(x, *value);
+                    // Money reads as money: "ARR 886,685 USD ≥ 100,000 USD".
+                    let show = |n: f64| match field {
+                        NumberField::Arr => crate::money::format_minor(n.round() as i64, "USD", 0),
+                        _ => fmt_number(n),
+                    };
                     v(
                         holds,
                         format!(
                             "{} {} {} {}",
                             field.label(),
-                            fmt_number(x),
+                            show(x),
                             compare.symbol(holds),
-                            fmt_number(*value)
+                            show(*value)
                         ),
                     )
                 }

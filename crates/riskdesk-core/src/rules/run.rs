@@ -421,7 +421,7 @@ async fn run_rules(
     for chunk in ids.chunks(BATCH) {
         let mut loaded = load(store.pool(), chunk, today).await?;
         let mut live = live_ctas(store.pool(), chunk).await?;
-        for ((account, cta_type, reason), _) in &live {
+        for (account, cta_type, reason) in live.keys() {
             if let (Some(l), Ok(t)) = (loaded.get_mut(account), cta_type.parse::<CtaType>()) {
                 l.state.live_ctas.push((t, reason.clone()));
             }

@@ -50,14 +50,14 @@ fn high_severity_high_arr_fires_with_its_evidence() {
     assert!(v.holds);
     assert_eq!(
         v.evidence,
-        ["severity score 61 ≥ 45", "ARR 250000 ≥ 100000"]
+        ["severity score 61 ≥ 45", "ARR 250,000 USD ≥ 100,000 USD"]
     );
     s.arr_major = 40_000.0;
     let miss = template("High severity on a high-ARR account")
         .condition
         .evaluate(&s);
     assert!(!miss.holds);
-    assert_eq!(miss.evidence, ["ARR 40000 < 100000"]);
+    assert_eq!(miss.evidence, ["ARR 40,000 USD < 100,000 USD"]);
 }
 
 #[test]

@@ -7,9 +7,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::{activity, insert_batched, people, Tx};
-use crate::model::{
-    Account, Contact, NpsResponse, Segment, Stage, Ticket, UsageWeek, User,
-};
+use crate::model::{Account, Contact, NpsResponse, Segment, Stage, Ticket, UsageWeek, User};
 use crate::money::FxRates;
 use crate::{Error, Result};
 

@@ -205,7 +205,10 @@ async fn every_entity_round_trips() {
         .await
         .expect("timeline");
     assert_eq!(
-        timeline.iter().map(|t| (&t.id, &t.body)).collect::<Vec<_>>(),
+        timeline
+            .iter()
+            .map(|t| (&t.id, &t.body))
+            .collect::<Vec<_>>(),
         [(&entry.id, &entry.body)]
     );
     assert_eq!(
