@@ -100,7 +100,6 @@ export type {
   Stage,
   Team,
   Ticket,
-  TimelineEntry,
   UsageWeek,
   User,
 } from "./bindings";

@@ -298,6 +298,8 @@ pub async fn recompute(
         summary.signals_cleared += cleared;
         progress((i * BATCH + chunk.len()).min(ids.len()), ids.len());
     }
+    // Severity moved: so may the worklist.
+    crate::priority::refresh(store, Some(ids), today).await?;
     summary.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
     Ok(summary)
 }

@@ -7,6 +7,7 @@ pub mod error;
 pub mod health;
 pub mod model;
 pub mod money;
+pub mod priority;
 pub mod rules;
 pub mod scorecard;
 pub mod severity;

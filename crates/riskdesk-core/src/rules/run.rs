@@ -352,7 +352,19 @@ pub async fn run(
         .into_iter()
         .filter(|r| r.enabled)
         .collect();
-    let report = run_rules(store, &rules, ids, today, dry_run).await?;
+    let ids = match ids {
+        Some(ids) => ids,
+        None => {
+            sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+                .fetch_all(store.pool())
+                .await?
+        }
+    };
+    let report = run_rules(store, &rules, Some(ids.clone()), today, dry_run).await?;
+    if !dry_run {
+        // New and closed CTAs move accounts in and out of the worklist.
+        crate::priority::refresh(store, Some(ids), today).await?;
+    }
     log_run(store, &report, trigger).await?;
     Ok(report)
 }

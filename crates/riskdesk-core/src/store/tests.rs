@@ -59,7 +59,8 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
         vec![
             "foundation".to_string(),
             "health".to_string(),
-            "work".to_string()
+            "work".to_string(),
+            "priority".to_string()
         ]
     );
     let tables: Vec<(String,)> =
@@ -94,7 +95,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        3
+        4
     );
 }
 

@@ -1,0 +1,445 @@
+//! Priority: where an account with open risk ranks in the worklist, and why.
+//!
+//! priority = severity × revenue × strategic value × urgency × avoidability. Every factor
+//! is non-decreasing in ARR and severity, so raising either never lowers a rank; an
+//! expected-and-unavoidable risk on a low-value account sinks. Scores are kept in
+//! `account_priority`, refreshed whenever an input changes, so the worklist reads one
+//! index instead of ranking the book on every query.
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, SqlitePool};
+
+use crate::model::{ExpansionPotential, Segment};
+use crate::signals::Level;
+use crate::store::{in_list, insert_batched, Store, Tx};
+use crate::{Error, Result};
+
+/// Days-to-renewal bands: a renewal within `within_days` multiplies by `multiplier`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct UrgencyBand {
+    pub within_days: u32,
+    pub multiplier: f64,
+}
+
+/// The weights of the priority score, edited in Settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PriorityConfig {
+    /// ARR (base currency, major units) that counts as ×1 revenue impact.
+    pub reference_arr: f64,
+    /// How strongly ARR moves the score: ×(1 + weight × log10(ARR / reference)).
+    pub revenue_weight: f64,
+    pub strategic_multiplier: f64,
+    pub expansion_high_multiplier: f64,
+    pub expansion_medium_multiplier: f64,
+    /// Checked in order of `within_days`; the first that holds applies.
+    pub urgency: Vec<UrgencyBand>,
+    /// An avoidable risk (at-risk matrix) is worth more of a CSM's time.
+    pub avoidable_multiplier: f64,
+    pub expected_unavoidable_multiplier: f64,
+    /// Below this ARR an expected-and-unavoidable risk sinks further.
+    pub low_value_arr: f64,
+    pub expected_unavoidable_low_value_multiplier: f64,
+    /// Below this ARR (or in the tech-touch segment) an account is in the tech-touch lane:
+    /// digital playbooks, not a CSM's worklist, unless it is an exception.
+    pub digital_lane_arr: f64,
+}
+
+impl Default for PriorityConfig {
+    fn default() -> Self {
+        PriorityConfig {
+            reference_arr: 50_000.0,
+            revenue_weight: 0.5,
+            strategic_multiplier: 1.3,
+            expansion_high_multiplier: 1.15,
+            expansion_medium_multiplier: 1.05,
+            urgency: vec![
+                UrgencyBand {
+                    within_days: 30,
+                    multiplier: 1.5,
+                },
+                UrgencyBand {
+                    within_days: 90,
+                    multiplier: 1.3,
+                },
+                UrgencyBand {
+                    within_days: 180,
+                    multiplier: 1.1,
+                },
+            ],
+            avoidable_multiplier: 1.15,
+            expected_unavoidable_multiplier: 0.7,
+            low_value_arr: 25_000.0,
+            expected_unavoidable_low_value_multiplier: 0.3,
+            digital_lane_arr: 10_000.0,
+        }
+    }
+}
+
+const MAX_MULTIPLIER: f64 = 5.0;
+
+impl PriorityConfig {
+    /// Every problem, each naming the field.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        let multipliers = [
+            ("strategic_multiplier", self.strategic_multiplier),
+            ("expansion_high_multiplier", self.expansion_high_multiplier),
+            (
+                "expansion_medium_multiplier",
+                self.expansion_medium_multiplier,
+            ),
+            ("avoidable_multiplier", self.avoidable_multiplier),
+            (
+                "expected_unavoidable_multiplier",
+                self.expected_unavoidable_multiplier,
+            ),
+            (
+                "expected_unavoidable_low_value_multiplier",
+                self.expected_unavoidable_low_value_multiplier,
+            ),
+        ];
+        for (name, m) in multipliers {
+            if !(m > 0.0 && m <= MAX_MULTIPLIER) {
+                out.push(format!("{name}: {m} is not above 0 and at most {MAX_MULTIPLIER}"));
+            }
+        }
+        if !(self.reference_arr > 0.0 && self.reference_arr.is_finite()) {
+            out.push("reference_arr: must be above 0".into());
+        }
+        if !(0.0..=2.0).contains(&self.revenue_weight) {
+            out.push(format!(
+                "revenue_weight: {} is not between 0 and 2",
+                self.revenue_weight
+            ));
+        }
+        for (name, v) in [
+            ("low_value_arr", self.low_value_arr),
+            ("digital_lane_arr", self.digital_lane_arr),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                out.push(format!("{name}: must not be negative"));
+            }
+        }
+        if self.expected_unavoidable_low_value_multiplier > self.expected_unavoidable_multiplier {
+            out.push("expected_unavoidable_low_value_multiplier: must not exceed expected_unavoidable_multiplier (low-value accounts sink further)".into());
+        }
+        for (i, b) in self.urgency.iter().enumerate() {
+            if !(b.multiplier >= 1.0 && b.multiplier <= MAX_MULTIPLIER) {
+                out.push(format!(
+                    "urgency[{}].multiplier: {} is not between 1 and {MAX_MULTIPLIER}",
+                    i + 1,
+                    b.multiplier
+                ));
+            }
+            if let Some(prev) = i.checked_sub(1).map(|j| &self.urgency[j]) {
+                if b.within_days <= prev.within_days {
+                    out.push(format!(
+                        "urgency[{}].within_days: bands must widen ({} after {})",
+                        i + 1,
+                        b.within_days,
+                        prev.within_days
+                    ));
+                }
+                if b.multiplier > prev.multiplier {
+                    out.push(format!(
+                        "urgency[{}].multiplier: a later renewal must not weigh more than a sooner one",
+                        i + 1
+                    ));
+                }
+            }
+        }
+        out
+    }
+}
+
+/// What priority is computed from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PriorityInput {
+    pub severity: f64,
+    pub level: Level,
+    pub arr: f64,
+    pub strategic: bool,
+    pub expansion: ExpansionPotential,
+    pub segment: Segment,
+    pub days_to_renewal: i64,
+    /// Live risk or escalation CTAs.
+    pub risk_ctas: u32,
+    /// Some live CTA is judged expected and unavoidable / avoidable.
+    pub expected_unavoidable: bool,
+    pub avoidable: bool,
+}
+
+/// One factor of the score, with what it saw and what it did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PriorityFactor {
+    pub factor: String,
+    pub input: String,
+    pub multiplier: f64,
+    /// The running score after this factor.
+    pub points: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct PriorityExplanation {
+    pub factors: Vec<PriorityFactor>,
+    /// Why the account is in the CSM or the tech-touch lane.
+    pub lane_reason: String,
+    pub at_risk_reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Priority {
+    pub score: f64,
+    pub at_risk: bool,
+    /// "csm" or "digital".
+    pub lane: &'static str,
+    pub explanation: PriorityExplanation,
+}
+
+fn money(v: f64) -> String {
+    crate::money::format_minor(v.round() as i64, "USD", 0)
+}
+
+/// The score and its explanation; pure, so ranking properties are tested directly.
+pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
+    let mut factors = Vec::new();
+    let mut points = i.severity.clamp(0.0, 100.0);
+    factors.push(PriorityFactor {
+        factor: "Severity".into(),
+        input: format!("{:.0} ({})", i.severity, i.level),
+        multiplier: 1.0,
+        points,
+    });
+    let mut apply = |factor: &str, input: String, m: f64| {
+        points *= m;
+        factors.push(PriorityFactor {
+            factor: factor.into(),
+            input,
+            multiplier: m,
+            points,
+        });
+    };
+    // Clamped below so a tiny account is not worth nothing, above so one huge account
+    // cannot drown the list; monotone in ARR either way.
+    let revenue = (1.0 + c.revenue_weight * (i.arr.max(1.0) / c.reference_arr).log10()).clamp(0.25, 3.0);
+    apply("Revenue impact", format!("ARR {}", money(i.arr)), revenue);
+    let strategic = if i.strategic {
+        c.strategic_multiplier
+    } else {
+        1.0
+    };
+    let expansion = match i.expansion {
+        ExpansionPotential::High => c.expansion_high_multiplier,
+        ExpansionPotential::Medium => c.expansion_medium_multiplier,
+        _ => 1.0,
+    };
+    apply(
+        "Strategic value",
+        format!(
+            "{}expansion potential {}",
+            if i.strategic { "strategic; " } else { "" },
+            i.expansion
+        ),
+        strategic * expansion,
+    );
+    let urgency = c
+        .urgency
+        .iter()
+        .find(|b| i.days_to_renewal <= b.within_days as i64)
+        .map_or(1.0, |b| b.multiplier);
+    let renewal = if i.days_to_renewal < 0 {
+        format!("renewal {} days overdue", -i.days_to_renewal)
+    } else {
+        format!("renewal in {} days", i.days_to_renewal)
+    };
+    apply("Urgency", renewal, urgency);
+    let (avoid, why) = if i.expected_unavoidable && i.arr < c.low_value_arr {
+        (
+            c.expected_unavoidable_low_value_multiplier,
+            format!(
+                "expected and unavoidable, on an account below {}",
+                money(c.low_value_arr)
+            ),
+        )
+    } else if i.expected_unavoidable {
+        (
+            c.expected_unavoidable_multiplier,
+            "expected and unavoidable".to_string(),
+        )
+    } else if i.avoidable {
+        (c.avoidable_multiplier, "avoidable".to_string())
+    } else {
+        (1.0, "not judged yet".to_string())
+    };
+    apply("Avoidability", why, avoid);
+
+    let at_risk = i.level != Level::Low || i.risk_ctas > 0;
+    let at_risk_reason = match (i.level, i.risk_ctas) {
+        (Level::Low, 0) => "no open risk: Low severity and no live risk CTA".to_string(),
+        (Level::Low, n) => format!("{n} live risk CTA(s)"),
+        (level, 0) => format!("{level} severity"),
+        (level, n) => format!("{level} severity and {n} live risk CTA(s)"),
+    };
+    let small = i.segment == Segment::TechTouch || i.arr < c.digital_lane_arr;
+    let exception = i.level == Level::High
+        && matches!(
+            i.expansion,
+            ExpansionPotential::High | ExpansionPotential::Medium
+        );
+    let (lane, lane_reason) = match (small, exception) {
+        (false, _) => ("csm", "a named CSM account".to_string()),
+        (true, true) => (
+            "csm",
+            "tech-touch, surfaced to a person: High severity with expansion potential".to_string(),
+        ),
+        (true, false) if i.segment == Segment::TechTouch => (
+            "digital",
+            "tech-touch segment: digital playbooks".to_string(),
+        ),
+        (true, false) => (
+            "digital",
+            format!("ARR below {}: digital playbooks", money(c.digital_lane_arr)),
+        ),
+    };
+    Priority {
+        score: points,
+        at_risk,
+        lane,
+        explanation: PriorityExplanation {
+            factors,
+            lane_reason,
+            at_risk_reason,
+        },
+    }
+}
+
+const CONFIG_KEY: &str = "priority";
+
+pub async fn config(pool: &SqlitePool) -> Result<PriorityConfig> {
+    crate::health::get_config(pool, CONFIG_KEY).await
+}
+
+/// Saves the weights and re-ranks the book with them.
+pub async fn save_config(store: &Store, c: &PriorityConfig, today: NaiveDate) -> Result<()> {
+    if let problems @ [_, ..] = c.problems().as_slice() {
+        return Err(Error::invalid("priority", problems.join("; ")));
+    }
+    let mut tx = store.write().await?;
+    crate::health::set_config(&mut tx, CONFIG_KEY, c).await?;
+    tx.commit().await?;
+    refresh(store, None, today).await
+}
+
+const BATCH: usize = 2_000;
+
+type InputRow = (
+    String,
+    i64,
+    bool,
+    ExpansionPotential,
+    Segment,
+    NaiveDate,
+    Option<f64>,
+    Option<Level>,
+    i64,
+    i64,
+    bool,
+    Option<String>,
+    bool,
+    bool,
+);
+
+/// Re-ranks `ids` (every account when None) from their current health and CTAs.
+pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) -> Result<()> {
+    let c = config(store.pool()).await?;
+    let ids = match ids {
+        Some(ids) => ids,
+        None => {
+            sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+                .fetch_all(store.pool())
+                .await?
+        }
+    };
+    let now = Utc::now();
+    for chunk in ids.chunks(BATCH) {
+        let mut qb = QueryBuilder::new(
+            "SELECT a.id, a.arr_base_minor, a.strategic, a.expansion_potential, a.segment, a.renewal_date, \
+             h.severity_score, h.severity_level, \
+             (SELECT COUNT(*) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), \
+             (SELECT COUNT(*) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.type IN ('risk', 'escalation')), \
+             COALESCE((SELECT MAX(c.flagged) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0), \
+             (SELECT c.category FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.category IS NOT NULL \
+                ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.created_at LIMIT 1), \
+             COALESCE((SELECT MAX(c.expected = 1 AND c.avoidable = 0) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0), \
+             COALESCE((SELECT MAX(c.avoidable = 1) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0) \
+             FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id",
+        );
+        in_list(&mut qb, chunk);
+        let rows: Vec<InputRow> = qb.build_query_as().fetch_all(store.pool()).await?;
+        let computed: Vec<(String, Priority, Option<String>, bool, i64, String)> = rows
+            .into_iter()
+            .map(
+                |(id, arr, strategic, expansion, segment, renewal, sev, level, open, risk, flagged, category, eu, av)| {
+                    let p = compute(
+                        &c,
+                        &PriorityInput {
+                            severity: sev.unwrap_or(0.0),
+                            level: level.unwrap_or(Level::Low),
+                            arr: arr as f64 / 100.0,
+                            strategic,
+                            expansion,
+                            segment,
+                            days_to_renewal: (renewal - today).num_days(),
+                            risk_ctas: risk as u32,
+                            expected_unavoidable: eu,
+                            avoidable: av,
+                        },
+                    );
+                    let json = serde_json::to_string(&p.explanation)
+                        .map_err(|e| Error::invalid("priority", e.to_string()))?;
+                    Ok((id, p, category, flagged, open, json))
+                },
+            )
+            .collect::<Result<_>>()?;
+        let mut tx = store.write().await?;
+        write(&mut tx, &computed, now).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+async fn write(
+    tx: &mut Tx,
+    rows: &[(String, Priority, Option<String>, bool, i64, String)],
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    insert_batched(
+        tx,
+        "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, explanation) ",
+        9,
+        " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
+         score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
+         explanation = excluded.explanation",
+        rows,
+        |b, (id, p, category, flagged, open, json)| {
+            b.push_bind(id.clone())
+                .push_bind(now)
+                .push_bind(p.at_risk)
+                .push_bind(p.lane)
+                .push_bind(p.score)
+                .push_bind(category.clone())
+                .push_bind(*flagged)
+                .push_bind(*open)
+                .push_bind(json.clone());
+        },
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,173 @@
+use super::*;
+
+fn input() -> PriorityInput {
+    PriorityInput {
+        severity: 60.0,
+        level: Level::Medium,
+        arr: 120_000.0,
+        strategic: false,
+        expansion: ExpansionPotential::Low,
+        segment: Segment::Enterprise,
+        days_to_renewal: 200,
+        risk_ctas: 1,
+        expected_unavoidable: false,
+        avoidable: false,
+    }
+}
+
+fn score(i: &PriorityInput) -> f64 {
+    compute(&PriorityConfig::default(), i).score
+}
+
+#[test]
+fn raising_arr_or_severity_never_lowers_the_score() {
+    let base = input();
+    let mut last = 0.0;
+    for arr in [0.0, 500.0, 5_000.0, 24_999.0, 50_000.0, 120_000.0, 1e6, 1e7, 1e9] {
+        let s = score(&PriorityInput { arr, ..base.clone() });
+        assert!(s >= last, "ARR {arr}: {s} < {last}");
+        last = s;
+    }
+    // The same, for every combination of the other inputs.
+    for strategic in [false, true] {
+        for expected_unavoidable in [false, true] {
+            for days in [-10, 20, 60, 150, 400] {
+                let other = PriorityInput {
+                    strategic,
+                    expected_unavoidable,
+                    days_to_renewal: days,
+                    ..base.clone()
+                };
+                let mut last = -1.0;
+                for severity in [0.0, 10.0, 35.0, 60.0, 99.0, 100.0] {
+                    let s = score(&PriorityInput {
+                        severity,
+                        ..other.clone()
+                    });
+                    assert!(s >= last, "severity {severity}");
+                    last = s;
+                }
+                let mut last = -1.0;
+                for arr in [100.0, 20_000.0, 30_000.0, 2e6] {
+                    let s = score(&PriorityInput { arr, ..other.clone() });
+                    assert!(s >= last, "ARR {arr} with {other:?}");
+                    last = s;
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn an_expected_unavoidable_low_value_risk_sinks_below_an_avoidable_one_of_the_same_arr() {
+    let low = PriorityInput {
+        arr: 12_000.0,
+        ..input()
+    };
+    let sunk = score(&PriorityInput {
+        expected_unavoidable: true,
+        ..low.clone()
+    });
+    let avoidable = score(&PriorityInput {
+        avoidable: true,
+        ..low.clone()
+    });
+    let unjudged = score(&low);
+    assert!(sunk < unjudged && unjudged < avoidable, "{sunk} {unjudged} {avoidable}");
+    // On a high-value account the same judgment sinks it less.
+    let big = PriorityInput {
+        arr: 900_000.0,
+        expected_unavoidable: true,
+        ..input()
+    };
+    let c = PriorityConfig::default();
+    let factor = |i: &PriorityInput| compute(&c, i).explanation.factors[4].multiplier;
+    assert!(factor(&big) > factor(&PriorityInput { expected_unavoidable: true, ..low }));
+}
+
+#[test]
+fn the_explanation_lists_each_factor_and_multiplies_out_to_the_score() {
+    let i = PriorityInput {
+        strategic: true,
+        expansion: ExpansionPotential::High,
+        days_to_renewal: 45,
+        avoidable: true,
+        ..input()
+    };
+    let p = compute(&PriorityConfig::default(), &i);
+    let names: Vec<&str> = p.explanation.factors.iter().map(|f| f.factor.as_str()).collect();
+    assert_eq!(names, ["Severity", "Revenue impact", "Strategic value", "Urgency", "Avoidability"]);
+    let product: f64 = p.explanation.factors.iter().map(|f| f.multiplier).product::<f64>() * 60.0;
+    assert!((product - p.score).abs() < 1e-9);
+    assert_eq!(p.explanation.factors.last().map(|f| f.points), Some(p.score));
+    assert_eq!(p.explanation.factors[3].input, "renewal in 45 days");
+    assert_eq!(p.explanation.factors[3].multiplier, 1.3);
+    assert!((p.explanation.factors[2].multiplier - 1.3 * 1.15).abs() < 1e-9);
+    assert_eq!(p.explanation.factors[1].input, "ARR 120,000 USD");
+    assert!(p.at_risk);
+    assert_eq!(p.explanation.at_risk_reason, "medium severity and 1 live risk CTA(s)");
+}
+
+#[test]
+fn small_accounts_go_to_the_tech_touch_lane_unless_they_are_an_exception() {
+    let small = PriorityInput {
+        arr: 6_000.0,
+        segment: Segment::TechTouch,
+        ..input()
+    };
+    let p = compute(&PriorityConfig::default(), &small);
+    assert_eq!(p.lane, "digital");
+    assert_eq!(p.explanation.lane_reason, "tech-touch segment: digital playbooks");
+    let exception = compute(
+        &PriorityConfig::default(),
+        &PriorityInput {
+            level: Level::High,
+            severity: 80.0,
+            expansion: ExpansionPotential::High,
+            ..small.clone()
+        },
+    );
+    assert_eq!(exception.lane, "csm");
+    let below_line = compute(
+        &PriorityConfig::default(),
+        &PriorityInput {
+            segment: Segment::MidMarket,
+            ..small
+        },
+    );
+    assert_eq!(below_line.explanation.lane_reason, "ARR below 10,000 USD: digital playbooks");
+    let quiet = compute(
+        &PriorityConfig::default(),
+        &PriorityInput {
+            level: Level::Low,
+            risk_ctas: 0,
+            ..input()
+        },
+    );
+    assert!(!quiet.at_risk);
+}
+
+#[test]
+fn bad_weights_are_named() {
+    let c = PriorityConfig {
+        strategic_multiplier: 0.0,
+        urgency: vec![
+            UrgencyBand {
+                within_days: 90,
+                multiplier: 1.2,
+            },
+            UrgencyBand {
+                within_days: 30,
+                multiplier: 1.5,
+            },
+        ],
+        expected_unavoidable_low_value_multiplier: 0.9,
+        ..PriorityConfig::default()
+    };
+    let problems = c.problems().join("\n");
+    assert!(problems.contains("strategic_multiplier: 0 is not above 0"), "{problems}");
+    assert!(problems.contains("urgency[2].within_days: bands must widen"), "{problems}");
+    assert!(problems.contains("urgency[2].multiplier: a later renewal"), "{problems}");
+    assert!(problems.contains("expected_unavoidable_low_value_multiplier"), "{problems}");
+    assert!(PriorityConfig::default().problems().is_empty());
+}

@@ -1,0 +1,30 @@
+-- Prioritization: the ranked worklist, risk categories with their owning executives, and
+-- the tech-touch lane.
+
+-- Churn reasons a risk maps to; each has an executive accountable for it.
+CREATE TABLE risk_categories (
+    id          TEXT PRIMARY KEY NOT NULL,
+    name        TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (length(trim(name)) > 0),
+    owner_id    TEXT REFERENCES users(id) ON DELETE SET NULL,
+    position    INTEGER NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+
+-- An account's place in the worklist, kept current as its inputs change (recompute,
+-- rule runs, CTA edits, a change of weights), so the worklist reads one index.
+CREATE TABLE account_priority (
+    account_id   TEXT PRIMARY KEY NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    computed_at  TEXT NOT NULL,
+    -- Open risk: Medium or High severity, or a live risk or escalation CTA.
+    at_risk      INTEGER NOT NULL CHECK (at_risk IN (0, 1)),
+    -- 'csm' surfaces to a person; 'digital' stays in the tech-touch lane.
+    lane         TEXT NOT NULL CHECK (lane IN ('csm', 'digital')),
+    score        REAL NOT NULL,
+    -- The live risk CTAs' category and matrix cell, and whether any is flagged.
+    category     TEXT,
+    flagged      INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
+    open_ctas    INTEGER NOT NULL DEFAULT 0,
+    -- JSON: every factor with its input and effect.
+    explanation  TEXT NOT NULL
+);
+CREATE INDEX account_priority_rank ON account_priority(at_risk, lane, score DESC);
