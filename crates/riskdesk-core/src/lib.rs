@@ -2,6 +2,7 @@
 //! generator. Nothing here depends on Tauri, so all of it is tested headless.
 
 pub mod book;
+pub mod categories;
 pub mod cta;
 pub mod error;
 pub mod health;
@@ -14,6 +15,8 @@ pub mod severity;
 pub mod signals;
 pub mod store;
 pub mod timeline;
+pub mod triage;
+pub mod worklist;
 
 pub use error::{Error, Result};
 pub use store::Store;

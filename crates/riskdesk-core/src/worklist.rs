@@ -1,0 +1,191 @@
+//! The worklist: accounts with open risk, ranked by priority, for me, my team or everyone.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use crate::cta::CtaScope;
+use crate::model::Segment;
+use crate::priority::PriorityExplanation;
+use crate::signals::{Level, SignalKind};
+use crate::store::in_list;
+use crate::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct WorklistQuery {
+    pub scope: CtaScope,
+    /// Whose "mine" and "team" mean; set by the shell from the current user.
+    pub user_id: Option<String>,
+    pub owner_id: Option<String>,
+    pub segment: Option<Segment>,
+    pub category: Option<String>,
+    pub severity: Option<Level>,
+    /// Renewing within this many days (overdue renewals included).
+    pub renewal_within_days: Option<u32>,
+    pub flagged_only: bool,
+    /// Tech-touch accounts stay in their lane unless asked for.
+    pub include_digital: bool,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct WorklistRow {
+    #[sqlx(skip)]
+    pub rank: u32,
+    pub account_id: String,
+    pub name: String,
+    pub arr_minor: i64,
+    pub currency: String,
+    pub segment: Segment,
+    pub strategic: bool,
+    pub owner_id: Option<String>,
+    pub owner_name: Option<String>,
+    pub renewal_date: NaiveDate,
+    pub health: Option<f64>,
+    pub band: Option<String>,
+    pub band_color: Option<String>,
+    pub trend_30: Option<f64>,
+    pub severity_score: Option<f64>,
+    pub severity_level: Option<Level>,
+    pub score: f64,
+    pub lane: String,
+    pub category: Option<String>,
+    pub flagged: bool,
+    pub open_ctas: i64,
+    /// Active signals, most severe first.
+    #[sqlx(skip)]
+    pub signals: Vec<SignalKind>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct WorklistPage {
+    pub total: u32,
+    pub offset: u32,
+    pub rows: Vec<WorklistRow>,
+}
+
+pub const MAX_LIMIT: u32 = 500;
+
+fn push_filters<'a>(
+    qb: &mut QueryBuilder<'a, Sqlite>,
+    q: &'a WorklistQuery,
+    today: NaiveDate,
+) -> Result<()> {
+    qb.push(" WHERE p.at_risk = 1");
+    if !q.include_digital {
+        qb.push(" AND p.lane = 'csm'");
+    }
+    match (q.scope, &q.user_id) {
+        (CtaScope::All, _) => {}
+        (_, None) => return Err(Error::invalid("worklist.scope", "say who you are first")),
+        (CtaScope::Mine, Some(user)) => {
+            qb.push(" AND a.owner_id = ").push_bind(user.as_str());
+        }
+        (CtaScope::Team, Some(user)) => {
+            qb.push(" AND a.owner_id IN (SELECT id FROM users WHERE team_id = (SELECT team_id FROM users WHERE id = ")
+                .push_bind(user.as_str())
+                .push("))");
+        }
+    }
+    if let Some(owner) = &q.owner_id {
+        qb.push(" AND a.owner_id = ").push_bind(owner.as_str());
+    }
+    if let Some(segment) = q.segment {
+        qb.push(" AND a.segment = ").push_bind(segment);
+    }
+    if let Some(category) = &q.category {
+        qb.push(" AND p.category = ").push_bind(category.as_str());
+    }
+    if let Some(level) = q.severity {
+        qb.push(" AND h.severity_level = ").push_bind(level);
+    }
+    if let Some(days) = q.renewal_within_days {
+        qb.push(" AND a.renewal_date <= ")
+            .push_bind(today + chrono::Duration::days(days as i64));
+    }
+    if q.flagged_only {
+        qb.push(" AND p.flagged = 1");
+    }
+    Ok(())
+}
+
+const FROM: &str = " FROM account_priority p JOIN accounts a ON a.id = p.account_id \
+     LEFT JOIN account_health h ON h.account_id = p.account_id LEFT JOIN users u ON u.id = a.owner_id";
+
+/// One page of the ranked worklist: highest priority first, ties by name.
+pub async fn page(pool: &SqlitePool, q: &WorklistQuery, today: NaiveDate) -> Result<WorklistPage> {
+    let limit = q.limit.clamp(1, MAX_LIMIT);
+    let mut count = QueryBuilder::new(format!("SELECT COUNT(*){FROM}"));
+    push_filters(&mut count, q, today)?;
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT a.id AS account_id, a.name, a.arr_minor, a.currency, a.segment, a.strategic, a.owner_id, u.name AS owner_name, \
+         a.renewal_date, h.score AS health, h.band, h.band_color, h.trend_30, h.severity_score, h.severity_level, \
+         p.score, p.lane, p.category, p.flagged, p.open_ctas{FROM}"
+    ));
+    push_filters(&mut qb, q, today)?;
+    qb.push(" ORDER BY p.score DESC, a.name, a.id LIMIT ")
+        .push_bind(limit)
+        .push(" OFFSET ")
+        .push_bind(q.offset);
+    let mut rows: Vec<WorklistRow> = qb.build_query_as().fetch_all(pool).await?;
+    let ids: Vec<String> = rows.iter().map(|r| r.account_id.clone()).collect();
+    if !ids.is_empty() {
+        let mut sq = QueryBuilder::new(
+            "SELECT account_id, kind FROM signals WHERE cleared_at IS NULL AND account_id",
+        );
+        in_list(&mut sq, &ids);
+        sq.push(" ORDER BY CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, detected_at");
+        let signals: Vec<(String, SignalKind)> = sq.build_query_as().fetch_all(pool).await?;
+        for (account, kind) in signals {
+            if let Some(r) = rows.iter_mut().find(|r| r.account_id == account) {
+                r.signals.push(kind);
+            }
+        }
+    }
+    for (i, r) in rows.iter_mut().enumerate() {
+        r.rank = q.offset + i as u32 + 1;
+    }
+    Ok(WorklistPage {
+        total: total as u32,
+        offset: q.offset,
+        rows,
+    })
+}
+
+/// "Why is this account here?": the factors of its score and its lane.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct WhyHere {
+    pub score: f64,
+    pub at_risk: bool,
+    pub lane: String,
+    pub explanation: PriorityExplanation,
+}
+
+pub async fn why(pool: &SqlitePool, account_id: &str) -> Result<WhyHere> {
+    let row: Option<(f64, bool, String, String)> = sqlx::query_as(
+        "SELECT score, at_risk, lane, explanation FROM account_priority WHERE account_id = ?",
+    )
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await?;
+    let Some((score, at_risk, lane, json)) = row else {
+        return Err(Error::NotFound {
+            entity: "account priority",
+            id: account_id.to_string(),
+        });
+    };
+    let explanation = serde_json::from_str(&json)
+        .map_err(|e| Error::invalid("priority explanation", e.to_string()))?;
+    Ok(WhyHere {
+        score,
+        at_risk,
+        lane,
+        explanation,
+    })
+}
