@@ -107,14 +107,16 @@ pub async fn save(
                     id: id.to_string(),
                 });
             };
-            sqlx::query("UPDATE risk_categories SET name = ?, owner_id = ?, updated_at = ? WHERE id = ?")
-                .bind(&name)
-                .bind(owner_id)
-                .bind(Utc::now())
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| unique_name(e, &name))?;
+            sqlx::query(
+                "UPDATE risk_categories SET name = ?, owner_id = ?, updated_at = ? WHERE id = ?",
+            )
+            .bind(&name)
+            .bind(owner_id)
+            .bind(Utc::now())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique_name(e, &name))?;
             if old != name {
                 sqlx::query("UPDATE ctas SET category = ?, updated_at = ? WHERE category = ?")
                     .bind(&name)
@@ -132,15 +134,17 @@ pub async fn save(
         }
         None => {
             let id = new_id();
-            sqlx::query("INSERT INTO risk_categories (id, name, owner_id, position, updated_at) \
-                 VALUES (?, ?, ?, (SELECT COALESCE(MAX(position) + 1, 0) FROM risk_categories), ?)")
-                .bind(&id)
-                .bind(&name)
-                .bind(owner_id)
-                .bind(Utc::now())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| unique_name(e, &name))?;
+            sqlx::query(
+                "INSERT INTO risk_categories (id, name, owner_id, position, updated_at) \
+                 VALUES (?, ?, ?, (SELECT COALESCE(MAX(position) + 1, 0) FROM risk_categories), ?)",
+            )
+            .bind(&id)
+            .bind(&name)
+            .bind(owner_id)
+            .bind(Utc::now())
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| unique_name(e, &name))?;
             id
         }
     };
@@ -157,9 +161,10 @@ pub async fn save(
 
 fn unique_name(e: sqlx::Error, name: &str) -> Error {
     match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            Error::invalid("category.name", format!("there is already a category “{name}”"))
-        }
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::invalid(
+            "category.name",
+            format!("there is already a category “{name}”"),
+        ),
         other => other.into(),
     }
 }
@@ -177,12 +182,11 @@ pub async fn remove(store: &Store, id: &str) -> Result<()> {
             id: id.to_string(),
         });
     };
-    let used: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM ctas WHERE category = ? AND status <> 'closed'",
-    )
-    .bind(&name)
-    .fetch_one(&mut *tx)
-    .await?;
+    let used: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM ctas WHERE category = ? AND status <> 'closed'")
+            .bind(&name)
+            .fetch_one(&mut *tx)
+            .await?;
     if used > 0 {
         return Err(Error::invalid(
             "category",
@@ -222,7 +226,10 @@ mod tests {
             .fetch_one(store.pool())
             .await
             .expect("owner");
-        assert_eq!(title, "VP Services", "the VP Services owns implementation risk");
+        assert_eq!(
+            title, "VP Services",
+            "the VP Services owns implementation risk"
+        );
 
         let err = save(&store, None, " Implementation ", None)
             .await

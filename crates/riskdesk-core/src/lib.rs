@@ -6,6 +6,8 @@ pub mod categories;
 pub mod cta;
 pub mod error;
 pub mod health;
+pub mod huddle;
+pub mod lane;
 pub mod model;
 pub mod money;
 pub mod priority;

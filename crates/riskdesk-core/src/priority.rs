@@ -103,7 +103,9 @@ impl PriorityConfig {
         ];
         for (name, m) in multipliers {
             if !(m > 0.0 && m <= MAX_MULTIPLIER) {
-                out.push(format!("{name}: {m} is not above 0 and at most {MAX_MULTIPLIER}"));
+                out.push(format!(
+                    "{name}: {m} is not above 0 and at most {MAX_MULTIPLIER}"
+                ));
             }
         }
         if !(self.reference_arr > 0.0 && self.reference_arr.is_finite()) {
@@ -226,7 +228,8 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
     };
     // Clamped below so a tiny account is not worth nothing, above so one huge account
     // cannot drown the list; monotone in ARR either way.
-    let revenue = (1.0 + c.revenue_weight * (i.arr.max(1.0) / c.reference_arr).log10()).clamp(0.25, 3.0);
+    let revenue =
+        (1.0 + c.revenue_weight * (i.arr.max(1.0) / c.reference_arr).log10()).clamp(0.25, 3.0);
     apply("Revenue impact", format!("ARR {}", money(i.arr)), revenue);
     let strategic = if i.strategic {
         c.strategic_multiplier
@@ -384,7 +387,22 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
         let computed: Vec<(String, Priority, Option<String>, bool, i64, String)> = rows
             .into_iter()
             .map(
-                |(id, arr, strategic, expansion, segment, renewal, sev, level, open, risk, flagged, category, eu, av)| {
+                |(
+                    id,
+                    arr,
+                    strategic,
+                    expansion,
+                    segment,
+                    renewal,
+                    sev,
+                    level,
+                    open,
+                    risk,
+                    flagged,
+                    category,
+                    eu,
+                    av,
+                )| {
                     let p = compute(
                         &c,
                         &PriorityInput {

@@ -122,7 +122,12 @@ fn ordinal(n: u32) -> String {
 /// Groups and orders renewals: score = ARR × the group's share at stake × urgency, where
 /// urgency runs from 2 (renewing at the window's start) down to 1 (at its end); healthy
 /// renewals follow all the others.
-pub fn triage(today: NaiveDate, from: NaiveDate, to: NaiveDate, inputs: Vec<TriageInput>) -> Triage {
+pub fn triage(
+    today: NaiveDate,
+    from: NaiveDate,
+    to: NaiveDate,
+    inputs: Vec<TriageInput>,
+) -> Triage {
     let span = (to - from).num_days().max(1) as f64;
     let start = (from - today).num_days().max(0) as f64;
     let mut items: Vec<TriageItem> = inputs
@@ -206,7 +211,18 @@ pub fn next_quarter(today: NaiveDate) -> (NaiveDate, NaiveDate) {
     (from, next.map_or(from, |n| n - Duration::days(1)))
 }
 
-type Row = (String, String, i64, NaiveDate, Option<Level>, bool, bool, Option<f64>, Option<f64>, String);
+type Row = (
+    String,
+    String,
+    i64,
+    NaiveDate,
+    Option<Level>,
+    bool,
+    bool,
+    Option<f64>,
+    Option<f64>,
+    String,
+);
 
 /// Triage of the accounts renewing between `from` and `to` (inclusive), optionally of one
 /// owner's or team's book.
@@ -234,19 +250,21 @@ pub async fn renewals(
     let rows: Vec<Row> = qb.build_query_as().fetch_all(pool).await?;
     let inputs = rows
         .into_iter()
-        .map(|(id, name, arr, renewal, level, risk_cta, detractor, health, seats, expansion)| {
-            let healthy = health.is_some_and(|h| h >= 70.0);
-            TriageInput {
-                account_id: id,
-                name,
-                arr: arr as f64 / 100.0,
-                days_to_renewal: (renewal - today).num_days(),
-                severity: level.unwrap_or(Level::Low),
-                risk_cta,
-                detractor,
-                upsell: healthy && (seats.is_some_and(|s| s >= 0.9) || expansion == "high"),
-            }
-        })
+        .map(
+            |(id, name, arr, renewal, level, risk_cta, detractor, health, seats, expansion)| {
+                let healthy = health.is_some_and(|h| h >= 70.0);
+                TriageInput {
+                    account_id: id,
+                    name,
+                    arr: arr as f64 / 100.0,
+                    days_to_renewal: (renewal - today).num_days(),
+                    severity: level.unwrap_or(Level::Low),
+                    risk_cta,
+                    detractor,
+                    upsell: healthy && (seats.is_some_and(|s| s >= 0.9) || expansion == "high"),
+                }
+            },
+        )
         .collect();
     Ok(triage(today, from, to, inputs))
 }

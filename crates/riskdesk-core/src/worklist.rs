@@ -189,3 +189,137 @@ pub async fn why(pool: &SqlitePool, account_id: &str) -> Result<WhyHere> {
         explanation,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::{self, BookSpec};
+    use crate::store::testing::temp_store;
+
+    fn query(scope: CtaScope, user_id: Option<String>) -> WorklistQuery {
+        WorklistQuery {
+            scope,
+            user_id,
+            owner_id: None,
+            segment: None,
+            category: None,
+            severity: None,
+            renewal_within_days: None,
+            flagged_only: false,
+            include_digital: false,
+            offset: 0,
+            limit: 50,
+        }
+    }
+
+    #[tokio::test]
+    async fn the_worklist_ranks_at_risk_accounts_and_filters_them() {
+        let (_dir, store) = temp_store().await;
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
+        book::load(&store, &BookSpec::new(500, 6, today), |_, _| {})
+            .await
+            .expect("book");
+        crate::health::recompute(
+            &store,
+            None,
+            today,
+            crate::health::Trigger::Scheduled,
+            |_, _| {},
+        )
+        .await
+        .expect("score");
+        crate::rules::run::run(&store, None, today, false, "test")
+            .await
+            .expect("rules");
+        let all = page(store.pool(), &query(CtaScope::All, None), today)
+            .await
+            .expect("page");
+        assert!(all.total > 20, "{}", all.total);
+        assert!(all.rows.windows(2).all(|w| w[0].score >= w[1].score));
+        assert_eq!(
+            all.rows.iter().map(|r| r.rank).collect::<Vec<_>>(),
+            (1..=50).collect::<Vec<_>>()
+        );
+        assert!(all.rows.iter().all(|r| r.lane == "csm"));
+        assert!(all.rows.iter().any(|r| !r.signals.is_empty()));
+        // The next page continues the ranking.
+        let next = page(
+            store.pool(),
+            &WorklistQuery {
+                offset: 50,
+                ..query(CtaScope::All, None)
+            },
+            today,
+        )
+        .await
+        .expect("page 2");
+        assert_eq!(next.rows[0].rank, 51);
+        assert!(next.rows[0].score <= all.rows[49].score);
+
+        let owner = all.rows[0].owner_id.clone().expect("owned");
+        let mine = page(
+            store.pool(),
+            &query(CtaScope::Mine, Some(owner.clone())),
+            today,
+        )
+        .await
+        .expect("mine");
+        assert!(mine
+            .rows
+            .iter()
+            .all(|r| r.owner_id.as_deref() == Some(owner.as_str())));
+        assert_eq!(mine.rows[0].account_id, all.rows[0].account_id);
+        let soon = page(
+            store.pool(),
+            &WorklistQuery {
+                renewal_within_days: Some(90),
+                ..query(CtaScope::All, None)
+            },
+            today,
+        )
+        .await
+        .expect("soon");
+        assert!(soon.total < all.total);
+        assert!(soon
+            .rows
+            .iter()
+            .all(|r| (r.renewal_date - today).num_days() <= 90));
+        let high = page(
+            store.pool(),
+            &WorklistQuery {
+                severity: Some(Level::High),
+                ..query(CtaScope::All, None)
+            },
+            today,
+        )
+        .await
+        .expect("high");
+        assert!(high
+            .rows
+            .iter()
+            .all(|r| r.severity_level == Some(Level::High)));
+        let with_lane = page(
+            store.pool(),
+            &WorklistQuery {
+                include_digital: true,
+                ..query(CtaScope::All, None)
+            },
+            today,
+        )
+        .await
+        .expect("lane");
+        assert!(
+            with_lane.total > all.total,
+            "tech-touch accounts stay out of the worklist"
+        );
+        assert!(page(store.pool(), &query(CtaScope::Mine, None), today)
+            .await
+            .is_err());
+
+        let w = why(store.pool(), &all.rows[0].account_id)
+            .await
+            .expect("why");
+        assert_eq!(w.explanation.factors.len(), 5);
+        assert!((w.score - all.rows[0].score).abs() < 1e-9);
+    }
+}

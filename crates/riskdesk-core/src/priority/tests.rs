@@ -23,8 +23,13 @@ fn score(i: &PriorityInput) -> f64 {
 fn raising_arr_or_severity_never_lowers_the_score() {
     let base = input();
     let mut last = 0.0;
-    for arr in [0.0, 500.0, 5_000.0, 24_999.0, 50_000.0, 120_000.0, 1e6, 1e7, 1e9] {
-        let s = score(&PriorityInput { arr, ..base.clone() });
+    for arr in [
+        0.0, 500.0, 5_000.0, 24_999.0, 50_000.0, 120_000.0, 1e6, 1e7, 1e9,
+    ] {
+        let s = score(&PriorityInput {
+            arr,
+            ..base.clone()
+        });
         assert!(s >= last, "ARR {arr}: {s} < {last}");
         last = s;
     }
@@ -49,7 +54,10 @@ fn raising_arr_or_severity_never_lowers_the_score() {
                 }
                 let mut last = -1.0;
                 for arr in [100.0, 20_000.0, 30_000.0, 2e6] {
-                    let s = score(&PriorityInput { arr, ..other.clone() });
+                    let s = score(&PriorityInput {
+                        arr,
+                        ..other.clone()
+                    });
                     assert!(s >= last, "ARR {arr} with {other:?}");
                     last = s;
                 }
@@ -73,7 +81,10 @@ fn an_expected_unavoidable_low_value_risk_sinks_below_an_avoidable_one_of_the_sa
         ..low.clone()
     });
     let unjudged = score(&low);
-    assert!(sunk < unjudged && unjudged < avoidable, "{sunk} {unjudged} {avoidable}");
+    assert!(
+        sunk < unjudged && unjudged < avoidable,
+        "{sunk} {unjudged} {avoidable}"
+    );
     // On a high-value account the same judgment sinks it less.
     let big = PriorityInput {
         arr: 900_000.0,
@@ -82,7 +93,13 @@ fn an_expected_unavoidable_low_value_risk_sinks_below_an_avoidable_one_of_the_sa
     };
     let c = PriorityConfig::default();
     let factor = |i: &PriorityInput| compute(&c, i).explanation.factors[4].multiplier;
-    assert!(factor(&big) > factor(&PriorityInput { expected_unavoidable: true, ..low }));
+    assert!(
+        factor(&big)
+            > factor(&PriorityInput {
+                expected_unavoidable: true,
+                ..low
+            })
+    );
 }
 
 #[test]
@@ -95,17 +112,43 @@ fn the_explanation_lists_each_factor_and_multiplies_out_to_the_score() {
         ..input()
     };
     let p = compute(&PriorityConfig::default(), &i);
-    let names: Vec<&str> = p.explanation.factors.iter().map(|f| f.factor.as_str()).collect();
-    assert_eq!(names, ["Severity", "Revenue impact", "Strategic value", "Urgency", "Avoidability"]);
-    let product: f64 = p.explanation.factors.iter().map(|f| f.multiplier).product::<f64>() * 60.0;
+    let names: Vec<&str> = p
+        .explanation
+        .factors
+        .iter()
+        .map(|f| f.factor.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "Severity",
+            "Revenue impact",
+            "Strategic value",
+            "Urgency",
+            "Avoidability"
+        ]
+    );
+    let product: f64 = p
+        .explanation
+        .factors
+        .iter()
+        .map(|f| f.multiplier)
+        .product::<f64>()
+        * 60.0;
     assert!((product - p.score).abs() < 1e-9);
-    assert_eq!(p.explanation.factors.last().map(|f| f.points), Some(p.score));
+    assert_eq!(
+        p.explanation.factors.last().map(|f| f.points),
+        Some(p.score)
+    );
     assert_eq!(p.explanation.factors[3].input, "renewal in 45 days");
     assert_eq!(p.explanation.factors[3].multiplier, 1.3);
     assert!((p.explanation.factors[2].multiplier - 1.3 * 1.15).abs() < 1e-9);
     assert_eq!(p.explanation.factors[1].input, "ARR 120,000 USD");
     assert!(p.at_risk);
-    assert_eq!(p.explanation.at_risk_reason, "medium severity and 1 live risk CTA(s)");
+    assert_eq!(
+        p.explanation.at_risk_reason,
+        "medium severity and 1 live risk CTA(s)"
+    );
 }
 
 #[test]
@@ -117,7 +160,10 @@ fn small_accounts_go_to_the_tech_touch_lane_unless_they_are_an_exception() {
     };
     let p = compute(&PriorityConfig::default(), &small);
     assert_eq!(p.lane, "digital");
-    assert_eq!(p.explanation.lane_reason, "tech-touch segment: digital playbooks");
+    assert_eq!(
+        p.explanation.lane_reason,
+        "tech-touch segment: digital playbooks"
+    );
     let exception = compute(
         &PriorityConfig::default(),
         &PriorityInput {
@@ -135,7 +181,10 @@ fn small_accounts_go_to_the_tech_touch_lane_unless_they_are_an_exception() {
             ..small
         },
     );
-    assert_eq!(below_line.explanation.lane_reason, "ARR below 10,000 USD: digital playbooks");
+    assert_eq!(
+        below_line.explanation.lane_reason,
+        "ARR below 10,000 USD: digital playbooks"
+    );
     let quiet = compute(
         &PriorityConfig::default(),
         &PriorityInput {
@@ -165,9 +214,21 @@ fn bad_weights_are_named() {
         ..PriorityConfig::default()
     };
     let problems = c.problems().join("\n");
-    assert!(problems.contains("strategic_multiplier: 0 is not above 0"), "{problems}");
-    assert!(problems.contains("urgency[2].within_days: bands must widen"), "{problems}");
-    assert!(problems.contains("urgency[2].multiplier: a later renewal"), "{problems}");
-    assert!(problems.contains("expected_unavoidable_low_value_multiplier"), "{problems}");
+    assert!(
+        problems.contains("strategic_multiplier: 0 is not above 0"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("urgency[2].within_days: bands must widen"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("urgency[2].multiplier: a later renewal"),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("expected_unavoidable_low_value_multiplier"),
+        "{problems}"
+    );
     assert!(PriorityConfig::default().problems().is_empty());
 }

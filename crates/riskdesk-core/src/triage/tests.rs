@@ -65,9 +65,20 @@ fn a_hundred_renewals_are_grouped_once_each_and_ordered_by_stake_and_urgency() {
     assert_eq!(count(TriageGroup::Upsell), Some(15));
     assert_eq!(count(TriageGroup::Healthy), Some(40));
     // A detractor at risk is handled with the at-risk group, and says it is both.
-    let both = t.order.iter().find(|i| i.account_id == "a001").expect("a001");
-    assert_eq!((both.group, both.also.clone()), (TriageGroup::AtRisk, vec![TriageGroup::Detractor]));
-    assert!(both.reason.contains("at risk (also NPS detractor)"), "{}", both.reason);
+    let both = t
+        .order
+        .iter()
+        .find(|i| i.account_id == "a001")
+        .expect("a001");
+    assert_eq!(
+        (both.group, both.also.clone()),
+        (TriageGroup::AtRisk, vec![TriageGroup::Detractor])
+    );
+    assert!(
+        both.reason.contains("at risk (also NPS detractor)"),
+        "{}",
+        both.reason
+    );
 
     // Positions are 1..=100 and the reason starts with the position.
     for (n, i) in t.order.iter().enumerate() {
@@ -75,8 +86,14 @@ fn a_hundred_renewals_are_grouped_once_each_and_ordered_by_stake_and_urgency() {
         assert!(i.reason.starts_with(&format!("{}", n + 1)), "{}", i.reason);
     }
     // Healthy renewals come last; the most valuable at-risk renewal comes first.
-    let first_healthy = t.order.iter().position(|i| i.group == TriageGroup::Healthy).expect("healthy");
-    assert!(t.order[first_healthy..].iter().all(|i| i.group == TriageGroup::Healthy));
+    let first_healthy = t
+        .order
+        .iter()
+        .position(|i| i.group == TriageGroup::Healthy)
+        .expect("healthy");
+    assert!(t.order[first_healthy..]
+        .iter()
+        .all(|i| i.group == TriageGroup::Healthy));
     let top_at_risk = t
         .order
         .iter()
@@ -90,7 +107,12 @@ fn a_hundred_renewals_are_grouped_once_each_and_ordered_by_stake_and_urgency() {
             if a.group == b.group && a.arr >= b.arr && a.days_to_renewal <= b.days_to_renewal {
                 assert!(a.score >= b.score, "{} scores below {}", a.name, b.name);
                 if a.score > b.score {
-                    assert!(a.position < b.position, "{} should precede {}", a.name, b.name);
+                    assert!(
+                        a.position < b.position,
+                        "{} should precede {}",
+                        a.name,
+                        b.name
+                    );
                 }
             }
         }
@@ -112,13 +134,26 @@ fn a_hundred_renewals_are_grouped_once_each_and_ordered_by_stake_and_urgency() {
         ],
     );
     let order: Vec<TriageGroup> = t2.order.iter().map(|i| i.group).collect();
-    assert_eq!(order, [TriageGroup::AtRisk, TriageGroup::MediumRisk, TriageGroup::Upsell]);
+    assert_eq!(
+        order,
+        [
+            TriageGroup::AtRisk,
+            TriageGroup::MediumRisk,
+            TriageGroup::Upsell
+        ]
+    );
 }
 
 #[test]
 fn next_quarter_wraps_the_year() {
-    assert_eq!(next_quarter(day("2026-02-10")), (day("2026-04-01"), day("2026-06-30")));
-    assert_eq!(next_quarter(day("2026-12-31")), (day("2027-01-01"), day("2027-03-31")));
+    assert_eq!(
+        next_quarter(day("2026-02-10")),
+        (day("2026-04-01"), day("2026-06-30"))
+    );
+    assert_eq!(
+        next_quarter(day("2026-12-31")),
+        (day("2027-01-01"), day("2027-03-31"))
+    );
     assert_eq!(ordinal(1), "1st");
     assert_eq!(ordinal(12), "12th");
     assert_eq!(ordinal(23), "23rd");
