@@ -71,6 +71,17 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::rules::save_rule_schedule,
         commands::rules::list_playbooks,
         commands::rules::save_playbook,
+        commands::worklist::worklist_page,
+        commands::worklist::why_here,
+        commands::worklist::renewal_triage,
+        commands::worklist::risk_huddle,
+        commands::worklist::export_huddle,
+        commands::worklist::tech_touch_lane,
+        commands::worklist::priority_config,
+        commands::worklist::save_priority_config,
+        commands::worklist::risk_categories,
+        commands::worklist::save_risk_category,
+        commands::worklist::remove_risk_category,
     ])
 }
 
@@ -100,6 +111,7 @@ pub async fn open_with_demo(path: &Path) -> riskdesk_core::Result<Store> {
             "loaded the demo book"
         );
     }
+    riskdesk_core::priority::ensure(&store, chrono::Utc::now().date_naive()).await?;
     Ok(store)
 }
 

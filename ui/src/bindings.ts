@@ -418,6 +418,109 @@ async savePlaybook(playbookId: string | null, playbook: Playbook) : Promise<Resu
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * One page of the ranked worklist; "mine" and "team" are the current user's.
+ */
+async worklistPage(query: WorklistQuery) : Promise<Result<WorklistPage, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("worklist_page", { query }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async whyHere(accountId: string) : Promise<Result<WhyHere, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("why_here", { accountId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Renewal triage over a window (the next quarter when none is given).
+ */
+async renewalTriage(scope: CtaScope, from: string | null, to: string | null) : Promise<Result<Triage, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("renewal_triage", { scope, from, to }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Each CSM's top five: the current user's team, or everyone's with `everyone`.
+ */
+async riskHuddle(everyone: boolean) : Promise<Result<HuddleCsm[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("risk_huddle", { everyone }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes the huddle as Markdown into the data directory's `exports` folder.
+ */
+async exportHuddle(everyone: boolean) : Promise<Result<HuddleExport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_huddle", { everyone }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async techTouchLane() : Promise<Result<LaneSummary, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("tech_touch_lane") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async priorityConfig() : Promise<Result<PriorityConfig, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("priority_config") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves the weights and re-ranks the whole book with them.
+ */
+async savePriorityConfig(config: PriorityConfig) : Promise<Result<PriorityConfig, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_priority_config", { config }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async riskCategories() : Promise<Result<RiskCategory[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("risk_categories") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveRiskCategory(categoryId: string | null, name: string, ownerId: string | null) : Promise<Result<RiskCategory, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_risk_category", { categoryId, name, ownerId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async removeRiskCategory(categoryId: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("remove_risk_category", { categoryId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -564,6 +667,7 @@ export type Contact = { id: string; account_id: string; name: string; email: str
  */
 export type ContactRole = "sponsor" | "champion" | "user" | "billing"
 export type ContactStatus = "active" | "left"
+export type Count = { label: string; count: number }
 export type Cta = { id: string; account_id: string; cta_type: CtaType; reason: string; priority: Level; status: CtaStatus; owner_id: string | null; due_on: string | null; snoozed_until: string | null; snooze_reason: string | null; outcome: string | null; closed_at: string | null; source: string; rule_id: string | null; evidence: string[]; flagged: boolean; category: string | null; 
 /**
  * The at-risk matrix cell, once the CSM has judged it: expected or a surprise,
@@ -618,6 +722,7 @@ export type Firing = { rule: string; account_id: string; account_name: string; o
  * What a rule did, or in a dry run would do, on one account.
  */
 export type FiringOutcome = "create" | "already_open" | "suppressed" | "close"
+export type GroupSummary = { group: TriageGroup; accounts: number; arr: number }
 /**
  * A scored account: the overall score, its band and every measure's part.
  */
@@ -627,6 +732,23 @@ export type HealthScore = { scorecard_id: string; scorecard_name: string; scorec
  */
 score: number | null; band: string | null; band_color: string | null; measures: MeasureResult[] }
 export type HistoryPoint = { day: string; score: number }
+export type HuddleAccount = { account_id: string; name: string; arr_base_minor: number; renewal_date: string; severity_level: Level | null; score: number; signals: string[]; 
+/**
+ * The newest weekly risk update on any of its live CTAs.
+ */
+update_on: string | null; background: string | null; done_so_far: string | null; next_steps: string | null }
+export type HuddleCsm = { owner_id: string; owner_name: string; accounts: HuddleAccount[] }
+export type HuddleExport = { path: string; markdown: string }
+export type LaneException = { account_id: string; name: string; arr_base_minor: number; severity_level: Level | null; expansion_potential: string; owner_name: string | null }
+export type LaneSummary = { 
+/**
+ * The ARR line (base currency, major units) below which accounts are tech-touch.
+ */
+arr_line: number; accounts: number; at_risk: number; arr_base_minor: number; at_risk_arr_base_minor: number; by_category: Count[]; by_severity: Count[]; playbooks: PlaybookOutcomes[]; trend: TrendPoint[]; 
+/**
+ * Tech-touch accounts surfaced to a person (High severity with expansion potential).
+ */
+exceptions: LaneException[] }
 /**
  * High / Medium / Low, for signals and for account severity.
  */
@@ -695,9 +817,53 @@ export type Playbook = { id: string; name: string; description: string;
  * "csm" or "digital".
  */
 kind: string; tasks: PlaybookTask[] }
+export type PlaybookOutcomes = { playbook: string; running: number; saved: number; churned: number; other_closed: number }
 export type PlaybookTask = { title: string; due_in_days: number }
+/**
+ * The weights of the priority score, edited in Settings.
+ */
+export type PriorityConfig = { 
+/**
+ * ARR (base currency, major units) that counts as ×1 revenue impact.
+ */
+reference_arr: number; 
+/**
+ * How strongly ARR moves the score: ×(1 + weight × log10(ARR / reference)).
+ */
+revenue_weight: number; strategic_multiplier: number; expansion_high_multiplier: number; expansion_medium_multiplier: number; 
+/**
+ * Checked in order of `within_days`; the first that holds applies.
+ */
+urgency: UrgencyBand[]; 
+/**
+ * An avoidable risk (at-risk matrix) is worth more of a CSM's time.
+ */
+avoidable_multiplier: number; expected_unavoidable_multiplier: number; 
+/**
+ * Below this ARR an expected-and-unavoidable risk sinks further.
+ */
+low_value_arr: number; expected_unavoidable_low_value_multiplier: number; 
+/**
+ * Below this ARR (or in the tech-touch segment) an account is in the tech-touch lane:
+ * digital playbooks, not a CSM's worklist, unless it is an exception.
+ */
+digital_lane_arr: number }
+export type PriorityExplanation = { factors: PriorityFactor[]; 
+/**
+ * Why the account is in the CSM or the tech-touch lane.
+ */
+lane_reason: string; at_risk_reason: string }
+/**
+ * One factor of the score, with what it saw and what it did.
+ */
+export type PriorityFactor = { factor: string; input: string; multiplier: number; 
+/**
+ * The running score after this factor.
+ */
+points: number }
 export type RecomputeProgress = { done: number; total: number }
 export type RecomputeSummary = { accounts: number; scored: number; signals_raised: number; signals_cleared: number; duration_ms: number }
+export type RiskCategory = { id: string; name: string; owner_id: string | null; owner_name: string | null }
 /**
  * A weekly risk update on a CTA: where things stand, in three parts.
  */
@@ -845,6 +1011,25 @@ export type TimelineItem = { id: string; account_id: string; kind: TimelineKind;
 cta_reason: string | null }
 export type TimelineKind = "call" | "meeting" | "email" | "note" | "risk_update" | "system"
 export type Trend = { days_7: number | null; days_30: number | null; days_90: number | null }
+export type TrendPoint = { day: string; 
+/**
+ * Lane accounts scoring under 50 on that day's snapshot.
+ */
+at_risk: number; scored: number }
+export type Triage = { from: string; to: string; groups: GroupSummary[]; order: TriageItem[] }
+/**
+ * Triage groups, in the order an account is claimed by them.
+ */
+export type TriageGroup = "at_risk" | "detractor" | "medium_risk" | "upsell" | "healthy"
+export type TriageItem = { position: number; account_id: string; name: string; group: TriageGroup; 
+/**
+ * Other groups it also falls in: handled here, once.
+ */
+also: TriageGroup[]; arr: number; days_to_renewal: number; score: number; reason: string }
+/**
+ * Days-to-renewal bands: a renewal within `within_days` multiplies by `multiplier`.
+ */
+export type UrgencyBand = { within_days: number; multiplier: number }
 /**
  * One ISO week of product usage for an account.
  */
@@ -858,6 +1043,29 @@ week_start: string; active_users: number; licensed_seats: number; logins: number
  */
 key_feature_adoption: number }
 export type User = { id: string; name: string; email: string; role: Role; title: string; team_id: string | null; created_at: string }
+/**
+ * "Why is this account here?": the factors of its score and its lane.
+ */
+export type WhyHere = { score: number; at_risk: boolean; lane: string; explanation: PriorityExplanation }
+export type WorklistPage = { total: number; offset: number; rows: WorklistRow[] }
+export type WorklistQuery = { scope: CtaScope; 
+/**
+ * Whose "mine" and "team" mean; set by the shell from the current user.
+ */
+user_id: string | null; owner_id: string | null; segment: Segment | null; category: string | null; severity: Level | null; 
+/**
+ * Renewing within this many days (overdue renewals included).
+ */
+renewal_within_days: number | null; flagged_only: boolean; 
+/**
+ * Tech-touch accounts stay in their lane unless asked for.
+ */
+include_digital: boolean; offset: number; limit: number }
+export type WorklistRow = { rank: number; account_id: string; name: string; arr_minor: number; currency: string; segment: Segment; strategic: boolean; owner_id: string | null; owner_name: string | null; renewal_date: string; health: number | null; band: string | null; band_color: string | null; trend_30: number | null; severity_score: number | null; severity_level: Level | null; score: number; lane: string; category: string | null; flagged: boolean; open_ctas: number; 
+/**
+ * Active signals, most severe first.
+ */
+signals: SignalKind[] }
 
 /** tauri-specta globals **/
 

@@ -632,6 +632,18 @@ pub async fn detail(pool: &SqlitePool, id: &str) -> Result<CtaDetail> {
     }
 }
 
+/// The account a CTA is on.
+pub async fn account_of(pool: &SqlitePool, cta_id: &str) -> Result<String> {
+    sqlx::query_scalar("SELECT account_id FROM ctas WHERE id = ?")
+        .bind(cta_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| Error::NotFound {
+            entity: "CTA",
+            id: cta_id.to_string(),
+        })
+}
+
 /// What a person changes on a CTA after it exists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

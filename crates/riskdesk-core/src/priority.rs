@@ -338,6 +338,20 @@ pub async fn save_config(store: &Store, c: &PriorityConfig, today: NaiveDate) ->
     refresh(store, None, today).await
 }
 
+/// Ranks any account that has no priority yet (a store from before priorities existed,
+/// or accounts imported since), so the worklist never silently misses one.
+pub async fn ensure(store: &Store, today: NaiveDate) -> Result<()> {
+    let missing: Vec<String> = sqlx::query_scalar(
+        "SELECT a.id FROM accounts a LEFT JOIN account_priority p ON p.account_id = a.id WHERE p.account_id IS NULL",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    if missing.is_empty() {
+        return Ok(());
+    }
+    refresh(store, Some(missing), today).await
+}
+
 const BATCH: usize = 2_000;
 
 type InputRow = (

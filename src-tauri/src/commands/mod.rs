@@ -2,6 +2,7 @@
 
 pub mod rules;
 pub mod work;
+pub mod worklist;
 
 use riskdesk_core::health::{self, Trigger};
 use riskdesk_core::model::{Team, User};

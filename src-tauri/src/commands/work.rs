@@ -10,8 +10,15 @@ use super::{parse_day, parse_id, today};
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 
-async fn current_user_id(state: &AppState) -> AppResult<Option<String>> {
+pub(crate) async fn current_user_id(state: &AppState) -> AppResult<Option<String>> {
     Ok(settings::get(state.store.pool(), settings::CURRENT_USER).await?)
+}
+
+/// A CTA change can move its account in the worklist: re-rank that account.
+async fn rerank(state: &AppState, cta_id: &str) -> AppResult<()> {
+    let account = cta::account_of(state.store.pool(), cta_id).await?;
+    riskdesk_core::priority::refresh(&state.store, Some(vec![account]), today()).await?;
+    Ok(())
 }
 
 #[tauri::command]
@@ -52,6 +59,7 @@ pub async fn create_cta(state: State<'_, AppState>, cta: ManualCta) -> AppResult
         m.owner_id = Some(parse_id("owner_id", owner)?);
     }
     let id = cta::create_manual(&state.store, &m, today()).await?;
+    rerank(&state, &id).await?;
     Ok(cta::detail(state.store.pool(), &id).await?)
 }
 
@@ -66,6 +74,7 @@ pub async fn edit_cta(
     let mut tx = state.store.write().await?;
     cta::edit(&mut tx, &id, &edit).await?;
     tx.commit().await.map_err(riskdesk_core::Error::from)?;
+    rerank(&state, &id).await?;
     Ok(cta::detail(state.store.pool(), &id).await?)
 }
 
@@ -81,7 +90,7 @@ pub async fn close_cta(
     let mut tx = state.store.write().await?;
     cta::close(&mut tx, &id, &outcome).await?;
     tx.commit().await.map_err(riskdesk_core::Error::from)?;
-    Ok(())
+    rerank(&state, &id).await
 }
 
 /// Snoozes a CTA until a date with a reason; rules leave it alone until then.
@@ -101,7 +110,7 @@ pub async fn snooze_cta(
     let mut tx = state.store.write().await?;
     cta::snooze(&mut tx, &id, until, &reason, today()).await?;
     tx.commit().await.map_err(riskdesk_core::Error::from)?;
-    Ok(())
+    rerank(&state, &id).await
 }
 
 /// Adds a weekly risk update (background, done so far, next steps) by the current user.
@@ -137,7 +146,7 @@ pub async fn flag_cta(state: State<'_, AppState>, cta_id: String, flagged: bool)
     let mut tx = state.store.write().await?;
     cta::set_flag(&mut tx, &id, flagged).await?;
     tx.commit().await.map_err(riskdesk_core::Error::from)?;
-    Ok(())
+    rerank(&state, &id).await
 }
 
 #[tauri::command]

@@ -81,3 +81,14 @@ pub async fn get_user(pool: &SqlitePool, id: &str) -> Result<User> {
         id: id.to_string(),
     })
 }
+
+/// Everyone in `user_id`'s team (the user included), for "my team" views.
+pub async fn team_member_ids(pool: &SqlitePool, user_id: &str) -> Result<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM users WHERE id = ? OR team_id = (SELECT team_id FROM users WHERE id = ?) ORDER BY id",
+    )
+    .bind(user_id)
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?)
+}

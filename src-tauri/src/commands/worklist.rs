@@ -1,0 +1,182 @@
+//! The worklist and what hangs off it: why-here, renewal triage, the risk huddle, the
+//! tech-touch lane, priority weights and risk categories.
+
+use riskdesk_core::categories::{self, RiskCategory};
+use riskdesk_core::cta::CtaScope;
+use riskdesk_core::huddle::{self, HuddleCsm};
+use riskdesk_core::lane::{self, LaneSummary};
+use riskdesk_core::priority::{self, PriorityConfig};
+use riskdesk_core::triage::{self, Triage};
+use riskdesk_core::worklist::{self, WhyHere, WorklistPage, WorklistQuery};
+use serde::Serialize;
+use tauri::State;
+
+use super::work::current_user_id;
+use super::{parse_day, parse_id, today};
+use crate::error::{AppError, AppResult};
+use crate::AppState;
+
+/// One page of the ranked worklist; "mine" and "team" are the current user's.
+#[tauri::command]
+#[specta::specta]
+pub async fn worklist_page(
+    state: State<'_, AppState>,
+    mut query: WorklistQuery,
+) -> AppResult<WorklistPage> {
+    query.user_id = current_user_id(&state).await?;
+    if let Some(owner) = &query.owner_id {
+        query.owner_id = Some(parse_id("owner_id", owner)?);
+    }
+    Ok(worklist::page(state.store.pool(), &query, today()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn why_here(state: State<'_, AppState>, account_id: String) -> AppResult<WhyHere> {
+    let id = parse_id("account_id", &account_id)?;
+    Ok(worklist::why(state.store.pool(), &id).await?)
+}
+
+/// The owners whose books a scope covers: None for everyone.
+async fn owners(state: &AppState, scope: CtaScope) -> AppResult<Option<Vec<String>>> {
+    if scope == CtaScope::All {
+        return Ok(None);
+    }
+    let me = current_user_id(state).await?.ok_or_else(|| AppError::Invalid {
+        field: "scope".into(),
+        reason: "say who you are first".into(),
+    })?;
+    if scope == CtaScope::Mine {
+        return Ok(Some(vec![me]));
+    }
+    Ok(Some(
+        riskdesk_core::store::people::team_member_ids(state.store.pool(), &me).await?,
+    ))
+}
+
+/// Renewal triage over a window (the next quarter when none is given).
+#[tauri::command]
+#[specta::specta]
+pub async fn renewal_triage(
+    state: State<'_, AppState>,
+    scope: CtaScope,
+    from: Option<String>,
+    to: Option<String>,
+) -> AppResult<Triage> {
+    let (default_from, default_to) = triage::next_quarter(today());
+    let from = parse_day("from", from)?.unwrap_or(default_from);
+    let to = parse_day("to", to)?.unwrap_or(default_to);
+    if to < from {
+        return Err(AppError::Invalid {
+            field: "to".into(),
+            reason: format!("{to} is before {from}"),
+        });
+    }
+    let owners = owners(&state, scope).await?;
+    Ok(triage::renewals(state.store.pool(), from, to, owners.as_deref(), today()).await?)
+}
+
+/// Each CSM's top five: the current user's team, or everyone's with `everyone`.
+#[tauri::command]
+#[specta::specta]
+pub async fn risk_huddle(state: State<'_, AppState>, everyone: bool) -> AppResult<Vec<HuddleCsm>> {
+    let me = if everyone {
+        None
+    } else {
+        current_user_id(&state).await?
+    };
+    Ok(huddle::huddle(state.store.pool(), me.as_deref()).await?)
+}
+
+#[derive(Debug, Serialize, specta::Type)]
+pub struct HuddleExport {
+    pub path: String,
+    pub markdown: String,
+}
+
+/// Writes the huddle as Markdown into the data directory's `exports` folder.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_huddle(state: State<'_, AppState>, everyone: bool) -> AppResult<HuddleExport> {
+    let me = if everyone {
+        None
+    } else {
+        current_user_id(&state).await?
+    };
+    let h = huddle::huddle(state.store.pool(), me.as_deref()).await?;
+    let markdown = huddle::to_markdown(&h, today());
+    let dir = state
+        .database_path
+        .parent()
+        .map(|p| p.join("exports"))
+        .ok_or_else(|| AppError::Store {
+            message: "the data directory is unknown".into(),
+        })?;
+    let path = dir.join(format!("risk-huddle-{}.md", today()));
+    std::fs::create_dir_all(&dir)
+        .and_then(|_| std::fs::write(&path, &markdown))
+        .map_err(|e| AppError::Store {
+            message: format!("could not write {}: {e}", path.display()),
+        })?;
+    Ok(HuddleExport {
+        path: path.display().to_string(),
+        markdown,
+    })
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn tech_touch_lane(state: State<'_, AppState>) -> AppResult<LaneSummary> {
+    Ok(lane::summary(state.store.pool(), today()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn priority_config(state: State<'_, AppState>) -> AppResult<PriorityConfig> {
+    Ok(priority::config(state.store.pool()).await?)
+}
+
+/// Saves the weights and re-ranks the whole book with them.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_priority_config(
+    state: State<'_, AppState>,
+    config: PriorityConfig,
+) -> AppResult<PriorityConfig> {
+    priority::save_config(&state.store, &config, today()).await?;
+    Ok(config)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn risk_categories(state: State<'_, AppState>) -> AppResult<Vec<RiskCategory>> {
+    Ok(categories::list(&state.store).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_risk_category(
+    state: State<'_, AppState>,
+    category_id: Option<String>,
+    name: String,
+    owner_id: Option<String>,
+) -> AppResult<RiskCategory> {
+    let id = category_id
+        .map(|id| parse_id("category_id", &id))
+        .transpose()?;
+    let owner = owner_id
+        .filter(|o| !o.is_empty())
+        .map(|o| parse_id("owner_id", &o))
+        .transpose()?;
+    Ok(categories::save(&state.store, id.as_deref(), &name, owner.as_deref()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn remove_risk_category(
+    state: State<'_, AppState>,
+    category_id: String,
+) -> AppResult<()> {
+    let id = parse_id("category_id", &category_id)?;
+    Ok(categories::remove(&state.store, &id).await?)
+}
