@@ -7,5 +7,6 @@ export default defineConfig({
   clearScreen: false,
   server: { port: 5173, strictPort: true },
   build: { outDir: "dist", target: "safari15", chunkSizeWarningLimit: 1500 },
-  test: { environment: "jsdom", globals: true, include: ["src/**/*.test.{ts,tsx}"] },
+  // CI has two cores shared with the Rust build: screens get time to render.
+  test: { environment: "jsdom", globals: true, include: ["src/**/*.test.{ts,tsx}"], testTimeout: 20_000 },
 });

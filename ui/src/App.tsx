@@ -8,13 +8,14 @@ import { AccountsScreen, type AccountsView, DEFAULT_ACCOUNTS_VIEW } from "./scre
 import { AccountPage } from "./screens/AccountPage";
 import { SettingsScreen } from "./screens/SettingsScreen";
 import { CockpitScreen } from "./screens/CockpitScreen";
+import { WorklistScreen } from "./screens/WorklistScreen";
 import { RulesScreen } from "./screens/RulesScreen";
 import { ComingSoon } from "./screens/ComingSoon";
 import { UserPicker } from "./components/UserPicker";
 import { ErrorBanner } from "./components/ErrorBanner";
 
 export function App({ backend }: { backend: Backend }) {
-  const [section, setSection] = useState<Section>("accounts");
+  const [section, setSection] = useState<Section>("worklist");
   const [openAccount, setOpenAccount] = useState<string | null>(null);
   const [user, setUser] = useState<User | null>(null);
   const [userChecked, setUserChecked] = useState(false);
@@ -98,6 +99,8 @@ export function App({ backend }: { backend: Backend }) {
             <AccountPage accountId={openAccount} onBack={() => setOpenAccount(null)} />
           ) : section === "accounts" ? (
             <AccountsScreen view={accountsView} onViewChange={setAccountsView} onOpen={setOpenAccount} />
+          ) : section === "worklist" ? (
+            <WorklistScreen key={user?.id ?? "nobody"} onOpenAccount={setOpenAccount} />
           ) : section === "cockpit" ? (
             <CockpitScreen key={user?.id ?? "nobody"} onOpenAccount={setOpenAccount} />
           ) : section === "rules" ? (

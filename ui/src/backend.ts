@@ -9,6 +9,16 @@ import type {
   AccountQuery,
   AppError,
   CtaDetail,
+  CtaScope,
+  HuddleCsm,
+  HuddleExport,
+  LaneSummary,
+  PriorityConfig,
+  RiskCategory,
+  Triage,
+  WhyHere,
+  WorklistPage,
+  WorklistQuery,
   CockpitQuery,
   CockpitRow,
   CtaEdit,
@@ -37,6 +47,23 @@ import type {
 
 export type {
   Account,
+  GroupSummary,
+  HuddleAccount,
+  HuddleCsm,
+  HuddleExport,
+  LaneSummary,
+  PriorityConfig,
+  PriorityExplanation,
+  PriorityFactor,
+  RiskCategory,
+  Triage,
+  TriageGroup,
+  TriageItem,
+  UrgencyBand,
+  WhyHere,
+  WorklistPage,
+  WorklistQuery,
+  WorklistRow,
   Action,
   CockpitQuery,
   CockpitRow,
@@ -170,6 +197,17 @@ export interface Backend {
   saveRuleSchedule(schedule: RuleSchedule): Promise<RuleSchedule>;
   listPlaybooks(): Promise<Playbook[]>;
   savePlaybook(playbookId: string | null, playbook: Playbook): Promise<Playbook>;
+  worklistPage(query: WorklistQuery): Promise<WorklistPage>;
+  whyHere(accountId: string): Promise<WhyHere>;
+  renewalTriage(scope: CtaScope, from: string | null, to: string | null): Promise<Triage>;
+  riskHuddle(everyone: boolean): Promise<HuddleCsm[]>;
+  exportHuddle(everyone: boolean): Promise<HuddleExport>;
+  techTouchLane(): Promise<LaneSummary>;
+  priorityConfig(): Promise<PriorityConfig>;
+  savePriorityConfig(config: PriorityConfig): Promise<PriorityConfig>;
+  riskCategories(): Promise<RiskCategory[]>;
+  saveRiskCategory(categoryId: string | null, name: string, ownerId: string | null): Promise<RiskCategory>;
+  removeRiskCategory(categoryId: string): Promise<null>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -232,4 +270,15 @@ export const tauriBackend: Backend = {
   saveRuleSchedule: (schedule) => unwrap(commands.saveRuleSchedule(schedule)),
   listPlaybooks: () => unwrap(commands.listPlaybooks()),
   savePlaybook: (playbookId, playbook) => unwrap(commands.savePlaybook(playbookId, playbook)),
+  worklistPage: (query) => unwrap(commands.worklistPage(query)),
+  whyHere: (accountId) => unwrap(commands.whyHere(accountId)),
+  renewalTriage: (scope, from, to) => unwrap(commands.renewalTriage(scope, from, to)),
+  riskHuddle: (everyone) => unwrap(commands.riskHuddle(everyone)),
+  exportHuddle: (everyone) => unwrap(commands.exportHuddle(everyone)),
+  techTouchLane: () => unwrap(commands.techTouchLane()),
+  priorityConfig: () => unwrap(commands.priorityConfig()),
+  savePriorityConfig: (config) => unwrap(commands.savePriorityConfig(config)),
+  riskCategories: () => unwrap(commands.riskCategories()),
+  saveRiskCategory: (categoryId, name, ownerId) => unwrap(commands.saveRiskCategory(categoryId, name, ownerId)),
+  removeRiskCategory: (categoryId) => unwrap(commands.removeRiskCategory(categoryId)),
 };

@@ -9,20 +9,7 @@ export interface SectionInfo {
 }
 
 export const SECTIONS: SectionInfo[] = [
-  {
-    id: "worklist",
-    label: "Worklist",
-    icon: "☰",
-    coming: {
-      title: "Your ranked worklist",
-      points: [
-        "Accounts with open risk, ranked by severity, ARR, strategic value, urgency and avoidability",
-        "“Why is this account here?” on every row, with each factor’s effect",
-        "Filters for owner, segment, risk category, severity, renewal window and flagged accounts",
-        "Renewal triage for the next quarter and each CSM’s top 5 for the risk huddle",
-      ],
-    },
-  },
+  { id: "worklist", label: "Worklist", icon: "☰" },
   { id: "accounts", label: "Accounts", icon: "▦" },
   { id: "cockpit", label: "Cockpit", icon: "✓" },
   {

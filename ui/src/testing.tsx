@@ -89,6 +89,27 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     saveRuleSchedule: vi.fn(async (s) => s),
     listPlaybooks: vi.fn(async () => []),
     savePlaybook: vi.fn(async (_id, p) => p),
+    worklistPage: vi.fn(async () => ({ total: 0, offset: 0, rows: [] })),
+    whyHere: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    renewalTriage: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    riskHuddle: vi.fn(async () => []),
+    exportHuddle: vi.fn(async () => ({ path: "/tmp/huddle.md", markdown: "" })),
+    techTouchLane: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    priorityConfig: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    savePriorityConfig: vi.fn(async (c) => c),
+    riskCategories: vi.fn(async () => []),
+    saveRiskCategory: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    removeRiskCategory: vi.fn(async () => null),
     logNpsResponse: vi.fn(async () => {
       throw new Error("not faked");
     }),

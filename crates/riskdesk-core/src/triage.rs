@@ -187,7 +187,13 @@ pub fn triage(
         .map(|g| GroupSummary {
             group: *g,
             accounts: items.iter().filter(|i| i.group == *g).count() as u32,
-            arr: items.iter().filter(|i| i.group == *g).map(|i| i.arr).sum(),
+            // + 0.0: an empty f64 sum is -0.0, which displays as "-$0".
+            arr: items
+                .iter()
+                .filter(|i| i.group == *g)
+                .map(|i| i.arr)
+                .sum::<f64>()
+                + 0.0,
         })
         .collect();
     Triage {

@@ -42,10 +42,12 @@ async fn owners(state: &AppState, scope: CtaScope) -> AppResult<Option<Vec<Strin
     if scope == CtaScope::All {
         return Ok(None);
     }
-    let me = current_user_id(state).await?.ok_or_else(|| AppError::Invalid {
-        field: "scope".into(),
-        reason: "say who you are first".into(),
-    })?;
+    let me = current_user_id(state)
+        .await?
+        .ok_or_else(|| AppError::Invalid {
+            field: "scope".into(),
+            reason: "say who you are first".into(),
+        })?;
     if scope == CtaScope::Mine {
         return Ok(Some(vec![me]));
     }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { CtaDetail, CtaEdit, Level, TimelineKind, User } from "../backend";
+import type { CtaDetail, CtaEdit, Level, RiskCategory, TimelineKind, User } from "../backend";
 import { useApp } from "../context";
 import { formatDate, formatDateTime, todayIso } from "../format";
 
@@ -300,6 +300,7 @@ function fromTriState(s: string): boolean | null {
 function EditForm({ detail: d, onSave, onCancel }: { detail: CtaDetail; onSave: (e: CtaEdit) => void; onCancel: () => void }) {
   const { backend, reportError } = useApp();
   const [users, setUsers] = useState<User[]>([]);
+  const [categories, setCategories] = useState<RiskCategory[]>([]);
   const [e, setE] = useState<CtaEdit>({
     priority: d.cta.priority,
     owner_id: d.cta.owner_id,
@@ -310,6 +311,7 @@ function EditForm({ detail: d, onSave, onCancel }: { detail: CtaDetail; onSave: 
   });
   useEffect(() => {
     backend.listUsers().then(setUsers).catch(reportError);
+    backend.riskCategories().then(setCategories).catch(reportError);
   }, [backend, reportError]);
   return (
     <form
@@ -347,7 +349,12 @@ function EditForm({ detail: d, onSave, onCancel }: { detail: CtaDetail; onSave: 
       </label>
       <label>
         Risk category
-        <input value={e.category ?? ""} placeholder="e.g. product gap, sponsor change" onChange={(ev) => setE({ ...e, category: ev.target.value || null })} data-testid="edit-category" />
+        <input list="risk-categories" value={e.category ?? ""} placeholder="e.g. product gaps, sponsor change" onChange={(ev) => setE({ ...e, category: ev.target.value || null })} data-testid="edit-category" />
+        <datalist id="risk-categories">
+          {categories.map((c) => (
+            <option key={c.id} value={c.name} />
+          ))}
+        </datalist>
       </label>
       <label>
         Expected?

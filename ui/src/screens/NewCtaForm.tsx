@@ -12,7 +12,18 @@ function inDays(n: number): string {
  * Opens a CTA by hand. On an account page the account is fixed; in the Cockpit the user
  * finds it by name. The owner defaults to the current user.
  */
-export function NewCtaForm({ accountId, onCreated, onCancel }: { accountId?: string; onCreated: (d: CtaDetail) => void; onCancel: () => void }) {
+export function NewCtaForm({
+  accountId,
+  onCreated,
+  onCancel,
+  preset,
+}: {
+  accountId?: string;
+  onCreated: (d: CtaDetail) => void;
+  onCancel: () => void;
+  /** Starting values, e.g. an escalation at high priority. */
+  preset?: { cta_type?: CtaType; priority?: Level; reason?: string };
+}) {
   const { backend, user, reportError } = useApp();
   const [users, setUsers] = useState<User[]>([]);
   const [playbooks, setPlaybooks] = useState<Playbook[]>([]);
@@ -20,9 +31,9 @@ export function NewCtaForm({ accountId, onCreated, onCancel }: { accountId?: str
   const [matches, setMatches] = useState<AccountRow[]>([]);
   const [account, setAccount] = useState<{ id: string; name: string } | null>(accountId ? { id: accountId, name: "" } : null);
   const [form, setForm] = useState({
-    cta_type: "risk" as CtaType,
-    reason: "",
-    priority: "medium" as Level,
+    cta_type: preset?.cta_type ?? ("risk" as CtaType),
+    reason: preset?.reason ?? "",
+    priority: preset?.priority ?? ("medium" as Level),
     owner_id: user?.id ?? "",
     due_on: inDays(7),
     playbook_id: "",

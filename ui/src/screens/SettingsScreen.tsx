@@ -1,16 +1,19 @@
 import { useEffect, useState } from "react";
 import type { AppInfo, RecomputeProgress, RecomputeSummary, SeverityConfig, SignalThresholds, User } from "../backend";
 import { ScorecardEditor } from "./ScorecardEditor";
+import { CategorySettings, PrioritySettings } from "./PrioritySettings";
 import { describeUser, useApp } from "../context";
 import { roleLabel } from "../format";
 import { groupUsers } from "../components/UserPicker";
 
-type Tab = "you" | "scorecards" | "signals" | "recompute";
+type Tab = "you" | "scorecards" | "signals" | "priority" | "categories" | "recompute";
 
 const TABS: Array<[Tab, string]> = [
   ["you", "You"],
   ["scorecards", "Scorecards"],
   ["signals", "Signals and severity"],
+  ["priority", "Priority"],
+  ["categories", "Risk categories"],
   ["recompute", "Recompute"],
 ];
 
@@ -50,6 +53,8 @@ export function SettingsScreen({ onUserChange }: { onUserChange: (u: User) => vo
           />
         </>
       )}
+      {tab === "priority" && <PrioritySettings />}
+      {tab === "categories" && <CategorySettings />}
       {tab === "recompute" && <RecomputePanel />}
     </div>
   );
