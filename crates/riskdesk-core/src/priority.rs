@@ -371,6 +371,10 @@ type InputRow = (
     bool,
 );
 
+/// An account's priority with what the worklist filters on: category, flag, open CTAs,
+/// and the explanation as JSON.
+type Ranked = (String, Priority, Option<String>, bool, i64, String);
+
 /// Re-ranks `ids` (every account when None) from their current health and CTAs.
 pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) -> Result<()> {
     let c = config(store.pool()).await?;
@@ -398,7 +402,7 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
         );
         in_list(&mut qb, chunk);
         let rows: Vec<InputRow> = qb.build_query_as().fetch_all(store.pool()).await?;
-        let computed: Vec<(String, Priority, Option<String>, bool, i64, String)> = rows
+        let computed: Vec<Ranked> = rows
             .into_iter()
             .map(
                 |(
@@ -447,7 +451,7 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
 
 async fn write(
     tx: &mut Tx,
-    rows: &[(String, Priority, Option<String>, bool, i64, String)],
+    rows: &[Ranked],
     now: chrono::DateTime<Utc>,
 ) -> Result<()> {
     insert_batched(
