@@ -44,6 +44,8 @@ describe("Riskdesk desktop app", () => {
   });
 
   test("the demo accounts show in the table", async () => {
+    // Home is the worklist; the whole book is under Accounts.
+    await (await find(driver, "nav-accounts")).click();
     const count = await find(driver, "account-count");
     await eventually(async () => (await count.getText()) === `${DEMO_ACCOUNTS.toLocaleString("en-US")} accounts`, "count did not show 2,500 accounts");
     const names = await eventually(async () => {

@@ -91,7 +91,30 @@ pub async fn run(
             target: None,
         });
     }
+    let ctas: i64 = riskdesk_core::cta::live(store.pool(), None).await?.len() as i64;
+    if ctas == 0 {
+        let started = Instant::now();
+        let report =
+            riskdesk_core::rules::run::run(&store, None, spec.as_of, false, "bench").await?;
+        let ran = started.elapsed();
+        rows.push(Row {
+            what: format!("full rule run over {n} accounts ({} CTAs)", report.created),
+            median: ran,
+            max: ran,
+            target: None,
+        });
+    }
+    let started = Instant::now();
+    riskdesk_core::priority::refresh(&store, None, spec.as_of).await?;
+    let ranked = started.elapsed();
+    rows.push(Row {
+        what: format!("re-rank {n} accounts (priority refresh)"),
+        median: ranked,
+        max: ranked,
+        target: None,
+    });
     let owner = sqlx_owner(&store).await?;
+    worklist_rows(&store, &owner, spec.as_of, iterations, &mut rows).await?;
 
     let queries: Vec<(String, AccountQuery)> = vec![
         (
@@ -200,6 +223,90 @@ pub async fn run(
     store.close().await;
 
     print_rows(rows);
+    Ok(())
+}
+
+/// The worklist from the store to its first page, under the filters the UI offers.
+async fn worklist_rows(
+    store: &Store,
+    owner: &str,
+    today: chrono::NaiveDate,
+    iterations: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    use riskdesk_core::cta::CtaScope;
+    use riskdesk_core::signals::Level;
+    use riskdesk_core::worklist::{self, WorklistQuery};
+    let base = WorklistQuery {
+        scope: CtaScope::All,
+        user_id: Some(owner.to_string()),
+        owner_id: None,
+        segment: None,
+        category: None,
+        severity: None,
+        renewal_within_days: None,
+        flagged_only: false,
+        include_digital: false,
+        offset: 0,
+        limit: 100,
+    };
+    let cases = vec![
+        ("worklist: everyone, first page", base.clone()),
+        (
+            "worklist: mine",
+            WorklistQuery {
+                scope: CtaScope::Mine,
+                ..base.clone()
+            },
+        ),
+        (
+            "worklist: my team",
+            WorklistQuery {
+                scope: CtaScope::Team,
+                ..base.clone()
+            },
+        ),
+        (
+            "worklist: High severity, renewing within 90 days",
+            WorklistQuery {
+                severity: Some(Level::High),
+                renewal_within_days: Some(90),
+                ..base.clone()
+            },
+        ),
+        (
+            "worklist: category implementation, enterprise",
+            WorklistQuery {
+                category: Some("implementation".into()),
+                segment: Some(Segment::Enterprise),
+                ..base.clone()
+            },
+        ),
+        (
+            "worklist: with tech-touch lane, page 10",
+            WorklistQuery {
+                include_digital: true,
+                offset: 900,
+                ..base.clone()
+            },
+        ),
+    ];
+    for (what, q) in cases {
+        let mut times = Vec::with_capacity(iterations);
+        for _ in 0..iterations.max(1) {
+            let started = Instant::now();
+            let page = worklist::page(store.pool(), &q, today).await?;
+            times.push(started.elapsed());
+            std::hint::black_box(page);
+        }
+        times.sort();
+        rows.push(Row {
+            what: what.to_string(),
+            median: times[times.len() / 2],
+            max: times[times.len() - 1],
+            target: Some(Duration::from_millis(50)),
+        });
+    }
     Ok(())
 }
 

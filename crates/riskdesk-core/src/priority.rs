@@ -449,11 +449,7 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
     Ok(())
 }
 
-async fn write(
-    tx: &mut Tx,
-    rows: &[Ranked],
-    now: chrono::DateTime<Utc>,
-) -> Result<()> {
+async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Result<()> {
     insert_batched(
         tx,
         "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, explanation) ",

@@ -113,19 +113,20 @@ fn push_filters<'a>(
     Ok(())
 }
 
-const FROM: &str = " FROM account_priority p JOIN accounts a ON a.id = p.account_id \
-     LEFT JOIN account_health h ON h.account_id = p.account_id LEFT JOIN users u ON u.id = a.owner_id";
+/// What every filter can see; the page adds the owner's name.
+const FILTERED: &str = " FROM account_priority p JOIN accounts a ON a.id = p.account_id \
+     LEFT JOIN account_health h ON h.account_id = p.account_id";
 
 /// One page of the ranked worklist: highest priority first, ties by name.
 pub async fn page(pool: &SqlitePool, q: &WorklistQuery, today: NaiveDate) -> Result<WorklistPage> {
     let limit = q.limit.clamp(1, MAX_LIMIT);
-    let mut count = QueryBuilder::new(format!("SELECT COUNT(*){FROM}"));
+    let mut count = QueryBuilder::new(format!("SELECT COUNT(*){FILTERED}"));
     push_filters(&mut count, q, today)?;
     let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
     let mut qb = QueryBuilder::new(format!(
         "SELECT a.id AS account_id, a.name, a.arr_minor, a.currency, a.segment, a.strategic, a.owner_id, u.name AS owner_name, \
          a.renewal_date, h.score AS health, h.band, h.band_color, h.trend_30, h.severity_score, h.severity_level, \
-         p.score, p.lane, p.category, p.flagged, p.open_ctas{FROM}"
+         p.score, p.lane, p.category, p.flagged, p.open_ctas{FILTERED} LEFT JOIN users u ON u.id = a.owner_id"
     ));
     push_filters(&mut qb, q, today)?;
     qb.push(" ORDER BY p.score DESC, a.name, a.id LIMIT ")

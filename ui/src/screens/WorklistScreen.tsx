@@ -74,7 +74,7 @@ export function WorklistScreen({ onOpenAccount }: { onOpenAccount: (accountId: s
 }
 
 function RankedTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAccount: (accountId: string) => void }) {
-  const { backend, currencies, reportError } = useApp();
+  const { backend, user, currencies, reportError } = useApp();
   const [filters, setFilters] = useState<Omit<WorklistQuery, "scope" | "user_id" | "offset" | "limit">>({
     owner_id: null,
     segment: null,
@@ -120,7 +120,8 @@ function RankedTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAccount: (
     }
   };
   const set = (patch: Partial<typeof filters>) => setFilters((f) => ({ ...f, ...patch }));
-  const csms = users.filter((u) => u.role === "csm");
+  // The owners worth offering: the team's CSMs in "My team", everyone's otherwise.
+  const csms = users.filter((u) => u.role === "csm" && (scope !== "team" || u.team_id === user?.team_id));
 
   return (
     <>
@@ -251,9 +252,13 @@ function WorklistLine({ row: r, currencies, expanded, onToggle }: { row: Worklis
         {r.signals.slice(0, 2).map((s) => signalLabel.get(s) ?? s).join(", ")}
         {r.signals.length > 2 && <span className="muted"> +{r.signals.length - 2}</span>}
       </td>
-      <td className="num">{r.open_ctas}</td>
+      <td className="num" data-testid="worklist-ctas">
+        {r.open_ctas}
+      </td>
       <td className={days <= 30 ? "soon" : undefined}>{relativeDays(days)}</td>
-      <td className="muted">{r.owner_name ?? "unassigned"}</td>
+      <td className="muted" data-testid="worklist-owner-cell">
+        {r.owner_name ?? "unassigned"}
+      </td>
       <td className="num" data-testid="worklist-score">
         {r.score.toFixed(1)}
       </td>

@@ -1,0 +1,132 @@
+// A manager's morning: the ranked worklist of their team, why an account is where it is,
+// acting from a row, next quarter's renewals, the huddle, and tuning the weights.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { By } from "selenium-webdriver";
+import { byTestId, eventually, find, launch, screenshot, setValue, texts } from "./harness.mjs";
+
+describe("Worklist", () => {
+  let app;
+  let driver;
+
+  before(async () => {
+    app = await launch();
+    driver = app.driver;
+    // The Enterprise team's manager: a team with named CSMs and their at-risk accounts.
+    await find(driver, "user-picker");
+    const choices = await driver.findElements(byTestId("pick-user"));
+    let manager;
+    for (const c of choices) if ((await c.getText()).includes("Manager, Enterprise")) manager ??= c;
+    assert.ok(manager, "the demo has managers");
+    await manager.click();
+    await eventually(async () => (await driver.findElements(byTestId("user-picker"))).length === 0, "picker did not close");
+  });
+
+  after(async () => {
+    await app?.stop();
+  });
+
+  const rows = async () => {
+    const r = await texts(driver, "worklist-rank");
+    return r.length > 0 ? r : null;
+  };
+
+  test("the home screen is the team's ranked worklist", async () => {
+    assert.match(await (await find(driver, "nav-worklist")).getAttribute("aria-current"), /page/);
+    assert.match(await (await find(driver, "worklist-scope-team")).getAttribute("class"), /active/);
+    const ranks = await eventually(rows, "the worklist is empty");
+    assert.deepEqual(ranks.map(Number), ranks.map((_, i) => i + 1));
+    const scores = (await texts(driver, "worklist-score")).map(Number);
+    assert.deepEqual(scores, [...scores].sort((a, b) => b - a), "not ranked by priority");
+    assert.match(await (await find(driver, "worklist-count")).getText(), /^[\d,]+ accounts at risk$/);
+    await screenshot(driver, "20-worklist");
+  });
+
+  test("filtering by owner shows only that CSM's accounts, still ranked", async () => {
+    const select = await find(driver, "worklist-owner");
+    const options = await eventually(async () => {
+      const o = await select.findElements(By.css("option"));
+      return o.length > 2 ? o : null;
+    }, "no owners to filter by");
+    const owner = (await options[1].getText()).trim();
+    await setValue(driver, select, await options[1].getAttribute("value"));
+    await eventually(async () => {
+      const owners = await texts(driver, "worklist-owner-cell");
+      return owners.length > 0 && owners.every((o) => o === owner);
+    }, `not only ${owner}'s accounts`);
+    const scores = (await texts(driver, "worklist-score")).map(Number);
+    assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+    await setValue(driver, select, "");
+    await eventually(async () => new Set(await texts(driver, "worklist-owner-cell")).size > 1, "the filter did not clear");
+  });
+
+  test("a row expands to say why it is there, and a CSM escalates from it", async () => {
+    // A table row is not clickable for WebDriver; its account name is.
+    const first = (await driver.findElements(byTestId("worklist-name")))[0];
+    const score = (await texts(driver, "worklist-score"))[0];
+    const ctasBefore = Number((await texts(driver, "worklist-ctas"))[0]);
+    await first.click();
+    const why = await find(driver, "why-here");
+    const factors = await eventually(async () => {
+      const t = await (await find(driver, "why-factors")).getText();
+      return /Avoidability/.test(t) ? t : null;
+    }, "no factors");
+    for (const f of ["Severity", "Revenue impact", "Strategic value", "Urgency", "Avoidability"]) assert.match(factors, new RegExp(f));
+    assert.ok(factors.trim().endsWith(score), `the factors end at the row's score ${score}: ${factors}`);
+    await screenshot(driver, "21-why-here");
+
+    await (await why.findElement(byTestId("why-escalate"))).click();
+    const form = await find(driver, "new-cta-form");
+    const type = await form.findElement(byTestId("new-cta-type"));
+    assert.equal(await type.getAttribute("value"), "escalation");
+    await (await form.findElement(byTestId("new-cta-reason"))).sendKeys("budget freeze threatens the renewal");
+    await (await form.findElement(byTestId("new-cta-save"))).click();
+    await eventually(async () => Number((await texts(driver, "worklist-ctas"))[0]) === ctasBefore + 1, "the row does not count the new CTA");
+  });
+
+  test("renewal triage groups next quarter's renewals into one work order", async () => {
+    await (await find(driver, "worklist-tab-triage")).click();
+    const groups = await find(driver, "triage-groups");
+    assert.equal((await groups.findElements(By.css("button"))).length, 5);
+    const summary = await find(driver, "triage-summary");
+    const count = Number((await eventually(async () => /^(\d+) renewals/.exec(await summary.getText()), "no summary"))[1]);
+    const order = await texts(driver, "triage-row");
+    assert.equal(order.length, count, "each renewal once");
+    assert.ok(order.every((t, i) => t.startsWith(String(i + 1))), "positions run 1..n");
+    await screenshot(driver, "22-triage");
+  });
+
+  test("the huddle lists each CSM's top five and exports them", async () => {
+    await (await find(driver, "worklist-tab-huddle")).click();
+    const csms = await eventually(async () => {
+      const c = await driver.findElements(byTestId("huddle-csm"));
+      return c.length > 0 ? c : null;
+    }, "no CSMs in the huddle");
+    for (const c of csms) assert.ok((await c.findElements(byTestId("huddle-account"))).length <= 5);
+    await (await find(driver, "huddle-export")).click();
+    assert.match(await (await find(driver, "huddle-saved")).getText(), /Saved to .+risk-huddle-\d{4}-\d{2}-\d{2}\.md/);
+  });
+
+  test("new weights re-rank the worklist; a category gets an owner", async () => {
+    await (await find(driver, "nav-settings")).click();
+    await (await find(driver, "settings-tab-priority")).click();
+    const strategic = await find(driver, "priority-strategic_multiplier");
+    await setValue(driver, strategic, "9");
+    await (await find(driver, "priority-save")).click();
+    assert.match(await (await find(driver, "priority-message")).getText(), /strategic_multiplier: 9 is not above 0 and at most 5/);
+    await setValue(driver, strategic, "4");
+    await (await find(driver, "priority-save")).click();
+    await eventually(async () => /re-ranked/.test(await (await find(driver, "priority-message")).getText()), "not saved");
+
+    await (await find(driver, "settings-tab-categories")).click();
+    const before = await eventually(async () => {
+      const r = await driver.findElements(byTestId("category-row"));
+      return r.length > 0 ? r.length : null;
+    }, "no categories");
+    await (await find(driver, "category-name")).sendKeys("Pricing");
+    await (await find(driver, "category-add")).click();
+    await eventually(async () => (await driver.findElements(byTestId("category-row"))).length === before + 1, "the category was not added");
+    assert.ok((await texts(driver, "category-row")).some((t) => t.startsWith("pricing")));
+    await screenshot(driver, "23-categories");
+  });
+});
