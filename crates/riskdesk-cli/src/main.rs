@@ -117,6 +117,37 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The ranked worklist of accounts with open risk (everyone's, or one owner's).
+    Worklist {
+        #[arg(long)]
+        db: PathBuf,
+        /// Only this owner's (user id).
+        #[arg(long)]
+        owner: Option<String>,
+        #[arg(long, default_value_t = 25)]
+        limit: u32,
+        /// Each row's factors too.
+        #[arg(long)]
+        why: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Renewal triage of a window (default: the next quarter), in work order.
+    Triage {
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        from: Option<NaiveDate>,
+        #[arg(long)]
+        to: Option<NaiveDate>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Each CSM's top five at-risk accounts, as Markdown for the huddle notes.
+    Huddle {
+        #[arg(long)]
+        db: PathBuf,
+    },
     /// Measure book generation, loading and Accounts-table queries; prints a table.
     Bench {
         #[arg(long, default_value_t = 100_000)]
@@ -142,6 +173,13 @@ fn parse_segment(s: &str) -> Result<Segment, String> {
 
 #[tokio::main]
 async fn main() -> Result<()> {
+    // `riskdesk … | head` should stop quietly, as other Unix tools do, instead of
+    // panicking on a closed pipe: restore the default SIGPIPE that Rust ignores.
+    #[cfg(unix)]
+    // SAFETY: called once at start, before any thread writes to stdout.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match Cli::parse().command {
         Command::Demo {
             accounts,
@@ -159,6 +197,15 @@ async fn main() -> Result<()> {
             command: RulesCommand::Run { db, dry_run, as_of },
         } => work::run_rules(db, dry_run, as_of).await,
         Command::Ctas { db, owner, json } => work::ctas(db, owner, json).await,
+        Command::Worklist {
+            db,
+            owner,
+            limit,
+            why,
+            json,
+        } => work::worklist(db, owner, limit, why, json).await,
+        Command::Triage { db, from, to, json } => work::triage(db, from, to, json).await,
+        Command::Huddle { db } => work::huddle(db).await,
         Command::Accounts {
             db,
             search,

@@ -92,3 +92,96 @@ pub async fn ctas(db: PathBuf, owner: Option<String>, json: bool) -> Result<()> 
     println!("{} live CTAs", list.len());
     Ok(())
 }
+
+pub async fn worklist(
+    db: PathBuf,
+    owner: Option<String>,
+    limit: u32,
+    why: bool,
+    json: bool,
+) -> Result<()> {
+    use riskdesk_core::cta::CtaScope;
+    use riskdesk_core::worklist::{self, WorklistQuery};
+    let store = open(&db).await?;
+    let today = Utc::now().date_naive();
+    let page = worklist::page(
+        store.pool(),
+        &WorklistQuery {
+            scope: CtaScope::All,
+            user_id: None,
+            owner_id: owner,
+            segment: None,
+            category: None,
+            severity: None,
+            renewal_within_days: None,
+            flagged_only: false,
+            include_digital: false,
+            offset: 0,
+            limit,
+        },
+        today,
+    )
+    .await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&page)?);
+        return Ok(());
+    }
+    println!("{} accounts with open risk", page.total);
+    for r in &page.rows {
+        println!(
+            "{:>4}. {:<34} {:>7.1}  {:<7} renews {}  {}",
+            r.rank,
+            r.name,
+            r.score,
+            r.severity_level.map_or("-".to_string(), |l| l.to_string()),
+            r.renewal_date,
+            r.owner_name.as_deref().unwrap_or("unassigned")
+        );
+        if why {
+            let w = worklist::why(store.pool(), &r.account_id).await?;
+            for f in &w.explanation.factors {
+                println!(
+                    "        {:<16} {:<44} ×{:.2} → {:.1}",
+                    f.factor, f.input, f.multiplier, f.points
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+pub async fn triage(
+    db: PathBuf,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    json: bool,
+) -> Result<()> {
+    use riskdesk_core::triage;
+    let store = open(&db).await?;
+    let today = Utc::now().date_naive();
+    let (default_from, default_to) = triage::next_quarter(today);
+    let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
+    let t = triage::renewals(store.pool(), from, to, None, today).await?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&t)?);
+        return Ok(());
+    }
+    println!("Renewals {from} to {to}: {}", t.order.len());
+    for g in &t.groups {
+        println!("  {:<18} {:>4}", g.group.label(), g.accounts);
+    }
+    for i in &t.order {
+        println!("  {}  {}", i.name, i.reason);
+    }
+    Ok(())
+}
+
+pub async fn huddle(db: PathBuf) -> Result<()> {
+    let store = open(&db).await?;
+    let h = riskdesk_core::huddle::huddle(store.pool(), None).await?;
+    print!(
+        "{}",
+        riskdesk_core::huddle::to_markdown(&h, Utc::now().date_naive())
+    );
+    Ok(())
+}

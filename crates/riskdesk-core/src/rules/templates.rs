@@ -112,6 +112,10 @@ pub fn templates() -> Vec<(String, RuleDefinition)> {
                     5,
                 ),
                 close(),
+                // Falling use is most often a fit problem; the CSM re-files it if not.
+                Action::SetCategory {
+                    category: "product fit".into(),
+                },
             ],
         ),
         rule(
@@ -130,6 +134,9 @@ pub fn templates() -> Vec<(String, RuleDefinition)> {
                     7,
                 ),
                 close(),
+                Action::SetCategory {
+                    category: "sentiment".into(),
+                },
             ],
         ),
         rule(
