@@ -105,6 +105,7 @@ pub async fn open_with_demo(path: &Path) -> riskdesk_core::Result<Store> {
         let summary = book::load(&store, &spec, |_, _| {}).await?;
         let scored = health::initialize(&store, spec.as_of, 12, 14).await?;
         riskdesk_core::rules::run::run(&store, None, spec.as_of, false, "first start").await?;
+        book::seed_work(&store, spec.as_of, DEMO_SEED).await?;
         tracing::info!(
             accounts = summary.accounts,
             scored_ms = scored.duration_ms,

@@ -856,6 +856,24 @@ pub async fn add_update(
     done_so_far: &str,
     next_steps: &str,
 ) -> Result<String> {
+    add_update_at(
+        tx,
+        cta_id,
+        author_id,
+        [background, done_so_far, next_steps],
+        Utc::now(),
+    )
+    .await
+}
+
+/// `add_update` at a given time: the demo book's work history is dated in the past.
+pub async fn add_update_at(
+    tx: &mut Tx,
+    cta_id: &str,
+    author_id: Option<&str>,
+    [background, done_so_far, next_steps]: [&str; 3],
+    at: DateTime<Utc>,
+) -> Result<String> {
     if [background, done_so_far, next_steps]
         .iter()
         .all(|s| s.trim().is_empty())
@@ -883,7 +901,7 @@ pub async fn add_update(
         .bind(background.trim())
         .bind(done_so_far.trim())
         .bind(next_steps.trim())
-        .bind(Utc::now())
+        .bind(at)
         .execute(&mut **tx)
         .await?;
     sqlx::query("UPDATE ctas SET status = CASE WHEN status = 'open' THEN 'in_progress' ELSE status END, updated_at = ? WHERE id = ?")

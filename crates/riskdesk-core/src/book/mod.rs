@@ -6,6 +6,7 @@
 //! alone. Risk and upsell stories are planted in a known share of accounts.
 
 mod names;
+mod work;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use rand::seq::SliceRandom;
@@ -18,6 +19,7 @@ use crate::store::{accounts, activity, people, Store};
 use crate::Result;
 
 pub use names::COMPANY_NAMES;
+pub use work::seed_work;
 
 /// What to generate.
 #[derive(Debug, Clone, Copy)]
