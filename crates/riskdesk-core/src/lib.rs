@@ -5,6 +5,7 @@ pub mod book;
 pub mod categories;
 pub mod cta;
 pub mod error;
+pub mod escalation;
 pub mod health;
 pub mod huddle;
 pub mod lane;

@@ -362,7 +362,9 @@ pub async fn run(
     };
     let report = run_rules(store, &rules, Some(ids.clone()), today, dry_run).await?;
     if !dry_run {
-        // New and closed CTAs move accounts in and out of the worklist.
+        // What crosses the escalation criteria goes to leadership; then new and closed
+        // CTAs move accounts in and out of the worklist.
+        crate::escalation::run(store, Some(ids.clone()), today).await?;
         crate::priority::refresh(store, Some(ids), today).await?;
     }
     log_run(store, &report, trigger).await?;

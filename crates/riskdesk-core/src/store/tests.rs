@@ -60,7 +60,8 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "foundation".to_string(),
             "health".to_string(),
             "work".to_string(),
-            "priority".to_string()
+            "priority".to_string(),
+            "escalation".to_string()
         ]
     );
     let tables: Vec<(String,)> =
@@ -95,7 +96,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        4
+        5
     );
 }
 

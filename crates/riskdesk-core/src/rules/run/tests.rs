@@ -46,13 +46,18 @@ async fn a_dry_run_previews_and_writes_nothing_then_a_run_creates_each_cta_once(
         "the preview said what the run did"
     );
     assert_eq!(
-        count(&store, "SELECT COUNT(*) FROM ctas").await,
+        // Escalations the run opened are counted by the escalation tests.
+        count(
+            &store,
+            "SELECT COUNT(*) FROM ctas WHERE type <> 'escalation'"
+        )
+        .await,
         first.created as i64
     );
     // Playbook tasks came along, dated from today.
     assert!(count(&store, "SELECT COUNT(*) FROM cta_tasks").await > first.created as i64);
     // Every rule CTA says which rule fired and on what.
-    let evidence: Vec<String> = sqlx::query_scalar("SELECT evidence FROM ctas")
+    let evidence: Vec<String> = sqlx::query_scalar("SELECT evidence FROM ctas WHERE source = 'rule'")
         .fetch_all(store.pool())
         .await
         .expect("evidence");
@@ -67,7 +72,12 @@ async fn a_dry_run_previews_and_writes_nothing_then_a_run_creates_each_cta_once(
         .expect("again");
     assert_eq!(second.created, 0, "no duplicate open CTA");
     assert_eq!(
-        count(&store, "SELECT COUNT(*) FROM ctas").await,
+        // Escalations the run opened are counted by the escalation tests.
+        count(
+            &store,
+            "SELECT COUNT(*) FROM ctas WHERE type <> 'escalation'"
+        )
+        .await,
         first.created as i64
     );
     assert_eq!(count(&store, "SELECT COUNT(*) FROM rule_runs").await, 3);

@@ -1,0 +1,280 @@
+use super::*;
+use crate::book::{self, BookSpec};
+use crate::store::testing::temp_store;
+
+fn today() -> NaiveDate {
+    NaiveDate::from_ymd_opt(2026, 11, 23).expect("date")
+}
+
+async fn scored(n: usize) -> (tempfile::TempDir, Store) {
+    let (dir, store) = temp_store().await;
+    book::load(&store, &BookSpec::new(n, 8, today()), |_, _| {})
+        .await
+        .expect("book");
+    crate::health::recompute(
+        &store,
+        None,
+        today(),
+        crate::health::Trigger::Scheduled,
+        |_, _| {},
+    )
+    .await
+    .expect("score");
+    (dir, store)
+}
+
+async fn scalar(store: &Store, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(store.pool())
+        .await
+        .expect("scalar")
+}
+
+#[test]
+fn criteria_take_the_first_that_holds_and_respect_the_arr_floor() {
+    let c = EscalationCriteria::default();
+    let f = EscalationFacts {
+        arr: 250_000.0,
+        strategic: true,
+        severity: Some(62.0),
+        signals: vec![(SignalKind::SponsorLeft, Level::High)],
+    };
+    let (criterion, reason) = crossed(&c, &f).expect("crossed");
+    assert_eq!(criterion, "severity");
+    assert_eq!(reason, "severity 62 ≥ 50; ARR 250,000 USD ≥ 100,000 USD");
+    let calm = EscalationFacts {
+        severity: Some(30.0),
+        ..f.clone()
+    };
+    assert_eq!(
+        crossed(&c, &calm).map(|x| x.0),
+        Some("strategic_sponsor_lost")
+    );
+    let small = EscalationFacts {
+        arr: 99_000.0,
+        ..f.clone()
+    };
+    assert_eq!(crossed(&c, &small), None, "below the ARR floor");
+    let drop = EscalationFacts {
+        strategic: false,
+        severity: Some(10.0),
+        signals: vec![(SignalKind::UsageDrop, Level::Medium)],
+        ..f.clone()
+    };
+    assert_eq!(crossed(&c, &drop), None, "a medium usage drop is not steep");
+    let off = EscalationCriteria {
+        enabled: false,
+        ..c.clone()
+    };
+    assert_eq!(crossed(&off, &f), None);
+    assert!(EscalationCriteria {
+        severity_threshold: 120.0,
+        ..c
+    }
+    .problems()[0]
+        .starts_with("severity_threshold"));
+}
+
+#[tokio::test]
+async fn crossing_a_criterion_escalates_once_to_the_owning_executive() {
+    let (_dir, store) = scored(400).await;
+    // A rule run checks the criteria for the accounts it ran over.
+    crate::rules::run::run(&store, None, today(), false, "test")
+        .await
+        .expect("rules");
+    let first = EscalationRun {
+        checked: 400,
+        opened: scalar(&store, "SELECT COUNT(*) FROM escalations").await as u32,
+    };
+    assert!(first.opened > 0, "{first:?}");
+    let again = run(&store, None, today()).await.expect("again");
+    assert_eq!(again.opened, 0, "never two open escalations for an account");
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM escalations WHERE closed_at IS NULL"
+        )
+        .await,
+        first.opened as i64
+    );
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM escalations e JOIN accounts a ON a.id = e.account_id WHERE a.arr_base_minor < 10000000").await,
+        0,
+        "the ARR floor holds"
+    );
+    // Each escalation CTA is high priority, owned by an executive, and says why.
+    let owners: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT u.role, c.priority, c.evidence FROM escalations e JOIN ctas c ON c.id = e.cta_id JOIN users u ON u.id = c.owner_id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("owners");
+    assert_eq!(owners.len() as u32, first.opened);
+    assert!(owners
+        .iter()
+        .all(|(role, priority, evidence)| role == "executive"
+            && priority == "high"
+            && evidence.contains("escalated on 2026-11-23 because")));
+    // One filed under implementation goes to the VP Services, who owns that category.
+    let implementation: Vec<String> = sqlx::query_scalar(
+        "SELECT u.title FROM escalations e JOIN ctas c ON c.id = e.cta_id JOIN users u ON u.id = c.owner_id WHERE c.category = 'implementation'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("implementation");
+    assert!(
+        implementation.iter().all(|t| t == "VP Services"),
+        "{implementation:?}"
+    );
+    // Linked to the CSM's risk CTA where there is one.
+    let linked = scalar(
+        &store,
+        "SELECT COUNT(*) FROM escalations WHERE linked_cta_id IS NOT NULL",
+    )
+    .await;
+    assert!(linked > 0);
+    let wbr_items = wbr(store.pool(), today()).await.expect("wbr");
+    assert_eq!(wbr_items.len() as u32, first.opened);
+    assert!(wbr_items
+        .windows(2)
+        .all(|w| w[0].arr_base_minor >= w[1].arr_base_minor));
+}
+
+#[tokio::test]
+async fn by_hand_escalation_actions_decisions_outcomes_and_de_escalation() {
+    let (_dir, store) = scored(60).await;
+    let c = EscalationCriteria {
+        enabled: false,
+        ..EscalationCriteria::default()
+    };
+    save_criteria(&store, &c).await.expect("criteria off");
+    let account: String =
+        sqlx::query_scalar("SELECT id FROM accounts ORDER BY arr_base_minor DESC LIMIT 1")
+            .fetch_one(store.pool())
+            .await
+            .expect("account");
+    assert!(
+        escalate(&store, &account, " ", None).await.is_err(),
+        "a reason is required"
+    );
+    let id = escalate(&store, &account, "Competitor offered 40 % off", None)
+        .await
+        .expect("escalate");
+    let err = escalate(&store, &account, "again", None)
+        .await
+        .expect_err("twice");
+    assert!(err.to_string().contains("already escalated"), "{err}");
+
+    let exec: String = sqlx::query_scalar("SELECT id FROM users WHERE role = 'executive' LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .expect("exec");
+    add_action(
+        &store,
+        &id,
+        "commercial_concession",
+        "Offer a two-year price lock",
+        Some(&exec),
+        Some(today() + Duration::days(10)),
+    )
+    .await
+    .expect("action");
+    assert!(add_action(&store, &id, "bribe", "x", None, None)
+        .await
+        .is_err());
+    add_decision(&store, &id, "CRO calls their CFO this week", None)
+        .await
+        .expect("decision");
+    let item = wbr(store.pool(), today())
+        .await
+        .expect("wbr")
+        .into_iter()
+        .find(|i| i.cta_id == id)
+        .expect("in the WBR");
+    assert_eq!(item.criterion, "Escalated by hand");
+    assert_eq!(item.actions[0].description, "Offer a two-year price lock");
+    assert_eq!(item.decisions[0].text, "CRO calls their CFO this week");
+
+    let arr: i64 = sqlx::query_scalar("SELECT arr_base_minor FROM accounts WHERE id = ?")
+        .bind(&account)
+        .fetch_one(store.pool())
+        .await
+        .expect("arr");
+    let err = close(&store, &id, EscalationOutcome::Downsell, Some(arr))
+        .await
+        .expect_err("downsell keeps less");
+    assert!(
+        err.to_string().contains("a downsell keeps some ARR"),
+        "{err}"
+    );
+    close(&store, &id, EscalationOutcome::Downsell, Some(arr / 2))
+        .await
+        .expect("close");
+    assert!(
+        add_decision(&store, &id, "late", None).await.is_err(),
+        "closed"
+    );
+    let status: String =
+        sqlx::query_scalar("SELECT status || ':' || outcome FROM ctas WHERE id = ?")
+            .bind(&id)
+            .fetch_one(store.pool())
+            .await
+            .expect("cta");
+    assert_eq!(status, "closed:downsell");
+    let report = refinement::report(store.pool()).await.expect("report");
+    assert_eq!(report.summary.mix.downsell, 1);
+    assert_eq!(report.summary.arr_retained_minor, arr / 2);
+
+    // De-escalation hands it back, and keeps the criteria quiet for a while.
+    save_criteria(
+        &store,
+        &EscalationCriteria {
+            severity_threshold: 0.0,
+            arr_floor: 0.0,
+            ..EscalationCriteria::default()
+        },
+    )
+    .await
+    .expect("criteria on");
+    let again = escalate(&store, &account, "Churn threat is back", None)
+        .await
+        .expect("escalate");
+    de_escalate(
+        &store,
+        &again,
+        "Handled by the CSM with a training plan",
+        today(),
+    )
+    .await
+    .expect("de-escalate");
+    let quiet_until: NaiveDate =
+        sqlx::query_scalar("SELECT quiet_until FROM escalations WHERE cta_id = ?")
+            .bind(&again)
+            .fetch_one(store.pool())
+            .await
+            .expect("quiet");
+    assert_eq!(quiet_until, today() + Duration::days(30));
+    run(&store, Some(vec![account.clone()]), today())
+        .await
+        .expect("run");
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM escalations WHERE closed_at IS NULL"
+        )
+        .await,
+        0,
+        "not re-escalated while quiet"
+    );
+    run(&store, Some(vec![account]), today() + Duration::days(31))
+        .await
+        .expect("run later");
+    assert_eq!(
+        scalar(
+            &store,
+            "SELECT COUNT(*) FROM escalations WHERE closed_at IS NULL"
+        )
+        .await,
+        1
+    );
+}
