@@ -82,6 +82,16 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::worklist::risk_categories,
         commands::worklist::save_risk_category,
         commands::worklist::remove_risk_category,
+        commands::escalation::escalation_criteria,
+        commands::escalation::save_escalation_criteria,
+        commands::escalation::escalate_account,
+        commands::escalation::de_escalate,
+        commands::escalation::close_escalation,
+        commands::escalation::wbr,
+        commands::escalation::add_escalation_action,
+        commands::escalation::set_escalation_action_done,
+        commands::escalation::add_escalation_decision,
+        commands::escalation::escalation_refinement,
     ])
 }
 

@@ -183,10 +183,10 @@ describe("Riskdesk desktop app", () => {
   });
 
   test("sections not built yet say what will be there", async () => {
-    await (await find(driver, "nav-escalations")).click();
+    await (await find(driver, "nav-dashboards")).click();
     const coming = await find(driver, "coming-soon");
     assert.match(await coming.getText(), /not built yet/);
-    assert.match(await coming.getText(), /weekly business review/i);
+    assert.match(await coming.getText(), /monthly risk report/i);
   });
 
   test("the user can change who they are in Settings", async () => {

@@ -14,10 +14,10 @@ describe("Worklist", () => {
     driver = app.driver;
     // The Enterprise team's manager: a team with named CSMs and their at-risk accounts.
     await find(driver, "user-picker");
-    const choices = await driver.findElements(byTestId("pick-user"));
-    let manager;
-    for (const c of choices) if ((await c.getText()).includes("Manager, Enterprise")) manager ??= c;
-    assert.ok(manager, "the demo has managers");
+    const manager = await eventually(async () => {
+      for (const c of await driver.findElements(byTestId("pick-user"))) if ((await c.getAttribute("textContent")).includes("Manager, Enterprise")) return c;
+      return null;
+    }, "the demo has an Enterprise manager");
     await manager.click();
     await eventually(async () => (await driver.findElements(byTestId("user-picker"))).length === 0, "picker did not close");
   });

@@ -9,6 +9,7 @@ import { AccountPage } from "./screens/AccountPage";
 import { SettingsScreen } from "./screens/SettingsScreen";
 import { CockpitScreen } from "./screens/CockpitScreen";
 import { WorklistScreen } from "./screens/WorklistScreen";
+import { EscalationsScreen } from "./screens/EscalationsScreen";
 import { RulesScreen } from "./screens/RulesScreen";
 import { ComingSoon } from "./screens/ComingSoon";
 import { UserPicker } from "./components/UserPicker";
@@ -101,6 +102,8 @@ export function App({ backend }: { backend: Backend }) {
             <AccountsScreen view={accountsView} onViewChange={setAccountsView} onOpen={setOpenAccount} />
           ) : section === "worklist" ? (
             <WorklistScreen key={user?.id ?? "nobody"} onOpenAccount={setOpenAccount} />
+          ) : section === "escalations" ? (
+            <EscalationsScreen onOpenAccount={setOpenAccount} />
           ) : section === "cockpit" ? (
             <CockpitScreen key={user?.id ?? "nobody"} onOpenAccount={setOpenAccount} />
           ) : section === "rules" ? (

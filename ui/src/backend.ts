@@ -10,6 +10,10 @@ import type {
   AppError,
   CtaDetail,
   CtaScope,
+  EscalationCriteria,
+  EscalationOutcome,
+  Refinement,
+  WbrItem,
   HuddleCsm,
   HuddleExport,
   LaneSummary,
@@ -47,6 +51,15 @@ import type {
 
 export type {
   Account,
+  AgreedAction,
+  Decision,
+  EscalationCriteria,
+  EscalationOutcome,
+  OutcomeMix,
+  OutcomeSummary,
+  Refinement,
+  WbrItem,
+  WhatIf,
   GroupSummary,
   HuddleAccount,
   HuddleCsm,
@@ -208,6 +221,16 @@ export interface Backend {
   riskCategories(): Promise<RiskCategory[]>;
   saveRiskCategory(categoryId: string | null, name: string, ownerId: string | null): Promise<RiskCategory>;
   removeRiskCategory(categoryId: string): Promise<null>;
+  escalationCriteria(): Promise<EscalationCriteria>;
+  saveEscalationCriteria(criteria: EscalationCriteria): Promise<EscalationCriteria>;
+  escalateAccount(accountId: string, reason: string): Promise<string>;
+  deEscalate(ctaId: string, reason: string): Promise<null>;
+  closeEscalation(ctaId: string, outcome: EscalationOutcome, arrRetainedMinor: number | null): Promise<null>;
+  wbr(): Promise<WbrItem[]>;
+  addEscalationAction(ctaId: string, kind: string, description: string, ownerId: string | null, dueOn: string | null): Promise<null>;
+  setEscalationActionDone(actionId: string, done: boolean): Promise<null>;
+  addEscalationDecision(ctaId: string, text: string): Promise<null>;
+  escalationRefinement(): Promise<Refinement>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -281,4 +304,14 @@ export const tauriBackend: Backend = {
   riskCategories: () => unwrap(commands.riskCategories()),
   saveRiskCategory: (categoryId, name, ownerId) => unwrap(commands.saveRiskCategory(categoryId, name, ownerId)),
   removeRiskCategory: (categoryId) => unwrap(commands.removeRiskCategory(categoryId)),
+  escalationCriteria: () => unwrap(commands.escalationCriteria()),
+  saveEscalationCriteria: (criteria) => unwrap(commands.saveEscalationCriteria(criteria)),
+  escalateAccount: (accountId, reason) => unwrap(commands.escalateAccount(accountId, reason)),
+  deEscalate: (ctaId, reason) => unwrap(commands.deEscalate(ctaId, reason)),
+  closeEscalation: (ctaId, outcome, arrRetainedMinor) => unwrap(commands.closeEscalation(ctaId, outcome, arrRetainedMinor)),
+  wbr: () => unwrap(commands.wbr()),
+  addEscalationAction: (ctaId, kind, description, ownerId, dueOn) => unwrap(commands.addEscalationAction(ctaId, kind, description, ownerId, dueOn)),
+  setEscalationActionDone: (actionId, done) => unwrap(commands.setEscalationActionDone(actionId, done)),
+  addEscalationDecision: (ctaId, text) => unwrap(commands.addEscalationDecision(ctaId, text)),
+  escalationRefinement: () => unwrap(commands.escalationRefinement()),
 };

@@ -521,6 +521,96 @@ async removeRiskCategory(categoryId: string) : Promise<Result<null, AppError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async escalationCriteria() : Promise<Result<EscalationCriteria, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("escalation_criteria") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveEscalationCriteria(criteria: EscalationCriteria) : Promise<Result<EscalationCriteria, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_escalation_criteria", { criteria }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * A CSM escalates an account to leadership, with a reason.
+ */
+async escalateAccount(accountId: string, reason: string) : Promise<Result<string, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("escalate_account", { accountId, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async deEscalate(ctaId: string, reason: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("de_escalate", { ctaId, reason }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Closes an escalation with its outcome; a downsell says how much ARR (minor units of
+ * the base currency) was kept.
+ */
+async closeEscalation(ctaId: string, outcome: EscalationOutcome, arrRetainedMinor: number | null) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("close_escalation", { ctaId, outcome, arrRetainedMinor }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async wbr() : Promise<Result<WbrItem[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("wbr") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async addEscalationAction(ctaId: string, kind: string, description: string, ownerId: string | null, dueOn: string | null) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("add_escalation_action", { ctaId, kind, description, ownerId, dueOn }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async setEscalationActionDone(actionId: string, done: boolean) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("set_escalation_action_done", { actionId, done }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Records a decision by the current user.
+ */
+async addEscalationDecision(ctaId: string, text: string) : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("add_escalation_decision", { ctaId, text }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async escalationRefinement() : Promise<Result<Refinement, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("escalation_refinement") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -616,6 +706,10 @@ export type Action = { kind: "create_cta"; cta_type: CtaType; reason: string; pr
  * Close the CTAs this rule opened once its condition no longer holds.
  */
 { kind: "close_when_cleared"; outcome: string } | { kind: "set_category"; category: string } | { kind: "start_digital_playbook"; playbook: string } | { kind: "add_timeline_note"; text: string }
+/**
+ * What leadership agreed to do.
+ */
+export type AgreedAction = { id: string; kind: string; description: string; owner_id: string | null; owner_name: string | null; due_on: string | null; done_at: string | null }
 export type AppError = { kind: "NotFound"; detail: { entity: string; id: string } } | { kind: "Invalid"; detail: { field: string; reason: string } } | { kind: "Store"; detail: { message: string } }
 export type AppInfo = { version: string; 
 /**
@@ -716,6 +810,31 @@ export type Currency = { currency: string; rate_ppm: number;
  * Digits after the decimal point: 2 for cents, 0 for yen.
  */
 minor_digits: number }
+export type Decision = { id: string; decided_at: string; author_name: string | null; text: string }
+/**
+ * When an account goes to leadership, edited in Settings.
+ */
+export type EscalationCriteria = { enabled: boolean; 
+/**
+ * Severity score at or above which an account is escalated.
+ */
+severity_threshold: number; 
+/**
+ * No criterion escalates an account below this ARR (base currency, major units).
+ */
+arr_floor: number; strategic_sponsor_lost: boolean; 
+/**
+ * A High-severity usage drop signal.
+ */
+steep_usage_drop: boolean; recurring_issues: boolean; 
+/**
+ * After a de-escalation, the criteria leave the account alone this many days.
+ */
+quiet_days: number }
+/**
+ * How an escalation ended.
+ */
+export type EscalationOutcome = "saved" | "downsell" | "churned" | "resolved" | "de_escalated"
 export type ExpansionPotential = "none" | "low" | "medium" | "high"
 export type Firing = { rule: string; account_id: string; account_name: string; outcome: FiringOutcome; cta_type: CtaType; reason: string; evidence: string[] }
 /**
@@ -811,6 +930,8 @@ export type NumberField = { field: "health_score" } |
  * A measure's 0–100 score on the account's scorecard.
  */
 { field: "measure_score"; measure: MeasureKind }
+export type OutcomeMix = { label: string; total: number; saved: number; downsell: number; churned: number; resolved: number; de_escalated: number }
+export type OutcomeSummary = { mix: OutcomeMix; arr_at_stake_minor: number; arr_retained_minor: number; arr_lost_minor: number; median_days_to_resolution: number | null; mean_days_to_resolution: number | null }
 export type OverrideView = { id: string; measure: MeasureKind; score: number; comment: string; author: string | null; created_at: string; expires_on: string | null }
 export type Playbook = { id: string; name: string; description: string; 
 /**
@@ -863,6 +984,7 @@ export type PriorityFactor = { factor: string; input: string; multiplier: number
 points: number }
 export type RecomputeProgress = { done: number; total: number }
 export type RecomputeSummary = { accounts: number; scored: number; signals_raised: number; signals_cleared: number; duration_ms: number }
+export type Refinement = { summary: OutcomeSummary; per_criterion: OutcomeMix[]; current_threshold: number; what_if: WhatIf[]; suggested_threshold: number | null; suggestion: string }
 export type RiskCategory = { id: string; name: string; owner_id: string | null; owner_name: string | null }
 /**
  * A weekly risk update on a CTA: where things stand, in three parts.
@@ -1043,6 +1165,27 @@ week_start: string; active_users: number; licensed_seats: number; logins: number
  */
 key_feature_adoption: number }
 export type User = { id: string; name: string; email: string; role: Role; title: string; team_id: string | null; created_at: string }
+/**
+ * One open escalation as the weekly business review shows it.
+ */
+export type WbrItem = { cta_id: string; account_id: string; account_name: string; arr_base_minor: number; severity_score: number | null; severity_level: Level | null; trend_30: number | null; category: string | null; executive: string | null; csm: string | null; criterion: string; reason: string; days_open: number; renewal_date: string; 
+/**
+ * The newest weekly update on the escalation or the CSM's risk CTA.
+ */
+update: RiskUpdate | null; actions: AgreedAction[]; decisions: Decision[] }
+export type WhatIf = { threshold: number; 
+/**
+ * Severity escalations that would still have opened.
+ */
+escalations: number; fewer: number; 
+/**
+ * Of those fewer, resolved without leadership or de-escalated.
+ */
+fewer_without_leadership: number; 
+/**
+ * Of those fewer, saved, downsold or churned: cases leadership should have seen.
+ */
+fewer_needing_leadership: number }
 /**
  * "Why is this account here?": the factors of its score and its lane.
  */

@@ -12,19 +12,7 @@ export const SECTIONS: SectionInfo[] = [
   { id: "worklist", label: "Worklist", icon: "☰" },
   { id: "accounts", label: "Accounts", icon: "▦" },
   { id: "cockpit", label: "Cockpit", icon: "✓" },
-  {
-    id: "escalations",
-    label: "Escalations",
-    icon: "▲",
-    coming: {
-      title: "Leadership escalations",
-      points: [
-        "The weekly business review: every open escalation with ARR at stake, owner and latest update",
-        "Agreed actions, decisions and outcomes (saved, downsell, churned, resolved without leadership)",
-        "Criteria refinement from past outcomes",
-      ],
-    },
-  },
+  { id: "escalations", label: "Escalations", icon: "▲" },
   {
     id: "dashboards",
     label: "Dashboards",

@@ -110,6 +110,20 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
       throw new Error("not faked");
     }),
     removeRiskCategory: vi.fn(async () => null),
+    escalationCriteria: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    saveEscalationCriteria: vi.fn(async (c) => c),
+    escalateAccount: vi.fn(async () => "0190f3c4-0000-7000-8000-00000000e5c1"),
+    deEscalate: vi.fn(async () => null),
+    closeEscalation: vi.fn(async () => null),
+    wbr: vi.fn(async () => []),
+    addEscalationAction: vi.fn(async () => null),
+    setEscalationActionDone: vi.fn(async () => null),
+    addEscalationDecision: vi.fn(async () => null),
+    escalationRefinement: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
     logNpsResponse: vi.fn(async () => {
       throw new Error("not faked");
     }),

@@ -342,6 +342,17 @@ pub async fn run(
     Ok(report)
 }
 
+/// Whether this CTA is an open escalation (closed only through `close` or `de_escalate`).
+pub async fn is_open(pool: &SqlitePool, cta_id: &str) -> Result<bool> {
+    Ok(sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM escalations WHERE cta_id = ? AND closed_at IS NULL",
+    )
+    .bind(cta_id)
+    .fetch_one(pool)
+    .await?
+        > 0)
+}
+
 /// A CSM escalates an account by hand, with a reason.
 pub async fn escalate(
     store: &Store,

@@ -87,6 +87,12 @@ pub async fn close_cta(
     outcome: String,
 ) -> AppResult<()> {
     let id = parse_id("cta_id", &cta_id)?;
+    if riskdesk_core::escalation::is_open(state.store.pool(), &id).await? {
+        return Err(AppError::Invalid {
+            field: "cta".into(),
+            reason: "this is a leadership escalation: close it in Escalations with its outcome, or de-escalate it".into(),
+        });
+    }
     let mut tx = state.store.write().await?;
     cta::close(&mut tx, &id, &outcome).await?;
     tx.commit().await.map_err(riskdesk_core::Error::from)?;

@@ -63,7 +63,7 @@ describe("App", () => {
 
   it("says what unbuilt sections will hold", async () => {
     render(<App backend={fakeBackend({ currentUser: vi.fn(async () => people[2]) })} />);
-    fireEvent.click(screen.getByTestId("nav-escalations"));
-    expect(screen.getByTestId("coming-soon").textContent).toMatch(/weekly business review/);
+    fireEvent.click(screen.getByTestId("nav-dashboards"));
+    expect(screen.getByTestId("coming-soon").textContent).toMatch(/monthly risk report/);
   });
 });

@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { PriorityConfig, RiskCategory, User } from "../backend";
+import type { EscalationCriteria, PriorityConfig, RiskCategory, User } from "../backend";
 import { BackendError } from "../backend";
 import { useApp } from "../context";
 
@@ -185,6 +185,61 @@ export function CategorySettings() {
           {problem}
         </p>
       )}
+    </section>
+  );
+}
+
+/** When an account goes to leadership. */
+export function EscalationSettings() {
+  const { backend, reportError } = useApp();
+  const [c, setC] = useState<EscalationCriteria | null>(null);
+  const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
+  useEffect(() => {
+    backend.escalationCriteria().then(setC).catch(reportError);
+  }, [backend, reportError]);
+  if (!c) return <p className="muted">Loading…</p>;
+  const save = async () => {
+    try {
+      setC(await backend.saveEscalationCriteria(c));
+      setMessage({ ok: true, text: "Saved. It applies from the next rule run." });
+    } catch (e) {
+      setMessage({ ok: false, text: e instanceof Error ? e.message : String(e) });
+    }
+  };
+  const num = (k: "severity_threshold" | "arr_floor" | "quiet_days", label: string) => (
+    <label className="field">
+      <span>{label}</span>
+      <input type="number" value={c[k]} onChange={(e) => setC({ ...c, [k]: Number(e.target.value) })} data-testid={`escalation-${k}`} />
+    </label>
+  );
+  const flag = (k: "enabled" | "strategic_sponsor_lost" | "steep_usage_drop" | "recurring_issues", label: string) => (
+    <label className="toggle">
+      <input type="checkbox" checked={c[k]} onChange={(e) => setC({ ...c, [k]: e.target.checked })} data-testid={`escalation-${k}`} /> {label}
+    </label>
+  );
+  return (
+    <section className="card settings-card" data-testid="escalation-settings">
+      <h2>Escalation criteria</h2>
+      <p className="muted">When an account crosses one, an escalation goes to the executive who owns its risk category, linked to the CSM’s risk CTA. Every criterion needs the ARR floor.</p>
+      {flag("enabled", "Escalate automatically")}
+      <div className="thresholds">
+        {num("severity_threshold", "Severity score at or above")}
+        {num("arr_floor", "ARR floor (USD)")}
+        {num("quiet_days", "Days a de-escalated account is left alone")}
+      </div>
+      {flag("strategic_sponsor_lost", "Strategic account whose sponsor left")}
+      {flag("steep_usage_drop", "Steep usage drop (High severity signal)")}
+      {flag("recurring_issues", "Recurring product issues")}
+      {message && (
+        <p className={message.ok ? "ok" : "problem"} role="status" data-testid="escalation-message">
+          {message.text}
+        </p>
+      )}
+      <div className="actions">
+        <button className="button" onClick={save} data-testid="escalation-save">
+          Save
+        </button>
+      </div>
     </section>
   );
 }

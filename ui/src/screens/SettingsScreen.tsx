@@ -1,12 +1,12 @@
 import { useEffect, useState } from "react";
 import type { AppInfo, RecomputeProgress, RecomputeSummary, SeverityConfig, SignalThresholds, User } from "../backend";
 import { ScorecardEditor } from "./ScorecardEditor";
-import { CategorySettings, PrioritySettings } from "./PrioritySettings";
+import { CategorySettings, EscalationSettings, PrioritySettings } from "./PrioritySettings";
 import { describeUser, useApp } from "../context";
 import { roleLabel } from "../format";
 import { groupUsers } from "../components/UserPicker";
 
-type Tab = "you" | "scorecards" | "signals" | "priority" | "categories" | "recompute";
+type Tab = "you" | "scorecards" | "signals" | "priority" | "categories" | "escalation" | "recompute";
 
 const TABS: Array<[Tab, string]> = [
   ["you", "You"],
@@ -14,6 +14,7 @@ const TABS: Array<[Tab, string]> = [
   ["signals", "Signals and severity"],
   ["priority", "Priority"],
   ["categories", "Risk categories"],
+  ["escalation", "Escalation"],
   ["recompute", "Recompute"],
 ];
 
@@ -55,6 +56,7 @@ export function SettingsScreen({ onUserChange }: { onUserChange: (u: User) => vo
       )}
       {tab === "priority" && <PrioritySettings />}
       {tab === "categories" && <CategorySettings />}
+      {tab === "escalation" && <EscalationSettings />}
       {tab === "recompute" && <RecomputePanel />}
     </div>
   );

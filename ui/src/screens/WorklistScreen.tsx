@@ -274,6 +274,7 @@ function WhyPanel({ row, onOpenAccount, onChanged }: { row: WorklistRow; onOpenA
   const [why, setWhy] = useState<WhyHere | null>(null);
   const [ctas, setCtas] = useState<CtaDetail[] | null>(null);
   const [act, setAct] = useState<Act>("none");
+  const [escalation, setEscalation] = useState("");
   const [version, setVersion] = useState(0);
 
   useEffect(() => {
@@ -335,16 +336,40 @@ function WhyPanel({ row, onOpenAccount, onChanged }: { row: WorklistRow; onOpenA
           {ctas && ctas.length > 1 && <p className="muted small">{ctas.length - 1} more on the account page.</p>}
         </div>
       </div>
-      {act !== "none" && (
+      {act === "cta" && (
         <NewCtaForm
           accountId={row.account_id}
-          preset={act === "escalate" ? { cta_type: "escalation", priority: "high", reason: "Escalate to leadership: " } : undefined}
           onCancel={() => setAct("none")}
           onCreated={() => {
             setAct("none");
             changed();
           }}
         />
+      )}
+      {act === "escalate" && (
+        <form
+          className="inline-form"
+          data-testid="escalate-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            backend
+              .escalateAccount(row.account_id, escalation)
+              .then(() => {
+                setAct("none");
+                setEscalation("");
+                changed();
+              })
+              .catch(reportError);
+          }}
+        >
+          <input autoFocus className="grow" placeholder="Why leadership is needed" value={escalation} onChange={(e) => setEscalation(e.target.value)} data-testid="escalate-reason" />
+          <button className="button" disabled={!escalation.trim()} data-testid="escalate-confirm">
+            Escalate to leadership
+          </button>
+          <button type="button" className="link" onClick={() => setAct("none")}>
+            Cancel
+          </button>
+        </form>
       )}
     </div>
   );

@@ -57,10 +57,11 @@ async fn a_dry_run_previews_and_writes_nothing_then_a_run_creates_each_cta_once(
     // Playbook tasks came along, dated from today.
     assert!(count(&store, "SELECT COUNT(*) FROM cta_tasks").await > first.created as i64);
     // Every rule CTA says which rule fired and on what.
-    let evidence: Vec<String> = sqlx::query_scalar("SELECT evidence FROM ctas WHERE source = 'rule'")
-        .fetch_all(store.pool())
-        .await
-        .expect("evidence");
+    let evidence: Vec<String> =
+        sqlx::query_scalar("SELECT evidence FROM ctas WHERE source = 'rule'")
+            .fetch_all(store.pool())
+            .await
+            .expect("evidence");
     assert!(
         evidence.iter().all(|e| e.contains("rule “")),
         "{:?}",
