@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { By } from "selenium-webdriver";
-import { byTestId, eventually, find, launch, screenshot, setValue, texts } from "./harness.mjs";
+import { byTestId, eventually, find, launch, pickUser, screenshot, setValue, texts } from "./harness.mjs";
 
 describe("Escalations", () => {
   let app;
@@ -12,13 +12,7 @@ describe("Escalations", () => {
   before(async () => {
     app = await launch();
     driver = app.driver;
-    await find(driver, "user-picker");
-    const vp = await eventually(async () => {
-      for (const c of await driver.findElements(byTestId("pick-user"))) if ((await c.getAttribute("textContent")).includes("VP Customer Success")) return c;
-      return null;
-    }, "the demo has a VP Customer Success");
-    await vp.click();
-    await eventually(async () => (await driver.findElements(byTestId("user-picker"))).length === 0, "picker did not close");
+    await pickUser(driver, "VP Customer Success");
   });
 
   after(async () => {

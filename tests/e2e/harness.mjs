@@ -173,3 +173,14 @@ export async function setValue(driver, element, value) {
 export async function press(driver, keys) {
   await driver.actions().sendKeys(keys).perform();
 }
+
+/** On first start, picks the person whose card mentions `text` (a title or team). */
+export async function pickUser(driver, text) {
+  await find(driver, "user-picker");
+  const card = await eventually(async () => {
+    for (const c of await driver.findElements(byTestId("pick-user"))) if ((await c.getAttribute("textContent")).includes(text)) return c;
+    return null;
+  }, `nobody in the picker is "${text}"`);
+  await card.click();
+  await eventually(async () => (await driver.findElements(byTestId("user-picker"))).length === 0, "the picker did not close");
+}

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { By } from "selenium-webdriver";
-import { byTestId, eventually, find, launch, screenshot, setValue, texts } from "./harness.mjs";
+import { byTestId, eventually, find, launch, pickUser, screenshot, setValue, texts } from "./harness.mjs";
 
 describe("Worklist", () => {
   let app;
@@ -13,13 +13,7 @@ describe("Worklist", () => {
     app = await launch();
     driver = app.driver;
     // The Enterprise team's manager: a team with named CSMs and their at-risk accounts.
-    await find(driver, "user-picker");
-    const manager = await eventually(async () => {
-      for (const c of await driver.findElements(byTestId("pick-user"))) if ((await c.getAttribute("textContent")).includes("Manager, Enterprise")) return c;
-      return null;
-    }, "the demo has an Enterprise manager");
-    await manager.click();
-    await eventually(async () => (await driver.findElements(byTestId("user-picker"))).length === 0, "picker did not close");
+    await pickUser(driver, "Manager, Enterprise");
   });
 
   after(async () => {
@@ -60,11 +54,17 @@ describe("Worklist", () => {
     await eventually(async () => new Set(await texts(driver, "worklist-owner-cell")).size > 1, "the filter did not clear");
   });
 
-  test("a row expands to say why it is there, and a CSM escalates from it", async () => {
+  test("a row expands to say why it is there, and a manager escalates it to leadership", async () => {
+    // The highest-ranked account not escalated yet (rows are in DOM order here).
+    const at = await driver.executeScript(
+      `return [...document.querySelectorAll('[data-testid="worklist-row"]')].findIndex((r) => !r.querySelector('[data-testid="escalated-pill"]'));`,
+    );
+    assert.ok(at >= 0, "every listed account is already escalated");
     // A table row is not clickable for WebDriver; its account name is.
-    const first = (await driver.findElements(byTestId("worklist-name")))[0];
-    const score = (await texts(driver, "worklist-score"))[0];
-    const ctasBefore = Number((await texts(driver, "worklist-ctas"))[0]);
+    const first = (await driver.findElements(byTestId("worklist-name")))[at];
+    const name = await first.getText();
+    const score = (await texts(driver, "worklist-score"))[at];
+    const ctasBefore = Number((await texts(driver, "worklist-ctas"))[at]);
     await first.click();
     const why = await find(driver, "why-here");
     const factors = await eventually(async () => {
@@ -76,12 +76,15 @@ describe("Worklist", () => {
     await screenshot(driver, "21-why-here");
 
     await (await why.findElement(byTestId("why-escalate"))).click();
-    const form = await find(driver, "new-cta-form");
-    const type = await form.findElement(byTestId("new-cta-type"));
-    assert.equal(await type.getAttribute("value"), "escalation");
-    await (await form.findElement(byTestId("new-cta-reason"))).sendKeys("budget freeze threatens the renewal");
-    await (await form.findElement(byTestId("new-cta-save"))).click();
-    await eventually(async () => Number((await texts(driver, "worklist-ctas"))[0]) === ctasBefore + 1, "the row does not count the new CTA");
+    await (await find(driver, "escalate-reason")).sendKeys("budget freeze threatens the renewal");
+    await (await find(driver, "escalate-confirm")).click();
+    // The row now says it is escalated and counts the escalation among its CTAs.
+    await eventually(async () => {
+      const names = await texts(driver, "worklist-name");
+      const i = names.indexOf(name);
+      const row = (await driver.findElements(byTestId("worklist-row")))[i];
+      return i >= 0 && Number((await texts(driver, "worklist-ctas"))[i]) === ctasBefore + 1 && (await row.findElements(byTestId("escalated-pill"))).length === 1;
+    }, "the row does not show the escalation");
   });
 
   test("renewal triage groups next quarter's renewals into one work order", async () => {

@@ -1206,6 +1206,10 @@ renewal_within_days: number | null; flagged_only: boolean;
 include_digital: boolean; offset: number; limit: number }
 export type WorklistRow = { rank: number; account_id: string; name: string; arr_minor: number; currency: string; segment: Segment; strategic: boolean; owner_id: string | null; owner_name: string | null; renewal_date: string; health: number | null; band: string | null; band_color: string | null; trend_30: number | null; severity_score: number | null; severity_level: Level | null; score: number; lane: string; category: string | null; flagged: boolean; open_ctas: number; 
 /**
+ * An open leadership escalation.
+ */
+escalated: boolean; 
+/**
  * Active signals, most severe first.
  */
 signals: SignalKind[] }

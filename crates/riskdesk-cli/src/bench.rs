@@ -238,17 +238,8 @@ async fn worklist_rows(
     use riskdesk_core::signals::Level;
     use riskdesk_core::worklist::{self, WorklistQuery};
     let base = WorklistQuery {
-        scope: CtaScope::All,
         user_id: Some(owner.to_string()),
-        owner_id: None,
-        segment: None,
-        category: None,
-        severity: None,
-        renewal_within_days: None,
-        flagged_only: false,
-        include_digital: false,
-        offset: 0,
-        limit: 100,
+        ..WorklistQuery::everyone(100)
     };
     let cases = vec![
         ("worklist: everyone, first page", base.clone()),

@@ -100,24 +100,14 @@ pub async fn worklist(
     why: bool,
     json: bool,
 ) -> Result<()> {
-    use riskdesk_core::cta::CtaScope;
     use riskdesk_core::worklist::{self, WorklistQuery};
     let store = open(&db).await?;
     let today = Utc::now().date_naive();
     let page = worklist::page(
         store.pool(),
         &WorklistQuery {
-            scope: CtaScope::All,
-            user_id: None,
             owner_id: owner,
-            segment: None,
-            category: None,
-            severity: None,
-            renewal_within_days: None,
-            flagged_only: false,
-            include_digital: false,
-            offset: 0,
-            limit,
+            ..WorklistQuery::everyone(limit)
         },
         today,
     )

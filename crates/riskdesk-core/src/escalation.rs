@@ -272,14 +272,7 @@ pub async fn run(
     today: NaiveDate,
 ) -> Result<EscalationRun> {
     let c = criteria(store.pool()).await?;
-    let ids = match ids {
-        Some(ids) => ids,
-        None => {
-            sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
-                .fetch_all(store.pool())
-                .await?
-        }
-    };
+    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
     let mut report = EscalationRun {
         checked: ids.len() as u32,
         opened: 0,

@@ -251,12 +251,6 @@ fn evaluate(
     })
 }
 
-async fn all_account_ids(pool: &SqlitePool) -> Result<Vec<String>> {
-    Ok(sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
-        .fetch_all(pool)
-        .await?)
-}
-
 /// Recomputes `ids` (every account when None) as of `today`. `progress` gets (done, total).
 pub async fn recompute(
     store: &Store,
@@ -269,10 +263,7 @@ pub async fn recompute(
     let cards = scorecards(store).await?;
     let thresholds = signal_thresholds(store.pool()).await?;
     let sev = severity_config(store.pool()).await?;
-    let ids = match ids {
-        Some(ids) => ids,
-        None => all_account_ids(store.pool()).await?,
-    };
+    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
     let now = Utc::now();
     let mut summary = RecomputeSummary {
         accounts: ids.len() as u32,
@@ -368,7 +359,7 @@ pub async fn initialize(
 /// then, so a new store starts with a history and trends.
 pub async fn backfill(store: &Store, days: &[NaiveDate]) -> Result<()> {
     let cards = scorecards(store).await?;
-    let ids = all_account_ids(store.pool()).await?;
+    let ids = crate::store::accounts::ids_or_all(store.pool(), None).await?;
     let (Some(first), Some(_)) = (days.iter().min(), days.iter().max()) else {
         return Ok(());
     };

@@ -369,23 +369,27 @@ type InputRow = (
     Option<String>,
     bool,
     bool,
+    Option<String>,
 );
 
-/// An account's priority with what the worklist filters on: category, flag, open CTAs,
-/// and the explanation as JSON.
-type Ranked = (String, Priority, Option<String>, bool, i64, String);
+/// An account's priority with what the worklist filters on, and the explanation as JSON.
+struct Ranked {
+    id: String,
+    priority: Priority,
+    category: Option<String>,
+    flagged: bool,
+    open_ctas: i64,
+    explanation: String,
+    owner_id: Option<String>,
+    segment: Segment,
+    renewal: NaiveDate,
+    level: Option<Level>,
+}
 
 /// Re-ranks `ids` (every account when None) from their current health and CTAs.
 pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) -> Result<()> {
     let c = config(store.pool()).await?;
-    let ids = match ids {
-        Some(ids) => ids,
-        None => {
-            sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
-                .fetch_all(store.pool())
-                .await?
-        }
-    };
+    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
     let now = Utc::now();
     for chunk in ids.chunks(BATCH) {
         let mut qb = QueryBuilder::new(
@@ -397,7 +401,8 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
              (SELECT c.category FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.category IS NOT NULL \
                 ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.created_at LIMIT 1), \
              COALESCE((SELECT MAX(c.expected = 1 AND c.avoidable = 0) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0), \
-             COALESCE((SELECT MAX(c.avoidable = 1) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0) \
+             COALESCE((SELECT MAX(c.avoidable = 1) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0), \
+             a.owner_id \
              FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id",
         );
         in_list(&mut qb, chunk);
@@ -420,8 +425,9 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
                     category,
                     eu,
                     av,
+                    owner_id,
                 )| {
-                    let p = compute(
+                    let priority = compute(
                         &c,
                         &PriorityInput {
                             severity: sev.unwrap_or(0.0),
@@ -436,9 +442,20 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
                             avoidable: av,
                         },
                     );
-                    let json = serde_json::to_string(&p.explanation)
+                    let explanation = serde_json::to_string(&priority.explanation)
                         .map_err(|e| Error::invalid("priority", e.to_string()))?;
-                    Ok((id, p, category, flagged, open, json))
+                    Ok(Ranked {
+                        id,
+                        priority,
+                        category,
+                        flagged,
+                        open_ctas: open,
+                        explanation,
+                        owner_id,
+                        segment,
+                        renewal,
+                        level,
+                    })
                 },
             )
             .collect::<Result<_>>()?;
@@ -452,22 +469,28 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
 async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Result<()> {
     insert_batched(
         tx,
-        "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, explanation) ",
-        9,
+        "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, explanation, \
+         owner_id, segment, renewal_date, severity_level) ",
+        13,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
          score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
-         explanation = excluded.explanation",
+         explanation = excluded.explanation, owner_id = excluded.owner_id, segment = excluded.segment, \
+         renewal_date = excluded.renewal_date, severity_level = excluded.severity_level",
         rows,
-        |b, (id, p, category, flagged, open, json)| {
-            b.push_bind(id.clone())
+        |b, r| {
+            b.push_bind(r.id.clone())
                 .push_bind(now)
-                .push_bind(p.at_risk)
-                .push_bind(p.lane)
-                .push_bind(p.score)
-                .push_bind(category.clone())
-                .push_bind(*flagged)
-                .push_bind(*open)
-                .push_bind(json.clone());
+                .push_bind(r.priority.at_risk)
+                .push_bind(r.priority.lane)
+                .push_bind(r.priority.score)
+                .push_bind(r.category.clone())
+                .push_bind(r.flagged)
+                .push_bind(r.open_ctas)
+                .push_bind(r.explanation.clone())
+                .push_bind(r.owner_id.clone())
+                .push_bind(r.segment)
+                .push_bind(r.renewal)
+                .push_bind(r.level);
         },
     )
     .await

@@ -55,6 +55,8 @@ pub struct WorklistRow {
     pub category: Option<String>,
     pub flagged: bool,
     pub open_ctas: i64,
+    /// An open leadership escalation.
+    pub escalated: bool,
     /// Active signals, most severe first.
     #[sqlx(skip)]
     pub signals: Vec<SignalKind>,
@@ -70,6 +72,25 @@ pub struct WorklistPage {
 
 pub const MAX_LIMIT: u32 = 500;
 
+impl WorklistQuery {
+    /// Everyone's at-risk accounts in the CSM lane, first `limit` rows, no filters.
+    pub fn everyone(limit: u32) -> Self {
+        WorklistQuery {
+            scope: CtaScope::All,
+            user_id: None,
+            owner_id: None,
+            segment: None,
+            category: None,
+            severity: None,
+            renewal_within_days: None,
+            flagged_only: false,
+            include_digital: false,
+            offset: 0,
+            limit,
+        }
+    }
+}
+
 fn push_filters<'a>(
     qb: &mut QueryBuilder<'a, Sqlite>,
     q: &'a WorklistQuery,
@@ -83,28 +104,28 @@ fn push_filters<'a>(
         (CtaScope::All, _) => {}
         (_, None) => return Err(Error::invalid("worklist.scope", "say who you are first")),
         (CtaScope::Mine, Some(user)) => {
-            qb.push(" AND a.owner_id = ").push_bind(user.as_str());
+            qb.push(" AND p.owner_id = ").push_bind(user.as_str());
         }
         (CtaScope::Team, Some(user)) => {
-            qb.push(" AND a.owner_id IN (SELECT id FROM users WHERE team_id = (SELECT team_id FROM users WHERE id = ")
+            qb.push(" AND p.owner_id IN (SELECT id FROM users WHERE team_id = (SELECT team_id FROM users WHERE id = ")
                 .push_bind(user.as_str())
                 .push("))");
         }
     }
     if let Some(owner) = &q.owner_id {
-        qb.push(" AND a.owner_id = ").push_bind(owner.as_str());
+        qb.push(" AND p.owner_id = ").push_bind(owner.as_str());
     }
     if let Some(segment) = q.segment {
-        qb.push(" AND a.segment = ").push_bind(segment);
+        qb.push(" AND p.segment = ").push_bind(segment);
     }
     if let Some(category) = &q.category {
         qb.push(" AND p.category = ").push_bind(category.as_str());
     }
     if let Some(level) = q.severity {
-        qb.push(" AND h.severity_level = ").push_bind(level);
+        qb.push(" AND p.severity_level = ").push_bind(level);
     }
     if let Some(days) = q.renewal_within_days {
-        qb.push(" AND a.renewal_date <= ")
+        qb.push(" AND p.renewal_date <= ")
             .push_bind(today + chrono::Duration::days(days as i64));
     }
     if q.flagged_only {
@@ -113,11 +134,10 @@ fn push_filters<'a>(
     Ok(())
 }
 
-/// What every filter can see; the page adds the owner's name.
-const FILTERED: &str = " FROM account_priority p JOIN accounts a ON a.id = p.account_id \
-     LEFT JOIN account_health h ON h.account_id = p.account_id";
+/// Every filter reads `account_priority` alone; the page joins what it shows.
+const FILTERED: &str = " FROM account_priority p";
 
-/// One page of the ranked worklist: highest priority first, ties by name.
+/// One page of the ranked worklist: highest priority first, ties in a stable order.
 pub async fn page(pool: &SqlitePool, q: &WorklistQuery, today: NaiveDate) -> Result<WorklistPage> {
     let limit = q.limit.clamp(1, MAX_LIMIT);
     let mut count = QueryBuilder::new(format!("SELECT COUNT(*){FILTERED}"));
@@ -126,10 +146,12 @@ pub async fn page(pool: &SqlitePool, q: &WorklistQuery, today: NaiveDate) -> Res
     let mut qb = QueryBuilder::new(format!(
         "SELECT a.id AS account_id, a.name, a.arr_minor, a.currency, a.segment, a.strategic, a.owner_id, u.name AS owner_name, \
          a.renewal_date, h.score AS health, h.band, h.band_color, h.trend_30, h.severity_score, h.severity_level, \
-         p.score, p.lane, p.category, p.flagged, p.open_ctas{FILTERED} LEFT JOIN users u ON u.id = a.owner_id"
+         p.score, p.lane, p.category, p.flagged, p.open_ctas, \
+         EXISTS (SELECT 1 FROM escalations e WHERE e.account_id = p.account_id AND e.closed_at IS NULL) AS escalated{FILTERED} JOIN accounts a ON a.id = p.account_id \
+         LEFT JOIN account_health h ON h.account_id = p.account_id LEFT JOIN users u ON u.id = a.owner_id"
     ));
     push_filters(&mut qb, q, today)?;
-    qb.push(" ORDER BY p.score DESC, a.name, a.id LIMIT ")
+    qb.push(" ORDER BY p.score DESC, p.account_id LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(q.offset);
@@ -201,15 +223,7 @@ mod tests {
         WorklistQuery {
             scope,
             user_id,
-            owner_id: None,
-            segment: None,
-            category: None,
-            severity: None,
-            renewal_within_days: None,
-            flagged_only: false,
-            include_digital: false,
-            offset: 0,
-            limit: 50,
+            ..WorklistQuery::everyone(50)
         }
     }
 

@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useMemo, useRef, useState } from "react";
 import type { CockpitQuery, CockpitRow, CtaDetail, CtaScope, CtaStatus, CtaType, Level, User } from "../backend";
 import { useApp } from "../context";
+import { ScopeToggle } from "../components/Shared";
 import { formatDate, formatMoney, todayIso } from "../format";
 import { CtaView, type CtaMode } from "./CtaView";
 import { CTA_TYPES, NewCtaForm } from "./NewCtaForm";
@@ -164,19 +165,7 @@ export function CockpitScreen({ onOpenAccount }: { onOpenAccount: (accountId: st
         </button>
       </div>
       <div className="toolbar wrap">
-        <div className="segmented" role="group" aria-label="Whose CTAs">
-          {(
-            [
-              ["mine", "Mine"],
-              ["team", "My team"],
-              ["all", "All"],
-            ] as Array<[CtaScope, string]>
-          ).map(([s, label]) => (
-            <button key={s} className={query.scope === s ? "active" : ""} onClick={() => set({ scope: s })} data-testid={`scope-${s}`}>
-              {label}
-            </button>
-          ))}
-        </div>
+        <ScopeToggle value={query.scope} onChange={(s) => set({ scope: s })} testIdPrefix="scope" />
         <input ref={searchRef} className="search" placeholder="Search account or reason  ( / )" value={query.search ?? ""} onChange={(e) => set({ search: e.target.value || null })} data-testid="cockpit-search" />
         <select value={query.cta_type ?? ""} onChange={(e) => set({ cta_type: (e.target.value || null) as CtaType | null })} aria-label="Type" data-testid="filter-type">
           <option value="">Any type</option>

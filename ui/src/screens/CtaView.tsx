@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import type { CtaDetail, CtaEdit, Level, RiskCategory, TimelineKind, User } from "../backend";
 import { useApp } from "../context";
 import { formatDate, formatDateTime, todayIso } from "../format";
+import { RiskUpdateView, UserOptions } from "../components/Shared";
 
 export const OUTCOMES: Array<[string, string]> = [
   ["saved", "Saved"],
@@ -152,35 +153,22 @@ export function CtaView({
         </ul>
       )}
       {updates.map((u, i) => (
-        <div className="risk-update" data-testid={i === 0 ? "cta-latest-update" : "cta-update"} key={u.id}>
-          <small className="muted">
-            Weekly update {formatDate(u.created_at)}
-            {u.author_name ? ` by ${u.author_name}` : ""}
-            {i === 0 && d.updates.length > 1 && (
+        <RiskUpdateView
+          key={u.id}
+          update={u}
+          testId={i === 0 ? "cta-latest-update" : "cta-update"}
+          header={
+            i === 0 &&
+            d.updates.length > 1 && (
               <>
                 {" · "}
                 <button className="link" onClick={() => setShowHistory(!showHistory)} data-testid="cta-history">
                   {showHistory ? "hide earlier" : `${d.updates.length - 1} earlier`}
                 </button>
               </>
-            )}
-          </small>
-          {u.background && (
-            <p>
-              <strong>Background:</strong> {u.background}
-            </p>
-          )}
-          {u.done_so_far && (
-            <p>
-              <strong>Done so far:</strong> {u.done_so_far}
-            </p>
-          )}
-          {u.next_steps && (
-            <p>
-              <strong>Next steps:</strong> {u.next_steps}
-            </p>
-          )}
-        </div>
+            )
+          }
+        />
       ))}
       {full && d.timeline.length > 0 && (
         <>
@@ -334,13 +322,7 @@ function EditForm({ detail: d, onSave, onCancel }: { detail: CtaDetail; onSave: 
         Owner
         <select value={e.owner_id ?? ""} onChange={(ev) => setE({ ...e, owner_id: ev.target.value || null })}>
           <option value="">Unassigned</option>
-          {users
-            .filter((u) => u.role !== "admin")
-            .map((u) => (
-              <option key={u.id} value={u.id}>
-                {u.name}
-              </option>
-            ))}
+          <UserOptions users={users} />
         </select>
       </label>
       <label>

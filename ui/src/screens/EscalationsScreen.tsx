@@ -4,6 +4,7 @@ import { BackendError } from "../backend";
 import { useApp } from "../context";
 import { formatDate, formatDateTime, formatMoney, todayIso } from "../format";
 import { TrendMark } from "../components/Health";
+import { RiskUpdateView, UserOptions } from "../components/Shared";
 
 type Tab = "wbr" | "outcomes";
 
@@ -218,27 +219,7 @@ function EscalationCard({
       </p>
       <h3>Latest weekly update</h3>
       {u ? (
-        <div className="risk-update" data-testid="escalation-update">
-          <small className="muted">
-            {formatDate(u.created_at)}
-            {u.author_name ? ` by ${u.author_name}` : ""}
-          </small>
-          {u.background && (
-            <p>
-              <strong>Background:</strong> {u.background}
-            </p>
-          )}
-          {u.done_so_far && (
-            <p>
-              <strong>Done so far:</strong> {u.done_so_far}
-            </p>
-          )}
-          {u.next_steps && (
-            <p>
-              <strong>Next steps:</strong> {u.next_steps}
-            </p>
-          )}
-        </div>
+        <RiskUpdateView update={u} testId="escalation-update" />
       ) : (
         <p className="muted small">No weekly update yet.</p>
       )}
@@ -279,13 +260,7 @@ function EscalationCard({
         <input className="grow" placeholder="What was agreed" value={action.description} onChange={(e) => setAction({ ...action, description: e.target.value })} data-testid="action-description" />
         <select value={action.owner} onChange={(e) => setAction({ ...action, owner: e.target.value })} aria-label="Action owner">
           <option value="">Owner…</option>
-          {users
-            .filter((x) => x.role !== "admin")
-            .map((x) => (
-              <option key={x.id} value={x.id}>
-                {x.name}
-              </option>
-            ))}
+          <UserOptions users={users} />
         </select>
         <input type="date" value={action.due} min={todayIso()} onChange={(e) => setAction({ ...action, due: e.target.value })} aria-label="Due" />
         <button className="button secondary" disabled={!action.description.trim()} data-testid="action-add">

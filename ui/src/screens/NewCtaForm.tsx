@@ -1,6 +1,7 @@
 import { useEffect, useState } from "react";
 import type { AccountRow, CtaDetail, CtaType, Level, ManualCta, Playbook, User } from "../backend";
 import { useApp } from "../context";
+import { UserOptions } from "../components/Shared";
 
 export const CTA_TYPES: CtaType[] = ["risk", "escalation", "renewal", "expansion", "onboarding", "digital"];
 
@@ -161,13 +162,7 @@ export function NewCtaForm({
         Owner
         <select value={form.owner_id} onChange={(e) => setForm({ ...form, owner_id: e.target.value })}>
           <option value="">Unassigned</option>
-          {users
-            .filter((u) => u.role !== "admin")
-            .map((u) => (
-              <option key={u.id} value={u.id}>
-                {u.name}
-              </option>
-            ))}
+          <UserOptions users={users} />
         </select>
       </label>
       <label>

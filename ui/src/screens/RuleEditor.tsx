@@ -2,6 +2,7 @@ import { useEffect, useState } from "react";
 import type { Action, Compare, Condition, CtaType, ExpansionPotential, Level, MeasureInfo, MeasureKind, NumberField, Playbook, Rule, RuleDefinition, RunReport, Segment, SignalKind, Stage, User } from "../backend";
 import { BackendError } from "../backend";
 import { useApp } from "../context";
+import { UserOptions } from "../components/Shared";
 import { segmentLabel, stageLabel } from "../format";
 import { CTA_TYPES } from "./NewCtaForm";
 
@@ -376,13 +377,7 @@ function ActionEditor({ value, onChange, onRemove, playbooks, users, index }: { 
             aria-label="Owner"
           >
             <option value="">Account owner</option>
-            {users
-              .filter((u) => u.role !== "admin")
-              .map((u) => (
-                <option key={u.id} value={u.id}>
-                  {u.name}
-                </option>
-              ))}
+            <UserOptions users={users} />
           </select>
           <label className="toggle small">
             due in

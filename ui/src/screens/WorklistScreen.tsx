@@ -3,6 +3,7 @@ import type { CtaDetail, CtaScope, Level, RiskCategory, Segment, User, WhyHere, 
 import { useApp } from "../context";
 import { daysUntil, formatMoney, relativeDays, segmentLabel } from "../format";
 import { HealthBadge, TrendMark } from "../components/Health";
+import { ScopeToggle } from "../components/Shared";
 import { CtaView } from "./CtaView";
 import { NewCtaForm } from "./NewCtaForm";
 import { SIGNAL_KINDS } from "./RuleEditor";
@@ -42,21 +43,7 @@ export function WorklistScreen({ onOpenAccount }: { onOpenAccount: (accountId: s
             </button>
           ))}
         </div>
-        {tab !== "lane" && (
-          <div className="segmented" role="group" aria-label="Whose accounts" style={{ marginLeft: "auto" }}>
-            {(
-              [
-                ["mine", "Mine"],
-                ["team", "My team"],
-                ["all", "Everyone"],
-              ] as Array<[CtaScope, string]>
-            ).map(([s, label]) => (
-              <button key={s} className={scope === s ? "active" : ""} onClick={() => setScope(s)} data-testid={`worklist-scope-${s}`}>
-                {label}
-              </button>
-            ))}
-          </div>
-        )}
+        {tab !== "lane" && <ScopeToggle value={scope} onChange={setScope} testIdPrefix="worklist-scope" style={{ marginLeft: "auto" }} />}
       </div>
       {!user && scope !== "all" ? (
         <p className="empty">Say who you are in Settings to see your worklist, or look at everyone’s.</p>
@@ -240,6 +227,11 @@ function WorklistLine({ row: r, currencies, expanded, onToggle }: { row: Worklis
         {r.strategic && <span className="star" title="Strategic account">★</span>}
         <span data-testid="worklist-name">{r.name}</span>
         {r.flagged && <span className="flag on" title="A CTA on it is flagged"> ⚑</span>}
+        {r.escalated && (
+          <span className="pill sev-high small-pill" data-testid="escalated-pill" title="Open leadership escalation">
+            escalated
+          </span>
+        )}
         {r.category && <span className="pill pill-key small-pill">{r.category}</span>}
         {r.lane === "digital" && <span className="pill small-pill">tech-touch</span>}
       </td>
@@ -325,9 +317,13 @@ function WhyPanel({ row, onOpenAccount, onChanged }: { row: WorklistRow; onOpenA
             <button className="link" onClick={() => setAct("cta")} data-testid="why-new-cta">
               New CTA…
             </button>
-            <button className="link" onClick={() => setAct("escalate")} data-testid="why-escalate">
-              Escalate…
-            </button>
+            {row.escalated ? (
+              <span className="muted small">Escalated to leadership: see Escalations</span>
+            ) : (
+              <button className="link" onClick={() => setAct("escalate")} data-testid="why-escalate">
+                Escalate…
+              </button>
+            )}
           </div>
         </div>
         <div>

@@ -352,14 +352,7 @@ pub async fn run(
         .into_iter()
         .filter(|r| r.enabled)
         .collect();
-    let ids = match ids {
-        Some(ids) => ids,
-        None => {
-            sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
-                .fetch_all(store.pool())
-                .await?
-        }
-    };
+    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
     let report = run_rules(store, &rules, Some(ids.clone()), today, dry_run).await?;
     if !dry_run {
         // What crosses the escalation criteria goes to leadership; then new and closed
@@ -414,14 +407,7 @@ async fn run_rules(
         .into_iter()
         .map(|p| (p.name.clone(), p))
         .collect();
-    let ids = match ids {
-        Some(ids) => ids,
-        None => {
-            sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
-                .fetch_all(store.pool())
-                .await?
-        }
-    };
+    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
     let mut report = RunReport {
         dry_run,
         accounts: ids.len() as u32,

@@ -432,3 +432,14 @@ pub async fn account_detail(pool: &SqlitePool, id: &str) -> Result<AccountDetail
         account,
     })
 }
+
+/// `ids`, or every account in load order when None: what "run over these accounts, or
+/// the whole book" means everywhere.
+pub async fn ids_or_all(pool: &SqlitePool, ids: Option<Vec<String>>) -> Result<Vec<String>> {
+    match ids {
+        Some(ids) => Ok(ids),
+        None => Ok(sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+            .fetch_all(pool)
+            .await?),
+    }
+}
