@@ -31,7 +31,11 @@ CREATE TABLE account_priority (
     owner_id        TEXT,
     segment         TEXT NOT NULL,
     renewal_date    TEXT NOT NULL,
-    severity_level  TEXT
+    severity_level  TEXT,
+    -- And what the dashboards group by, so they read this one narrow table.
+    arr_base_minor  INTEGER NOT NULL,
+    contract_start  TEXT NOT NULL,
+    churned         INTEGER NOT NULL DEFAULT 0 CHECK (churned IN (0, 1))
 );
 -- Ranked order with a stable tie-break, so a first page stops after its rows.
 CREATE INDEX account_priority_rank ON account_priority(at_risk, lane, score DESC, account_id);

@@ -115,6 +115,20 @@ pub async fn run(
     });
     let owner = sqlx_owner(&store).await?;
     worklist_rows(&store, &owner, spec.as_of, iterations, &mut rows).await?;
+    let mut times = Vec::with_capacity(iterations);
+    for _ in 0..iterations.max(1) {
+        let started = Instant::now();
+        let d = riskdesk_core::dashboard::dashboard(store.pool(), spec.as_of).await?;
+        times.push(started.elapsed());
+        std::hint::black_box(d);
+    }
+    times.sort();
+    rows.push(Row {
+        what: "dashboard data (every chart)".into(),
+        median: times[times.len() / 2],
+        max: times[times.len() - 1],
+        target: Some(Duration::from_millis(100)),
+    });
 
     let queries: Vec<(String, AccountQuery)> = vec![
         (

@@ -374,6 +374,12 @@ pub async fn escalate(
     .await?
     .ok_or_else(|| Error::invalid("escalation", "this account is already escalated"))?;
     tx.commit().await?;
+    crate::priority::refresh(
+        store,
+        Some(vec![account_id.to_string()]),
+        Utc::now().date_naive(),
+    )
+    .await?;
     Ok(id)
 }
 
@@ -439,7 +445,7 @@ pub async fn close(
         return Err(Error::invalid("escalation.outcome", "de-escalate instead"));
     }
     let mut tx = store.write().await?;
-    end(
+    let account = end(
         &mut tx,
         cta_id,
         outcome,
@@ -448,7 +454,9 @@ pub async fn close(
         Utc::now(),
     )
     .await?;
-    Ok(tx.commit().await?)
+    tx.commit().await?;
+    // A churn or a save changes the account's place in the worklist and dashboards.
+    crate::priority::refresh(store, Some(vec![account]), Utc::now().date_naive()).await
 }
 
 /// Hands an escalation back to the CSM; the criteria leave the account alone for the
@@ -483,7 +491,8 @@ pub async fn de_escalate(
         &format!("De-escalated: {}", reason.trim()),
     )
     .await?;
-    Ok(tx.commit().await?)
+    tx.commit().await?;
+    crate::priority::refresh(store, Some(vec![account]), today).await
 }
 
 /// What leadership agreed to do.

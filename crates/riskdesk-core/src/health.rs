@@ -289,6 +289,7 @@ pub async fn recompute(
         summary.signals_cleared += cleared;
         progress((i * BATCH + chunk.len()).min(ids.len()), ids.len());
     }
+    aggregate_days(store, &[today]).await?;
     // Severity moved: so may the worklist.
     crate::priority::refresh(store, Some(ids), today).await?;
     summary.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
@@ -396,7 +397,22 @@ pub async fn backfill(store: &Store, days: &[NaiveDate]) -> Result<()> {
         }
         tx.commit().await?;
     }
-    Ok(())
+    aggregate_days(store, days).await
+}
+
+/// Rewrites the dashboards' daily at-risk aggregates for `days` from their snapshots.
+async fn aggregate_days(store: &Store, days: &[NaiveDate]) -> Result<()> {
+    let mut tx = store.write().await?;
+    for day in days {
+        sqlx::query(
+            "INSERT INTO risk_daily (day, accounts, arr_base_minor, scored)              SELECT ?, COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), COUNT(s.score)              FROM health_snapshots s JOIN accounts a ON a.id = s.account_id WHERE s.kind = 'daily' AND s.day = ?              ON CONFLICT(day) DO UPDATE SET accounts = excluded.accounts, arr_base_minor = excluded.arr_base_minor, scored = excluded.scored",
+        )
+        .bind(day)
+        .bind(day)
+        .execute(&mut *tx)
+        .await?;
+    }
+    Ok(tx.commit().await?)
 }
 
 async fn write_snapshots(

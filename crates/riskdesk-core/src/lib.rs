@@ -4,6 +4,7 @@
 pub mod book;
 pub mod categories;
 pub mod cta;
+pub mod dashboard;
 pub mod error;
 pub mod escalation;
 pub mod health;

@@ -354,23 +354,27 @@ pub async fn ensure(store: &Store, today: NaiveDate) -> Result<()> {
 
 const BATCH: usize = 2_000;
 
-type InputRow = (
-    String,
-    i64,
-    bool,
-    ExpansionPotential,
-    Segment,
-    NaiveDate,
-    Option<f64>,
-    Option<Level>,
-    i64,
-    i64,
-    bool,
-    Option<String>,
-    bool,
-    bool,
-    Option<String>,
-);
+/// What the refresh reads of one account.
+#[derive(sqlx::FromRow)]
+struct InputRow {
+    id: String,
+    arr: i64,
+    strategic: bool,
+    expansion: ExpansionPotential,
+    segment: Segment,
+    renewal: NaiveDate,
+    sev: Option<f64>,
+    level: Option<Level>,
+    open: i64,
+    risk: i64,
+    flagged: bool,
+    category: Option<String>,
+    eu: bool,
+    av: bool,
+    owner_id: Option<String>,
+    contract_start: NaiveDate,
+    churned: bool,
+}
 
 /// An account's priority with what the worklist filters on, and the explanation as JSON.
 struct Ranked {
@@ -384,6 +388,9 @@ struct Ranked {
     segment: Segment,
     renewal: NaiveDate,
     level: Option<Level>,
+    arr: i64,
+    contract_start: NaiveDate,
+    churned: bool,
 }
 
 /// Re-ranks `ids` (every account when None) from their current health and CTAs.
@@ -393,16 +400,17 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
     let now = Utc::now();
     for chunk in ids.chunks(BATCH) {
         let mut qb = QueryBuilder::new(
-            "SELECT a.id, a.arr_base_minor, a.strategic, a.expansion_potential, a.segment, a.renewal_date, \
-             h.severity_score, h.severity_level, \
-             (SELECT COUNT(*) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), \
-             (SELECT COUNT(*) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.type IN ('risk', 'escalation')), \
-             COALESCE((SELECT MAX(c.flagged) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0), \
+            "SELECT a.id, a.arr_base_minor AS arr, a.strategic, a.expansion_potential AS expansion, a.segment, a.renewal_date AS renewal, \
+             h.severity_score AS sev, h.severity_level AS level, \
+             (SELECT COUNT(*) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed') AS open, \
+             (SELECT COUNT(*) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.type IN ('risk', 'escalation')) AS risk, \
+             COALESCE((SELECT MAX(c.flagged) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0) AS flagged, \
              (SELECT c.category FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.category IS NOT NULL \
-                ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.created_at LIMIT 1), \
-             COALESCE((SELECT MAX(c.expected = 1 AND c.avoidable = 0) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0), \
-             COALESCE((SELECT MAX(c.avoidable = 1) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0), \
-             a.owner_id \
+                ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.created_at LIMIT 1) AS category, \
+             COALESCE((SELECT MAX(c.expected = 1 AND c.avoidable = 0) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0) AS eu, \
+             COALESCE((SELECT MAX(c.avoidable = 1) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0) AS av, \
+             a.owner_id, a.contract_start, \
+             EXISTS (SELECT 1 FROM ctas c WHERE c.account_id = a.id AND c.outcome = 'churned') AS churned \
              FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id",
         );
         in_list(&mut qb, chunk);
@@ -410,23 +418,25 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
         let computed: Vec<Ranked> = rows
             .into_iter()
             .map(
-                |(
-                    id,
-                    arr,
-                    strategic,
-                    expansion,
-                    segment,
-                    renewal,
-                    sev,
-                    level,
-                    open,
-                    risk,
-                    flagged,
-                    category,
-                    eu,
-                    av,
-                    owner_id,
-                )| {
+                |InputRow {
+                     id,
+                     arr,
+                     strategic,
+                     expansion,
+                     segment,
+                     renewal,
+                     sev,
+                     level,
+                     open,
+                     risk,
+                     flagged,
+                     category,
+                     eu,
+                     av,
+                     owner_id,
+                     contract_start,
+                     churned,
+                 }| {
                     let priority = compute(
                         &c,
                         &PriorityInput {
@@ -455,6 +465,9 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
                         segment,
                         renewal,
                         level,
+                        arr,
+                        contract_start,
+                        churned,
                     })
                 },
             )
@@ -470,12 +483,13 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
     insert_batched(
         tx,
         "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, explanation, \
-         owner_id, segment, renewal_date, severity_level) ",
-        13,
+         owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, churned) ",
+        16,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
          score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
          explanation = excluded.explanation, owner_id = excluded.owner_id, segment = excluded.segment, \
-         renewal_date = excluded.renewal_date, severity_level = excluded.severity_level",
+         renewal_date = excluded.renewal_date, severity_level = excluded.severity_level, arr_base_minor = excluded.arr_base_minor, \
+         contract_start = excluded.contract_start, churned = excluded.churned",
         rows,
         |b, r| {
             b.push_bind(r.id.clone())
@@ -490,7 +504,10 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
                 .push_bind(r.owner_id.clone())
                 .push_bind(r.segment)
                 .push_bind(r.renewal)
-                .push_bind(r.level);
+                .push_bind(r.level)
+                .push_bind(r.arr)
+                .push_bind(r.contract_start)
+                .push_bind(r.churned);
         },
     )
     .await

@@ -10,12 +10,6 @@ use super::{parse_day, parse_id, today};
 use crate::error::AppResult;
 use crate::AppState;
 
-async fn rerank(state: &AppState, cta_id: &str) -> AppResult<()> {
-    let account = riskdesk_core::cta::account_of(state.store.pool(), cta_id).await?;
-    riskdesk_core::priority::refresh(&state.store, Some(vec![account]), today()).await?;
-    Ok(())
-}
-
 #[tauri::command]
 #[specta::specta]
 pub async fn escalation_criteria(state: State<'_, AppState>) -> AppResult<EscalationCriteria> {
@@ -42,9 +36,7 @@ pub async fn escalate_account(
 ) -> AppResult<String> {
     let id = parse_id("account_id", &account_id)?;
     let by = current_user_id(&state).await?;
-    let cta = escalation::escalate(&state.store, &id, &reason, by.as_deref()).await?;
-    rerank(&state, &cta).await?;
-    Ok(cta)
+    Ok(escalation::escalate(&state.store, &id, &reason, by.as_deref()).await?)
 }
 
 #[tauri::command]
@@ -55,8 +47,7 @@ pub async fn de_escalate(
     reason: String,
 ) -> AppResult<()> {
     let id = parse_id("cta_id", &cta_id)?;
-    escalation::de_escalate(&state.store, &id, &reason, today()).await?;
-    rerank(&state, &id).await
+    Ok(escalation::de_escalate(&state.store, &id, &reason, today()).await?)
 }
 
 /// Closes an escalation with its outcome; a downsell says how much ARR (minor units of
@@ -70,8 +61,7 @@ pub async fn close_escalation(
     arr_retained_minor: Option<i64>,
 ) -> AppResult<()> {
     let id = parse_id("cta_id", &cta_id)?;
-    escalation::close(&state.store, &id, outcome, arr_retained_minor).await?;
-    rerank(&state, &id).await
+    Ok(escalation::close(&state.store, &id, outcome, arr_retained_minor).await?)
 }
 
 #[tauri::command]

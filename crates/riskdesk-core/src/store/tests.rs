@@ -61,7 +61,8 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "health".to_string(),
             "work".to_string(),
             "priority".to_string(),
-            "escalation".to_string()
+            "escalation".to_string(),
+            "dashboard".to_string()
         ]
     );
     let tables: Vec<(String,)> =
@@ -96,7 +97,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        5
+        6
     );
 }
 

@@ -1,0 +1,261 @@
+//! Dashboards: ARR at risk by severity, category, segment and owner; at-risk over time;
+//! the escalation funnel and outcomes; churn reasons; attrition by segment and tenure.
+//! Every slice carries the filter that lists the accounts behind it.
+
+use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+
+use crate::Result;
+
+/// One bar: a label, how many accounts, how much ARR (base currency, minor units), and
+/// the key that filters the worklist to the accounts behind it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Slice {
+    pub key: Option<String>,
+    pub label: String,
+    pub accounts: i64,
+    pub arr_base_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RiskPoint {
+    pub day: NaiveDate,
+    /// Accounts scoring under 50 on that day's snapshot, and their ARR.
+    pub accounts: i64,
+    pub arr_base_minor: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Funnel {
+    pub escalated: i64,
+    pub with_actions: i64,
+    pub with_decisions: i64,
+    pub closed: i64,
+    pub saved: i64,
+    pub downsell: i64,
+    pub churned: i64,
+    pub resolved: i64,
+    pub de_escalated: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Attrition {
+    pub label: String,
+    pub accounts: i64,
+    pub churned: i64,
+    pub arr_base_minor: i64,
+    pub churned_arr_base_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Dashboard {
+    pub at_risk_accounts: i64,
+    pub at_risk_arr_base_minor: i64,
+    pub total_arr_base_minor: i64,
+    pub by_severity: Vec<Slice>,
+    pub by_category: Vec<Slice>,
+    pub by_segment: Vec<Slice>,
+    pub by_owner: Vec<Slice>,
+    pub over_time: Vec<RiskPoint>,
+    pub funnel: Funnel,
+    pub churn_reasons: Vec<Slice>,
+    pub attrition_by_segment: Vec<Attrition>,
+    pub attrition_by_tenure: Vec<Attrition>,
+}
+
+/// At-risk accounts grouped by one column of `account_priority` (the CSM lane and the
+/// tech-touch lane together: the dashboard is the whole book).
+async fn slices(pool: &SqlitePool, column: &str, limit: u32) -> Result<Vec<Slice>> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {column} AS key, COALESCE({column}, 'none') AS label, COUNT(*) AS accounts, SUM(p.arr_base_minor) AS arr_base_minor \
+         FROM account_priority p WHERE p.at_risk = 1 GROUP BY {column} ORDER BY arr_base_minor DESC LIMIT ?"
+    ))
+    .bind(limit)
+    .fetch_all(pool)
+    .await?)
+}
+
+async fn attrition(
+    pool: &SqlitePool,
+    group: &str,
+    bind_today: Option<NaiveDate>,
+) -> Result<Vec<Attrition>> {
+    let sql = format!(
+        "SELECT {group} AS label, COUNT(*) AS accounts, SUM(p.churned) AS churned, SUM(p.arr_base_minor) AS arr_base_minor, \
+         SUM(CASE WHEN p.churned = 1 THEN p.arr_base_minor ELSE 0 END) AS churned_arr_base_minor \
+         FROM account_priority p GROUP BY label ORDER BY MIN(p.contract_start) DESC, arr_base_minor DESC"
+    );
+    let mut q = sqlx::query_as(&sql);
+    if let Some(today) = bind_today {
+        // Tenure bands by contract start: the newest first.
+        for years in 1..=3 {
+            q = q.bind(today - Duration::days(365 * years));
+        }
+    }
+    Ok(q.fetch_all(pool).await?)
+}
+
+/// At-risk ARR by owner, named.
+async fn owners(pool: &SqlitePool) -> Result<Vec<Slice>> {
+    let mut list = slices(pool, "p.owner_id", 15).await?;
+    let names: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM users")
+        .fetch_all(pool)
+        .await?;
+    for s in &mut list {
+        s.label = s
+            .key
+            .as_ref()
+            .and_then(|k| names.iter().find(|(id, _)| id == k))
+            .map_or_else(|| "unassigned".to_string(), |(_, n)| n.clone());
+    }
+    Ok(list)
+}
+
+pub async fn dashboard(pool: &SqlitePool, today: NaiveDate) -> Result<Dashboard> {
+    let (at_risk_accounts, at_risk_arr, total_arr): (i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(at_risk), 0), COALESCE(SUM(CASE WHEN at_risk = 1 THEN arr_base_minor END), 0), \
+         COALESCE(SUM(arr_base_minor), 0) FROM account_priority",
+    )
+    .fetch_one(pool)
+    .await?;
+    let over_time = sqlx::query_as(
+        "SELECT day, accounts, arr_base_minor FROM risk_daily WHERE day >= ? ORDER BY day",
+    )
+    .bind(today - Duration::days(180))
+    .fetch_all(pool)
+    .await?;
+    let funnel = sqlx::query_as(
+        "SELECT COUNT(*) AS escalated, \
+         COALESCE(SUM(EXISTS (SELECT 1 FROM escalation_actions x WHERE x.escalation_id = e.cta_id)), 0) AS with_actions, \
+         COALESCE(SUM(EXISTS (SELECT 1 FROM escalation_decisions d WHERE d.escalation_id = e.cta_id)), 0) AS with_decisions, \
+         COALESCE(SUM(e.closed_at IS NOT NULL), 0) AS closed, COALESCE(SUM(e.outcome = 'saved'), 0) AS saved, \
+         COALESCE(SUM(e.outcome = 'downsell'), 0) AS downsell, COALESCE(SUM(e.outcome = 'churned'), 0) AS churned, \
+         COALESCE(SUM(e.outcome = 'resolved'), 0) AS resolved, COALESCE(SUM(e.outcome = 'de_escalated'), 0) AS de_escalated \
+         FROM escalations e",
+    )
+    .fetch_one(pool)
+    .await?;
+    let churn_reasons = sqlx::query_as(
+        "SELECT c.category AS key, COALESCE(c.category, 'not categorized') AS label, COUNT(DISTINCT c.account_id) AS accounts, \
+         COALESCE(SUM(a.arr_base_minor), 0) AS arr_base_minor FROM ctas c JOIN accounts a ON a.id = c.account_id \
+         WHERE c.outcome = 'churned' GROUP BY c.category ORDER BY accounts DESC",
+    )
+    .fetch_all(pool)
+    .await?;
+    let attrition_by_segment = attrition(pool, "p.segment", None).await?;
+    let attrition_by_tenure = attrition(
+        pool,
+        "CASE WHEN p.contract_start > ? THEN 'under 1 year' WHEN p.contract_start > ? THEN '1–2 years' \
+         WHEN p.contract_start > ? THEN '2–3 years' ELSE '3 years or more' END",
+        Some(today),
+    )
+    .await?;
+    Ok(Dashboard {
+        at_risk_accounts,
+        at_risk_arr_base_minor: at_risk_arr,
+        total_arr_base_minor: total_arr,
+        by_severity: slices(pool, "p.severity_level", 10).await?,
+        by_category: slices(pool, "p.category", 20).await?,
+        by_segment: slices(pool, "p.segment", 10).await?,
+        by_owner: owners(pool).await?,
+        over_time,
+        funnel,
+        churn_reasons,
+        attrition_by_segment,
+        attrition_by_tenure,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::book::{self, BookSpec};
+    use crate::store::testing::temp_store;
+
+    #[tokio::test]
+    async fn slices_add_up_and_an_outcome_moves_the_funnel() {
+        let (_dir, store) = temp_store().await;
+        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
+        book::load(&store, &BookSpec::new(300, 2, today), |_, _| {})
+            .await
+            .expect("book");
+        crate::health::initialize(&store, today, 4, 14)
+            .await
+            .expect("score");
+        crate::rules::run::run(&store, None, today, false, "test")
+            .await
+            .expect("rules");
+        let d = dashboard(store.pool(), today).await.expect("dashboard");
+        assert!(d.at_risk_accounts > 0);
+        for slices in [&d.by_severity, &d.by_segment, &d.by_category] {
+            assert_eq!(
+                slices.iter().map(|s| s.accounts).sum::<i64>(),
+                d.at_risk_accounts
+            );
+            assert_eq!(
+                slices.iter().map(|s| s.arr_base_minor).sum::<i64>(),
+                d.at_risk_arr_base_minor
+            );
+        }
+        assert!(d.over_time.len() >= 2);
+        assert_eq!(
+            d.attrition_by_segment
+                .iter()
+                .map(|a| a.accounts)
+                .sum::<i64>(),
+            300
+        );
+        assert_eq!(
+            d.attrition_by_tenure
+                .iter()
+                .map(|a| a.accounts)
+                .sum::<i64>(),
+            300
+        );
+        let before = d.funnel.clone();
+        assert!(before.escalated > 0, "the default criteria escalate");
+
+        // One escalation churns: the funnel, the churn reasons and attrition all move.
+        let (id, account): (String, String) = sqlx::query_as(
+            "SELECT cta_id, account_id FROM escalations WHERE closed_at IS NULL LIMIT 1",
+        )
+        .fetch_one(store.pool())
+        .await
+        .expect("open escalation");
+        crate::escalation::close(
+            &store,
+            &id,
+            crate::escalation::EscalationOutcome::Churned,
+            None,
+        )
+        .await
+        .expect("close");
+        let after = dashboard(store.pool(), today).await.expect("dashboard");
+        assert_eq!(
+            (after.funnel.closed, after.funnel.churned),
+            (before.closed + 1, before.churned + 1)
+        );
+        assert_eq!(
+            after.churn_reasons.iter().map(|s| s.accounts).sum::<i64>(),
+            1
+        );
+        let segment: String = sqlx::query_scalar("SELECT segment FROM accounts WHERE id = ?")
+            .bind(&account)
+            .fetch_one(store.pool())
+            .await
+            .expect("segment");
+        let row = after
+            .attrition_by_segment
+            .iter()
+            .find(|a| a.label == segment)
+            .expect("segment row");
+        assert_eq!(row.churned, 1);
+        assert!(row.churned_arr_base_minor > 0);
+    }
+}
