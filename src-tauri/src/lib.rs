@@ -92,6 +92,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::escalation::set_escalation_action_done,
         commands::escalation::add_escalation_decision,
         commands::escalation::escalation_refinement,
+        commands::worklist::dashboard,
     ])
 }
 

@@ -185,13 +185,6 @@ describe("Riskdesk desktop app", () => {
     await find(driver, "account-search");
   });
 
-  test("sections not built yet say what will be there", async () => {
-    await (await find(driver, "nav-dashboards")).click();
-    const coming = await find(driver, "coming-soon");
-    assert.match(await coming.getText(), /not built yet/);
-    assert.match(await coming.getText(), /monthly risk report/i);
-  });
-
   test("the user can change who they are in Settings", async () => {
     await (await find(driver, "nav-settings")).click();
     const select = await find(driver, "settings-user");

@@ -90,4 +90,23 @@ describe("Escalations", () => {
     await eventually(async () => /Closed escalations\s*1/.test(await outcome.getText()), "the outcome is not counted");
     assert.match(await (await find(driver, "per-criterion")).getText(), /Severity over threshold\s*1\s*1/);
   });
+
+  test("the dashboard counts the outcome, and a bar opens the accounts behind it", async () => {
+    await (await find(driver, "nav-dashboards")).click();
+    const funnel = await find(driver, "dash-funnel");
+    await eventually(async () => /Closed\s*1[\s\S]*· saved\s*1/.test(await funnel.getText()), "the funnel does not count the saved escalation");
+    await screenshot(driver, "32-dashboards");
+    const high = await eventually(async () => {
+      for (const l of await driver.findElements(byTestId("dash-severity-link"))) if ((await l.getText()) === "high") return l;
+      return null;
+    }, "no High severity bar");
+    await high.click();
+    await eventually(async () => (await (await find(driver, "worklist-severity")).getAttribute("value")) === "high", "the worklist is not filtered to High");
+    const rows = await eventually(async () => {
+      const r = await driver.findElements(byTestId("worklist-row"));
+      return r.length > 0 ? r : null;
+    }, "no accounts behind the bar");
+    assert.ok(rows.length > 0);
+    assert.match(await (await find(driver, "worklist-scope-all")).getAttribute("class"), /active/);
+  });
 });

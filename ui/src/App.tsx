@@ -10,8 +10,9 @@ import { SettingsScreen } from "./screens/SettingsScreen";
 import { CockpitScreen } from "./screens/CockpitScreen";
 import { WorklistScreen } from "./screens/WorklistScreen";
 import { EscalationsScreen } from "./screens/EscalationsScreen";
+import { DashboardsScreen } from "./screens/DashboardsScreen";
+import type { WorklistPreset } from "./screens/WorklistScreen";
 import { RulesScreen } from "./screens/RulesScreen";
-import { ComingSoon } from "./screens/ComingSoon";
 import { UserPicker } from "./components/UserPicker";
 import { ErrorBanner } from "./components/ErrorBanner";
 
@@ -24,6 +25,8 @@ export function App({ backend }: { backend: Backend }) {
   const [teams, setTeams] = useState<Map<string, Team>>(new Map());
   const [error, setError] = useState<string | null>(null);
   const [accountsView, setAccountsView] = useState<AccountsView>(DEFAULT_ACCOUNTS_VIEW);
+  // Set by a dashboard click; the nav's own Worklist starts unfiltered.
+  const [worklistPreset, setWorklistPreset] = useState<WorklistPreset | undefined>(undefined);
 
   const reportError = useCallback((e: unknown) => {
     setError(e instanceof BackendError || e instanceof Error ? e.message : String(e));
@@ -55,7 +58,6 @@ export function App({ backend }: { backend: Backend }) {
     setOpenAccount(null);
   };
 
-  const current = SECTIONS.find((s) => s.id === section) ?? SECTIONS[1];
 
   return (
     <AppContext.Provider value={context}>
@@ -69,7 +71,10 @@ export function App({ backend }: { backend: Backend }) {
               <li key={s.id}>
                 <button
                   className={s.id === section ? "nav-item active" : "nav-item"}
-                  onClick={() => go(s.id)}
+                  onClick={() => {
+                    setWorklistPreset(undefined);
+                    go(s.id);
+                  }}
                   data-testid={`nav-${s.id}`}
                   aria-current={s.id === section ? "page" : undefined}
                 >
@@ -77,7 +82,6 @@ export function App({ backend }: { backend: Backend }) {
                     {s.icon}
                   </span>
                   {s.label}
-                  {s.coming && <span className="nav-soon">soon</span>}
                 </button>
               </li>
             ))}
@@ -101,17 +105,22 @@ export function App({ backend }: { backend: Backend }) {
           ) : section === "accounts" ? (
             <AccountsScreen view={accountsView} onViewChange={setAccountsView} onOpen={setOpenAccount} />
           ) : section === "worklist" ? (
-            <WorklistScreen key={user?.id ?? "nobody"} onOpenAccount={setOpenAccount} />
+            <WorklistScreen key={`${user?.id ?? "nobody"}-${JSON.stringify(worklistPreset)}`} onOpenAccount={setOpenAccount} preset={worklistPreset} />
+          ) : section === "dashboards" ? (
+            <DashboardsScreen
+              onDrill={(p) => {
+                setWorklistPreset(p);
+                go("worklist");
+              }}
+            />
           ) : section === "escalations" ? (
             <EscalationsScreen onOpenAccount={setOpenAccount} />
           ) : section === "cockpit" ? (
             <CockpitScreen key={user?.id ?? "nobody"} onOpenAccount={setOpenAccount} />
           ) : section === "rules" ? (
             <RulesScreen />
-          ) : section === "settings" ? (
-            <SettingsScreen onUserChange={setUser} />
           ) : (
-            <ComingSoon section={current} />
+            <SettingsScreen onUserChange={setUser} />
           )}
         </main>
         {userChecked && !user && <UserPicker onChosen={setUser} />}

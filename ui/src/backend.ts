@@ -10,6 +10,7 @@ import type {
   AppError,
   CtaDetail,
   CtaScope,
+  Dashboard,
   EscalationCriteria,
   EscalationOutcome,
   Refinement,
@@ -51,6 +52,11 @@ import type {
 
 export type {
   Account,
+  Attrition,
+  Dashboard,
+  Funnel,
+  RiskPoint,
+  Slice,
   AgreedAction,
   Decision,
   EscalationCriteria,
@@ -231,6 +237,7 @@ export interface Backend {
   setEscalationActionDone(actionId: string, done: boolean): Promise<null>;
   addEscalationDecision(ctaId: string, text: string): Promise<null>;
   escalationRefinement(): Promise<Refinement>;
+  dashboard(): Promise<Dashboard>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -314,4 +321,5 @@ export const tauriBackend: Backend = {
   setEscalationActionDone: (actionId, done) => unwrap(commands.setEscalationActionDone(actionId, done)),
   addEscalationDecision: (ctaId, text) => unwrap(commands.addEscalationDecision(ctaId, text)),
   escalationRefinement: () => unwrap(commands.escalationRefinement()),
+  dashboard: () => unwrap(commands.dashboard()),
 };

@@ -611,6 +611,14 @@ async escalationRefinement() : Promise<Result<Refinement, AppError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async dashboard() : Promise<Result<Dashboard, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("dashboard") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -716,6 +724,7 @@ export type AppInfo = { version: string;
  * Where the local store lives, so a user can find and back it up.
  */
 database_path: string; accounts: number }
+export type Attrition = { label: string; accounts: number; churned: number; arr_base_minor: number; churned_arr_base_minor: number }
 /**
  * A colour band of the grading scheme: scores from `min` up to the next band's `min`.
  */
@@ -810,6 +819,7 @@ export type Currency = { currency: string; rate_ppm: number;
  * Digits after the decimal point: 2 for cents, 0 for yen.
  */
 minor_digits: number }
+export type Dashboard = { at_risk_accounts: number; at_risk_arr_base_minor: number; total_arr_base_minor: number; by_severity: Slice[]; by_category: Slice[]; by_segment: Slice[]; by_owner: Slice[]; over_time: RiskPoint[]; funnel: Funnel; churn_reasons: Slice[]; attrition_by_segment: Attrition[]; attrition_by_tenure: Attrition[] }
 export type Decision = { id: string; decided_at: string; author_name: string | null; text: string }
 /**
  * When an account goes to leadership, edited in Settings.
@@ -841,6 +851,7 @@ export type Firing = { rule: string; account_id: string; account_name: string; o
  * What a rule did, or in a dry run would do, on one account.
  */
 export type FiringOutcome = "create" | "already_open" | "suppressed" | "close"
+export type Funnel = { escalated: number; with_actions: number; with_decisions: number; closed: number; saved: number; downsell: number; churned: number; resolved: number; de_escalated: number }
 export type GroupSummary = { group: TriageGroup; accounts: number; arr: number }
 /**
  * A scored account: the overall score, its band and every measure's part.
@@ -986,6 +997,11 @@ export type RecomputeProgress = { done: number; total: number }
 export type RecomputeSummary = { accounts: number; scored: number; signals_raised: number; signals_cleared: number; duration_ms: number }
 export type Refinement = { summary: OutcomeSummary; per_criterion: OutcomeMix[]; current_threshold: number; what_if: WhatIf[]; suggested_threshold: number | null; suggestion: string }
 export type RiskCategory = { id: string; name: string; owner_id: string | null; owner_name: string | null }
+export type RiskPoint = { day: string; 
+/**
+ * Accounts scoring under 50 on that day's snapshot, and their ARR.
+ */
+accounts: number; arr_base_minor: number }
 /**
  * A weekly risk update on a CTA: where things stand, in three parts.
  */
@@ -1115,6 +1131,11 @@ health_drop_window_days: number;
  * Renewal within this many days with health below the top band.
  */
 renewal_window_days: number }
+/**
+ * One bar: a label, how many accounts, how much ARR (base currency, minor units), and
+ * the key that filters the worklist to the accounts behind it.
+ */
+export type Slice = { key: string | null; label: string; accounts: number; arr_base_minor: number }
 /**
  * Where the customer is in its lifecycle.
  */

@@ -121,6 +121,9 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     addEscalationAction: vi.fn(async () => null),
     setEscalationActionDone: vi.fn(async () => null),
     addEscalationDecision: vi.fn(async () => null),
+    dashboard: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
     escalationRefinement: vi.fn(async () => {
       throw new Error("not faked");
     }),

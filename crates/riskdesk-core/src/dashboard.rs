@@ -73,7 +73,7 @@ pub struct Dashboard {
 /// tech-touch lane together: the dashboard is the whole book).
 async fn slices(pool: &SqlitePool, column: &str, limit: u32) -> Result<Vec<Slice>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {column} AS key, COALESCE({column}, 'none') AS label, COUNT(*) AS accounts, SUM(p.arr_base_minor) AS arr_base_minor \
+        "SELECT {column} AS key, COALESCE({column}, 'not categorized') AS label, COUNT(*) AS accounts, SUM(p.arr_base_minor) AS arr_base_minor \
          FROM account_priority p WHERE p.at_risk = 1 GROUP BY {column} ORDER BY arr_base_minor DESC LIMIT ?"
     ))
     .bind(limit)

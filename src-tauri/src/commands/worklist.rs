@@ -182,3 +182,11 @@ pub async fn remove_risk_category(
     let id = parse_id("category_id", &category_id)?;
     Ok(categories::remove(&state.store, &id).await?)
 }
+
+#[tauri::command]
+#[specta::specta]
+pub async fn dashboard(
+    state: State<'_, AppState>,
+) -> AppResult<riskdesk_core::dashboard::Dashboard> {
+    Ok(riskdesk_core::dashboard::dashboard(state.store.pool(), today()).await?)
+}

@@ -61,9 +61,4 @@ describe("App", () => {
     expect(banner.textContent).toContain("The local database reported a problem: database is locked");
   });
 
-  it("says what unbuilt sections will hold", async () => {
-    render(<App backend={fakeBackend({ currentUser: vi.fn(async () => people[2]) })} />);
-    fireEvent.click(screen.getByTestId("nav-dashboards"));
-    expect(screen.getByTestId("coming-soon").textContent).toMatch(/monthly risk report/);
-  });
 });

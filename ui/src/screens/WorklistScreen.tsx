@@ -17,11 +17,19 @@ const signalLabel = new Map(SIGNAL_KINDS);
 
 type Tab = "ranked" | "triage" | "huddle" | "lane";
 
+type Filters = Omit<WorklistQuery, "scope" | "user_id" | "offset" | "limit">;
+
+/** Where a click on a dashboard figure lands: everyone's worklist, filtered. */
+export interface WorklistPreset {
+  scope: CtaScope;
+  filters: Partial<Filters>;
+}
+
 /** The home screen: what to work on today, and why. */
-export function WorklistScreen({ onOpenAccount }: { onOpenAccount: (accountId: string) => void }) {
+export function WorklistScreen({ onOpenAccount, preset }: { onOpenAccount: (accountId: string) => void; preset?: WorklistPreset }) {
   const { user } = useApp();
   const [tab, setTab] = useState<Tab>("ranked");
-  const [scope, setScope] = useState<CtaScope>(() => defaultScope(user));
+  const [scope, setScope] = useState<CtaScope>(() => preset?.scope ?? defaultScope(user));
   return (
     <div className="screen">
       <div className="screen-head">
@@ -48,7 +56,7 @@ export function WorklistScreen({ onOpenAccount }: { onOpenAccount: (accountId: s
       {!user && scope !== "all" ? (
         <p className="empty">Say who you are in Settings to see your worklist, or look at everyone’s.</p>
       ) : tab === "ranked" ? (
-        <RankedTab scope={scope} onOpenAccount={onOpenAccount} />
+        <RankedTab scope={scope} onOpenAccount={onOpenAccount} initial={preset?.filters} />
       ) : tab === "triage" ? (
         <TriageTab scope={scope} onOpenAccount={onOpenAccount} />
       ) : tab === "huddle" ? (
@@ -60,9 +68,9 @@ export function WorklistScreen({ onOpenAccount }: { onOpenAccount: (accountId: s
   );
 }
 
-function RankedTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAccount: (accountId: string) => void }) {
+function RankedTab({ scope, onOpenAccount, initial }: { scope: CtaScope; onOpenAccount: (accountId: string) => void; initial?: Partial<Filters> }) {
   const { backend, user, currencies, reportError } = useApp();
-  const [filters, setFilters] = useState<Omit<WorklistQuery, "scope" | "user_id" | "offset" | "limit">>({
+  const [filters, setFilters] = useState<Filters>(() => ({
     owner_id: null,
     segment: null,
     category: null,
@@ -70,7 +78,8 @@ function RankedTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAccount: (
     renewal_within_days: null,
     flagged_only: false,
     include_digital: false,
-  });
+    ...initial,
+  }));
   const [page, setPage] = useState<WorklistPage | null>(null);
   const [users, setUsers] = useState<User[]>([]);
   const [categories, setCategories] = useState<RiskCategory[]>([]);
@@ -106,9 +115,10 @@ function RankedTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAccount: (
       reportError(e);
     }
   };
-  const set = (patch: Partial<typeof filters>) => setFilters((f) => ({ ...f, ...patch }));
-  // The owners worth offering: the team's CSMs in "My team", everyone's otherwise.
-  const csms = users.filter((u) => u.role === "csm" && (scope !== "team" || u.team_id === user?.team_id));
+  const set = (patch: Partial<Filters>) => setFilters((f) => ({ ...f, ...patch }));
+  // The owners worth offering: the team's CSMs in "My team", everyone's otherwise (and
+  // whoever a dashboard click filtered on).
+  const csms = users.filter((u) => (u.role === "csm" && (scope !== "team" || u.team_id === user?.team_id)) || u.id === filters.owner_id);
 
   return (
     <>
