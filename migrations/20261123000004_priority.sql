@@ -24,8 +24,6 @@ CREATE TABLE account_priority (
     category     TEXT,
     flagged      INTEGER NOT NULL DEFAULT 0 CHECK (flagged IN (0, 1)),
     open_ctas    INTEGER NOT NULL DEFAULT 0,
-    -- JSON: every factor with its input and effect.
-    explanation  TEXT NOT NULL,
     -- Copies of what the worklist filters on, so a filtered page and its count read this
     -- table's indexes alone (refreshed with the score).
     owner_id        TEXT,
@@ -40,4 +38,10 @@ CREATE TABLE account_priority (
 -- Ranked order with a stable tie-break, so a first page stops after its rows.
 CREATE INDEX account_priority_rank ON account_priority(at_risk, lane, score DESC, account_id);
 CREATE INDEX account_priority_all_lanes ON account_priority(at_risk, score DESC, account_id);
+-- Why each account ranks where it does (JSON: every factor with its input and effect),
+-- apart from the narrow table the worklist and dashboards scan.
+CREATE TABLE priority_explanations (
+    account_id   TEXT PRIMARY KEY NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    explanation  TEXT NOT NULL
+);
 CREATE INDEX account_priority_owner ON account_priority(owner_id, at_risk, lane, score DESC, account_id);

@@ -177,7 +177,8 @@ mod tests {
         // No lane account is in a CSM worklist, and every exception is High severity.
         let leaked: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM account_priority p JOIN accounts a ON a.id = p.account_id \
-             WHERE p.lane = 'csm' AND a.segment = 'tech_touch' AND p.explanation NOT LIKE '%surfaced to a person%'",
+             JOIN priority_explanations x ON x.account_id = p.account_id \
+             WHERE p.lane = 'csm' AND a.segment = 'tech_touch' AND x.explanation NOT LIKE '%surfaced to a person%'",
         )
         .fetch_one(store.pool())
         .await

@@ -482,12 +482,12 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
 async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Result<()> {
     insert_batched(
         tx,
-        "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, explanation, \
+        "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, \
          owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, churned) ",
-        16,
+        15,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
          score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
-         explanation = excluded.explanation, owner_id = excluded.owner_id, segment = excluded.segment, \
+         owner_id = excluded.owner_id, segment = excluded.segment, \
          renewal_date = excluded.renewal_date, severity_level = excluded.severity_level, arr_base_minor = excluded.arr_base_minor, \
          contract_start = excluded.contract_start, churned = excluded.churned",
         rows,
@@ -500,7 +500,6 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
                 .push_bind(r.category.clone())
                 .push_bind(r.flagged)
                 .push_bind(r.open_ctas)
-                .push_bind(r.explanation.clone())
                 .push_bind(r.owner_id.clone())
                 .push_bind(r.segment)
                 .push_bind(r.renewal)
@@ -508,6 +507,17 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
                 .push_bind(r.arr)
                 .push_bind(r.contract_start)
                 .push_bind(r.churned);
+        },
+    )
+    .await?;
+    insert_batched(
+        tx,
+        "INSERT INTO priority_explanations (account_id, explanation) ",
+        2,
+        " ON CONFLICT(account_id) DO UPDATE SET explanation = excluded.explanation",
+        rows,
+        |b, r| {
+            b.push_bind(r.id.clone()).push_bind(r.explanation.clone());
         },
     )
     .await

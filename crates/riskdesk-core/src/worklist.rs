@@ -192,7 +192,8 @@ pub struct WhyHere {
 
 pub async fn why(pool: &SqlitePool, account_id: &str) -> Result<WhyHere> {
     let row: Option<(f64, bool, String, String)> = sqlx::query_as(
-        "SELECT score, at_risk, lane, explanation FROM account_priority WHERE account_id = ?",
+        "SELECT p.score, p.at_risk, p.lane, x.explanation FROM account_priority p \
+         JOIN priority_explanations x ON x.account_id = p.account_id WHERE p.account_id = ?",
     )
     .bind(account_id)
     .fetch_optional(pool)
