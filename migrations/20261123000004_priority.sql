@@ -45,3 +45,10 @@ CREATE TABLE priority_explanations (
     explanation  TEXT NOT NULL
 );
 CREATE INDEX account_priority_owner ON account_priority(owner_id, at_risk, lane, score DESC, account_id);
+-- The dashboards read these covering indexes alone, never the table's rows.
+CREATE INDEX account_priority_by_severity ON account_priority(at_risk, severity_level, arr_base_minor);
+CREATE INDEX account_priority_by_category ON account_priority(at_risk, category, arr_base_minor);
+CREATE INDEX account_priority_by_segment ON account_priority(at_risk, segment, arr_base_minor);
+CREATE INDEX account_priority_by_owner ON account_priority(at_risk, owner_id, arr_base_minor);
+CREATE INDEX account_priority_attrition ON account_priority(segment, churned, at_risk, arr_base_minor);
+CREATE INDEX account_priority_tenure ON account_priority(contract_start, churned, arr_base_minor);

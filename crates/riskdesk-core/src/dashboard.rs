@@ -69,41 +69,35 @@ pub struct Dashboard {
     pub attrition_by_tenure: Vec<Attrition>,
 }
 
-/// At-risk accounts grouped by one column of `account_priority` (the CSM lane and the
-/// tech-touch lane together: the dashboard is the whole book).
+/// At-risk accounts grouped by one column, read from that column's covering index.
 async fn slices(pool: &SqlitePool, column: &str, limit: u32) -> Result<Vec<Slice>> {
     Ok(sqlx::query_as(&format!(
-        "SELECT {column} AS key, COALESCE({column}, 'not categorized') AS label, COUNT(*) AS accounts, SUM(p.arr_base_minor) AS arr_base_minor \
-         FROM account_priority p WHERE p.at_risk = 1 GROUP BY {column} ORDER BY arr_base_minor DESC LIMIT ?"
+        "SELECT {column} AS key, COALESCE({column}, 'not categorized') AS label, COUNT(*) AS accounts, \
+         SUM(arr_base_minor) AS arr_base_minor FROM account_priority WHERE at_risk = 1 GROUP BY {column} \
+         ORDER BY arr_base_minor DESC LIMIT ?"
     ))
     .bind(limit)
     .fetch_all(pool)
     .await?)
 }
 
-async fn attrition(
-    pool: &SqlitePool,
-    group: &str,
-    bind_today: Option<NaiveDate>,
-) -> Result<Vec<Attrition>> {
-    let sql = format!(
-        "SELECT {group} AS label, COUNT(*) AS accounts, SUM(p.churned) AS churned, SUM(p.arr_base_minor) AS arr_base_minor, \
-         SUM(CASE WHEN p.churned = 1 THEN p.arr_base_minor ELSE 0 END) AS churned_arr_base_minor \
-         FROM account_priority p GROUP BY label ORDER BY MIN(p.contract_start) DESC, arr_base_minor DESC"
-    );
-    let mut q = sqlx::query_as(&sql);
-    if let Some(today) = bind_today {
-        // Tenure bands by contract start: the newest first.
-        for years in 1..=3 {
-            q = q.bind(today - Duration::days(365 * years));
-        }
-    }
-    Ok(q.fetch_all(pool).await?)
+/// Attrition by segment, with the at-risk totals, in one scan of the attrition index.
+#[derive(sqlx::FromRow)]
+struct SegmentRow {
+    segment: String,
+    accounts: i64,
+    churned: i64,
+    arr: i64,
+    churned_arr: i64,
+    at_risk: i64,
+    at_risk_arr: i64,
 }
+
+const TENURES: [&str; 4] = ["under 1 year", "1–2 years", "2–3 years", "3 years or more"];
 
 /// At-risk ARR by owner, named.
 async fn owners(pool: &SqlitePool) -> Result<Vec<Slice>> {
-    let mut list = slices(pool, "p.owner_id", 15).await?;
+    let mut list = slices(pool, "owner_id", 15).await?;
     let names: Vec<(String, String)> = sqlx::query_as("SELECT id, name FROM users")
         .fetch_all(pool)
         .await?;
@@ -118,12 +112,17 @@ async fn owners(pool: &SqlitePool) -> Result<Vec<Slice>> {
 }
 
 pub async fn dashboard(pool: &SqlitePool, today: NaiveDate) -> Result<Dashboard> {
-    let (at_risk_accounts, at_risk_arr, total_arr): (i64, i64, i64) = sqlx::query_as(
-        "SELECT COALESCE(SUM(at_risk), 0), COALESCE(SUM(CASE WHEN at_risk = 1 THEN arr_base_minor END), 0), \
-         COALESCE(SUM(arr_base_minor), 0) FROM account_priority",
+    let segments: Vec<SegmentRow> = sqlx::query_as(
+        "SELECT segment, COUNT(*) AS accounts, SUM(churned) AS churned, SUM(arr_base_minor) AS arr, \
+         SUM(CASE WHEN churned = 1 THEN arr_base_minor ELSE 0 END) AS churned_arr, SUM(at_risk) AS at_risk, \
+         SUM(CASE WHEN at_risk = 1 THEN arr_base_minor ELSE 0 END) AS at_risk_arr \
+         FROM account_priority INDEXED BY account_priority_attrition GROUP BY segment ORDER BY arr DESC",
     )
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await?;
+    let at_risk_accounts = segments.iter().map(|s| s.at_risk).sum();
+    let at_risk_arr = segments.iter().map(|s| s.at_risk_arr).sum();
+    let total_arr = segments.iter().map(|s| s.arr).sum();
     let over_time = sqlx::query_as(
         "SELECT day, accounts, arr_base_minor FROM risk_daily WHERE day >= ? ORDER BY day",
     )
@@ -148,21 +147,43 @@ pub async fn dashboard(pool: &SqlitePool, today: NaiveDate) -> Result<Dashboard>
     )
     .fetch_all(pool)
     .await?;
-    let attrition_by_segment = attrition(pool, "p.segment", None).await?;
-    let attrition_by_tenure = attrition(
-        pool,
-        "CASE WHEN p.contract_start > ? THEN 'under 1 year' WHEN p.contract_start > ? THEN '1–2 years' \
-         WHEN p.contract_start > ? THEN '2–3 years' ELSE '3 years or more' END",
-        Some(today),
+    let attrition_by_segment = segments
+        .into_iter()
+        .map(|s| Attrition {
+            label: s.segment,
+            accounts: s.accounts,
+            churned: s.churned,
+            arr_base_minor: s.arr,
+            churned_arr_base_minor: s.churned_arr,
+        })
+        .collect();
+    let by_tenure: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT CASE WHEN contract_start > ? THEN 0 WHEN contract_start > ? THEN 1 WHEN contract_start > ? THEN 2 ELSE 3 END AS t, \
+         COUNT(*), SUM(churned), SUM(arr_base_minor), SUM(CASE WHEN churned = 1 THEN arr_base_minor ELSE 0 END) \
+         FROM account_priority INDEXED BY account_priority_tenure GROUP BY t ORDER BY t",
     )
+    .bind(today - Duration::days(365))
+    .bind(today - Duration::days(730))
+    .bind(today - Duration::days(1095))
+    .fetch_all(pool)
     .await?;
+    let attrition_by_tenure = by_tenure
+        .into_iter()
+        .map(|(t, accounts, churned, arr, churned_arr)| Attrition {
+            label: TENURES[t.clamp(0, 3) as usize].to_string(),
+            accounts,
+            churned,
+            arr_base_minor: arr,
+            churned_arr_base_minor: churned_arr,
+        })
+        .collect();
     Ok(Dashboard {
         at_risk_accounts,
         at_risk_arr_base_minor: at_risk_arr,
         total_arr_base_minor: total_arr,
-        by_severity: slices(pool, "p.severity_level", 10).await?,
-        by_category: slices(pool, "p.category", 20).await?,
-        by_segment: slices(pool, "p.segment", 10).await?,
+        by_severity: slices(pool, "severity_level", 10).await?,
+        by_category: slices(pool, "category", 20).await?,
+        by_segment: slices(pool, "segment", 10).await?,
         by_owner: owners(pool).await?,
         over_time,
         funnel,
