@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { CockpitQuery, CockpitRow, CtaDetail, CtaScope, CtaStatus, CtaType, Level, User } from "../backend";
 import { useApp } from "../context";
 import { ScopeToggle } from "../components/Shared";
@@ -123,7 +123,9 @@ export function CockpitScreen({ onOpenAccount }: { onOpenAccount: (accountId: st
     [order, selected],
   );
 
-  useEffect(() => {
+  // A layout effect: the listener sees the CTA on screen the moment it is drawn, so a
+  // key pressed right after moving acts on the CTA the user sees.
+  useLayoutEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       const target = e.target as HTMLElement | null;
       if (e.key === "Escape") {

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useLayoutEffect, useState } from "react";
 import type { EscalationOutcome, Refinement, User, WbrItem } from "../backend";
 import { BackendError } from "../backend";
 import { useApp } from "../context";
@@ -81,7 +81,7 @@ function WbrTab({ onOpenAccount }: { onOpenAccount: (id: string) => void }) {
     },
     [items, index],
   );
-  useEffect(() => {
+  useLayoutEffect(() => {
     if (!meeting) return;
     const onKey = (e: KeyboardEvent) => {
       const t = e.target as HTMLElement | null;
