@@ -196,22 +196,12 @@ pub async fn dashboard(pool: &SqlitePool, today: NaiveDate) -> Result<Dashboard>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::{self, BookSpec};
-    use crate::store::testing::temp_store;
+    use crate::store::testing::{test_day, worked_book};
 
     #[tokio::test]
     async fn slices_add_up_and_an_outcome_moves_the_funnel() {
-        let (_dir, store) = temp_store().await;
-        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
-        book::load(&store, &BookSpec::new(300, 2, today), |_, _| {})
-            .await
-            .expect("book");
-        crate::health::initialize(&store, today, 4, 14)
-            .await
-            .expect("score");
-        crate::rules::run::run(&store, None, today, false, "test")
-            .await
-            .expect("rules");
+        let (_dir, store) = worked_book(300, 2, 4).await;
+        let today = test_day();
         let d = dashboard(store.pool(), today).await.expect("dashboard");
         assert!(d.at_risk_accounts > 0);
         for slices in [&d.by_severity, &d.by_segment, &d.by_category] {

@@ -164,23 +164,12 @@ pub fn to_markdown(h: &[HuddleCsm], on: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::{self, BookSpec};
-    use crate::health::{self, Trigger};
-    use crate::store::testing::temp_store;
+    use crate::store::testing::{test_day, worked_book};
 
     #[tokio::test]
     async fn each_csm_gets_their_top_five_with_the_latest_update() {
-        let (_dir, store) = temp_store().await;
-        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
-        book::load(&store, &BookSpec::new(600, 4, today), |_, _| {})
-            .await
-            .expect("book");
-        health::recompute(&store, None, today, Trigger::Scheduled, |_, _| {})
-            .await
-            .expect("score");
-        crate::rules::run::run(&store, None, today, false, "test")
-            .await
-            .expect("rules");
+        let (_dir, store) = worked_book(600, 4, 0).await;
+        let today = test_day();
         let h = huddle(store.pool(), None).await.expect("huddle");
         assert!(!h.is_empty());
         for csm in &h {

@@ -128,22 +128,12 @@ pub async fn summary(pool: &SqlitePool, today: NaiveDate) -> Result<LaneSummary>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::{self, BookSpec};
-    use crate::store::testing::temp_store;
+    use crate::store::testing::{test_day, worked_book};
 
     #[tokio::test]
     async fn the_lane_holds_the_small_accounts_and_surfaces_only_exceptions() {
-        let (_dir, store) = temp_store().await;
-        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
-        book::load(&store, &BookSpec::new(800, 9, today), |_, _| {})
-            .await
-            .expect("book");
-        crate::health::initialize(&store, today, 4, 14)
-            .await
-            .expect("score");
-        crate::rules::run::run(&store, None, today, false, "test")
-            .await
-            .expect("rules");
+        let (_dir, store) = worked_book(800, 9, 4).await;
+        let today = test_day();
         let s = summary(store.pool(), today).await.expect("lane");
         let tech_touch: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE segment = 'tech_touch'")

@@ -217,8 +217,7 @@ pub async fn why(pool: &SqlitePool, account_id: &str) -> Result<WhyHere> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::{self, BookSpec};
-    use crate::store::testing::temp_store;
+    use crate::store::testing::{test_day, worked_book};
 
     fn query(scope: CtaScope, user_id: Option<String>) -> WorklistQuery {
         WorklistQuery {
@@ -230,23 +229,8 @@ mod tests {
 
     #[tokio::test]
     async fn the_worklist_ranks_at_risk_accounts_and_filters_them() {
-        let (_dir, store) = temp_store().await;
-        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
-        book::load(&store, &BookSpec::new(500, 6, today), |_, _| {})
-            .await
-            .expect("book");
-        crate::health::recompute(
-            &store,
-            None,
-            today,
-            crate::health::Trigger::Scheduled,
-            |_, _| {},
-        )
-        .await
-        .expect("score");
-        crate::rules::run::run(&store, None, today, false, "test")
-            .await
-            .expect("rules");
+        let (_dir, store) = worked_book(500, 6, 0).await;
+        let today = test_day();
         let all = page(store.pool(), &query(CtaScope::All, None), today)
             .await
             .expect("page");

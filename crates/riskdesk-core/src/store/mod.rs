@@ -125,6 +125,44 @@ pub(crate) mod testing {
             .expect("open store");
         (dir, store)
     }
+
+    /// The day every test book is "today".
+    pub fn test_day() -> chrono::NaiveDate {
+        chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default()
+    }
+
+    /// A synthetic book of `n` accounts with `weeks` of health history (0: scored today
+    /// only) and the rules run once: the state most tests start from.
+    pub async fn worked_book(n: usize, seed: u64, weeks: u32) -> (tempfile::TempDir, Store) {
+        let (dir, store) = temp_store().await;
+        let today = test_day();
+        crate::book::load(
+            &store,
+            &crate::book::BookSpec::new(n, seed, today),
+            |_, _| {},
+        )
+        .await
+        .expect("book");
+        if weeks > 0 {
+            crate::health::initialize(&store, today, weeks, 14)
+                .await
+                .expect("history");
+        } else {
+            crate::health::recompute(
+                &store,
+                None,
+                today,
+                crate::health::Trigger::Scheduled,
+                |_, _| {},
+            )
+            .await
+            .expect("score");
+        }
+        crate::rules::run::run(&store, None, today, false, "test")
+            .await
+            .expect("rules");
+        (dir, store)
+    }
 }
 
 #[cfg(test)]
