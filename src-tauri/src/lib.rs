@@ -93,6 +93,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::escalation::add_escalation_decision,
         commands::escalation::escalation_refinement,
         commands::worklist::dashboard,
+        commands::worklist::report_preview,
+        commands::worklist::export_report,
     ])
 }
 

@@ -2,6 +2,9 @@
 // its escalation appears in the WBR, a decision is recorded, and it closes with an outcome.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { By } from "selenium-webdriver";
 import { byTestId, eventually, find, launch, pickUser, screenshot, setValue, texts } from "./harness.mjs";
 
@@ -45,15 +48,14 @@ describe("Escalations", () => {
     await (await find(driver, "escalation-save")).click();
     await eventually(async () => /Saved/.test(await (await find(driver, "escalation-message")).getText()), "criteria not saved");
 
+    // Back to the same table (the view is kept: sorted by severity), no search to race.
     await (await find(driver, "nav-accounts")).click();
-    const search = await find(driver, "account-search");
-    await search.clear();
-    await search.sendKeys(escalated);
     const row = await eventually(
       async () => (await driver.findElements(By.xpath(`//*[@data-testid="account-row"][.//*[@data-testid="account-name" and contains(., ${JSON.stringify(escalated)})]]`)))[0],
       "the account is not found",
     );
     await row.click();
+    await eventually(async () => (await (await find(driver, "account-title")).getText()).includes(escalated), "the account page did not open");
     await (await find(driver, "log-nps")).click();
     await (await find(driver, "nps-score")).findElement(By.css('option[value="2"]')).click();
     await (await find(driver, "nps-comment")).sendKeys("We are evaluating other vendors");
@@ -108,5 +110,22 @@ describe("Escalations", () => {
     }, "no accounts behind the bar");
     assert.ok(rows.length > 0);
     assert.match(await (await find(driver, "worklist-scope-all")).getAttribute("class"), /active/);
+  });
+
+  test("the monthly risk report previews and exports as HTML and CSV to a chosen folder", async () => {
+    await (await find(driver, "nav-dashboards")).click();
+    const title = await find(driver, "report-title");
+    await eventually(async () => /Monthly risk report/.test(await title.getText()), "no report preview");
+    assert.match(await title.getText(), /Top risks: \d+/);
+    const folder = mkdtempSync(path.join(tmpdir(), "riskdesk-reports-"));
+    await setValue(driver, await find(driver, "report-folder"), folder);
+    await (await find(driver, "report-export")).click();
+    const saved = await find(driver, "report-saved");
+    await eventually(async () => /\.html and .+\.csv/.test(await saved.getText()), "not exported");
+    const stem = /risk-report-\d{4}-\d{2}/.exec(await saved.getText())[0];
+    assert.ok(existsSync(path.join(folder, `${stem}.html`)));
+    const csv = readFileSync(path.join(folder, `${stem}.csv`), "utf8");
+    assert.match(csv.split("\n")[0], /^section,Account,ARR,Severity,Priority,Category,Owner/);
+    await screenshot(driver, "33-report");
   });
 });

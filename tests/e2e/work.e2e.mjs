@@ -179,7 +179,13 @@ describe("Cockpit and rules", () => {
     await (await first.findElement(byTestId("playbook-add-task"))).click();
     await (await first.findElements(byTestId("playbook-task-title")))[tasks].sendKeys("Executive sponsor call");
     await (await first.findElement(byTestId("playbook-save"))).click();
-    await eventually(async () => (await (await find(driver, "playbook")).findElements(byTestId("playbook-task-title"))).length === tasks + 1, "the task was not kept");
+    // Saved, not just typed: the editor comes back from the store clean (Save disabled)
+    // with the extra task.
+    await eventually(async () => {
+      const card = await find(driver, "playbook");
+      const clean = !(await (await card.findElement(byTestId("playbook-save"))).isEnabled());
+      return clean && (await card.findElements(byTestId("playbook-task-title"))).length === tasks + 1;
+    }, "the task was not kept");
 
     const again = await find(driver, "playbook");
     await setValue(driver, (await again.findElements(byTestId("playbook-task-title")))[0], "");

@@ -11,6 +11,8 @@ import type {
   CtaDetail,
   CtaScope,
   Dashboard,
+  ReportKind,
+  ReportPreview,
   EscalationCriteria,
   EscalationOutcome,
   Refinement,
@@ -52,6 +54,8 @@ import type {
 
 export type {
   Account,
+  ReportKind,
+  ReportPreview,
   Attrition,
   Dashboard,
   Funnel,
@@ -238,6 +242,8 @@ export interface Backend {
   addEscalationDecision(ctaId: string, text: string): Promise<null>;
   escalationRefinement(): Promise<Refinement>;
   dashboard(): Promise<Dashboard>;
+  reportPreview(kind: ReportKind, toDate: boolean): Promise<ReportPreview>;
+  exportReport(kind: ReportKind, toDate: boolean, folder: string): Promise<string[]>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -322,4 +328,6 @@ export const tauriBackend: Backend = {
   addEscalationDecision: (ctaId, text) => unwrap(commands.addEscalationDecision(ctaId, text)),
   escalationRefinement: () => unwrap(commands.escalationRefinement()),
   dashboard: () => unwrap(commands.dashboard()),
+  reportPreview: (kind, toDate) => unwrap(commands.reportPreview(kind, toDate)),
+  exportReport: (kind, toDate, folder) => unwrap(commands.exportReport(kind, toDate, folder)),
 };

@@ -619,6 +619,29 @@ async dashboard() : Promise<Result<Dashboard, AppError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * The monthly risk report or the quarterly root-cause review, for the last full period
+ * or the current one so far.
+ */
+async reportPreview(kind: ReportKind, toDate: boolean) : Promise<Result<ReportPreview, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("report_preview", { kind, toDate }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes the report as HTML (print it to PDF) and CSV into `folder`.
+ */
+async exportReport(kind: ReportKind, toDate: boolean, folder: string) : Promise<Result<string[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_report", { kind, toDate, folder }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -996,6 +1019,21 @@ points: number }
 export type RecomputeProgress = { done: number; total: number }
 export type RecomputeSummary = { accounts: number; scored: number; signals_raised: number; signals_cleared: number; duration_ms: number }
 export type Refinement = { summary: OutcomeSummary; per_criterion: OutcomeMix[]; current_threshold: number; what_if: WhatIf[]; suggested_threshold: number | null; suggestion: string }
+export type Report = { kind: ReportKind; title: string; from: string; to: string; tables: ReportTable[] }
+export type ReportKind = "monthly" | "root_cause"
+export type ReportPreview = { report: Report; 
+/**
+ * The print-ready page, for the in-app preview and printing.
+ */
+html: string; 
+/**
+ * Where exports go unless the user picks another folder.
+ */
+default_folder: string }
+/**
+ * One table of a report: a title, column names and rows of text.
+ */
+export type ReportTable = { title: string; columns: string[]; rows: string[][] }
 export type RiskCategory = { id: string; name: string; owner_id: string | null; owner_name: string | null }
 export type RiskPoint = { day: string; 
 /**

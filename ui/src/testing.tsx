@@ -121,6 +121,10 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     addEscalationAction: vi.fn(async () => null),
     setEscalationActionDone: vi.fn(async () => null),
     addEscalationDecision: vi.fn(async () => null),
+    reportPreview: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    exportReport: vi.fn(async () => []),
     dashboard: vi.fn(async () => {
       throw new Error("not faked");
     }),

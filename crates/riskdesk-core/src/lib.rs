@@ -13,6 +13,7 @@ pub mod lane;
 pub mod model;
 pub mod money;
 pub mod priority;
+pub mod report;
 pub mod rules;
 pub mod scorecard;
 pub mod severity;

@@ -190,3 +190,88 @@ pub async fn dashboard(
 ) -> AppResult<riskdesk_core::dashboard::Dashboard> {
     Ok(riskdesk_core::dashboard::dashboard(state.store.pool(), today()).await?)
 }
+
+#[derive(Debug, Serialize, specta::Type)]
+pub struct ReportPreview {
+    pub report: riskdesk_core::report::Report,
+    /// The print-ready page, for the in-app preview and printing.
+    pub html: String,
+    /// Where exports go unless the user picks another folder.
+    pub default_folder: String,
+}
+
+fn report_period(
+    kind: riskdesk_core::report::ReportKind,
+    to_date: bool,
+) -> (chrono::NaiveDate, chrono::NaiveDate) {
+    use chrono::Datelike;
+    use riskdesk_core::report::{last_month, last_quarter, ReportKind};
+    let now = today();
+    match (kind, to_date) {
+        (ReportKind::Monthly, false) => last_month(now),
+        (ReportKind::RootCause, false) => last_quarter(now),
+        (ReportKind::Monthly, true) => (now.with_day(1).unwrap_or(now), now),
+        (ReportKind::RootCause, true) => (
+            chrono::NaiveDate::from_ymd_opt(now.year(), now.month0() / 3 * 3 + 1, 1).unwrap_or(now),
+            now,
+        ),
+    }
+}
+
+async fn build_report(
+    state: &AppState,
+    kind: riskdesk_core::report::ReportKind,
+    to_date: bool,
+) -> AppResult<riskdesk_core::report::Report> {
+    use riskdesk_core::report::{self, ReportKind};
+    let (from, to) = report_period(kind, to_date);
+    Ok(match kind {
+        ReportKind::Monthly => report::monthly(state.store.pool(), from, to).await?,
+        ReportKind::RootCause => report::root_cause(state.store.pool(), from, to).await?,
+    })
+}
+
+fn exports_folder(state: &AppState) -> String {
+    state
+        .database_path
+        .parent()
+        .map(|p| p.join("exports").display().to_string())
+        .unwrap_or_default()
+}
+
+/// The monthly risk report or the quarterly root-cause review, for the last full period
+/// or the current one so far.
+#[tauri::command]
+#[specta::specta]
+pub async fn report_preview(
+    state: State<'_, AppState>,
+    kind: riskdesk_core::report::ReportKind,
+    to_date: bool,
+) -> AppResult<ReportPreview> {
+    let report = build_report(&state, kind, to_date).await?;
+    Ok(ReportPreview {
+        html: riskdesk_core::report::to_html(&report),
+        report,
+        default_folder: exports_folder(&state),
+    })
+}
+
+/// Writes the report as HTML (print it to PDF) and CSV into `folder`.
+#[tauri::command]
+#[specta::specta]
+pub async fn export_report(
+    state: State<'_, AppState>,
+    kind: riskdesk_core::report::ReportKind,
+    to_date: bool,
+    folder: String,
+) -> AppResult<Vec<String>> {
+    if folder.trim().is_empty() {
+        return Err(AppError::Invalid {
+            field: "folder".into(),
+            reason: "pick a folder".into(),
+        });
+    }
+    let report = build_report(&state, kind, to_date).await?;
+    let paths = riskdesk_core::report::export(&report, std::path::Path::new(folder.trim()))?;
+    Ok(paths.into_iter().map(|p| p.display().to_string()).collect())
+}

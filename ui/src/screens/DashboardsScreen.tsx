@@ -1,6 +1,6 @@
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import type { Attrition, Dashboard, Slice } from "../backend";
+import type { Attrition, Dashboard, ReportKind, ReportPreview, Slice } from "../backend";
 import { useApp } from "../context";
 import { formatDate, formatMoney, segmentLabel } from "../format";
 import type { WorklistPreset } from "./WorklistScreen";
@@ -113,6 +113,7 @@ export function DashboardsScreen({ onDrill }: { onDrill: (preset: WorklistPreset
             </ul>
           )}
         </section>
+        <ReportsCard />
         <AttritionTable title="Attrition by segment" rows={d.attrition_by_segment.map((a) => ({ ...a, label: segmentLabel[a.label as keyof typeof segmentLabel] ?? a.label }))} />
         <AttritionTable title="Attrition by tenure" rows={d.attrition_by_tenure} />
       </div>
@@ -174,6 +175,81 @@ function AttritionTable({ title, rows }: { title: string; rows: Attrition[] }) {
           ))}
         </tbody>
       </table>
+    </section>
+  );
+}
+
+/** The monthly risk report and the quarterly root-cause review: preview, print (to PDF)
+ * from the preview, or export HTML and CSV to a folder. */
+function ReportsCard() {
+  const { backend, reportError } = useApp();
+  const [kind, setKind] = useState<ReportKind>("monthly");
+  const [toDate, setToDate] = useState(false);
+  const [preview, setPreview] = useState<ReportPreview | null>(null);
+  const [folder, setFolder] = useState("");
+  const [saved, setSaved] = useState<string[] | null>(null);
+  const frame = useRef<HTMLIFrameElement>(null);
+
+  useEffect(() => {
+    let live = true;
+    setSaved(null);
+    backend
+      .reportPreview(kind, toDate)
+      .then((p) => {
+        if (!live) return;
+        setPreview(p);
+        setFolder((f) => f || p.default_folder);
+      })
+      .catch(reportError);
+    return () => {
+      live = false;
+    };
+  }, [backend, kind, toDate, reportError]);
+
+  return (
+    <section className="card span-2" data-testid="reports">
+      <div className="card-head">
+        <h2>Reports</h2>
+        <div className="toolbar">
+          <select value={kind} onChange={(e) => setKind(e.target.value as ReportKind)} aria-label="Report" data-testid="report-kind">
+            <option value="monthly">Monthly risk report</option>
+            <option value="root_cause">Quarterly root-cause review</option>
+          </select>
+          <select value={toDate ? "current" : "last"} onChange={(e) => setToDate(e.target.value === "current")} aria-label="Period">
+            <option value="last">Last full period</option>
+            <option value="current">This period so far</option>
+          </select>
+          <button className="button secondary" onClick={() => frame.current?.contentWindow?.print()} disabled={!preview}>
+            Print / PDF…
+          </button>
+        </div>
+      </div>
+      {preview && (
+        <>
+          <p className="muted small" data-testid="report-title">
+            {preview.report.title} · {preview.report.tables.map((t) => `${t.title}: ${t.rows.length}`).join(" · ")}
+          </p>
+          <iframe ref={frame} title="Report preview" className="report-frame" srcDoc={preview.html} data-testid="report-frame" />
+        </>
+      )}
+      <form
+        className="inline-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          backend.exportReport(kind, toDate, folder).then(setSaved).catch(reportError);
+        }}
+      >
+        <span className="muted">Export HTML and CSV to</span>
+        <input className="grow" value={folder} onChange={(e) => setFolder(e.target.value)} aria-label="Folder" data-testid="report-folder" />
+        <button className="button" disabled={!folder.trim()} data-testid="report-export">
+          Export
+        </button>
+      </form>
+      {saved && (
+        <p className="ok small" data-testid="report-saved">
+          Saved {saved.join(" and ")}
+        </p>
+      )}
     </section>
   );
 }
