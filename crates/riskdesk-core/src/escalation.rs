@@ -277,6 +277,7 @@ pub async fn run(
         checked: ids.len() as u32,
         opened: 0,
     };
+    let mut escalated: Vec<String> = Vec::new();
     if !c.enabled {
         return Ok(report);
     }
@@ -327,10 +328,17 @@ pub async fn run(
                     },
                 )
                 .await?;
-                report.opened += u32::from(opened.is_some());
+                if opened.is_some() {
+                    report.opened += 1;
+                    escalated.push(id);
+                }
             }
         }
         tx.commit().await?;
+    }
+    // An open escalation counts as live risk work: re-rank the accounts that got one.
+    if !escalated.is_empty() {
+        crate::priority::refresh(store, Some(escalated), today).await?;
     }
     Ok(report)
 }

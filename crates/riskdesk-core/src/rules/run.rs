@@ -1,7 +1,7 @@
 //! Running rules over accounts: evaluate, then create, close or suppress CTAs — or, in a
 //! dry run, only say what would happen and why.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
@@ -353,12 +353,14 @@ pub async fn run(
         .filter(|r| r.enabled)
         .collect();
     let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
-    let report = run_rules(store, &rules, Some(ids.clone()), today, dry_run).await?;
+    let (report, touched) = run_rules(store, &rules, Some(ids.clone()), today, dry_run).await?;
     if !dry_run {
-        // What crosses the escalation criteria goes to leadership; then new and closed
-        // CTAs move accounts in and out of the worklist.
-        crate::escalation::run(store, Some(ids.clone()), today).await?;
-        crate::priority::refresh(store, Some(ids), today).await?;
+        // New and closed CTAs move their accounts in the worklist (a recompute has already
+        // re-ranked for scores); what crosses the escalation criteria goes to leadership.
+        if !touched.is_empty() {
+            crate::priority::refresh(store, Some(touched.into_iter().collect()), today).await?;
+        }
+        crate::escalation::run(store, Some(ids), today).await?;
     }
     log_run(store, &report, trigger).await?;
     Ok(report)
@@ -390,7 +392,7 @@ pub async fn preview(
         version: 0,
         definition: definition.clone(),
     };
-    run_rules(store, &[rule], None, today, true).await
+    Ok(run_rules(store, &[rule], None, today, true).await?.0)
 }
 
 async fn run_rules(
@@ -399,8 +401,10 @@ async fn run_rules(
     ids: Option<Vec<String>>,
     today: NaiveDate,
     dry_run: bool,
-) -> Result<RunReport> {
+) -> Result<(RunReport, HashSet<String>)> {
     let started = Instant::now();
+    // Accounts whose CTAs this run created or closed.
+    let mut touched = HashSet::new();
     let started_at = Utc::now();
     let playbooks: HashMap<String, Playbook> = cta::playbooks(store)
         .await?
@@ -537,6 +541,7 @@ async fn run_rules(
                                         playbook: pb,
                                     };
                                     if let Some(cta_id) = cta::create(&mut tx, &new, today).await? {
+                                        touched.insert(id.clone());
                                         live.insert(
                                             key.clone(),
                                             LiveCta {
@@ -566,6 +571,7 @@ async fn run_rules(
                             keep(&mut report, firing(FiringOutcome::Close));
                             if !dry_run {
                                 cta::close(&mut tx, &c.id, outcome).await?;
+                                touched.insert(id.clone());
                                 live.remove(&key);
                             }
                         }
@@ -581,7 +587,7 @@ async fn run_rules(
     }
     report.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
     report.started_at = started_at;
-    Ok(report)
+    Ok((report, touched))
 }
 
 async fn log_run(store: &Store, report: &RunReport, trigger: &str) -> Result<()> {
