@@ -63,3 +63,14 @@ export function ScopeToggle({ value, onChange, testIdPrefix, style }: { value: C
     </div>
   );
 }
+
+/** High / Medium / Low as `<option>`s. */
+export function PriorityOptions() {
+  return (
+    <>
+      <option value="high">High</option>
+      <option value="medium">Medium</option>
+      <option value="low">Low</option>
+    </>
+  );
+}

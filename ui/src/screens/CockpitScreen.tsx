@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { CockpitQuery, CockpitRow, CtaDetail, CtaScope, CtaStatus, CtaType, Level, User } from "../backend";
 import { useApp } from "../context";
-import { ScopeToggle } from "../components/Shared";
+import { PriorityOptions, ScopeToggle } from "../components/Shared";
 import { formatDate, formatMoney, todayIso } from "../format";
 import { CtaView, type CtaMode } from "./CtaView";
 import { CTA_TYPES, NewCtaForm } from "./NewCtaForm";
@@ -179,9 +179,7 @@ export function CockpitScreen({ onOpenAccount }: { onOpenAccount: (accountId: st
         </select>
         <select value={query.priority ?? ""} onChange={(e) => set({ priority: (e.target.value || null) as Level | null })} aria-label="Priority" data-testid="filter-priority">
           <option value="">Any priority</option>
-          <option value="high">High</option>
-          <option value="medium">Medium</option>
-          <option value="low">Low</option>
+          <PriorityOptions />
         </select>
         <select value={query.status ?? ""} onChange={(e) => set({ status: (e.target.value || null) as CtaStatus | null })} aria-label="Status" data-testid="filter-status">
           <option value="">Live</option>

@@ -2,7 +2,7 @@ import { useEffect, useState } from "react";
 import type { CtaDetail, CtaEdit, Level, RiskCategory, TimelineKind, User } from "../backend";
 import { useApp } from "../context";
 import { formatDate, formatDateTime, todayIso } from "../format";
-import { RiskUpdateView, UserOptions } from "../components/Shared";
+import { PriorityOptions, RiskUpdateView, UserOptions } from "../components/Shared";
 
 export const OUTCOMES: Array<[string, string]> = [
   ["saved", "Saved"],
@@ -313,9 +313,7 @@ function EditForm({ detail: d, onSave, onCancel }: { detail: CtaDetail; onSave: 
       <label>
         Priority
         <select value={e.priority} onChange={(ev) => setE({ ...e, priority: ev.target.value as Level })} data-testid="edit-priority">
-          <option value="high">High</option>
-          <option value="medium">Medium</option>
-          <option value="low">Low</option>
+          <PriorityOptions />
         </select>
       </label>
       <label>

@@ -1,7 +1,7 @@
 import { useEffect, useState } from "react";
 import type { AccountRow, CtaDetail, CtaType, Level, ManualCta, Playbook, User } from "../backend";
 import { useApp } from "../context";
-import { UserOptions } from "../components/Shared";
+import { PriorityOptions, UserOptions } from "../components/Shared";
 
 export const CTA_TYPES: CtaType[] = ["risk", "escalation", "renewal", "expansion", "onboarding", "digital"];
 
@@ -149,9 +149,7 @@ export function NewCtaForm({
       <label>
         Priority
         <select value={form.priority} onChange={(e) => setForm({ ...form, priority: e.target.value as Level })} data-testid="new-cta-priority">
-          <option value="high">High</option>
-          <option value="medium">Medium</option>
-          <option value="low">Low</option>
+          <PriorityOptions />
         </select>
       </label>
       <label>

@@ -3,7 +3,7 @@ import type { CtaDetail, CtaScope, Level, RiskCategory, Segment, User, WhyHere, 
 import { useApp } from "../context";
 import { daysUntil, formatMoney, relativeDays, segmentLabel } from "../format";
 import { HealthBadge, TrendMark } from "../components/Health";
-import { ScopeToggle } from "../components/Shared";
+import { PriorityOptions, ScopeToggle } from "../components/Shared";
 import { CtaView } from "./CtaView";
 import { NewCtaForm } from "./NewCtaForm";
 import { SIGNAL_KINDS } from "./RuleEditor";
@@ -151,9 +151,7 @@ function RankedTab({ scope, onOpenAccount, initial }: { scope: CtaScope; onOpenA
         </select>
         <select value={filters.severity ?? ""} onChange={(e) => set({ severity: (e.target.value || null) as Level | null })} aria-label="Severity" data-testid="worklist-severity">
           <option value="">Any severity</option>
-          <option value="high">High</option>
-          <option value="medium">Medium</option>
-          <option value="low">Low</option>
+          <PriorityOptions />
         </select>
         <select
           value={filters.renewal_within_days ?? ""}

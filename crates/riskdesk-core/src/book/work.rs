@@ -74,30 +74,14 @@ pub async fn seed_work(store: &Store, today: NaiveDate, seed: u64) -> Result<u32
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::book::{self, BookSpec};
-    use crate::store::testing::temp_store;
+    use crate::store::testing::{test_day, worked_book};
 
     #[tokio::test]
     async fn demo_work_is_dated_in_the_past_and_repeatable() {
-        let today = NaiveDate::from_ymd_opt(2026, 11, 23).expect("date");
+        let today = test_day();
         let mut counts = Vec::new();
         for _ in 0..2 {
-            let (_dir, store) = temp_store().await;
-            book::load(&store, &BookSpec::new(300, 3, today), |_, _| {})
-                .await
-                .expect("book");
-            crate::health::recompute(
-                &store,
-                None,
-                today,
-                crate::health::Trigger::Scheduled,
-                |_, _| {},
-            )
-            .await
-            .expect("score");
-            crate::rules::run::run(&store, None, today, false, "test")
-                .await
-                .expect("rules");
+            let (_dir, store) = worked_book(300, 3, 0).await;
             let n = seed_work(&store, today, 7).await.expect("seed");
             let future: i64 =
                 sqlx::query_scalar("SELECT COUNT(*) FROM cta_updates WHERE created_at >= ?")
