@@ -9,6 +9,7 @@ pub mod error;
 pub mod escalation;
 pub mod health;
 pub mod huddle;
+pub mod import;
 pub mod lane;
 pub mod model;
 pub mod money;

@@ -134,6 +134,8 @@ pub struct Contact {
     pub status: ContactStatus,
     pub left_on: Option<NaiveDate>,
     pub created_at: DateTime<Utc>,
+    /// The id of this person in the system it was imported from.
+    pub external_id: Option<String>,
 }
 
 /// One ISO week of product usage for an account.
@@ -173,6 +175,8 @@ pub struct NpsResponse {
     pub score: i32,
     pub comment: String,
     pub responded_on: NaiveDate,
+    /// The id of this response in the survey tool it was imported from.
+    pub external_id: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]

@@ -330,6 +330,7 @@ pub async fn log_nps_response(
         score,
         comment: comment.trim().to_string(),
         responded_on,
+        external_id: None,
     };
     let account_id = response.account_id.clone();
     health::log_nps_response(&state.store, &response, today()).await?;

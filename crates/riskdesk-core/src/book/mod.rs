@@ -487,6 +487,7 @@ pub fn account(spec: &BookSpec, org: &Org, index: usize) -> AccountBundle {
             },
             left_on,
             created_at,
+            external_id: None,
         });
     }
 
@@ -640,6 +641,7 @@ pub fn account(spec: &BookSpec, org: &Org, index: usize) -> AccountBundle {
             score,
             comment: pool.choose(rng).copied().unwrap_or("").to_string(),
             responded_on: day,
+            external_id: None,
         }
     };
     for _ in 0..n_nps {

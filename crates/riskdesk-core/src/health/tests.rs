@@ -319,6 +319,7 @@ async fn logging_a_detractor_response_rescores_the_account_at_once() {
         score: 1,
         comment: "Nothing works since the migration".into(),
         responded_on: today(),
+        external_id: None,
     };
     let after = log_nps_response(&store, &response, today())
         .await

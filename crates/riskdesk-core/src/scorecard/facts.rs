@@ -139,7 +139,7 @@ pub async fn load(
         }
     }
 
-    let mut qb = QueryBuilder::new("SELECT id, account_id, contact_id, score, comment, responded_on FROM nps_responses WHERE account_id");
+    let mut qb = QueryBuilder::new("SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses WHERE account_id");
     in_list(&mut qb, ids);
     qb.push(" ORDER BY responded_on, id");
     for r in qb.build_query_as::<NpsResponse>().fetch_all(pool).await? {
@@ -149,7 +149,7 @@ pub async fn load(
     }
 
     let mut qb = QueryBuilder::new(
-        "SELECT id, account_id, name, email, title, role, status, left_on, created_at FROM contacts WHERE account_id",
+        "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts WHERE account_id",
     );
     in_list(&mut qb, ids);
     for c in qb.build_query_as::<Contact>().fetch_all(pool).await? {

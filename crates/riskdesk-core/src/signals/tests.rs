@@ -110,6 +110,7 @@ fn sponsor_left_unless_replaced() {
         status,
         left_on,
         created_at: at,
+        external_id: None,
     };
     f.contacts = vec![
         contact(
@@ -160,6 +161,7 @@ fn detractor_implementation_delay_health_drop_and_renewal() {
         score: 2,
         comment: "Considering alternatives".into(),
         responded_on: today() - Duration::days(5),
+        external_id: None,
     });
     f.history = vec![(today() - Duration::days(28), 80.0)];
     let d = detect(

@@ -17,10 +17,11 @@ pub async fn upsert_contacts(tx: &mut Tx, contacts: &[Contact]) -> Result<()> {
     }
     insert_batched(
         tx,
-        "INSERT INTO contacts (id, account_id, name, email, title, role, status, left_on, created_at) ",
-        9,
+        "INSERT INTO contacts (id, account_id, name, email, title, role, status, left_on, created_at, external_id) ",
+        10,
         " ON CONFLICT(id) DO UPDATE SET name = excluded.name, email = excluded.email, \
-         title = excluded.title, role = excluded.role, status = excluded.status, left_on = excluded.left_on",
+         title = excluded.title, role = excluded.role, status = excluded.status, left_on = excluded.left_on, \
+         external_id = excluded.external_id",
         contacts,
         |b, c| {
             b.push_bind(c.id.clone())
@@ -31,7 +32,8 @@ pub async fn upsert_contacts(tx: &mut Tx, contacts: &[Contact]) -> Result<()> {
                 .push_bind(c.role)
                 .push_bind(c.status)
                 .push_bind(c.left_on)
-                .push_bind(c.created_at);
+                .push_bind(c.created_at)
+                .push_bind(c.external_id.clone());
         },
     )
     .await
@@ -116,10 +118,10 @@ pub async fn upsert_nps(tx: &mut Tx, responses: &[NpsResponse]) -> Result<()> {
     }
     insert_batched(
         tx,
-        "INSERT INTO nps_responses (id, account_id, contact_id, score, comment, responded_on) ",
-        6,
+        "INSERT INTO nps_responses (id, account_id, contact_id, score, comment, responded_on, external_id) ",
+        7,
         " ON CONFLICT(id) DO UPDATE SET contact_id = excluded.contact_id, score = excluded.score, \
-         comment = excluded.comment, responded_on = excluded.responded_on",
+         comment = excluded.comment, responded_on = excluded.responded_on, external_id = excluded.external_id",
         responses,
         |b, r| {
             b.push_bind(r.id.clone())
@@ -127,7 +129,8 @@ pub async fn upsert_nps(tx: &mut Tx, responses: &[NpsResponse]) -> Result<()> {
                 .push_bind(r.contact_id.clone())
                 .push_bind(r.score)
                 .push_bind(r.comment.clone())
-                .push_bind(r.responded_on);
+                .push_bind(r.responded_on)
+                .push_bind(r.external_id.clone());
         },
     )
     .await
@@ -164,7 +167,7 @@ pub async fn upsert_timeline(tx: &mut Tx, entries: &[TimelineEntry]) -> Result<(
 /// Sponsors and champions first: they are who the CSM needs to see.
 pub async fn contacts_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Contact>> {
     Ok(sqlx::query_as(
-        "SELECT id, account_id, name, email, title, role, status, left_on, created_at FROM contacts \
+        "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
          WHERE account_id = ? ORDER BY CASE role WHEN 'sponsor' THEN 0 WHEN 'champion' THEN 1 \
          WHEN 'billing' THEN 2 ELSE 3 END, name",
     )
@@ -199,7 +202,7 @@ pub async fn tickets_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Ticke
 
 pub async fn nps_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<NpsResponse>> {
     Ok(sqlx::query_as(
-        "SELECT id, account_id, contact_id, score, comment, responded_on FROM nps_responses \
+        "SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses \
          WHERE account_id = ? ORDER BY responded_on DESC",
     )
     .bind(account_id)

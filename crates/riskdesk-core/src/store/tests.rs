@@ -62,7 +62,8 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "work".to_string(),
             "priority".to_string(),
             "escalation".to_string(),
-            "dashboard".to_string()
+            "dashboard".to_string(),
+            "import".to_string()
         ]
     );
     let tables: Vec<(String,)> =
@@ -97,7 +98,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        6
+        7
     );
 }
 
@@ -126,6 +127,7 @@ async fn every_entity_round_trips() {
         status: ContactStatus::Left,
         left_on: Some(date(2026, 11, 2)),
         created_at: now(),
+        external_id: None,
     };
     let week = UsageWeek {
         account_id: acct.id.clone(),
@@ -152,6 +154,7 @@ async fn every_entity_round_trips() {
         score: 3,
         comment: "Too many bugs".into(),
         responded_on: date(2026, 11, 2),
+        external_id: None,
     };
     let entry = TimelineEntry {
         id: new_id(),
@@ -291,6 +294,7 @@ async fn a_bad_row_rolls_back_the_whole_write() {
             score: 11,
             comment: String::new(),
             responded_on: date(2026, 1, 1),
+            external_id: None,
         }],
     )
     .await

@@ -1,0 +1,534 @@
+//! Bringing a team's own data in: accounts from CRM exports, contacts, weekly usage,
+//! support tickets and NPS responses, from CSV files.
+//!
+//! An import reads the whole file first, checking every row and collecting what is wrong
+//! with it (line, column, value, reason). Valid rows are matched to what the store holds
+//! by external id and compared field by field; only new and changed rows are written, in
+//! one transaction, so a re-import of the same file writes nothing and a crash writes
+//! nothing either. The caller then re-scores the accounts the import touched.
+
+mod accounts;
+mod activity;
+mod fields;
+mod lookup;
+mod row;
+pub mod source;
+pub mod values;
+
+use std::collections::HashSet;
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use chrono::{NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+pub use fields::{fields, recognise, suggest, FieldInfo, FieldMapping, ImportKind};
+use lookup::Lookup;
+use row::Row;
+pub use row::RowError;
+
+use crate::store::Tx;
+use crate::{Error, Result, Store};
+
+/// How many row errors a report carries; the rejects file has them all.
+pub const MAX_REPORTED_ERRORS: usize = 500;
+/// Rows shown in the mapping step.
+const SAMPLE_ROWS: usize = 5;
+
+crate::model::text_enum!(
+    /// What to do about rows that fail validation.
+    ImportMode {
+        /// Read and check everything, write nothing: what the wizard shows before import.
+        Check => "check",
+        /// Write only if every row is valid.
+        AllOrNothing => "all_or_nothing",
+        /// Write the valid rows; the rest go to a rejects CSV.
+        ValidRows => "valid_rows"
+    }
+);
+
+/// What the wizard shows after a file is picked: its layout, a sample and a suggested
+/// column mapping.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Analysis {
+    pub kind: ImportKind,
+    pub path: String,
+    pub file_name: String,
+    pub size_bytes: f64,
+    /// "Salesforce" or "HubSpot" when the headers give it away.
+    pub source: Option<String>,
+    /// "comma", "semicolon", "tab" or "pipe".
+    pub delimiter: String,
+    pub latin1: bool,
+    pub headers: Vec<String>,
+    /// The first rows, cells in header order.
+    pub samples: Vec<Vec<String>>,
+    pub fields: Vec<FieldInfo>,
+    pub mapping: Vec<FieldMapping>,
+    pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportRequest {
+    pub kind: ImportKind,
+    pub path: String,
+    pub mapping: Vec<FieldMapping>,
+    /// Currency of amounts that name none, e.g. "USD".
+    pub default_currency: String,
+    pub mode: ImportMode,
+    /// Where rejected rows go in `ValidRows` mode; default: beside the file, "-rejects".
+    pub rejects_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportReport {
+    /// Data rows read (blank lines not counted).
+    pub rows: u32,
+    pub valid: u32,
+    pub rejected: u32,
+    /// Of the valid rows: new to the store, changing it, already as the file says.
+    pub inserted: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+    /// The first `MAX_REPORTED_ERRORS` problems, in file order.
+    pub errors: Vec<RowError>,
+    pub error_count: u32,
+    pub rejects_path: Option<String>,
+    /// True when the store was changed.
+    pub committed: bool,
+    /// Accounts whose data the import changed: these are re-scored.
+    pub touched_accounts: u32,
+    pub duration_ms: u32,
+    pub warnings: Vec<String>,
+}
+
+/// Where a long import is.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportProgress {
+    /// "reading" (done/total in bytes) or "writing" (in rows).
+    pub phase: String,
+    pub done: f64,
+    pub total: f64,
+}
+
+#[derive(Debug)]
+pub struct ImportOutcome {
+    pub report: ImportReport,
+    /// Ids of the accounts whose data changed.
+    pub touched: Vec<String>,
+}
+
+/// Rows that passed validation, per kind, ready to be matched against the store.
+enum Drafts {
+    Accounts(Vec<accounts::AccountDraft>),
+    Contacts(Vec<activity::ContactDraft>),
+    Usage(Vec<activity::UsageDraft>),
+    Tickets(Vec<activity::TicketDraft>),
+    Nps(Vec<activity::NpsDraft>),
+}
+
+/// What writing (or, when checking, comparing) produced.
+#[derive(Default)]
+struct Applied {
+    inserted: u32,
+    updated: u32,
+    unchanged: u32,
+    touched: HashSet<String>,
+}
+
+impl Applied {
+    /// Counts one valid row as new, changed or unchanged against what the store had.
+    fn count<T: PartialEq>(&mut self, old: Option<&T>, new: &T, account_id: &str) {
+        match old {
+            Some(o) if o == new => self.unchanged += 1,
+            Some(_) => {
+                self.updated += 1;
+                self.touched.insert(account_id.to_string());
+            }
+            None => {
+                self.inserted += 1;
+                self.touched.insert(account_id.to_string());
+            }
+        }
+    }
+}
+
+/// Rows written per statement group, between progress reports.
+const WRITE_CHUNK: usize = 10_000;
+
+/// Writes `rows` with `upsert` a chunk at a time, reporting (rows written, total).
+/// A macro rather than a function taking an async closure: those are not yet `Send`
+/// across the higher-ranked borrow of the transaction.
+macro_rules! write_in_chunks {
+    ($tx:expr, $rows:expr, $progress:expr, $upsert:path) => {{
+        let rows = $rows;
+        for (i, chunk) in rows.chunks($crate::import::WRITE_CHUNK).enumerate() {
+            $upsert($tx, chunk).await?;
+            ($progress)(
+                (i * $crate::import::WRITE_CHUNK + chunk.len()).min(rows.len()),
+                rows.len(),
+            );
+        }
+    }};
+}
+use write_in_chunks;
+
+/// Rows whose key is among `keys`: `head` builds the query up to "… IN" and the keys go
+/// in as one JSON array per chunk, so the statement stays small however long the file.
+async fn fetch_in<T>(
+    tx: &mut Tx,
+    head: impl Fn(&mut QueryBuilder<'static, Sqlite>),
+    keys: impl Iterator<Item = String>,
+) -> Result<Vec<T>>
+where
+    T: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin,
+{
+    let keys: Vec<String> = keys.collect();
+    let mut out = Vec::new();
+    for chunk in keys.chunks(50_000) {
+        let mut qb = QueryBuilder::new("");
+        head(&mut qb);
+        qb.push(" (SELECT value FROM json_each(")
+            .push_bind(serde_json::to_string(chunk).unwrap_or_default())
+            .push("))");
+        out.extend(qb.build_query_as::<T>().fetch_all(&mut **tx).await?);
+    }
+    Ok(out)
+}
+
+/// `fetch_in` for a fixed query head.
+fn head(sql: &'static str) -> impl Fn(&mut QueryBuilder<'static, Sqlite>) {
+    move |qb| {
+        qb.push(sql);
+    }
+}
+
+fn delimiter_name(d: u8) -> &'static str {
+    match d {
+        b';' => "semicolon",
+        b'\t' => "tab",
+        b'|' => "pipe",
+        _ => "comma",
+    }
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Reads the header and first rows of `path` and suggests a mapping for `kind`.
+pub fn analyze(kind: ImportKind, path: &Path) -> Result<Analysis> {
+    let layout = source::layout(path)?;
+    let mut samples = Vec::new();
+    let mut latin1 = layout.latin1;
+    source::records(
+        path,
+        &layout,
+        |r| {
+            latin1 |= r.latin1;
+            samples.push(r.cells);
+            if samples.len() == SAMPLE_ROWS {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+        |_, _| {},
+    )?;
+    let mut warnings = Vec::new();
+    for name in &layout.repeated {
+        warnings.push(format!(
+            "The header '{name}' appears more than once; the copies are named '{name} (2)' and so on, and the first is used unless you choose otherwise."
+        ));
+    }
+    if latin1 {
+        warnings.push("Some text is not UTF-8 and was read as Latin-1 (Windows-1252).".into());
+    }
+    let mapping = suggest(kind, &layout.headers);
+    Ok(Analysis {
+        kind,
+        path: path.display().to_string(),
+        file_name: file_name(path),
+        size_bytes: layout.size_bytes as f64,
+        source: recognise(&layout.headers).map(str::to_string),
+        delimiter: delimiter_name(layout.delimiter).into(),
+        latin1,
+        headers: layout.headers,
+        samples,
+        fields: fields(kind),
+        mapping,
+        warnings,
+    })
+}
+
+fn default_rejects_path(path: &Path) -> PathBuf {
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import".into());
+    path.with_file_name(format!("{stem}-rejects.csv"))
+}
+
+/// Reads, checks and (unless `req.mode` is `Check`) writes a file. See the module docs.
+pub async fn import(
+    store: &Store,
+    req: &ImportRequest,
+    today: NaiveDate,
+    mut progress: impl FnMut(ImportProgress),
+) -> Result<ImportOutcome> {
+    let started = Instant::now();
+    let path = PathBuf::from(&req.path);
+    let layout = source::layout(&path)?;
+    let columns = fields::check_mapping(req.kind, &layout.headers, &req.mapping)?;
+    let lookup = Lookup::load(store.pool(), req.kind, &req.default_currency).await?;
+
+    let mut report = ImportReport::default();
+    let mut rejects: Vec<(source::Record, String)> = Vec::new();
+    let mut drafts = match req.kind {
+        ImportKind::Accounts => Drafts::Accounts(Vec::new()),
+        ImportKind::Contacts => Drafts::Contacts(Vec::new()),
+        ImportKind::Usage => Drafts::Usage(Vec::new()),
+        ImportKind::Tickets => Drafts::Tickets(Vec::new()),
+        ImportKind::Nps => Drafts::Nps(Vec::new()),
+    };
+    let mut keys = row::Keys::default();
+    let mut latin1 = layout.latin1;
+    source::records(
+        &path,
+        &layout,
+        |record| {
+            report.rows += 1;
+            latin1 |= record.latin1;
+            let mut row = Row::new(&record, &columns, &layout.headers);
+            let ok = match &mut drafts {
+                Drafts::Accounts(v) => {
+                    accounts::parse(&mut row, &lookup, &mut keys).map(|d| v.push(d))
+                }
+                Drafts::Contacts(v) => {
+                    activity::parse_contact(&mut row, &lookup, &mut keys).map(|d| v.push(d))
+                }
+                Drafts::Usage(v) => {
+                    activity::parse_usage(&mut row, &lookup, &mut keys).map(|d| v.push(d))
+                }
+                Drafts::Tickets(v) => {
+                    activity::parse_ticket(&mut row, &lookup, &mut keys).map(|d| v.push(d))
+                }
+                Drafts::Nps(v) => {
+                    activity::parse_nps(&mut row, &lookup, &mut keys).map(|d| v.push(d))
+                }
+            };
+            if ok.is_some() {
+                report.valid += 1;
+            } else {
+                let errors = row.into_errors();
+                report.rejected += 1;
+                report.error_count += errors.len() as u32;
+                let summary = errors
+                    .iter()
+                    .map(|e| format!("{}: {}", e.column, e.reason))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let room = MAX_REPORTED_ERRORS.saturating_sub(report.errors.len());
+                report.errors.extend(errors.into_iter().take(room));
+                if req.mode == ImportMode::ValidRows {
+                    rejects.push((record, summary));
+                }
+            }
+            ControlFlow::Continue(())
+        },
+        |done, total| {
+            progress(ImportProgress {
+                phase: "reading".into(),
+                done: done as f64,
+                total: total as f64,
+            })
+        },
+    )?;
+
+    let write = match req.mode {
+        ImportMode::Check => false,
+        ImportMode::AllOrNothing => report.rejected == 0,
+        ImportMode::ValidRows => true,
+    };
+    // A check reads in a plain transaction and rolls it back; an import holds the write
+    // lock from the first read of what the store has to the commit.
+    let mut tx = if write {
+        store.write().await?
+    } else {
+        store.pool().begin().await?
+    };
+    let now = Utc::now();
+    let mut writing = |done: usize, total: usize| {
+        progress(ImportProgress {
+            phase: "writing".into(),
+            done: done as f64,
+            total: total as f64,
+        })
+    };
+    let applied = match drafts {
+        Drafts::Accounts(d) => {
+            accounts::apply(&mut tx, write, d, &lookup, today, now, &mut writing).await?
+        }
+        Drafts::Contacts(d) => {
+            activity::apply_contacts(&mut tx, write, d, &lookup, now, &mut writing).await?
+        }
+        Drafts::Usage(d) => activity::apply_usage(&mut tx, write, d, &lookup, &mut writing).await?,
+        Drafts::Tickets(d) => {
+            activity::apply_tickets(&mut tx, write, d, &lookup, &mut writing).await?
+        }
+        Drafts::Nps(d) => activity::apply_nps(&mut tx, write, d, &lookup, &mut writing).await?,
+    };
+    report.inserted = applied.inserted;
+    report.updated = applied.updated;
+    report.unchanged = applied.unchanged;
+    report.touched_accounts = applied.touched.len() as u32;
+    if write {
+        log_import(&mut tx, req, &path, &report, now).await?;
+        // The rejects file is written before the commit: if it cannot be, nothing is
+        // imported and the user is told why, instead of losing the rejected rows.
+        if !rejects.is_empty() {
+            let out = req
+                .rejects_path
+                .as_deref()
+                .filter(|p| !p.trim().is_empty())
+                .map(PathBuf::from)
+                .unwrap_or_else(|| default_rejects_path(&path));
+            write_rejects(&out, &layout.headers, &rejects)?;
+            report.rejects_path = Some(out.display().to_string());
+        }
+        tx.commit().await?;
+        report.committed = true;
+    }
+    if latin1 {
+        report
+            .warnings
+            .push("Some text was read as Latin-1 (Windows-1252).".into());
+    }
+    report.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
+    let mut touched: Vec<String> = applied.touched.into_iter().collect();
+    touched.sort();
+    Ok(ImportOutcome { report, touched })
+}
+
+/// Re-scores the touched accounts and runs the rules over them, as any data change does.
+pub async fn rescore(
+    store: &Store,
+    touched: Vec<String>,
+    today: NaiveDate,
+    progress: impl FnMut(usize, usize),
+) -> Result<()> {
+    if touched.is_empty() {
+        return Ok(());
+    }
+    crate::health::recompute(
+        store,
+        Some(touched.clone()),
+        today,
+        crate::health::Trigger::Scheduled,
+        progress,
+    )
+    .await?;
+    crate::rules::run::run(
+        store,
+        Some(touched),
+        today,
+        false,
+        crate::rules::run::DATA_CHANGE,
+    )
+    .await?;
+    Ok(())
+}
+
+fn write_rejects(
+    path: &Path,
+    headers: &[String],
+    rejects: &[(source::Record, String)],
+) -> Result<()> {
+    let io = |e: std::io::Error| Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    };
+    let file = std::fs::File::create(path).map_err(io)?;
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(file);
+    let csv_err = |e: csv::Error| {
+        Error::invalid(
+            path.display().to_string(),
+            format!("cannot be written: {e}"),
+        )
+    };
+    let mut header: Vec<&str> = vec!["Line"];
+    header.extend(headers.iter().map(String::as_str));
+    header.push("Errors");
+    w.write_record(&header).map_err(csv_err)?;
+    for (record, reasons) in rejects {
+        let line = record.line.to_string();
+        let mut cells: Vec<&str> = vec![&line];
+        cells.extend(record.cells.iter().map(String::as_str));
+        // Short rows are padded so "Errors" stays in its column.
+        cells.resize(headers.len() + 1, "");
+        cells.push(reasons);
+        w.write_record(&cells).map_err(csv_err)?;
+    }
+    w.flush().map_err(io)
+}
+
+async fn log_import(
+    tx: &mut crate::store::Tx,
+    req: &ImportRequest,
+    path: &Path,
+    r: &ImportReport,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO imports (id, kind, file_name, imported_at, rows_read, inserted, updated, unchanged, rejected) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(crate::new_id())
+    .bind(req.kind)
+    .bind(file_name(path))
+    .bind(now)
+    .bind(r.rows)
+    .bind(r.inserted)
+    .bind(r.updated)
+    .bind(r.unchanged)
+    .bind(r.rejected)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// One past import, for the wizard's history.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ImportLogEntry {
+    pub id: String,
+    pub kind: ImportKind,
+    pub file_name: String,
+    pub imported_at: chrono::DateTime<Utc>,
+    pub rows_read: i64,
+    pub inserted: i64,
+    pub updated: i64,
+    pub unchanged: i64,
+    pub rejected: i64,
+}
+
+pub async fn history(pool: &SqlitePool, limit: u32) -> Result<Vec<ImportLogEntry>> {
+    Ok(sqlx::query_as(
+        "SELECT id, kind, file_name, imported_at, rows_read, inserted, updated, unchanged, rejected \
+         FROM imports ORDER BY imported_at DESC LIMIT ?",
+    )
+    .bind(limit as i64)
+    .fetch_all(pool)
+    .await?)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,620 @@
+use std::path::PathBuf;
+
+use chrono::NaiveDate;
+
+use super::*;
+use crate::model::{Role, Segment, Stage, User};
+use crate::store::testing::{temp_store, test_day};
+use crate::store::{accounts, activity};
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/fixtures/import")
+        .join(name)
+}
+
+fn request(kind: ImportKind, path: &Path, mode: ImportMode) -> ImportRequest {
+    let analysis = analyze(kind, path).expect("analyze");
+    ImportRequest {
+        kind,
+        path: path.display().to_string(),
+        mapping: analysis.mapping,
+        default_currency: "USD".into(),
+        mode,
+        rejects_path: None,
+    }
+}
+
+async fn run(store: &Store, req: &ImportRequest) -> ImportReport {
+    import(store, req, test_day(), |_| {})
+        .await
+        .expect("import")
+        .report
+}
+
+/// The two CSMs the CRM fixtures name as owners.
+async fn with_owners(store: &Store) {
+    let mut tx = store.write().await.expect("tx");
+    let user = |name: &str, email: &str| User {
+        id: crate::new_id(),
+        name: name.into(),
+        email: email.into(),
+        role: Role::Csm,
+        title: "Customer Success Manager".into(),
+        team_id: None,
+        created_at: chrono::Utc::now(),
+    };
+    crate::store::people::upsert_users(
+        &mut tx,
+        &[
+            user("Dana Whitfield", "dana@riskdesk.example"),
+            user("Omar Haddad", "omar@riskdesk.example"),
+        ],
+    )
+    .await
+    .expect("users");
+    tx.commit().await.expect("commit");
+}
+
+async fn by_crm(store: &Store, crm: &str) -> crate::model::Account {
+    let id: String = sqlx::query_scalar("SELECT id FROM accounts WHERE crm_id = ?")
+        .bind(crm)
+        .fetch_one(store.pool())
+        .await
+        .unwrap_or_else(|e| panic!("{crm}: {e}"));
+    accounts::get_account(store.pool(), &id)
+        .await
+        .expect("account")
+}
+
+fn day(s: &str) -> NaiveDate {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+}
+
+#[tokio::test]
+async fn a_salesforce_export_maps_itself_and_imports() {
+    let (_dir, store) = temp_store().await;
+    with_owners(&store).await;
+    let path = fixture("salesforce_accounts.csv");
+    let analysis = analyze(ImportKind::Accounts, &path).expect("analyze");
+    assert_eq!(analysis.source.as_deref(), Some("Salesforce"));
+    let mapped = |f: &str| {
+        analysis
+            .mapping
+            .iter()
+            .find(|m| m.field == f)
+            .and_then(|m| m.column.clone())
+    };
+    assert_eq!(mapped("external_id").as_deref(), Some("Account ID"));
+    assert_eq!(mapped("owner").as_deref(), Some("Account Owner"));
+    assert_eq!(mapped("segment").as_deref(), Some("Customer Tier"));
+    assert_eq!(mapped("region").as_deref(), Some("Billing Country"));
+    assert_eq!(analysis.samples.len(), 5);
+
+    let report = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::AllOrNothing),
+    )
+    .await;
+    assert_eq!(report.errors, vec![]);
+    assert_eq!(
+        (report.rows, report.inserted, report.committed),
+        (5, 5, true)
+    );
+    assert_eq!(report.touched_accounts, 5);
+
+    let northwind = by_crm(&store, "0015g00000AbCdEAA1").await;
+    assert_eq!(northwind.name, "Northwind Traders");
+    assert_eq!(
+        (northwind.arr_minor, northwind.currency.as_str()),
+        (1_200_000_00, "USD")
+    );
+    assert_eq!(northwind.renewal_date, day("2027-03-31"));
+    assert_eq!(northwind.contract_start, day("2024-04-01"));
+    assert_eq!(northwind.segment, Segment::Enterprise);
+    assert!(northwind.strategic);
+    assert!(northwind.owner_id.is_some());
+    let contoso = by_crm(&store, "0015g00000AbCdFAA1").await;
+    assert_eq!(
+        (contoso.arr_minor, contoso.currency.as_str()),
+        (950_000_00, "EUR")
+    );
+    assert_eq!(contoso.segment, Segment::Strategic);
+    let fabrikam = by_crm(&store, "0015g00000AbCdGAA1").await;
+    assert_eq!(
+        (fabrikam.arr_minor, fabrikam.currency.as_str()),
+        (310_000_00, "GBP")
+    );
+    let tailspin = by_crm(&store, "0015g00000AbCdHAA1").await;
+    assert_eq!(
+        (tailspin.arr_minor, tailspin.segment),
+        (85_000_00, Segment::TechTouch)
+    );
+    // No contract start in the file: a year before the renewal.
+    assert_eq!(tailspin.contract_start, day("2026-01-15"));
+    let litware = by_crm(&store, "0015g00000AbCdIAA1").await;
+    assert_eq!((litware.currency.as_str(), litware.owner_id), ("CAD", None));
+    // Not in the file: segment from ARR (CAD 240K ≈ USD 175K), stage from the term.
+    assert_eq!(litware.segment, Segment::MidMarket);
+    assert_eq!(litware.stage, Stage::Mature);
+}
+
+#[tokio::test]
+async fn re_importing_changes_nothing_and_an_edit_changes_only_itself() {
+    let (dir, store) = temp_store().await;
+    with_owners(&store).await;
+    let path = fixture("salesforce_accounts.csv");
+    let req = request(ImportKind::Accounts, &path, ImportMode::AllOrNothing);
+    run(&store, &req).await;
+    let before = by_crm(&store, "0015g00000AbCdGAA1").await;
+
+    let again = run(&store, &req).await;
+    assert_eq!((again.inserted, again.updated, again.unchanged), (0, 0, 5));
+    assert_eq!(again.touched_accounts, 0);
+    assert_eq!(by_crm(&store, "0015g00000AbCdGAA1").await, before);
+
+    // A CSM set Tailspin's segment by hand; the CRM file does not say, so it stays.
+    let tailspin = by_crm(&store, "0015g00000AbCdHAA1").await;
+    let mut tx = store.write().await.expect("tx");
+    accounts::upsert_accounts(
+        &mut tx,
+        &[crate::model::Account {
+            stage: Stage::Renewal,
+            ..tailspin.clone()
+        }],
+    )
+    .await
+    .expect("edit");
+    tx.commit().await.expect("commit");
+
+    let edited = std::fs::read_to_string(&path)
+        .expect("read")
+        .replace("\"$1,200,000.00\"", "\"$1,150,000.00\"");
+    let edited_path = dir.path().join("edited.csv");
+    std::fs::write(&edited_path, edited).expect("write");
+    let outcome = import(
+        &store,
+        &ImportRequest {
+            path: edited_path.display().to_string(),
+            ..req.clone()
+        },
+        test_day(),
+        |_| {},
+    )
+    .await
+    .expect("import");
+    let r = outcome.report;
+    assert_eq!((r.inserted, r.updated, r.unchanged), (0, 1, 4));
+    let northwind = by_crm(&store, "0015g00000AbCdEAA1").await;
+    assert_eq!(outcome.touched, vec![northwind.id.clone()]);
+    assert_eq!(northwind.arr_minor, 1_150_000_00);
+    assert_eq!(
+        by_crm(&store, "0015g00000AbCdHAA1").await.stage,
+        Stage::Renewal
+    );
+}
+
+#[tokio::test]
+async fn a_hubspot_export_maps_itself() {
+    let (_dir, store) = temp_store().await;
+    with_owners(&store).await;
+    let path = fixture("hubspot_companies.csv");
+    let analysis = analyze(ImportKind::Accounts, &path).expect("analyze");
+    assert_eq!(analysis.source.as_deref(), Some("HubSpot"));
+    let report = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::AllOrNothing),
+    )
+    .await;
+    assert_eq!(
+        (report.inserted, report.rejected),
+        (3, 0),
+        "{:?}",
+        report.errors
+    );
+    let coho = by_crm(&store, "9876543202").await;
+    assert_eq!(
+        (coho.name.as_str(), coho.arr_minor),
+        ("Coho Winery", 36_500_00)
+    );
+    assert_eq!(coho.segment, Segment::TechTouch);
+    assert_eq!(coho.region, "France");
+    let aw = by_crm(&store, "9876543203").await;
+    assert_eq!(
+        (aw.arr_minor, aw.segment),
+        (2_100_000_00, Segment::Strategic)
+    );
+}
+
+#[tokio::test]
+async fn a_messy_excel_file_reads_cleanly() {
+    let (_dir, store) = temp_store().await;
+    let path = fixture("messy_accounts.csv");
+    let analysis = analyze(ImportKind::Accounts, &path).expect("analyze");
+    assert_eq!(analysis.delimiter, "semicolon");
+    assert!(analysis.latin1);
+    assert_eq!(
+        analysis.headers.last().map(String::as_str),
+        Some("Name (2)")
+    );
+    assert!(analysis.warnings.iter().any(|w| w.contains("'Name'")));
+    let report = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::AllOrNothing),
+    )
+    .await;
+    assert_eq!(
+        (report.rows, report.inserted),
+        (3, 3),
+        "{:?}",
+        report.errors
+    );
+    let muller = by_crm(&store, "DE-1001").await;
+    assert_eq!(muller.name, "Müller Maschinenbau\nGmbH");
+    assert_eq!(
+        (muller.arr_minor, muller.currency.as_str()),
+        (1_200_000_00, "EUR")
+    );
+    assert_eq!(muller.renewal_date, day("2027-03-31"));
+    let sge = by_crm(&store, "DE-1002").await;
+    assert_eq!(
+        (sge.name.as_str(), sge.arr_minor),
+        ("Société Générale des Eaux", 450_000_50)
+    );
+    let aero = by_crm(&store, "DE-1003").await;
+    assert_eq!(
+        (aero.name.as_str(), aero.currency.as_str()),
+        ("Ærø Shipping", "USD")
+    );
+}
+
+#[tokio::test]
+async fn bad_rows_are_reported_and_nothing_is_half_written() {
+    let (dir, store) = temp_store().await;
+    let path = fixture("accounts_with_errors.csv");
+    let req = request(ImportKind::Accounts, &path, ImportMode::AllOrNothing);
+    let report = run(&store, &req).await;
+    assert!(!report.committed);
+    assert_eq!((report.rows, report.valid, report.rejected), (6, 2, 4));
+    assert_eq!(
+        accounts::count_accounts(store.pool()).await.expect("count"),
+        0
+    );
+    let e = |line: u32, column: &str| {
+        report
+            .errors
+            .iter()
+            .find(|e| e.line == line && e.column == column)
+            .unwrap_or_else(|| panic!("no error at line {line} {column}: {:?}", report.errors))
+            .clone()
+    };
+    assert_eq!(e(3, "Account Name").reason, "is required but empty");
+    let negative = e(4, "ARR");
+    assert_eq!(negative.value, "-5");
+    assert!(negative.reason.contains("negative"));
+    assert!(e(6, "Renewal Date").reason.contains("not a date"));
+    assert!(e(6, "Customer Tier")
+        .reason
+        .contains("'Galactic' is not a segment"));
+    assert_eq!(e(7, "Account ID").reason, "repeats the CRM id from line 2");
+    assert_eq!(report.error_count, 5);
+
+    // The check says the same without writing, and counts what would change.
+    let check = run(
+        &store,
+        &ImportRequest {
+            mode: ImportMode::Check,
+            ..req.clone()
+        },
+    )
+    .await;
+    assert_eq!(
+        (check.inserted, check.rejected, check.committed),
+        (2, 4, false)
+    );
+
+    // Import the valid rows; the rest come back as a CSV to fix.
+    let rejects = dir.path().join("rejects.csv");
+    let report = run(
+        &store,
+        &ImportRequest {
+            mode: ImportMode::ValidRows,
+            rejects_path: Some(rejects.display().to_string()),
+            ..req
+        },
+    )
+    .await;
+    assert!(report.committed);
+    assert_eq!(report.inserted, 2);
+    assert_eq!(
+        accounts::count_accounts(store.pool()).await.expect("count"),
+        2
+    );
+    let mut rdr = csv::Reader::from_path(&rejects).expect("rejects file");
+    let headers = rdr.headers().expect("headers").clone();
+    assert_eq!(headers.get(0), Some("Line"));
+    assert_eq!(headers.get(headers.len() - 1), Some("Errors"));
+    let rows: Vec<csv::StringRecord> = rdr.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0].get(1), Some("ACME-2"));
+    assert_eq!(rows[3].get(0), Some("7"));
+    assert!(rows[2]
+        .get(6)
+        .unwrap_or("")
+        .contains("Customer Tier: 'Galactic'"));
+}
+
+#[tokio::test]
+async fn a_broken_mapping_or_file_is_refused_up_front() {
+    let (_dir, store) = temp_store().await;
+    let path = fixture("salesforce_accounts.csv");
+    let mut req = request(ImportKind::Accounts, &path, ImportMode::AllOrNothing);
+    req.mapping.retain(|m| m.field != "arr");
+    let err = import(&store, &req, test_day(), |_| {})
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("ARR is required"), "{err}");
+    req.mapping.push(FieldMapping {
+        field: "arr".into(),
+        column: Some("Annual Revenue".into()),
+    });
+    let err = import(&store, &req, test_day(), |_| {})
+        .await
+        .expect_err("refused");
+    assert!(
+        err.to_string().contains("no column 'Annual Revenue'"),
+        "{err}"
+    );
+    let err = import(
+        &store,
+        &ImportRequest {
+            path: "/nowhere/accounts.csv".into(),
+            ..req
+        },
+        test_day(),
+        |_| {},
+    )
+    .await
+    .expect_err("refused");
+    assert!(err.to_string().contains("/nowhere/accounts.csv"), "{err}");
+}
+
+#[tokio::test]
+async fn contacts_usage_tickets_and_nps_attach_to_imported_accounts() {
+    let (_dir, store) = temp_store().await;
+    with_owners(&store).await;
+    let accounts_req = request(
+        ImportKind::Accounts,
+        &fixture("salesforce_accounts.csv"),
+        ImportMode::AllOrNothing,
+    );
+    run(&store, &accounts_req).await;
+    let northwind = by_crm(&store, "0015g00000AbCdEAA1").await;
+
+    for (kind, file, rows) in [
+        (ImportKind::Contacts, "salesforce_contacts.csv", 3),
+        (ImportKind::Usage, "usage.csv", 3),
+        (ImportKind::Tickets, "salesforce_cases.csv", 3),
+        (ImportKind::Nps, "nps.csv", 2),
+    ] {
+        let req = request(kind, &fixture(file), ImportMode::AllOrNothing);
+        let first = run(&store, &req).await;
+        assert_eq!(
+            (first.inserted, first.rejected),
+            (rows, 0),
+            "{kind}: {:?}",
+            first.errors
+        );
+        let again = run(&store, &req).await;
+        assert_eq!(
+            (again.inserted, again.updated, again.unchanged),
+            (0, 0, rows),
+            "{kind}"
+        );
+    }
+
+    let contacts = activity::contacts_of(store.pool(), &northwind.id)
+        .await
+        .expect("contacts");
+    assert_eq!(contacts[0].name, "Grace Liu");
+    assert_eq!(contacts[0].role, crate::model::ContactRole::Sponsor);
+    assert_eq!(contacts[1].role, crate::model::ContactRole::Champion);
+    let usage = activity::usage_of(store.pool(), &northwind.id, 10)
+        .await
+        .expect("usage");
+    assert_eq!(usage.len(), 2);
+    assert_eq!(usage[1].week_start, day("2026-11-16"));
+    assert_eq!(
+        (usage[0].key_feature_adoption, usage[1].key_feature_adoption),
+        (62, 61)
+    );
+    let tickets = activity::tickets_of(store.pool(), &northwind.id)
+        .await
+        .expect("tickets");
+    assert_eq!(tickets.len(), 2);
+    assert_eq!(tickets[1].priority, crate::model::TicketPriority::Urgent);
+    assert_eq!(
+        tickets[1].resolved_at.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-11-03T16:40:00+00:00")
+    );
+    assert!(tickets[0].resolved_at.is_none());
+    let nps = activity::nps_of(store.pool(), &northwind.id)
+        .await
+        .expect("nps");
+    assert_eq!(
+        (nps[0].score, nps[0].contact_id.as_deref()),
+        (3, Some(contacts[0].id.as_str()))
+    );
+
+    // The imported data feeds health: re-scoring the touched accounts scores them.
+    rescore(&store, vec![northwind.id.clone()], test_day(), |_, _| {})
+        .await
+        .expect("rescore");
+    let health = crate::health::account_health(store.pool(), &northwind.id)
+        .await
+        .expect("health");
+    assert!(
+        health.current.and_then(|c| c.score).is_some(),
+        "northwind was not scored"
+    );
+}
+
+#[tokio::test]
+async fn rows_naming_unknown_accounts_are_refused() {
+    let (dir, store) = temp_store().await;
+    let path = dir.path().join("usage.csv");
+    std::fs::write(
+        &path,
+        "Account,Week,Active Users,Seats,Logins\nNobody Inc,2026-11-16,1,2,3\n",
+    )
+    .expect("write");
+    let report = run(
+        &store,
+        &request(ImportKind::Usage, &path, ImportMode::AllOrNothing),
+    )
+    .await;
+    assert_eq!(report.rejected, 1);
+    assert_eq!(report.errors[0].column, "Account");
+    assert!(report.errors[0]
+        .reason
+        .contains("no account has the CRM id or name 'Nobody Inc'"));
+}
+
+/// A large book of rows for the crash test and the benchmark.
+pub(crate) fn accounts_csv(path: &Path, n: usize) {
+    let mut w = csv::Writer::from_path(path).expect("create");
+    w.write_record([
+        "Account ID",
+        "Account Name",
+        "ARR",
+        "Currency",
+        "Renewal Date",
+        "Customer Tier",
+        "Industry",
+        "Region",
+    ])
+    .expect("header");
+    let tiers = ["Strategic", "Enterprise", "Mid-Market", "SMB"];
+    for i in 0..n {
+        w.write_record([
+            format!("ACC-{i:07}"),
+            format!("Company {i}"),
+            format!("${},000.00", 20 + (i * 37) % 2000),
+            "USD".to_string(),
+            format!("2027-{:02}-{:02}", 1 + i % 12, 1 + i % 28),
+            tiers[i % 4].to_string(),
+            "Software".to_string(),
+            "North America".to_string(),
+        ])
+        .expect("row");
+    }
+    w.flush().expect("flush");
+}
+
+#[tokio::test]
+async fn a_crash_mid_import_leaves_the_store_as_it_was() {
+    let (dir, store) = temp_store().await;
+    let path = dir.path().join("big.csv");
+    accounts_csv(&path, 30_000);
+    let req = request(ImportKind::Accounts, &path, ImportMode::AllOrNothing);
+    let crashing = store.clone();
+    let task = tokio::spawn(async move {
+        import(&crashing, &req, test_day(), |p| {
+            // Dies after the first of three chunks has been written.
+            if p.phase == "writing" {
+                panic!("simulated crash at {} of {} rows", p.done, p.total);
+            }
+        })
+        .await
+    });
+    assert!(task.await.expect_err("crashed").is_panic());
+    assert_eq!(
+        accounts::count_accounts(store.pool()).await.expect("count"),
+        0
+    );
+    let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM imports")
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(logged, 0);
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(200))]
+
+        /// No cell text makes a value parser panic.
+        #[test]
+        fn value_parsers_never_panic(s in "\\PC{0,40}") {
+            let _ = values::date(&s);
+            let _ = values::datetime(&s);
+            let _ = values::amount(&s).map(|a| a.to_minor(2));
+            let _ = values::count(&s);
+            let _ = values::percent(&s);
+            let _ = values::nps_score(&s);
+            let _ = values::flag(&s);
+        }
+
+        /// Amounts written the usual ways read back exactly.
+        #[test]
+        fn grouped_amounts_round_trip(major in 0u64..10_000_000_000, cents in 0u64..100) {
+            let grouped = {
+                let digits = major.to_string();
+                let mut out = String::new();
+                for (i, c) in digits.chars().enumerate() {
+                    if i > 0 && (digits.len() - i) % 3 == 0 { out.push(','); }
+                    out.push(c);
+                }
+                out
+            };
+            let want = (major * 100 + cents) as i64;
+            let us = values::amount(&format!("${grouped}.{cents:02}")).and_then(|a| a.to_minor(2));
+            prop_assert_eq!(us, Ok(want));
+            let eu = values::amount(&format!("{},{cents:02} €", grouped.replace(',', " ")))
+                .and_then(|a| a.to_minor(2));
+            prop_assert_eq!(eu, Ok(want));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Whatever bytes a file holds, reading and checking it ends in a report or an
+        /// error, never a panic, and a check never writes.
+        #[test]
+        fn any_file_is_read_without_panic(
+            body in proptest::collection::vec(
+                prop_oneof![
+                    Just(b',' ), Just(b';'), Just(b'"'), Just(b'\n'), Just(b'\r'), Just(0xE9u8),
+                    Just(b'1'), Just(b'$'), Just(b'.'), Just(b'A'), Just(b' '), Just(0xEFu8)
+                ],
+                0..400,
+            )
+        ) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+            rt.block_on(async {
+                let (dir, store) = temp_store().await;
+                let path = dir.path().join("fuzz.csv");
+                let mut bytes = b"Account ID,Account Name,ARR,Renewal Date\n".to_vec();
+                bytes.extend_from_slice(&body);
+                std::fs::write(&path, &bytes).expect("write");
+                if let Ok(analysis) = analyze(ImportKind::Accounts, &path) {
+                    let req = ImportRequest {
+                        kind: ImportKind::Accounts,
+                        path: path.display().to_string(),
+                        mapping: analysis.mapping,
+                        default_currency: "USD".into(),
+                        mode: ImportMode::Check,
+                        rejects_path: None,
+                    };
+                    let _ = import(&store, &req, test_day(), |_| {}).await;
+                }
+                assert_eq!(accounts::count_accounts(store.pool()).await.expect("count"), 0);
+            });
+        }
+    }
+}
