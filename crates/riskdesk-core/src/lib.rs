@@ -7,6 +7,7 @@ pub mod cta;
 pub mod dashboard;
 pub mod error;
 pub mod escalation;
+pub mod export;
 pub mod health;
 pub mod huddle;
 pub mod import;

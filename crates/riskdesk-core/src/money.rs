@@ -7,6 +7,9 @@ use crate::{Error, Result};
 
 const PPM: i128 = 1_000_000;
 
+/// The currency ARR is converted into for sorting, totals and reports.
+pub const BASE_CURRENCY: &str = "USD";
+
 /// Exchange rates into the base currency.
 #[derive(Debug, Clone, Default)]
 pub struct FxRates {
