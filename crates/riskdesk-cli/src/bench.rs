@@ -10,11 +10,11 @@ use riskdesk_core::model::Segment;
 use riskdesk_core::store::{accounts, AccountQuery, AccountSort};
 use riskdesk_core::Store;
 
-struct Row {
-    what: String,
-    median: Duration,
-    max: Duration,
-    target: Option<Duration>,
+pub(crate) struct Row {
+    pub what: String,
+    pub median: Duration,
+    pub max: Duration,
+    pub target: Option<Duration>,
 }
 
 fn ms(d: Duration) -> String {
@@ -315,7 +315,7 @@ async fn worklist_rows(
     Ok(())
 }
 
-fn print_rows(rows: Vec<Row>) {
+pub(crate) fn print_rows(rows: Vec<Row>) {
     println!(
         "{:<62} {:>12} {:>12} {:>10}",
         "benchmark", "median", "max", "target"

@@ -1,6 +1,7 @@
 //! `riskdesk`: the command line over riskdesk-core, for automation and benchmarks.
 
 mod bench;
+mod data;
 mod score;
 mod work;
 
@@ -12,6 +13,8 @@ use anyhow::{Context, Result};
 use chrono::{NaiveDate, Utc};
 use clap::{Parser, Subcommand};
 use riskdesk_core::book::{self, BookSpec};
+use riskdesk_core::export::ExportFormat;
+use riskdesk_core::import::ImportKind;
 use riskdesk_core::model::Segment;
 use riskdesk_core::money::format_minor;
 use riskdesk_core::store::{accounts, AccountQuery, AccountSort};
@@ -148,6 +151,64 @@ enum Command {
         #[arg(long)]
         db: PathBuf,
     },
+    /// Import a CSV file: accounts (CRM export), contacts, usage, tickets or nps.
+    Import {
+        /// accounts, contacts, usage, tickets or nps.
+        #[arg(value_parser = parse_kind)]
+        kind: ImportKind,
+        file: PathBuf,
+        #[arg(long)]
+        db: PathBuf,
+        /// Override the suggested mapping: field=Column (field= leaves a field out).
+        #[arg(long = "map")]
+        map: Vec<String>,
+        /// Currency of amounts that name none.
+        #[arg(long, default_value = "USD")]
+        currency: String,
+        /// Check every row and show what would change, writing nothing.
+        #[arg(long)]
+        check: bool,
+        /// Import the valid rows and write the others to a rejects CSV.
+        #[arg(long)]
+        valid_rows: bool,
+        /// Where rejected rows go (default: beside the file, "-rejects.csv").
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        /// Do not re-score the touched accounts afterwards.
+        #[arg(long)]
+        no_rescore: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Export a list to CSV or Excel: accounts, worklist, ctas or escalations.
+    Export {
+        view: String,
+        /// Output file; .csv or .xlsx picks the format.
+        path: PathBuf,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long, value_parser = parse_format)]
+        format: Option<ExportFormat>,
+    },
+    /// Write a synthetic book as CRM-style CSV exports (accounts.csv, usage.csv).
+    SampleCsv {
+        #[arg(long, default_value_t = 1_000)]
+        accounts: usize,
+        /// At most this many usage rows.
+        #[arg(long, default_value_t = 1_000_000)]
+        usage_rows: usize,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 7)]
+        seed: u64,
+    },
+    /// Measure importing a synthetic book's CSV exports into a fresh store.
+    BenchImport {
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 1_000_000)]
+        usage_rows: usize,
+    },
     /// Measure book generation, loading and Accounts-table queries; prints a table.
     Bench {
         #[arg(long, default_value_t = 100_000)]
@@ -167,6 +228,14 @@ fn parse_sort(s: &str) -> Result<AccountSort, String> {
     s.parse::<AccountSort>().map_err(|e| e.to_string())
 }
 
+fn parse_kind(s: &str) -> Result<ImportKind, String> {
+    s.parse::<ImportKind>().map_err(|e| e.to_string())
+}
+
+fn parse_format(s: &str) -> Result<ExportFormat, String> {
+    s.parse::<ExportFormat>().map_err(|e| e.to_string())
+}
+
 fn parse_segment(s: &str) -> Result<Segment, String> {
     s.parse::<Segment>().map_err(|e| e.to_string())
 }
@@ -180,6 +249,14 @@ async fn main() -> Result<()> {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    // RUST_LOG=info shows where an import or a recompute spends its time.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match Cli::parse().command {
         Command::Demo {
             accounts,
@@ -233,6 +310,48 @@ async fn main() -> Result<()> {
             iterations,
             generate_only,
         } => bench::run(accounts, db, iterations, generate_only).await,
+        Command::Import {
+            kind,
+            file,
+            db,
+            map,
+            currency,
+            check,
+            valid_rows,
+            rejects,
+            no_rescore,
+            json,
+        } => {
+            data::import(data::ImportArgs {
+                kind,
+                file,
+                db,
+                map,
+                currency,
+                check,
+                valid_rows,
+                rejects,
+                no_rescore,
+                json,
+            })
+            .await
+        }
+        Command::Export {
+            view,
+            path,
+            db,
+            format,
+        } => data::export(db, &view, path, format).await,
+        Command::SampleCsv {
+            accounts,
+            usage_rows,
+            out,
+            seed,
+        } => data::sample_csv(accounts, usage_rows, &out, seed),
+        Command::BenchImport {
+            accounts,
+            usage_rows,
+        } => data::bench_import(accounts, usage_rows).await,
     }
 }
 

@@ -5,6 +5,7 @@
 //! same on every machine, can be generated in chunks and any account can be regenerated
 //! alone. Risk and upsell stories are planted in a known share of accounts.
 
+pub mod csv_export;
 mod names;
 mod work;
 

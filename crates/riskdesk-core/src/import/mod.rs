@@ -353,6 +353,7 @@ pub async fn import(
         },
     )?;
 
+    let read_ms = started.elapsed().as_millis();
     let write = match req.mode {
         ImportMode::Check => false,
         ImportMode::AllOrNothing => report.rejected == 0,
@@ -386,6 +387,7 @@ pub async fn import(
         }
         Drafts::Nps(d) => activity::apply_nps(&mut tx, write, d, &lookup, &mut writing).await?,
     };
+    let apply_ms = started.elapsed().as_millis();
     report.inserted = applied.inserted;
     report.updated = applied.updated;
     report.unchanged = applied.unchanged;
@@ -406,6 +408,14 @@ pub async fn import(
         }
         tx.commit().await?;
         report.committed = true;
+        tracing::info!(
+            rows = report.rows,
+            read_ms,
+            apply_ms = apply_ms - read_ms,
+            commit_ms = started.elapsed().as_millis() - apply_ms,
+            "import {}",
+            req.kind
+        );
     }
     if latin1 {
         report

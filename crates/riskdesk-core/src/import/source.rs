@@ -45,12 +45,12 @@ fn io_error(path: &Path, source: std::io::Error) -> Error {
 
 /// Text of a cell: UTF-8 when it is, else Windows-1252 (the superset of Latin-1 that
 /// Excel writes), so "Müller GmbH" survives either way.
-pub fn decode(bytes: &[u8]) -> (String, bool) {
+pub fn decode(bytes: &[u8]) -> (std::borrow::Cow<'_, str>, bool) {
     match std::str::from_utf8(bytes) {
-        Ok(s) => (s.to_string(), false),
+        Ok(s) => (std::borrow::Cow::Borrowed(s), false),
         Err(_) => {
             let (text, _, _) = encoding_rs::WINDOWS_1252.decode(bytes);
-            (text.into_owned(), true)
+            (text, true)
         }
     }
 }

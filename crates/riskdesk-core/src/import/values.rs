@@ -348,18 +348,25 @@ pub fn flag(s: &str) -> Parsed<bool> {
 
 /// Lower-case letters and digits only: how headers and enum values are compared.
 pub fn normalize(s: &str) -> String {
+    normalized_chars(s).collect()
+}
+
+fn normalized_chars(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
-        .collect()
+}
+
+/// `normalize(a) == normalize(b)` without allocating: this runs for every enum cell.
+fn same_normalized(a: &str, b: &str) -> bool {
+    normalized_chars(a).eq(normalized_chars(b))
 }
 
 /// Matches `s` against (value, synonyms…) lists after normalizing both.
 pub fn one_of<T: Copy>(s: &str, what: &str, table: &[(T, &[&str])]) -> Parsed<T> {
-    let n = normalize(s);
     table
         .iter()
-        .find(|(_, names)| names.iter().any(|name| normalize(name) == n))
+        .find(|(_, names)| names.iter().any(|name| same_normalized(name, s)))
         .map(|(v, _)| *v)
         .ok_or_else(|| {
             let choices: Vec<&str> = table.iter().map(|(_, names)| names[0]).collect();
