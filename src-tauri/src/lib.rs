@@ -95,6 +95,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::worklist::dashboard,
         commands::worklist::report_preview,
         commands::worklist::export_report,
+        commands::data::analyze_import,
+        commands::data::run_import,
+        commands::data::import_history,
+        commands::data::export_list,
     ])
 }
 
@@ -195,6 +199,7 @@ pub fn run() {
         .init();
     let builder = specta_builder();
     let result = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);

@@ -13,6 +13,7 @@ import { EscalationsScreen } from "./screens/EscalationsScreen";
 import { DashboardsScreen } from "./screens/DashboardsScreen";
 import type { WorklistPreset } from "./screens/WorklistScreen";
 import { RulesScreen } from "./screens/RulesScreen";
+import { ImportScreen } from "./screens/ImportScreen";
 import { UserPicker } from "./components/UserPicker";
 import { ErrorBanner } from "./components/ErrorBanner";
 
@@ -117,6 +118,8 @@ export function App({ backend }: { backend: Backend }) {
             <EscalationsScreen onOpenAccount={setOpenAccount} />
           ) : section === "cockpit" ? (
             <CockpitScreen key={user?.id ?? "nobody"} onOpenAccount={setOpenAccount} />
+          ) : section === "import" ? (
+            <ImportScreen onOpenAccounts={() => go("accounts")} />
           ) : section === "rules" ? (
             <RulesScreen />
           ) : (

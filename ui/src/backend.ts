@@ -1,8 +1,18 @@
 // The one seam between the UI and the Rust side: only this file imports the generated
 // bindings. Screens receive a `Backend` through context, so tests can pass a fake.
 import { Channel } from "@tauri-apps/api/core";
+import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import { commands } from "./bindings";
 import type {
+  Analysis,
+  ExportFormat,
+  ExportResult,
+  ExportView,
+  ImportKind,
+  ImportLogEntry,
+  ImportProgress,
+  ImportReport,
+  ImportRequest,
   AccountDetail,
   AccountHealth,
   AccountPage,
@@ -53,6 +63,19 @@ import type {
 } from "./bindings";
 
 export type {
+  Analysis,
+  ExportFormat,
+  ExportResult,
+  ExportView,
+  FieldInfo,
+  FieldMapping,
+  ImportKind,
+  ImportLogEntry,
+  ImportMode,
+  ImportProgress,
+  ImportReport,
+  ImportRequest,
+  RowError,
   Account,
   ReportKind,
   ReportPreview,
@@ -244,6 +267,14 @@ export interface Backend {
   dashboard(): Promise<Dashboard>;
   reportPreview(kind: ReportKind, toDate: boolean): Promise<ReportPreview>;
   exportReport(kind: ReportKind, toDate: boolean, folder: string): Promise<string[]>;
+  analyzeImport(kind: ImportKind, path: string): Promise<Analysis>;
+  runImport(request: ImportRequest, onProgress: (p: ImportProgress) => void): Promise<ImportReport>;
+  importHistory(): Promise<ImportLogEntry[]>;
+  exportList(view: ExportView, format: ExportFormat, path: string): Promise<ExportResult>;
+  /** The native open dialog for a CSV file; null when cancelled. */
+  pickCsvFile(): Promise<string | null>;
+  /** The native save dialog; null when cancelled. */
+  pickSavePath(defaultName: string, format: ExportFormat): Promise<string | null>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -330,4 +361,25 @@ export const tauriBackend: Backend = {
   dashboard: () => unwrap(commands.dashboard()),
   reportPreview: (kind, toDate) => unwrap(commands.reportPreview(kind, toDate)),
   exportReport: (kind, toDate, folder) => unwrap(commands.exportReport(kind, toDate, folder)),
+  analyzeImport: (kind, path) => unwrap(commands.analyzeImport(kind, path)),
+  runImport: (request, onProgress) => {
+    const channel = new Channel<ImportProgress>();
+    channel.onmessage = onProgress;
+    return unwrap(commands.runImport(request, channel));
+  },
+  importHistory: () => unwrap(commands.importHistory()),
+  exportList: (view, format, path) => unwrap(commands.exportList(view, format, path)),
+  pickCsvFile: async () => {
+    const picked = await openDialog({
+      multiple: false,
+      directory: false,
+      filters: [{ name: "CSV", extensions: ["csv", "txt", "tsv"] }],
+    });
+    return typeof picked === "string" ? picked : null;
+  },
+  pickSavePath: async (defaultName, format) =>
+    (await saveDialog({
+      defaultPath: defaultName,
+      filters: [format === "xlsx" ? { name: "Excel workbook", extensions: ["xlsx"] } : { name: "CSV", extensions: ["csv"] }],
+    })) ?? null,
 };

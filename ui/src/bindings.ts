@@ -642,6 +642,48 @@ async exportReport(kind: ReportKind, toDate: boolean, folder: string) : Promise<
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * Reads a file's header and first rows and suggests how its columns map.
+ */
+async analyzeImport(kind: ImportKind, path: string) : Promise<Result<Analysis, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("analyze_import", { kind, path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Checks or imports a file. After an import that changed something, the touched
+ * accounts are re-scored and the rules run over them before this returns ("scoring").
+ */
+async runImport(request: ImportRequest, onProgress: TAURI_CHANNEL<ImportProgress>) : Promise<Result<ImportReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("run_import", { request, onProgress }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async importHistory() : Promise<Result<ImportLogEntry[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("import_history") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Writes a list, with the filters on screen, to `path` as CSV or Excel.
+ */
+async exportList(view: ExportView, format: ExportFormat, path: string) : Promise<Result<ExportResult, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_list", { view, format, path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -741,6 +783,23 @@ export type Action = { kind: "create_cta"; cta_type: CtaType; reason: string; pr
  * What leadership agreed to do.
  */
 export type AgreedAction = { id: string; kind: string; description: string; owner_id: string | null; owner_name: string | null; due_on: string | null; done_at: string | null }
+/**
+ * What the wizard shows after a file is picked: its layout, a sample and a suggested
+ * column mapping.
+ */
+export type Analysis = { kind: ImportKind; path: string; file_name: string; size_bytes: number; 
+/**
+ * "Salesforce" or "HubSpot" when the headers give it away.
+ */
+source: string | null; 
+/**
+ * "comma", "semicolon", "tab" or "pipe".
+ */
+delimiter: string; latin1: boolean; headers: string[]; 
+/**
+ * The first rows, cells in header order.
+ */
+samples: string[][]; fields: FieldInfo[]; mapping: FieldMapping[]; warnings: string[] }
 export type AppError = { kind: "NotFound"; detail: { entity: string; id: string } } | { kind: "Invalid"; detail: { field: string; reason: string } } | { kind: "Store"; detail: { message: string } }
 export type AppInfo = { version: string; 
 /**
@@ -787,7 +846,11 @@ export type Condition = { kind: "all"; conditions: Condition[] } | { kind: "any"
  * (any type when None).
  */
 { kind: "open_cta"; cta_type: CtaType | null; open: boolean }
-export type Contact = { id: string; account_id: string; name: string; email: string; title: string; role: ContactRole; status: ContactStatus; left_on: string | null; created_at: string }
+export type Contact = { id: string; account_id: string; name: string; email: string; title: string; role: ContactRole; status: ContactStatus; left_on: string | null; created_at: string; 
+/**
+ * The id of this person in the system it was imported from.
+ */
+external_id: string | null }
 /**
  * The sponsor and champion roles matter: losing one is a top churn signal.
  */
@@ -869,6 +932,27 @@ quiet_days: number }
  */
 export type EscalationOutcome = "saved" | "downsell" | "churned" | "resolved" | "de_escalated"
 export type ExpansionPotential = "none" | "low" | "medium" | "high"
+export type ExportFormat = "csv" | "xlsx"
+/**
+ * What an export wrote.
+ */
+export type ExportResult = { path: string; rows: number }
+/**
+ * Which list, with the filters it is showing.
+ */
+export type ExportView = { view: "accounts"; query: AccountQuery } | { view: "worklist"; query: WorklistQuery } | { view: "ctas"; query: CockpitQuery } | { view: "escalations" }
+/**
+ * One thing an import reads from a column.
+ */
+export type FieldInfo = { key: string; label: string; required: boolean; 
+/**
+ * What the field accepts, or what happens when it is not in the file.
+ */
+hint: string }
+/**
+ * Which column feeds which field; `column` is a header name as `source::layout` made it.
+ */
+export type FieldMapping = { field: string; column: string | null }
 export type Firing = { rule: string; account_id: string; account_name: string; outcome: FiringOutcome; cta_type: CtaType; reason: string; evidence: string[] }
 /**
  * What a rule did, or in a dry run would do, on one account.
@@ -892,6 +976,68 @@ export type HuddleAccount = { account_id: string; name: string; arr_base_minor: 
 update_on: string | null; background: string | null; done_so_far: string | null; next_steps: string | null }
 export type HuddleCsm = { owner_id: string; owner_name: string; accounts: HuddleAccount[] }
 export type HuddleExport = { path: string; markdown: string }
+/**
+ * What a file holds.
+ */
+export type ImportKind = "accounts" | "contacts" | "usage" | "tickets" | "nps"
+/**
+ * One past import, for the wizard's history.
+ */
+export type ImportLogEntry = { id: string; kind: ImportKind; file_name: string; imported_at: string; rows_read: number; inserted: number; updated: number; unchanged: number; rejected: number }
+/**
+ * What to do about rows that fail validation.
+ */
+export type ImportMode = 
+/**
+ * Read and check everything, write nothing: what the wizard shows before import.
+ */
+"check" | 
+/**
+ * Write only if every row is valid.
+ */
+"all_or_nothing" | 
+/**
+ * Write the valid rows; the rest go to a rejects CSV.
+ */
+"valid_rows"
+/**
+ * Where a long import is.
+ */
+export type ImportProgress = { 
+/**
+ * "reading" (done/total in bytes) or "writing" (in rows).
+ */
+phase: string; done: number; total: number }
+export type ImportReport = { 
+/**
+ * Data rows read (blank lines not counted).
+ */
+rows: number; valid: number; rejected: number; 
+/**
+ * Of the valid rows: new to the store, changing it, already as the file says.
+ */
+inserted: number; updated: number; unchanged: number; 
+/**
+ * The first `MAX_REPORTED_ERRORS` problems, in file order.
+ */
+errors: RowError[]; error_count: number; rejects_path: string | null; 
+/**
+ * True when the store was changed.
+ */
+committed: boolean; 
+/**
+ * Accounts whose data the import changed: these are re-scored.
+ */
+touched_accounts: number; duration_ms: number; warnings: string[] }
+export type ImportRequest = { kind: ImportKind; path: string; mapping: FieldMapping[]; 
+/**
+ * Currency of amounts that name none, e.g. "USD".
+ */
+default_currency: string; mode: ImportMode; 
+/**
+ * Where rejected rows go in `ValidRows` mode; default: beside the file, "-rejects".
+ */
+rejects_path: string | null }
 export type LaneException = { account_id: string; name: string; arr_base_minor: number; severity_level: Level | null; expansion_potential: string; owner_name: string | null }
 export type LaneSummary = { 
 /**
@@ -943,7 +1089,11 @@ export type NpsResponse = { id: string; account_id: string; contact_id: string |
 /**
  * 0–6 detractor, 7–8 passive, 9–10 promoter.
  */
-score: number; comment: string; responded_on: string }
+score: number; comment: string; responded_on: string; 
+/**
+ * The id of this response in the survey tool it was imported from.
+ */
+external_id: string | null }
 /**
  * A number on an account that a condition can compare.
  */
@@ -1048,6 +1198,14 @@ export type RiskUpdate = { id: string; author_name: string | null; background: s
  * Who a user is in the CS organisation; decides their default views.
  */
 export type Role = "csm" | "manager" | "executive" | "admin"
+/**
+ * A problem with one cell (or a whole row, when `column` is empty).
+ */
+export type RowError = { 
+/**
+ * Line of the file the row starts on (the header is line 1).
+ */
+line: number; column: string; value: string; reason: string }
 export type Rule = { id: string; name: string; enabled: boolean; version: number; definition: RuleDefinition }
 /**
  * A rule as stored.

@@ -1,4 +1,4 @@
-export type Section = "worklist" | "accounts" | "cockpit" | "escalations" | "dashboards" | "rules" | "settings";
+export type Section = "worklist" | "accounts" | "cockpit" | "escalations" | "dashboards" | "rules" | "import" | "settings";
 
 export interface SectionInfo {
   id: Section;
@@ -13,5 +13,6 @@ export const SECTIONS: SectionInfo[] = [
   { id: "escalations", label: "Escalations", icon: "▲" },
   { id: "dashboards", label: "Dashboards", icon: "◔" },
   { id: "rules", label: "Rules", icon: "⚙" },
+  { id: "import", label: "Import", icon: "⇪" },
   { id: "settings", label: "Settings", icon: "⚒" },
 ];

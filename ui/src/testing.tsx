@@ -125,6 +125,16 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
       throw new Error("not faked");
     }),
     exportReport: vi.fn(async () => []),
+    analyzeImport: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    runImport: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    importHistory: vi.fn(async () => []),
+    exportList: vi.fn(async (_view, _format, path) => ({ path, rows: 0 })),
+    pickCsvFile: vi.fn(async () => null),
+    pickSavePath: vi.fn(async (name) => `/tmp/${name}`),
     dashboard: vi.fn(async () => {
       throw new Error("not faked");
     }),

@@ -1,5 +1,6 @@
 //! Tauri commands: each validates its input, calls riskdesk-core and maps the error.
 
+pub mod data;
 pub mod escalation;
 pub mod rules;
 pub mod work;

@@ -1,6 +1,7 @@
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
 import type { AccountRow, AccountSort, Segment } from "../backend";
+import { ExportButtons } from "../components/ExportButtons";
 import { useApp } from "../context";
 import { PageCache } from "../pageCache";
 import { daysUntil, formatDate, formatMoney, relativeDays, segmentLabel, stageLabel } from "../format";
@@ -142,6 +143,13 @@ export function AccountsScreen({
           aria-label="Search accounts"
           data-testid="account-search"
           autoFocus
+        />
+        <ExportButtons
+          name="accounts"
+          view={{
+            view: "accounts",
+            query: { search: view.search || null, owner_id: ownerId, segment: view.segment, stage: null, sort: view.sort, descending: view.descending, offset: 0, limit: 100 },
+          }}
         />
         <select
           value={view.segment ?? ""}

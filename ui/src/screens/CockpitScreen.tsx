@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "react";
 import type { CockpitQuery, CockpitRow, CtaDetail, CtaScope, CtaStatus, CtaType, Level, User } from "../backend";
+import { ExportButtons } from "../components/ExportButtons";
 import { useApp } from "../context";
 import { PriorityOptions, ScopeToggle } from "../components/Shared";
 import { formatDate, formatMoney, todayIso } from "../format";
@@ -191,6 +192,7 @@ export function CockpitScreen({ onOpenAccount }: { onOpenAccount: (accountId: st
         <label className="toggle">
           <input type="checkbox" checked={query.flagged_only} onChange={(e) => set({ flagged_only: e.target.checked })} data-testid="filter-flagged" /> Flagged
         </label>
+        <ExportButtons name="ctas" view={{ view: "ctas", query }} />
       </div>
       {creating && (
         <section className="card">

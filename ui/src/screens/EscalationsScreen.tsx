@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useLayoutEffect, useState } from "react";
 import type { EscalationOutcome, Refinement, User, WbrItem } from "../backend";
 import { BackendError } from "../backend";
+import { ExportButtons } from "../components/ExportButtons";
 import { useApp } from "../context";
 import { formatDate, formatDateTime, formatMoney, todayIso } from "../format";
 import { TrendMark } from "../components/Health";
@@ -105,6 +106,7 @@ function WbrTab({ onOpenAccount }: { onOpenAccount: (id: string) => void }) {
         <span className="muted" data-testid="wbr-summary">
           {items.length} open escalations · {formatMoney(total, "USD", 2, true)} ARR at stake
         </span>
+        <ExportButtons name="escalations" view={{ view: "escalations" }} />
         {items.length > 0 && (
           <button className="button" style={{ marginLeft: "auto" }} onClick={() => setMeeting(!meeting)} data-testid="wbr-mode">
             {meeting ? "Leave WBR mode" : "Start WBR mode"}

@@ -1,5 +1,6 @@
 import { Fragment, useCallback, useEffect, useState } from "react";
 import type { CtaDetail, CtaScope, Level, RiskCategory, Segment, User, WhyHere, WorklistPage, WorklistQuery, WorklistRow } from "../backend";
+import { ExportButtons } from "../components/ExportButtons";
 import { useApp } from "../context";
 import { daysUntil, formatMoney, relativeDays, segmentLabel } from "../format";
 import { HealthBadge, TrendMark } from "../components/Health";
@@ -173,6 +174,7 @@ function RankedTab({ scope, onOpenAccount, initial }: { scope: CtaScope; onOpenA
         <span className="muted" style={{ marginLeft: "auto" }} data-testid="worklist-count">
           {page ? `${page.total.toLocaleString("en-US")} accounts at risk` : ""}
         </span>
+        <ExportButtons name="worklist" view={{ view: "worklist", query: { ...filters, scope, user_id: null, offset: 0, limit: 100 } }} />
       </div>
       <section className="card flush">
         {page === null ? (
