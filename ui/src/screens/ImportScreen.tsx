@@ -199,9 +199,9 @@ export function ImportScreen({ onOpenAccounts }: { onOpenAccounts: () => void })
             )}
           </div>
           {report.rejected > 0 && (
-            <label className="toggle">
-              Rejected rows go to
-              <input className="wide-input" value={rejectsPath} onChange={(e) => setRejectsPath(e.target.value)} placeholder={`${analysis?.path.replace(/\.[^./\\]*$/, "")}-rejects.csv`} aria-label="Rejects file" />
+            <label className="inline-form rejects-path">
+              <span className="muted">Rejected rows go to</span>
+              <input className="grow" value={rejectsPath} onChange={(e) => setRejectsPath(e.target.value)} placeholder={`${analysis?.path.replace(/\.[^./\\]*$/, "")}-rejects.csv`} aria-label="Rejects file" />
             </label>
           )}
         </section>
@@ -230,7 +230,7 @@ export function ImportScreen({ onOpenAccounts }: { onOpenAccounts: () => void })
         </section>
       )}
 
-      <section className="card">
+      <section className="card import-card">
         <h2>Recent imports</h2>
         {history.length === 0 ? (
           <p className="empty">No imports yet.</p>
@@ -294,14 +294,14 @@ function ColumnsStep({
   };
   const missing = analysis.fields.filter((f) => f.required && !column(f.key));
   const set = (field: string, col: string | null) => onChange(mapping.map((m) => (m.field === field ? { ...m, column: col } : m)));
-  const mb = (analysis.size_bytes / 1_048_576).toFixed(1);
+  const size = analysis.size_bytes >= 1_048_576 ? `${(analysis.size_bytes / 1_048_576).toFixed(1)} MB` : `${Math.max(1, Math.round(analysis.size_bytes / 1024))} KB`;
   return (
     <section className="card import-card" data-testid="import-columns">
       <div className="card-head">
         <h2>{analysis.file_name}</h2>
         <span className="muted small" data-testid="import-source">
           {analysis.source ? `Recognised a ${analysis.source} export · ` : ""}
-          {analysis.headers.length} columns · {analysis.delimiter}-separated · {mb} MB
+          {analysis.headers.length} columns · {analysis.delimiter}-separated · {size}
         </span>
       </div>
       {analysis.warnings.map((w) => (
@@ -322,7 +322,7 @@ function ColumnsStep({
             <tr key={f.key} data-testid={`map-${f.key}`}>
               <td>
                 <strong>{f.label}</strong>
-                {f.required && <span className="problem"> *</span>}
+                {f.required && <span className="required" title="Required"> *</span>}
                 {f.hint && <small className="muted block">{f.hint}</small>}
               </td>
               <td>
@@ -407,9 +407,7 @@ function ErrorTable({ report }: { report: ImportReport }) {
               <tr key={`${e.line}-${e.column}-${i}`}>
                 <td className="num">{e.line}</td>
                 <td>{e.column || "(row)"}</td>
-                <td>
-                  <code>{e.value}</code>
-                </td>
+                <td>{e.value ? <code>{e.value}</code> : <span className="muted">(empty)</span>}</td>
                 <td>{e.reason}</td>
               </tr>
             ))}

@@ -1,0 +1,93 @@
+// Bringing real data in: a HubSpot export through the wizard, its accounts found in the
+// Accounts table, a re-import that changes nothing, and a file with bad rows imported
+// without them.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { eventually, find, launch, screenshot, setValue, texts } from "./harness.mjs";
+
+const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/import");
+
+describe("Import", () => {
+  let app;
+  let driver;
+  let work;
+
+  before(async () => {
+    // The user's files live outside the repo; rejects are written beside them.
+    work = mkdtempSync(path.join(tmpdir(), "riskdesk-import-"));
+    for (const f of ["hubspot_companies.csv", "accounts_with_errors.csv"]) copyFileSync(path.join(fixtures, f), path.join(work, f));
+    app = await launch();
+    driver = app.driver;
+    await (await find(driver, "pick-user")).click();
+  });
+
+  after(async () => {
+    await app?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  async function chooseFile(name) {
+    // Leaving and coming back starts the wizard over.
+    await (await find(driver, "nav-accounts")).click();
+    await (await find(driver, "nav-import")).click();
+    await setValue(driver, await find(driver, "import-path"), path.join(work, name));
+    await (await find(driver, "import-next")).click();
+    await find(driver, "import-columns");
+  }
+
+  async function summary() {
+    return (await find(driver, "import-summary")).getText();
+  }
+
+  test("a HubSpot export maps itself, is checked, imported, and its accounts are there", async () => {
+    await chooseFile("hubspot_companies.csv");
+    assert.match(await (await find(driver, "import-source")).getText(), /Recognised a HubSpot export/);
+    // Its owners are HubSpot users, not Riskdesk ones: leave that column out.
+    await setValue(driver, await find(driver, "map-select-owner"), "");
+    await screenshot(driver, "40-import-columns");
+    await (await find(driver, "import-check-rows")).click();
+    await find(driver, "import-check");
+    await eventually(async () => /3\s*rows read/.test(await summary()), "the check did not read 3 rows");
+    assert.match(await summary(), /0\s*with errors/);
+    assert.match(await summary(), /3\s*would be new/);
+    await (await find(driver, "import-commit")).click();
+    await find(driver, "import-done");
+    assert.equal(await (await find(driver, "import-inserted")).getText(), "3");
+
+    await (await find(driver, "import-open-accounts")).click();
+    await setValue(driver, await find(driver, "account-search"), "Coho");
+    await eventually(async () => (await texts(driver, "account-row")).some((t) => t.includes("Coho Winery")), "Coho Winery is not in Accounts");
+    await screenshot(driver, "41-imported-account");
+  });
+
+  test("importing the same file again changes nothing", async () => {
+    await chooseFile("hubspot_companies.csv");
+    await setValue(driver, await find(driver, "map-select-owner"), "");
+    await (await find(driver, "import-check-rows")).click();
+    await find(driver, "import-check");
+    await eventually(async () => /3\s*unchanged/.test(await summary()), "a re-import would change rows");
+    assert.match(await summary(), /0\s*would be new/);
+  });
+
+  test("a file with bad rows shows each problem, and its valid rows import without them", async () => {
+    await chooseFile("accounts_with_errors.csv");
+    await (await find(driver, "import-check-rows")).click();
+    const errors = await find(driver, "import-errors");
+    const text = await errors.getText();
+    assert.match(text, /'Galactic' is not a segment/);
+    assert.match(text, /repeats the CRM id from line 2/);
+    assert.match(await (await find(driver, "import-error-count")).getText(), /4 rows have 5 problems/);
+    await screenshot(driver, "42-import-errors");
+    await (await find(driver, "import-commit-valid")).click();
+    await find(driver, "import-done");
+    const rejects = path.join(work, "accounts_with_errors-rejects.csv");
+    assert.match(await (await find(driver, "import-rejects")).getText(), /4 rows were not imported/);
+    assert.ok(existsSync(rejects), "no rejects file");
+    assert.match(readFileSync(rejects, "utf8"), /Galactic/);
+    assert.match(await (await find(driver, "import-history")).getText(), /accounts_with_errors\.csv/);
+  });
+});
