@@ -17,7 +17,11 @@ fn count(db: &std::path::Path, json: bool) -> String {
         .args(if json { vec!["--json"] } else { vec![] })
         .output()
         .expect("run accounts");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -27,7 +31,14 @@ fn killing_an_import_mid_write_loses_nothing_and_writes_nothing() {
     let db = dir.path().join("store.db");
     let csv = dir.path().join("csv");
     let status = riskdesk()
-        .args(["sample-csv", "--accounts", "60000", "--usage-rows", "0", "--out"])
+        .args([
+            "sample-csv",
+            "--accounts",
+            "60000",
+            "--usage-rows",
+            "0",
+            "--out",
+        ])
         .arg(&csv)
         .status()
         .expect("sample");
@@ -62,7 +73,10 @@ fn killing_an_import_mid_write_loses_nothing_and_writes_nothing() {
         }
     }
     child.wait().expect("wait");
-    assert!(killed_while_writing, "the import finished before it could be killed");
+    assert!(
+        killed_while_writing,
+        "the import finished before it could be killed"
+    );
     assert_eq!(count(&db, true), before, "the store changed");
 
     let again = riskdesk()
@@ -72,7 +86,11 @@ fn killing_an_import_mid_write_loses_nothing_and_writes_nothing() {
         .arg(&db)
         .output()
         .expect("import again");
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     let report: serde_json::Value = serde_json::from_slice(&again.stdout).expect("json report");
     // The demo book's 50 accounts carry the same CRM ids as the file's first 50 rows.
     let n = |k: &str| report[k].as_u64().unwrap_or(0);
