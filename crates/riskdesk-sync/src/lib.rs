@@ -1,0 +1,20 @@
+//! The sync protocol shared by the desktop client and `riskdesk-server`, with no I/O:
+//! hybrid logical clocks, the field-level change that travels between them, and the
+//! last-writer-wins merge both sides apply, so every replica that has seen the same
+//! changes holds the same state whatever order they arrived in.
+
+pub mod change;
+pub mod hlc;
+pub mod merge;
+
+pub use change::{Change, Conflict, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
+pub use hlc::{Clock, Hlc};
+pub use merge::{Applied, Replica};
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    #[error("protocol version {theirs} is not spoken here (this side speaks {ours}): update the older side")]
+    Version { ours: u32, theirs: u32 },
+    #[error("invalid change {change_id}: {reason}")]
+    InvalidChange { change_id: String, reason: String },
+}
