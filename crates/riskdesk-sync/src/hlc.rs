@@ -13,10 +13,10 @@ pub struct Hlc {
 }
 
 impl Hlc {
-    /// A sortable text form ("000001732380000000-00000-<device>") for storage and
+    /// A sortable text form ("00000001732380000000-0000000000-<device>") for storage and
     /// comparison in SQL, where tuples are awkward.
     pub fn encode(&self) -> String {
-        format!("{:018}-{:05}-{}", self.wall_ms, self.counter, self.device)
+        format!("{:020}-{:010}-{}", self.wall_ms, self.counter, self.device)
     }
 }
 

@@ -1,0 +1,489 @@
+//! The real server process on loopback: sign-in, scope, push and pull, conflicts,
+//! convergence of several offline clients, and a server killed in the middle of a push.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use reqwest::StatusCode;
+use riskdesk_sync::{
+    Change, Clock, PullResponse, PushRequest, PushResponse, Replica, PROTOCOL_VERSION,
+};
+use serde_json::{json, Value};
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path) -> Server {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_riskdesk-server"))
+            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start server");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read address");
+        let addr = line
+            .trim()
+            .strip_prefix("listening on ")
+            .expect("address line")
+            .to_string();
+        Server {
+            child,
+            base: format!("http://{addr}"),
+        }
+    }
+
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+const PASSWORD: &str = "correct horse battery";
+
+/// Users: two CSMs on Enterprise, one CSM on Mid-Market, a Mid-Market manager, the VP.
+async fn seed(dir: &Path) {
+    let pool = riskdesk_server::db::open(dir).await.expect("db");
+    for (email, role, team) in [
+        ("ana@acme.example", "csm", Some("Enterprise")),
+        ("ben@acme.example", "csm", Some("Enterprise")),
+        ("cy@acme.example", "csm", Some("Mid-Market")),
+        ("mo@acme.example", "manager", Some("Mid-Market")),
+        ("vp@acme.example", "executive", None),
+    ] {
+        riskdesk_server::auth::add_user(&pool, email, email, role, team, PASSWORD)
+            .await
+            .expect("user");
+    }
+    pool.close().await;
+}
+
+struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+    clock: Clock,
+    device: String,
+    n: usize,
+    outbox: Vec<Change>,
+    replica: Replica,
+    cursor: i64,
+}
+
+impl Client {
+    async fn sign_in(base: &str, email: &str, device: &str) -> Client {
+        let http = reqwest::Client::new();
+        let r = http
+            .post(format!("{base}/v1/sessions"))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(r.status(), StatusCode::OK, "{email} could not sign in");
+        let session: Value = r.json().await.expect("session");
+        Client {
+            http,
+            base: base.to_string(),
+            token: session["token"].as_str().expect("token").to_string(),
+            clock: Clock::new(device),
+            device: device.to_string(),
+            n: 0,
+            outbox: Vec::new(),
+            replica: Replica::default(),
+            cursor: 0,
+        }
+    }
+
+    /// An edit made on this device, applied locally and queued.
+    fn edit(
+        &mut self,
+        entity: &str,
+        id: &str,
+        account: &str,
+        field: &str,
+        value: Value,
+        now_ms: u64,
+    ) -> Change {
+        self.n += 1;
+        let c = Change {
+            change_id: format!("{}-{}", self.device, self.n),
+            entity: entity.into(),
+            entity_id: id.into(),
+            account_id: account.into(),
+            field: field.into(),
+            value,
+            hlc: self.clock.tick(now_ms),
+            device_id: self.device.clone(),
+        };
+        self.replica.apply(&c);
+        self.outbox.push(c.clone());
+        c
+    }
+
+    async fn push_raw(&self, changes: &[Change]) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/push", self.base))
+            .bearer_auth(&self.token)
+            .json(&PushRequest {
+                protocol: PROTOCOL_VERSION,
+                device_id: self.device.clone(),
+                changes: changes.to_vec(),
+            })
+            .send()
+            .await
+            .expect("push")
+    }
+
+    async fn push(&mut self) -> PushResponse {
+        let r = self.push_raw(&self.outbox).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "push refused: {}",
+            r.text().await.unwrap_or_default()
+        );
+        self.outbox.clear();
+        r.json().await.expect("push response")
+    }
+
+    async fn pull(&mut self) -> usize {
+        let mut seen = 0;
+        loop {
+            let r = self
+                .http
+                .get(format!(
+                    "{}/v1/pull?protocol={PROTOCOL_VERSION}&since={}&limit=500",
+                    self.base, self.cursor
+                ))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("pull");
+            assert_eq!(r.status(), StatusCode::OK);
+            let page: PullResponse = r.json().await.expect("pull response");
+            for s in &page.changes {
+                self.clock.observe(&s.change.hlc, 0);
+                self.replica.apply(&s.change);
+            }
+            seen += page.changes.len();
+            self.cursor = page.cursor;
+            if !page.more {
+                return seen;
+            }
+        }
+    }
+
+    async fn sync(&mut self) {
+        self.push().await;
+        self.pull().await;
+    }
+}
+
+#[tokio::test]
+async fn health_version_and_every_endpoint_demands_a_valid_token() {
+    let dir = tempfile::tempdir().expect("dir");
+    seed(dir.path()).await;
+    let server = Server::start(dir.path());
+    let http = reqwest::Client::new();
+    let health: Value = http
+        .get(format!("{}/health", server.base))
+        .send()
+        .await
+        .expect("health")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(
+        (health["status"].as_str(), health["protocol"].as_u64()),
+        (Some("ok"), Some(PROTOCOL_VERSION as u64))
+    );
+
+    let endpoints = [
+        ("GET", "/v1/me"),
+        ("GET", "/v1/pull?protocol=1&since=0"),
+        ("GET", "/v1/conflicts"),
+        ("POST", "/v1/push"),
+        ("DELETE", "/v1/sessions"),
+    ];
+    let ana = Client::sign_in(&server.base, "ana@acme.example", "ana-laptop").await;
+    for token in [None, Some("not-a-token".to_string())] {
+        for (method, path) in endpoints {
+            let mut req = http.request(
+                method.parse().expect("method"),
+                format!("{}{path}", server.base),
+            );
+            if let Some(t) = &token {
+                req = req.bearer_auth(t);
+            }
+            if method == "POST" {
+                req = req.json(&json!({ "protocol": 1, "device_id": "x", "changes": [] }));
+            }
+            let r = req.send().await.expect("send");
+            assert_eq!(
+                r.status(),
+                StatusCode::UNAUTHORIZED,
+                "{method} {path} with {token:?}"
+            );
+        }
+    }
+    // A token works until it is revoked by signing out.
+    let me = http
+        .get(format!("{}/v1/me", server.base))
+        .bearer_auth(&ana.token)
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), StatusCode::OK);
+    let out = http
+        .delete(format!("{}/v1/sessions", server.base))
+        .bearer_auth(&ana.token)
+        .send()
+        .await
+        .expect("out");
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let me = http
+        .get(format!("{}/v1/me", server.base))
+        .bearer_auth(&ana.token)
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), StatusCode::UNAUTHORIZED);
+
+    // Wrong passwords, then the limit.
+    let mut statuses = Vec::new();
+    for _ in 0..7 {
+        let r = http
+            .post(format!("{}/v1/sessions", server.base))
+            .json(&json!({ "email": "ben@acme.example", "password": "wrong password!" }))
+            .send()
+            .await
+            .expect("sign in");
+        statuses.push(r.status());
+    }
+    assert_eq!(statuses[0], StatusCode::UNAUTHORIZED);
+    assert_eq!(statuses[6], StatusCode::TOO_MANY_REQUESTS, "{statuses:?}");
+
+    // A client speaking another protocol version is told so.
+    let cy = Client::sign_in(&server.base, "cy@acme.example", "cy-laptop").await;
+    let r = http
+        .get(format!("{}/v1/pull?protocol=99&since=0", server.base))
+        .bearer_auth(&cy.token)
+        .send()
+        .await
+        .expect("pull");
+    assert_eq!(r.status(), StatusCode::CONFLICT);
+    assert!(r
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("protocol version 99"));
+}
+
+#[tokio::test]
+async fn scope_a_team_sees_its_accounts_leadership_sees_escalations() {
+    let dir = tempfile::tempdir().expect("dir");
+    seed(dir.path()).await;
+    let server = Server::start(dir.path());
+    let mut ana = Client::sign_in(&server.base, "ana@acme.example", "ana").await;
+    let mut ben = Client::sign_in(&server.base, "ben@acme.example", "ben").await;
+    let mut cy = Client::sign_in(&server.base, "cy@acme.example", "cy").await;
+    let mut mo = Client::sign_in(&server.base, "mo@acme.example", "mo").await;
+    let mut vp = Client::sign_in(&server.base, "vp@acme.example", "vp").await;
+
+    ana.edit(
+        "account",
+        "acc-e",
+        "acc-e",
+        "name",
+        json!("Northwind"),
+        1_000,
+    );
+    ana.edit(
+        "usage",
+        "acc-e:2026-11-16",
+        "acc-e",
+        "active_users",
+        json!(410),
+        1_001,
+    );
+    ana.edit(
+        "escalation",
+        "esc-1",
+        "acc-e",
+        "reason",
+        json!("Sponsor left"),
+        1_002,
+    );
+    ana.push().await;
+    cy.edit(
+        "account",
+        "acc-m",
+        "acc-m",
+        "name",
+        json!("Coho Winery"),
+        1_000,
+    );
+    cy.push().await;
+
+    assert_eq!(
+        ben.pull().await,
+        3,
+        "a teammate gets everything on the team's accounts"
+    );
+    assert_eq!(cy.pull().await, 1, "another team's CSM gets only their own");
+    assert!(!cy.replica.state()["account"].contains_key("acc-e"));
+    // The Mid-Market manager sees the org's escalation work, not Enterprise usage.
+    assert_eq!(mo.pull().await, 3);
+    assert!(mo.replica.state()["escalation"].contains_key("esc-1"));
+    assert!(!mo.replica.state().contains_key("usage"));
+    assert_eq!(vp.pull().await, 3);
+
+    // Writes outside scope are refused, whole.
+    let outside = cy.edit("cta", "cta-9", "acc-e", "status", json!("closed"), 2_000);
+    let r = cy.push_raw(&[outside]).await;
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    assert!(r
+        .text()
+        .await
+        .unwrap_or_default()
+        .contains("outside your team"));
+    // Leadership may record a decision on any escalation; the account's team sees it.
+    assert_eq!(ana.pull().await, 3);
+    mo.edit(
+        "escalation_decision",
+        "dec-1",
+        "acc-e",
+        "text",
+        json!("Exec sponsor call"),
+        3_000,
+    );
+    mo.push().await;
+    assert_eq!(ana.pull().await, 1);
+    assert_eq!(cy.pull().await, 0, "nothing of another team reaches a CSM");
+}
+
+#[tokio::test]
+async fn offline_clients_converge_and_the_loser_is_told() {
+    let dir = tempfile::tempdir().expect("dir");
+    seed(dir.path()).await;
+    let server = Server::start(dir.path());
+    let mut ana = Client::sign_in(&server.base, "ana@acme.example", "ana").await;
+    let mut ben = Client::sign_in(&server.base, "ben@acme.example", "ben").await;
+    let mut ana_desktop = Client::sign_in(&server.base, "ana@acme.example", "ana-desktop").await;
+
+    ana.edit(
+        "cta",
+        "cta-1",
+        "acc-1",
+        "reason",
+        json!("Usage down 40%"),
+        1_000,
+    );
+    ana.sync().await;
+    ben.pull().await;
+    ana_desktop.pull().await;
+
+    // All three go offline and edit; ana's laptop edits the status first, ben later.
+    ana.edit("cta", "cta-1", "acc-1", "status", json!("snoozed"), 5_000);
+    ben.edit("cta", "cta-1", "acc-1", "status", json!("closed"), 9_000);
+    ana_desktop.edit("cta", "cta-1", "acc-1", "priority", json!("high"), 7_000);
+    ben.edit("cta", "cta-2", "acc-1", "_deleted", json!(true), 9_001);
+
+    // Ben syncs first; ana's older status edit then loses and she is told.
+    ben.sync().await;
+    let pushed = ana.push().await;
+    assert_eq!(pushed.conflicts.len(), 1);
+    assert_eq!(pushed.conflicts[0].winner.value, json!("closed"));
+    ana_desktop.sync().await;
+    for c in [&mut ana, &mut ben, &mut ana_desktop] {
+        c.pull().await;
+    }
+    let state = ana.replica.state();
+    assert_eq!(state, ben.replica.state());
+    assert_eq!(state, ana_desktop.replica.state());
+    assert_eq!(state["cta"]["cta-1"]["status"], json!("closed"));
+    assert_eq!(state["cta"]["cta-1"]["priority"], json!("high"));
+
+    let listed: Vec<Value> = ana
+        .http
+        .get(format!("{}/v1/conflicts", server.base))
+        .bearer_auth(&ana.token)
+        .send()
+        .await
+        .expect("conflicts")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["lost"]["value"], json!("snoozed"));
+
+    // A retried push is harmless.
+    let again = ben.push_raw(&[]).await;
+    assert_eq!(again.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_push_cut_off_by_a_crash_is_retried_with_nothing_lost_or_doubled() {
+    let dir = tempfile::tempdir().expect("dir");
+    seed(dir.path()).await;
+    let mut server = Server::start(dir.path());
+    let mut ana = Client::sign_in(&server.base, "ana@acme.example", "ana").await;
+    for i in 0..8_000u64 {
+        ana.edit(
+            "usage",
+            &format!("acc-{}:w{}", i % 40, i),
+            &format!("acc-{}", i % 40),
+            "logins",
+            json!(i),
+            10_000 + i,
+        );
+    }
+    let batch = ana.outbox.clone();
+    // Send the push and kill the server while it is being handled.
+    let http = ana.http.clone();
+    let url = format!("{}/v1/push", server.base);
+    let token = ana.token.clone();
+    let body = PushRequest {
+        protocol: PROTOCOL_VERSION,
+        device_id: "ana".into(),
+        changes: batch.clone(),
+    };
+    let send =
+        tokio::spawn(async move { http.post(url).bearer_auth(token).json(&body).send().await });
+    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    server.kill();
+    let first = send.await.expect("task");
+    let first_ok = first
+        .as_ref()
+        .map(|r| r.status() == StatusCode::OK)
+        .unwrap_or(false);
+
+    let server = Server::start(dir.path());
+    ana.base = server.base.clone();
+    let retried: PushResponse = ana.push_raw(&batch).await.json().await.expect("retry");
+    assert_eq!(retried.accepted + retried.duplicates, 8_000);
+    if !first_ok {
+        // The cut-off push left nothing half-written: all or none of it had landed.
+        assert!(
+            retried.duplicates == 0 || retried.duplicates == 8_000,
+            "{retried:?}"
+        );
+    }
+    let mut ben = Client::sign_in(&server.base, "ben@acme.example", "ben").await;
+    assert_eq!(ben.pull().await, 8_000, "every change exactly once");
+}
