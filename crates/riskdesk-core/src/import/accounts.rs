@@ -293,12 +293,24 @@ pub async fn apply(
         }
     }
     if write {
+        // A first import into a (nearly) empty store rebuilds the indexes once at the end.
+        let existing: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(&mut **tx)
+            .await?;
+        let bulk = if i64::from(applied.inserted) > existing.max(1_000) {
+            Some(crate::store::accounts::begin_bulk_load(tx).await?)
+        } else {
+            None
+        };
         write_in_chunks!(
             tx,
             &changed,
             progress,
             crate::store::accounts::upsert_accounts
         );
+        if let Some(load) = bulk {
+            crate::store::accounts::finish_bulk_load(tx, load).await?;
+        }
     }
     Ok(applied)
 }

@@ -514,6 +514,7 @@ pub(crate) fn accounts_csv(path: &Path, n: usize) {
 #[tokio::test]
 async fn a_crash_mid_import_leaves_the_store_as_it_was() {
     let (dir, store) = temp_store().await;
+    let schema = schema_of_accounts(&store).await;
     let path = dir.path().join("big.csv");
     accounts_csv(&path, 30_000);
     let req = request(ImportKind::Accounts, &path, ImportMode::AllOrNothing);
@@ -537,6 +538,80 @@ async fn a_crash_mid_import_leaves_the_store_as_it_was() {
         .await
         .expect("count");
     assert_eq!(logged, 0);
+}
+
+async fn schema_of_accounts(store: &Store) -> Vec<(String, String)> {
+    sqlx::query_as(
+        "SELECT name, COALESCE(sql, '') FROM sqlite_master WHERE tbl_name IN ('accounts', 'accounts_search') \
+         AND type IN ('index', 'trigger') ORDER BY name",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("schema")
+}
+
+async fn search(store: &Store, text: &str) -> Vec<String> {
+    accounts::query_accounts(
+        store.pool(),
+        &crate::store::AccountQuery {
+            search: Some(text.into()),
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("search")
+    .rows
+    .into_iter()
+    .map(|r| r.name)
+    .collect()
+}
+
+#[tokio::test]
+async fn a_first_large_import_rebuilds_indexes_and_search_finds_its_accounts() {
+    let (dir, store) = temp_store().await;
+    let schema = schema_of_accounts(&store).await;
+    let path = dir.path().join("big.csv");
+    accounts_csv(&path, 3_000);
+    let report = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::AllOrNothing),
+    )
+    .await;
+    assert_eq!(report.inserted, 3_000);
+    // The bulk path dropped and rebuilt the indexes and the search trigger: all back.
+    assert_eq!(schema_of_accounts(&store).await, schema);
+    assert_eq!(search(&store, "Company 2999").await, vec!["Company 2999"]);
+    assert_eq!(search(&store, "ACC-0001234").await, vec!["Company 1234"]);
+    let sorted: Vec<String> = accounts::query_accounts(
+        store.pool(),
+        &crate::store::AccountQuery {
+            sort: crate::store::AccountSort::Arr,
+            descending: true,
+            limit: 3,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("by arr")
+    .rows
+    .into_iter()
+    .map(|r| r.arr_minor.to_string())
+    .collect();
+    assert_eq!(sorted.len(), 3);
+    // A small import afterwards takes the ordinary path, and the trigger indexes it.
+    let small = dir.path().join("one.csv");
+    std::fs::write(
+        &small,
+        "Account ID,Account Name,ARR,Renewal Date\nNEW-1,Zephyr Freight,\"$5,000\",2027-01-01\n",
+    )
+    .expect("write");
+    run(
+        &store,
+        &request(ImportKind::Accounts, &small, ImportMode::AllOrNothing),
+    )
+    .await;
+    assert_eq!(search(&store, "Zephyr").await, vec!["Zephyr Freight"]);
 }
 
 mod properties {
