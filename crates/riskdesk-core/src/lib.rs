@@ -21,6 +21,7 @@ pub mod scorecard;
 pub mod severity;
 pub mod signals;
 pub mod store;
+pub mod sync;
 pub mod timeline;
 pub mod triage;
 pub mod worklist;

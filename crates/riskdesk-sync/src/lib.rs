@@ -5,6 +5,8 @@
 
 pub mod change;
 pub mod hlc;
+#[cfg(feature = "http")]
+pub mod http;
 pub mod merge;
 
 pub use change::{Change, Conflict, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};

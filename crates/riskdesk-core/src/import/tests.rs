@@ -533,6 +533,8 @@ async fn a_crash_mid_import_leaves_the_store_as_it_was() {
         accounts::count_accounts(store.pool()).await.expect("count"),
         0
     );
+    // The bulk path had dropped the indexes and the search trigger: the rollback restored them.
+    assert_eq!(schema_of_accounts(&store).await, schema);
     let logged: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM imports")
         .fetch_one(store.pool())
         .await

@@ -63,7 +63,8 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "priority".to_string(),
             "escalation".to_string(),
             "dashboard".to_string(),
-            "import".to_string()
+            "import".to_string(),
+            "sync".to_string()
         ]
     );
     let tables: Vec<(String,)> =
@@ -98,7 +99,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        7
+        8
     );
 }
 

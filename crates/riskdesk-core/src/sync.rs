@@ -1,0 +1,550 @@
+//! Sync, the device side. Writes to the synced tables are captured field by field into
+//! `sync_outbox` by triggers, in the writer's own transaction (migration 0008), once the
+//! user has connected to a server. `sync_once` pushes the outbox in pages, pulls what the
+//! server has for this user after the stored cursor, and applies it: last writer wins
+//! per field by hybrid logical clock, and records are rebuilt from their winning fields.
+
+use std::collections::BTreeMap;
+
+use riskdesk_sync::change::DELETED;
+use riskdesk_sync::{
+    Change, Conflict, Hlc, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
+};
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+
+use crate::store::{settings, Tx};
+use crate::{Error, Result, Store};
+
+/// A synced table: what the triggers capture and what pulled fields may write.
+pub struct SyncTable {
+    pub entity: &'static str,
+    pub table: &'static str,
+    pub id_column: &'static str,
+    pub columns: &'static [&'static str],
+}
+
+/// Must match scripts/gen_sync_migration.py (a test checks every column exists).
+pub const TABLES: &[SyncTable] = &[
+    SyncTable {
+        entity: "account",
+        table: "accounts",
+        id_column: "id",
+        columns: &[
+            "name",
+            "arr_minor",
+            "currency",
+            "arr_base_minor",
+            "segment",
+            "stage",
+            "contract_start",
+            "renewal_date",
+            "owner_id",
+            "strategic",
+            "expansion_potential",
+            "industry",
+            "region",
+            "crm_id",
+            "created_at",
+            "updated_at",
+        ],
+    },
+    SyncTable {
+        entity: "cta",
+        table: "ctas",
+        id_column: "id",
+        columns: &[
+            "account_id",
+            "type",
+            "reason",
+            "priority",
+            "status",
+            "owner_id",
+            "due_on",
+            "snoozed_until",
+            "snooze_reason",
+            "outcome",
+            "closed_at",
+            "source",
+            "rule_id",
+            "evidence",
+            "flagged",
+            "category",
+            "expected",
+            "avoidable",
+            "created_at",
+            "updated_at",
+        ],
+    },
+    SyncTable {
+        entity: "risk_update",
+        table: "cta_updates",
+        id_column: "id",
+        columns: &[
+            "cta_id",
+            "author_id",
+            "background",
+            "done_so_far",
+            "next_steps",
+            "created_at",
+        ],
+    },
+    SyncTable {
+        entity: "escalation",
+        table: "escalations",
+        id_column: "cta_id",
+        columns: &[
+            "account_id",
+            "linked_cta_id",
+            "criterion",
+            "reason",
+            "escalated_by",
+            "severity_at_open",
+            "arr_at_open_minor",
+            "opened_at",
+            "closed_at",
+            "outcome",
+            "arr_retained_minor",
+            "quiet_until",
+        ],
+    },
+    SyncTable {
+        entity: "escalation_action",
+        table: "escalation_actions",
+        id_column: "id",
+        columns: &[
+            "escalation_id",
+            "kind",
+            "description",
+            "owner_id",
+            "due_on",
+            "done_at",
+            "created_at",
+        ],
+    },
+    SyncTable {
+        entity: "escalation_decision",
+        table: "escalation_decisions",
+        id_column: "id",
+        columns: &["escalation_id", "decided_at", "author_id", "text"],
+    },
+];
+
+fn table_of(entity: &str) -> Option<&'static SyncTable> {
+    TABLES.iter().find(|t| t.entity == entity)
+}
+
+/// How a device reaches the server; `riskdesk_sync::http` is the real one.
+#[allow(async_fn_in_trait)]
+pub trait Transport {
+    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, String>;
+    async fn pull(&self, since: i64, limit: u32) -> std::result::Result<PullResponse, String>;
+}
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncReport {
+    pub pushed: u32,
+    pub pulled: u32,
+    /// Pulled changes that won their field and were written.
+    pub applied: u32,
+    pub conflicts: u32,
+    /// Records still waiting for a parent or a required field.
+    pub pending: u32,
+}
+
+const CURSOR: &str = "sync.cursor";
+/// Changes per push; the server takes up to 10,000.
+const PUSH_PAGE: i64 = 2_000;
+const PULL_PAGE: u32 = 2_000;
+
+pub async fn device_id(pool: &SqlitePool) -> Result<String> {
+    Ok(
+        sqlx::query_scalar("SELECT device_id FROM sync_clock WHERE id = 1")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+pub async fn is_recording(pool: &SqlitePool) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT recording = 1 FROM sync_clock WHERE id = 1")
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
+pub async fn pending_changes(pool: &SqlitePool) -> Result<i64> {
+    Ok(sqlx::query_scalar("SELECT COUNT(*) FROM sync_outbox")
+        .fetch_one(pool)
+        .await?)
+}
+
+/// Starts capturing changes. With `share_existing`, everything already in the synced
+/// tables is queued once as well (a device that was used offline before connecting);
+/// without, the device starts empty-handed and only pulls.
+pub async fn start_recording(store: &Store, share_existing: bool) -> Result<()> {
+    let mut tx = store.write().await?;
+    sqlx::query("UPDATE sync_clock SET recording = 1 WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    if share_existing {
+        for t in TABLES {
+            // Rewriting each row to itself fires no update trigger (nothing changed), so
+            // the snapshot is taken the way the insert trigger would have: one row at a time.
+            let ids: Vec<String> =
+                sqlx::query_scalar(&format!("SELECT {} FROM {}", t.id_column, t.table))
+                    .fetch_all(&mut *tx)
+                    .await?;
+            for id in ids {
+                snapshot_row(&mut tx, t, &id).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn tick(tx: &mut Tx) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "UPDATE sync_clock SET counter = CASE WHEN CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) > wall_ms \
+         THEN 0 ELSE counter + 1 END, wall_ms = max(wall_ms, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) \
+         WHERE id = 1 RETURNING wall_ms, counter",
+    )
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
+async fn snapshot_row(tx: &mut Tx, t: &SyncTable, id: &str) -> Result<()> {
+    let (wall, counter) = tick(tx).await?;
+    let account = match t.entity {
+        "account" => "t.id".to_string(),
+        "risk_update" => "(SELECT account_id FROM ctas WHERE id = t.cta_id)".into(),
+        "escalation_action" | "escalation_decision" => {
+            "(SELECT account_id FROM escalations WHERE cta_id = t.escalation_id)".into()
+        }
+        _ => "t.account_id".into(),
+    };
+    for column in t.columns {
+        // Table and column names come from TABLES, never from input.
+        sqlx::query(&format!(
+            "INSERT INTO sync_outbox (change_id, entity, entity_id, account_id, field, value, wall_ms, counter) \
+             SELECT lower(hex(randomblob(16))), ?, t.{id}, {account}, ?, json_quote(t.{column}), ?, ? FROM {table} t WHERE t.{id} = ?",
+            id = t.id_column,
+            table = t.table,
+        ))
+        .bind(t.entity)
+        .bind(column)
+        .bind(wall)
+        .bind(counter)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+type OutboxRow = (
+    i64,
+    String,
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    i64,
+);
+
+async fn outbox_page(pool: &SqlitePool, device: &str) -> Result<Vec<(i64, Change)>> {
+    let rows: Vec<OutboxRow> = sqlx::query_as(
+        "SELECT seq, change_id, entity, entity_id, account_id, field, value, wall_ms, counter \
+         FROM sync_outbox ORDER BY seq LIMIT ?",
+    )
+    .bind(PUSH_PAGE)
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(
+            |(seq, change_id, entity, entity_id, account_id, field, value, wall, counter)| {
+                Ok((
+                    seq,
+                    Change {
+                        change_id,
+                        entity,
+                        entity_id,
+                        account_id,
+                        field,
+                        value: serde_json::from_str(&value)
+                            .map_err(|e| Error::invalid("sync_outbox.value", e.to_string()))?,
+                        hlc: Hlc {
+                            wall_ms: wall.max(0) as u64,
+                            counter: counter.clamp(0, u32::MAX as i64) as u32,
+                            device: device.to_string(),
+                        },
+                        device_id: device.to_string(),
+                    },
+                ))
+            },
+        )
+        .collect()
+}
+
+async fn record_conflicts(store: &Store, conflicts: &[Conflict]) -> Result<()> {
+    if conflicts.is_empty() {
+        return Ok(());
+    }
+    let mut tx = store.write().await?;
+    for c in conflicts {
+        sqlx::query(
+            "INSERT INTO sync_conflicts (entity, entity_id, field, lost_value, winner_value, winner_device, reported_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&c.lost.entity)
+        .bind(&c.lost.entity_id)
+        .bind(&c.lost.field)
+        .bind(c.lost.value.to_string())
+        .bind(c.winner.value.to_string())
+        .bind(&c.winner.device_id)
+        .bind(chrono::Utc::now())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies pulled changes in one transaction: each wins or loses its field against what
+/// this device knows, and the records whose fields changed are rebuilt.
+pub async fn apply_pulled(store: &Store, changes: &[Change]) -> Result<(u32, u32)> {
+    let mut tx = store.write().await?;
+    sqlx::query("UPDATE sync_clock SET applying = 1 WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    let mut applied = 0;
+    for c in changes {
+        if table_of(&c.entity).is_none() {
+            continue;
+        }
+        // The clock moves past what it has seen, so later local edits stamp after it.
+        sqlx::query(
+            "UPDATE sync_clock SET counter = CASE WHEN ? > wall_ms THEN ? + 1 WHEN ? = wall_ms THEN max(counter, ?) + 1 ELSE counter END, \
+             wall_ms = max(wall_ms, ?) WHERE id = 1",
+        )
+        .bind(c.hlc.wall_ms as i64)
+        .bind(c.hlc.counter as i64)
+        .bind(c.hlc.wall_ms as i64)
+        .bind(c.hlc.counter as i64)
+        .bind(c.hlc.wall_ms as i64)
+        .execute(&mut *tx)
+        .await?;
+        let won = sqlx::query(
+            "INSERT INTO sync_fields (entity, entity_id, field, hlc, value) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc, value = excluded.value \
+             WHERE excluded.hlc > sync_fields.hlc",
+        )
+        .bind(&c.entity)
+        .bind(&c.entity_id)
+        .bind(&c.field)
+        .bind(c.hlc.encode())
+        .bind(c.value.to_string())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            > 0;
+        if won {
+            applied += 1;
+            sqlx::query(
+                "INSERT INTO sync_pending (entity, entity_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            )
+            .bind(&c.entity)
+            .bind(&c.entity_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    let pending = materialize(&mut tx).await?;
+    sqlx::query("UPDATE sync_clock SET applying = 0 WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((applied, pending))
+}
+
+/// Rebuilds pending records from their winning fields, parents first; what cannot be
+/// written yet (a parent or a required field still to come) stays pending.
+async fn materialize(tx: &mut Tx) -> Result<u32> {
+    let mut left = 0;
+    for t in TABLES {
+        let ids: Vec<String> =
+            sqlx::query_scalar("SELECT entity_id FROM sync_pending WHERE entity = ?")
+                .bind(t.entity)
+                .fetch_all(&mut **tx)
+                .await?;
+        for id in ids {
+            let fields: BTreeMap<String, String> = sqlx::query_as::<_, (String, String)>(
+                "SELECT field, value FROM sync_fields WHERE entity = ? AND entity_id = ?",
+            )
+            .bind(t.entity)
+            .bind(&id)
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .collect();
+            if write_record(tx, t, &id, &fields).await? {
+                sqlx::query("DELETE FROM sync_pending WHERE entity = ? AND entity_id = ?")
+                    .bind(t.entity)
+                    .bind(&id)
+                    .execute(&mut **tx)
+                    .await?;
+            } else {
+                left += 1;
+            }
+        }
+    }
+    Ok(left)
+}
+
+/// Writes one record; false when the store refuses it for now (constraint).
+async fn write_record(
+    tx: &mut Tx,
+    t: &SyncTable,
+    id: &str,
+    fields: &BTreeMap<String, String>,
+) -> Result<bool> {
+    if fields.get(DELETED).map(String::as_str) == Some("true") {
+        sqlx::query(&format!(
+            "DELETE FROM {} WHERE {} = ?",
+            t.table, t.id_column
+        ))
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+        return Ok(true);
+    }
+    let known: Vec<(&str, &String)> = t
+        .columns
+        .iter()
+        .filter_map(|c| fields.get(*c).map(|v| (*c, v)))
+        .collect();
+    if known.is_empty() {
+        return Ok(true);
+    }
+    let exists: bool = sqlx::query_scalar(&format!(
+        "SELECT EXISTS (SELECT 1 FROM {} WHERE {} = ?)",
+        t.table, t.id_column
+    ))
+    .bind(id)
+    .fetch_one(&mut **tx)
+    .await?;
+    let sql = if exists {
+        let sets: Vec<String> = known
+            .iter()
+            .map(|(c, _)| format!("{c} = json_extract(?, '$')"))
+            .collect();
+        format!(
+            "UPDATE {} SET {} WHERE {} = ?",
+            t.table,
+            sets.join(", "),
+            t.id_column
+        )
+    } else {
+        let cols: Vec<&str> = known.iter().map(|(c, _)| *c).collect();
+        let marks = vec!["json_extract(?, '$')"; cols.len()].join(", ");
+        format!(
+            "INSERT INTO {} ({}, {}) VALUES (?, {})",
+            t.table,
+            t.id_column,
+            cols.join(", "),
+            marks
+        )
+    };
+    let mut q = sqlx::query(&sql);
+    if !exists {
+        q = q.bind(id);
+    }
+    for (_, v) in &known {
+        q = q.bind(v.as_str());
+    }
+    if exists {
+        q = q.bind(id);
+    }
+    match q.execute(&mut **tx).await {
+        Ok(_) => Ok(true),
+        // NOT NULL, CHECK or FOREIGN KEY: more of the record (or its parent) is to come.
+        Err(sqlx::Error::Database(e))
+            if e.is_check_violation()
+                || e.is_foreign_key_violation()
+                || e.is_unique_violation()
+                || e.code().as_deref() == Some("1299") =>
+        {
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One round: push the outbox, then pull and apply everything new.
+pub async fn sync_once(
+    store: &Store,
+    transport: &impl Transport,
+    mut progress: impl FnMut(&str, u32),
+) -> Result<SyncReport> {
+    let pool = store.pool();
+    let device = device_id(pool).await?;
+    let mut report = SyncReport::default();
+    loop {
+        let page = outbox_page(pool, &device).await?;
+        let Some(last) = page.last().map(|(seq, _)| *seq) else {
+            break;
+        };
+        let n = page.len() as u32;
+        let response = transport
+            .push(PushRequest {
+                protocol: PROTOCOL_VERSION,
+                device_id: device.clone(),
+                changes: page.into_iter().map(|(_, c)| c).collect(),
+            })
+            .await
+            .map_err(|e| Error::invalid("sync.push", e))?;
+        record_conflicts(store, &response.conflicts).await?;
+        report.conflicts += response.conflicts.len() as u32;
+        // Acknowledged: the server has them (a retry after a lost answer is a no-op there).
+        let mut tx = store.write().await?;
+        sqlx::query("DELETE FROM sync_outbox WHERE seq <= ?")
+            .bind(last)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        report.pushed += n;
+        progress("pushing", report.pushed);
+    }
+    let mut cursor: i64 = settings::get(pool, CURSOR)
+        .await?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    loop {
+        let page = transport
+            .pull(cursor, PULL_PAGE)
+            .await
+            .map_err(|e| Error::invalid("sync.pull", e))?;
+        let changes: Vec<Change> = page.changes.into_iter().map(|s| s.change).collect();
+        report.pulled += changes.len() as u32;
+        let (applied, pending) = apply_pulled(store, &changes).await?;
+        report.applied += applied;
+        report.pending = pending;
+        cursor = page.cursor;
+        let mut tx = store.write().await?;
+        settings::set(&mut tx, CURSOR, &cursor.to_string()).await?;
+        tx.commit().await?;
+        progress("pulling", report.pulled);
+        if !page.more {
+            break;
+        }
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,229 @@
+use std::collections::HashSet;
+use std::sync::Mutex;
+
+use riskdesk_sync::change::Sequenced;
+
+use super::*;
+use crate::book::{self, BookSpec};
+use crate::store::testing::{temp_store, test_day, worked_book};
+
+/// The server's part of the protocol in memory: keeps every change once, in order.
+#[derive(Default)]
+struct MemoryServer {
+    changes: Mutex<Vec<Change>>,
+    ids: Mutex<HashSet<String>>,
+}
+
+impl Transport for MemoryServer {
+    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, String> {
+        let mut ids = self.ids.lock().map_err(|e| e.to_string())?;
+        let mut changes = self.changes.lock().map_err(|e| e.to_string())?;
+        let mut out = PushResponse {
+            protocol: PROTOCOL_VERSION,
+            accepted: 0,
+            duplicates: 0,
+            conflicts: vec![],
+        };
+        for c in req.changes {
+            if ids.insert(c.change_id.clone()) {
+                out.accepted += 1;
+                changes.push(c);
+            } else {
+                out.duplicates += 1;
+            }
+        }
+        Ok(out)
+    }
+
+    async fn pull(&self, since: i64, limit: u32) -> std::result::Result<PullResponse, String> {
+        let changes = self.changes.lock().map_err(|e| e.to_string())?;
+        let page: Vec<Sequenced> = changes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Sequenced {
+                seq: i as i64 + 1,
+                change: c.clone(),
+            })
+            .filter(|s| s.seq > since)
+            .take(limit as usize)
+            .collect();
+        let cursor = page.last().map_or(since, |s| s.seq);
+        Ok(PullResponse {
+            protocol: PROTOCOL_VERSION,
+            more: (cursor as usize) < changes.len(),
+            changes: page,
+            cursor,
+        })
+    }
+}
+
+async fn scalar(store: &Store, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(store.pool())
+        .await
+        .expect(sql)
+}
+
+/// A device of the same organisation that has nothing yet but the people.
+async fn empty_device(n: usize, seed: u64) -> (tempfile::TempDir, Store) {
+    let (dir, store) = temp_store().await;
+    let org = book::org(&BookSpec::new(n, seed, test_day()));
+    let mut tx = store.write().await.expect("tx");
+    crate::store::people::upsert_teams(&mut tx, &org.teams)
+        .await
+        .expect("teams");
+    crate::store::people::upsert_users(&mut tx, &org.users)
+        .await
+        .expect("users");
+    tx.commit().await.expect("commit");
+    (dir, store)
+}
+
+#[tokio::test]
+async fn every_synced_column_exists() {
+    let (_dir, store) = temp_store().await;
+    for t in TABLES {
+        let cols: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT name FROM pragma_table_info('{}')",
+            t.table
+        ))
+        .fetch_all(store.pool())
+        .await
+        .expect("columns");
+        assert!(
+            cols.contains(&t.id_column.to_string()),
+            "{}.{}",
+            t.table,
+            t.id_column
+        );
+        for c in t.columns {
+            assert!(
+                cols.contains(&c.to_string()),
+                "{}.{c} is synced but does not exist",
+                t.table
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn writes_are_captured_field_by_field_once_recording() {
+    let (_dir, store) = worked_book(30, 5, 0).await;
+    assert_eq!(
+        scalar(&store, "SELECT COUNT(*) FROM sync_outbox").await,
+        0,
+        "capture is off until connected"
+    );
+    start_recording(&store, false).await.expect("record");
+    let cta: String = sqlx::query_scalar("SELECT id FROM ctas WHERE status = 'open' LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .expect("an open cta");
+    let mut tx = store.write().await.expect("tx");
+    crate::cta::snooze(
+        &mut tx,
+        &cta,
+        test_day() + chrono::Duration::days(7),
+        "on leave",
+        test_day(),
+    )
+    .await
+    .expect("snooze");
+    tx.commit().await.expect("commit");
+    let fields: Vec<String> =
+        sqlx::query_scalar("SELECT field FROM sync_outbox WHERE entity = 'cta' ORDER BY field")
+            .fetch_all(store.pool())
+            .await
+            .expect("outbox");
+    assert!(
+        fields.contains(&"status".to_string()) && fields.contains(&"snoozed_until".to_string()),
+        "{fields:?}"
+    );
+    assert!(
+        !fields.contains(&"reason".to_string()),
+        "unchanged fields are not sent"
+    );
+}
+
+#[tokio::test]
+async fn a_second_device_rebuilds_the_book_and_edits_converge() {
+    let (_a_dir, a) = worked_book(40, 5, 0).await;
+    let (_b_dir, b) = empty_device(40, 5).await;
+    let server = MemoryServer::default();
+    let escalated: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY name LIMIT 1")
+        .fetch_one(a.pool())
+        .await
+        .expect("account");
+    crate::escalation::escalate(
+        &a,
+        &escalated,
+        "Sponsor left two weeks before renewal",
+        None,
+    )
+    .await
+    .expect("escalate");
+
+    start_recording(&a, true).await.expect("a records");
+    start_recording(&b, false).await.expect("b records");
+    let pushed = sync_once(&a, &server, |_, _| {}).await.expect("a syncs");
+    assert!(pushed.pushed > 0);
+    let pulled = sync_once(&b, &server, |_, _| {}).await.expect("b syncs");
+    assert_eq!(pulled.pending, 0, "every record found its parents");
+    for table in ["accounts", "ctas", "cta_updates", "escalations"] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        assert_eq!(scalar(&b, &sql).await, scalar(&a, &sql).await, "{table}");
+    }
+    let wbr_a = crate::escalation::wbr(a.pool(), test_day())
+        .await
+        .expect("wbr a");
+    let wbr_b = crate::escalation::wbr(b.pool(), test_day())
+        .await
+        .expect("wbr b");
+    let names = |w: &[crate::escalation::WbrItem]| {
+        w.iter()
+            .map(|i| (i.account_name.clone(), i.reason.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(&wbr_b),
+        names(&wbr_a),
+        "the second device shows the same WBR"
+    );
+
+    // Both edit the same CTA offline; the later edit wins on both after they sync.
+    let cta: String =
+        sqlx::query_scalar("SELECT id FROM ctas WHERE status = 'open' ORDER BY id LIMIT 1")
+            .fetch_one(a.pool())
+            .await
+            .expect("cta");
+    sqlx::query("UPDATE ctas SET reason = 'A: usage down 40%' WHERE id = ?")
+        .bind(&cta)
+        .execute(a.pool())
+        .await
+        .expect("a edits");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    sqlx::query("UPDATE ctas SET reason = 'B: champion left' WHERE id = ?")
+        .bind(&cta)
+        .execute(b.pool())
+        .await
+        .expect("b edits");
+    for store in [&a, &b, &a] {
+        sync_once(store, &server, |_, _| {}).await.expect("sync");
+    }
+    let reason = |s: &Store| {
+        let cta = cta.clone();
+        let pool = s.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, String>("SELECT reason FROM ctas WHERE id = ?")
+                .bind(cta)
+                .fetch_one(&pool)
+                .await
+                .expect("reason")
+        }
+    };
+    assert_eq!(reason(&a).await, "B: champion left");
+    assert_eq!(reason(&b).await, "B: champion left");
+    // Applying pulled changes echoes nothing back.
+    assert_eq!(pending_changes(a.pool()).await.expect("outbox"), 0);
+    assert_eq!(pending_changes(b.pool()).await.expect("outbox"), 0);
+}

@@ -1,0 +1,83 @@
+//! The device's HTTP client for riskdesk-server.
+
+use crate::{PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
+
+#[derive(Clone)]
+pub struct HttpClient {
+    http: reqwest::Client,
+    base: String,
+    token: String,
+}
+
+async fn answer<T: serde::de::DeserializeOwned>(r: reqwest::Response) -> Result<T, String> {
+    let status = r.status();
+    if status.is_success() {
+        r.json()
+            .await
+            .map_err(|e| format!("unreadable answer from the server: {e}"))
+    } else {
+        let body: serde_json::Value = r.json().await.unwrap_or_default();
+        Err(format!(
+            "the server said {status}: {}",
+            body["message"].as_str().unwrap_or("no reason given")
+        ))
+    }
+}
+
+impl HttpClient {
+    /// Signs in and returns a client holding the token.
+    pub async fn sign_in(base: &str, email: &str, password: &str) -> Result<HttpClient, String> {
+        let http = reqwest::Client::new();
+        let base = base.trim_end_matches('/').to_string();
+        let r = http
+            .post(format!("{base}/v1/sessions"))
+            .json(&serde_json::json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .map_err(|e| format!("cannot reach {base}: {e}"))?;
+        let session: serde_json::Value = answer(r).await?;
+        let token = session["token"]
+            .as_str()
+            .ok_or("the server sent no token")?
+            .to_string();
+        Ok(HttpClient { http, base, token })
+    }
+
+    pub fn with_token(base: &str, token: &str) -> HttpClient {
+        HttpClient {
+            http: reqwest::Client::new(),
+            base: base.trim_end_matches('/').to_string(),
+            token: token.to_string(),
+        }
+    }
+
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    pub async fn push(&self, req: PushRequest) -> Result<PushResponse, String> {
+        let r = self
+            .http
+            .post(format!("{}/v1/push", self.base))
+            .bearer_auth(&self.token)
+            .json(&req)
+            .send()
+            .await
+            .map_err(|e| format!("push failed: {e}"))?;
+        answer(r).await
+    }
+
+    pub async fn pull(&self, since: i64, limit: u32) -> Result<PullResponse, String> {
+        let r = self
+            .http
+            .get(format!(
+                "{}/v1/pull?protocol={PROTOCOL_VERSION}&since={since}&limit={limit}",
+                self.base
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| format!("pull failed: {e}"))?;
+        answer(r).await
+    }
+}
