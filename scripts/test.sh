@@ -32,7 +32,7 @@ fi
 
 if (( linux )); then
   step "end to end: the real app under Xvfb through tauri-driver"
-  cargo build -p riskdesk-app --locked
+  cargo build -p riskdesk-app -p riskdesk-server --locked
   # A hard limit, so that a wedged WebDriver session fails the run instead of stalling it.
   e2e=(timeout --kill-after=30s 20m npm test)
   if [[ -n "${DISPLAY:-}" ]]; then

@@ -99,6 +99,11 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::data::run_import,
         commands::data::import_history,
         commands::data::export_list,
+        commands::sync::sync_status,
+        commands::sync::sync_connect,
+        commands::sync::sync_now,
+        commands::sync::sync_disconnect,
+        commands::sync::sync_conflicts,
     ])
 }
 
@@ -182,6 +187,21 @@ async fn schedules(store: Store) {
     }
 }
 
+/// While connected to a server, syncs every minute; a failure (offline) is noted for the
+/// status bar and retried on the next round.
+async fn background_sync(store: Store) {
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+        if let Ok(status) = riskdesk_core::sync::status(store.pool()).await {
+            if status.connected {
+                if let Err(e) = commands::sync::sync_with_stored(&store, |_, _| {}).await {
+                    tracing::warn!(error = %e, "background sync failed");
+                }
+            }
+        }
+    }
+}
+
 /// Where the store lives: `RISKDESK_DATA_DIR` when set (tests, portable installs),
 /// else the OS app-data directory.
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
@@ -207,6 +227,7 @@ pub fn run() {
             tracing::info!(path = %database_path.display(), "opening the local store");
             let store = tauri::async_runtime::block_on(open_with_demo(&database_path))?;
             tauri::async_runtime::spawn(schedules(store.clone()));
+            tauri::async_runtime::spawn(background_sync(store.clone()));
             app.manage(AppState {
                 store,
                 database_path,

@@ -20,6 +20,15 @@ function appBinary() {
   return binary;
 }
 
+/** The sync server binary, built with the app (cargo build -p riskdesk-server). */
+export function serverBinary() {
+  const name = process.platform === "win32" ? "riskdesk-server.exe" : "riskdesk-server";
+  const target = process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, "target");
+  const binary = path.join(target, "debug", name);
+  if (!existsSync(binary)) throw new Error(`No server binary at ${binary}: build it first (cargo build -p riskdesk-server)`);
+  return binary;
+}
+
 function freePort() {
   return new Promise((resolve, reject) => {
     const server = net.createServer();

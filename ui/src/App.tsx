@@ -16,6 +16,7 @@ import { RulesScreen } from "./screens/RulesScreen";
 import { ImportScreen } from "./screens/ImportScreen";
 import { UserPicker } from "./components/UserPicker";
 import { ErrorBanner } from "./components/ErrorBanner";
+import { SyncStatusLine } from "./components/Sync";
 
 export function App({ backend }: { backend: Backend }) {
   const [section, setSection] = useState<Section>("worklist");
@@ -88,6 +89,7 @@ export function App({ backend }: { backend: Backend }) {
             ))}
           </ul>
           <div className="sidebar-foot">
+            <SyncStatusLine onOpen={() => go("settings")} />
             {user && (
               <button className="user-chip" onClick={() => go("settings")} title="Change who you are in Settings" data-testid="current-user">
                 <span className="avatar">{initials(user.name)}</span>

@@ -4,6 +4,10 @@ import { Channel } from "@tauri-apps/api/core";
 import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialog";
 import { commands } from "./bindings";
 import type {
+  ConflictView,
+  SyncProgress,
+  SyncReport,
+  SyncStatus,
   Analysis,
   ExportFormat,
   ExportResult,
@@ -63,6 +67,10 @@ import type {
 } from "./bindings";
 
 export type {
+  ConflictView,
+  SyncProgress,
+  SyncReport,
+  SyncStatus,
   Analysis,
   ExportFormat,
   ExportResult,
@@ -275,6 +283,11 @@ export interface Backend {
   pickCsvFile(): Promise<string | null>;
   /** The native save dialog; null when cancelled. */
   pickSavePath(defaultName: string, format: ExportFormat): Promise<string | null>;
+  syncStatus(): Promise<SyncStatus>;
+  syncConnect(serverUrl: string, email: string, password: string, shareExisting: boolean, onProgress: (p: SyncProgress) => void): Promise<SyncReport>;
+  syncNow(onProgress: (p: SyncProgress) => void): Promise<SyncReport>;
+  syncDisconnect(): Promise<SyncStatus>;
+  syncConflicts(): Promise<ConflictView[]>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -377,6 +390,19 @@ export const tauriBackend: Backend = {
     });
     return typeof picked === "string" ? picked : null;
   },
+  syncStatus: () => unwrap(commands.syncStatus()),
+  syncConnect: (serverUrl, email, password, shareExisting, onProgress) => {
+    const channel = new Channel<SyncProgress>();
+    channel.onmessage = onProgress;
+    return unwrap(commands.syncConnect(serverUrl, email, password, shareExisting, channel));
+  },
+  syncNow: (onProgress) => {
+    const channel = new Channel<SyncProgress>();
+    channel.onmessage = onProgress;
+    return unwrap(commands.syncNow(channel));
+  },
+  syncDisconnect: () => unwrap(commands.syncDisconnect()),
+  syncConflicts: () => unwrap(commands.syncConflicts()),
   pickSavePath: async (defaultName, format) =>
     (await saveDialog({
       defaultPath: defaultName,

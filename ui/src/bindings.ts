@@ -684,6 +684,50 @@ async exportList(view: ExportView, format: ExportFormat, path: string) : Promise
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async syncStatus() : Promise<Result<SyncStatus, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Signs in to `server_url`, starts capturing this device's changes and syncs once.
+ * `share_existing` sends what this device already holds (else it only receives).
+ */
+async syncConnect(serverUrl: string, email: string, password: string, shareExisting: boolean, onProgress: TAURI_CHANNEL<SyncProgress>) : Promise<Result<SyncReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_connect", { serverUrl, email, password, shareExisting, onProgress }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async syncNow(onProgress: TAURI_CHANNEL<SyncProgress>) : Promise<Result<SyncReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_now", { onProgress }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async syncDisconnect() : Promise<Result<SyncStatus, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_disconnect") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async syncConflicts() : Promise<Result<ConflictView[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_conflicts") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -846,6 +890,10 @@ export type Condition = { kind: "all"; conditions: Condition[] } | { kind: "any"
  * (any type when None).
  */
 { kind: "open_cta"; cta_type: CtaType | null; open: boolean }
+/**
+ * A conflict as Settings › Sync lists it.
+ */
+export type ConflictView = { id: number; entity: string; entity_id: string; field: string; lost_value: string; winner_value: string; reported_at: string }
 export type Contact = { id: string; account_id: string; name: string; email: string; title: string; role: ContactRole; status: ContactStatus; left_on: string | null; created_at: string; 
 /**
  * The id of this person in the system it was imported from.
@@ -1336,6 +1384,31 @@ export type Slice = { key: string | null; label: string; accounts: number; arr_b
  * Where the customer is in its lifecycle.
  */
 export type Stage = "onboarding" | "adopting" | "mature" | "renewal"
+export type SyncProgress = { 
+/**
+ * "pushing" or "pulling".
+ */
+phase: string; changes: number }
+/**
+ * What one sync did.
+ */
+export type SyncReport = { pushed: number; pulled: number; 
+/**
+ * Pulled changes that won their field and were written.
+ */
+applied: number; conflicts: number; 
+/**
+ * Records still waiting for a parent or a required field.
+ */
+pending: number }
+/**
+ * What the status bar and Settings › Sync show.
+ */
+export type SyncStatus = { connected: boolean; server_url: string | null; email: string | null; device_id: string; last_synced_at: string | null; 
+/**
+ * The last attempt's failure (the server unreachable: offline), cleared by a success.
+ */
+last_error: string | null; pending: number; unseen_conflicts: number }
 export type TAURI_CHANNEL<TSend> = null
 export type Team = { id: string; name: string; created_at: string }
 export type Ticket = { id: string; account_id: string; external_id: string | null; subject: string; priority: TicketPriority; category: string; opened_at: string; resolved_at: string | null }

@@ -141,6 +141,136 @@ pub trait Transport {
     async fn pull(&self, since: i64, limit: u32) -> std::result::Result<PullResponse, String>;
 }
 
+#[cfg(feature = "http")]
+impl Transport for riskdesk_sync::http::HttpClient {
+    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, String> {
+        riskdesk_sync::http::HttpClient::push(self, req).await
+    }
+    async fn pull(&self, since: i64, limit: u32) -> std::result::Result<PullResponse, String> {
+        riskdesk_sync::http::HttpClient::pull(self, since, limit).await
+    }
+}
+
+/// Where this device syncs to, kept in the device's own settings.
+pub const SERVER_URL: &str = "sync.server_url";
+pub const TOKEN: &str = "sync.token";
+pub const EMAIL: &str = "sync.email";
+pub const LAST_SYNCED: &str = "sync.last_synced_at";
+pub const LAST_ERROR: &str = "sync.last_error";
+
+/// What the status bar and Settings › Sync show.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SyncStatus {
+    pub connected: bool,
+    pub server_url: Option<String>,
+    pub email: Option<String>,
+    pub device_id: String,
+    pub last_synced_at: Option<String>,
+    /// The last attempt's failure (the server unreachable: offline), cleared by a success.
+    pub last_error: Option<String>,
+    pub pending: u32,
+    pub unseen_conflicts: u32,
+}
+
+pub async fn status(pool: &SqlitePool) -> Result<SyncStatus> {
+    let token = settings::get(pool, TOKEN).await?;
+    let unseen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sync_conflicts WHERE seen = 0")
+        .fetch_one(pool)
+        .await?;
+    Ok(SyncStatus {
+        connected: token.is_some(),
+        server_url: settings::get(pool, SERVER_URL).await?,
+        email: settings::get(pool, EMAIL).await?,
+        device_id: device_id(pool).await?,
+        last_synced_at: settings::get(pool, LAST_SYNCED).await?,
+        last_error: settings::get(pool, LAST_ERROR).await?,
+        pending: pending_changes(pool).await?.clamp(0, u32::MAX as i64) as u32,
+        unseen_conflicts: unseen.clamp(0, u32::MAX as i64) as u32,
+    })
+}
+
+/// Remembers the server and token after a sign-in, and starts capturing changes.
+pub async fn connect(
+    store: &Store,
+    server_url: &str,
+    email: &str,
+    token: &str,
+    share_existing: bool,
+) -> Result<()> {
+    start_recording(store, share_existing).await?;
+    let mut tx = store.write().await?;
+    settings::set(&mut tx, SERVER_URL, server_url).await?;
+    settings::set(&mut tx, EMAIL, email).await?;
+    settings::set(&mut tx, TOKEN, token).await?;
+    sqlx::query("DELETE FROM local_settings WHERE key = ?")
+        .bind(LAST_ERROR)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Forgets the token; captured changes stay queued for the next sign-in.
+pub async fn disconnect(store: &Store) -> Result<()> {
+    let mut tx = store.write().await?;
+    sqlx::query("DELETE FROM local_settings WHERE key IN (?, ?)")
+        .bind(TOKEN)
+        .bind(LAST_ERROR)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Notes how a sync attempt ended, for the status bar.
+pub async fn note_attempt(
+    store: &Store,
+    outcome: &std::result::Result<SyncReport, String>,
+) -> Result<()> {
+    let mut tx = store.write().await?;
+    match outcome {
+        Ok(_) => {
+            settings::set(&mut tx, LAST_SYNCED, &chrono::Utc::now().to_rfc3339()).await?;
+            sqlx::query("DELETE FROM local_settings WHERE key = ?")
+                .bind(LAST_ERROR)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Err(e) => settings::set(&mut tx, LAST_ERROR, e).await?,
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A conflict as Settings › Sync lists it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct ConflictView {
+    pub id: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub field: String,
+    pub lost_value: String,
+    pub winner_value: String,
+    pub reported_at: String,
+}
+
+/// This device's edits that lost, newest first; listing them marks them seen.
+pub async fn conflicts(store: &Store) -> Result<Vec<ConflictView>> {
+    let rows: Vec<ConflictView> = sqlx::query_as(
+        "SELECT id, entity, entity_id, field, lost_value, winner_value, reported_at FROM sync_conflicts ORDER BY id DESC LIMIT 100",
+    )
+    .fetch_all(store.pool())
+    .await?;
+    let mut tx = store.write().await?;
+    sqlx::query("UPDATE sync_conflicts SET seen = 1 WHERE seen = 0")
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(rows)
+}
+
 /// What one sync did.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

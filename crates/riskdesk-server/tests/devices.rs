@@ -5,21 +5,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use riskdesk_core::book::{self, BookSpec};
-use riskdesk_core::sync::{self, Transport};
+use riskdesk_core::sync;
 use riskdesk_core::Store;
 use riskdesk_sync::http::HttpClient;
-use riskdesk_sync::{PullResponse, PushRequest, PushResponse};
-
-struct Http(HttpClient);
-
-impl Transport for Http {
-    async fn push(&self, req: PushRequest) -> Result<PushResponse, String> {
-        self.0.push(req).await
-    }
-    async fn pull(&self, since: i64, limit: u32) -> Result<PullResponse, String> {
-        self.0.pull(since, limit).await
-    }
-}
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -92,16 +80,12 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back()
         .expect("users");
     tx.commit().await.expect("commit");
 
-    let csm_link = Http(
-        HttpClient::sign_in(&base, "csm@acme.example", PASSWORD)
-            .await
-            .expect("csm signs in"),
-    );
-    let mgr_link = Http(
-        HttpClient::sign_in(&base, "mgr@acme.example", PASSWORD)
-            .await
-            .expect("mgr signs in"),
-    );
+    let csm_link = HttpClient::sign_in(&base, "csm@acme.example", PASSWORD)
+        .await
+        .expect("csm signs in");
+    let mgr_link = HttpClient::sign_in(&base, "mgr@acme.example", PASSWORD)
+        .await
+        .expect("mgr signs in");
     sync::start_recording(&csm, true)
         .await
         .expect("csm records");

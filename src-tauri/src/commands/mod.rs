@@ -3,6 +3,7 @@
 pub mod data;
 pub mod escalation;
 pub mod rules;
+pub mod sync;
 pub mod work;
 pub mod worklist;
 

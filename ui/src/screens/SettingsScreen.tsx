@@ -5,8 +5,9 @@ import { CategorySettings, EscalationSettings, PrioritySettings } from "./Priori
 import { describeUser, useApp } from "../context";
 import { roleLabel } from "../format";
 import { groupUsers } from "../components/UserPicker";
+import { SyncSettings } from "../components/Sync";
 
-type Tab = "you" | "scorecards" | "signals" | "priority" | "categories" | "escalation" | "recompute";
+type Tab = "you" | "scorecards" | "signals" | "priority" | "categories" | "escalation" | "recompute" | "sync";
 
 const TABS: Array<[Tab, string]> = [
   ["you", "You"],
@@ -16,6 +17,7 @@ const TABS: Array<[Tab, string]> = [
   ["categories", "Risk categories"],
   ["escalation", "Escalation"],
   ["recompute", "Recompute"],
+  ["sync", "Sync"],
 ];
 
 export function SettingsScreen({ onUserChange }: { onUserChange: (u: User) => void }) {
@@ -58,6 +60,7 @@ export function SettingsScreen({ onUserChange }: { onUserChange: (u: User) => vo
       {tab === "categories" && <CategorySettings />}
       {tab === "escalation" && <EscalationSettings />}
       {tab === "recompute" && <RecomputePanel />}
+      {tab === "sync" && <SyncSettings />}
     </div>
   );
 }

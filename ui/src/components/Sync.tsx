@@ -1,0 +1,197 @@
+// Sync: the status line in the sidebar and the Settings › Sync tab.
+import { useCallback, useEffect, useState } from "react";
+import type { ConflictView, SyncProgress, SyncReport, SyncStatus } from "../backend";
+import { useApp } from "../context";
+
+function ago(iso: string | null): string {
+  if (!iso) return "never";
+  const minutes = Math.round((Date.now() - new Date(iso).getTime()) / 60_000);
+  if (minutes < 1) return "just now";
+  if (minutes < 60) return `${minutes} min ago`;
+  const hours = Math.round(minutes / 60);
+  return hours < 24 ? `${hours} h ago` : new Date(iso).toLocaleDateString();
+}
+
+const SYNCED = "riskdesk-synced";
+
+/** Polls the sync status; `refresh` asks again at once. */
+export function useSyncStatus(everyMs = 15_000) {
+  const { backend } = useApp();
+  const [status, setStatus] = useState<SyncStatus | null>(null);
+  const refresh = useCallback(() => {
+    backend
+      .syncStatus()
+      .then(setStatus)
+      .catch(() => setStatus(null));
+  }, [backend]);
+  useEffect(() => {
+    refresh();
+    const t = setInterval(refresh, everyMs);
+    // A sync from Settings updates the status bar at once.
+    window.addEventListener(SYNCED, refresh);
+    return () => {
+      clearInterval(t);
+      window.removeEventListener(SYNCED, refresh);
+    };
+  }, [refresh, everyMs]);
+  return { status, refresh };
+}
+
+export function SyncStatusLine({ onOpen }: { onOpen: () => void }) {
+  const { status } = useSyncStatus();
+  if (!status) return null;
+  const online = status.connected && !status.last_error;
+  const text = !status.connected
+    ? "Not syncing"
+    : status.last_error
+      ? `Offline · ${status.pending} pending`
+      : `Synced ${ago(status.last_synced_at)}${status.pending ? ` · ${status.pending} pending` : ""}`;
+  return (
+    <button className="sync-line" onClick={onOpen} title={status.last_error ?? status.server_url ?? "Connect to a sync server in Settings › Sync"} data-testid="sync-status">
+      <span className={online ? "dot good" : status.connected ? "dot bad" : "dot"} aria-hidden />
+      {text}
+      {status.unseen_conflicts > 0 && <span className="small-pill pill-bad">{status.unseen_conflicts} lost edits</span>}
+    </button>
+  );
+}
+
+export function SyncSettings() {
+  const { backend, reportError } = useApp();
+  const { status } = useSyncStatus(5_000);
+  const [url, setUrl] = useState("https://");
+  const [email, setEmail] = useState("");
+  const [password, setPassword] = useState("");
+  const [share, setShare] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [progress, setProgress] = useState<SyncProgress | null>(null);
+  const [report, setReport] = useState<SyncReport | null>(null);
+  const [conflicts, setConflicts] = useState<ConflictView[]>([]);
+
+  useEffect(() => {
+    if (status?.connected) backend.syncConflicts().then(setConflicts).catch(reportError);
+  }, [backend, reportError, status?.connected]);
+
+  const run = (p: Promise<SyncReport>) => {
+    setBusy(true);
+    setReport(null);
+    p.then(setReport)
+      .catch(reportError)
+      .finally(() => {
+        setBusy(false);
+        setProgress(null);
+        setPassword("");
+        window.dispatchEvent(new Event(SYNCED));
+      });
+  };
+
+  if (!status) return <p className="empty">Loading…</p>;
+  return (
+    <section className="card settings-card" data-testid="sync-settings">
+      <h2>Sync</h2>
+      {!status.connected ? (
+        <form
+          className="scorecard-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            run(backend.syncConnect(url, email, password, share, setProgress));
+          }}
+        >
+          <p className="muted">
+            Connect this device to your team's Riskdesk server to share your accounts' work with your team and your escalations with leadership. Everything keeps working offline; changes wait here until the next sync.
+          </p>
+          <label className="field">
+            Server
+            <input value={url} onChange={(e) => setUrl(e.target.value)} data-testid="sync-url" />
+          </label>
+          <label className="field">
+            Email
+            <input value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" data-testid="sync-email" />
+          </label>
+          <label className="field">
+            Password
+            <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" data-testid="sync-password" />
+          </label>
+          <label className="toggle">
+            <input type="checkbox" checked={share} onChange={(e) => setShare(e.target.checked)} /> Send what this device already holds (a device used before connecting)
+          </label>
+          <div className="actions">
+            <button className="button" disabled={busy || !email.trim() || !password} data-testid="sync-connect">
+              Connect and sync
+            </button>
+          </div>
+        </form>
+      ) : (
+        <>
+          <dl className="head-stats">
+            <div>
+              <dt>Server</dt>
+              <dd className="small">{status.server_url}</dd>
+            </div>
+            <div>
+              <dt>Signed in as</dt>
+              <dd className="small">{status.email}</dd>
+            </div>
+            <div>
+              <dt>Last synced</dt>
+              <dd className="small">{ago(status.last_synced_at)}</dd>
+            </div>
+            <div>
+              <dt>Waiting to send</dt>
+              <dd className="small" data-testid="sync-pending">
+                {status.pending.toLocaleString("en-US")}
+              </dd>
+            </div>
+          </dl>
+          {status.last_error && <p className="problem small">Last attempt failed: {status.last_error}. Working offline; it retries every minute.</p>}
+          <div className="actions">
+            <button className="button secondary" disabled={busy} onClick={() => backend.syncDisconnect().then(() => window.dispatchEvent(new Event(SYNCED))).catch(reportError)}>
+              Sign out
+            </button>
+            <button className="button" disabled={busy} onClick={() => run(backend.syncNow(setProgress))} data-testid="sync-now">
+              Sync now
+            </button>
+          </div>
+          {conflicts.length > 0 && (
+            <>
+              <h3>Your edits that lost to later ones</h3>
+              <table className="measures compact" data-testid="sync-conflicts">
+                <thead>
+                  <tr>
+                    <th>What</th>
+                    <th>Your value</th>
+                    <th>Kept value</th>
+                    <th>When</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {conflicts.map((c) => (
+                    <tr key={c.id}>
+                      <td>
+                        {c.entity} · {c.field}
+                      </td>
+                      <td>{c.lost_value}</td>
+                      <td>{c.winner_value}</td>
+                      <td>{ago(c.reported_at)}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </>
+          )}
+        </>
+      )}
+      {progress && (
+        <p className="muted small" data-testid="sync-progress">
+          {progress.phase === "pushing" ? "Sending" : "Receiving"} · {progress.changes.toLocaleString("en-US")} changes
+        </p>
+      )}
+      {report && (
+        <p className="ok small" data-testid="sync-report">
+          Sent {report.pushed.toLocaleString("en-US")} changes, received {report.applied.toLocaleString("en-US")} new
+          {report.conflicts ? ` · ${report.conflicts} of your edits lost to later ones` : ""}.
+        </p>
+      )}
+      <p className="muted small">This device: {status.device_id}</p>
+    </section>
+  );
+}
