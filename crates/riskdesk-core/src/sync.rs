@@ -320,16 +320,11 @@ pub async fn start_recording(store: &Store, share_existing: bool) -> Result<()> 
         .execute(&mut *tx)
         .await?;
     if share_existing {
+        // One stamp for the whole snapshot: every field is its own key, so they need not
+        // differ, and set-based inserts keep a 100K-account book to seconds.
+        let (wall, counter) = tick(&mut tx).await?;
         for t in TABLES {
-            // Rewriting each row to itself fires no update trigger (nothing changed), so
-            // the snapshot is taken the way the insert trigger would have: one row at a time.
-            let ids: Vec<String> =
-                sqlx::query_scalar(&format!("SELECT {} FROM {}", t.id_column, t.table))
-                    .fetch_all(&mut *tx)
-                    .await?;
-            for id in ids {
-                snapshot_row(&mut tx, t, &id).await?;
-            }
+            snapshot_table(&mut tx, t, wall, counter).await?;
         }
     }
     tx.commit().await?;
@@ -346,21 +341,20 @@ async fn tick(tx: &mut Tx) -> Result<(i64, i64)> {
     .await?)
 }
 
-async fn snapshot_row(tx: &mut Tx, t: &SyncTable, id: &str) -> Result<()> {
-    let (wall, counter) = tick(tx).await?;
+async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> Result<()> {
     let account = match t.entity {
-        "account" => "t.id".to_string(),
-        "risk_update" => "(SELECT account_id FROM ctas WHERE id = t.cta_id)".into(),
+        "account" => "t.id",
+        "risk_update" => "(SELECT account_id FROM ctas WHERE id = t.cta_id)",
         "escalation_action" | "escalation_decision" => {
-            "(SELECT account_id FROM escalations WHERE cta_id = t.escalation_id)".into()
+            "(SELECT account_id FROM escalations WHERE cta_id = t.escalation_id)"
         }
-        _ => "t.account_id".into(),
+        _ => "t.account_id",
     };
     for column in t.columns {
         // Table and column names come from TABLES, never from input.
         sqlx::query(&format!(
             "INSERT INTO sync_outbox (change_id, entity, entity_id, account_id, field, value, wall_ms, counter) \
-             SELECT lower(hex(randomblob(16))), ?, t.{id}, {account}, ?, json_quote(t.{column}), ?, ? FROM {table} t WHERE t.{id} = ?",
+             SELECT lower(hex(randomblob(16))), ?, t.{id}, {account}, ?, json_quote(t.{column}), ?, ? FROM {table} t",
             id = t.id_column,
             table = t.table,
         ))
@@ -368,7 +362,6 @@ async fn snapshot_row(tx: &mut Tx, t: &SyncTable, id: &str) -> Result<()> {
         .bind(column)
         .bind(wall)
         .bind(counter)
-        .bind(id)
         .execute(&mut **tx)
         .await?;
     }

@@ -227,3 +227,117 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
     assert_eq!(pending_changes(a.pool()).await.expect("outbox"), 0);
     assert_eq!(pending_changes(b.pool()).await.expect("outbox"), 0);
 }
+
+/// A link whose answers get lost: the server stores the push, the device never hears.
+struct LostAnswers<'a>(&'a MemoryServer);
+
+impl Transport for LostAnswers<'_> {
+    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, String> {
+        self.0.push(req).await?;
+        Err("connection reset".into())
+    }
+    async fn pull(&self, since: i64, limit: u32) -> std::result::Result<PullResponse, String> {
+        self.0.pull(since, limit).await
+    }
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Edit {
+            device: usize,
+            cta: usize,
+            field: usize,
+            value: u8,
+        },
+        Sync {
+            device: usize,
+        },
+        SyncLosingTheAnswer {
+            device: usize,
+        },
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0usize..3, 0usize..2, 0usize..2, 0u8..50).prop_map(|(device, cta, field, value)| Op::Edit { device, cta, field, value }),
+            2 => (0usize..3).prop_map(|device| Op::Sync { device }),
+            1 => (0usize..3).prop_map(|device| Op::SyncLosingTheAnswer { device }),
+        ]
+    }
+
+    async fn ctas(store: &Store) -> Vec<(String, String, String)> {
+        sqlx::query_as("SELECT id, reason, priority FROM ctas ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .expect("ctas")
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// Three devices edit the same CTAs while syncing in any order, some answers lost
+        /// (so pushes repeat); once all have synced, all hold the same CTAs.
+        #[test]
+        fn devices_converge_under_any_interleaving(ops in proptest::collection::vec(op(), 1..25)) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+            rt.block_on(async {
+                let server = MemoryServer::default();
+                let (_a_dir, a) = worked_book(8, 11, 0).await;
+                let (_b_dir, b) = empty_device(8, 11).await;
+                let (_c_dir, c) = empty_device(8, 11).await;
+                start_recording(&a, true).await.expect("a");
+                sync_once(&a, &server, |_, _| {}).await.expect("seed");
+                for d in [&b, &c] {
+                    start_recording(d, false).await.expect("record");
+                    sync_once(d, &server, |_, _| {}).await.expect("first pull");
+                }
+                let devices = [&a, &b, &c];
+                let ids: Vec<String> = ctas(&a).await.into_iter().map(|(id, _, _)| id).take(2).collect();
+                assert_eq!(ids.len(), 2, "the book has CTAs to edit");
+                for op in &ops {
+                    match *op {
+                        Op::Edit { device, cta, field, value } => {
+                            let (col, v) = if field == 0 {
+                                ("reason", format!("reason {value} from {device}"))
+                            } else {
+                                ("priority", ["high", "medium", "low"][value as usize % 3].to_string())
+                            };
+                            sqlx::query(&format!("UPDATE ctas SET {col} = ? WHERE id = ?"))
+                                .bind(v)
+                                .bind(&ids[cta])
+                                .execute(devices[device].pool())
+                                .await
+                                .expect("edit");
+                        }
+                        Op::Sync { device } => {
+                            sync_once(devices[device], &server, |_, _| {}).await.expect("sync");
+                        }
+                        Op::SyncLosingTheAnswer { device } => {
+                            let lost = sync_once(devices[device], &LostAnswers(&server), |_, _| {}).await;
+                            if pending_changes(devices[device].pool()).await.expect("pending") > 0 {
+                                assert!(lost.is_err());
+                            }
+                        }
+                    }
+                }
+                for _ in 0..2 {
+                    for d in devices {
+                        sync_once(d, &server, |_, _| {}).await.expect("final sync");
+                    }
+                }
+                let want = ctas(&a).await;
+                assert_eq!(ctas(&b).await, want);
+                assert_eq!(ctas(&c).await, want);
+                // Every change reached the server exactly once.
+                let stored = server.changes.lock().expect("lock").len();
+                let unique = server.ids.lock().expect("lock").len();
+                assert_eq!(stored, unique);
+            });
+        }
+    }
+}
