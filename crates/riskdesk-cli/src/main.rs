@@ -3,6 +3,7 @@
 mod bench;
 mod data;
 mod score;
+mod sync_bench;
 mod work;
 
 use std::collections::HashMap;
@@ -209,6 +210,13 @@ enum Command {
         #[arg(long, default_value_t = 1_000_000)]
         usage_rows: usize,
     },
+    /// Measure sync: a first sync of a book, a 1,000-change round trip, many devices at once.
+    BenchSync {
+        #[arg(long, default_value_t = 100_000)]
+        accounts: usize,
+        #[arg(long, default_value_t = 50)]
+        clients: usize,
+    },
     /// Measure book generation, loading and Accounts-table queries; prints a table.
     Bench {
         #[arg(long, default_value_t = 100_000)]
@@ -348,6 +356,7 @@ async fn main() -> Result<()> {
             out,
             seed,
         } => data::sample_csv(accounts, usage_rows, &out, seed),
+        Command::BenchSync { accounts, clients } => sync_bench::run(accounts, clients).await,
         Command::BenchImport {
             accounts,
             usage_rows,

@@ -350,21 +350,24 @@ async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> 
         }
         _ => "t.account_id",
     };
-    for column in t.columns {
-        // Table and column names come from TABLES, never from input.
-        sqlx::query(&format!(
-            "INSERT INTO sync_outbox (change_id, entity, entity_id, account_id, field, value, wall_ms, counter) \
-             SELECT lower(hex(randomblob(16))), ?, t.{id}, {account}, ?, json_quote(t.{column}), ?, ? FROM {table} t",
-            id = t.id_column,
-            table = t.table,
-        ))
-        .bind(t.entity)
-        .bind(column)
-        .bind(wall)
-        .bind(counter)
-        .execute(&mut **tx)
-        .await?;
-    }
+    // One statement, record by record (all of a record's fields together), so a device
+    // pulling the snapshot in pages can write each record as soon as its page arrives.
+    let selects: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| format!("SELECT t.{id} AS eid, {account} AS aid, '{c}' AS field, json_quote(t.{c}) AS value FROM {table} t", id = t.id_column, table = t.table))
+        .collect();
+    // Table and column names come from TABLES, never from input.
+    sqlx::query(&format!(
+        "INSERT INTO sync_outbox (change_id, entity, entity_id, account_id, field, value, wall_ms, counter) \
+         SELECT lower(hex(randomblob(16))), ?, eid, aid, field, value, ?, ? FROM ({}) ORDER BY eid, field",
+        selects.join(" UNION ALL ")
+    ))
+    .bind(t.entity)
+    .bind(wall)
+    .bind(counter)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -439,53 +442,66 @@ async fn record_conflicts(store: &Store, conflicts: &[Conflict]) -> Result<()> {
 }
 
 /// Applies pulled changes in one transaction: each wins or loses its field against what
-/// this device knows, and the records whose fields changed are rebuilt.
+/// this device knows, and the records whose fields changed are rebuilt. Set-based: a page
+/// of thousands of changes is a handful of statements.
 pub async fn apply_pulled(store: &Store, changes: &[Change]) -> Result<(u32, u32)> {
+    let known: Vec<&Change> = changes
+        .iter()
+        .filter(|c| table_of(&c.entity).is_some())
+        .collect();
     let mut tx = store.write().await?;
     sqlx::query("UPDATE sync_clock SET applying = 1 WHERE id = 1")
         .execute(&mut *tx)
         .await?;
-    let mut applied = 0;
-    for c in changes {
-        if table_of(&c.entity).is_none() {
-            continue;
-        }
-        // The clock moves past what it has seen, so later local edits stamp after it.
+    // The clock moves past what it has seen, so later local edits stamp after it.
+    if let Some(latest) = known.iter().map(|c| &c.hlc).max() {
         sqlx::query(
             "UPDATE sync_clock SET counter = CASE WHEN ? > wall_ms THEN ? + 1 WHEN ? = wall_ms THEN max(counter, ?) + 1 ELSE counter END, \
              wall_ms = max(wall_ms, ?) WHERE id = 1",
         )
-        .bind(c.hlc.wall_ms as i64)
-        .bind(c.hlc.counter as i64)
-        .bind(c.hlc.wall_ms as i64)
-        .bind(c.hlc.counter as i64)
-        .bind(c.hlc.wall_ms as i64)
+        .bind(latest.wall_ms as i64)
+        .bind(latest.counter as i64)
+        .bind(latest.wall_ms as i64)
+        .bind(latest.counter as i64)
+        .bind(latest.wall_ms as i64)
         .execute(&mut *tx)
         .await?;
-        let won = sqlx::query(
-            "INSERT INTO sync_fields (entity, entity_id, field, hlc, value) VALUES (?, ?, ?, ?, ?) \
+    }
+    let rows: Vec<serde_json::Value> = known
+        .iter()
+        .map(|c| {
+            serde_json::json!([
+                c.entity,
+                c.entity_id,
+                c.field,
+                c.hlc.encode(),
+                c.value.to_string()
+            ])
+        })
+        .collect();
+    let mut applied = 0u32;
+    for chunk in rows.chunks(5_000) {
+        let won: Vec<(String, String)> = sqlx::query_as(
+            "INSERT INTO sync_fields (entity, entity_id, field, hlc, value) \
+             SELECT value->>0, value->>1, value->>2, value->>3, value->>4 FROM json_each(?) WHERE true \
              ON CONFLICT (entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc, value = excluded.value \
-             WHERE excluded.hlc > sync_fields.hlc",
+             WHERE excluded.hlc > sync_fields.hlc RETURNING entity, entity_id",
         )
-        .bind(&c.entity)
-        .bind(&c.entity_id)
-        .bind(&c.field)
-        .bind(c.hlc.encode())
-        .bind(c.value.to_string())
+        .bind(serde_json::Value::Array(chunk.to_vec()).to_string())
+        .fetch_all(&mut *tx)
+        .await?;
+        applied += won.len() as u32;
+        let records: Vec<serde_json::Value> = won
+            .into_iter()
+            .map(|(e, id)| serde_json::json!([e, id]))
+            .collect();
+        sqlx::query(
+            "INSERT INTO sync_pending (entity, entity_id) SELECT value->>0, value->>1 FROM json_each(?) WHERE true \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(serde_json::Value::Array(records).to_string())
         .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            > 0;
-        if won {
-            applied += 1;
-            sqlx::query(
-                "INSERT INTO sync_pending (entity, entity_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(&c.entity)
-            .bind(&c.entity_id)
-            .execute(&mut *tx)
-            .await?;
-        }
+        .await?;
     }
     let pending = materialize(&mut tx).await?;
     sqlx::query("UPDATE sync_clock SET applying = 0 WHERE id = 1")
@@ -495,16 +511,122 @@ pub async fn apply_pulled(store: &Store, changes: &[Change]) -> Result<(u32, u32
     Ok((applied, pending))
 }
 
+/// Inserts, in one statement, the pending records of `t` that are new here and complete;
+/// false when the store refused the statement (a parent or a field missing somewhere), in
+/// which case the record-by-record path sorts them out.
+async fn insert_new_records(tx: &mut Tx, t: &SyncTable) -> Result<bool> {
+    let values: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            format!(
+                "(SELECT json_extract(f.value, '$') FROM sync_fields f WHERE f.entity = p.entity AND f.entity_id = p.entity_id AND f.field = '{c}')"
+            )
+        })
+        .collect();
+    // Names come from TABLES, never from input.
+    let sql = format!(
+        "INSERT INTO {table} ({id}, {cols}) SELECT p.entity_id, {values} FROM sync_pending p \
+         WHERE p.entity = ? AND NOT EXISTS (SELECT 1 FROM {table} x WHERE x.{id} = p.entity_id) \
+         AND NOT EXISTS (SELECT 1 FROM sync_fields d WHERE d.entity = p.entity AND d.entity_id = p.entity_id AND d.field = '_deleted' AND d.value = 'true') \
+         AND (SELECT COUNT(*) FROM sync_fields f WHERE f.entity = p.entity AND f.entity_id = p.entity_id) >= ?",
+        table = t.table,
+        id = t.id_column,
+        cols = t.columns.join(", "),
+        values = values.join(", "),
+    );
+    let inserted: std::result::Result<Vec<String>, sqlx::Error> =
+        sqlx::query_scalar(&format!("{sql} RETURNING {}", t.id_column))
+            .bind(t.entity)
+            .bind(t.columns.len() as i64)
+            .fetch_all(&mut **tx)
+            .await;
+    match inserted {
+        Ok(ids) => {
+            sqlx::query("DELETE FROM sync_pending WHERE entity = ? AND entity_id IN (SELECT value FROM json_each(?))")
+                .bind(t.entity)
+                .bind(serde_json::to_string(&ids).unwrap_or_default())
+                .execute(&mut **tx)
+                .await?;
+            Ok(true)
+        }
+        Err(sqlx::Error::Database(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Updates, in one statement, the pending records of `t` that exist here and are not
+/// being removed, to their winning fields; false when the store refused the statement.
+async fn update_existing_records(tx: &mut Tx, t: &SyncTable) -> Result<bool> {
+    let sets: Vec<String> = t
+        .columns
+        .iter()
+        .map(|c| {
+            let field = format!(
+                "FROM sync_fields f WHERE f.entity = '{entity}' AND f.entity_id = {table}.{id} AND f.field = '{c}'",
+                entity = t.entity,
+                table = t.table,
+                id = t.id_column
+            );
+            format!("{c} = CASE WHEN EXISTS (SELECT 1 {field}) THEN (SELECT json_extract(f.value, '$') {field}) ELSE {c} END")
+        })
+        .collect();
+    let targets = format!(
+        "SELECT p.entity_id FROM sync_pending p WHERE p.entity = '{entity}' AND NOT EXISTS \
+         (SELECT 1 FROM sync_fields d WHERE d.entity = p.entity AND d.entity_id = p.entity_id AND d.field = '_deleted' AND d.value = 'true')",
+        entity = t.entity
+    );
+    // Names come from TABLES, never from input.
+    let updated: std::result::Result<Vec<String>, sqlx::Error> = sqlx::query_scalar(&format!(
+        "UPDATE {table} SET {sets} WHERE {id} IN ({targets}) RETURNING {id}",
+        table = t.table,
+        id = t.id_column,
+        sets = sets.join(", "),
+    ))
+    .fetch_all(&mut **tx)
+    .await;
+    match updated {
+        Ok(ids) => {
+            sqlx::query("DELETE FROM sync_pending WHERE entity = ? AND entity_id IN (SELECT value FROM json_each(?))")
+                .bind(t.entity)
+                .bind(serde_json::to_string(&ids).unwrap_or_default())
+                .execute(&mut **tx)
+                .await?;
+            Ok(true)
+        }
+        Err(sqlx::Error::Database(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Rebuilds pending records from their winning fields, parents first; what cannot be
 /// written yet (a parent or a required field still to come) stays pending.
 async fn materialize(tx: &mut Tx) -> Result<u32> {
     let mut left = 0;
     for t in TABLES {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT entity_id FROM sync_pending WHERE entity = ?")
-                .bind(t.entity)
-                .fetch_all(&mut **tx)
-                .await?;
+        // New, complete records in one statement (a new device's first sync); what is
+        // left (updates, deletes, the incomplete) goes record by record below.
+        insert_new_records(tx, t).await?;
+        update_existing_records(tx, t).await?;
+        // Only records that can be written now: existing ones (updates), removals, and
+        // new ones with every field; a new record still missing fields just waits.
+        let ids: Vec<String> = sqlx::query_scalar(&format!(
+            "SELECT p.entity_id FROM sync_pending p WHERE p.entity = ? AND ( \
+               EXISTS (SELECT 1 FROM {table} x WHERE x.{id} = p.entity_id) \
+               OR EXISTS (SELECT 1 FROM sync_fields d WHERE d.entity = p.entity AND d.entity_id = p.entity_id AND d.field = '_deleted') \
+               OR (SELECT COUNT(*) FROM sync_fields f WHERE f.entity = p.entity AND f.entity_id = p.entity_id) >= ?)",
+            table = t.table,
+            id = t.id_column
+        ))
+        .bind(t.entity)
+        .bind(t.columns.len() as i64)
+        .fetch_all(&mut **tx)
+        .await?;
+        let waiting: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sync_pending WHERE entity = ?")
+            .bind(t.entity)
+            .fetch_one(&mut **tx)
+            .await?;
+        left += (waiting - ids.len() as i64).max(0) as u32;
         for id in ids {
             let fields: BTreeMap<String, String> = sqlx::query_as::<_, (String, String)>(
                 "SELECT field, value FROM sync_fields WHERE entity = ? AND entity_id = ?",

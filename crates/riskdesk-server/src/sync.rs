@@ -25,47 +25,40 @@ pub const ORG_ENTITIES: &[&str] = &[
     "escalation_decision",
 ];
 
-async fn scope_of(
-    tx: &mut Transaction<'_, Sqlite>,
-    account_id: &str,
-) -> Result<Option<Option<String>>> {
-    Ok(sqlx::query_scalar::<_, Option<String>>(
-        "SELECT team_id FROM account_scope WHERE account_id = ?",
-    )
-    .bind(account_id)
-    .fetch_optional(&mut **tx)
-    .await?)
-}
-
-/// May `caller` write `change`? An account nobody has claimed yet joins the caller's team.
-async fn check_scope(
+/// The team of each account the push touches; accounts nobody has claimed join the
+/// caller's team. Two statements, however many accounts.
+async fn scopes(
     tx: &mut Transaction<'_, Sqlite>,
     caller: &Caller,
-    change: &Change,
-    known: &mut HashMap<String, Option<String>>,
-) -> Result<()> {
+    changes: &[Change],
+) -> Result<HashMap<String, Option<String>>> {
+    let mut accounts: Vec<&str> = changes.iter().map(|c| c.account_id.as_str()).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let list = serde_json::to_string(&accounts).map_err(|e| Error::Internal(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO account_scope (account_id, team_id) SELECT value, ? FROM json_each(?) WHERE true \
+         ON CONFLICT(account_id) DO NOTHING",
+    )
+    .bind(&caller.team_id)
+    .bind(&list)
+    .execute(&mut **tx)
+    .await?;
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
+        "SELECT account_id, team_id FROM account_scope WHERE account_id IN (SELECT value FROM json_each(?))",
+    )
+    .bind(&list)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// May `caller` write `change`, given the account's team?
+fn check_scope(caller: &Caller, change: &Change, team: Option<&String>) -> Result<()> {
     if caller.is_admin() {
         return Ok(());
     }
-    let team = match known.get(&change.account_id) {
-        Some(t) => t.clone(),
-        None => {
-            let team = match scope_of(tx, &change.account_id).await? {
-                Some(t) => t,
-                None => {
-                    sqlx::query("INSERT INTO account_scope (account_id, team_id) VALUES (?, ?)")
-                        .bind(&change.account_id)
-                        .bind(&caller.team_id)
-                        .execute(&mut **tx)
-                        .await?;
-                    caller.team_id.clone()
-                }
-            };
-            known.insert(change.account_id.clone(), team.clone());
-            team
-        }
-    };
-    let own_team = team.is_some() && team == caller.team_id;
+    let own_team = team.is_some() && team == caller.team_id.as_ref();
     let org_work = caller.sees_org() && ORG_ENTITIES.contains(&change.entity.as_str());
     if own_team || org_work {
         Ok(())
@@ -78,7 +71,8 @@ async fn check_scope(
 }
 
 /// Stores a push in one transaction: all of it or none of it, so a push cut off half way
-/// is simply sent again, and what had landed counts as duplicates.
+/// is simply sent again, and what had landed counts as duplicates. Set-based: a page of
+/// thousands of changes is a handful of statements.
 pub async fn push(pool: &SqlitePool, caller: &Caller, req: PushRequest) -> Result<PushResponse> {
     req.check_version()?;
     if req.changes.len() > MAX_PUSH {
@@ -97,85 +91,81 @@ pub async fn push(pool: &SqlitePool, caller: &Caller, req: PushRequest) -> Resul
         }
     }
     let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let mut known = HashMap::new();
+    let teams = scopes(&mut tx, caller, &req.changes).await?;
     for c in &req.changes {
-        check_scope(&mut tx, caller, c, &mut known).await?;
+        check_scope(caller, c, teams.get(&c.account_id).and_then(Option::as_ref))?;
     }
     let now = Utc::now();
-    let mut out = PushResponse {
-        protocol: PROTOCOL_VERSION,
-        accepted: 0,
-        duplicates: 0,
-        conflicts: Vec::new(),
-    };
-    for c in &req.changes {
-        let body = serde_json::to_string(c).map_err(|e| Error::Internal(e.to_string()))?;
-        let hlc = c.hlc.encode();
-        let seq: Option<i64> = sqlx::query_scalar(
-            "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(change_id) DO NOTHING RETURNING seq",
+    let rows = req
+        .changes
+        .iter()
+        .map(|c| {
+            Ok(serde_json::json!([
+                c.change_id,
+                c.entity,
+                c.entity_id,
+                c.account_id,
+                c.field,
+                c.hlc.encode(),
+                c.device_id,
+                serde_json::to_string(c).map_err(|e| Error::Internal(e.to_string()))?
+            ]))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let accepted: Vec<i64> = sqlx::query_scalar(
+        "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at) \
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?, value->>7, ? \
+         FROM json_each(?) WHERE true ON CONFLICT(change_id) DO NOTHING RETURNING seq",
+    )
+    .bind(&caller.user_id)
+    .bind(now)
+    .bind(serde_json::Value::Array(rows).to_string())
+    .fetch_all(&mut *tx)
+    .await?;
+    let seqs = serde_json::to_string(&accepted).map_err(|e| Error::Internal(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO field_winners (entity, entity_id, field, hlc, seq) \
+         SELECT entity, entity_id, field, hlc, seq FROM changes WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY hlc \
+         ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc, seq = excluded.seq \
+         WHERE excluded.hlc > field_winners.hlc",
+    )
+    .bind(&seqs)
+    .execute(&mut *tx)
+    .await?;
+    // An accepted change that is not its field's winner lost to another device's later
+    // edit: the user who made it is told (a device superseding itself is no conflict).
+    let lost: Vec<(i64, i64, String, String)> = sqlx::query_as(
+        "SELECT c.seq, w.seq, c.body, wc.body FROM changes c \
+         JOIN field_winners w ON w.entity = c.entity AND w.entity_id = c.entity_id AND w.field = c.field \
+         JOIN changes wc ON wc.seq = w.seq \
+         WHERE c.seq IN (SELECT value FROM json_each(?)) AND w.seq <> c.seq AND wc.device_id <> c.device_id",
+    )
+    .bind(&seqs)
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut conflicts = Vec::with_capacity(lost.len());
+    for (lost_seq, winner_seq, lost_body, winner_body) in lost {
+        sqlx::query(
+            "INSERT INTO conflicts (user_id, lost_seq, winner_seq, created_at) VALUES (?, ?, ?, ?)",
         )
-        .bind(&c.change_id)
-        .bind(&c.entity)
-        .bind(&c.entity_id)
-        .bind(&c.account_id)
-        .bind(&c.field)
-        .bind(&hlc)
-        .bind(&c.device_id)
         .bind(&caller.user_id)
-        .bind(&body)
+        .bind(lost_seq)
+        .bind(winner_seq)
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .execute(&mut *tx)
         .await?;
-        let Some(seq) = seq else {
-            out.duplicates += 1;
-            continue;
-        };
-        out.accepted += 1;
-        let winner: Option<(String, i64)> = sqlx::query_as(
-            "SELECT hlc, seq FROM field_winners WHERE entity = ? AND entity_id = ? AND field = ?",
-        )
-        .bind(&c.entity)
-        .bind(&c.entity_id)
-        .bind(&c.field)
-        .fetch_optional(&mut *tx)
-        .await?;
-        match winner {
-            Some((winning_hlc, winner_seq)) if winning_hlc >= hlc => {
-                sqlx::query("INSERT INTO conflicts (user_id, lost_seq, winner_seq, created_at) VALUES (?, ?, ?, ?)")
-                    .bind(&caller.user_id)
-                    .bind(seq)
-                    .bind(winner_seq)
-                    .bind(now)
-                    .execute(&mut *tx)
-                    .await?;
-                let winner_body: String =
-                    sqlx::query_scalar("SELECT body FROM changes WHERE seq = ?")
-                        .bind(winner_seq)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                out.conflicts.push(Conflict {
-                    lost: c.clone(),
-                    winner: parse(&winner_body)?,
-                });
-            }
-            _ => {
-                sqlx::query(
-                    "INSERT INTO field_winners (entity, entity_id, field, hlc, seq) VALUES (?, ?, ?, ?, ?) \
-                     ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc, seq = excluded.seq",
-                )
-                .bind(&c.entity)
-                .bind(&c.entity_id)
-                .bind(&c.field)
-                .bind(&hlc)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
+        conflicts.push(Conflict {
+            lost: parse(&lost_body)?,
+            winner: parse(&winner_body)?,
+        });
     }
     tx.commit().await?;
-    Ok(out)
+    Ok(PushResponse {
+        protocol: PROTOCOL_VERSION,
+        accepted: accepted.len() as u32,
+        duplicates: (req.changes.len() - accepted.len()) as u32,
+        conflicts,
+    })
 }
 
 fn parse(body: &str) -> Result<Change> {
