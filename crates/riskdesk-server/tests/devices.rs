@@ -11,6 +11,16 @@ use riskdesk_sync::http::HttpClient;
 
 const PASSWORD: &str = "correct horse battery";
 
+/// Kills the server when the test ends, passing or not.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[tokio::test]
 async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back() {
     let dir = tempfile::tempdir().expect("dir");
@@ -32,10 +42,10 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back()
         .stderr(Stdio::null())
         .spawn()
         .expect("server");
+    let stdout = child.stdout.take().expect("stdout");
+    let _server = Killed(child);
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("addr");
+    BufReader::new(stdout).read_line(&mut line).expect("addr");
     let base = format!("http://{}", line.trim().trim_start_matches("listening on "));
 
     let today = chrono::Utc::now().date_naive();
@@ -140,6 +150,4 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back()
         "{:?}",
         item.decisions
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }
