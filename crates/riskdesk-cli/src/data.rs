@@ -211,16 +211,12 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
     let files = book::csv_export::write(&spec, &dir.path().join("csv"), usage_rows)?;
     let written = started.elapsed();
     // The owners the CRM file names exist in Riskdesk, as they would after onboarding.
-    let org = book::org(&spec);
     let fresh_store = |n: usize| {
         let path = dir.path().join(format!("bench-{n}.db"));
-        let org = &org;
+        let spec = &spec;
         async move {
             let store = Store::open(&path).await?;
-            let mut tx = store.write().await?;
-            riskdesk_core::store::people::upsert_teams(&mut tx, &org.teams).await?;
-            riskdesk_core::store::people::upsert_users(&mut tx, &org.users).await?;
-            tx.commit().await?;
+            book::load_people(&store, spec).await?;
             anyhow::Ok(store)
         }
     };

@@ -107,11 +107,11 @@ enum Command {
         #[arg(long)]
         search: Option<String>,
         /// name, arr, segment, stage, renewal or owner.
-        #[arg(long, value_parser = parse_sort, default_value = "name")]
+        #[arg(long, value_parser = parse_text::<AccountSort>, default_value = "name")]
         sort: AccountSort,
         #[arg(long)]
         desc: bool,
-        #[arg(long, value_parser = parse_segment)]
+        #[arg(long, value_parser = parse_text::<Segment>)]
         segment: Option<Segment>,
         #[arg(long, default_value_t = 50)]
         limit: u32,
@@ -155,7 +155,7 @@ enum Command {
     /// Import a CSV file: accounts (CRM export), contacts, usage, tickets or nps.
     Import {
         /// accounts, contacts, usage, tickets or nps.
-        #[arg(value_parser = parse_kind)]
+        #[arg(value_parser = parse_text::<ImportKind>)]
         kind: ImportKind,
         file: PathBuf,
         #[arg(long)]
@@ -188,7 +188,7 @@ enum Command {
         path: PathBuf,
         #[arg(long)]
         db: PathBuf,
-        #[arg(long, value_parser = parse_format)]
+        #[arg(long, value_parser = parse_text::<ExportFormat>)]
         format: Option<ExportFormat>,
     },
     /// Write a synthetic book as CRM-style CSV exports (accounts.csv, usage.csv).
@@ -232,20 +232,9 @@ enum Command {
     },
 }
 
-fn parse_sort(s: &str) -> Result<AccountSort, String> {
-    s.parse::<AccountSort>().map_err(|e| e.to_string())
-}
-
-fn parse_kind(s: &str) -> Result<ImportKind, String> {
-    s.parse::<ImportKind>().map_err(|e| e.to_string())
-}
-
-fn parse_format(s: &str) -> Result<ExportFormat, String> {
-    s.parse::<ExportFormat>().map_err(|e| e.to_string())
-}
-
-fn parse_segment(s: &str) -> Result<Segment, String> {
-    s.parse::<Segment>().map_err(|e| e.to_string())
+/// Reads a value named the way the store names it ("mid_market", "usage", "xlsx").
+fn parse_text<T: std::str::FromStr<Err = riskdesk_core::Error>>(s: &str) -> Result<T, String> {
+    s.parse::<T>().map_err(|e| e.to_string())
 }
 
 #[tokio::main]

@@ -34,11 +34,7 @@ async fn device(
     if with_book {
         book::load(&store, spec, |_, _| {}).await?;
     } else {
-        let org = book::org(spec);
-        let mut tx = store.write().await?;
-        riskdesk_core::store::people::upsert_teams(&mut tx, &org.teams).await?;
-        riskdesk_core::store::people::upsert_users(&mut tx, &org.users).await?;
-        tx.commit().await?;
+        book::load_people(&store, spec).await?;
     }
     Ok(store)
 }

@@ -511,6 +511,27 @@ pub async fn apply_pulled(store: &Store, changes: &[Change]) -> Result<(u32, u32
     Ok((applied, pending))
 }
 
+/// After a set-based write: the records it wrote are no longer pending (true); a refusal
+/// from the store (false) leaves them all to the record-by-record path.
+async fn settle(
+    tx: &mut Tx,
+    t: &SyncTable,
+    written: std::result::Result<Vec<String>, sqlx::Error>,
+) -> Result<bool> {
+    match written {
+        Ok(ids) => {
+            sqlx::query("DELETE FROM sync_pending WHERE entity = ? AND entity_id IN (SELECT value FROM json_each(?))")
+                .bind(t.entity)
+                .bind(serde_json::to_string(&ids).unwrap_or_default())
+                .execute(&mut **tx)
+                .await?;
+            Ok(true)
+        }
+        Err(sqlx::Error::Database(_)) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Inserts, in one statement, the pending records of `t` that are new here and complete;
 /// false when the store refused the statement (a parent or a field missing somewhere), in
 /// which case the record-by-record path sorts them out.
@@ -541,18 +562,7 @@ async fn insert_new_records(tx: &mut Tx, t: &SyncTable) -> Result<bool> {
             .bind(t.columns.len() as i64)
             .fetch_all(&mut **tx)
             .await;
-    match inserted {
-        Ok(ids) => {
-            sqlx::query("DELETE FROM sync_pending WHERE entity = ? AND entity_id IN (SELECT value FROM json_each(?))")
-                .bind(t.entity)
-                .bind(serde_json::to_string(&ids).unwrap_or_default())
-                .execute(&mut **tx)
-                .await?;
-            Ok(true)
-        }
-        Err(sqlx::Error::Database(_)) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    settle(tx, t, inserted).await
 }
 
 /// Updates, in one statement, the pending records of `t` that exist here and are not
@@ -585,18 +595,7 @@ async fn update_existing_records(tx: &mut Tx, t: &SyncTable) -> Result<bool> {
     ))
     .fetch_all(&mut **tx)
     .await;
-    match updated {
-        Ok(ids) => {
-            sqlx::query("DELETE FROM sync_pending WHERE entity = ? AND entity_id IN (SELECT value FROM json_each(?))")
-                .bind(t.entity)
-                .bind(serde_json::to_string(&ids).unwrap_or_default())
-                .execute(&mut **tx)
-                .await?;
-            Ok(true)
-        }
-        Err(sqlx::Error::Database(_)) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    settle(tx, t, updated).await
 }
 
 /// Rebuilds pending records from their winning fields, parents first; what cannot be

@@ -80,15 +80,7 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back()
     let mgr = Store::open(&dir.path().join("mgr.db"))
         .await
         .expect("mgr store");
-    let org = book::org(&spec);
-    let mut tx = mgr.write().await.expect("tx");
-    riskdesk_core::store::people::upsert_teams(&mut tx, &org.teams)
-        .await
-        .expect("teams");
-    riskdesk_core::store::people::upsert_users(&mut tx, &org.users)
-        .await
-        .expect("users");
-    tx.commit().await.expect("commit");
+    book::load_people(&mgr, &spec).await.expect("people");
 
     let csm_link = HttpClient::sign_in(&base, "csm@acme.example", PASSWORD)
         .await

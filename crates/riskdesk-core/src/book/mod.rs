@@ -776,6 +776,17 @@ struct Rows {
 /// How many accounts are generated and written per round.
 const CHUNK: usize = 2_000;
 
+/// Writes the organisation's teams and people only: a second device of the same
+/// organisation (sync), or a store an import fills with accounts.
+pub async fn load_people(store: &Store, spec: &BookSpec) -> Result<Org> {
+    let org = org(spec);
+    let mut tx = store.write().await?;
+    people::upsert_teams(&mut tx, &org.teams).await?;
+    people::upsert_users(&mut tx, &org.users).await?;
+    tx.commit().await?;
+    Ok(org)
+}
+
 /// Generates the book and writes it into `store` in one transaction: a failure leaves the
 /// store as it was. `progress` is called with (accounts written, total).
 pub async fn load(

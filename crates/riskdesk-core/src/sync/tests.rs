@@ -67,15 +67,9 @@ async fn scalar(store: &Store, sql: &str) -> i64 {
 /// A device of the same organisation that has nothing yet but the people.
 async fn empty_device(n: usize, seed: u64) -> (tempfile::TempDir, Store) {
     let (dir, store) = temp_store().await;
-    let org = book::org(&BookSpec::new(n, seed, test_day()));
-    let mut tx = store.write().await.expect("tx");
-    crate::store::people::upsert_teams(&mut tx, &org.teams)
+    book::load_people(&store, &BookSpec::new(n, seed, test_day()))
         .await
-        .expect("teams");
-    crate::store::people::upsert_users(&mut tx, &org.users)
-        .await
-        .expect("users");
-    tx.commit().await.expect("commit");
+        .expect("people");
     (dir, store)
 }
 
