@@ -3,7 +3,8 @@ import { useState } from "react";
 import type { ExportFormat, ExportView } from "../backend";
 import { useApp } from "../context";
 
-export function ExportButtons({ view, name }: { view: ExportView; name: string }) {
+/** `push` right-aligns it at the end of its toolbar. */
+export function ExportButtons({ view, name, push = false }: { view: ExportView; name: string; push?: boolean }) {
   const { backend, reportError } = useApp();
   const [saved, setSaved] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -23,7 +24,7 @@ export function ExportButtons({ view, name }: { view: ExportView; name: string }
     }
   };
   return (
-    <span className="export-menu">
+    <span className={push ? "export-menu push" : "export-menu"}>
       <span className="muted small">Export</span>
       <button className="button secondary small" disabled={busy} onClick={() => void save("csv")} data-testid={`export-${name}-csv`}>
         CSV

@@ -144,13 +144,6 @@ export function AccountsScreen({
           data-testid="account-search"
           autoFocus
         />
-        <ExportButtons
-          name="accounts"
-          view={{
-            view: "accounts",
-            query: { search: view.search || null, owner_id: ownerId, segment: view.segment, stage: null, sort: view.sort, descending: view.descending, offset: 0, limit: 100 },
-          }}
-        />
         <select
           value={view.segment ?? ""}
           onChange={(e) => onViewChange({ ...view, segment: (e.target.value || null) as Segment | null, scrollTop: 0 })}
@@ -170,6 +163,14 @@ export function AccountsScreen({
             My accounts only
           </label>
         )}
+        <ExportButtons
+          name="accounts"
+          push
+          view={{
+            view: "accounts",
+            query: { search: view.search || null, owner_id: ownerId, segment: view.segment, stage: null, sort: view.sort, descending: view.descending, offset: 0, limit: 100 },
+          }}
+        />
       </div>
       <div className="table" role="table" aria-label="Accounts" aria-rowcount={total}>
         <div className="table-row table-head" role="row">

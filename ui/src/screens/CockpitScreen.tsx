@@ -192,7 +192,7 @@ export function CockpitScreen({ onOpenAccount }: { onOpenAccount: (accountId: st
         <label className="toggle">
           <input type="checkbox" checked={query.flagged_only} onChange={(e) => set({ flagged_only: e.target.checked })} data-testid="filter-flagged" /> Flagged
         </label>
-        <ExportButtons name="ctas" view={{ view: "ctas", query }} />
+        <ExportButtons name="ctas" push view={{ view: "ctas", query }} />
       </div>
       {creating && (
         <section className="card">

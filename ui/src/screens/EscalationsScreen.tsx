@@ -106,12 +106,12 @@ function WbrTab({ onOpenAccount }: { onOpenAccount: (id: string) => void }) {
         <span className="muted" data-testid="wbr-summary">
           {items.length} open escalations · {formatMoney(total, "USD", 2, true)} ARR at stake
         </span>
-        <ExportButtons name="escalations" view={{ view: "escalations" }} />
         {items.length > 0 && (
           <button className="button" style={{ marginLeft: "auto" }} onClick={() => setMeeting(!meeting)} data-testid="wbr-mode">
             {meeting ? "Leave WBR mode" : "Start WBR mode"}
           </button>
         )}
+        <ExportButtons name="escalations" view={{ view: "escalations" }} />
       </div>
       {items.length === 0 ? (
         <p className="empty">No open escalations.</p>
