@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Riskdesk needs and is missing. Idempotent: a second run installs nothing.
 #   scripts/setup.sh          what building and running the app needs
-#   scripts/setup.sh --e2e    also what the end-to-end tests need (Xvfb, WebKitWebDriver, tauri-driver)
+#   scripts/setup.sh --e2e    also what the tests need: Xvfb, WebKitWebDriver, tauri-driver for the
+#                             end-to-end tests; PostgreSQL for the sync server's tests
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,7 +20,7 @@ as_root() {
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
   packages=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
             libayatana-appindicator3-dev libsoup-3.0-dev)
-  (( want_e2e )) && packages+=(xvfb xauth webkit2gtk-driver)
+  (( want_e2e )) && packages+=(xvfb xauth webkit2gtk-driver postgresql)
   missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -23,6 +23,12 @@ step "Rust: clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Rust: tests"
+# The sync server's tests run on SQLite, and on PostgreSQL when RISKDESK_TEST_PG_URL names one:
+# on Debian/Ubuntu this starts the local cluster setup.sh installed.
+if [[ -z "${RISKDESK_TEST_PG_URL:-}" ]] && command -v pg_lsclusters >/dev/null; then
+  RISKDESK_TEST_PG_URL=$(bash scripts/test-postgres.sh)
+  export RISKDESK_TEST_PG_URL
+fi
 cargo test --workspace --locked
 
 step "bindings are committed as generated"

@@ -27,7 +27,7 @@ describe("Sync", () => {
     assert.equal(add.status, 0, String(add.stderr));
     server = spawn(serverBinary(), ["serve", "--bind", "127.0.0.1:0", "--data-dir", serverDir], { stdio: ["ignore", "pipe", "ignore"], env: { ...process.env, RUST_LOG: "warn" } });
     base = await new Promise((resolve, reject) => {
-      createInterface({ input: server.stdout }).once("line", (l) => resolve(`http://${l.replace("listening on ", "").trim()}`));
+      createInterface({ input: server.stdout }).once("line", (l) => resolve(l.replace("listening on ", "").trim()));
       server.once("exit", (code) => reject(new Error(`server exited ${code}`)));
     });
     app = await launch();

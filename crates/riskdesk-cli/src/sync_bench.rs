@@ -41,9 +41,10 @@ async fn device(
 
 pub async fn run(accounts: usize, clients: usize) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let pool = riskdesk_server::db::open(&dir.path().join("server")).await?;
+    let db = riskdesk_server::db::open(&riskdesk_server::Location::Dir(dir.path().join("server")))
+        .await?;
     riskdesk_server::auth::add_user(
-        &pool,
+        &db,
         "csm@bench.example",
         "CSM",
         "csm",
@@ -51,11 +52,11 @@ pub async fn run(accounts: usize, clients: usize) -> Result<()> {
         PASSWORD,
     )
     .await?;
-    riskdesk_server::auth::add_user(&pool, "vp@bench.example", "VP", "executive", None, PASSWORD)
+    riskdesk_server::auth::add_user(&db, "vp@bench.example", "VP", "executive", None, PASSWORD)
         .await?;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
-    let app = riskdesk_server::router(riskdesk_server::AppState::new(pool));
+    let app = riskdesk_server::router(riskdesk_server::AppState::new(db));
     tokio::spawn(async move { axum::serve(listener, app).await });
 
     let spec = BookSpec::new(accounts, 7, Utc::now().date_naive());

@@ -10,13 +10,15 @@ use chrono::{Duration, Utc};
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
 
+use crate::db::{self, Db};
 use crate::error::{Error, Result};
 use crate::AppState;
 
 /// How long a sign-in lasts.
 pub const TOKEN_DAYS: i64 = 30;
+/// How long an invite can be accepted.
+pub const INVITE_DAYS: i64 = 7;
 
 pub fn hash_password(password: &str) -> Result<String> {
     if password.chars().count() < 10 {
@@ -45,6 +47,18 @@ fn token_hash(token: &str) -> String {
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// `bytes` random bytes as hex: tokens and invite codes.
+fn secret(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::thread_rng().fill_bytes(&mut buf);
+    buf.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Emails are compared and stored lower-cased on both backends.
+fn normal_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: String,
@@ -71,16 +85,17 @@ pub struct Session {
     pub user: Caller,
 }
 
+/// id, email, role, team, password hash.
+type UserRow = (String, String, String, Option<String>, Option<String>);
+
 /// Checks a password and issues a token. The same answer for an unknown email and a
 /// wrong password, so sign-in does not reveal who has an account.
-pub async fn sign_in(pool: &SqlitePool, email: &str, password: &str) -> Result<Session> {
-    /// id, email, role, team, password hash.
-    type UserRow = (String, String, String, Option<String>, Option<String>);
+pub async fn sign_in(db: &Db, email: &str, password: &str) -> Result<Session> {
     let row: Option<UserRow> = sqlx::query_as(
-        "SELECT id, email, role, team_id, password_hash FROM users WHERE email = ? COLLATE NOCASE",
+        "SELECT id, email, role, team_id, password_hash FROM users WHERE lower(email) = $1",
     )
-    .bind(email.trim())
-    .fetch_optional(pool)
+    .bind(normal_email(email))
+    .fetch_optional(&db.pool)
     .await?;
     let Some((user_id, email, role, team_id, Some(phc))) = row else {
         return Err(Error::Unauthorized("wrong email or password"));
@@ -88,47 +103,55 @@ pub async fn sign_in(pool: &SqlitePool, email: &str, password: &str) -> Result<S
     if !verify_password(password, &phc) {
         return Err(Error::Unauthorized("wrong email or password"));
     }
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let now = Utc::now();
-    let expires_at = now + Duration::days(TOKEN_DAYS);
-    sqlx::query("INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES (?, ?, ?, ?)")
-        .bind(token_hash(&token))
-        .bind(&user_id)
-        .bind(now)
-        .bind(expires_at)
-        .execute(pool)
-        .await?;
-    Ok(Session {
-        token,
-        expires_at,
-        user: Caller {
+    issue_token(
+        db,
+        Caller {
             user_id,
             email,
             role,
             team_id,
         },
+    )
+    .await
+}
+
+async fn issue_token(db: &Db, user: Caller) -> Result<Session> {
+    let token = secret(32);
+    let now = Utc::now();
+    let expires_at = now + Duration::days(TOKEN_DAYS);
+    sqlx::query(
+        "INSERT INTO tokens (hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash(&token))
+    .bind(user.user_id.clone())
+    .bind(db::time(now))
+    .bind(db::time(expires_at))
+    .execute(&db.pool)
+    .await?;
+    Ok(Session {
+        token,
+        expires_at,
+        user,
     })
 }
 
-pub async fn revoke(pool: &SqlitePool, token: &str) -> Result<()> {
-    sqlx::query("UPDATE tokens SET revoked_at = ? WHERE hash = ? AND revoked_at IS NULL")
-        .bind(Utc::now())
+pub async fn revoke(db: &Db, token: &str) -> Result<()> {
+    sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE hash = $2 AND revoked_at IS NULL")
+        .bind(db::time(Utc::now()))
         .bind(token_hash(token))
-        .execute(pool)
+        .execute(&db.pool)
         .await?;
     Ok(())
 }
 
 /// Revokes every token of a user (an admin locking someone out).
-pub async fn revoke_all(pool: &SqlitePool, email: &str) -> Result<u64> {
+pub async fn revoke_all(db: &Db, email: &str) -> Result<u64> {
     Ok(sqlx::query(
-        "UPDATE tokens SET revoked_at = ? WHERE revoked_at IS NULL AND user_id = (SELECT id FROM users WHERE email = ? COLLATE NOCASE)",
+        "UPDATE tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND user_id = (SELECT id FROM users WHERE lower(email) = $2)",
     )
-    .bind(Utc::now())
-    .bind(email)
-    .execute(pool)
+    .bind(db::time(Utc::now()))
+    .bind(normal_email(email))
+    .execute(&db.pool)
     .await?
     .rows_affected())
 }
@@ -160,11 +183,11 @@ impl FromRequestParts<AppState> for Caller {
         let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
         let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT u.id, u.email, u.role, u.team_id FROM tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.hash = ? AND t.revoked_at IS NULL AND t.expires_at > ?",
+             WHERE t.hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
         )
         .bind(token_hash(&token))
-        .bind(Utc::now())
-        .fetch_optional(&state.pool)
+        .bind(db::time(Utc::now()))
+        .fetch_optional(&state.db.pool)
         .await?;
         let (user_id, email, role, team_id) = row.ok_or(Error::Unauthorized(
             "the token is unknown, expired or revoked",
@@ -178,55 +201,154 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// Creates (or updates) a team and a user; the admin CLI's path.
+/// Creates (or updates) a team and a user with a password; the admin CLI's path.
 pub async fn add_user(
-    pool: &SqlitePool,
+    db: &Db,
     email: &str,
     name: &str,
     role: &str,
     team: Option<&str>,
     password: &str,
 ) -> Result<String> {
+    let hash = hash_password(password)?;
+    upsert_user(db, email, name, role, team, Some(hash)).await
+}
+
+/// An invite: the user it made and the one-time code to hand them (shown once, stored
+/// only as a hash).
+#[derive(Debug)]
+pub struct Invite {
+    pub user_id: String,
+    pub code: String,
+    pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// Creates (or updates) a user without a password and a code with which they choose one.
+/// Re-inviting someone replaces their open invites.
+pub async fn invite(
+    db: &Db,
+    email: &str,
+    name: &str,
+    role: &str,
+    team: Option<&str>,
+) -> Result<Invite> {
+    let user_id = upsert_user(db, email, name, role, team, None).await?;
+    let code = secret(16);
+    let now = Utc::now();
+    let expires_at = now + Duration::days(INVITE_DAYS);
+    let mut tx = db.begin_write().await?;
+    sqlx::query("DELETE FROM invites WHERE user_id = $1 AND accepted_at IS NULL")
+        .bind(user_id.clone())
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO invites (hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(token_hash(&code))
+    .bind(user_id.clone())
+    .bind(db::time(now))
+    .bind(db::time(expires_at))
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Invite {
+        user_id,
+        code,
+        expires_at,
+    })
+}
+
+/// Sets the invited user's password and signs them in. A code works once, before it
+/// expires; the same answer for every kind of bad code.
+pub async fn accept_invite(db: &Db, code: &str, password: &str) -> Result<Session> {
+    let hash = hash_password(password)?;
+    let now = db::time(Utc::now());
+    let mut tx = db.begin_write().await?;
+    let user_id: Option<String> = sqlx::query_scalar(
+        "UPDATE invites SET accepted_at = $1 WHERE hash = $2 AND accepted_at IS NULL AND expires_at > $1 \
+         RETURNING user_id",
+    )
+    .bind(now)
+    .bind(token_hash(code.trim()))
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(user_id) = user_id else {
+        return Err(Error::Unauthorized(
+            "the invite code is unknown, used or expired",
+        ));
+    };
+    let user: (String, String, String, Option<String>) = sqlx::query_as(
+        "UPDATE users SET password_hash = $1 WHERE id = $2 RETURNING id, email, role, team_id",
+    )
+    .bind(hash)
+    .bind(user_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    let (user_id, email, role, team_id) = user;
+    issue_token(
+        db,
+        Caller {
+            user_id,
+            email,
+            role,
+            team_id,
+        },
+    )
+    .await
+}
+
+async fn upsert_user(
+    db: &Db,
+    email: &str,
+    name: &str,
+    role: &str,
+    team: Option<&str>,
+    password_hash: Option<String>,
+) -> Result<String> {
     if !matches!(role, "csm" | "manager" | "executive" | "admin") {
         return Err(Error::BadRequest(format!(
             "'{role}' is not a role: csm, manager, executive or admin"
         )));
     }
+    let email = normal_email(email);
     if !email.contains('@') {
         return Err(Error::BadRequest(format!(
             "'{email}' is not an email address"
         )));
     }
-    let hash = hash_password(password)?;
-    let mut tx = pool.begin().await?;
+    let mut tx = db.begin_write().await?;
     let team_id = match team {
         Some(name) => {
-            sqlx::query("INSERT INTO teams (id, name) VALUES (?, ?) ON CONFLICT(name) DO NOTHING")
-                .bind(uuid::Uuid::now_v7().to_string())
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO teams (id, name) VALUES ($1, $2) ON CONFLICT(name) DO NOTHING",
+            )
+            .bind(uuid::Uuid::now_v7().to_string())
+            .bind(name.to_string())
+            .execute(&mut *tx)
+            .await?;
             Some(
-                sqlx::query_scalar::<_, String>("SELECT id FROM teams WHERE name = ?")
-                    .bind(name)
+                sqlx::query_scalar::<_, String>("SELECT id FROM teams WHERE name = $1")
+                    .bind(name.to_string())
                     .fetch_one(&mut *tx)
                     .await?,
             )
         }
         None => None,
     };
+    // An invite (no password) leaves a password already chosen as it is.
     let id: String = sqlx::query_scalar(
-        "INSERT INTO users (id, email, name, role, team_id, password_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) \
+        "INSERT INTO users (id, email, name, role, team_id, password_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7) \
          ON CONFLICT(email) DO UPDATE SET name = excluded.name, role = excluded.role, team_id = excluded.team_id, \
-         password_hash = excluded.password_hash RETURNING id",
+         password_hash = COALESCE(excluded.password_hash, users.password_hash) RETURNING id",
     )
     .bind(uuid::Uuid::now_v7().to_string())
-    .bind(email.trim())
-    .bind(name.trim())
-    .bind(role)
+    .bind(email)
+    .bind(name.trim().to_string())
+    .bind(role.to_string())
     .bind(team_id)
-    .bind(hash)
-    .bind(Utc::now())
+    .bind(password_hash)
+    .bind(db::time(Utc::now()))
     .fetch_one(&mut *tx)
     .await?;
     tx.commit().await?;

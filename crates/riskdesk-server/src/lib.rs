@@ -19,8 +19,8 @@ use axum::{Json, Router};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use riskdesk_sync::{Conflict, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
 use serde::Deserialize;
-use sqlx::SqlitePool;
 
+pub use db::{Db, Location};
 pub use error::{Error, Result};
 
 use auth::{Bearer, Caller, Session};
@@ -30,24 +30,38 @@ pub const SIGN_INS_PER_MINUTE: u32 = 5;
 
 #[derive(Clone)]
 pub struct AppState {
-    pub pool: SqlitePool,
+    pub db: Db,
     sign_ins: Arc<DefaultKeyedRateLimiter<String>>,
 }
 
 impl AppState {
-    pub fn new(pool: SqlitePool) -> Self {
+    pub fn new(db: Db) -> Self {
         let quota =
             Quota::per_minute(NonZeroU32::new(SIGN_INS_PER_MINUTE).unwrap_or(NonZeroU32::MIN));
         AppState {
-            pool,
+            db,
             sign_ins: Arc::new(RateLimiter::keyed(quota)),
         }
+    }
+
+    fn limit(&self, key: String) -> Result<()> {
+        if self.sign_ins.check_key(&key).is_err() {
+            tracing::warn!(key = %key, "sign-in rate limited");
+            return Err(Error::RateLimited(key));
+        }
+        Ok(())
     }
 }
 
 #[derive(Deserialize)]
 struct SignIn {
     email: String,
+    password: String,
+}
+
+#[derive(Deserialize)]
+struct AcceptInvite {
+    code: String,
     password: String,
 }
 
@@ -60,14 +74,23 @@ async fn health() -> Json<serde_json::Value> {
 }
 
 async fn sign_in(State(state): State<AppState>, Json(body): Json<SignIn>) -> Result<Json<Session>> {
-    let key = body.email.trim().to_lowercase();
-    if state.sign_ins.check_key(&key).is_err() {
-        tracing::warn!(email = %key, "sign-in rate limited");
-        return Err(Error::RateLimited(key));
-    }
+    state.limit(body.email.trim().to_lowercase())?;
     Ok(Json(
-        auth::sign_in(&state.pool, &body.email, &body.password).await?,
+        auth::sign_in(&state.db, &body.email, &body.password).await?,
     ))
+}
+
+/// An invited user chooses a password and is signed in.
+async fn accept_invite(
+    State(state): State<AppState>,
+    Json(body): Json<AcceptInvite>,
+) -> Result<Json<Session>> {
+    // Codes are 128-bit random, so guessing is hopeless; the limit keeps a client from
+    // hammering the argon2 hashing behind this endpoint.
+    state.limit("invite".into())?;
+    let session = auth::accept_invite(&state.db, &body.code, &body.password).await?;
+    tracing::info!(user = %session.user.email, "invite accepted");
+    Ok(Json(session))
 }
 
 async fn sign_out(
@@ -75,7 +98,7 @@ async fn sign_out(
     _caller: Caller,
     Bearer(token): Bearer,
 ) -> Result<StatusCode> {
-    auth::revoke(&state.pool, &token).await?;
+    auth::revoke(&state.db, &token).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -89,7 +112,7 @@ async fn push(
     Json(req): Json<PushRequest>,
 ) -> Result<Json<PushResponse>> {
     let n = req.changes.len();
-    let out = sync::push(&state.pool, &caller, req).await?;
+    let out = sync::push(&state.db, &caller, req).await?;
     tracing::info!(user = %caller.email, changes = n, conflicts = out.conflicts.len(), "push");
     Ok(Json(out))
 }
@@ -109,7 +132,7 @@ async fn pull(
 ) -> Result<Json<PullResponse>> {
     Ok(Json(
         sync::pull(
-            &state.pool,
+            &state.db,
             &caller,
             q.protocol,
             q.since,
@@ -120,13 +143,14 @@ async fn pull(
 }
 
 async fn conflicts(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Conflict>>> {
-    Ok(Json(sync::conflicts(&state.pool, &caller).await?))
+    Ok(Json(sync::conflicts(&state.db, &caller).await?))
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/v1/sessions", post(sign_in).delete(sign_out))
+        .route("/v1/invites/accept", post(accept_invite))
         .route("/v1/me", get(me))
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
@@ -137,23 +161,80 @@ pub fn router(state: AppState) -> Router {
 }
 
 pub struct Config {
-    pub data_dir: PathBuf,
+    pub location: Location,
     pub bind: SocketAddr,
+    /// PEM certificate chain and private key: serve HTTPS (rustls) instead of plain HTTP.
+    pub tls: Option<(PathBuf, PathBuf)>,
 }
 
-/// Serves until Ctrl-C or SIGTERM. Prints the bound address first ("listening on …") so
+/// Serves until Ctrl-C or SIGTERM. Prints its base URL first ("listening on http://…") so
 /// a caller that asked for port 0 learns the port.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let pool = db::open(&config.data_dir).await?;
-    let listener = tokio::net::TcpListener::bind(config.bind).await?;
+    // One crypto provider for the whole process, whichever features other crates enable.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let db = db::open(&config.location).await?;
+    let app = router(AppState::new(db.clone()));
+    let listener = std::net::TcpListener::bind(config.bind)?;
+    listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
-    println!("listening on {addr}");
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "riskdesk-server started");
-    axum::serve(listener, router(AppState::new(pool.clone())))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    pool.close().await;
+    let scheme = if config.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    println!("listening on {scheme}://{addr}");
+    tracing::info!(%addr, %scheme, store = %config.location.describe(), "riskdesk-server started");
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
+    });
+    match config.tls {
+        Some((cert, key)) => {
+            let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(&cert, &key)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "cannot use {} and {} for TLS: {e}",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            axum_server::from_tcp_rustls(listener, tls)?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await?;
+        }
+        None => {
+            axum_server::from_tcp(listener)?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await?;
+        }
+    }
+    db.close().await;
     Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

@@ -1,12 +1,14 @@
-//! `riskdesk-server serve --data-dir DIR` starts the sync server; `user add` and
-//! `user revoke` are the admin's tools.
+//! `riskdesk-server serve --data-dir DIR` starts the sync server on SQLite (or
+//! `--database postgres://…`); `user add`, `user invite` and `user revoke` are the admin's
+//! tools.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
+use riskdesk_server::Location;
 
 #[derive(Parser)]
 #[command(name = "riskdesk-server", version, about = "Riskdesk sync server")]
@@ -15,14 +17,38 @@ struct Cli {
     command: Command,
 }
 
+/// Where the data lives: a directory (SQLite) or a PostgreSQL URL.
+#[derive(Args)]
+struct Store {
+    /// Keep the data in SQLite in this directory (created when missing).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Keep the data in PostgreSQL: a postgres:// URL.
+    #[arg(long, env = "RISKDESK_DATABASE_URL", hide_env_values = true)]
+    database: Option<String>,
+}
+
+impl Store {
+    fn location(self) -> Result<Location> {
+        Ok(Location::parse(self.data_dir, self.database)?)
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the sync API. Plain HTTP: put it behind a TLS-terminating proxy.
+    /// Serve the sync API: HTTPS when given a certificate and key, else plain HTTP (then
+    /// put it behind a TLS-terminating proxy).
     Serve {
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: Store,
         #[arg(long, default_value = "127.0.0.1:7878")]
         bind: SocketAddr,
+        /// PEM certificate chain for HTTPS.
+        #[arg(long, requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// PEM private key for HTTPS.
+        #[arg(long, requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Users and their access.
     User {
@@ -31,26 +57,40 @@ enum Command {
     },
 }
 
+#[derive(Args)]
+struct Person {
+    #[arg(long)]
+    email: String,
+    #[arg(long)]
+    name: String,
+    /// csm, manager, executive or admin.
+    #[arg(long)]
+    role: String,
+    #[arg(long)]
+    team: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum UserCommand {
     /// Create or update a user; the password is read from standard input.
     Add {
-        #[arg(long)]
-        data_dir: PathBuf,
-        #[arg(long)]
-        email: String,
-        #[arg(long)]
-        name: String,
-        /// csm, manager, executive or admin.
-        #[arg(long)]
-        role: String,
-        #[arg(long)]
-        team: Option<String>,
+        #[command(flatten)]
+        store: Store,
+        #[command(flatten)]
+        person: Person,
+    },
+    /// Create or update a user and print a one-time code with which they choose their
+    /// own password in the app (Settings › Sync › "I have an invite").
+    Invite {
+        #[command(flatten)]
+        store: Store,
+        #[command(flatten)]
+        person: Person,
     },
     /// Sign a user out everywhere.
     Revoke {
-        #[arg(long)]
-        data_dir: PathBuf,
+        #[command(flatten)]
+        store: Store,
         #[arg(long)]
         email: String,
     },
@@ -67,42 +107,66 @@ async fn main() -> Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Command::Serve { data_dir, bind } => {
-            riskdesk_server::serve(riskdesk_server::Config { data_dir, bind }).await
+        Command::Serve {
+            store,
+            bind,
+            tls_cert,
+            tls_key,
+        } => {
+            riskdesk_server::serve(riskdesk_server::Config {
+                location: store.location()?,
+                bind,
+                tls: tls_cert.zip(tls_key),
+            })
+            .await
         }
         Command::User {
-            command:
-                UserCommand::Add {
-                    data_dir,
-                    email,
-                    name,
-                    role,
-                    team,
-                },
+            command: UserCommand::Add { store, person },
         } => {
             let mut password = String::new();
             std::io::stdin()
                 .lock()
                 .read_line(&mut password)
                 .context("reading the password")?;
-            let pool = riskdesk_server::db::open(&data_dir).await?;
+            let db = riskdesk_server::db::open(&store.location()?).await?;
             let id = riskdesk_server::auth::add_user(
-                &pool,
-                &email,
-                &name,
-                &role,
-                team.as_deref(),
+                &db,
+                &person.email,
+                &person.name,
+                &person.role,
+                person.team.as_deref(),
                 password.trim_end_matches(['\r', '\n']),
             )
             .await?;
-            println!("{email} ({role}) is user {id}");
+            println!("{} ({}) is user {id}", person.email, person.role);
             Ok(())
         }
         Command::User {
-            command: UserCommand::Revoke { data_dir, email },
+            command: UserCommand::Invite { store, person },
         } => {
-            let pool = riskdesk_server::db::open(&data_dir).await?;
-            let n = riskdesk_server::auth::revoke_all(&pool, &email).await?;
+            let db = riskdesk_server::db::open(&store.location()?).await?;
+            let invite = riskdesk_server::auth::invite(
+                &db,
+                &person.email,
+                &person.name,
+                &person.role,
+                person.team.as_deref(),
+            )
+            .await?;
+            println!(
+                "{} ({}) is invited; the code works once, until {}:\n{}",
+                person.email,
+                person.role,
+                invite.expires_at.format("%Y-%m-%d %H:%M UTC"),
+                invite.code
+            );
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Revoke { store, email },
+        } => {
+            let db = riskdesk_server::db::open(&store.location()?).await?;
+            let n = riskdesk_server::auth::revoke_all(&db, &email).await?;
             println!("revoked {n} sign-ins of {email}");
             Ok(())
         }

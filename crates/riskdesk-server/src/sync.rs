@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use chrono::Utc;
 use riskdesk_sync::change::{check_version, Sequenced};
 use riskdesk_sync::{Change, Conflict, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::{Any, Transaction};
 
 use crate::auth::Caller;
+use crate::db::{self, Db};
 use crate::error::{Error, Result};
 
 /// The most changes one push may carry; a first sync sends its book in pages.
@@ -28,7 +29,8 @@ pub const ORG_ENTITIES: &[&str] = &[
 /// The team of each account the push touches; accounts nobody has claimed join the
 /// caller's team. Two statements, however many accounts.
 async fn scopes(
-    tx: &mut Transaction<'_, Sqlite>,
+    db: &Db,
+    tx: &mut Transaction<'_, Any>,
     caller: &Caller,
     changes: &[Change],
 ) -> Result<HashMap<String, Option<String>>> {
@@ -36,18 +38,20 @@ async fn scopes(
     accounts.sort_unstable();
     accounts.dedup();
     let list = serde_json::to_string(&accounts).map_err(|e| Error::Internal(e.to_string()))?;
-    sqlx::query(
-        "INSERT INTO account_scope (account_id, team_id) SELECT value, ? FROM json_each(?) WHERE true \
+    sqlx::query(&format!(
+        "INSERT INTO account_scope (account_id, team_id) SELECT value, $1 FROM ({}) AS l WHERE true \
          ON CONFLICT(account_id) DO NOTHING",
-    )
-    .bind(&caller.team_id)
-    .bind(&list)
+        db.text_list("$2")
+    ))
+    .bind(caller.team_id.clone())
+    .bind(list.clone())
     .execute(&mut **tx)
     .await?;
-    let rows: Vec<(String, Option<String>)> = sqlx::query_as(
-        "SELECT account_id, team_id FROM account_scope WHERE account_id IN (SELECT value FROM json_each(?))",
-    )
-    .bind(&list)
+    let rows: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
+        "SELECT account_id, team_id FROM account_scope WHERE account_id IN ({})",
+        db.text_list("$1")
+    ))
+    .bind(list)
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.into_iter().collect())
@@ -73,7 +77,7 @@ fn check_scope(caller: &Caller, change: &Change, team: Option<&String>) -> Resul
 /// Stores a push in one transaction: all of it or none of it, so a push cut off half way
 /// is simply sent again, and what had landed counts as duplicates. Set-based: a page of
 /// thousands of changes is a handful of statements.
-pub async fn push(pool: &SqlitePool, caller: &Caller, req: PushRequest) -> Result<PushResponse> {
+pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResponse> {
     req.check_version()?;
     if req.changes.len() > MAX_PUSH {
         return Err(Error::BadRequest(format!(
@@ -90,12 +94,12 @@ pub async fn push(pool: &SqlitePool, caller: &Caller, req: PushRequest) -> Resul
             )));
         }
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let teams = scopes(&mut tx, caller, &req.changes).await?;
+    let mut tx = db.begin_write().await?;
+    let teams = scopes(db, &mut tx, caller, &req.changes).await?;
     for c in &req.changes {
         check_scope(caller, c, teams.get(&c.account_id).and_then(Option::as_ref))?;
     }
-    let now = Utc::now();
+    let now = db::time(Utc::now());
     let rows = req
         .changes
         .iter()
@@ -112,46 +116,54 @@ pub async fn push(pool: &SqlitePool, caller: &Caller, req: PushRequest) -> Resul
             ]))
         })
         .collect::<Result<Vec<_>>>()?;
-    let accepted: Vec<i64> = sqlx::query_scalar(
+    let accepted: Vec<i64> = sqlx::query_scalar(&format!(
         "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at) \
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, ?, value->>7, ? \
-         FROM json_each(?) WHERE true ON CONFLICT(change_id) DO NOTHING RETURNING seq",
-    )
-    .bind(&caller.user_id)
-    .bind(now)
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, $1, value->>7, $2 \
+         FROM {} WHERE true ON CONFLICT(change_id) DO NOTHING RETURNING seq",
+        db.json_rows("$3")
+    ))
+    .bind(caller.user_id.clone())
+    .bind(now.clone())
     .bind(serde_json::Value::Array(rows).to_string())
     .fetch_all(&mut *tx)
     .await?;
     let seqs = serde_json::to_string(&accepted).map_err(|e| Error::Internal(e.to_string()))?;
-    sqlx::query(
+    // One candidate per field (its latest change in this push): an upsert may touch a row
+    // only once per statement on PostgreSQL.
+    sqlx::query(&format!(
         "INSERT INTO field_winners (entity, entity_id, field, hlc, seq) \
-         SELECT entity, entity_id, field, hlc, seq FROM changes WHERE seq IN (SELECT value FROM json_each(?)) ORDER BY hlc \
+         SELECT entity, entity_id, field, hlc, seq FROM ( \
+           SELECT entity, entity_id, field, hlc, seq, \
+             ROW_NUMBER() OVER (PARTITION BY entity, entity_id, field ORDER BY hlc DESC) AS nth \
+           FROM changes WHERE seq IN ({})) AS latest WHERE nth = 1 \
          ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc, seq = excluded.seq \
          WHERE excluded.hlc > field_winners.hlc",
-    )
-    .bind(&seqs)
+        db.int_list("$1")
+    ))
+    .bind(seqs.clone())
     .execute(&mut *tx)
     .await?;
     // An accepted change that is not its field's winner lost to another device's later
     // edit: the user who made it is told (a device superseding itself is no conflict).
-    let lost: Vec<(i64, i64, String, String)> = sqlx::query_as(
+    let lost: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
         "SELECT c.seq, w.seq, c.body, wc.body FROM changes c \
          JOIN field_winners w ON w.entity = c.entity AND w.entity_id = c.entity_id AND w.field = c.field \
          JOIN changes wc ON wc.seq = w.seq \
-         WHERE c.seq IN (SELECT value FROM json_each(?)) AND w.seq <> c.seq AND wc.device_id <> c.device_id",
-    )
-    .bind(&seqs)
+         WHERE c.seq IN ({}) AND w.seq <> c.seq AND wc.device_id <> c.device_id ORDER BY c.seq",
+        db.int_list("$1")
+    ))
+    .bind(seqs)
     .fetch_all(&mut *tx)
     .await?;
     let mut conflicts = Vec::with_capacity(lost.len());
     for (lost_seq, winner_seq, lost_body, winner_body) in lost {
         sqlx::query(
-            "INSERT INTO conflicts (user_id, lost_seq, winner_seq, created_at) VALUES (?, ?, ?, ?)",
+            "INSERT INTO conflicts (user_id, lost_seq, winner_seq, created_at) VALUES ($1, $2, $3, $4)",
         )
-        .bind(&caller.user_id)
+        .bind(caller.user_id.clone())
         .bind(lost_seq)
         .bind(winner_seq)
-        .bind(now)
+        .bind(now.clone())
         .execute(&mut *tx)
         .await?;
         conflicts.push(Conflict {
@@ -175,7 +187,7 @@ fn parse(body: &str) -> Result<Change> {
 
 /// Changes after `since` that the caller may see, oldest first.
 pub async fn pull(
-    pool: &SqlitePool,
+    db: &Db,
     caller: &Caller,
     protocol: u32,
     since: i64,
@@ -184,19 +196,20 @@ pub async fn pull(
     check_version(protocol)?;
     let limit = limit.clamp(1, MAX_PULL);
     let org: Vec<String> = ORG_ENTITIES.iter().map(|e| e.to_string()).collect();
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "SELECT seq, body FROM changes WHERE seq > ? AND ( ? \
-           OR account_id IN (SELECT account_id FROM account_scope WHERE team_id = ?) \
-           OR (? AND entity IN (SELECT value FROM json_each(?))) ) \
-         ORDER BY seq LIMIT ?",
-    )
+    let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
+        "SELECT seq, body FROM changes WHERE seq > $1 AND ( $2 \
+           OR account_id IN (SELECT account_id FROM account_scope WHERE team_id = $3) \
+           OR ($4 AND entity IN ({})) ) \
+         ORDER BY seq LIMIT $6",
+        db.text_list("$5")
+    ))
     .bind(since)
     .bind(caller.is_admin())
-    .bind(&caller.team_id)
+    .bind(caller.team_id.clone())
     .bind(caller.sees_org())
     .bind(serde_json::to_string(&org).unwrap_or_default())
     .bind(i64::from(limit) + 1)
-    .fetch_all(pool)
+    .fetch_all(&db.pool)
     .await?;
     let more = rows.len() > limit as usize;
     let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
@@ -216,13 +229,13 @@ pub async fn pull(
 }
 
 /// The caller's edits that lost to later ones, newest first.
-pub async fn conflicts(pool: &SqlitePool, caller: &Caller) -> Result<Vec<Conflict>> {
+pub async fn conflicts(db: &Db, caller: &Caller) -> Result<Vec<Conflict>> {
     let rows: Vec<(String, String)> = sqlx::query_as(
         "SELECT l.body, w.body FROM conflicts c JOIN changes l ON l.seq = c.lost_seq \
-         JOIN changes w ON w.seq = c.winner_seq WHERE c.user_id = ? ORDER BY c.id DESC LIMIT 200",
+         JOIN changes w ON w.seq = c.winner_seq WHERE c.user_id = $1 ORDER BY c.id DESC LIMIT 200",
     )
-    .bind(&caller.user_id)
-    .fetch_all(pool)
+    .bind(caller.user_id.clone())
+    .fetch_all(&db.pool)
     .await?;
     rows.iter()
         .map(|(l, w)| {

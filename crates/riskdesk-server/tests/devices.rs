@@ -1,52 +1,25 @@
 //! Two real device stores and the real server: a CSM's escalation reaches the manager's
 //! WBR after both sync, and the manager's decision reaches the CSM.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
 use riskdesk_core::book::{self, BookSpec};
 use riskdesk_core::sync;
 use riskdesk_core::Store;
 use riskdesk_sync::http::HttpClient;
 
-const PASSWORD: &str = "correct horse battery";
+use common::{Backing, Server, PASSWORD};
 
-/// Kills the server when the test ends, passing or not.
-struct Killed(std::process::Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-#[tokio::test]
-async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back() {
+async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(backing: &Backing) {
     let dir = tempfile::tempdir().expect("dir");
-    let server_dir = dir.path().join("server");
-    let pool = riskdesk_server::db::open(&server_dir).await.expect("db");
-    for (email, role, team) in [
-        ("csm@acme.example", "csm", "Enterprise"),
-        ("mgr@acme.example", "manager", "Leadership"),
-    ] {
-        riskdesk_server::auth::add_user(&pool, email, email, role, Some(team), PASSWORD)
-            .await
-            .expect("user");
-    }
-    pool.close().await;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_riskdesk-server"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-        .arg(&server_dir)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("server");
-    let stdout = child.stdout.take().expect("stdout");
-    let _server = Killed(child);
-    let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("addr");
-    let base = format!("http://{}", line.trim().trim_start_matches("listening on "));
+    backing
+        .seed(&[
+            ("csm@acme.example", "csm", Some("Enterprise")),
+            ("mgr@acme.example", "manager", Some("Leadership")),
+        ])
+        .await;
+    let server = Server::start(backing);
+    let base = server.base.clone();
 
     let today = chrono::Utc::now().date_naive();
     let spec = BookSpec::new(40, 3, today);
@@ -143,3 +116,5 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back()
         item.decisions
     );
 }
+
+on_both_backends!(a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back);

@@ -1,77 +1,24 @@
 //! The real server process on loopback: sign-in, scope, push and pull, conflicts,
 //! convergence of several offline clients, and a server killed in the middle of a push.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
-
 use reqwest::StatusCode;
 use riskdesk_sync::{
     Change, Clock, PullResponse, PushRequest, PushResponse, Replica, PROTOCOL_VERSION,
 };
 use serde_json::{json, Value};
 
-struct Server {
-    child: Child,
-    base: String,
-}
+mod common;
 
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_riskdesk-server"))
-            .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start server");
-        let stdout = child.stdout.take().expect("stdout");
-        let mut line = String::new();
-        BufReader::new(stdout)
-            .read_line(&mut line)
-            .expect("read address");
-        let addr = line
-            .trim()
-            .strip_prefix("listening on ")
-            .expect("address line")
-            .to_string();
-        Server {
-            child,
-            base: format!("http://{addr}"),
-        }
-    }
+use common::{Backing, Server, PASSWORD};
 
-    fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill();
-    }
-}
-
-const PASSWORD: &str = "correct horse battery";
-
-/// Users: two CSMs on Enterprise, one CSM on Mid-Market, a Mid-Market manager, the VP.
-async fn seed(dir: &Path) {
-    let pool = riskdesk_server::db::open(dir).await.expect("db");
-    for (email, role, team) in [
-        ("ana@acme.example", "csm", Some("Enterprise")),
-        ("ben@acme.example", "csm", Some("Enterprise")),
-        ("cy@acme.example", "csm", Some("Mid-Market")),
-        ("mo@acme.example", "manager", Some("Mid-Market")),
-        ("vp@acme.example", "executive", None),
-    ] {
-        riskdesk_server::auth::add_user(&pool, email, email, role, team, PASSWORD)
-            .await
-            .expect("user");
-    }
-    pool.close().await;
-}
+/// Two CSMs on Enterprise, one CSM on Mid-Market, a Mid-Market manager, the VP.
+const USERS: &[(&str, &str, Option<&str>)] = &[
+    ("ana@acme.example", "csm", Some("Enterprise")),
+    ("ben@acme.example", "csm", Some("Enterprise")),
+    ("cy@acme.example", "csm", Some("Mid-Market")),
+    ("mo@acme.example", "manager", Some("Mid-Market")),
+    ("vp@acme.example", "executive", None),
+];
 
 struct Client {
     http: reqwest::Client,
@@ -194,11 +141,9 @@ impl Client {
     }
 }
 
-#[tokio::test]
-async fn health_version_and_every_endpoint_demands_a_valid_token() {
-    let dir = tempfile::tempdir().expect("dir");
-    seed(dir.path()).await;
-    let server = Server::start(dir.path());
+async fn health_version_and_every_endpoint_demands_a_valid_token(backing: &Backing) {
+    backing.seed(USERS).await;
+    let server = Server::start(backing);
     let http = reqwest::Client::new();
     let health: Value = http
         .get(format!("{}/health", server.base))
@@ -294,11 +239,9 @@ async fn health_version_and_every_endpoint_demands_a_valid_token() {
         .contains("protocol version 99"));
 }
 
-#[tokio::test]
-async fn scope_a_team_sees_its_accounts_leadership_sees_escalations() {
-    let dir = tempfile::tempdir().expect("dir");
-    seed(dir.path()).await;
-    let server = Server::start(dir.path());
+async fn scope_a_team_sees_its_accounts_leadership_sees_escalations(backing: &Backing) {
+    backing.seed(USERS).await;
+    let server = Server::start(backing);
     let mut ana = Client::sign_in(&server.base, "ana@acme.example", "ana").await;
     let mut ben = Client::sign_in(&server.base, "ben@acme.example", "ben").await;
     let mut cy = Client::sign_in(&server.base, "cy@acme.example", "cy").await;
@@ -377,11 +320,9 @@ async fn scope_a_team_sees_its_accounts_leadership_sees_escalations() {
     assert_eq!(cy.pull().await, 0, "nothing of another team reaches a CSM");
 }
 
-#[tokio::test]
-async fn offline_clients_converge_and_the_loser_is_told() {
-    let dir = tempfile::tempdir().expect("dir");
-    seed(dir.path()).await;
-    let server = Server::start(dir.path());
+async fn offline_clients_converge_and_the_loser_is_told(backing: &Backing) {
+    backing.seed(USERS).await;
+    let server = Server::start(backing);
     let mut ana = Client::sign_in(&server.base, "ana@acme.example", "ana").await;
     let mut ben = Client::sign_in(&server.base, "ben@acme.example", "ben").await;
     let mut ana_desktop = Client::sign_in(&server.base, "ana@acme.example", "ana-desktop").await;
@@ -437,11 +378,9 @@ async fn offline_clients_converge_and_the_loser_is_told() {
     assert_eq!(again.status(), StatusCode::OK);
 }
 
-#[tokio::test]
-async fn a_push_cut_off_by_a_crash_is_retried_with_nothing_lost_or_doubled() {
-    let dir = tempfile::tempdir().expect("dir");
-    seed(dir.path()).await;
-    let mut server = Server::start(dir.path());
+async fn a_push_cut_off_by_a_crash_is_retried_with_nothing_lost_or_doubled(backing: &Backing) {
+    backing.seed(USERS).await;
+    let mut server = Server::start(backing);
     let mut ana = Client::sign_in(&server.base, "ana@acme.example", "ana").await;
     for i in 0..8_000u64 {
         ana.edit(
@@ -473,7 +412,7 @@ async fn a_push_cut_off_by_a_crash_is_retried_with_nothing_lost_or_doubled() {
         .map(|r| r.status() == StatusCode::OK)
         .unwrap_or(false);
 
-    let server = Server::start(dir.path());
+    let server = Server::start(backing);
     ana.base = server.base.clone();
     let retried: PushResponse = ana.push_raw(&batch).await.json().await.expect("retry");
     assert_eq!(retried.accepted + retried.duplicates, 8_000);
@@ -486,4 +425,171 @@ async fn a_push_cut_off_by_a_crash_is_retried_with_nothing_lost_or_doubled() {
     }
     let mut ben = Client::sign_in(&server.base, "ben@acme.example", "ben").await;
     assert_eq!(ben.pull().await, 8_000, "every change exactly once");
+}
+
+on_both_backends!(
+    health_version_and_every_endpoint_demands_a_valid_token,
+    scope_a_team_sees_its_accounts_leadership_sees_escalations,
+    offline_clients_converge_and_the_loser_is_told,
+    a_push_cut_off_by_a_crash_is_retried_with_nothing_lost_or_doubled,
+);
+
+/// The CLI tool an admin runs, against the same store as the server.
+fn admin(backing: &Backing, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk-server"))
+        .args(args)
+        .args(backing.args())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run the admin CLI");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+async fn an_invited_user_chooses_a_password_once(backing: &Backing) {
+    backing.seed(USERS).await;
+    let printed = admin(
+        backing,
+        &[
+            "user",
+            "invite",
+            "--email",
+            "Dee@Acme.example",
+            "--name",
+            "Dee",
+            "--role",
+            "csm",
+            "--team",
+            "Enterprise",
+        ],
+    );
+    let code = printed.lines().last().expect("the code").trim().to_string();
+    assert_eq!(code.len(), 32, "{printed}");
+    let server = Server::start(backing);
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: Value| {
+        http.post(format!("{}{path}", server.base))
+            .json(&body)
+            .send()
+    };
+    // No password yet: nothing signs in.
+    let r = post(
+        "/v1/sessions",
+        json!({ "email": "dee@acme.example", "password": "" }),
+    )
+    .await
+    .expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = post(
+        "/v1/invites/accept",
+        json!({ "code": code, "password": "short" }),
+    )
+    .await
+    .expect("send");
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = post(
+        "/v1/invites/accept",
+        json!({ "code": "0".repeat(32), "password": "a long enough one" }),
+    )
+    .await
+    .expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+
+    let r = post(
+        "/v1/invites/accept",
+        json!({ "code": code, "password": "a long enough one" }),
+    )
+    .await
+    .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    let session: Value = r.json().await.expect("session");
+    assert_eq!(session["user"]["email"], json!("dee@acme.example"));
+    assert_eq!(session["user"]["role"], json!("csm"));
+    let me = http
+        .get(format!("{}/v1/me", server.base))
+        .bearer_auth(session["token"].as_str().expect("token"))
+        .send()
+        .await
+        .expect("me");
+    assert_eq!(me.status(), StatusCode::OK);
+    // The code works once; the password chosen with it signs in (any letter case).
+    let r = post(
+        "/v1/invites/accept",
+        json!({ "code": code, "password": "another long one" }),
+    )
+    .await
+    .expect("send");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    let r = post(
+        "/v1/sessions",
+        json!({ "email": "DEE@acme.example", "password": "a long enough one" }),
+    )
+    .await
+    .expect("send");
+    assert_eq!(r.status(), StatusCode::OK);
+    // Revoking signs her out everywhere.
+    let printed = admin(backing, &["user", "revoke", "--email", "dee@acme.example"]);
+    assert!(printed.contains("revoked 2"), "{printed}");
+}
+
+on_both_backends!(an_invited_user_chooses_a_password_once);
+
+#[tokio::test]
+async fn with_a_certificate_the_server_speaks_https_only() {
+    let backing = Backing::sqlite();
+    backing.seed(USERS).await;
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).expect("certificate");
+    let dir = tempfile::tempdir().expect("dir");
+    let (cert_file, key_file) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_file, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_file, cert.key_pair.serialize_pem()).expect("write key");
+    let server = Server::start_with(
+        &backing,
+        &[
+            "--tls-cert".into(),
+            cert_file.into_os_string(),
+            "--tls-key".into(),
+            key_file.into_os_string(),
+        ],
+    );
+    let port = server
+        .base
+        .strip_prefix("https://127.0.0.1:")
+        .unwrap_or_else(|| panic!("not https: {}", server.base))
+        .to_string();
+    let trusting = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).expect("pem"),
+        )
+        .build()
+        .expect("client");
+    let r = trusting
+        .post(format!("https://localhost:{port}/v1/sessions"))
+        .json(&json!({ "email": "ana@acme.example", "password": PASSWORD }))
+        .send()
+        .await
+        .expect("sign in over https");
+    assert_eq!(r.status(), StatusCode::OK);
+    // A client that does not trust the certificate is refused, and so is plain HTTP.
+    let untrusting = reqwest::Client::new();
+    assert!(untrusting
+        .get(format!("https://localhost:{port}/health"))
+        .send()
+        .await
+        .is_err());
+    let plain = untrusting
+        .get(format!("http://localhost:{port}/health"))
+        .send()
+        .await;
+    assert!(
+        plain.map(|r| !r.status().is_success()).unwrap_or(true),
+        "plain HTTP must not be served"
+    );
+    drop(server);
+    backing.finish().await;
 }

@@ -27,11 +27,38 @@ async fn answer<T: serde::de::DeserializeOwned>(r: reqwest::Response) -> Result<
 impl HttpClient {
     /// Signs in and returns a client holding the token.
     pub async fn sign_in(base: &str, email: &str, password: &str) -> Result<HttpClient, String> {
+        Self::session(
+            base,
+            "/v1/sessions",
+            serde_json::json!({ "email": email, "password": password }),
+        )
+        .await
+    }
+
+    /// Accepts an invite: chooses the password and signs in.
+    pub async fn accept_invite(
+        base: &str,
+        code: &str,
+        password: &str,
+    ) -> Result<HttpClient, String> {
+        Self::session(
+            base,
+            "/v1/invites/accept",
+            serde_json::json!({ "code": code, "password": password }),
+        )
+        .await
+    }
+
+    async fn session(
+        base: &str,
+        path: &str,
+        body: serde_json::Value,
+    ) -> Result<HttpClient, String> {
         let http = reqwest::Client::new();
         let base = base.trim_end_matches('/').to_string();
         let r = http
-            .post(format!("{base}/v1/sessions"))
-            .json(&serde_json::json!({ "email": email, "password": password }))
+            .post(format!("{base}{path}"))
+            .json(&body)
             .send()
             .await
             .map_err(|e| format!("cannot reach {base}: {e}"))?;
