@@ -102,6 +102,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::sync::sync_status,
         commands::sync::sync_connect,
         commands::sync::sync_now,
+        commands::sync::sync_accept_invite,
+        commands::sync::sync_set_interval,
         commands::sync::sync_disconnect,
         commands::sync::sync_conflicts,
     ])
@@ -187,17 +189,26 @@ async fn schedules(store: Store) {
     }
 }
 
-/// While connected to a server, syncs every minute; a failure (offline) is noted for the
-/// status bar and retried on the next round.
+/// While connected to a server, syncs every `sync.interval_seconds` (a minute unless changed); a
+/// failure (offline) is noted for the status bar and retried on the next round.
 async fn background_sync(store: Store) {
+    use riskdesk_core::sync;
+    // A short tick, so a changed interval takes effect within seconds.
+    let mut last = std::time::Instant::now();
     loop {
-        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-        if let Ok(status) = riskdesk_core::sync::status(store.pool()).await {
-            if status.connected {
-                if let Err(e) = commands::sync::sync_with_stored(&store, |_, _| {}).await {
-                    tracing::warn!(error = %e, "background sync failed");
-                }
-            }
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+        let pool = store.pool();
+        let connected = matches!(
+            riskdesk_core::store::settings::get(pool, sync::TOKEN).await,
+            Ok(Some(_))
+        );
+        let every = sync::interval(pool).await.unwrap_or(sync::DEFAULT_INTERVAL);
+        if !connected || last.elapsed() < std::time::Duration::from_secs(every.into()) {
+            continue;
+        }
+        last = std::time::Instant::now();
+        if let Err(e) = commands::sync::sync_with_stored(&store, |_| {}).await {
+            tracing::warn!(error = %e, "background sync failed");
         }
     }
 }

@@ -69,4 +69,34 @@ describe("Sync", () => {
     assert.equal(await (await find(driver, "sync-pending")).getText(), "0");
     await screenshot(driver, "50-sync-settings");
   });
+
+  test("signed out, an invited manager chooses a password with the code and syncs", async () => {
+    const invite = spawnSync(serverBinary(), ["user", "invite", "--data-dir", serverDir, "--email", "mgr@acme.example", "--name", "Morgan Manager", "--role", "manager", "--team", "Enterprise"], {
+      env: { ...process.env, RUST_LOG: "warn" },
+    });
+    assert.equal(invite.status, 0, String(invite.stderr));
+    const code = String(invite.stdout).trim().split("\n").pop().trim();
+    assert.match(code, /^[0-9a-f]{32}$/);
+
+    await (await find(driver, "sync-signout")).click();
+    await (await find(driver, "sync-mode-invite")).click();
+    await setValue(driver, await find(driver, "sync-url"), base);
+    await setValue(driver, await find(driver, "sync-code"), code);
+    await setValue(driver, await find(driver, "sync-password"), "morgan's own password");
+    await (await find(driver, "sync-connect")).click();
+    await eventually(async () => /Sent \d+ changes/.test(await (await find(driver, "sync-report")).getText()), "the invite did not connect");
+    await eventually(async () => /mgr@acme.example/.test(await (await find(driver, "sync-settings")).getText()), "not signed in as the manager");
+
+    // The code is spent: the manager now signs in with the password chosen.
+    const reuse = await fetch(`${base}/v1/invites/accept`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ code, password: "another long password" }),
+    });
+    assert.equal(reuse.status, 401);
+
+    await setValue(driver, await find(driver, "sync-interval"), "300");
+    await eventually(async () => (await (await find(driver, "sync-interval")).getAttribute("value")) === "300", "the interval did not change");
+    await screenshot(driver, "51-sync-invite");
+  });
 });

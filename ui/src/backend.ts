@@ -5,7 +5,7 @@ import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialo
 import { commands } from "./bindings";
 import type {
   ConflictView,
-  SyncProgress,
+  Progress as SyncProgress,
   SyncReport,
   SyncStatus,
   Analysis,
@@ -66,9 +66,9 @@ import type {
   User,
 } from "./bindings";
 
+export type { Progress as SyncProgress } from "./bindings";
 export type {
   ConflictView,
-  SyncProgress,
   SyncReport,
   SyncStatus,
   Analysis,
@@ -286,6 +286,8 @@ export interface Backend {
   syncStatus(): Promise<SyncStatus>;
   syncConnect(serverUrl: string, email: string, password: string, shareExisting: boolean, onProgress: (p: SyncProgress) => void): Promise<SyncReport>;
   syncNow(onProgress: (p: SyncProgress) => void): Promise<SyncReport>;
+  syncAcceptInvite(serverUrl: string, code: string, password: string, shareExisting: boolean, onProgress: (p: SyncProgress) => void): Promise<SyncReport>;
+  syncSetInterval(seconds: number): Promise<SyncStatus>;
   syncDisconnect(): Promise<SyncStatus>;
   syncConflicts(): Promise<ConflictView[]>;
 }
@@ -401,6 +403,12 @@ export const tauriBackend: Backend = {
     channel.onmessage = onProgress;
     return unwrap(commands.syncNow(channel));
   },
+  syncAcceptInvite: (serverUrl, code, password, shareExisting, onProgress) => {
+    const channel = new Channel<SyncProgress>();
+    channel.onmessage = onProgress;
+    return unwrap(commands.syncAcceptInvite(serverUrl, code, password, shareExisting, channel));
+  },
+  syncSetInterval: (seconds) => unwrap(commands.syncSetInterval(seconds)),
   syncDisconnect: () => unwrap(commands.syncDisconnect()),
   syncConflicts: () => unwrap(commands.syncConflicts()),
   pickSavePath: async (defaultName, format) =>

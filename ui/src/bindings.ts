@@ -697,7 +697,7 @@ async syncStatus() : Promise<Result<SyncStatus, AppError>> {
  * Signs in to `server_url`, starts capturing this device's changes and syncs once.
  * `share_existing` sends what this device already holds (else it only receives).
  */
-async syncConnect(serverUrl: string, email: string, password: string, shareExisting: boolean, onProgress: TAURI_CHANNEL<SyncProgress>) : Promise<Result<SyncReport, AppError>> {
+async syncConnect(serverUrl: string, email: string, password: string, shareExisting: boolean, onProgress: TAURI_CHANNEL<Progress>) : Promise<Result<SyncReport, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("sync_connect", { serverUrl, email, password, shareExisting, onProgress }) };
 } catch (e) {
@@ -705,9 +705,32 @@ async syncConnect(serverUrl: string, email: string, password: string, shareExist
     else return { status: "error", error: e  as any };
 }
 },
-async syncNow(onProgress: TAURI_CHANNEL<SyncProgress>) : Promise<Result<SyncReport, AppError>> {
+async syncNow(onProgress: TAURI_CHANNEL<Progress>) : Promise<Result<SyncReport, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("sync_now", { onProgress }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Accepts an invite from the admin: chooses this user's password, then connects as
+ * `sync_connect` does.
+ */
+async syncAcceptInvite(serverUrl: string, code: string, password: string, shareExisting: boolean, onProgress: TAURI_CHANNEL<Progress>) : Promise<Result<SyncReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_accept_invite", { serverUrl, code, password, shareExisting, onProgress }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * How often the background sync runs, in seconds (15–3600).
+ */
+async syncSetInterval(seconds: number) : Promise<Result<SyncStatus, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_set_interval", { seconds }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -1165,6 +1188,10 @@ export type NumberField = { field: "health_score" } |
 export type OutcomeMix = { label: string; total: number; saved: number; downsell: number; churned: number; resolved: number; de_escalated: number }
 export type OutcomeSummary = { mix: OutcomeMix; arr_at_stake_minor: number; arr_retained_minor: number; arr_lost_minor: number; median_days_to_resolution: number | null; mean_days_to_resolution: number | null }
 export type OverrideView = { id: string; measure: MeasureKind; score: number; comment: string; author: string | null; created_at: string; expires_on: string | null }
+/**
+ * Where a sync round is, for a progress bar.
+ */
+export type Phase = "pushing" | "pulling"
 export type Playbook = { id: string; name: string; description: string; 
 /**
  * "csm" or "digital".
@@ -1214,6 +1241,15 @@ export type PriorityFactor = { factor: string; input: string; multiplier: number
  * The running score after this factor.
  */
 points: number }
+export type Progress = { phase: Phase; 
+/**
+ * Changes sent, or server sequence numbers passed, so far.
+ */
+done: number; 
+/**
+ * Of how many: `done == total` when the phase is finished.
+ */
+total: number }
 export type RecomputeProgress = { done: number; total: number }
 export type RecomputeSummary = { accounts: number; scored: number; signals_raised: number; signals_cleared: number; duration_ms: number }
 export type Refinement = { summary: OutcomeSummary; per_criterion: OutcomeMix[]; current_threshold: number; what_if: WhatIf[]; suggested_threshold: number | null; suggestion: string }
@@ -1384,11 +1420,6 @@ export type Slice = { key: string | null; label: string; accounts: number; arr_b
  * Where the customer is in its lifecycle.
  */
 export type Stage = "onboarding" | "adopting" | "mature" | "renewal"
-export type SyncProgress = { 
-/**
- * "pushing" or "pulling".
- */
-phase: string; changes: number }
 /**
  * What one sync did.
  */
@@ -1408,7 +1439,11 @@ export type SyncStatus = { connected: boolean; server_url: string | null; email:
 /**
  * The last attempt's failure (the server unreachable: offline), cleared by a success.
  */
-last_error: string | null; pending: number; unseen_conflicts: number }
+last_error: string | null; pending: number; unseen_conflicts: number; 
+/**
+ * Seconds between background syncs while connected.
+ */
+interval_seconds: number }
 export type TAURI_CHANNEL<TSend> = null
 export type Team = { id: string; name: string; created_at: string }
 export type Ticket = { id: string; account_id: string; external_id: string | null; subject: string; priority: TicketPriority; category: string; opened_at: string; resolved_at: string | null }

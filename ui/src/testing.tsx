@@ -135,10 +135,12 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     exportList: vi.fn(async (_view, _format, path) => ({ path, rows: 0 })),
     pickCsvFile: vi.fn(async () => null),
     pickSavePath: vi.fn(async (name) => `/tmp/${name}`),
-    syncStatus: vi.fn(async () => ({ connected: false, server_url: null, email: null, device_id: "dev-1", last_synced_at: null, last_error: null, pending: 0, unseen_conflicts: 0 })),
+    syncStatus: vi.fn(async () => ({ connected: false, server_url: null, email: null, device_id: "dev-1", last_synced_at: null, last_error: null, pending: 0, unseen_conflicts: 0, interval_seconds: 60 })),
     syncConnect: vi.fn(async () => ({ pushed: 0, pulled: 0, applied: 0, conflicts: 0, pending: 0 })),
     syncNow: vi.fn(async () => ({ pushed: 0, pulled: 0, applied: 0, conflicts: 0, pending: 0 })),
-    syncDisconnect: vi.fn(async () => ({ connected: false, server_url: null, email: null, device_id: "dev-1", last_synced_at: null, last_error: null, pending: 0, unseen_conflicts: 0 })),
+    syncDisconnect: vi.fn(async () => ({ connected: false, server_url: null, email: null, device_id: "dev-1", last_synced_at: null, last_error: null, pending: 0, unseen_conflicts: 0, interval_seconds: 60 })),
+    syncAcceptInvite: vi.fn(async () => ({ pushed: 0, pulled: 0, applied: 0, conflicts: 0, pending: 0 })),
+    syncSetInterval: vi.fn(async (seconds) => ({ connected: true, server_url: "https://sync.acme.example", email: "ana@acme.example", device_id: "dev-1", last_synced_at: null, last_error: null, pending: 0, unseen_conflicts: 0, interval_seconds: seconds })),
     syncConflicts: vi.fn(async () => []),
     dashboard: vi.fn(async () => {
       throw new Error("not faked");

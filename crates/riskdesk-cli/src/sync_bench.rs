@@ -73,7 +73,7 @@ pub async fn run(accounts: usize, clients: usize) -> Result<()> {
     let started = Instant::now();
     sync::start_recording(&a, true).await?;
     let queued = sync::pending_changes(a.pool()).await?;
-    let up = sync::sync_once(&a, &csm, |_, _| {}).await?;
+    let up = sync::sync_once(&a, &csm, |_| {}).await?;
     rows.push(row(
         format!("first sync up: {accounts} accounts ({queued} field changes queued and pushed)"),
         started.elapsed(),
@@ -82,7 +82,7 @@ pub async fn run(accounts: usize, clients: usize) -> Result<()> {
 
     sync::start_recording(&b, false).await?;
     let started = Instant::now();
-    let down = sync::sync_once(&b, &vp, |_, _| {}).await?;
+    let down = sync::sync_once(&b, &vp, |_| {}).await?;
     rows.push(row(
         format!(
             "initial sync of a new device: {} changes pulled, {} accounts rebuilt",
@@ -107,8 +107,8 @@ pub async fn run(accounts: usize, clients: usize) -> Result<()> {
             .execute(a.pool())
             .await?;
         let started = Instant::now();
-        sync::sync_once(&a, &csm, |_, _| {}).await?;
-        let got = sync::sync_once(&b, &vp, |_, _| {}).await?;
+        sync::sync_once(&a, &csm, |_| {}).await?;
+        let got = sync::sync_once(&b, &vp, |_| {}).await?;
         times.push(started.elapsed());
         anyhow::ensure!(got.applied >= 1000, "round {round}: {got:?}");
     }

@@ -171,6 +171,39 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     pub pending: u32,
     pub unseen_conflicts: u32,
+    /// Seconds between background syncs while connected.
+    pub interval_seconds: u32,
+}
+
+/// Background syncs come every minute unless the user says otherwise.
+pub const DEFAULT_INTERVAL: u32 = 60;
+/// The allowed range: often enough to feel live, rarely enough to spare a laptop.
+pub const INTERVAL_RANGE: std::ops::RangeInclusive<u32> = 15..=3600;
+
+/// Seconds between background syncs.
+pub async fn interval(pool: &SqlitePool) -> Result<u32> {
+    Ok(settings::get(pool, INTERVAL)
+        .await?
+        .and_then(|s| s.parse().ok())
+        .filter(|s| INTERVAL_RANGE.contains(s))
+        .unwrap_or(DEFAULT_INTERVAL))
+}
+
+pub async fn set_interval(store: &Store, seconds: u32) -> Result<()> {
+    if !INTERVAL_RANGE.contains(&seconds) {
+        return Err(Error::invalid(
+            "sync.interval_seconds",
+            format!(
+                "{seconds} is outside {}–{} seconds",
+                INTERVAL_RANGE.start(),
+                INTERVAL_RANGE.end()
+            ),
+        ));
+    }
+    let mut tx = store.write().await?;
+    settings::set(&mut tx, INTERVAL, &seconds.to_string()).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 pub async fn status(pool: &SqlitePool) -> Result<SyncStatus> {
@@ -187,6 +220,7 @@ pub async fn status(pool: &SqlitePool) -> Result<SyncStatus> {
         last_error: settings::get(pool, LAST_ERROR).await?,
         pending: pending_changes(pool).await?.clamp(0, u32::MAX as i64) as u32,
         unseen_conflicts: unseen.clamp(0, u32::MAX as i64) as u32,
+        interval_seconds: interval(pool).await?,
     })
 }
 
@@ -284,7 +318,27 @@ pub struct SyncReport {
     pub pending: u32,
 }
 
+/// Where a sync round is, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Pushing,
+    Pulling,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Progress {
+    pub phase: Phase,
+    /// Changes sent, or server sequence numbers passed, so far.
+    pub done: u64,
+    /// Of how many: `done == total` when the phase is finished.
+    pub total: u64,
+}
+
 const CURSOR: &str = "sync.cursor";
+const INTERVAL: &str = "sync.interval_seconds";
 /// Changes per push; the server takes up to 10,000.
 const PUSH_PAGE: i64 = 2_000;
 const PULL_PAGE: u32 = 2_000;
@@ -733,11 +787,19 @@ async fn write_record(
 pub async fn sync_once(
     store: &Store,
     transport: &impl Transport,
-    mut progress: impl FnMut(&str, u32),
+    mut progress: impl FnMut(Progress),
 ) -> Result<SyncReport> {
     let pool = store.pool();
     let device = device_id(pool).await?;
     let mut report = SyncReport::default();
+    let to_push = pending_changes(pool).await?.max(0) as u64;
+    if to_push > 0 {
+        progress(Progress {
+            phase: Phase::Pushing,
+            done: 0,
+            total: to_push,
+        });
+    }
     loop {
         let page = outbox_page(pool, &device).await?;
         let Some(last) = page.last().map(|(seq, _)| *seq) else {
@@ -762,12 +824,17 @@ pub async fn sync_once(
             .await?;
         tx.commit().await?;
         report.pushed += n;
-        progress("pushing", report.pushed);
+        progress(Progress {
+            phase: Phase::Pushing,
+            done: u64::from(report.pushed),
+            total: to_push.max(u64::from(report.pushed)),
+        });
     }
     let mut cursor: i64 = settings::get(pool, CURSOR)
         .await?
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
+    let start = cursor;
     loop {
         let page = transport
             .pull(cursor, PULL_PAGE)
@@ -782,7 +849,11 @@ pub async fn sync_once(
         let mut tx = store.write().await?;
         settings::set(&mut tx, CURSOR, &cursor.to_string()).await?;
         tx.commit().await?;
-        progress("pulling", report.pulled);
+        progress(Progress {
+            phase: Phase::Pulling,
+            done: (cursor - start).max(0) as u64,
+            total: (page.head.max(cursor) - start).max(0) as u64,
+        });
         if !page.more {
             break;
         }

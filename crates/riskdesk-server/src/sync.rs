@@ -220,7 +220,11 @@ pub async fn pull(
         });
     }
     let cursor = changes.last().map_or(since, |c| c.seq);
+    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+        .fetch_one(&db.pool)
+        .await?;
     Ok(PullResponse {
+        head: head.max(cursor),
         protocol: PROTOCOL_VERSION,
         changes,
         cursor,

@@ -67,12 +67,12 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
     sync::start_recording(&mgr, false)
         .await
         .expect("mgr records");
-    let up = sync::sync_once(&csm, &csm_link, |_, _| {})
+    let up = sync::sync_once(&csm, &csm_link, |_| {})
         .await
         .expect("csm syncs");
     // At least every field of every account went up.
     assert!(up.pushed >= 40 * 16, "{up:?}");
-    let down = sync::sync_once(&mgr, &mgr_link, |_, _| {})
+    let down = sync::sync_once(&mgr, &mgr_link, |_| {})
         .await
         .expect("mgr syncs");
     assert_eq!(down.pending, 0, "{down:?}");
@@ -95,10 +95,10 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
     )
     .await
     .expect("decision");
-    sync::sync_once(&mgr, &mgr_link, |_, _| {})
+    sync::sync_once(&mgr, &mgr_link, |_| {})
         .await
         .expect("mgr pushes");
-    sync::sync_once(&csm, &csm_link, |_, _| {})
+    sync::sync_once(&csm, &csm_link, |_| {})
         .await
         .expect("csm pulls");
     let wbr = riskdesk_core::escalation::wbr(csm.pool(), today)

@@ -122,4 +122,8 @@ pub struct PullResponse {
     pub cursor: i64,
     /// More changes wait beyond this page.
     pub more: bool,
+    /// The newest sequence number on the server when the page was read: how far a first
+    /// sync has to go (the caller's scope holds some of what lies between).
+    #[serde(default)]
+    pub head: i64,
 }

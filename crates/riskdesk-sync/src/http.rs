@@ -7,6 +7,8 @@ pub struct HttpClient {
     http: reqwest::Client,
     base: String,
     token: String,
+    /// The signed-in user's email, as the server knows it.
+    email: String,
 }
 
 async fn answer<T: serde::de::DeserializeOwned>(r: reqwest::Response) -> Result<T, String> {
@@ -67,7 +69,16 @@ impl HttpClient {
             .as_str()
             .ok_or("the server sent no token")?
             .to_string();
-        Ok(HttpClient { http, base, token })
+        let email = session["user"]["email"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        Ok(HttpClient {
+            http,
+            base,
+            token,
+            email,
+        })
     }
 
     pub fn with_token(base: &str, token: &str) -> HttpClient {
@@ -75,11 +86,17 @@ impl HttpClient {
             http: reqwest::Client::new(),
             base: base.trim_end_matches('/').to_string(),
             token: token.to_string(),
+            email: String::new(),
         }
     }
 
     pub fn token(&self) -> &str {
         &self.token
+    }
+
+    /// Empty for a client made from a stored token.
+    pub fn email(&self) -> &str {
+        &self.email
     }
 
     pub async fn push(&self, req: PushRequest) -> Result<PushResponse, String> {

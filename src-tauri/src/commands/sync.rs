@@ -1,27 +1,20 @@
-//! Settings › Sync and the status bar: connect to a server, sync now, sign out.
+//! Settings › Sync and the status bar: connect to a server (password or invite), sync now,
+//! how often to sync, sign out.
 
 use riskdesk_core::store::settings;
-use riskdesk_core::sync::{self, ConflictView, SyncReport, SyncStatus};
+use riskdesk_core::sync::{self, ConflictView, Progress, SyncReport, SyncStatus};
 use riskdesk_core::Store;
 use riskdesk_sync::http::HttpClient;
-use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 
-#[derive(Debug, Clone, Serialize, specta::Type)]
-pub struct SyncProgress {
-    /// "pushing" or "pulling".
-    pub phase: String,
-    pub changes: u32,
-}
-
 /// One sync round with the stored server and token, its outcome noted for the status bar.
 pub async fn sync_with_stored(
     store: &Store,
-    mut progress: impl FnMut(&str, u32),
+    progress: impl FnMut(Progress),
 ) -> AppResult<SyncReport> {
     let pool = store.pool();
     let (Some(url), Some(token)) = (
@@ -34,7 +27,7 @@ pub async fn sync_with_stored(
         });
     };
     let client = HttpClient::with_token(&url, &token);
-    let outcome = sync::sync_once(store, &client, |phase, n| progress(phase, n))
+    let outcome = sync::sync_once(store, &client, progress)
         .await
         .map_err(|e| e.to_string());
     sync::note_attempt(store, &outcome).await?;
@@ -50,6 +43,44 @@ pub async fn sync_status(state: State<'_, AppState>) -> AppResult<SyncStatus> {
     Ok(sync::status(state.store.pool()).await?)
 }
 
+fn server_url(url: &str) -> AppResult<&str> {
+    let url = url.trim();
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(url)
+    } else {
+        Err(AppError::Invalid {
+            field: "server_url".into(),
+            reason: "must start with https:// (or http:// for a server on this network)".into(),
+        })
+    }
+}
+
+/// Remembers a signed-in client, starts capturing this device's changes and syncs once,
+/// reporting progress (a first sync of a large book takes a while).
+async fn start_syncing(
+    state: &AppState,
+    url: &str,
+    fallback_email: &str,
+    client: Result<HttpClient, String>,
+    share_existing: bool,
+    on_progress: Channel<Progress>,
+) -> AppResult<SyncReport> {
+    let client = client.map_err(|reason| AppError::Invalid {
+        field: "sign in".into(),
+        reason,
+    })?;
+    let email = if client.email().is_empty() {
+        fallback_email
+    } else {
+        client.email()
+    };
+    sync::connect(&state.store, url, email, client.token(), share_existing).await?;
+    sync_with_stored(&state.store, |p| {
+        let _ = on_progress.send(p);
+    })
+    .await
+}
+
 /// Signs in to `server_url`, starts capturing this device's changes and syncs once.
 /// `share_existing` sends what this device already holds (else it only receives).
 #[tauri::command]
@@ -60,51 +91,62 @@ pub async fn sync_connect(
     email: String,
     password: String,
     share_existing: bool,
-    on_progress: Channel<SyncProgress>,
+    on_progress: Channel<Progress>,
 ) -> AppResult<SyncReport> {
-    let url = server_url.trim();
-    if !(url.starts_with("http://") || url.starts_with("https://")) {
-        return Err(AppError::Invalid {
-            field: "server_url".into(),
-            reason: "must start with https:// (or http:// for a server on this network)".into(),
-        });
-    }
-    let client = HttpClient::sign_in(url, email.trim(), &password)
-        .await
-        .map_err(|reason| AppError::Invalid {
-            field: "sign in".into(),
-            reason,
-        })?;
-    sync::connect(
-        &state.store,
+    let url = self::server_url(&server_url)?;
+    let client = HttpClient::sign_in(url, email.trim(), &password).await;
+    start_syncing(
+        &state,
         url,
         email.trim(),
-        client.token(),
+        client,
         share_existing,
+        on_progress,
     )
-    .await?;
-    sync_with_stored(&state.store, |phase, changes| {
-        let _ = on_progress.send(SyncProgress {
-            phase: phase.into(),
-            changes,
-        });
-    })
     .await
+}
+
+/// Accepts an invite from the admin: chooses this user's password, then connects as
+/// `sync_connect` does.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_accept_invite(
+    state: State<'_, AppState>,
+    server_url: String,
+    code: String,
+    password: String,
+    share_existing: bool,
+    on_progress: Channel<Progress>,
+) -> AppResult<SyncReport> {
+    let url = self::server_url(&server_url)?;
+    if code.trim().is_empty() {
+        return Err(AppError::Invalid {
+            field: "invite code".into(),
+            reason: "paste the code your admin sent you".into(),
+        });
+    }
+    let client = HttpClient::accept_invite(url, code.trim(), &password).await;
+    start_syncing(&state, url, "", client, share_existing, on_progress).await
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_now(
     state: State<'_, AppState>,
-    on_progress: Channel<SyncProgress>,
+    on_progress: Channel<Progress>,
 ) -> AppResult<SyncReport> {
-    sync_with_stored(&state.store, |phase, changes| {
-        let _ = on_progress.send(SyncProgress {
-            phase: phase.into(),
-            changes,
-        });
+    sync_with_stored(&state.store, |p| {
+        let _ = on_progress.send(p);
     })
     .await
+}
+
+/// How often the background sync runs, in seconds (15–3600).
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_set_interval(state: State<'_, AppState>, seconds: u32) -> AppResult<SyncStatus> {
+    sync::set_interval(&state.store, seconds).await?;
+    Ok(sync::status(state.store.pool()).await?)
 }
 
 #[tauri::command]

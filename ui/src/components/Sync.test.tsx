@@ -13,6 +13,7 @@ const connected: SyncStatus = {
   last_error: null,
   pending: 3,
   unseen_conflicts: 1,
+  interval_seconds: 60,
 };
 
 describe("Sync", () => {
@@ -50,5 +51,51 @@ describe("Sync", () => {
     expect(screen.getByTestId("sync-status").textContent).toContain("1 lost edits");
     const table = await screen.findByTestId("sync-conflicts");
     expect(table.textContent).toContain('"closed"');
+  });
+
+  it("accepts an invite: the code and a new password, then a progress bar while it syncs", async () => {
+    let finish: (r: { pushed: number; pulled: number; applied: number; conflicts: number; pending: number }) => void = () => {};
+    const syncAcceptInvite = vi.fn(
+      (_url: string, _code: string, _password: string, _share: boolean, onProgress: (p: { phase: "pushing" | "pulling"; done: number; total: number }) => void) =>
+        new Promise<{ pushed: number; pulled: number; applied: number; conflicts: number; pending: number }>((resolve) => {
+          onProgress({ phase: "pulling", done: 2500, total: 10000 });
+          finish = resolve;
+        }),
+    );
+    const syncConnect = vi.fn();
+    const backend = fakeBackend({ syncAcceptInvite, syncConnect });
+    render(
+      <WithApp backend={backend}>
+        <SyncSettings />
+      </WithApp>,
+    );
+    fireEvent.click(await screen.findByTestId("sync-mode-invite"));
+    fireEvent.change(screen.getByTestId("sync-url"), { target: { value: "https://sync.acme.example" } });
+    fireEvent.change(screen.getByTestId("sync-code"), { target: { value: " 8f3a " } });
+    fireEvent.change(screen.getByTestId("sync-password"), { target: { value: "too short" } });
+    expect((screen.getByTestId("sync-connect") as HTMLButtonElement).disabled).toBe(true);
+    fireEvent.change(screen.getByTestId("sync-password"), { target: { value: "long enough now" } });
+    fireEvent.click(screen.getByTestId("sync-connect"));
+    const bar = await screen.findByTestId("sync-progress");
+    expect(bar.textContent).toContain("25 %");
+    expect(syncAcceptInvite).toHaveBeenCalledWith("https://sync.acme.example", " 8f3a ", "long enough now", false, expect.any(Function));
+    expect(syncConnect).not.toHaveBeenCalled();
+    finish({ pushed: 0, pulled: 40, applied: 40, conflicts: 0, pending: 0 });
+    await screen.findByTestId("sync-report");
+    expect(screen.queryByTestId("sync-progress")).toBeNull();
+  });
+
+  it("changes how often it syncs in the background", async () => {
+    const syncSetInterval = vi.fn(async (seconds: number) => ({ ...connected, interval_seconds: seconds }));
+    const backend = fakeBackend({ syncStatus: vi.fn(async () => connected), syncSetInterval });
+    render(
+      <WithApp backend={backend}>
+        <SyncSettings />
+      </WithApp>,
+    );
+    const select = (await screen.findByTestId("sync-interval")) as HTMLSelectElement;
+    expect(select.value).toBe("60");
+    fireEvent.change(select, { target: { value: "300" } });
+    await waitFor(() => expect(syncSetInterval).toHaveBeenCalledWith(300));
   });
 });

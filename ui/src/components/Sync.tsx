@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useState } from "react";
 import type { ConflictView, SyncProgress, SyncReport, SyncStatus } from "../backend";
 import { useApp } from "../context";
+import { ProgressBar } from "./ProgressBar";
 
 function ago(iso: string | null): string {
   if (!iso) return "never";
@@ -13,6 +14,20 @@ function ago(iso: string | null): string {
 }
 
 const SYNCED = "riskdesk-synced";
+
+const INTERVALS: Array<[number, string]> = [
+  [15, "15 seconds"],
+  [30, "30 seconds"],
+  [60, "minute"],
+  [300, "5 minutes"],
+  [900, "15 minutes"],
+  [3600, "hour"],
+];
+
+function every(seconds: number): string {
+  const known = INTERVALS.find(([s]) => s === seconds);
+  return known ? known[1] : `${seconds} seconds`;
+}
 
 /** Polls the sync status; `refresh` asks again at once. */
 export function useSyncStatus(everyMs = 15_000) {
@@ -61,6 +76,8 @@ export function SyncSettings() {
   const [url, setUrl] = useState("https://");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
+  const [invite, setInvite] = useState(false);
+  const [code, setCode] = useState("");
   const [share, setShare] = useState(false);
   const [busy, setBusy] = useState(false);
   const [progress, setProgress] = useState<SyncProgress | null>(null);
@@ -93,30 +110,55 @@ export function SyncSettings() {
           className="scorecard-form"
           onSubmit={(e) => {
             e.preventDefault();
-            run(backend.syncConnect(url, email, password, share, setProgress));
+            run(invite ? backend.syncAcceptInvite(url, code, password, share, setProgress) : backend.syncConnect(url, email, password, share, setProgress));
           }}
         >
           <p className="muted">
             Connect this device to your team's Riskdesk server to share your accounts' work with your team and your escalations with leadership. Everything keeps working offline; changes wait here until the next sync.
           </p>
+          <div className="segmented" role="tablist">
+            <button type="button" role="tab" aria-selected={!invite} className={invite ? "" : "active"} onClick={() => setInvite(false)} data-testid="sync-mode-password">
+              I have a password
+            </button>
+            <button type="button" role="tab" aria-selected={invite} className={invite ? "active" : ""} onClick={() => setInvite(true)} data-testid="sync-mode-invite">
+              I have an invite code
+            </button>
+          </div>
           <label className="field">
             Server
             <input value={url} onChange={(e) => setUrl(e.target.value)} data-testid="sync-url" />
           </label>
+          {invite ? (
+            <label className="field">
+              Invite code
+              <input value={code} onChange={(e) => setCode(e.target.value)} spellCheck={false} data-testid="sync-code" />
+            </label>
+          ) : (
+            <label className="field">
+              Email
+              <input value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" data-testid="sync-email" />
+            </label>
+          )}
           <label className="field">
-            Email
-            <input value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="username" data-testid="sync-email" />
-          </label>
-          <label className="field">
-            Password
-            <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" data-testid="sync-password" />
+            {invite ? "Choose a password (10 characters or more)" : "Password"}
+            <input
+              type="password"
+              value={password}
+              onChange={(e) => setPassword(e.target.value)}
+              autoComplete={invite ? "new-password" : "current-password"}
+              data-testid="sync-password"
+            />
           </label>
           <label className="toggle">
             <input type="checkbox" checked={share} onChange={(e) => setShare(e.target.checked)} /> Send what this device already holds (a device used before connecting)
           </label>
           <div className="actions">
-            <button className="button" disabled={busy || !email.trim() || !password} data-testid="sync-connect">
-              Connect and sync
+            <button
+              className="button"
+              disabled={busy || !password || (invite ? !code.trim() || password.length < 10 : !email.trim())}
+              data-testid="sync-connect"
+            >
+              {invite ? "Set password, connect and sync" : "Connect and sync"}
             </button>
           </div>
         </form>
@@ -142,9 +184,39 @@ export function SyncSettings() {
               </dd>
             </div>
           </dl>
-          {status.last_error && <p className="problem small">Last attempt failed: {status.last_error}. Working offline; it retries every minute.</p>}
+          {status.last_error && (
+            <p className="problem small">
+              Last attempt failed: {status.last_error}. Working offline; it retries every {every(status.interval_seconds)}.
+            </p>
+          )}
+          <label className="field inline">
+            Sync in the background every
+            <select
+              value={status.interval_seconds}
+              onChange={(e) =>
+                backend
+                  .syncSetInterval(Number(e.target.value))
+                  .then(() => window.dispatchEvent(new Event(SYNCED)))
+                  .catch(reportError)
+              }
+              data-testid="sync-interval"
+            >
+              {(INTERVALS.some(([s]) => s === status.interval_seconds) ? INTERVALS : [...INTERVALS, [status.interval_seconds, every(status.interval_seconds)] as [number, string]]).map(([s, label]) => (
+                <option key={s} value={s}>
+                  {label}
+                </option>
+              ))}
+            </select>
+          </label>
           <div className="actions">
-            <button className="button secondary" disabled={busy} onClick={() => backend.syncDisconnect().then(() => window.dispatchEvent(new Event(SYNCED))).catch(reportError)}>
+            <button className="button secondary" disabled={busy} data-testid="sync-signout" onClick={() => {
+                setReport(null);
+                backend
+                  .syncDisconnect()
+                  .then(() => window.dispatchEvent(new Event(SYNCED)))
+                  .catch(reportError);
+              }}
+            >
               Sign out
             </button>
             <button className="button" disabled={busy} onClick={() => run(backend.syncNow(setProgress))} data-testid="sync-now">
@@ -181,9 +253,12 @@ export function SyncSettings() {
         </>
       )}
       {progress && (
-        <p className="muted small" data-testid="sync-progress">
-          {progress.phase === "pushing" ? "Sending" : "Receiving"} · {progress.changes.toLocaleString("en-US")} changes
-        </p>
+        <ProgressBar
+          label={progress.phase === "pushing" ? `Sending this device's changes (${progress.done.toLocaleString("en-US")} of ${progress.total.toLocaleString("en-US")})` : "Receiving your team's changes"}
+          done={progress.done}
+          total={progress.total}
+          testId="sync-progress"
+        />
       )}
       {report && (
         <p className="ok small" data-testid="sync-report">

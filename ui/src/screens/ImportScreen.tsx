@@ -3,6 +3,7 @@
 // fixed and re-checked, or imported without its bad rows, which come back as a CSV.
 import { useCallback, useEffect, useState } from "react";
 import type { Analysis, FieldMapping, ImportKind, ImportLogEntry, ImportMode, ImportProgress, ImportReport } from "../backend";
+import { ProgressBar } from "../components/ProgressBar";
 import { useApp } from "../context";
 
 const KINDS: Array<{ kind: ImportKind; label: string; about: string }> = [
@@ -19,17 +20,7 @@ type Step = "file" | "columns" | "check" | "done";
 
 function Progress({ p }: { p: ImportProgress | null }) {
   if (!p) return null;
-  const pct = p.total > 0 ? Math.min(100, Math.round((100 * p.done) / p.total)) : 0;
-  return (
-    <div className="import-progress" data-testid="import-progress">
-      <span className="muted small">
-        {PHASES[p.phase] ?? p.phase} · {pct} %
-      </span>
-      <div className="progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
-        <div style={{ width: `${pct}%` }} />
-      </div>
-    </div>
-  );
+  return <ProgressBar label={PHASES[p.phase] ?? p.phase} done={p.done} total={p.total} testId="import-progress" />;
 }
 
 function n(v: number): string {

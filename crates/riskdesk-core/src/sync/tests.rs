@@ -53,6 +53,7 @@ impl Transport for MemoryServer {
             more: (cursor as usize) < changes.len(),
             changes: page,
             cursor,
+            head: changes.len() as i64,
         })
     }
 }
@@ -159,10 +160,32 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
 
     start_recording(&a, true).await.expect("a records");
     start_recording(&b, false).await.expect("b records");
-    let pushed = sync_once(&a, &server, |_, _| {}).await.expect("a syncs");
+    let mut seen = Vec::new();
+    let pushed = sync_once(&a, &server, |p| seen.push(p))
+        .await
+        .expect("a syncs");
     assert!(pushed.pushed > 0);
-    let pulled = sync_once(&b, &server, |_, _| {}).await.expect("b syncs");
+    let mut pulling = Vec::new();
+    let pulled = sync_once(&b, &server, |p| pulling.push(p))
+        .await
+        .expect("b syncs");
     assert_eq!(pulled.pending, 0, "every record found its parents");
+    // Progress starts at once and climbs to its total in each phase, for a progress bar.
+    assert_eq!(seen.first().map(|p| p.done), Some(0));
+    for (events, phase) in [(&seen, Phase::Pushing), (&pulling, Phase::Pulling)] {
+        let mine: Vec<&Progress> = events.iter().filter(|p| p.phase == phase).collect();
+        assert!(!mine.is_empty(), "{phase:?} reports each page");
+        assert!(mine.windows(2).all(|w| w[0].done <= w[1].done));
+        let last = mine.last().expect("a last event");
+        assert_eq!(last.done, last.total, "{phase:?} ends at 100 %");
+    }
+    assert_eq!(
+        seen.iter()
+            .filter(|p| p.phase == Phase::Pushing)
+            .last()
+            .map(|p| p.total),
+        Some(u64::from(pushed.pushed))
+    );
     for table in ["accounts", "ctas", "cta_updates", "escalations"] {
         let sql = format!("SELECT COUNT(*) FROM {table}");
         assert_eq!(scalar(&b, &sql).await, scalar(&a, &sql).await, "{table}");
@@ -202,7 +225,7 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
         .await
         .expect("b edits");
     for store in [&a, &b, &a] {
-        sync_once(store, &server, |_, _| {}).await.expect("sync");
+        sync_once(store, &server, |_| {}).await.expect("sync");
     }
     let reason = |s: &Store| {
         let cta = cta.clone();
@@ -285,10 +308,10 @@ mod properties {
                 let (_b_dir, b) = empty_device(8, 11).await;
                 let (_c_dir, c) = empty_device(8, 11).await;
                 start_recording(&a, true).await.expect("a");
-                sync_once(&a, &server, |_, _| {}).await.expect("seed");
+                sync_once(&a, &server, |_| {}).await.expect("seed");
                 for d in [&b, &c] {
                     start_recording(d, false).await.expect("record");
-                    sync_once(d, &server, |_, _| {}).await.expect("first pull");
+                    sync_once(d, &server, |_| {}).await.expect("first pull");
                 }
                 let devices = [&a, &b, &c];
                 let ids: Vec<String> = ctas(&a).await.into_iter().map(|(id, _, _)| id).take(2).collect();
@@ -309,10 +332,10 @@ mod properties {
                                 .expect("edit");
                         }
                         Op::Sync { device } => {
-                            sync_once(devices[device], &server, |_, _| {}).await.expect("sync");
+                            sync_once(devices[device], &server, |_| {}).await.expect("sync");
                         }
                         Op::SyncLosingTheAnswer { device } => {
-                            let lost = sync_once(devices[device], &LostAnswers(&server), |_, _| {}).await;
+                            let lost = sync_once(devices[device], &LostAnswers(&server), |_| {}).await;
                             if pending_changes(devices[device].pool()).await.expect("pending") > 0 {
                                 assert!(lost.is_err());
                             }
@@ -321,7 +344,7 @@ mod properties {
                 }
                 for _ in 0..2 {
                     for d in devices {
-                        sync_once(d, &server, |_, _| {}).await.expect("final sync");
+                        sync_once(d, &server, |_| {}).await.expect("final sync");
                     }
                 }
                 let want = ctas(&a).await;
@@ -334,4 +357,24 @@ mod properties {
             });
         }
     }
+}
+
+#[tokio::test]
+async fn the_background_interval_is_kept_within_its_range() {
+    let (_dir, store) = temp_store().await;
+    assert_eq!(
+        interval(store.pool()).await.expect("read"),
+        DEFAULT_INTERVAL
+    );
+    set_interval(&store, 300).await.expect("five minutes");
+    assert_eq!(interval(store.pool()).await.expect("read"), 300);
+    assert_eq!(
+        status(store.pool()).await.expect("status").interval_seconds,
+        300
+    );
+    for bad in [0, 14, 3601] {
+        let err = set_interval(&store, bad).await.expect_err("out of range");
+        assert!(err.to_string().contains("15–3600"), "{err}");
+    }
+    assert_eq!(interval(store.pool()).await.expect("read"), 300);
 }
