@@ -181,8 +181,7 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
     }
     assert_eq!(
         seen.iter()
-            .filter(|p| p.phase == Phase::Pushing)
-            .last()
+            .rfind(|p| p.phase == Phase::Pushing)
             .map(|p| p.total),
         Some(u64::from(pushed.pushed))
     );
