@@ -231,6 +231,9 @@ describe("Riskdesk desktop app", () => {
 
   test("a full recompute shows progress and what it did", async () => {
     await (await find(driver, "settings-tab-recompute")).click();
+    // The panel's text grows when the last scored day arrives, moving the button: click
+    // once the layout has settled, or the click can land where the button was.
+    await eventually(async () => /Last full day scored/.test(await (await find(driver, "recompute-panel")).getText()), "the last scored day did not show");
     await (await find(driver, "recompute-all")).click();
     const result = await find(driver, "recompute-result", 60_000);
     assert.match(await result.getText(), /Scored 2,500 of 2,500 accounts/);

@@ -216,6 +216,9 @@ enum Command {
         accounts: usize,
         #[arg(long, default_value_t = 50)]
         clients: usize,
+        /// Run the server on this (empty) PostgreSQL database instead of SQLite.
+        #[arg(long)]
+        server_database: Option<String>,
     },
     /// Measure book generation, loading and Accounts-table queries; prints a table.
     Bench {
@@ -345,7 +348,11 @@ async fn main() -> Result<()> {
             out,
             seed,
         } => data::sample_csv(accounts, usage_rows, &out, seed),
-        Command::BenchSync { accounts, clients } => sync_bench::run(accounts, clients).await,
+        Command::BenchSync {
+            accounts,
+            clients,
+            server_database,
+        } => sync_bench::run(accounts, clients, server_database).await,
         Command::BenchImport {
             accounts,
             usage_rows,

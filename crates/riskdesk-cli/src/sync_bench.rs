@@ -39,10 +39,14 @@ async fn device(
     Ok(store)
 }
 
-pub async fn run(accounts: usize, clients: usize) -> Result<()> {
+pub async fn run(accounts: usize, clients: usize, server_database: Option<String>) -> Result<()> {
     let dir = tempfile::tempdir()?;
-    let db = riskdesk_server::db::open(&riskdesk_server::Location::Dir(dir.path().join("server")))
-        .await?;
+    let location = riskdesk_server::Location::parse(
+        server_database.is_none().then(|| dir.path().join("server")),
+        server_database,
+    )?;
+    println!("server store: {}", location.describe());
+    let db = riskdesk_server::db::open(&location).await?;
     riskdesk_server::auth::add_user(
         &db,
         "csm@bench.example",
@@ -76,6 +80,23 @@ pub async fn run(accounts: usize, clients: usize) -> Result<()> {
     let up = sync::sync_once(&a, &csm, |_| {}).await?;
     rows.push(row(
         format!("first sync up: {accounts} accounts ({queued} field changes queued and pushed)"),
+        started.elapsed(),
+        None,
+    ));
+
+    // The server and the wire alone: every page pulled and decoded, nothing applied.
+    let started = Instant::now();
+    let (mut since, mut fetched) = (0i64, 0usize);
+    loop {
+        let page = vp.pull(since, 10_000).await.map_err(anyhow::Error::msg)?;
+        fetched += page.changes.len();
+        since = page.cursor;
+        if !page.more {
+            break;
+        }
+    }
+    rows.push(row(
+        format!("  of which serving and decoding {fetched} changes (nothing applied)"),
         started.elapsed(),
         None,
     ));

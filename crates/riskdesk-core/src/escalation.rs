@@ -272,7 +272,7 @@ pub async fn run(
     today: NaiveDate,
 ) -> Result<EscalationRun> {
     let c = criteria(store.pool()).await?;
-    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
+    let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
     let mut report = EscalationRun {
         checked: ids.len() as u32,
         opened: 0,

@@ -263,7 +263,7 @@ pub async fn recompute(
     let cards = scorecards(store).await?;
     let thresholds = signal_thresholds(store.pool()).await?;
     let sev = severity_config(store.pool()).await?;
-    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
+    let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
     let now = Utc::now();
     let mut summary = RecomputeSummary {
         accounts: ids.len() as u32,
@@ -360,7 +360,7 @@ pub async fn initialize(
 /// then, so a new store starts with a history and trends.
 pub async fn backfill(store: &Store, days: &[NaiveDate]) -> Result<()> {
     let cards = scorecards(store).await?;
-    let ids = crate::store::accounts::ids_or_all(store.pool(), None).await?;
+    let ids = crate::store::accounts::ids_or_local(store.pool(), None).await?;
     let (Some(first), Some(_)) = (days.iter().min(), days.iter().max()) else {
         return Ok(());
     };

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
-use riskdesk_sync::{Conflict, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
+use riskdesk_sync::{Conflict, PushRequest, PushResponse, PROTOCOL_VERSION};
 use serde::Deserialize;
 
 pub use db::{Db, Location};
@@ -129,7 +129,7 @@ async fn pull(
     State(state): State<AppState>,
     caller: Caller,
     Query(q): Query<PullQuery>,
-) -> Result<Json<PullResponse>> {
+) -> Result<Json<sync::StoredPull>> {
     Ok(Json(
         sync::pull(
             &state.db,

@@ -3,8 +3,10 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use riskdesk_sync::change::{check_version, Sequenced};
-use riskdesk_sync::{Change, Conflict, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
+use riskdesk_sync::change::check_version;
+use riskdesk_sync::{Change, Conflict, PushRequest, PushResponse, PROTOCOL_VERSION};
+use serde::Serialize;
+use serde_json::value::RawValue;
 use sqlx::{Any, Transaction};
 
 use crate::auth::Caller;
@@ -14,7 +16,7 @@ use crate::error::{Error, Result};
 /// The most changes one push may carry; a first sync sends its book in pages.
 pub const MAX_PUSH: usize = 10_000;
 /// The most changes one pull returns.
-pub const MAX_PULL: u32 = 5_000;
+pub const MAX_PULL: u32 = 10_000;
 
 /// Escalation work managers and executives see and write across the organisation.
 pub const ORG_ENTITIES: &[&str] = &[
@@ -185,6 +187,23 @@ fn parse(body: &str) -> Result<Change> {
         .map_err(|e| Error::Internal(format!("a stored change is unreadable: {e}")))
 }
 
+/// A pull as sent: the same JSON as `riskdesk_sync::PullResponse`, with each change passed through as
+/// stored (it was validated on the way in) rather than parsed and written out again.
+#[derive(Debug, Serialize)]
+pub struct StoredPull {
+    pub protocol: u32,
+    pub changes: Vec<StoredChange>,
+    pub cursor: i64,
+    pub more: bool,
+    pub head: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct StoredChange {
+    pub seq: i64,
+    pub change: Box<RawValue>,
+}
+
 /// Changes after `since` that the caller may see, oldest first.
 pub async fn pull(
     db: &Db,
@@ -192,7 +211,7 @@ pub async fn pull(
     protocol: u32,
     since: i64,
     limit: u32,
-) -> Result<PullResponse> {
+) -> Result<StoredPull> {
     check_version(protocol)?;
     let limit = limit.clamp(1, MAX_PULL);
     let org: Vec<String> = ORG_ENTITIES.iter().map(|e| e.to_string()).collect();
@@ -214,16 +233,15 @@ pub async fn pull(
     let more = rows.len() > limit as usize;
     let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
     for (seq, body) in rows.into_iter().take(limit as usize) {
-        changes.push(Sequenced {
-            seq,
-            change: parse(&body)?,
-        });
+        let change = RawValue::from_string(body)
+            .map_err(|e| Error::Internal(format!("a stored change is unreadable: {e}")))?;
+        changes.push(StoredChange { seq, change });
     }
     let cursor = changes.last().map_or(since, |c| c.seq);
     let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
         .fetch_one(&db.pool)
         .await?;
-    Ok(PullResponse {
+    Ok(StoredPull {
         head: head.max(cursor),
         protocol: PROTOCOL_VERSION,
         changes,

@@ -77,6 +77,39 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
         .expect("mgr syncs");
     assert_eq!(down.pending, 0, "{down:?}");
 
+    // The manager's daily scoring and rule run leave the CSM's accounts alone (their usage,
+    // tickets and NPS are on the CSM's laptop): nothing is scored, opened or sent back.
+    let ctas = |store: &Store| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM ctas")
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+        }
+    };
+    let before = ctas(&mgr).await;
+    assert!(before > 0, "the CSM's CTAs arrived");
+    let scored = riskdesk_core::health::recompute(
+        &mgr,
+        None,
+        today,
+        riskdesk_core::health::Trigger::Scheduled,
+        |_, _| {},
+    )
+    .await
+    .expect("mgr scores");
+    assert_eq!(scored.accounts, 0, "{scored:?}");
+    riskdesk_core::rules::run::run(&mgr, None, today, false, "daily")
+        .await
+        .expect("mgr runs rules");
+    assert_eq!(ctas(&mgr).await, before);
+    assert_eq!(
+        sync::pending_changes(mgr.pool()).await.expect("outbox"),
+        0,
+        "nothing to send back"
+    );
+
     let wbr = riskdesk_core::escalation::wbr(mgr.pool(), today)
         .await
         .expect("wbr");

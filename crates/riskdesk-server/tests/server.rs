@@ -128,6 +128,8 @@ impl Client {
                 self.replica.apply(&s.change);
             }
             seen += page.changes.len();
+            // The head says how far there is to go (a progress bar's total).
+            assert!(page.head >= page.cursor, "{} < {}", page.head, page.cursor);
             self.cursor = page.cursor;
             if !page.more {
                 return seen;

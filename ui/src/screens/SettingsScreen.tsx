@@ -178,7 +178,7 @@ function RecomputePanel() {
   };
   const pct = progress && progress.total > 0 ? (progress.done / progress.total) * 100 : 0;
   return (
-    <section className="card settings-card">
+    <section className="card settings-card" data-testid="recompute-panel">
       <h2>Recompute health, signals and severity</h2>
       <p className="muted">
         Scores update by themselves for an account whose data changes, and for the whole book once a day. Run it by hand after

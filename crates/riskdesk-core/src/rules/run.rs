@@ -352,7 +352,7 @@ pub async fn run(
         .into_iter()
         .filter(|r| r.enabled)
         .collect();
-    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
+    let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
     let (report, touched) = run_rules(store, &rules, Some(ids.clone()), today, dry_run).await?;
     if !dry_run {
         // New and closed CTAs move their accounts in the worklist (a recompute has already
@@ -411,7 +411,7 @@ async fn run_rules(
         .into_iter()
         .map(|p| (p.name.clone(), p))
         .collect();
-    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
+    let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
     let mut report = RunReport {
         dry_run,
         accounts: ids.len() as u32,

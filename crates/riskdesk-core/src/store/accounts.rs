@@ -501,3 +501,17 @@ pub async fn ids_or_all(pool: &SqlitePool, ids: Option<Vec<String>>) -> Result<V
             .await?),
     }
 }
+
+/// `ids`, or every account whose data lives on this device: not those that arrived by sync
+/// from another (their usage, tickets and NPS stay there), so scoring and rules over "all"
+/// never judge an account on data this device does not have.
+pub async fn ids_or_local(pool: &SqlitePool, ids: Option<Vec<String>>) -> Result<Vec<String>> {
+    match ids {
+        Some(ids) => Ok(ids),
+        None => Ok(sqlx::query_scalar(
+            "SELECT id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM sync_remote r WHERE r.account_id = a.id) ORDER BY rowid",
+        )
+        .fetch_all(pool)
+        .await?),
+    }
+}

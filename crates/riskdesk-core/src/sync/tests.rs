@@ -170,6 +170,19 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
         .await
         .expect("b syncs");
     assert_eq!(pulled.pending, 0, "every record found its parents");
+    // Accounts that came by sync are not this device's to score or run rules over.
+    let all = crate::store::accounts::ids_or_all(b.pool(), None)
+        .await
+        .expect("all");
+    assert_eq!(all.len(), 40);
+    let local_b = crate::store::accounts::ids_or_local(b.pool(), None)
+        .await
+        .expect("local b");
+    assert!(local_b.is_empty(), "{local_b:?}");
+    let local_a = crate::store::accounts::ids_or_local(a.pool(), None)
+        .await
+        .expect("local a");
+    assert_eq!(local_a.len(), 40);
     // Progress starts at once and climbs to its total in each phase, for a progress bar.
     assert_eq!(seen.first().map(|p| p.done), Some(0));
     for (events, phase) in [(&seen, Phase::Pushing), (&pulling, Phase::Pulling)] {
