@@ -174,6 +174,8 @@ struct Opening<'a> {
     reason: &'a str,
     by: Option<&'a str>,
     at: DateTime<Utc>,
+    /// The business day it is opened on (a run's `today`), for its evidence and due date.
+    day: NaiveDate,
 }
 
 /// Opens an escalation: an escalation CTA for the owning executive, linked to the CSM's
@@ -205,7 +207,7 @@ async fn open(tx: &mut Tx, o: Opening<'_>) -> Result<Option<String>> {
         id: o.account_id.to_string(),
     })?;
     let owner = owning_executive(tx, category.as_deref()).await?;
-    let today = o.at.date_naive();
+    let today = o.day;
     let new = NewCta {
         account_id: o.account_id.to_string(),
         cta_type: CtaType::Escalation,
@@ -325,6 +327,7 @@ pub async fn run(
                         reason: &reason,
                         by: None,
                         at: Utc::now(),
+                        day: today,
                     },
                 )
                 .await?;
@@ -377,6 +380,7 @@ pub async fn escalate(
             reason: reason.trim(),
             by,
             at: Utc::now(),
+            day: Utc::now().date_naive(),
         },
     )
     .await?

@@ -845,27 +845,40 @@ pub async fn sync_once(
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     let start = cursor;
-    loop {
-        let page = transport
-            .pull(cursor, PULL_PAGE)
+    let pull = |since: i64| async move {
+        transport
+            .pull(since, PULL_PAGE)
             .await
-            .map_err(|e| Error::invalid("sync.pull", e))?;
+            .map_err(|e| Error::invalid("sync.pull", e))
+    };
+    let mut page = pull(cursor).await?;
+    loop {
+        let (more, next, head) = (page.more, page.cursor, page.head);
         let changes: Vec<Change> = page.changes.into_iter().map(|s| s.change).collect();
         report.pulled += changes.len() as u32;
-        let (applied, pending) = apply_pulled(store, &changes).await?;
+        // The next page travels (served, sent, decoded) while this one is written.
+        let (written, following) = tokio::join!(apply_pulled(store, &changes), async {
+            if more {
+                Some(pull(next).await)
+            } else {
+                None
+            }
+        });
+        let (applied, pending) = written?;
         report.applied += applied;
         report.pending = pending;
-        cursor = page.cursor;
+        cursor = next;
         let mut tx = store.write().await?;
         settings::set(&mut tx, CURSOR, &cursor.to_string()).await?;
         tx.commit().await?;
         progress(Progress {
             phase: Phase::Pulling,
             done: (cursor - start).max(0) as u64,
-            total: (page.head.max(cursor) - start).max(0) as u64,
+            total: (head.max(cursor) - start).max(0) as u64,
         });
-        if !page.more {
-            break;
+        match following {
+            Some(p) => page = p?,
+            None => break,
         }
     }
     if report.pushed + report.pulled >= BIG_ROUND {

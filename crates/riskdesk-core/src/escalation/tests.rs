@@ -110,11 +110,14 @@ async fn crossing_a_criterion_escalates_once_to_the_owning_executive() {
     .await
     .expect("owners");
     assert_eq!(owners.len() as u32, first.opened);
-    assert!(owners
-        .iter()
-        .all(|(role, priority, evidence)| role == "executive"
-            && priority == "high"
-            && evidence.contains("escalated on 2026-11-23 because")));
+    assert!(
+        owners
+            .iter()
+            .all(|(role, priority, evidence)| role == "executive"
+                && priority == "high"
+                && evidence.contains("escalated on 2026-11-23 because")),
+        "{owners:?}"
+    );
     // One filed under implementation goes to the VP Services, who owns that category.
     let implementation: Vec<String> = sqlx::query_scalar(
         "SELECT u.title FROM escalations e JOIN ctas c ON c.id = e.cta_id JOIN users u ON u.id = c.owner_id WHERE c.category = 'implementation'",

@@ -64,7 +64,8 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "escalation".to_string(),
             "dashboard".to_string(),
             "import".to_string(),
-            "sync".to_string()
+            "sync".to_string(),
+            "sync remote".to_string()
         ]
     );
     let tables: Vec<(String,)> =
@@ -99,7 +100,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        8
+        9
     );
 }
 
