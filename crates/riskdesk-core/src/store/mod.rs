@@ -24,6 +24,30 @@ pub type Tx = sqlx::Transaction<'static, Sqlite>;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
+/// The pool every store is opened with: WAL, foreign keys on, a generous page cache.
+async fn connect(path: &Path) -> Result<SqlitePool> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| Error::Io {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    let options = SqliteConnectOptions::from_str("sqlite:")?
+        .filename(path)
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .foreign_keys(true)
+        .busy_timeout(Duration::from_secs(10))
+        .pragma("cache_size", "-65536")
+        .pragma("temp_store", "memory");
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await?;
+    Ok(pool)
+}
+
 /// SQLite allows at most 32766 bound variables per statement; stay well below it.
 const MAX_VARIABLES: usize = 30_000;
 
@@ -35,26 +59,28 @@ pub struct Store {
 impl Store {
     /// Opens (creating if missing) the store at `path` and brings its schema up to date.
     pub async fn open(path: &Path) -> Result<Store> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent).map_err(|source| Error::Io {
-                path: parent.display().to_string(),
-                source,
-            })?;
-        }
-        let options = SqliteConnectOptions::from_str("sqlite:")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10))
-            .pragma("cache_size", "-65536")
-            .pragma("temp_store", "memory");
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
-            .await?;
+        let pool = connect(path).await?;
         MIGRATOR.run(&pool).await?;
+        Ok(Store { pool })
+    }
+
+    /// A store brought only up to the migrations before `version`: what a device that
+    /// has not upgraded yet holds, for upgrade tests.
+    #[cfg(test)]
+    pub(crate) async fn open_before(path: &Path, version: i64) -> Result<Store> {
+        let pool = connect(path).await?;
+        let older: Vec<sqlx::migrate::Migration> = MIGRATOR
+            .iter()
+            .filter(|m| m.version < version)
+            .cloned()
+            .collect();
+        let migrator = sqlx::migrate::Migrator {
+            migrations: older.into(),
+            ignore_missing: false,
+            locking: true,
+            no_tx: false,
+        };
+        migrator.run(&pool).await?;
         Ok(Store { pool })
     }
 

@@ -65,7 +65,8 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "dashboard".to_string(),
             "import".to_string(),
             "sync".to_string(),
-            "sync remote".to_string()
+            "sync remote".to_string(),
+            "sync records".to_string()
         ]
     );
     let tables: Vec<(String,)> =
@@ -100,7 +101,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        9
+        10
     );
 }
 

@@ -140,6 +140,97 @@ async fn writes_are_captured_field_by_field_once_recording() {
     );
 }
 
+/// A device that synced before migration 0010 kept a row per field; after upgrading it
+/// still knows every stamp, still holds the half-arrived record, and finishes it.
+#[tokio::test]
+async fn a_device_upgraded_from_field_rows_keeps_what_it_knew() {
+    let (_a_dir, a) = worked_book(5, 3, 0).await;
+    start_recording(&a, true).await.expect("record");
+    let device = device_id(a.pool()).await.expect("device");
+    let changes: Vec<Change> = outbox_page(a.pool(), &device)
+        .await
+        .expect("outbox")
+        .into_iter()
+        .map(|(_, c)| c)
+        .filter(|c| c.entity == "account")
+        .collect();
+    let account = changes[0].entity_id.clone();
+    let (first, rest): (Vec<Change>, Vec<Change>) = changes
+        .into_iter()
+        .filter(|c| c.entity_id == account)
+        .partition(|c| c.field == "name" || c.field == "region");
+    assert_eq!(first.len(), 2);
+
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("old.db");
+    let old = Store::open_before(&path, 20261124000010).await.expect("old");
+    book::load_people(&old, &BookSpec::new(5, 3, test_day()))
+        .await
+        .expect("people");
+    for c in &first {
+        sqlx::query("INSERT INTO sync_fields (entity, entity_id, field, hlc, value) VALUES (?, ?, ?, ?, ?)")
+            .bind(&c.entity)
+            .bind(&c.entity_id)
+            .bind(&c.field)
+            .bind(c.hlc.encode())
+            .bind(c.value.to_string())
+            .execute(old.pool())
+            .await
+            .expect("field row");
+    }
+    // A removed record, too.
+    sqlx::query("INSERT INTO sync_fields VALUES ('cta', 'gone', '_deleted', '00000000000000000001-0000000000-x', 'true')")
+        .execute(old.pool())
+        .await
+        .expect("tombstone");
+    sqlx::query("INSERT INTO sync_pending (entity, entity_id) VALUES ('account', ?)")
+        .bind(&account)
+        .execute(old.pool())
+        .await
+        .expect("pending");
+    old.close().await;
+
+    let b = Store::open(&path).await.expect("upgrade");
+    let (clocks, staged): (String, String) = sqlx::query_as(
+        "SELECT clocks, staged FROM sync_records WHERE entity = 'account' AND entity_id = ?",
+    )
+    .bind(&account)
+    .fetch_one(b.pool())
+    .await
+    .expect("record row");
+    let clocks: serde_json::Value = serde_json::from_str(&clocks).expect("clocks");
+    assert_eq!(clocks["name"], serde_json::json!(first[0].hlc.encode()));
+    let staged: serde_json::Value = serde_json::from_str(&staged).expect("staged");
+    assert_eq!(staged["name"], first.iter().find(|c| c.field == "name").expect("name").value);
+    assert_eq!(
+        scalar(&b, "SELECT deleted FROM sync_records WHERE entity_id = 'gone'").await,
+        1
+    );
+
+    // An older edit of the name loses to what the device knew; the rest completes it.
+    let mut stale = first[0].clone();
+    stale.field = "name".into();
+    stale.value = serde_json::json!("An older name");
+    stale.hlc.wall_ms -= 1;
+    let mut pulled = vec![stale];
+    pulled.extend(rest);
+    let (_, pending) = apply_pulled(&b, &pulled).await.expect("apply");
+    assert_eq!(pending, 0);
+    let (name, region): (String, String) =
+        sqlx::query_as("SELECT name, region FROM accounts WHERE id = ?")
+            .bind(&account)
+            .fetch_one(b.pool())
+            .await
+            .expect("the account is written");
+    let (a_name, a_region): (String, String) =
+        sqlx::query_as("SELECT name, region FROM accounts WHERE id = ?")
+            .bind(&account)
+            .fetch_one(a.pool())
+            .await
+            .expect("a");
+    assert_eq!((name, region), (a_name, a_region));
+}
+
 #[tokio::test]
 async fn a_second_device_rebuilds_the_book_and_edits_converge() {
     let (_a_dir, a) = worked_book(40, 5, 0).await;
