@@ -33,8 +33,10 @@ DROP TABLE sync_fields;
 
 -- A local change becomes its field's known stamp, so an older pulled change loses; it
 -- also supersedes any pulled value of that field still waiting to be written (a local
--- stamp is always later than anything the device has seen).
-CREATE TRIGGER sync_outbox_stamps AFTER INSERT ON sync_outbox BEGIN
+-- stamp is always later than anything the device has seen). The snapshot a device shares
+-- when it connects is queued before recording starts and stamps its records itself.
+CREATE TRIGGER sync_outbox_stamps AFTER INSERT ON sync_outbox
+WHEN (SELECT recording = 1 FROM sync_clock) BEGIN
     INSERT INTO sync_records (entity, entity_id, clocks, deleted)
         SELECT new.entity, new.entity_id,
                json_object(new.field, printf('%020d-%010d-%s', new.wall_ms, new.counter, k.device_id)),

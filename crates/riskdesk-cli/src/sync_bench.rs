@@ -88,7 +88,10 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
     let started = Instant::now();
     let (mut since, mut fetched) = (0i64, 0usize);
     loop {
-        let page = vp.pull(since, 10_000).await.map_err(anyhow::Error::msg)?;
+        let page = vp
+            .pull(since, 10_000, None)
+            .await
+            .map_err(anyhow::Error::msg)?;
         fetched += page.changes.len();
         since = page.cursor;
         if !page.more {
@@ -179,7 +182,7 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
                 .await?;
             let mut since = since0;
             loop {
-                let page = client.pull(since, 5_000).await?;
+                let page = client.pull(since, 5_000, None).await?;
                 since = page.cursor;
                 if !page.more {
                     break;

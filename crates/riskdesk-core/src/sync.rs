@@ -131,7 +131,13 @@ pub const TABLES: &[SyncTable] = &[
 #[allow(async_fn_in_trait)]
 pub trait Transport {
     async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, String>;
-    async fn pull(&self, since: i64, limit: u32) -> std::result::Result<PullResponse, String>;
+    /// Changes after `since`, less those `device` made.
+    async fn pull(
+        &self,
+        since: i64,
+        limit: u32,
+        device: &str,
+    ) -> std::result::Result<PullResponse, String>;
 }
 
 #[cfg(feature = "http")]
@@ -139,8 +145,13 @@ impl Transport for riskdesk_sync::http::HttpClient {
     async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, String> {
         riskdesk_sync::http::HttpClient::push(self, req).await
     }
-    async fn pull(&self, since: i64, limit: u32) -> std::result::Result<PullResponse, String> {
-        riskdesk_sync::http::HttpClient::pull(self, since, limit).await
+    async fn pull(
+        &self,
+        since: i64,
+        limit: u32,
+        device: &str,
+    ) -> std::result::Result<PullResponse, String> {
+        riskdesk_sync::http::HttpClient::pull(self, since, limit, Some(device)).await
     }
 }
 
@@ -365,18 +376,26 @@ pub async fn pending_changes(pool: &SqlitePool) -> Result<i64> {
 /// tables is queued once as well (a device that was used offline before connecting);
 /// without, the device starts empty-handed and only pulls.
 pub async fn start_recording(store: &Store, share_existing: bool) -> Result<()> {
+    let device = device_id(store.pool()).await?;
     let mut tx = store.write().await?;
-    sqlx::query("UPDATE sync_clock SET recording = 1 WHERE id = 1")
-        .execute(&mut *tx)
-        .await?;
     if share_existing {
         // One stamp for the whole snapshot: every field is its own key, so they need not
         // differ, and set-based inserts keep a 100K-account book to seconds.
         let (wall, counter) = tick(&mut tx).await?;
+        let stamp = Hlc {
+            wall_ms: wall.max(0) as u64,
+            counter: counter.clamp(0, i64::from(u32::MAX)) as u32,
+            device,
+        }
+        .encode();
         for t in TABLES {
             snapshot_table(&mut tx, t, wall, counter).await?;
+            stamp_table(&mut tx, t, &stamp).await?;
         }
     }
+    sqlx::query("UPDATE sync_clock SET recording = 1 WHERE id = 1")
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(())
 }
@@ -416,6 +435,27 @@ async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> 
     .bind(t.entity)
     .bind(wall)
     .bind(counter)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Every record of `t` now carries the snapshot's stamp on all its columns: one row per
+/// record, written in one statement instead of a trigger per queued field.
+async fn stamp_table(tx: &mut Tx, t: &SyncTable, stamp: &str) -> Result<()> {
+    let columns: Vec<String> = t.columns.iter().map(|c| format!("'$.\"{c}\"'")).collect();
+    // Names come from TABLES, never from input.
+    sqlx::query(&format!(
+        "INSERT INTO sync_records (entity, entity_id, stamp, stamp_fields) SELECT ?, {id}, ?, ? FROM {table} WHERE true \
+         ON CONFLICT (entity, entity_id) DO UPDATE SET stamp = excluded.stamp, stamp_fields = excluded.stamp_fields, \
+         clocks = json_remove(sync_records.clocks, {columns}), staged = NULL",
+        id = t.id_column,
+        table = t.table,
+        columns = columns.join(", ")
+    ))
+    .bind(t.entity)
+    .bind(stamp)
+    .bind((1i64 << t.columns.len()) - 1)
     .execute(&mut **tx)
     .await?;
     Ok(())
@@ -543,9 +583,10 @@ pub async fn sync_once(
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
     let start = cursor;
+    let device = device.as_str();
     let pull = |since: i64| async move {
         transport
-            .pull(since, PULL_PAGE)
+            .pull(since, PULL_PAGE, device)
             .await
             .map_err(|e| Error::invalid("sync.pull", e))
     };

@@ -123,6 +123,8 @@ struct PullQuery {
     #[serde(default)]
     since: i64,
     limit: Option<u32>,
+    /// The pulling device: its own changes are left out.
+    device: Option<String>,
 }
 
 async fn pull(
@@ -137,6 +139,7 @@ async fn pull(
             q.protocol,
             q.since,
             q.limit.unwrap_or(sync::MAX_PULL),
+            q.device.as_deref(),
         )
         .await?,
     ))

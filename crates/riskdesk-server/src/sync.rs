@@ -204,20 +204,30 @@ pub struct StoredChange {
     pub change: Box<RawValue>,
 }
 
-/// Changes after `since` that the caller may see, oldest first.
+/// Changes after `since` that the caller may see, oldest first; without those `device`
+/// made (it has them already: half of a round trip's pull, otherwise).
 pub async fn pull(
     db: &Db,
     caller: &Caller,
     protocol: u32,
     since: i64,
     limit: u32,
+    device: Option<&str>,
 ) -> Result<StoredPull> {
     check_version(protocol)?;
     let limit = limit.clamp(1, MAX_PULL);
     let org: Vec<String> = ORG_ENTITIES.iter().map(|e| e.to_string()).collect();
+    // Read first: writers commit in sequence order (db::begin_write), so everything up to
+    // the head is in place, and a last page may move the cursor to it past changes the
+    // caller does not get.
+    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
+        .fetch_one(&db.pool)
+        .await?;
+    // EXISTS per change, not IN (all the team's accounts): a round trip of a thousand
+    // changes must not read a 100K-account scope table.
     let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT seq, body FROM changes WHERE seq > $1 AND ( $2 \
-           OR account_id IN (SELECT account_id FROM account_scope WHERE team_id = $3) \
+        "SELECT seq, body FROM changes c WHERE seq > $1 AND seq <= $7 AND device_id <> $8 AND ( $2 \
+           OR EXISTS (SELECT 1 FROM account_scope s WHERE s.account_id = c.account_id AND s.team_id = $3) \
            OR ($4 AND entity IN ({})) ) \
          ORDER BY seq LIMIT $6",
         db.text_list("$5")
@@ -228,6 +238,8 @@ pub async fn pull(
     .bind(caller.sees_org())
     .bind(serde_json::to_string(&org).unwrap_or_default())
     .bind(i64::from(limit) + 1)
+    .bind(head)
+    .bind(device.unwrap_or_default().to_string())
     .fetch_all(&db.pool)
     .await?;
     let more = rows.len() > limit as usize;
@@ -237,10 +249,10 @@ pub async fn pull(
             .map_err(|e| Error::Internal(format!("a stored change is unreadable: {e}")))?;
         changes.push(StoredChange { seq, change });
     }
-    let cursor = changes.last().map_or(since, |c| c.seq);
-    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
-        .fetch_one(&db.pool)
-        .await?;
+    let cursor = match changes.last() {
+        Some(c) if more => c.seq,
+        _ => head.max(since),
+    };
     Ok(StoredPull {
         head: head.max(cursor),
         protocol: PROTOCOL_VERSION,

@@ -320,6 +320,29 @@ async fn scope_a_team_sees_its_accounts_leadership_sees_escalations(backing: &Ba
     mo.push().await;
     assert_eq!(ana.pull().await, 1);
     assert_eq!(cy.pull().await, 0, "nothing of another team reaches a CSM");
+
+    // A device is not sent its own changes back; its cursor still passes them.
+    let page: PullResponse = ana
+        .http
+        .get(format!(
+            "{}/v1/pull?protocol={PROTOCOL_VERSION}&since=0&device=ana",
+            ana.base
+        ))
+        .bearer_auth(&ana.token)
+        .send()
+        .await
+        .expect("pull")
+        .json()
+        .await
+        .expect("page");
+    let from: Vec<&str> = page
+        .changes
+        .iter()
+        .map(|s| s.change.device_id.as_str())
+        .collect();
+    assert_eq!(from, ["mo"], "only the manager's decision");
+    assert!(!page.more);
+    assert_eq!(page.cursor, page.head, "past its own changes too");
 }
 
 async fn offline_clients_converge_and_the_loser_is_told(backing: &Backing) {

@@ -111,13 +111,25 @@ impl HttpClient {
         answer(r).await
     }
 
-    pub async fn pull(&self, since: i64, limit: u32) -> Result<PullResponse, String> {
+    /// Changes after `since`; those `device` made itself are left out.
+    pub async fn pull(
+        &self,
+        since: i64,
+        limit: u32,
+        device: Option<&str>,
+    ) -> Result<PullResponse, String> {
+        let mut query = vec![
+            ("protocol", PROTOCOL_VERSION.to_string()),
+            ("since", since.to_string()),
+            ("limit", limit.to_string()),
+        ];
+        if let Some(d) = device {
+            query.push(("device", d.to_string()));
+        }
         let r = self
             .http
-            .get(format!(
-                "{}/v1/pull?protocol={PROTOCOL_VERSION}&since={since}&limit={limit}",
-                self.base
-            ))
+            .get(format!("{}/v1/pull", self.base))
+            .query(&query)
             .bearer_auth(&self.token)
             .send()
             .await

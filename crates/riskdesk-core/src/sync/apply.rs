@@ -82,6 +82,9 @@ impl Known {
     }
 }
 
+/// A record's id and the values to write to it.
+type Record = (String, Map<String, Value>);
+
 type KnownRow = (String, Option<String>, i64, String, Option<String>, bool);
 
 fn parse<T: serde::de::DeserializeOwned>(
@@ -217,7 +220,7 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
 
     let mut deletes = Vec::new();
     let mut inserts = Vec::new();
-    let mut updates: BTreeMap<Vec<String>, Vec<(String, Map<String, Value>)>> = BTreeMap::new();
+    let mut updates: BTreeMap<Vec<String>, Vec<Record>> = BTreeMap::new();
     for id in &touched {
         let Some(k) = known.get_mut(*id) else {
             continue;
@@ -293,7 +296,7 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
 }
 
 /// A record the store refused keeps its values staged, to be tried after the next pull.
-fn stage(known: &mut HashMap<String, Known>, (id, values): (String, Map<String, Value>)) {
+fn stage(known: &mut HashMap<String, Known>, (id, values): Record) {
     if let Some(k) = known.get_mut(&id) {
         let staged = k.staged.get_or_insert_with(Map::new);
         for (f, v) in values {
@@ -309,9 +312,9 @@ async fn write_batch(
     tx: &mut Tx,
     t: &SyncTable,
     fields: &[String],
-    records: Vec<(String, Map<String, Value>)>,
+    records: Vec<Record>,
     insert: bool,
-) -> Result<Vec<(String, Map<String, Value>)>> {
+) -> Result<Vec<Record>> {
     if records.is_empty() || fields.is_empty() {
         return Ok(Vec::new());
     }
@@ -342,7 +345,7 @@ async fn write_batch(
                 "(SELECT json_extract(value, '$[0]') AS id, value AS v FROM json_each(?)) AS w",
         )
     };
-    let row = |(id, values): &(String, Map<String, Value>)| {
+    let row = |(id, values): &Record| {
         let mut r = Vec::with_capacity(fields.len() + 1);
         r.push(Value::String(id.clone()));
         r.extend(

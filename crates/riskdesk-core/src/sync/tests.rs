@@ -35,25 +35,35 @@ impl Transport for MemoryServer {
         Ok(out)
     }
 
-    async fn pull(&self, since: i64, limit: u32) -> std::result::Result<PullResponse, String> {
+    async fn pull(
+        &self,
+        since: i64,
+        limit: u32,
+        device: &str,
+    ) -> std::result::Result<PullResponse, String> {
         let changes = self.changes.lock().map_err(|e| e.to_string())?;
-        let page: Vec<Sequenced> = changes
+        let mut page: Vec<Sequenced> = changes
             .iter()
             .enumerate()
             .map(|(i, c)| Sequenced {
                 seq: i as i64 + 1,
                 change: c.clone(),
             })
-            .filter(|s| s.seq > since)
-            .take(limit as usize)
+            .filter(|s| s.seq > since && s.change.device_id != device)
+            .take(limit as usize + 1)
             .collect();
-        let cursor = page.last().map_or(since, |s| s.seq);
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        let head = changes.len() as i64;
         Ok(PullResponse {
             protocol: PROTOCOL_VERSION,
-            more: (cursor as usize) < changes.len(),
+            more,
+            cursor: match page.last() {
+                Some(s) if more => s.seq,
+                _ => head.max(since),
+            },
             changes: page,
-            cursor,
-            head: changes.len() as i64,
+            head,
         })
     }
 }
@@ -140,6 +150,45 @@ async fn writes_are_captured_field_by_field_once_recording() {
     );
 }
 
+/// What a device shares when it connects is stamped then: an edit made elsewhere before
+/// that loses to it, one made after wins.
+#[tokio::test]
+async fn a_shared_book_outranks_older_edits_from_elsewhere() {
+    let (_dir, a) = worked_book(5, 3, 0).await;
+    start_recording(&a, true).await.expect("record");
+    let account: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
+        .fetch_one(a.pool())
+        .await
+        .expect("account");
+    let edit = |wall_ms: u64, region: &str| Change {
+        change_id: format!("other-{wall_ms}"),
+        entity: "account".into(),
+        entity_id: account.clone(),
+        account_id: account.clone(),
+        field: "region".into(),
+        value: serde_json::json!(region),
+        hlc: Hlc {
+            wall_ms,
+            counter: 0,
+            device: "other".into(),
+        },
+        device_id: "other".into(),
+    };
+    let region = || async {
+        sqlx::query_scalar::<_, String>("SELECT region FROM accounts WHERE id = ?")
+            .bind(&account)
+            .fetch_one(a.pool())
+            .await
+            .expect("region")
+    };
+    let before = region().await;
+    let (won, _) = apply_pulled(&a, &[edit(1_000, "Antarctica")]).await.expect("old");
+    assert_eq!((won, region().await), (0, before));
+    let later = chrono::Utc::now().timestamp_millis() as u64 + 60_000;
+    let (won, _) = apply_pulled(&a, &[edit(later, "Atlantis")]).await.expect("new");
+    assert_eq!((won, region().await), (1, "Atlantis".to_string()));
+}
+
 /// A device that synced before migration 0010 kept a row per field; after upgrading it
 /// still knows every stamp, still holds the half-arrived record, and finishes it.
 #[tokio::test]
@@ -163,20 +212,24 @@ async fn a_device_upgraded_from_field_rows_keeps_what_it_knew() {
 
     let dir = tempfile::tempdir().expect("dir");
     let path = dir.path().join("old.db");
-    let old = Store::open_before(&path, 20261124000010).await.expect("old");
+    let old = Store::open_before(&path, 20261124000010)
+        .await
+        .expect("old");
     book::load_people(&old, &BookSpec::new(5, 3, test_day()))
         .await
         .expect("people");
     for c in &first {
-        sqlx::query("INSERT INTO sync_fields (entity, entity_id, field, hlc, value) VALUES (?, ?, ?, ?, ?)")
-            .bind(&c.entity)
-            .bind(&c.entity_id)
-            .bind(&c.field)
-            .bind(c.hlc.encode())
-            .bind(c.value.to_string())
-            .execute(old.pool())
-            .await
-            .expect("field row");
+        sqlx::query(
+            "INSERT INTO sync_fields (entity, entity_id, field, hlc, value) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(&c.entity)
+        .bind(&c.entity_id)
+        .bind(&c.field)
+        .bind(c.hlc.encode())
+        .bind(c.value.to_string())
+        .execute(old.pool())
+        .await
+        .expect("field row");
     }
     // A removed record, too.
     sqlx::query("INSERT INTO sync_fields VALUES ('cta', 'gone', '_deleted', '00000000000000000001-0000000000-x', 'true')")
@@ -201,9 +254,20 @@ async fn a_device_upgraded_from_field_rows_keeps_what_it_knew() {
     let clocks: serde_json::Value = serde_json::from_str(&clocks).expect("clocks");
     assert_eq!(clocks["name"], serde_json::json!(first[0].hlc.encode()));
     let staged: serde_json::Value = serde_json::from_str(&staged).expect("staged");
-    assert_eq!(staged["name"], first.iter().find(|c| c.field == "name").expect("name").value);
     assert_eq!(
-        scalar(&b, "SELECT deleted FROM sync_records WHERE entity_id = 'gone'").await,
+        staged["name"],
+        first
+            .iter()
+            .find(|c| c.field == "name")
+            .expect("name")
+            .value
+    );
+    assert_eq!(
+        scalar(
+            &b,
+            "SELECT deleted FROM sync_records WHERE entity_id = 'gone'"
+        )
+        .await,
         1
     );
 
@@ -356,8 +420,13 @@ impl Transport for LostAnswers<'_> {
         self.0.push(req).await?;
         Err("connection reset".into())
     }
-    async fn pull(&self, since: i64, limit: u32) -> std::result::Result<PullResponse, String> {
-        self.0.pull(since, limit).await
+    async fn pull(
+        &self,
+        since: i64,
+        limit: u32,
+        device: &str,
+    ) -> std::result::Result<PullResponse, String> {
+        self.0.pull(since, limit, device).await
     }
 }
 
