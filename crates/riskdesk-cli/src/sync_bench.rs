@@ -92,7 +92,7 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
             .pull(since, 10_000, None)
             .await
             .map_err(anyhow::Error::msg)?;
-        fetched += page.changes.len();
+        fetched += page.changes().len();
         since = page.cursor;
         if !page.more {
             break;

@@ -152,6 +152,14 @@ impl Db {
         }
     }
 
+    /// The JSON text of `key` in the JSON object held (as text) in `column`.
+    pub fn json_member(&self, column: &str, key: &str) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("{column} -> '$.{key}'"),
+            Backend::Postgres => format!("({column}::json -> '{key}')::text"),
+        }
+    }
+
     /// A subquery of the strings in a JSON array parameter, as column `value`.
     pub fn text_list(&self, param: &str) -> String {
         match self.backend {

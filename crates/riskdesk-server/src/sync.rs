@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use chrono::Utc;
 use riskdesk_sync::change::check_version;
-use riskdesk_sync::{Change, Conflict, PushRequest, PushResponse, PROTOCOL_VERSION};
+use riskdesk_sync::{Change, Conflict, Hlc, PushRequest, PushResponse, PROTOCOL_VERSION};
 use serde::Serialize;
 use serde_json::value::RawValue;
 use sqlx::{Any, Transaction};
@@ -187,22 +187,37 @@ fn parse(body: &str) -> Result<Change> {
         .map_err(|e| Error::Internal(format!("a stored change is unreadable: {e}")))
 }
 
-/// A pull as sent: the same JSON as `riskdesk_sync::PullResponse`, with each change passed through as
-/// stored (it was validated on the way in) rather than parsed and written out again.
+/// A pull as sent: the same JSON as `riskdesk_sync::PullResponse`, each value passed
+/// through as stored (it was validated on the way in) rather than parsed and written out
+/// again.
 #[derive(Debug, Serialize)]
 pub struct StoredPull {
     pub protocol: u32,
-    pub changes: Vec<StoredChange>,
+    pub records: Vec<StoredRecord>,
     pub cursor: i64,
     pub more: bool,
     pub head: i64,
 }
 
+/// `riskdesk_sync::PulledRecord` as sent.
 #[derive(Debug, Serialize)]
-pub struct StoredChange {
+pub struct StoredRecord {
     pub seq: i64,
-    pub change: Box<RawValue>,
+    pub entity: String,
+    pub entity_id: String,
+    pub account_id: String,
+    pub hlc: Hlc,
+    pub fields: Vec<StoredField>,
 }
+
+#[derive(Debug, Serialize)]
+pub struct StoredField {
+    pub change_id: String,
+    pub field: String,
+    pub value: Box<RawValue>,
+}
+
+type PulledRow = (i64, String, String, String, String, String, String, String);
 
 /// Changes after `since` that the caller may see, oldest first; without those `device`
 /// made (it has them already: half of a round trip's pull, otherwise).
@@ -225,12 +240,13 @@ pub async fn pull(
         .await?;
     // EXISTS per change, not IN (all the team's accounts): a round trip of a thousand
     // changes must not read a 100K-account scope table.
-    let rows: Vec<(i64, String)> = sqlx::query_as(&format!(
-        "SELECT seq, body FROM changes c WHERE seq > $1 AND seq <= $7 AND device_id <> $8 AND ( $2 \
+    let rows: Vec<PulledRow> = sqlx::query_as(&format!(
+        "SELECT seq, change_id, entity, entity_id, account_id, field, hlc, {value} FROM changes c WHERE seq > $1 AND seq <= $7 AND device_id <> $8 AND ( $2 \
            OR EXISTS (SELECT 1 FROM account_scope s WHERE s.account_id = c.account_id AND s.team_id = $3) \
            OR ($4 AND entity IN ({})) ) \
          ORDER BY seq LIMIT $6",
-        db.text_list("$5")
+        db.text_list("$5"),
+        value = db.json_member("body", "value"),
     ))
     .bind(since)
     .bind(caller.is_admin())
@@ -243,20 +259,49 @@ pub async fn pull(
     .fetch_all(&db.pool)
     .await?;
     let more = rows.len() > limit as usize;
-    let mut changes = Vec::with_capacity(rows.len().min(limit as usize));
-    for (seq, body) in rows.into_iter().take(limit as usize) {
-        let change = RawValue::from_string(body)
-            .map_err(|e| Error::Internal(format!("a stored change is unreadable: {e}")))?;
-        changes.push(StoredChange { seq, change });
+    let mut records: Vec<StoredRecord> = Vec::new();
+    let mut last = since;
+    let mut last_hlc = String::new();
+    for (seq, change_id, entity, entity_id, account_id, field, hlc, value) in
+        rows.into_iter().take(limit as usize)
+    {
+        last = seq;
+        let unreadable =
+            |what: &str| Error::Internal(format!("stored change {seq} has an unreadable {what}"));
+        let field = StoredField {
+            change_id,
+            field,
+            value: RawValue::from_string(value).map_err(|_| unreadable("value"))?,
+        };
+        // Consecutive changes to one record at one stamp travel as one record.
+        match records.last_mut() {
+            Some(r)
+                if r.entity == entity
+                    && r.entity_id == entity_id
+                    && r.account_id == account_id
+                    && last_hlc == hlc =>
+            {
+                r.seq = seq;
+                r.fields.push(field);
+            }
+            _ => {
+                records.push(StoredRecord {
+                    seq,
+                    entity,
+                    entity_id,
+                    account_id,
+                    hlc: Hlc::decode(&hlc).ok_or_else(|| unreadable("stamp"))?,
+                    fields: vec![field],
+                });
+                last_hlc = hlc;
+            }
+        }
     }
-    let cursor = match changes.last() {
-        Some(c) if more => c.seq,
-        _ => head.max(since),
-    };
+    let cursor = if more { last } else { head.max(since) };
     Ok(StoredPull {
         head: head.max(cursor),
         protocol: PROTOCOL_VERSION,
-        changes,
+        records,
         cursor,
         more,
     })

@@ -123,11 +123,12 @@ impl Client {
                 .expect("pull");
             assert_eq!(r.status(), StatusCode::OK);
             let page: PullResponse = r.json().await.expect("pull response");
-            for s in &page.changes {
-                self.clock.observe(&s.change.hlc, 0);
-                self.replica.apply(&s.change);
+            let changes = page.changes();
+            for c in &changes {
+                self.clock.observe(&c.hlc, 0);
+                self.replica.apply(c);
             }
-            seen += page.changes.len();
+            seen += changes.len();
             // The head says how far there is to go (a progress bar's total).
             assert!(page.head >= page.cursor, "{} < {}", page.head, page.cursor);
             self.cursor = page.cursor;
@@ -335,11 +336,7 @@ async fn scope_a_team_sees_its_accounts_leadership_sees_escalations(backing: &Ba
         .json()
         .await
         .expect("page");
-    let from: Vec<&str> = page
-        .changes
-        .iter()
-        .map(|s| s.change.device_id.as_str())
-        .collect();
+    let from: Vec<String> = page.changes().into_iter().map(|c| c.device_id).collect();
     assert_eq!(from, ["mo"], "only the manager's decision");
     assert!(!page.more);
     assert_eq!(page.cursor, page.head, "past its own changes too");

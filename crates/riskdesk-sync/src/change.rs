@@ -6,7 +6,8 @@ use crate::{Error, Hlc};
 
 /// Bumped on any incompatible change to the messages below; both sides refuse a mismatch
 /// with `Error::Version` instead of misreading each other.
-pub const PROTOCOL_VERSION: u32 = 1;
+/// Version 2: pulls carry changes grouped by record and stamp (`PulledRecord`).
+pub const PROTOCOL_VERSION: u32 = 2;
 
 /// The field a tombstone sets: a record whose `_deleted` is true is gone, and stays gone
 /// until a later change sets it false again.
@@ -114,10 +115,48 @@ pub struct Sequenced {
     pub change: Change,
 }
 
+/// One field of a pulled record: the change that set it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PulledField {
+    pub change_id: String,
+    pub field: String,
+    pub value: serde_json::Value,
+}
+
+/// Consecutive changes to one record made at one moment (a record created, a form
+/// saved) travel once: a first sync of a 16-field account is one of these, not sixteen
+/// changes each repeating the record, the account, the stamp and the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PulledRecord {
+    /// The sequence number of the group's last change.
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub account_id: String,
+    pub hlc: Hlc,
+    pub fields: Vec<PulledField>,
+}
+
+impl PulledRecord {
+    /// The changes the group stands for, in order.
+    pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
+        self.fields.iter().map(|f| Change {
+            change_id: f.change_id.clone(),
+            entity: self.entity.clone(),
+            entity_id: self.entity_id.clone(),
+            account_id: self.account_id.clone(),
+            field: f.field.clone(),
+            value: f.value.clone(),
+            hlc: self.hlc.clone(),
+            device_id: self.hlc.device.clone(),
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PullResponse {
     pub protocol: u32,
-    pub changes: Vec<Sequenced>,
+    pub records: Vec<PulledRecord>,
     /// Pass back as `since` to get what came after.
     pub cursor: i64,
     /// More changes wait beyond this page.
@@ -126,4 +165,97 @@ pub struct PullResponse {
     /// sync has to go (the caller's scope holds some of what lies between).
     #[serde(default)]
     pub head: i64,
+}
+
+impl PullResponse {
+    /// Every change of the page, oldest first.
+    pub fn changes(&self) -> Vec<Change> {
+        self.records
+            .iter()
+            .flat_map(PulledRecord::changes)
+            .collect()
+    }
+
+    /// Groups `changes` (oldest first, each with its sequence number) into records.
+    pub fn group(changes: impl IntoIterator<Item = Sequenced>) -> Vec<PulledRecord> {
+        let mut records: Vec<PulledRecord> = Vec::new();
+        for Sequenced { seq, change } in changes {
+            let field = PulledField {
+                change_id: change.change_id,
+                field: change.field,
+                value: change.value,
+            };
+            match records.last_mut() {
+                Some(r)
+                    if r.entity == change.entity
+                        && r.entity_id == change.entity_id
+                        && r.account_id == change.account_id
+                        && r.hlc == change.hlc =>
+                {
+                    r.seq = seq;
+                    r.fields.push(field);
+                }
+                _ => records.push(PulledRecord {
+                    seq,
+                    entity: change.entity,
+                    entity_id: change.entity_id,
+                    account_id: change.account_id,
+                    hlc: change.hlc,
+                    fields: vec![field],
+                }),
+            }
+        }
+        records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(n: u32, id: &str, wall_ms: u64) -> Sequenced {
+        Sequenced {
+            seq: i64::from(n),
+            change: Change {
+                change_id: format!("c{n}"),
+                entity: "account".into(),
+                entity_id: id.into(),
+                account_id: id.into(),
+                field: format!("f{n}"),
+                value: serde_json::json!(n),
+                hlc: Hlc {
+                    wall_ms,
+                    counter: 0,
+                    device: "d".into(),
+                },
+                device_id: "d".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_page_groups_by_record_and_stamp_and_reads_back_whole() {
+        let page = vec![
+            change(1, "a", 5),
+            change(2, "a", 5),
+            change(3, "b", 5),
+            change(4, "a", 5),
+            change(5, "a", 6),
+        ];
+        let records = PullResponse::group(page.clone());
+        let shape: Vec<(i64, &str, usize)> = records
+            .iter()
+            .map(|r| (r.seq, r.entity_id.as_str(), r.fields.len()))
+            .collect();
+        assert_eq!(shape, [(2, "a", 2), (3, "b", 1), (4, "a", 1), (5, "a", 1)]);
+        let back = PullResponse {
+            protocol: PROTOCOL_VERSION,
+            records,
+            cursor: 5,
+            more: false,
+            head: 5,
+        };
+        let expected: Vec<Change> = page.into_iter().map(|s| s.change).collect();
+        assert_eq!(back.changes(), expected);
+    }
 }

@@ -18,6 +18,20 @@ impl Hlc {
     pub fn encode(&self) -> String {
         format!("{:020}-{:010}-{}", self.wall_ms, self.counter, self.device)
     }
+
+    /// Reads `encode`'s form back; None when `text` is not one.
+    pub fn decode(text: &str) -> Option<Hlc> {
+        let wall = text.get(..20)?.parse().ok()?;
+        let counter = text.get(21..31)?.parse().ok()?;
+        let device = text.get(32..)?;
+        (text.as_bytes().get(20) == Some(&b'-') && text.as_bytes().get(31) == Some(&b'-')).then(
+            || Hlc {
+                wall_ms: wall,
+                counter,
+                device: device.to_string(),
+            },
+        )
+    }
 }
 
 /// One device's clock.
@@ -116,5 +130,17 @@ mod tests {
         };
         assert!(x < y && y < z);
         assert!(x.encode() < y.encode() && y.encode() < z.encode());
+    }
+
+    #[test]
+    fn a_stamp_reads_back_from_its_text() {
+        let h = Hlc {
+            wall_ms: 1_732_380_000_123,
+            counter: 42,
+            device: "bench-device-7".into(),
+        };
+        assert_eq!(Hlc::decode(&h.encode()), Some(h));
+        assert_eq!(Hlc::decode("00000000000000000001-0000000001"), None);
+        assert_eq!(Hlc::decode("0000000000000000000x-0000000001-a"), None);
     }
 }

@@ -105,8 +105,16 @@ fn json<T: serde::Serialize>(v: &T) -> Result<String> {
 /// and the records still waiting for a parent or for fields yet to come.
 pub async fn apply_pulled(store: &Store, changes: &[Change]) -> Result<(u32, u32)> {
     let mut tx = store.write().await?;
+    let out = apply_in(&mut tx, changes).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// `apply_pulled` inside the caller's transaction: a first sync writes several pages per
+/// commit, since each commit rewrites every index page the page touched.
+pub(super) async fn apply_in(tx: &mut Tx, changes: &[Change]) -> Result<(u32, u32)> {
     sqlx::query("UPDATE sync_clock SET applying = 1 WHERE id = 1")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     // The clock moves past what it has seen, so later local edits stamp after it.
     if let Some(latest) = changes.iter().map(|c| &c.hlc).max() {
@@ -119,23 +127,30 @@ pub async fn apply_pulled(store: &Store, changes: &[Change]) -> Result<(u32, u32
         .bind(latest.wall_ms as i64)
         .bind(latest.counter as i64)
         .bind(latest.wall_ms as i64)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
+    let started = std::time::Instant::now();
     let mut applied = 0;
     // Parents first, so a page holding an account and its CTAs writes both.
     for t in TABLES {
         let mine: Vec<&Change> = changes.iter().filter(|c| c.entity == t.entity).collect();
-        applied += apply_table(&mut tx, t, &mine).await?;
+        applied += apply_table(tx, t, &mine).await?;
     }
     let pending: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM sync_records WHERE staged IS NOT NULL")
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
     sqlx::query("UPDATE sync_clock SET applying = 0 WHERE id = 1")
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
-    tx.commit().await?;
+    tracing::debug!(
+        changes = changes.len(),
+        applied,
+        pending,
+        ms = started.elapsed().as_millis() as u64,
+        "applied a pulled page"
+    );
     Ok((applied, pending.max(0) as u32))
 }
 

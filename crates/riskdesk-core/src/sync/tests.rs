@@ -62,7 +62,7 @@ impl Transport for MemoryServer {
                 Some(s) if more => s.seq,
                 _ => head.max(since),
             },
-            changes: page,
+            records: PullResponse::group(page),
             head,
         })
     }
@@ -182,10 +182,14 @@ async fn a_shared_book_outranks_older_edits_from_elsewhere() {
             .expect("region")
     };
     let before = region().await;
-    let (won, _) = apply_pulled(&a, &[edit(1_000, "Antarctica")]).await.expect("old");
+    let (won, _) = apply_pulled(&a, &[edit(1_000, "Antarctica")])
+        .await
+        .expect("old");
     assert_eq!((won, region().await), (0, before));
     let later = chrono::Utc::now().timestamp_millis() as u64 + 60_000;
-    let (won, _) = apply_pulled(&a, &[edit(later, "Atlantis")]).await.expect("new");
+    let (won, _) = apply_pulled(&a, &[edit(later, "Atlantis")])
+        .await
+        .expect("new");
     assert_eq!((won, region().await), (1, "Atlantis".to_string()));
 }
 
