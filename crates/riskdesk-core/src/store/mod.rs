@@ -49,7 +49,7 @@ async fn connect(path: &Path) -> Result<SqlitePool> {
 }
 
 /// SQLite allows at most 32766 bound variables per statement; stay well below it.
-const MAX_VARIABLES: usize = 30_000;
+pub(crate) const MAX_VARIABLES: usize = 30_000;
 
 #[derive(Clone, Debug)]
 pub struct Store {

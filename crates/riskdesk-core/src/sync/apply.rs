@@ -15,7 +15,7 @@ use riskdesk_sync::Change;
 use serde_json::{Map, Value};
 
 use super::{SyncTable, TABLES};
-use crate::store::Tx;
+use crate::store::{Tx, MAX_VARIABLES};
 use crate::{Error, Result, Store};
 
 /// What this device knows of one record.
@@ -288,25 +288,33 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
             continue;
         };
         k.normalize(t);
-        rows.push(serde_json::json!([
+        rows.push((
             id,
-            k.stamp,
-            k.stamp_fields,
             json(&k.clocks)?,
             k.staged.as_ref().map(json).transpose()?,
-            k.deleted
-        ]));
+        ));
     }
-    sqlx::query(
-        "INSERT INTO sync_records (entity, entity_id, stamp, stamp_fields, clocks, staged, deleted) \
-         SELECT ?, value->>0, value->>1, value->>2, value->>3, value->>4, value->>5 FROM json_each(?) WHERE true \
-         ON CONFLICT (entity, entity_id) DO UPDATE SET stamp = excluded.stamp, stamp_fields = excluded.stamp_fields, \
-         clocks = excluded.clocks, staged = excluded.staged, deleted = excluded.deleted",
-    )
-    .bind(t.entity)
-    .bind(json(&rows)?)
-    .execute(&mut **tx)
-    .await?;
+    for chunk in rows.chunks(MAX_VARIABLES / 7) {
+        let sql = format!(
+            "INSERT INTO sync_records (entity, entity_id, stamp, stamp_fields, clocks, staged, deleted) VALUES {} \
+             ON CONFLICT (entity, entity_id) DO UPDATE SET stamp = excluded.stamp, stamp_fields = excluded.stamp_fields, \
+             clocks = excluded.clocks, staged = excluded.staged, deleted = excluded.deleted",
+            vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, clocks, staged) in chunk {
+            let k = known.get(*id);
+            q = q
+                .bind(t.entity)
+                .bind(*id)
+                .bind(k.and_then(|k| k.stamp.as_deref()))
+                .bind(k.map_or(0, |k| k.stamp_fields))
+                .bind(clocks.as_str())
+                .bind(staged.as_deref())
+                .bind(k.is_some_and(|k| k.deleted));
+        }
+        q.execute(&mut **tx).await?;
+    }
     Ok(applied)
 }
 
@@ -320,34 +328,73 @@ fn stage(known: &mut HashMap<String, Known>, (id, values): Record) {
     }
 }
 
-/// Inserts (or updates) `records`, each setting `fields`, in one statement; when the
-/// store refuses it (a parent not here yet, a check), record by record, and returns the
-/// records it still refuses.
+/// Inserts (or updates) `records`, each setting `fields`, a few statements for all;
+/// when the store refuses one (a parent not here yet, a check), record by record, and
+/// returns the records it still refuses.
 async fn write_batch(
     tx: &mut Tx,
     t: &SyncTable,
     fields: &[String],
-    records: Vec<Record>,
+    mut records: Vec<Record>,
     insert: bool,
 ) -> Result<Vec<Record>> {
-    if records.is_empty() || fields.is_empty() {
+    if fields.is_empty() {
         return Ok(Vec::new());
     }
-    let values = |i: usize| format!("json_extract(w.v, '$[{}]')", i + 1);
+    let per_statement = if insert {
+        (MAX_VARIABLES / (fields.len() + 1)).max(1)
+    } else {
+        records.len().max(1)
+    };
+    let mut refused = Vec::new();
+    while !records.is_empty() {
+        let rest = records.split_off(per_statement.min(records.len()));
+        let chunk = std::mem::replace(&mut records, rest);
+        if try_write(tx, t, fields, &chunk, insert).await? {
+            continue;
+        }
+        for record in chunk {
+            if !try_write(tx, t, fields, std::slice::from_ref(&record), insert).await? {
+                refused.push(record);
+            }
+        }
+    }
+    Ok(refused)
+}
+
+/// One statement writing `records`; false when the store refuses it: NOT NULL, CHECK,
+/// UNIQUE or FOREIGN KEY, more of a record (or its parent) is to come.
+async fn try_write(
+    tx: &mut Tx,
+    t: &SyncTable,
+    fields: &[String],
+    records: &[Record],
+    insert: bool,
+) -> Result<bool> {
     // Names come from TABLES (or are checked against it), never from input.
-    let sql = if insert {
-        format!(
-            "INSERT INTO {table} ({id}, {cols}) SELECT w.id, {vals} FROM {source}",
+    let written = if insert {
+        // Bound values, not a JSON document: SQLite then parses nothing per column.
+        let marks = format!("({})", vec!["?"; fields.len() + 1].join(", "));
+        let sql = format!(
+            "INSERT INTO {table} ({id}, {cols}) VALUES {rows}",
             table = t.table,
             id = t.id_column,
             cols = fields.join(", "),
-            vals = (0..fields.len()).map(values).collect::<Vec<_>>().join(", "),
-            source =
-                "(SELECT json_extract(value, '$[0]') AS id, value AS v FROM json_each(?)) AS w",
-        )
+            rows = vec![marks; records.len()].join(", "),
+        );
+        let mut q = sqlx::query(&sql);
+        for (id, values) in records {
+            q = q.bind(id.as_str());
+            for f in fields {
+                q = bind_value(q, values.get(f));
+            }
+        }
+        q.execute(&mut **tx).await
     } else {
-        format!(
-            "UPDATE {table} SET {sets} FROM {source} WHERE {table}.{id} = w.id",
+        let values = |i: usize| format!("json_extract(w.v, '$[{}]')", i + 1);
+        let sql = format!(
+            "UPDATE {table} SET {sets} FROM (SELECT json_extract(value, '$[0]') AS id, value AS v FROM json_each(?)) AS w \
+             WHERE {table}.{id} = w.id",
             table = t.table,
             id = t.id_column,
             sets = fields
@@ -356,39 +403,44 @@ async fn write_batch(
                 .map(|(i, f)| format!("{f} = {}", values(i)))
                 .collect::<Vec<_>>()
                 .join(", "),
-            source =
-                "(SELECT json_extract(value, '$[0]') AS id, value AS v FROM json_each(?)) AS w",
-        )
-    };
-    let row = |(id, values): &Record| {
-        let mut r = Vec::with_capacity(fields.len() + 1);
-        r.push(Value::String(id.clone()));
-        r.extend(
-            fields
-                .iter()
-                .map(|f| values.get(f).cloned().unwrap_or(Value::Null)),
         );
-        Value::Array(r)
-    };
-    let all: Vec<Value> = records.iter().map(row).collect();
-    match sqlx::query(&sql).bind(json(&all)?).execute(&mut **tx).await {
-        Ok(_) => return Ok(Vec::new()),
-        Err(sqlx::Error::Database(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
-    let mut refused = Vec::new();
-    for record in records {
-        match sqlx::query(&sql)
-            .bind(json(&[row(&record)])?)
+        let rows: Vec<Value> = records
+            .iter()
+            .map(|(id, values)| {
+                let mut r = Vec::with_capacity(fields.len() + 1);
+                r.push(Value::String(id.clone()));
+                r.extend(
+                    fields
+                        .iter()
+                        .map(|f| values.get(f).cloned().unwrap_or(Value::Null)),
+                );
+                Value::Array(r)
+            })
+            .collect();
+        sqlx::query(&sql)
+            .bind(json(&rows)?)
             .execute(&mut **tx)
             .await
-        {
-            Ok(_) => {}
-            // NOT NULL, CHECK, UNIQUE or FOREIGN KEY: more of the record (or its parent)
-            // is to come.
-            Err(sqlx::Error::Database(_)) => refused.push(record),
-            Err(e) => return Err(e.into()),
-        }
+    };
+    match written {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(_)) => Ok(false),
+        Err(e) => Err(e.into()),
     }
-    Ok(refused)
+}
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
+
+/// A JSON value bound as SQLite stores it: what `json_extract` would give.
+fn bind_value<'q>(q: Query<'q>, v: Option<&'q Value>) -> Query<'q> {
+    match v {
+        None | Some(Value::Null) => q.bind(None::<String>),
+        Some(Value::Bool(b)) => q.bind(i64::from(*b)),
+        Some(Value::Number(n)) => match n.as_i64() {
+            Some(i) => q.bind(i),
+            None => q.bind(n.as_f64()),
+        },
+        Some(Value::String(s)) => q.bind(s.as_str()),
+        Some(other) => q.bind(other.to_string()),
+    }
 }
