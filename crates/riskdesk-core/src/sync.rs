@@ -351,6 +351,12 @@ const PULL_PAGE: u32 = 10_000;
 /// pages 160 times in a first sync of 100K accounts; five pages hold a write lock for
 /// about half a second.
 const COMMIT_EVERY: usize = 50_000;
+/// Changes on the server from which a first sync loads accounts in bulk (tests take the
+/// bulk path with small books).
+#[cfg(not(test))]
+const BULK_FIRST_SYNC: i64 = 100_000;
+#[cfg(test)]
+const BULK_FIRST_SYNC: i64 = 500;
 /// Changes moved in one round above which the WAL is checkpointed afterwards.
 const BIG_ROUND: u32 = 50_000;
 
@@ -595,10 +601,18 @@ pub async fn sync_once(
             .map_err(|e| Error::invalid("sync.pull", e))
     };
     let mut page = pull(cursor).await?;
-    // Pages are written a few to a transaction; the cursor moves in the same one, so a
-    // sync cut off anywhere resumes from what was written.
-    let mut batch: Option<Tx> = None;
-    let mut batched = 0usize;
+    // A first sync of a big book into a store with few accounts loads them the way a first
+    // import does: secondary indexes and search rebuilt once at the end, in one
+    // transaction (a cut-off first sync starts again from nothing).
+    let bulk = start == 0 && page.head >= BULK_FIRST_SYNC && {
+        let accounts: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+            .fetch_one(pool)
+            .await?;
+        accounts.saturating_mul(32) <= page.head
+    };
+    // Otherwise pages are written a few to a transaction; the cursor moves in the same
+    // one, so a sync cut off anywhere resumes from what was written.
+    let mut batch: Option<Batch> = None;
     loop {
         let (more, next, head) = (page.more, page.cursor, page.head);
         let changes: Vec<Change> = page.changes();
@@ -606,12 +620,13 @@ pub async fn sync_once(
         // The next page travels (served, sent, decoded) while this one is written.
         let (written, following) = tokio::join!(
             async {
-                let tx = match &mut batch {
-                    Some(tx) => tx,
-                    None => batch.insert(store.write().await?),
+                let b = match &mut batch {
+                    Some(b) => b,
+                    None => batch.insert(Batch::begin(store, bulk).await?),
                 };
-                let out = apply::apply_in(tx, &changes).await?;
-                settings::set(tx, CURSOR, &next.to_string()).await?;
+                let out = apply::apply_in(&mut b.tx, &changes).await?;
+                settings::set(&mut b.tx, CURSOR, &next.to_string()).await?;
+                b.changes += changes.len();
                 Ok::<_, Error>(out)
             },
             async {
@@ -626,12 +641,14 @@ pub async fn sync_once(
         report.applied += applied;
         report.pending = pending;
         cursor = next;
-        batched += changes.len();
-        if !more || batched >= COMMIT_EVERY {
-            if let Some(tx) = batch.take() {
-                tx.commit().await?;
+        if !more
+            || batch
+                .as_ref()
+                .is_some_and(|b| b.bulk.is_none() && b.changes >= COMMIT_EVERY)
+        {
+            if let Some(b) = batch.take() {
+                b.commit().await?;
             }
-            batched = 0;
         }
         progress(Progress {
             phase: Phase::Pulling,
@@ -642,8 +659,8 @@ pub async fn sync_once(
             Some(Ok(p)) => page = p,
             Some(Err(e)) => {
                 // Keep what arrived before the link failed.
-                if let Some(tx) = batch.take() {
-                    tx.commit().await?;
+                if let Some(b) = batch.take() {
+                    b.commit().await?;
                 }
                 return Err(e);
             }
@@ -658,6 +675,37 @@ pub async fn sync_once(
             .await?;
     }
     Ok(report)
+}
+
+/// Pulled pages being written in one transaction.
+struct Batch {
+    tx: Tx,
+    bulk: Option<crate::store::accounts::BulkLoad>,
+    changes: usize,
+}
+
+impl Batch {
+    async fn begin(store: &Store, bulk: bool) -> Result<Batch> {
+        let mut tx = store.write().await?;
+        let bulk = if bulk {
+            Some(crate::store::accounts::begin_bulk_load(&mut tx).await?)
+        } else {
+            None
+        };
+        Ok(Batch {
+            tx,
+            bulk,
+            changes: 0,
+        })
+    }
+
+    async fn commit(mut self) -> Result<()> {
+        if let Some(load) = self.bulk.take() {
+            crate::store::accounts::finish_bulk_load(&mut self.tx, load).await?;
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
 }
 
 mod apply;

@@ -308,6 +308,11 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
         .fetch_one(a.pool())
         .await
         .expect("account");
+    let escalated_name: String = sqlx::query_scalar("SELECT name FROM accounts WHERE id = ?")
+        .bind(&escalated)
+        .fetch_one(a.pool())
+        .await
+        .expect("name");
     crate::escalation::escalate(
         &a,
         &escalated,
@@ -329,6 +334,34 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
         .await
         .expect("b syncs");
     assert_eq!(pulled.pending, 0, "every record found its parents");
+    // A first sync of a book loads it in bulk: the indexes and the search trigger it set
+    // aside are back, and search finds what arrived.
+    let schema = "SELECT name || COALESCE(sql, '') FROM sqlite_master WHERE tbl_name IN ('accounts', 'accounts_search') \
+                  AND type IN ('index', 'trigger') ORDER BY name";
+    let schema_of = |s: &Store| {
+        let pool = s.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, String>(schema)
+                .fetch_all(&pool)
+                .await
+                .expect("schema")
+        }
+    };
+    assert_eq!(schema_of(&b).await, schema_of(&a).await);
+    let found = crate::store::accounts::query_accounts(
+        b.pool(),
+        &crate::store::AccountQuery {
+            search: Some(escalated_name.clone()),
+            limit: 5,
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("search");
+    assert!(
+        found.rows.iter().any(|r| r.name == escalated_name),
+        "{escalated_name} not found on the new device"
+    );
     // Accounts that came by sync are not this device's to score or run rules over.
     let all = crate::store::accounts::ids_or_all(b.pool(), None)
         .await
