@@ -429,6 +429,7 @@ async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> 
         }
         _ => "t.account_id",
     };
+    // Change ids are UUIDv7 like the capture triggers' (migration 0011).
     // One statement, record by record (all of a record's fields together), so a device
     // pulling the snapshot in pages can write each record as soon as its page arrives.
     let selects: Vec<String> = t
@@ -439,7 +440,9 @@ async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> 
     // Table and column names come from TABLES, never from input.
     sqlx::query(&format!(
         "INSERT INTO sync_outbox (change_id, entity, entity_id, account_id, field, value, wall_ms, counter) \
-         SELECT lower(hex(randomblob(16))), ?, eid, aid, field, value, ?, ? FROM ({}) ORDER BY eid, field",
+         SELECT printf('%08x-%04x-7%03x-%x%03x-%012x', (?2 >> 16) & 4294967295, ?2 & 65535, random() & 4095, \
+           8 + (random() & 3), random() & 4095, random() & 281474976710655), ?1, eid, aid, field, value, ?2, ?3 \
+         FROM ({}) ORDER BY eid, field",
         selects.join(" UNION ALL ")
     ))
     .bind(t.entity)

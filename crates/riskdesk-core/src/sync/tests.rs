@@ -148,6 +148,30 @@ async fn writes_are_captured_field_by_field_once_recording() {
         !fields.contains(&"reason".to_string()),
         "unchanged fields are not sent"
     );
+    // Change ids are UUIDv7, ordered by when they were made, for edits and snapshots alike.
+    start_recording(&store, true).await.expect("share");
+    let ids: Vec<String> = sqlx::query_scalar("SELECT change_id FROM sync_outbox ORDER BY seq")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    let parsed: Vec<uuid::Uuid> = ids
+        .iter()
+        .map(|id| uuid::Uuid::parse_str(id).expect("a uuid"))
+        .collect();
+    assert!(parsed
+        .iter()
+        .all(|u| u.get_version_num() == 7 && u.get_variant() == uuid::Variant::RFC4122));
+    let unique: HashSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len());
+    let first = parsed[0].get_timestamp().expect("time").to_unix();
+    let last = parsed[ids.len() - 1]
+        .get_timestamp()
+        .expect("time")
+        .to_unix();
+    assert!(
+        first <= last && last.0 >= 1_700_000_000,
+        "{first:?} {last:?}"
+    );
 }
 
 /// What a device shares when it connects is stamped then: an edit made elsewhere before
