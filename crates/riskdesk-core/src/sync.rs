@@ -23,6 +23,19 @@ pub struct SyncTable {
 
 /// Must match scripts/gen_sync_migration.py (a test checks every column exists).
 pub const TABLES: &[SyncTable] = &[
+    // The people directory first: owners and authors are its parents.
+    SyncTable {
+        entity: "team",
+        table: "teams",
+        id_column: "id",
+        columns: &["name", "created_at"],
+    },
+    SyncTable {
+        entity: "person",
+        table: "users",
+        id_column: "id",
+        columns: &["name", "email", "role", "title", "team_id", "created_at"],
+    },
     SyncTable {
         entity: "account",
         table: "accounts",
@@ -422,6 +435,7 @@ async fn tick(tx: &mut Tx) -> Result<(i64, i64)> {
 
 async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> Result<()> {
     let account = match t.entity {
+        "team" | "person" => "'_directory'",
         "account" => "t.id",
         "risk_update" => "(SELECT account_id FROM ctas WHERE id = t.cta_id)",
         "escalation_action" | "escalation_decision" => {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use riskdesk_sync::change::check_version;
+use riskdesk_sync::change::{check_version, DIRECTORY_ACCOUNT};
 use riskdesk_sync::{Change, Conflict, Hlc, PushRequest, PushResponse, PROTOCOL_VERSION};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -36,7 +36,11 @@ async fn scopes(
     caller: &Caller,
     changes: &[Change],
 ) -> Result<HashMap<String, Option<String>>> {
-    let mut accounts: Vec<&str> = changes.iter().map(|c| c.account_id.as_str()).collect();
+    let mut accounts: Vec<&str> = changes
+        .iter()
+        .map(|c| c.account_id.as_str())
+        .filter(|a| *a != DIRECTORY_ACCOUNT)
+        .collect();
     accounts.sort_unstable();
     accounts.dedup();
     let list = serde_json::to_string(&accounts).map_err(|e| Error::Internal(e.to_string()))?;
@@ -61,7 +65,8 @@ async fn scopes(
 
 /// May `caller` write `change`, given the account's team?
 fn check_scope(caller: &Caller, change: &Change, team: Option<&String>) -> Result<()> {
-    if caller.is_admin() {
+    if caller.is_admin() || change.account_id == DIRECTORY_ACCOUNT {
+        // The directory is the organisation's (Change::validate keeps work out of it).
         return Ok(());
     }
     let own_team = team.is_some() && team == caller.team_id.as_ref();
@@ -252,7 +257,7 @@ pub async fn pull(
     // organisation's escalation work needs no lookup.
     let rows = format!(
         "SELECT seq, change_id, entity, entity_id, account_id, field, hlc, {value} AS value FROM changes c WHERE seq > $1 AND seq <= $7 AND device_id <> $8 AND ( $2 \
-           OR ($4 AND entity IN ({})) \
+           OR account_id = $9 OR ($4 AND entity IN ({})) \
            OR EXISTS (SELECT 1 FROM account_scope s WHERE s.account_id = c.account_id AND s.team_id = $3) ) \
          ORDER BY seq LIMIT $6",
         db.text_list("$5"),
@@ -280,6 +285,7 @@ pub async fn pull(
     .bind(i64::from(limit) + 1)
     .bind(head)
     .bind(device.unwrap_or_default().to_string())
+    .bind(DIRECTORY_ACCOUNT)
     .fetch_one(&db.pool)
     .await?;
     let mut rows: Vec<PulledRow> = serde_json::from_str(&page)

@@ -2,6 +2,7 @@
 //! convergence of several offline clients, and a server killed in the middle of a push.
 
 use reqwest::StatusCode;
+use riskdesk_sync::change::DIRECTORY_ACCOUNT;
 use riskdesk_sync::{
     Change, Clock, PullResponse, PushRequest, PushResponse, Replica, PROTOCOL_VERSION,
 };
@@ -340,6 +341,25 @@ async fn scope_a_team_sees_its_accounts_leadership_sees_escalations(backing: &Ba
     assert_eq!(from, ["mo"], "only the manager's decision");
     assert!(!page.more);
     assert_eq!(page.cursor, page.head, "past its own changes too");
+
+    // The people directory is the organisation's: a CSM of another team adds a person and
+    // everyone gets them, so owner ids mean the same person on every device.
+    cy.outbox.clear();
+    cy.edit(
+        "person",
+        "user-9",
+        DIRECTORY_ACCOUNT,
+        "name",
+        json!("Dee Okafor"),
+        4_000,
+    );
+    cy.push().await;
+    assert_eq!(ana.pull().await, 1);
+    assert!(ana.replica.state()["person"].contains_key("user-9"));
+    // Work cannot hide under the directory's name.
+    let hidden = cy.edit("cta", "cta-7", DIRECTORY_ACCOUNT, "status", json!("open"), 4_001);
+    let r = cy.push_raw(&[hidden]).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
 
 async fn offline_clients_converge_and_the_loser_is_told(backing: &Backing) {

@@ -13,6 +13,12 @@ pub const PROTOCOL_VERSION: u32 = 2;
 /// until a later change sets it false again.
 pub const DELETED: &str = "_deleted";
 
+/// The account the people directory's records (teams and people) name: every signed-in
+/// user of the organisation reads and writes them, so an owner id means the same person
+/// on every device.
+pub const DIRECTORY_ACCOUNT: &str = "_directory";
+pub const DIRECTORY_ENTITIES: &[&str] = &["team", "person"];
+
 /// One field of one record set to a value (or the record deleted), stamped where and when
 /// it was made. The change id makes a retried push harmless.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,6 +56,11 @@ impl Change {
         }
         if self.hlc.device != self.device_id {
             return bad("is stamped by another device than the one sending it");
+        }
+        if (self.account_id == DIRECTORY_ACCOUNT)
+            != DIRECTORY_ENTITIES.contains(&self.entity.as_str())
+        {
+            return bad("only the people directory's teams and people belong to no account");
         }
         if self.field == DELETED && !self.value.is_boolean() {
             return bad("a tombstone's value must be true or false");

@@ -358,6 +358,16 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
         .await
         .expect("b syncs");
     assert_eq!(pulled.pending, 0, "every record found its parents");
+    // A device that knows nobody yet gets the people directory too, and with it every
+    // record whose owner or author it names.
+    let (_c_dir, c) = temp_store().await;
+    start_recording(&c, false).await.expect("c records");
+    let fresh = sync_once(&c, &server, |_| {}).await.expect("c syncs");
+    assert_eq!(fresh.pending, 0, "nothing waits for a person");
+    for table in ["teams", "users", "accounts", "ctas", "escalations"] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        assert_eq!(scalar(&c, &sql).await, scalar(&a, &sql).await, "{table}");
+    }
     // A first sync of a book loads it in bulk: the indexes and the search trigger it set
     // aside are back, and search finds what arrived.
     let schema = "SELECT name || COALESCE(sql, '') FROM sqlite_master WHERE tbl_name IN ('accounts', 'accounts_search') \
