@@ -357,7 +357,14 @@ async fn scope_a_team_sees_its_accounts_leadership_sees_escalations(backing: &Ba
     assert_eq!(ana.pull().await, 1);
     assert!(ana.replica.state()["person"].contains_key("user-9"));
     // Work cannot hide under the directory's name.
-    let hidden = cy.edit("cta", "cta-7", DIRECTORY_ACCOUNT, "status", json!("open"), 4_001);
+    let hidden = cy.edit(
+        "cta",
+        "cta-7",
+        DIRECTORY_ACCOUNT,
+        "status",
+        json!("open"),
+        4_001,
+    );
     let r = cy.push_raw(&[hidden]).await;
     assert_eq!(r.status(), StatusCode::BAD_REQUEST);
 }
