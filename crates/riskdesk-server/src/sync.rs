@@ -164,6 +164,12 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
     .await?;
     let mut conflicts = Vec::with_capacity(lost.len());
     for (lost_seq, winner_seq, lost_body, winner_body) in lost {
+        let (lost, winner) = (parse(&lost_body)?, parse(&winner_body)?);
+        // Two devices that set a field to the same value did not disagree (two copies of
+        // the same directory, say): nothing to tell anyone.
+        if lost.value == winner.value {
+            continue;
+        }
         sqlx::query(
             "INSERT INTO conflicts (user_id, lost_seq, winner_seq, created_at) VALUES ($1, $2, $3, $4)",
         )
@@ -173,10 +179,7 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
         .bind(now.clone())
         .execute(&mut *tx)
         .await?;
-        conflicts.push(Conflict {
-            lost: parse(&lost_body)?,
-            winner: parse(&winner_body)?,
-        });
+        conflicts.push(Conflict { lost, winner });
     }
     tx.commit().await?;
     Ok(PushResponse {

@@ -393,6 +393,9 @@ async fn offline_clients_converge_and_the_loser_is_told(backing: &Backing) {
     ben.edit("cta", "cta-1", "acc-1", "status", json!("closed"), 9_000);
     ana_desktop.edit("cta", "cta-1", "acc-1", "priority", json!("high"), 7_000);
     ben.edit("cta", "cta-2", "acc-1", "_deleted", json!(true), 9_001);
+    // Both give the CTA to the same person: no disagreement, nothing to tell.
+    ana.edit("cta", "cta-1", "acc-1", "owner_id", json!("user-2"), 5_001);
+    ben.edit("cta", "cta-1", "acc-1", "owner_id", json!("user-2"), 9_002);
 
     // Ben syncs first; ana's older status edit then loses and she is told.
     ben.sync().await;
