@@ -106,6 +106,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::sync::sync_set_interval,
         commands::sync::sync_disconnect,
         commands::sync::sync_conflicts,
+        commands::sync::sync_set_aside,
     ])
 }
 

@@ -61,7 +61,13 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
     let app = riskdesk_server::router(riskdesk_server::AppState::new(db));
-    tokio::spawn(async move { axum::serve(listener, app).await });
+    tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .await
+    });
 
     let spec = BookSpec::new(accounts, 7, Utc::now().date_naive());
     let a = device(dir.path(), "a", &spec, true).await?;
@@ -75,7 +81,7 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
     let mut rows = Vec::new();
 
     let started = Instant::now();
-    sync::start_recording(&a, true).await?;
+    sync::start_recording(&a, sync::Share::Work).await?;
     let queued = sync::pending_changes(a.pool()).await?;
     let up = sync::sync_once(&a, &csm, |_| {}).await?;
     rows.push(row(
@@ -104,7 +110,7 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
         None,
     ));
 
-    sync::start_recording(&b, false).await?;
+    sync::start_recording(&b, sync::Share::Nothing).await?;
     let started = Instant::now();
     let down = sync::sync_once(&b, &vp, |_| {}).await?;
     rows.push(row(
@@ -179,7 +185,8 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
                     device_id: device,
                     changes,
                 })
-                .await?;
+                .await
+                .map_err(|e| e.to_string())?;
             let mut since = since0;
             loop {
                 let page = client.pull(since, 5_000, None).await?;

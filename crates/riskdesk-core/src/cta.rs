@@ -40,6 +40,14 @@ fn task(title: &str, due_in_days: u32) -> PlaybookTask {
     }
 }
 
+/// A default playbook has the same id (and the same timestamp) on every device, so a
+/// synced CTA's playbook is the same playbook everywhere (migration 0013 moved older
+/// stores' defaults to these ids).
+pub fn default_playbook_id(n: usize) -> String {
+    format!("0190a000-0000-7000-8000-{:012}", n + 1)
+}
+const DEFAULT_PLAYBOOKS_AT: &str = "2026-01-01T00:00:00+00:00";
+
 /// The playbooks a new store starts with, for the stories in PRODUCT.md.
 pub fn default_playbooks() -> Vec<(&'static str, &'static str, &'static str, Vec<PlaybookTask>)> {
     vec![
@@ -133,16 +141,16 @@ pub async fn playbooks(store: &Store) -> Result<Vec<Playbook>> {
             .await?;
     if rows.is_empty() {
         let mut tx = store.write().await?;
-        for (name, kind, description, tasks) in default_playbooks() {
+        for (n, (name, kind, description, tasks)) in default_playbooks().into_iter().enumerate() {
             let json = serde_json::to_string(&tasks)
                 .map_err(|e| Error::invalid("playbook", e.to_string()))?;
             sqlx::query("INSERT INTO playbooks (id, name, description, kind, tasks, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(new_id())
+                .bind(default_playbook_id(n))
                 .bind(name)
                 .bind(description)
                 .bind(kind)
                 .bind(json)
-                .bind(Utc::now())
+                .bind(DEFAULT_PLAYBOOKS_AT)
                 .execute(&mut *tx)
                 .await?;
         }

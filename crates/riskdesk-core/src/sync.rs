@@ -4,8 +4,10 @@
 //! server has for this user after the stored cursor, and applies it: last writer wins
 //! per field by hybrid logical clock, and records are rebuilt from their winning fields.
 
+use riskdesk_sync::change::DIRECTORY_ACCOUNT;
+use riskdesk_sync::schema::{AccountOf, Entity};
 use riskdesk_sync::{
-    Change, Conflict, Hlc, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION,
+    Change, Conflict, Hlc, PullResponse, PushRequest, PushResponse, Refusal, PROTOCOL_VERSION,
 };
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
@@ -13,137 +15,50 @@ use sqlx::SqlitePool;
 use crate::store::{settings, Tx};
 use crate::{Error, Result, Store};
 
-/// A synced table: what the triggers capture and what pulled fields may write.
-pub struct SyncTable {
-    pub entity: &'static str,
-    pub table: &'static str,
-    pub id_column: &'static str,
-    pub columns: &'static [&'static str],
+/// A synced table: what the triggers capture and what pulled fields may write. The list
+/// is `riskdesk_sync::schema`, shared with the server (which refuses anything else).
+pub type SyncTable = Entity;
+pub use riskdesk_sync::schema::ENTITIES as TABLES;
+
+/// What a device sends when it starts syncing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Share {
+    /// Nothing: the device starts empty-handed and only pulls.
+    Nothing,
+    /// The accounts and their work, not the organisation's directory (a CSM: the
+    /// directory is the admins' and managers', and the server refuses it from others).
+    Work,
+    /// Everything, directory included (an admin or manager setting up the organisation).
+    Everything,
 }
 
-/// Must match scripts/gen_sync_migration.py (a test checks every column exists).
-pub const TABLES: &[SyncTable] = &[
-    // The people directory first: owners and authors are its parents.
-    SyncTable {
-        entity: "team",
-        table: "teams",
-        id_column: "id",
-        columns: &["name", "created_at"],
-    },
-    SyncTable {
-        entity: "person",
-        table: "users",
-        id_column: "id",
-        columns: &["name", "email", "role", "title", "team_id", "created_at"],
-    },
-    SyncTable {
-        entity: "account",
-        table: "accounts",
-        id_column: "id",
-        columns: &[
-            "name",
-            "arr_minor",
-            "currency",
-            "arr_base_minor",
-            "segment",
-            "stage",
-            "contract_start",
-            "renewal_date",
-            "owner_id",
-            "strategic",
-            "expansion_potential",
-            "industry",
-            "region",
-            "crm_id",
-            "created_at",
-            "updated_at",
-        ],
-    },
-    SyncTable {
-        entity: "cta",
-        table: "ctas",
-        id_column: "id",
-        columns: &[
-            "account_id",
-            "type",
-            "reason",
-            "priority",
-            "status",
-            "owner_id",
-            "due_on",
-            "snoozed_until",
-            "snooze_reason",
-            "outcome",
-            "closed_at",
-            "source",
-            "rule_id",
-            "evidence",
-            "flagged",
-            "category",
-            "expected",
-            "avoidable",
-            "created_at",
-            "updated_at",
-        ],
-    },
-    SyncTable {
-        entity: "risk_update",
-        table: "cta_updates",
-        id_column: "id",
-        columns: &[
-            "cta_id",
-            "author_id",
-            "background",
-            "done_so_far",
-            "next_steps",
-            "created_at",
-        ],
-    },
-    SyncTable {
-        entity: "escalation",
-        table: "escalations",
-        id_column: "cta_id",
-        columns: &[
-            "account_id",
-            "linked_cta_id",
-            "criterion",
-            "reason",
-            "escalated_by",
-            "severity_at_open",
-            "arr_at_open_minor",
-            "opened_at",
-            "closed_at",
-            "outcome",
-            "arr_retained_minor",
-            "quiet_until",
-        ],
-    },
-    SyncTable {
-        entity: "escalation_action",
-        table: "escalation_actions",
-        id_column: "id",
-        columns: &[
-            "escalation_id",
-            "kind",
-            "description",
-            "owner_id",
-            "due_on",
-            "done_at",
-            "created_at",
-        ],
-    },
-    SyncTable {
-        entity: "escalation_decision",
-        table: "escalation_decisions",
-        id_column: "id",
-        columns: &["escalation_id", "decided_at", "author_id", "text"],
-    },
-];
+impl Share {
+    /// What a user of `role` shares when they choose to send what the device holds.
+    pub fn for_role(share_existing: bool, role: &str) -> Share {
+        match (share_existing, role) {
+            (false, _) => Share::Nothing,
+            (true, "admin" | "manager") => Share::Everything,
+            (true, _) => Share::Work,
+        }
+    }
+}
+
+/// The SQL naming the account of the record `src` (a row alias: `new`, `old`, `t`).
+pub fn account_sql(e: &Entity, src: &str) -> String {
+    match e.account {
+        AccountOf::Directory => format!("'{DIRECTORY_ACCOUNT}'"),
+        AccountOf::Itself => format!("{src}.{}", e.id_column),
+        AccountOf::Column(c) => format!("{src}.{c}"),
+        AccountOf::Parent { column, table, key } => {
+            format!("(SELECT account_id FROM {table} WHERE {key} = {src}.{column})")
+        }
+    }
+}
 
 /// How a device reaches the server; `riskdesk_sync::http` is the real one.
 #[allow(async_fn_in_trait)]
 pub trait Transport {
-    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, String>;
+    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, Refusal>;
     /// Changes after `since`, less those `device` made.
     async fn pull(
         &self,
@@ -155,7 +70,7 @@ pub trait Transport {
 
 #[cfg(feature = "http")]
 impl Transport for riskdesk_sync::http::HttpClient {
-    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, String> {
+    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, Refusal> {
         riskdesk_sync::http::HttpClient::push(self, req).await
     }
     async fn pull(
@@ -188,6 +103,8 @@ pub struct SyncStatus {
     pub last_error: Option<String>,
     pub pending: u32,
     pub unseen_conflicts: u32,
+    /// Changes set aside: pulled ones the store refused, pushed ones the server refused.
+    pub set_aside: u32,
     /// Seconds between background syncs while connected.
     pub interval_seconds: u32,
 }
@@ -237,6 +154,13 @@ pub async fn status(pool: &SqlitePool) -> Result<SyncStatus> {
         last_error: settings::get(pool, LAST_ERROR).await?,
         pending: pending_changes(pool).await?.clamp(0, u32::MAX as i64) as u32,
         unseen_conflicts: unseen.clamp(0, u32::MAX as i64) as u32,
+        set_aside: sqlx::query_scalar::<_, i64>(
+            "SELECT (SELECT COUNT(*) FROM sync_records WHERE staged IS NOT NULL AND set_aside IS NOT NULL) \
+             + (SELECT COUNT(*) FROM sync_set_aside)",
+        )
+        .fetch_one(pool)
+        .await?
+        .clamp(0, u32::MAX as i64) as u32,
         interval_seconds: interval(pool).await?,
     })
 }
@@ -247,9 +171,9 @@ pub async fn connect(
     server_url: &str,
     email: &str,
     token: &str,
-    share_existing: bool,
+    share: Share,
 ) -> Result<()> {
-    start_recording(store, share_existing).await?;
+    start_recording(store, share).await?;
     let mut tx = store.write().await?;
     settings::set(&mut tx, SERVER_URL, server_url).await?;
     settings::set(&mut tx, EMAIL, email).await?;
@@ -333,6 +257,8 @@ pub struct SyncReport {
     pub conflicts: u32,
     /// Records still waiting for a parent or a required field.
     pub pending: u32,
+    /// Changes the server refused in this round (listed in Settings › Sync).
+    pub set_aside: u32,
 }
 
 /// Where a sync round is, for a progress bar.
@@ -395,13 +321,12 @@ pub async fn pending_changes(pool: &SqlitePool) -> Result<i64> {
         .await?)
 }
 
-/// Starts capturing changes. With `share_existing`, everything already in the synced
-/// tables is queued once as well (a device that was used offline before connecting);
-/// without, the device starts empty-handed and only pulls.
-pub async fn start_recording(store: &Store, share_existing: bool) -> Result<()> {
+/// Starts capturing changes. What the device already holds is queued once as well, as
+/// `share` says (a device that was used offline before connecting).
+pub async fn start_recording(store: &Store, share: Share) -> Result<()> {
     let device = device_id(store.pool()).await?;
     let mut tx = store.write().await?;
-    if share_existing {
+    if share != Share::Nothing {
         // One stamp for the whole snapshot: every field is its own key, so they need not
         // differ, and set-based inserts keep a 100K-account book to seconds.
         let (wall, counter) = tick(&mut tx).await?;
@@ -412,6 +337,9 @@ pub async fn start_recording(store: &Store, share_existing: bool) -> Result<()> 
         }
         .encode();
         for t in TABLES {
+            if t.is_directory() && share != Share::Everything {
+                continue;
+            }
             snapshot_table(&mut tx, t, wall, counter).await?;
             stamp_table(&mut tx, t, &stamp).await?;
         }
@@ -434,15 +362,7 @@ async fn tick(tx: &mut Tx) -> Result<(i64, i64)> {
 }
 
 async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> Result<()> {
-    let account = match t.entity {
-        "team" | "person" => "'_directory'",
-        "account" => "t.id",
-        "risk_update" => "(SELECT account_id FROM ctas WHERE id = t.cta_id)",
-        "escalation_action" | "escalation_decision" => {
-            "(SELECT account_id FROM escalations WHERE cta_id = t.escalation_id)"
-        }
-        _ => "t.account_id",
-    };
+    let account = account_sql(t, "t");
     // Change ids are UUIDv7 like the capture triggers' (migration 0011).
     // One statement, record by record (all of a record's fields together), so a device
     // pulling the snapshot in pages can write each record as soon as its page arrives.
@@ -459,7 +379,7 @@ async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> 
          FROM ({}) ORDER BY eid, field",
         selects.join(" UNION ALL ")
     ))
-    .bind(t.entity)
+    .bind(t.name)
     .bind(wall)
     .bind(counter)
     .execute(&mut **tx)
@@ -480,7 +400,7 @@ async fn stamp_table(tx: &mut Tx, t: &SyncTable, stamp: &str) -> Result<()> {
         table = t.table,
         columns = columns.join(", ")
     ))
-    .bind(t.entity)
+    .bind(t.name)
     .bind(stamp)
     .bind((1i64 << t.columns.len()) - 1)
     .execute(&mut **tx)
@@ -558,6 +478,69 @@ async fn record_conflicts(store: &Store, conflicts: &[Conflict]) -> Result<()> {
     Ok(())
 }
 
+/// Pushes one page. A push the server refuses is split in halves until the changes it
+/// refuses stand alone: those are returned with the server's reason, everything else
+/// lands, and the device never wedges on one change the server will not take.
+async fn push_page(
+    transport: &impl Transport,
+    device: &str,
+    page: Vec<(i64, Change)>,
+) -> Result<(Vec<Conflict>, Vec<(Change, String)>)> {
+    let mut conflicts = Vec::new();
+    let mut refused = Vec::new();
+    let mut parts = vec![page.into_iter().map(|(_, c)| c).collect::<Vec<_>>()];
+    while let Some(mut part) = parts.pop() {
+        let answer = transport
+            .push(PushRequest {
+                protocol: PROTOCOL_VERSION,
+                device_id: device.to_string(),
+                changes: part.clone(),
+            })
+            .await;
+        match answer {
+            Ok(r) => conflicts.extend(r.conflicts),
+            Err(Refusal::Refused(reason)) if part.len() == 1 => {
+                refused.extend(part.pop().map(|c| (c, reason)));
+            }
+            Err(Refusal::Refused(_)) => {
+                let back = part.split_off(part.len() / 2);
+                // The front half goes first: a stack, so pushed last.
+                parts.push(back);
+                parts.push(part);
+            }
+            Err(Refusal::Unavailable(e)) => return Err(Error::invalid("sync.push", e)),
+        }
+    }
+    Ok((conflicts, refused))
+}
+
+/// A change this device could not take, or the server would not: what Settings › Sync
+/// lists, with the reason.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, sqlx::FromRow)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct SetAside {
+    /// "in": pulled and not applied (retried after every pull); "out": refused by the
+    /// server (kept here, not sent again).
+    pub direction: String,
+    pub entity: String,
+    pub entity_id: String,
+    pub reason: String,
+}
+
+/// What is set aside, both ways, newest first.
+pub async fn set_aside(pool: &SqlitePool) -> Result<Vec<SetAside>> {
+    Ok(sqlx::query_as(
+        "SELECT direction, entity, entity_id, reason FROM ( \
+           SELECT 'in' AS direction, entity, entity_id, COALESCE(set_aside, 'waiting for its parent or the rest of its fields') AS reason, 0 AS k \
+           FROM sync_records WHERE staged IS NOT NULL \
+           UNION ALL SELECT direction, entity, entity_id, \
+             CASE WHEN field IS NULL THEN reason ELSE field || ': ' || reason END, id FROM sync_set_aside) \
+         ORDER BY k DESC LIMIT 200",
+    )
+    .fetch_all(pool)
+    .await?)
+}
+
 /// One round: push the outbox, then pull and apply everything new.
 pub async fn sync_once(
     store: &Store,
@@ -581,18 +564,27 @@ pub async fn sync_once(
             break;
         };
         let n = page.len() as u32;
-        let response = transport
-            .push(PushRequest {
-                protocol: PROTOCOL_VERSION,
-                device_id: device.clone(),
-                changes: page.into_iter().map(|(_, c)| c).collect(),
-            })
-            .await
-            .map_err(|e| Error::invalid("sync.push", e))?;
-        record_conflicts(store, &response.conflicts).await?;
-        report.conflicts += response.conflicts.len() as u32;
-        // Acknowledged: the server has them (a retry after a lost answer is a no-op there).
+        let (conflicts, refused) = push_page(transport, &device, page).await?;
+        record_conflicts(store, &conflicts).await?;
+        report.conflicts += conflicts.len() as u32;
+        report.set_aside += refused.len() as u32;
+        // Acknowledged: the server has them (a retry after a lost answer is a no-op there),
+        // or refused them for good, and they are kept aside with the server's reason.
         let mut tx = store.write().await?;
+        for (c, reason) in &refused {
+            tracing::warn!(change = %c.change_id, entity = %c.entity, id = %c.entity_id, %reason, "the server refused a change");
+            sqlx::query(
+                "INSERT INTO sync_set_aside (direction, entity, entity_id, field, reason, at) VALUES ('out', ?, ?, ?, ?, ?) \
+                 ON CONFLICT (direction, entity, entity_id) DO UPDATE SET field = excluded.field, reason = excluded.reason, at = excluded.at",
+            )
+            .bind(&c.entity)
+            .bind(&c.entity_id)
+            .bind(&c.field)
+            .bind(reason)
+            .bind(chrono::Utc::now())
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query("DELETE FROM sync_outbox WHERE seq <= ?")
             .bind(last)
             .execute(&mut *tx)
@@ -726,6 +718,7 @@ impl Batch {
 }
 
 mod apply;
+pub mod capture;
 
 pub use apply::apply_pulled;
 

@@ -32,6 +32,23 @@ pub fn hash_password(password: &str) -> Result<String> {
         .map_err(|e| Error::Internal(format!("hashing failed: {e}")))
 }
 
+/// A hash no password matches, verified when the email is unknown so that sign-in costs
+/// the same whether the user exists or not.
+fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        Argon2::default()
+            .hash_password(secret(32).as_bytes(), &SaltString::generate(&mut OsRng))
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
+}
+
+/// Computes the dummy hash now, so the first unknown-email sign-in does not stand out.
+pub fn warm_up() {
+    let _ = dummy_hash();
+}
+
 fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|h| {
@@ -85,23 +102,31 @@ pub struct Session {
     pub user: Caller,
 }
 
-/// id, email, role, team, password hash.
-type UserRow = (String, String, String, Option<String>, Option<String>);
+/// id, email, role, team, password hash, disabled.
+type UserRow = (String, String, String, Option<String>, Option<String>, bool);
 
-/// Checks a password and issues a token. The same answer for an unknown email and a
-/// wrong password, so sign-in does not reveal who has an account.
+/// Checks a password and issues a token. The same answer, after the same work, for an
+/// unknown email and a wrong password, so sign-in does not reveal who has an account.
 pub async fn sign_in(db: &Db, email: &str, password: &str) -> Result<Session> {
     let row: Option<UserRow> = sqlx::query_as(
-        "SELECT id, email, role, team_id, password_hash FROM users WHERE lower(email) = $1",
+        "SELECT id, email, role, team_id, password_hash, disabled_at IS NOT NULL FROM users WHERE lower(email) = $1",
     )
     .bind(normal_email(email))
     .fetch_optional(&db.pool)
     .await?;
-    let Some((user_id, email, role, team_id, Some(phc))) = row else {
+    let phc = row
+        .as_ref()
+        .and_then(|r| r.4.clone())
+        .unwrap_or_else(|| dummy_hash().to_string());
+    let password = password.to_string();
+    let matches = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    let Some((user_id, email, role, team_id, Some(_), disabled)) = row.filter(|_| matches) else {
         return Err(Error::Unauthorized("wrong email or password"));
     };
-    if !verify_password(password, &phc) {
-        return Err(Error::Unauthorized("wrong email or password"));
+    if disabled {
+        return Err(Error::Unauthorized("this user is disabled: ask an admin"));
     }
     issue_token(
         db,
@@ -144,16 +169,49 @@ pub async fn revoke(db: &Db, token: &str) -> Result<()> {
     Ok(())
 }
 
-/// Revokes every token of a user (an admin locking someone out).
+/// Revokes every token of a user: signed out everywhere (they may sign in again).
 pub async fn revoke_all(db: &Db, email: &str) -> Result<u64> {
+    let mut tx = db.begin_write().await?;
+    let n = revoke_all_in(&mut tx, email).await?;
+    tx.commit().await?;
+    Ok(n)
+}
+
+async fn revoke_all_in(tx: &mut sqlx::Transaction<'static, sqlx::Any>, email: &str) -> Result<u64> {
     Ok(sqlx::query(
         "UPDATE tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND user_id = (SELECT id FROM users WHERE lower(email) = $2)",
     )
     .bind(db::time(Utc::now()))
     .bind(normal_email(email))
-    .execute(&db.pool)
+    .execute(&mut **tx)
     .await?
     .rows_affected())
+}
+
+/// Disables a user (no sign-in, every token dead) or enables them again. Returns the
+/// tokens revoked.
+pub async fn set_disabled(db: &Db, email: &str, disabled: bool) -> Result<u64> {
+    let mut tx = db.begin_write().await?;
+    let found = sqlx::query(
+        "UPDATE users SET disabled_at = CASE WHEN $1 THEN COALESCE(disabled_at, $2) ELSE NULL END WHERE lower(email) = $3",
+    )
+    .bind(disabled)
+    .bind(db::time(Utc::now()))
+    .bind(normal_email(email))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if found == 0 {
+        return Err(Error::BadRequest(format!("no user has the email {email}")));
+    }
+    let revoked = if disabled {
+        revoke_all_in(&mut tx, email).await?
+    } else {
+        0
+    };
+    tx.commit().await?;
+    tracing::info!(target: "audit", email = %normal_email(email), disabled, revoked, "user access changed");
+    Ok(revoked)
 }
 
 /// The raw bearer token of a request.
@@ -183,7 +241,7 @@ impl FromRequestParts<AppState> for Caller {
         let Bearer(token) = Bearer::from_request_parts(parts, state).await?;
         let row: Option<(String, String, String, Option<String>)> = sqlx::query_as(
             "SELECT u.id, u.email, u.role, u.team_id FROM tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2",
+             WHERE t.hash = $1 AND t.revoked_at IS NULL AND t.expires_at > $2 AND u.disabled_at IS NULL",
         )
         .bind(token_hash(&token))
         .bind(db::time(Utc::now()))
@@ -318,6 +376,11 @@ async fn upsert_user(
         )));
     }
     let mut tx = db.begin_write().await?;
+    let before: Option<(String, Option<String>)> =
+        sqlx::query_as("SELECT role, team_id FROM users WHERE email = $1")
+            .bind(email.clone())
+            .fetch_optional(&mut *tx)
+            .await?;
     let team_id = match team {
         Some(name) => {
             sqlx::query(
@@ -343,14 +406,25 @@ async fn upsert_user(
          password_hash = COALESCE(excluded.password_hash, users.password_hash) RETURNING id",
     )
     .bind(uuid::Uuid::now_v7().to_string())
-    .bind(email)
+    .bind(email.clone())
     .bind(name.trim().to_string())
     .bind(role.to_string())
-    .bind(team_id)
-    .bind(password_hash)
+    .bind(team_id.clone())
+    .bind(password_hash.clone())
     .bind(db::time(Utc::now()))
     .fetch_one(&mut *tx)
     .await?;
+    if let Some((old_role, old_team)) = before {
+        // A new password ends every session the old one opened.
+        if password_hash.is_some() {
+            let n = revoke_all_in(&mut tx, &email).await?;
+            tracing::info!(target: "audit", email = %email, revoked = n, "password reset");
+        }
+        if old_role != role || old_team != team_id {
+            // Roles and teams are read from here on every request: the change applies at once.
+            tracing::info!(target: "audit", email = %email, from = %old_role, to = %role, "role or team changed");
+        }
+    }
     tx.commit().await?;
     Ok(id)
 }

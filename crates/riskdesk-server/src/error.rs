@@ -12,7 +12,7 @@ pub enum Error {
     Forbidden(String),
     #[error("invalid request: {0}")]
     BadRequest(String),
-    #[error("too many sign-in attempts for {0}: wait a minute")]
+    #[error("too many {0}: wait a minute")]
     RateLimited(String),
     #[error(transparent)]
     Protocol(#[from] riskdesk_sync::Error),

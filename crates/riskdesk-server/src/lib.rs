@@ -12,7 +12,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -25,29 +25,57 @@ pub use error::{Error, Result};
 
 use auth::{Bearer, Caller, Session};
 
-/// Sign-in attempts allowed per email address per minute.
+/// Sign-in attempts allowed per minute for one email from one client address: a
+/// stranger guessing a password uses up their own allowance, not the user's.
 pub const SIGN_INS_PER_MINUTE: u32 = 5;
+/// Sign-in attempts allowed per minute from one client address, whatever the emails.
+pub const SIGN_INS_PER_CLIENT: u32 = 10;
+/// Sign-in attempts allowed per minute for one email from all addresses together: the
+/// ceiling on a guessing attack spread over many machines.
+pub const SIGN_INS_PER_EMAIL: u32 = 60;
+/// Invite attempts allowed per minute per code, and per client address.
+pub const INVITES_PER_MINUTE: u32 = 5;
+pub const INVITES_PER_CLIENT: u32 = 10;
+
+type Limiter = Arc<DefaultKeyedRateLimiter<String>>;
+
+fn limiter(per_minute: u32) -> Limiter {
+    Arc::new(RateLimiter::keyed(Quota::per_minute(
+        NonZeroU32::new(per_minute).unwrap_or(NonZeroU32::MIN),
+    )))
+}
 
 #[derive(Clone)]
 pub struct AppState {
     pub db: Db,
-    sign_ins: Arc<DefaultKeyedRateLimiter<String>>,
+    email_client: Limiter,
+    client: Limiter,
+    email: Limiter,
+    invite_code: Limiter,
+    invite_client: Limiter,
 }
 
 impl AppState {
     pub fn new(db: Db) -> Self {
-        let quota =
-            Quota::per_minute(NonZeroU32::new(SIGN_INS_PER_MINUTE).unwrap_or(NonZeroU32::MIN));
+        auth::warm_up();
         AppState {
             db,
-            sign_ins: Arc::new(RateLimiter::keyed(quota)),
+            email_client: limiter(SIGN_INS_PER_MINUTE),
+            client: limiter(SIGN_INS_PER_CLIENT),
+            email: limiter(SIGN_INS_PER_EMAIL),
+            invite_code: limiter(INVITES_PER_MINUTE),
+            invite_client: limiter(INVITES_PER_CLIENT),
         }
     }
 
-    fn limit(&self, key: String) -> Result<()> {
-        if self.sign_ins.check_key(&key).is_err() {
-            tracing::warn!(key = %key, "sign-in rate limited");
-            return Err(Error::RateLimited(key));
+    /// Every limit must allow the attempt; the refusal names what was limited (never
+    /// whether the email exists).
+    fn limit(checks: &[(&Limiter, String, &str)]) -> Result<()> {
+        for (limiter, key, what) in checks {
+            if limiter.check_key(key).is_err() {
+                tracing::warn!(key = %key, "rate limited");
+                return Err(Error::RateLimited(what.to_string()));
+            }
         }
         Ok(())
     }
@@ -73,8 +101,22 @@ async fn health() -> Json<serde_json::Value> {
     }))
 }
 
-async fn sign_in(State(state): State<AppState>, Json(body): Json<SignIn>) -> Result<Json<Session>> {
-    state.limit(body.email.trim().to_lowercase())?;
+async fn sign_in(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Json(body): Json<SignIn>,
+) -> Result<Json<Session>> {
+    let email = body.email.trim().to_lowercase();
+    let client = peer.ip().to_string();
+    AppState::limit(&[
+        (&state.client, client.clone(), "sign-ins from this address"),
+        (
+            &state.email_client,
+            format!("{email} {client}"),
+            "sign-ins for this email from this address",
+        ),
+        (&state.email, email, "sign-ins for this email"),
+    ])?;
     Ok(Json(
         auth::sign_in(&state.db, &body.email, &body.password).await?,
     ))
@@ -83,11 +125,16 @@ async fn sign_in(State(state): State<AppState>, Json(body): Json<SignIn>) -> Res
 /// An invited user chooses a password and is signed in.
 async fn accept_invite(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Json(body): Json<AcceptInvite>,
 ) -> Result<Json<Session>> {
-    // Codes are 128-bit random, so guessing is hopeless; the limit keeps a client from
-    // hammering the argon2 hashing behind this endpoint.
-    state.limit("invite".into())?;
+    // Codes are 128-bit random, so guessing is hopeless; the limits keep a client from
+    // hammering the argon2 hashing behind this endpoint, without one stranger's garbage
+    // blocking everyone else's valid code.
+    AppState::limit(&[
+        (&state.invite_client, peer.ip().to_string(), "invite attempts from this address"),
+        (&state.invite_code, body.code.trim().to_string(), "attempts with this invite code"),
+    ])?;
     let session = auth::accept_invite(&state.db, &body.code, &body.password).await?;
     tracing::info!(user = %session.user.email, "invite accepted");
     Ok(Json(session))
@@ -159,9 +206,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/pull", get(pull))
         .route("/v1/conflicts", get(conflicts))
         // A first sync pushes a book in pages of up to MAX_PUSH changes.
-        .layer(DefaultBodyLimit::max(64 * 1024 * 1024))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
+
+/// The largest request body: a page of MAX_PUSH changes at the values' limits.
+pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
 pub struct Config {
     pub location: Location,
@@ -206,13 +256,13 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                 })?;
             axum_server::from_tcp_rustls(listener, tls)?
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await?;
         }
         None => {
             axum_server::from_tcp(listener)?
                 .handle(handle)
-                .serve(app.into_make_service())
+                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await?;
         }
     }

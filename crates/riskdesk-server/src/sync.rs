@@ -3,7 +3,8 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use riskdesk_sync::change::{check_version, DIRECTORY_ACCOUNT};
+use riskdesk_sync::change::{check_version, DELETED, DIRECTORY_ACCOUNT};
+use riskdesk_sync::hlc::MAX_CLOCK_SKEW_MS;
 use riskdesk_sync::{Change, Conflict, Hlc, PushRequest, PushResponse, PROTOCOL_VERSION};
 use serde::Serialize;
 use serde_json::value::RawValue;
@@ -22,14 +23,176 @@ pub const MAX_PULL: u32 = 10_000;
 pub const ORG_ENTITIES: &[&str] = &[
     "account",
     "cta",
+    "cta_task",
     "risk_update",
     "escalation",
     "escalation_action",
     "escalation_decision",
 ];
 
-/// The team of each account the push touches; accounts nobody has claimed join the
-/// caller's team. Two statements, however many accounts.
+/// The most bytes of values one push may carry (the request body is capped in `router`).
+pub const MAX_PUSH_VALUE_BYTES: usize = 12 * 1024 * 1024;
+/// The most bytes of values one pull page returns: a page ends at this size or at its
+/// count of changes, whichever comes first.
+pub const MAX_PULL_BYTES: i64 = 4 * 1024 * 1024;
+
+fn forbidden(why: String) -> Error {
+    Error::Forbidden(why)
+}
+
+fn now_ms() -> u64 {
+    u64::try_from(Utc::now().timestamp_millis()).unwrap_or(0)
+}
+
+/// What a push may contain before anything is read: known entities and fields, bounded
+/// values, one device, no stamp from the future.
+fn check_shape(req: &PushRequest) -> Result<()> {
+    if req.changes.len() > MAX_PUSH {
+        return Err(Error::BadRequest(format!(
+            "a push carries at most {MAX_PUSH} changes; this one has {}",
+            req.changes.len()
+        )));
+    }
+    let limit = now_ms().saturating_add(MAX_CLOCK_SKEW_MS);
+    let mut bytes = 0usize;
+    for c in &req.changes {
+        c.validate()?;
+        if c.device_id != req.device_id {
+            return Err(Error::BadRequest(format!(
+                "change {} comes from device {}, not the pushing device {}",
+                c.change_id, c.device_id, req.device_id
+            )));
+        }
+        if c.hlc.wall_ms > limit {
+            let ahead = (c.hlc.wall_ms - now_ms()) / 60_000;
+            return Err(Error::BadRequest(format!(
+                "change {} is stamped {} minutes ahead of the server's clock: the clock of device {} is wrong; set it right and sync again",
+                c.change_id, ahead, c.device_id
+            )));
+        }
+        bytes += c.value.to_string().len();
+    }
+    if bytes > MAX_PUSH_VALUE_BYTES {
+        return Err(Error::BadRequest(format!(
+            "a push carries at most {MAX_PUSH_VALUE_BYTES} bytes of values; this one has {bytes}: send it in smaller pages"
+        )));
+    }
+    Ok(())
+}
+
+/// A device id belongs to the user who first pushed with it: nobody else may push as
+/// that device (its owner would then never be sent those changes).
+async fn claim_device(tx: &mut Transaction<'_, Any>, caller: &Caller, device: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO devices (device_id, user_id, first_seen) VALUES ($1, $2, $3) ON CONFLICT(device_id) DO NOTHING",
+    )
+    .bind(device.to_string())
+    .bind(caller.user_id.clone())
+    .bind(db::time(Utc::now()))
+    .execute(&mut **tx)
+    .await?;
+    let owner: String = sqlx::query_scalar("SELECT user_id FROM devices WHERE device_id = $1")
+        .bind(device.to_string())
+        .fetch_one(&mut **tx)
+        .await?;
+    if owner != caller.user_id {
+        return Err(forbidden(format!(
+            "device {device} belongs to another user: each device pushes under its own id"
+        )));
+    }
+    Ok(())
+}
+
+/// The record each change names must belong to the account it says: the first write of
+/// a record fixes its account, and a change naming another one is refused. Returns the
+/// records seen for the first time.
+async fn check_records(
+    db: &Db,
+    tx: &mut Transaction<'_, Any>,
+    changes: &[Change],
+) -> Result<Vec<(String, String, String)>> {
+    let mut claimed: HashMap<(&str, &str), &str> = HashMap::new();
+    for c in changes {
+        match claimed.insert((&c.entity, &c.entity_id), &c.account_id) {
+            Some(other) if other != c.account_id => {
+                return Err(forbidden(format!(
+                    "{} {} is named under two accounts ({other} and {}) in one push",
+                    c.entity, c.entity_id, c.account_id
+                )))
+            }
+            _ => {}
+        }
+    }
+    let keys: Vec<[&str; 2]> = claimed.keys().map(|(e, id)| [*e, *id]).collect();
+    let list = serde_json::to_string(&keys).map_err(|e| Error::Internal(e.to_string()))?;
+    let known: Vec<(String, String, String)> = sqlx::query_as(&format!(
+        "SELECT s.entity, s.entity_id, s.account_id FROM record_scope s JOIN ({}) AS k \
+         ON s.entity = k.value->>0 AND s.entity_id = k.value->>1",
+        format_args!("SELECT value FROM {}", db.json_rows("$1"))
+    ))
+    .bind(list)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut fresh: Vec<(String, String, String)> = Vec::new();
+    let known: HashMap<(String, String), String> = known
+        .into_iter()
+        .map(|(e, id, a)| ((e, id), a))
+        .collect();
+    for ((entity, id), account) in claimed {
+        match known.get(&(entity.to_string(), id.to_string())) {
+            Some(fixed) if fixed != account => {
+                return Err(forbidden(format!(
+                    "{entity} {id} belongs to account {fixed}, not {account}: a record never moves to another account"
+                )))
+            }
+            Some(_) => {}
+            None => fresh.push((entity.to_string(), id.to_string(), account.to_string())),
+        }
+    }
+    Ok(fresh)
+}
+
+/// The team of the server user a directory person is, found by the person's email:
+/// the server's users table, not the directory, says who is in which team.
+async fn team_of_person(
+    tx: &mut Transaction<'_, Any>,
+    changes: &[Change],
+    person: &str,
+) -> Result<Option<Option<String>>> {
+    let pushed = changes
+        .iter()
+        .rev()
+        .find(|c| c.entity == "person" && c.entity_id == person && c.field == "email")
+        .and_then(|c| c.value.as_str().map(str::to_string));
+    let email = match pushed {
+        Some(e) => Some(e),
+        None => {
+            let body: Option<String> = sqlx::query_scalar(
+                "SELECT c.body FROM field_winners w JOIN changes c ON c.seq = w.seq \
+                 WHERE w.entity = 'person' AND w.entity_id = $1 AND w.field = 'email'",
+            )
+            .bind(person.to_string())
+            .fetch_optional(&mut **tx)
+            .await?;
+            body.map(|b| parse(&b))
+                .transpose()?
+                .and_then(|c| c.value.as_str().map(str::to_string))
+        }
+    };
+    let Some(email) = email else {
+        return Ok(None);
+    };
+    let team: Option<Option<String>> =
+        sqlx::query_scalar("SELECT team_id FROM users WHERE lower(email) = $1")
+            .bind(email.trim().to_lowercase())
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(team)
+}
+
+/// The team of each account the push touches. A new account joins its owner's team (the
+/// owner's server user), else the pusher's; an owner change that moves an account to
+/// another team is a manager's or an admin's act, and moves its scope with it.
 async fn scopes(
     db: &Db,
     tx: &mut Transaction<'_, Any>,
@@ -44,15 +207,6 @@ async fn scopes(
     accounts.sort_unstable();
     accounts.dedup();
     let list = serde_json::to_string(&accounts).map_err(|e| Error::Internal(e.to_string()))?;
-    sqlx::query(&format!(
-        "INSERT INTO account_scope (account_id, team_id) SELECT value, $1 FROM ({}) AS l WHERE true \
-         ON CONFLICT(account_id) DO NOTHING",
-        db.text_list("$2")
-    ))
-    .bind(caller.team_id.clone())
-    .bind(list.clone())
-    .execute(&mut **tx)
-    .await?;
     let rows: Vec<(String, Option<String>)> = sqlx::query_as(&format!(
         "SELECT account_id, team_id FROM account_scope WHERE account_id IN ({})",
         db.text_list("$1")
@@ -60,13 +214,111 @@ async fn scopes(
     .bind(list)
     .fetch_all(&mut **tx)
     .await?;
-    Ok(rows.into_iter().collect())
+    let mut teams: HashMap<String, Option<String>> = rows.into_iter().collect();
+    // The latest owner each account is given in this push.
+    let mut owners: HashMap<&str, &str> = HashMap::new();
+    for c in changes {
+        if c.entity == "account" && c.field == "owner_id" {
+            match c.value.as_str() {
+                Some(owner) => owners.insert(&c.account_id, owner),
+                None => owners.remove(c.account_id.as_str()),
+            };
+        }
+    }
+    let mut owner_teams: HashMap<&str, Option<Option<String>>> = HashMap::new();
+    for owner in owners.values() {
+        if !owner_teams.contains_key(owner) {
+            owner_teams.insert(owner, team_of_person(tx, changes, owner).await?);
+        }
+    }
+    let manages = matches!(caller.role.as_str(), "manager" | "admin");
+    let mut writes: Vec<(String, String)> = Vec::new();
+    for account in accounts {
+        let owner_team = owners
+            .get(account)
+            .and_then(|o| owner_teams.get(o).cloned().flatten())
+            .flatten();
+        match teams.get(account).cloned() {
+            None => {
+                let Some(team) = owner_team.or_else(|| caller.team_id.clone()) else {
+                    return Err(forbidden(format!(
+                        "account {account} would belong to no team: you have none, so give it an owner who has one"
+                    )));
+                };
+                writes.push((account.to_string(), team.clone()));
+                teams.insert(account.to_string(), Some(team));
+            }
+            Some(current) => {
+                if let Some(team) = owner_team.filter(|t| Some(t) != current.as_ref()) {
+                    if !manages {
+                        return Err(forbidden(format!(
+                            "giving account {account} an owner in another team moves it there: that is a manager's act"
+                        )));
+                    }
+                    tracing::info!(account, team = %team, by = %caller.email, "account moved to another team");
+                    writes.push((account.to_string(), team.clone()));
+                    teams.insert(account.to_string(), Some(team));
+                }
+            }
+        }
+    }
+    if !writes.is_empty() {
+        let rows = serde_json::to_string(&writes).map_err(|e| Error::Internal(e.to_string()))?;
+        sqlx::query(&format!(
+            "INSERT INTO account_scope (account_id, team_id) SELECT value->>0, value->>1 FROM {} WHERE true \
+             ON CONFLICT(account_id) DO UPDATE SET team_id = excluded.team_id",
+            db.json_rows("$1")
+        ))
+        .bind(rows)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(teams)
+}
+
+/// The directory is the organisation's: admins and managers keep it; anyone may fix
+/// their own name and title. Nobody deletes a team or a person (people are deactivated:
+/// devices hold records they own).
+async fn check_directory(
+    tx: &mut Transaction<'_, Any>,
+    caller: &Caller,
+    c: &Change,
+) -> Result<()> {
+    if c.field == DELETED && matches!(c.entity.as_str(), "team" | "person") && c.value == serde_json::Value::Bool(true) {
+        return Err(forbidden(format!(
+            "{} {} cannot be deleted: people are deactivated, and teams and people are kept while records name them",
+            c.entity, c.entity_id
+        )));
+    }
+    if matches!(caller.role.as_str(), "manager" | "admin") {
+        return Ok(());
+    }
+    if c.entity == "person" && matches!(c.field.as_str(), "name" | "title") {
+        let body: Option<String> = sqlx::query_scalar(
+            "SELECT c.body FROM field_winners w JOIN changes c ON c.seq = w.seq \
+             WHERE w.entity = 'person' AND w.entity_id = $1 AND w.field = 'email'",
+        )
+        .bind(c.entity_id.clone())
+        .fetch_optional(&mut **tx)
+        .await?;
+        let email = body
+            .map(|b| parse(&b))
+            .transpose()?
+            .and_then(|w| w.value.as_str().map(|e| e.trim().to_lowercase()));
+        if email.as_deref() == Some(caller.email.as_str()) {
+            return Ok(());
+        }
+    }
+    Err(forbidden(format!(
+        "change {} sets {}.{} of {}: only admins and managers change the organisation's teams, people and playbooks (you may change your own name and title)",
+        c.change_id, c.entity, c.field, c.entity_id
+    )))
 }
 
 /// May `caller` write `change`, given the account's team?
 fn check_scope(caller: &Caller, change: &Change, team: Option<&String>) -> Result<()> {
     if caller.is_admin() || change.account_id == DIRECTORY_ACCOUNT {
-        // The directory is the organisation's (Change::validate keeps work out of it).
+        // The directory is checked on its own (check_directory).
         return Ok(());
     }
     let own_team = team.is_some() && team == caller.team_id.as_ref();
@@ -83,28 +335,34 @@ fn check_scope(caller: &Caller, change: &Change, team: Option<&String>) -> Resul
 
 /// Stores a push in one transaction: all of it or none of it, so a push cut off half way
 /// is simply sent again, and what had landed counts as duplicates. Set-based: a page of
-/// thousands of changes is a handful of statements.
+/// thousands of changes is a handful of statements. Scope and identity come from the
+/// server's records, never from the push: a refusal names the change and refuses it whole.
 pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResponse> {
     req.check_version()?;
-    if req.changes.len() > MAX_PUSH {
-        return Err(Error::BadRequest(format!(
-            "a push carries at most {MAX_PUSH} changes; this one has {}",
-            req.changes.len()
-        )));
-    }
-    for c in &req.changes {
-        c.validate()?;
-        if c.device_id != req.device_id {
-            return Err(Error::BadRequest(format!(
-                "change {} comes from device {}, not the pushing device {}",
-                c.change_id, c.device_id, req.device_id
-            )));
-        }
-    }
+    check_shape(&req)?;
     let mut tx = db.begin_write().await?;
+    if !req.changes.is_empty() {
+        claim_device(&mut tx, caller, &req.device_id).await?;
+    }
+    let fresh = check_records(db, &mut tx, &req.changes).await?;
     let teams = scopes(db, &mut tx, caller, &req.changes).await?;
     for c in &req.changes {
-        check_scope(caller, c, teams.get(&c.account_id).and_then(Option::as_ref))?;
+        if c.account_id == DIRECTORY_ACCOUNT {
+            check_directory(&mut tx, caller, c).await?;
+        } else {
+            check_scope(caller, c, teams.get(&c.account_id).and_then(Option::as_ref))?;
+        }
+    }
+    if !fresh.is_empty() {
+        let rows = serde_json::to_string(&fresh).map_err(|e| Error::Internal(e.to_string()))?;
+        sqlx::query(&format!(
+            "INSERT INTO record_scope (entity, entity_id, account_id) SELECT value->>0, value->>1, value->>2 FROM {} WHERE true \
+             ON CONFLICT(entity, entity_id) DO NOTHING",
+            db.json_rows("$1")
+        ))
+        .bind(rows)
+        .execute(&mut *tx)
+        .await?;
     }
     let now = db::time(Utc::now());
     let rows = req
@@ -234,6 +492,7 @@ type PulledRow = (
     String,
     String,
     Box<RawValue>,
+    i64,
 );
 
 /// Changes after `since` that the caller may see, oldest first; without those `device`
@@ -247,6 +506,16 @@ pub async fn pull(
     device: Option<&str>,
 ) -> Result<StoredPull> {
     check_version(protocol)?;
+    if let Some(device) = device {
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT user_id FROM devices WHERE device_id = $1")
+                .bind(device.to_string())
+                .fetch_optional(&db.pool)
+                .await?;
+        if owner.is_some_and(|o| o != caller.user_id) {
+            return Err(forbidden(format!("device {device} belongs to another user")));
+        }
+    }
     let limit = limit.clamp(1, MAX_PULL);
     let org: Vec<String> = ORG_ENTITIES.iter().map(|e| e.to_string()).collect();
     // Read first: writers commit in sequence order (db::begin_write), so everything up to
@@ -258,11 +527,18 @@ pub async fn pull(
     // EXISTS per change, not IN (all the team's accounts): a round trip of a thousand
     // changes must not read a 100K-account scope table. Cheapest test first: the
     // organisation's escalation work needs no lookup.
+    // A page ends at `limit` changes or at MAX_PULL_BYTES of values, whichever comes
+    // first (a first change bigger than that still travels alone): ten teammates' large
+    // values cannot make one pull answer hundreds of megabytes.
     let rows = format!(
-        "SELECT seq, change_id, entity, entity_id, account_id, field, hlc, {value} AS value FROM changes c WHERE seq > $1 AND seq <= $7 AND device_id <> $8 AND ( $2 \
-           OR account_id = $9 OR ($4 AND entity IN ({})) \
-           OR EXISTS (SELECT 1 FROM account_scope s WHERE s.account_id = c.account_id AND s.team_id = $3) ) \
-         ORDER BY seq LIMIT $6",
+        "SELECT seq, change_id, entity, entity_id, account_id, field, hlc, value, n FROM ( \
+           SELECT r.*, SUM(r.size) OVER (ORDER BY r.seq) AS run, COUNT(*) OVER () AS n FROM ( \
+             SELECT seq, change_id, entity, entity_id, account_id, field, hlc, {value} AS value, LENGTH(body) AS size \
+             FROM changes c WHERE seq > $1 AND seq <= $7 AND device_id <> $8 AND ( $2 \
+               OR account_id = $9 OR ($4 AND entity IN ({})) \
+               OR EXISTS (SELECT 1 FROM account_scope s WHERE s.account_id = c.account_id AND s.team_id = $3) ) \
+             ORDER BY seq LIMIT $6) AS r) AS q \
+         WHERE q.run - q.size < $10",
         db.text_list("$5"),
         value = db.json_member("body", "value"),
     );
@@ -277,6 +553,7 @@ pub async fn pull(
             "field",
             "hlc",
             "value",
+            "n",
         ],
         &["value"],
     ))
@@ -289,16 +566,19 @@ pub async fn pull(
     .bind(head)
     .bind(device.unwrap_or_default().to_string())
     .bind(DIRECTORY_ACCOUNT)
+    .bind(MAX_PULL_BYTES)
     .fetch_one(&db.pool)
     .await?;
     let mut rows: Vec<PulledRow> = serde_json::from_str(&page)
         .map_err(|e| Error::Internal(format!("a page of stored changes is unreadable: {e}")))?;
     rows.sort_by_key(|r| r.0);
-    let more = rows.len() > limit as usize;
+    // More waits when the page was cut by size, or the query found one beyond the limit.
+    let found = rows.first().map_or(0, |r| r.8.max(0) as usize);
+    let more = rows.len() > limit as usize || found > rows.len();
     let mut records: Vec<StoredRecord> = Vec::new();
     let mut last = since;
     let mut last_hlc = String::new();
-    for (seq, change_id, entity, entity_id, account_id, field, hlc, value) in
+    for (seq, change_id, entity, entity_id, account_id, field, hlc, value, _) in
         rows.into_iter().take(limit as usize)
     {
         last = seq;

@@ -61,10 +61,10 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
     let mgr_link = HttpClient::sign_in(&base, "mgr@acme.example", PASSWORD)
         .await
         .expect("mgr signs in");
-    sync::start_recording(&csm, true)
+    sync::start_recording(&csm, sync::Share::Work)
         .await
         .expect("csm records");
-    sync::start_recording(&mgr, false)
+    sync::start_recording(&mgr, sync::Share::Everything)
         .await
         .expect("mgr records");
     let up = sync::sync_once(&csm, &csm_link, |_| {})

@@ -2,7 +2,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Hlc};
+use crate::{schema, Error, Hlc};
+
+/// The longest id (record, account, change, device) a change may carry.
+pub const MAX_ID_BYTES: usize = 100;
 
 /// Bumped on any incompatible change to the messages below; both sides refuse a mismatch
 /// with `Error::Version` instead of misreading each other.
@@ -17,7 +20,6 @@ pub const DELETED: &str = "_deleted";
 /// user of the organisation reads and writes them, so an owner id means the same person
 /// on every device.
 pub const DIRECTORY_ACCOUNT: &str = "_directory";
-pub const DIRECTORY_ENTITIES: &[&str] = &["team", "person"];
 
 /// One field of one record set to a value (or the record deleted), stamped where and when
 /// it was made. The change id makes a retried push harmless.
@@ -57,13 +59,36 @@ impl Change {
         if self.hlc.device != self.device_id {
             return bad("is stamped by another device than the one sending it");
         }
-        if (self.account_id == DIRECTORY_ACCOUNT)
-            != DIRECTORY_ENTITIES.contains(&self.entity.as_str())
-        {
-            return bad("only the people directory's teams and people belong to no account");
+        let Some(entity) = schema::entity(&self.entity) else {
+            return bad(&format!("names '{}', which is not a synced kind of record", self.entity));
+        };
+        if !entity.has_field(&self.field) {
+            return bad(&format!(
+                "names field '{}', which a {} does not sync",
+                self.field, self.entity
+            ));
+        }
+        if (self.account_id == DIRECTORY_ACCOUNT) != entity.is_directory() {
+            return bad("only the organisation's directory (teams, people, playbooks) belongs to no account");
+        }
+        if entity.account == schema::AccountOf::Itself && self.entity_id != self.account_id {
+            return bad("an account's changes must name the account itself as their account");
         }
         if self.field == DELETED && !self.value.is_boolean() {
             return bad("a tombstone's value must be true or false");
+        }
+        let max = entity.max_bytes(&self.field);
+        let size = self.value.to_string().len();
+        if size > max {
+            return bad(&format!(
+                "sets {}.{} to {size} bytes; at most {max} are allowed",
+                self.entity, self.field
+            ));
+        }
+        for (what, text) in [("record id", &self.entity_id), ("account id", &self.account_id), ("change id", &self.change_id), ("device id", &self.device_id)] {
+            if text.len() > MAX_ID_BYTES {
+                return bad(&format!("has a {what} of {} bytes; at most {MAX_ID_BYTES}", text.len()));
+            }
         }
         Ok(())
     }

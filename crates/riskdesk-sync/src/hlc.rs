@@ -4,6 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
+/// How far ahead of the server's clock a change may be stamped: a stamp from the far
+/// future would win its field against every real edit after it. The server refuses
+/// such a change and a device never moves its clock to one.
+pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+
 /// A timestamp. Ordered by wall time, then counter, then device id.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Hlc {

@@ -1,6 +1,6 @@
 //! The device's HTTP client for riskdesk-server.
 
-use crate::{PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
+use crate::{PullResponse, PushRequest, PushResponse, Refusal, PROTOCOL_VERSION};
 
 #[derive(Clone)]
 pub struct HttpClient {
@@ -9,6 +9,8 @@ pub struct HttpClient {
     token: String,
     /// The signed-in user's email, as the server knows it.
     email: String,
+    /// The signed-in user's role, as the server knows it.
+    role: String,
 }
 
 async fn answer<T: serde::de::DeserializeOwned>(r: reqwest::Response) -> Result<T, String> {
@@ -69,15 +71,18 @@ impl HttpClient {
             .as_str()
             .ok_or("the server sent no token")?
             .to_string();
-        let email = session["user"]["email"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let user = |key: &str| {
+            session["user"][key]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        };
         Ok(HttpClient {
             http,
             base,
             token,
-            email,
+            email: user("email"),
+            role: user("role"),
         })
     }
 
@@ -87,7 +92,13 @@ impl HttpClient {
             base: base.trim_end_matches('/').to_string(),
             token: token.to_string(),
             email: String::new(),
+            role: String::new(),
         }
+    }
+
+    /// Empty for a client made from a stored token.
+    pub fn role(&self) -> &str {
+        &self.role
     }
 
     pub fn token(&self) -> &str {
@@ -99,7 +110,9 @@ impl HttpClient {
         &self.email
     }
 
-    pub async fn push(&self, req: PushRequest) -> Result<PushResponse, String> {
+    /// A push the server answers 400, 403 or 413 is refused for what it carries; any
+    /// other failure (unreachable, signed out, a server error) may pass on a later try.
+    pub async fn push(&self, req: PushRequest) -> Result<PushResponse, Refusal> {
         let r = self
             .http
             .post(format!("{}/v1/push", self.base))
@@ -107,8 +120,15 @@ impl HttpClient {
             .json(&req)
             .send()
             .await
-            .map_err(|e| format!("push failed: {e}"))?;
-        answer(r).await
+            .map_err(|e| Refusal::Unavailable(format!("push failed: {e}")))?;
+        let refused = matches!(r.status().as_u16(), 400 | 403 | 413);
+        answer(r).await.map_err(|e| {
+            if refused {
+                Refusal::Refused(e)
+            } else {
+                Refusal::Unavailable(e)
+            }
+        })
     }
 
     /// Changes after `since`; those `device` made itself are left out.

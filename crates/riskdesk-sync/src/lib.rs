@@ -8,10 +8,21 @@ pub mod hlc;
 #[cfg(feature = "http")]
 pub mod http;
 pub mod merge;
+pub mod schema;
 
 pub use change::{Change, Conflict, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
 pub use hlc::{Clock, Hlc};
 pub use merge::{Applied, Replica};
+
+/// Why a push did not land: the server refused what it carries (it never will take it:
+/// the device sets the change aside), or it could not be delivered (try again later).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the server refused the push: {0}")]
+    Refused(String),
+    #[error("{0}")]
+    Unavailable(String),
+}
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum Error {

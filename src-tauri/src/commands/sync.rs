@@ -74,7 +74,10 @@ async fn start_syncing(
     } else {
         client.email()
     };
-    sync::connect(&state.store, url, email, client.token(), share_existing).await?;
+    // What a device shares depends on who signs in: the directory is the admins' and
+    // managers' to send (the server refuses it from anyone else).
+    let share = sync::Share::for_role(share_existing, client.role());
+    sync::connect(&state.store, url, email, client.token(), share).await?;
     sync_with_stored(&state.store, |p| {
         let _ = on_progress.send(p);
     })
@@ -154,6 +157,14 @@ pub async fn sync_set_interval(state: State<'_, AppState>, seconds: u32) -> AppR
 pub async fn sync_disconnect(state: State<'_, AppState>) -> AppResult<SyncStatus> {
     sync::disconnect(&state.store).await?;
     Ok(sync::status(state.store.pool()).await?)
+}
+
+/// What is set aside: pulled changes this store could not take, pushed ones the server
+/// refused, each with its reason.
+#[tauri::command]
+#[specta::specta]
+pub async fn sync_set_aside(state: State<'_, AppState>) -> AppResult<Vec<sync::SetAside>> {
+    Ok(sync::set_aside(state.store.pool()).await?)
 }
 
 #[tauri::command]

@@ -15,6 +15,7 @@ use riskdesk_sync::Change;
 use serde_json::{Map, Value};
 
 use super::{SyncTable, TABLES};
+use riskdesk_sync::hlc::MAX_CLOCK_SKEW_MS;
 use crate::store::{Tx, MAX_VARIABLES};
 use crate::{Error, Result, Store};
 
@@ -29,6 +30,9 @@ struct Known {
     /// Winning values not yet in the record's table.
     staged: Option<Map<String, Value>>,
     deleted: bool,
+    /// Why the store refused the record the last time it was tried (None: written, or
+    /// simply waiting for more fields).
+    set_aside: Option<String>,
 }
 
 impl Known {
@@ -94,7 +98,7 @@ fn parse<T: serde::de::DeserializeOwned>(
     text: &str,
 ) -> Result<T> {
     serde_json::from_str(text)
-        .map_err(|e| Error::invalid("sync_records", format!("{what} of {} {id}: {e}", t.entity)))
+        .map_err(|e| Error::invalid("sync_records", format!("{what} of {} {id}: {e}", t.name)))
 }
 
 fn json<T: serde::Serialize>(v: &T) -> Result<String> {
@@ -116,8 +120,18 @@ pub(super) async fn apply_in(tx: &mut Tx, changes: &[Change]) -> Result<(u32, u3
     sqlx::query("UPDATE sync_clock SET applying = 1 WHERE id = 1")
         .execute(&mut **tx)
         .await?;
-    // The clock moves past what it has seen, so later local edits stamp after it.
-    if let Some(latest) = changes.iter().map(|c| &c.hlc).max() {
+    // The clock moves past what it has seen, so later local edits stamp after it; never to
+    // a stamp from the future (a device with a wrong clock), which would make every later
+    // edit on this device carry it too.
+    let horizon = u64::try_from(chrono::Utc::now().timestamp_millis())
+        .unwrap_or(0)
+        .saturating_add(MAX_CLOCK_SKEW_MS);
+    if let Some(latest) = changes
+        .iter()
+        .map(|c| &c.hlc)
+        .filter(|h| h.wall_ms <= horizon)
+        .max()
+    {
         sqlx::query(
             "UPDATE sync_clock SET counter = CASE WHEN ? > wall_ms THEN ? + 1 WHEN ? = wall_ms THEN max(counter, ?) + 1 ELSE counter END, \
              wall_ms = max(wall_ms, ?) WHERE id = 1",
@@ -134,8 +148,22 @@ pub(super) async fn apply_in(tx: &mut Tx, changes: &[Change]) -> Result<(u32, u3
     let mut applied = 0;
     // Parents first, so a page holding an account and its CTAs writes both.
     for t in TABLES {
-        let mine: Vec<&Change> = changes.iter().filter(|c| c.entity == t.entity).collect();
+        let mine: Vec<&Change> = changes.iter().filter(|c| c.entity == t.name).collect();
         applied += apply_table(tx, t, &mine).await?;
+    }
+    // A kind of record this device does not know (a newer peer made it) is set aside,
+    // named, and the rest of the page applies.
+    for c in changes
+        .iter()
+        .filter(|c| !TABLES.iter().any(|t| t.name == c.entity))
+    {
+        set_aside_incoming(
+            tx,
+            &c.entity,
+            &c.entity_id,
+            "a kind of record this version of Riskdesk does not know: update the app",
+        )
+        .await?;
     }
     let pending: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM sync_records WHERE staged IS NOT NULL")
@@ -158,7 +186,7 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
     let waiting: Vec<String> = sqlx::query_scalar(
         "SELECT entity_id FROM sync_records WHERE entity = ? AND staged IS NOT NULL",
     )
-    .bind(t.entity)
+    .bind(t.name)
     .fetch_all(&mut **tx)
     .await?;
     if changes.is_empty() && waiting.is_empty() {
@@ -173,7 +201,7 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
         "SELECT entity_id, stamp, stamp_fields, clocks, staged, deleted FROM sync_records \
          WHERE entity = ? AND entity_id IN (SELECT value FROM json_each(?))",
     )
-    .bind(t.entity)
+    .bind(t.name)
     .bind(&list)
     .fetch_all(&mut **tx)
     .await?;
@@ -196,6 +224,7 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
                         .collect()
                 }),
                 deleted,
+                set_aside: None,
             },
         );
     }
@@ -240,6 +269,7 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
         let Some(k) = known.get_mut(*id) else {
             continue;
         };
+        k.set_aside = None;
         if k.deleted {
             k.staged = None;
             if exists.contains(*id) {
@@ -263,14 +293,13 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
         }
     }
 
-    if !deletes.is_empty() {
-        sqlx::query(&format!(
-            "DELETE FROM {} WHERE {} IN (SELECT value FROM json_each(?))",
-            t.table, t.id_column
-        ))
-        .bind(json(&deletes)?)
-        .execute(&mut **tx)
-        .await?;
+    // A delete the store refuses (records still name the one deleted) is set aside and
+    // tried again after every pull; nothing else waits for it.
+    for (id, reason) in delete_batch(tx, t, deletes).await? {
+        if let Some(k) = known.get_mut(&id) {
+            k.staged = Some(Map::new());
+            k.set_aside = Some(reason);
+        }
     }
     let columns: Vec<String> = t.columns.iter().map(|c| c.to_string()).collect();
     for refused in write_batch(tx, t, &columns, inserts, true).await? {
@@ -294,38 +323,93 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
             k.staged.as_ref().map(json).transpose()?,
         ));
     }
-    for chunk in rows.chunks(MAX_VARIABLES / 7) {
+    for chunk in rows.chunks(MAX_VARIABLES / 8) {
         let sql = format!(
-            "INSERT INTO sync_records (entity, entity_id, stamp, stamp_fields, clocks, staged, deleted) VALUES {} \
+            "INSERT INTO sync_records (entity, entity_id, stamp, stamp_fields, clocks, staged, deleted, set_aside) VALUES {} \
              ON CONFLICT (entity, entity_id) DO UPDATE SET stamp = excluded.stamp, stamp_fields = excluded.stamp_fields, \
-             clocks = excluded.clocks, staged = excluded.staged, deleted = excluded.deleted",
-            vec!["(?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
+             clocks = excluded.clocks, staged = excluded.staged, deleted = excluded.deleted, set_aside = excluded.set_aside",
+            vec!["(?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ")
         );
         let mut q = sqlx::query(&sql);
         for (id, clocks, staged) in chunk {
             let k = known.get(*id);
             q = q
-                .bind(t.entity)
+                .bind(t.name)
                 .bind(*id)
                 .bind(k.and_then(|k| k.stamp.as_deref()))
                 .bind(k.map_or(0, |k| k.stamp_fields))
                 .bind(clocks.as_str())
                 .bind(staged.as_deref())
-                .bind(k.is_some_and(|k| k.deleted));
+                .bind(k.is_some_and(|k| k.deleted))
+                .bind(k.and_then(|k| k.set_aside.as_deref()));
         }
         q.execute(&mut **tx).await?;
     }
     Ok(applied)
 }
 
-/// A record the store refused keeps its values staged, to be tried after the next pull.
-fn stage(known: &mut HashMap<String, Known>, (id, values): Record) {
+/// A record the store refused keeps its values staged, to be tried after the next pull,
+/// with the reason the store gave.
+fn stage(known: &mut HashMap<String, Known>, (id, values, reason): Refused) {
     if let Some(k) = known.get_mut(&id) {
         let staged = k.staged.get_or_insert_with(Map::new);
         for (f, v) in values {
             staged.entry(f).or_insert(v);
         }
+        k.set_aside = Some(reason);
     }
+}
+
+/// A record the store refused, its values and the store's reason.
+type Refused = (String, Map<String, Value>, String);
+
+/// Deletes `ids` in one statement; when the store refuses, one by one, and returns the
+/// ids it still refuses with its reason.
+async fn delete_batch(tx: &mut Tx, t: &SyncTable, ids: Vec<String>) -> Result<Vec<(String, String)>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Names come from TABLES, never from input.
+    let sql = format!(
+        "DELETE FROM {} WHERE {} IN (SELECT value FROM json_each(?))",
+        t.table, t.id_column
+    );
+    if refusal(sqlx::query(&sql).bind(json(&ids)?).execute(&mut **tx).await)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut refused = Vec::new();
+    for id in ids {
+        let one = json(&[&id])?;
+        if let Some(reason) = refusal(sqlx::query(&sql).bind(one).execute(&mut **tx).await)? {
+            refused.push((id, format!("cannot be deleted here: {reason}")));
+        }
+    }
+    Ok(refused)
+}
+
+/// None when the statement ran; the store's reason when it refused (a constraint); an
+/// error for anything else.
+fn refusal<T>(outcome: std::result::Result<T, sqlx::Error>) -> Result<Option<String>> {
+    match outcome {
+        Ok(_) => Ok(None),
+        Err(sqlx::Error::Database(e)) => Ok(Some(e.message().to_string())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Notes a pulled change this device cannot take at all, for Settings › Sync.
+async fn set_aside_incoming(tx: &mut Tx, entity: &str, id: &str, reason: &str) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO sync_set_aside (direction, entity, entity_id, reason, at) VALUES ('in', ?, ?, ?, ?) \
+         ON CONFLICT (direction, entity, entity_id) DO UPDATE SET reason = excluded.reason",
+    )
+    .bind(entity)
+    .bind(id)
+    .bind(reason)
+    .bind(chrono::Utc::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Inserts (or updates) `records`, each setting `fields`, a few statements for all;
@@ -337,7 +421,7 @@ async fn write_batch(
     fields: &[String],
     mut records: Vec<Record>,
     insert: bool,
-) -> Result<Vec<Record>> {
+) -> Result<Vec<Refused>> {
     if fields.is_empty() {
         return Ok(Vec::new());
     }
@@ -350,27 +434,29 @@ async fn write_batch(
     while !records.is_empty() {
         let rest = records.split_off(per_statement.min(records.len()));
         let chunk = std::mem::replace(&mut records, rest);
-        if try_write(tx, t, fields, &chunk, insert).await? {
+        if try_write(tx, t, fields, &chunk, insert).await?.is_none() {
             continue;
         }
         for record in chunk {
-            if !try_write(tx, t, fields, std::slice::from_ref(&record), insert).await? {
-                refused.push(record);
+            if let Some(reason) =
+                try_write(tx, t, fields, std::slice::from_ref(&record), insert).await?
+            {
+                refused.push((record.0, record.1, reason));
             }
         }
     }
     Ok(refused)
 }
 
-/// One statement writing `records`; false when the store refuses it: NOT NULL, CHECK,
-/// UNIQUE or FOREIGN KEY, more of a record (or its parent) is to come.
+/// One statement writing `records`; the store's reason when it refuses it: NOT NULL,
+/// CHECK, UNIQUE or FOREIGN KEY, more of a record (or its parent) is to come.
 async fn try_write(
     tx: &mut Tx,
     t: &SyncTable,
     fields: &[String],
     records: &[Record],
     insert: bool,
-) -> Result<bool> {
+) -> Result<Option<String>> {
     // Names come from TABLES (or are checked against it), never from input.
     let written = if insert {
         // Bound values, not a JSON document: SQLite then parses nothing per column.
@@ -422,11 +508,7 @@ async fn try_write(
             .execute(&mut **tx)
             .await
     };
-    match written {
-        Ok(_) => Ok(true),
-        Err(sqlx::Error::Database(_)) => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    refusal(written)
 }
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments<'q>>;
