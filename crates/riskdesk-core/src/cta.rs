@@ -133,6 +133,31 @@ pub fn default_playbooks() -> Vec<(&'static str, &'static str, &'static str, Vec
     ]
 }
 
+/// Writes the default playbooks when the store has none: on first use, and before a
+/// pulled CTA names one (they have the same ids on every device).
+pub(crate) async fn seed_default_playbooks(tx: &mut crate::store::Tx) -> Result<()> {
+    let any: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM playbooks)")
+        .fetch_one(&mut **tx)
+        .await?;
+    if any {
+        return Ok(());
+    }
+    for (n, (name, kind, description, tasks)) in default_playbooks().into_iter().enumerate() {
+        let json =
+            serde_json::to_string(&tasks).map_err(|e| Error::invalid("playbook", e.to_string()))?;
+        sqlx::query("INSERT INTO playbooks (id, name, description, kind, tasks, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
+            .bind(default_playbook_id(n))
+            .bind(name)
+            .bind(description)
+            .bind(kind)
+            .bind(json)
+            .bind(DEFAULT_PLAYBOOKS_AT)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Every playbook, the defaults first written when the store has none.
 pub async fn playbooks(store: &Store) -> Result<Vec<Playbook>> {
     let rows: Vec<(String, String, String, String, String)> =
@@ -141,19 +166,7 @@ pub async fn playbooks(store: &Store) -> Result<Vec<Playbook>> {
             .await?;
     if rows.is_empty() {
         let mut tx = store.write().await?;
-        for (n, (name, kind, description, tasks)) in default_playbooks().into_iter().enumerate() {
-            let json = serde_json::to_string(&tasks)
-                .map_err(|e| Error::invalid("playbook", e.to_string()))?;
-            sqlx::query("INSERT INTO playbooks (id, name, description, kind, tasks, updated_at) VALUES (?, ?, ?, ?, ?, ?)")
-                .bind(default_playbook_id(n))
-                .bind(name)
-                .bind(description)
-                .bind(kind)
-                .bind(json)
-                .bind(DEFAULT_PLAYBOOKS_AT)
-                .execute(&mut *tx)
-                .await?;
-        }
+        seed_default_playbooks(&mut tx).await?;
         tx.commit().await?;
         return Box::pin(playbooks(store)).await;
     }

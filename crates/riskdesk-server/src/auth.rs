@@ -102,14 +102,21 @@ pub struct Session {
     pub user: Caller,
 }
 
-/// id, email, role, team, password hash, disabled.
-type UserRow = (String, String, String, Option<String>, Option<String>, bool);
+/// id, email, role, team, password hash, when disabled.
+type UserRow = (
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
 
 /// Checks a password and issues a token. The same answer, after the same work, for an
 /// unknown email and a wrong password, so sign-in does not reveal who has an account.
 pub async fn sign_in(db: &Db, email: &str, password: &str) -> Result<Session> {
     let row: Option<UserRow> = sqlx::query_as(
-        "SELECT id, email, role, team_id, password_hash, disabled_at IS NOT NULL FROM users WHERE lower(email) = $1",
+        "SELECT id, email, role, team_id, password_hash, disabled_at FROM users WHERE lower(email) = $1",
     )
     .bind(normal_email(email))
     .fetch_optional(&db.pool)
@@ -125,7 +132,7 @@ pub async fn sign_in(db: &Db, email: &str, password: &str) -> Result<Session> {
     let Some((user_id, email, role, team_id, Some(_), disabled)) = row.filter(|_| matches) else {
         return Err(Error::Unauthorized("wrong email or password"));
     };
-    if disabled {
+    if disabled.is_some() {
         return Err(Error::Unauthorized("this user is disabled: ask an admin"));
     }
     issue_token(

@@ -132,8 +132,16 @@ async fn accept_invite(
     // hammering the argon2 hashing behind this endpoint, without one stranger's garbage
     // blocking everyone else's valid code.
     AppState::limit(&[
-        (&state.invite_client, peer.ip().to_string(), "invite attempts from this address"),
-        (&state.invite_code, body.code.trim().to_string(), "attempts with this invite code"),
+        (
+            &state.invite_client,
+            peer.ip().to_string(),
+            "invite attempts from this address",
+        ),
+        (
+            &state.invite_code,
+            body.code.trim().to_string(),
+            "attempts with this invite code",
+        ),
     ])?;
     let session = auth::accept_invite(&state.db, &body.code, &body.password).await?;
     tracing::info!(user = %session.user.email, "invite accepted");

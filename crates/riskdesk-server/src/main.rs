@@ -1,6 +1,6 @@
 //! `riskdesk-server serve --data-dir DIR` starts the sync server on SQLite (or
-//! `--database postgres://…`); `user add`, `user invite` and `user revoke` are the admin's
-//! tools.
+//! `--database postgres://…`); `user add`, `user invite`, `user revoke`, `user disable` and
+//! `user enable` are the admin's tools.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -87,8 +87,22 @@ enum UserCommand {
         #[command(flatten)]
         person: Person,
     },
-    /// Sign a user out everywhere.
+    /// Sign a user out everywhere (they may sign in again).
     Revoke {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        email: String,
+    },
+    /// Lock a user out: no sign-in, and every token they hold stops working at once.
+    Disable {
+        #[command(flatten)]
+        store: Store,
+        #[arg(long)]
+        email: String,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
         #[command(flatten)]
         store: Store,
         #[arg(long)]
@@ -168,6 +182,22 @@ async fn main() -> Result<()> {
             let db = riskdesk_server::db::open(&store.location()?).await?;
             let n = riskdesk_server::auth::revoke_all(&db, &email).await?;
             println!("revoked {n} sign-ins of {email}");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Disable { store, email },
+        } => {
+            let db = riskdesk_server::db::open(&store.location()?).await?;
+            let n = riskdesk_server::auth::set_disabled(&db, &email, true).await?;
+            println!("{email} is disabled; {n} sign-ins revoked");
+            Ok(())
+        }
+        Command::User {
+            command: UserCommand::Enable { store, email },
+        } => {
+            let db = riskdesk_server::db::open(&store.location()?).await?;
+            riskdesk_server::auth::set_disabled(&db, &email, false).await?;
+            println!("{email} may sign in again");
             Ok(())
         }
     }

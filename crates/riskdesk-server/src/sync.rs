@@ -134,10 +134,8 @@ async fn check_records(
     .fetch_all(&mut **tx)
     .await?;
     let mut fresh: Vec<(String, String, String)> = Vec::new();
-    let known: HashMap<(String, String), String> = known
-        .into_iter()
-        .map(|(e, id, a)| ((e, id), a))
-        .collect();
+    let known: HashMap<(String, String), String> =
+        known.into_iter().map(|(e, id, a)| ((e, id), a)).collect();
     for ((entity, id), account) in claimed {
         match known.get(&(entity.to_string(), id.to_string())) {
             Some(fixed) if fixed != account => {
@@ -233,6 +231,7 @@ async fn scopes(
     }
     let manages = matches!(caller.role.as_str(), "manager" | "admin");
     let mut writes: Vec<(String, String)> = Vec::new();
+    let mut moved: Vec<String> = Vec::new();
     for account in accounts {
         let owner_team = owners
             .get(account)
@@ -256,6 +255,7 @@ async fn scopes(
                         )));
                     }
                     tracing::info!(account, team = %team, by = %caller.email, "account moved to another team");
+                    moved.push(account.to_string());
                     writes.push((account.to_string(), team.clone()));
                     teams.insert(account.to_string(), Some(team));
                 }
@@ -273,18 +273,47 @@ async fn scopes(
         .execute(&mut **tx)
         .await?;
     }
+    for account in moved {
+        resend_account(tx, caller, &account).await?;
+    }
     Ok(teams)
+}
+
+/// An account that moved to another team is sent again to the devices that now see it:
+/// every record's winning fields are sequenced anew (same stamps and values, so a device
+/// that has them already keeps them), since those devices' cursors passed them long ago.
+async fn resend_account(
+    tx: &mut Transaction<'_, Any>,
+    caller: &Caller,
+    account: &str,
+) -> Result<()> {
+    let tag = uuid::Uuid::now_v7().simple().to_string();
+    let n = sqlx::query(
+        "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at) \
+         SELECT c.change_id || '~' || $1, c.entity, c.entity_id, c.account_id, c.field, c.hlc, c.device_id, $2, c.body, $3 \
+         FROM field_winners w JOIN changes c ON c.seq = w.seq \
+         JOIN record_scope s ON s.entity = w.entity AND s.entity_id = w.entity_id \
+         WHERE s.account_id = $4 ORDER BY c.seq",
+    )
+    .bind(tag)
+    .bind(caller.user_id.clone())
+    .bind(db::time(Utc::now()))
+    .bind(account.to_string())
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    tracing::info!(account, changes = n, "a moved account's records sent again");
+    Ok(())
 }
 
 /// The directory is the organisation's: admins and managers keep it; anyone may fix
 /// their own name and title. Nobody deletes a team or a person (people are deactivated:
 /// devices hold records they own).
-async fn check_directory(
-    tx: &mut Transaction<'_, Any>,
-    caller: &Caller,
-    c: &Change,
-) -> Result<()> {
-    if c.field == DELETED && matches!(c.entity.as_str(), "team" | "person") && c.value == serde_json::Value::Bool(true) {
+async fn check_directory(tx: &mut Transaction<'_, Any>, caller: &Caller, c: &Change) -> Result<()> {
+    if c.field == DELETED
+        && matches!(c.entity.as_str(), "team" | "person")
+        && c.value == serde_json::Value::Bool(true)
+    {
         return Err(forbidden(format!(
             "{} {} cannot be deleted: people are deactivated, and teams and people are kept while records name them",
             c.entity, c.entity_id
@@ -513,7 +542,9 @@ pub async fn pull(
                 .fetch_optional(&db.pool)
                 .await?;
         if owner.is_some_and(|o| o != caller.user_id) {
-            return Err(forbidden(format!("device {device} belongs to another user")));
+            return Err(forbidden(format!(
+                "device {device} belongs to another user"
+            )));
         }
     }
     let limit = limit.clamp(1, MAX_PULL);

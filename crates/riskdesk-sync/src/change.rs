@@ -60,7 +60,10 @@ impl Change {
             return bad("is stamped by another device than the one sending it");
         }
         let Some(entity) = schema::entity(&self.entity) else {
-            return bad(&format!("names '{}', which is not a synced kind of record", self.entity));
+            return bad(&format!(
+                "names '{}', which is not a synced kind of record",
+                self.entity
+            ));
         };
         if !entity.has_field(&self.field) {
             return bad(&format!(
@@ -85,9 +88,17 @@ impl Change {
                 self.entity, self.field
             ));
         }
-        for (what, text) in [("record id", &self.entity_id), ("account id", &self.account_id), ("change id", &self.change_id), ("device id", &self.device_id)] {
+        for (what, text) in [
+            ("record id", &self.entity_id),
+            ("account id", &self.account_id),
+            ("change id", &self.change_id),
+            ("device id", &self.device_id),
+        ] {
             if text.len() > MAX_ID_BYTES {
-                return bad(&format!("has a {what} of {} bytes; at most {MAX_ID_BYTES}", text.len()));
+                return bad(&format!(
+                    "has a {what} of {} bytes; at most {MAX_ID_BYTES}",
+                    text.len()
+                ));
             }
         }
         Ok(())

@@ -15,9 +15,9 @@ use riskdesk_sync::Change;
 use serde_json::{Map, Value};
 
 use super::{SyncTable, TABLES};
-use riskdesk_sync::hlc::MAX_CLOCK_SKEW_MS;
 use crate::store::{Tx, MAX_VARIABLES};
 use crate::{Error, Result, Store};
+use riskdesk_sync::hlc::MAX_CLOCK_SKEW_MS;
 
 /// What this device knows of one record.
 #[derive(Debug, Default)]
@@ -146,6 +146,13 @@ pub(super) async fn apply_in(tx: &mut Tx, changes: &[Change]) -> Result<(u32, u3
     }
     let started = std::time::Instant::now();
     let mut applied = 0;
+    // A CTA names its playbook; the defaults exist on every device under the same ids.
+    if changes
+        .iter()
+        .any(|c| c.entity == "cta" && c.field == "playbook_id")
+    {
+        crate::cta::seed_default_playbooks(tx).await?;
+    }
     // Parents first, so a page holding an account and its CTAs writes both.
     for t in TABLES {
         let mine: Vec<&Change> = changes.iter().filter(|c| c.entity == t.name).collect();
@@ -365,7 +372,11 @@ type Refused = (String, Map<String, Value>, String);
 
 /// Deletes `ids` in one statement; when the store refuses, one by one, and returns the
 /// ids it still refuses with its reason.
-async fn delete_batch(tx: &mut Tx, t: &SyncTable, ids: Vec<String>) -> Result<Vec<(String, String)>> {
+async fn delete_batch(
+    tx: &mut Tx,
+    t: &SyncTable,
+    ids: Vec<String>,
+) -> Result<Vec<(String, String)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }

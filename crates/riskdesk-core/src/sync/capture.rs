@@ -153,13 +153,16 @@ mod tests {
         let (_dir, store) = temp_store().await;
         for t in TABLES {
             for (name, expected) in triggers(t) {
-                let shipped: Option<String> =
-                    sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?")
-                        .bind(&name)
-                        .fetch_optional(store.pool())
-                        .await
-                        .expect("read triggers");
-                let shipped = shipped.unwrap_or_else(|| panic!("no trigger {name}: a migration must capture {}", t.name));
+                let shipped: Option<String> = sqlx::query_scalar(
+                    "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ?",
+                )
+                .bind(&name)
+                .fetch_optional(store.pool())
+                .await
+                .expect("read triggers");
+                let shipped = shipped.unwrap_or_else(|| {
+                    panic!("no trigger {name}: a migration must capture {}", t.name)
+                });
                 assert_eq!(normalized(&shipped), normalized(&expected), "{name}");
             }
         }
@@ -179,22 +182,27 @@ mod tests {
             if LOCAL_ONLY.iter().any(|(t, c, _)| *t == table && *c == "*") {
                 continue;
             }
-            let columns: Vec<String> =
-                sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
-                    .bind(&table)
-                    .fetch_all(store.pool())
-                    .await
-                    .expect("columns");
+            let columns: Vec<String> = sqlx::query_scalar("SELECT name FROM pragma_table_info(?)")
+                .bind(&table)
+                .fetch_all(store.pool())
+                .await
+                .expect("columns");
             let synced = TABLES.iter().find(|t| t.table == table);
             for column in columns {
-                let ok = synced.is_some_and(|t| t.id_column == column || t.columns.contains(&column.as_str()))
-                    || LOCAL_ONLY.iter().any(|(t, c, _)| *t == table && *c == column);
+                let ok = synced
+                    .is_some_and(|t| t.id_column == column || t.columns.contains(&column.as_str()))
+                    || LOCAL_ONLY
+                        .iter()
+                        .any(|(t, c, _)| *t == table && *c == column);
                 if !ok {
                     unexplained.push(format!("{table}.{column}"));
                 }
             }
         }
-        assert!(unexplained.is_empty(), "neither synced nor local-only with a reason: {unexplained:?}");
+        assert!(
+            unexplained.is_empty(),
+            "neither synced nor local-only with a reason: {unexplained:?}"
+        );
         assert!(LOCAL_ONLY.iter().all(|(_, _, why)| !why.is_empty()));
     }
 

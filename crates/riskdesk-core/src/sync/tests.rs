@@ -120,7 +120,9 @@ async fn writes_are_captured_field_by_field_once_recording() {
         0,
         "capture is off until connected"
     );
-    start_recording(&store, Share::Nothing).await.expect("record");
+    start_recording(&store, Share::Nothing)
+        .await
+        .expect("record");
     let cta: String = sqlx::query_scalar("SELECT id FROM ctas WHERE status = 'open' LIMIT 1")
         .fetch_one(store.pool())
         .await
@@ -150,7 +152,9 @@ async fn writes_are_captured_field_by_field_once_recording() {
         "unchanged fields are not sent"
     );
     // Change ids are UUIDv7, ordered by when they were made, for edits and snapshots alike.
-    start_recording(&store, Share::Everything).await.expect("share");
+    start_recording(&store, Share::Everything)
+        .await
+        .expect("share");
     let ids: Vec<String> = sqlx::query_scalar("SELECT change_id FROM sync_outbox ORDER BY seq")
         .fetch_all(store.pool())
         .await
@@ -180,7 +184,9 @@ async fn writes_are_captured_field_by_field_once_recording() {
 #[tokio::test]
 async fn a_shared_book_outranks_older_edits_from_elsewhere() {
     let (_dir, a) = worked_book(5, 3, 0).await;
-    start_recording(&a, Share::Everything).await.expect("record");
+    start_recording(&a, Share::Everything)
+        .await
+        .expect("record");
     let account: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
         .fetch_one(a.pool())
         .await
@@ -223,7 +229,9 @@ async fn a_shared_book_outranks_older_edits_from_elsewhere() {
 #[tokio::test]
 async fn a_device_upgraded_from_field_rows_keeps_what_it_knew() {
     let (_a_dir, a) = worked_book(5, 3, 0).await;
-    start_recording(&a, Share::Everything).await.expect("record");
+    start_recording(&a, Share::Everything)
+        .await
+        .expect("record");
     let device = device_id(a.pool()).await.expect("device");
     let changes: Vec<Change> = outbox_page(a.pool(), &device)
         .await
@@ -347,8 +355,12 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
     .await
     .expect("escalate");
 
-    start_recording(&a, Share::Everything).await.expect("a records");
-    start_recording(&b, Share::Nothing).await.expect("b records");
+    start_recording(&a, Share::Everything)
+        .await
+        .expect("a records");
+    start_recording(&b, Share::Nothing)
+        .await
+        .expect("b records");
     let mut seen = Vec::new();
     let pushed = sync_once(&a, &server, |p| seen.push(p))
         .await
@@ -362,7 +374,9 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
     // A device that knows nobody yet gets the people directory too, and with it every
     // record whose owner or author it names.
     let (_c_dir, c) = temp_store().await;
-    start_recording(&c, Share::Nothing).await.expect("c records");
+    start_recording(&c, Share::Nothing)
+        .await
+        .expect("c records");
     let fresh = sync_once(&c, &server, |_| {}).await.expect("c syncs");
     assert_eq!(fresh.pending, 0, "nothing waits for a person");
     for table in ["teams", "users", "accounts", "ctas", "escalations"] {

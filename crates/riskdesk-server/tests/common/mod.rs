@@ -6,10 +6,26 @@ use std::ffi::OsString;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
+use reqwest::StatusCode;
 use riskdesk_server::{Db, Location};
+use riskdesk_sync::{
+    Change, Clock, PullResponse, PushRequest, PushResponse, Replica, PROTOCOL_VERSION,
+};
+use serde_json::{json, Value};
 use sqlx::migrate::MigrateDatabase;
 
 pub const PASSWORD: &str = "correct horse battery";
+
+/// Two CSMs on Enterprise, one CSM on Mid-Market, a Mid-Market manager, the VP.
+pub const USERS: &[(&str, &str, Option<&str>)] = &[
+    ("ana@acme.example", "csm", Some("Enterprise")),
+    ("ben@acme.example", "csm", Some("Enterprise")),
+    ("cy@acme.example", "csm", Some("Mid-Market")),
+    ("mo@acme.example", "manager", Some("Mid-Market")),
+    ("vp@acme.example", "executive", None),
+];
+
+/// A device speaking the protocol by hand: edits kept in a replica and an outbox.
 
 /// A fresh, empty store for one test: SQLite in a temporary directory, or a database of its
 /// own on the PostgreSQL server named by `RISKDESK_TEST_PG_URL`.
@@ -160,4 +176,164 @@ macro_rules! on_both_backends {
             }
         }
     )*};
+}
+
+pub struct Client {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+    pub clock: Clock,
+    pub device: String,
+    pub n: usize,
+    pub outbox: Vec<Change>,
+    pub replica: Replica,
+    pub cursor: i64,
+}
+
+impl Client {
+    pub async fn sign_in(base: &str, email: &str, device: &str) -> Client {
+        Client::sign_in_from(base, email, device, "127.0.0.1").await
+    }
+
+    /// Signs in from another loopback address: another client, as rate limits see it.
+    pub async fn sign_in_from(base: &str, email: &str, device: &str, ip: &str) -> Client {
+        let http = reqwest::Client::builder()
+            .local_address(ip.parse::<std::net::IpAddr>().ok())
+            .build()
+            .expect("client");
+        let r = http
+            .post(format!("{base}/v1/sessions"))
+            .json(&json!({ "email": email, "password": PASSWORD }))
+            .send()
+            .await
+            .expect("sign in");
+        assert_eq!(r.status(), StatusCode::OK, "{email} could not sign in");
+        let session: Value = r.json().await.expect("session");
+        Client {
+            http,
+            base: base.to_string(),
+            token: session["token"].as_str().expect("token").to_string(),
+            clock: Clock::new(device),
+            device: device.to_string(),
+            n: 0,
+            outbox: Vec::new(),
+            replica: Replica::default(),
+            cursor: 0,
+        }
+    }
+
+    /// An edit made on this device, applied locally and queued.
+    pub fn edit(
+        &mut self,
+        entity: &str,
+        id: &str,
+        account: &str,
+        field: &str,
+        value: Value,
+        now_ms: u64,
+    ) -> Change {
+        self.n += 1;
+        let c = Change {
+            change_id: format!("{}-{}", self.device, self.n),
+            entity: entity.into(),
+            entity_id: id.into(),
+            account_id: account.into(),
+            field: field.into(),
+            value,
+            hlc: self.clock.tick(now_ms),
+            device_id: self.device.clone(),
+        };
+        self.replica.apply(&c);
+        self.outbox.push(c.clone());
+        c
+    }
+
+    pub async fn push_raw(&self, changes: &[Change]) -> reqwest::Response {
+        self.http
+            .post(format!("{}/v1/push", self.base))
+            .bearer_auth(&self.token)
+            .json(&PushRequest {
+                protocol: PROTOCOL_VERSION,
+                device_id: self.device.clone(),
+                changes: changes.to_vec(),
+            })
+            .send()
+            .await
+            .expect("push")
+    }
+
+    pub async fn push(&mut self) -> PushResponse {
+        let r = self.push_raw(&self.outbox).await;
+        assert_eq!(
+            r.status(),
+            StatusCode::OK,
+            "push refused: {}",
+            r.text().await.unwrap_or_default()
+        );
+        self.outbox.clear();
+        r.json().await.expect("push response")
+    }
+
+    pub async fn pull(&mut self) -> usize {
+        let mut seen = 0;
+        loop {
+            let r = self
+                .http
+                .get(format!(
+                    "{}/v1/pull?protocol={PROTOCOL_VERSION}&since={}&limit=500",
+                    self.base, self.cursor
+                ))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .expect("pull");
+            assert_eq!(r.status(), StatusCode::OK);
+            let page: PullResponse = r.json().await.expect("pull response");
+            let changes = page.changes();
+            for c in &changes {
+                self.clock.observe(&c.hlc, 0);
+                self.replica.apply(c);
+            }
+            seen += changes.len();
+            // The head says how far there is to go (a progress bar's total).
+            assert!(page.head >= page.cursor, "{} < {}", page.head, page.cursor);
+            self.cursor = page.cursor;
+            if !page.more {
+                return seen;
+            }
+        }
+    }
+
+    pub async fn sync(&mut self) {
+        self.push().await;
+        self.pull().await;
+    }
+}
+
+/// The CLI tool an admin runs, against the same store as the server.
+pub fn admin(backing: &Backing, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk-server"))
+        .args(args)
+        .args(backing.args())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run the admin CLI");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Like `admin`, for a command expected to fail: its standard error.
+pub fn admin_fails(backing: &Backing, args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk-server"))
+        .args(args)
+        .args(backing.args())
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run the admin CLI");
+    assert!(!out.status.success(), "{args:?} should have failed");
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
