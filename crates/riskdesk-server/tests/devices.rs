@@ -67,6 +67,44 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
     sync::start_recording(&mgr, sync::Share::Everything)
         .await
         .expect("mgr records");
+    // The manager sets up the organisation's people first, as an admin would.
+    sync::sync_once(&mgr, &mgr_link, |_| {})
+        .await
+        .expect("mgr shares the directory");
+    // The CSM opens a CTA with the "Risk save" playbook and ticks its first task.
+    let playbook = riskdesk_core::cta::playbooks(&csm)
+        .await
+        .expect("playbooks")
+        .into_iter()
+        .find(|p| p.name == "Risk save")
+        .expect("Risk save");
+    let save = riskdesk_core::cta::create_manual(
+        &csm,
+        &riskdesk_core::cta::ManualCta {
+            account_id: account.clone(),
+            cta_type: riskdesk_core::rules::CtaType::Risk,
+            reason: "Save plan after the sponsor left".into(),
+            priority: riskdesk_core::signals::Level::High,
+            owner_id: None,
+            due_on: None,
+            playbook_id: Some(playbook.id.clone()),
+            category: None,
+        },
+        today,
+    )
+    .await
+    .expect("cta with a playbook");
+    let first_task: String =
+        sqlx::query_scalar("SELECT id FROM cta_tasks WHERE cta_id = ? ORDER BY position LIMIT 1")
+            .bind(&save)
+            .fetch_one(csm.pool())
+            .await
+            .expect("task");
+    let mut tx = csm.write().await.expect("tx");
+    riskdesk_core::cta::set_task_done(&mut tx, &first_task, true)
+        .await
+        .expect("tick");
+    tx.commit().await.expect("commit");
     let up = sync::sync_once(&csm, &csm_link, |_| {})
         .await
         .expect("csm syncs");
@@ -110,6 +148,24 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
         "nothing to send back"
     );
 
+    // The playbook CTA arrived whole: its playbook, its tasks, the ticked one ticked.
+    let tasks = |store: &Store| {
+        let (pool, save) = (store.pool().clone(), save.clone());
+        async move {
+            sqlx::query_as::<_, (Option<String>, i64, i64)>(
+                "SELECT c.playbook_id, COUNT(t.id), COUNT(t.done_at) FROM ctas c JOIN cta_tasks t ON t.cta_id = c.id WHERE c.id = ? GROUP BY c.id",
+            )
+            .bind(save)
+            .fetch_one(&pool)
+            .await
+            .expect("the CTA and its tasks")
+        }
+    };
+    assert_eq!(
+        tasks(&mgr).await,
+        (Some(playbook.id.clone()), playbook.tasks.len() as i64, 1)
+    );
+
     let wbr = riskdesk_core::escalation::wbr(mgr.pool(), today)
         .await
         .expect("wbr");
@@ -128,12 +184,64 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
     )
     .await
     .expect("decision");
-    sync::sync_once(&mgr, &mgr_link, |_| {})
+    // The manager ticks the second task; and removes a person who owns nothing, which the
+    // server refuses (people are deactivated, never deleted): that one change is set
+    // aside with the server's reason, the rest of the push lands.
+    let second: String = sqlx::query_scalar(
+        "SELECT id FROM cta_tasks WHERE cta_id = ? ORDER BY position LIMIT 1 OFFSET 1",
+    )
+    .bind(&save)
+    .fetch_one(mgr.pool())
+    .await
+    .expect("second task");
+    let idle: String = sqlx::query_scalar(
+        "SELECT id FROM users u WHERE NOT EXISTS (SELECT 1 FROM accounts a WHERE a.owner_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM ctas c WHERE c.owner_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM escalation_actions e WHERE e.owner_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM escalation_decisions d WHERE d.author_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM cta_updates r WHERE r.author_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM risk_categories k WHERE k.owner_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM timeline_entries t WHERE t.author_id = u.id) \
+         AND NOT EXISTS (SELECT 1 FROM measure_overrides m WHERE m.author_id = u.id) LIMIT 1",
+    )
+    .fetch_one(mgr.pool())
+    .await
+    .expect("a person who owns nothing");
+    let mut tx = mgr.write().await.expect("tx");
+    riskdesk_core::cta::set_task_done(&mut tx, &second, true)
+        .await
+        .expect("tick");
+    sqlx::query("DELETE FROM users WHERE id = ?")
+        .bind(&idle)
+        .execute(&mut *tx)
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+    let round = sync::sync_once(&mgr, &mgr_link, |_| {})
         .await
         .expect("mgr pushes");
+    assert_eq!(round.set_aside, 1, "{round:?}");
+    let aside = sync::set_aside(mgr.pool()).await.expect("set aside");
+    assert!(
+        aside.iter().any(|a| a.direction == "out"
+            && a.entity_id == idle
+            && a.reason.contains("cannot be deleted")),
+        "{aside:?}"
+    );
+    assert_eq!(sync::pending_changes(mgr.pool()).await.expect("outbox"), 0);
     sync::sync_once(&csm, &csm_link, |_| {})
         .await
         .expect("csm pulls");
+    assert_eq!(
+        tasks(&csm).await,
+        (Some(playbook.id.clone()), playbook.tasks.len() as i64, 2)
+    );
+    let person: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE id = ?")
+        .bind(&idle)
+        .fetch_one(csm.pool())
+        .await
+        .expect("count");
+    assert_eq!(person, 1, "the refused delete reached nobody");
     let wbr = riskdesk_core::escalation::wbr(csm.pool(), today)
         .await
         .expect("wbr");

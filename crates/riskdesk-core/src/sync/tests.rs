@@ -1,7 +1,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use riskdesk_sync::change::Sequenced;
+use riskdesk_sync::change::{Sequenced, DELETED as DELETED_FIELD};
 
 use super::*;
 use crate::book::{self, BookSpec};
@@ -635,4 +635,192 @@ async fn the_background_interval_is_kept_within_its_range() {
         assert!(err.to_string().contains("15–3600"), "{err}");
     }
     assert_eq!(interval(store.pool()).await.expect("read"), 300);
+}
+
+/// The exact push that used to stop every device: a person who owns accounts deleted,
+/// plus a far-future stamp and a kind of record this device does not know. Each is set
+/// aside with its reason, the cursor moves on, and later work still arrives.
+#[tokio::test]
+async fn a_change_the_store_refuses_is_set_aside_and_the_sync_goes_on() {
+    let (_a_dir, a) = worked_book(20, 3, 0).await;
+    let (_b_dir, b) = empty_device(20, 3).await;
+    let server = MemoryServer::default();
+    start_recording(&a, Share::Everything).await.expect("a");
+    start_recording(&b, Share::Nothing).await.expect("b");
+    sync_once(&a, &server, |_| {}).await.expect("a syncs");
+    sync_once(&b, &server, |_| {}).await.expect("b syncs");
+    let owner: String =
+        sqlx::query_scalar("SELECT owner_id FROM accounts WHERE owner_id IS NOT NULL LIMIT 1")
+            .fetch_one(b.pool())
+            .await
+            .expect("an owner");
+    let evil =
+        |n: u32, entity: &str, id: &str, field: &str, value: serde_json::Value, wall_ms: u64| {
+            Change {
+                change_id: format!("evil-{n}"),
+                entity: entity.into(),
+                entity_id: id.into(),
+                account_id: DIRECTORY_ACCOUNT.into(),
+                field: field.into(),
+                value,
+                hlc: Hlc {
+                    wall_ms,
+                    counter: 0,
+                    device: "evil".into(),
+                },
+                device_id: "evil".into(),
+            }
+        };
+    let future = u64::MAX / 2;
+    {
+        let mut changes = server.changes.lock().expect("lock");
+        changes.push(evil(
+            1,
+            "person",
+            &owner,
+            DELETED_FIELD,
+            serde_json::json!(true),
+            1_000,
+        ));
+        changes.push(evil(
+            2,
+            "hologram",
+            "h-1",
+            "name",
+            serde_json::json!("?"),
+            1_000,
+        ));
+        changes.push(evil(
+            3,
+            "team",
+            "t-future",
+            "name",
+            serde_json::json!("Time travellers"),
+            future,
+        ));
+    }
+    // Later, real work on A.
+    let account: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY name LIMIT 1")
+        .fetch_one(a.pool())
+        .await
+        .expect("account");
+    sqlx::query("UPDATE accounts SET name = 'Renamed after the attack' WHERE id = ?")
+        .bind(&account)
+        .execute(a.pool())
+        .await
+        .expect("rename");
+    sync_once(&a, &server, |_| {}).await.expect("a syncs again");
+
+    let report = sync_once(&b, &server, |_| {})
+        .await
+        .expect("b never wedges");
+    assert!(report.pulled >= 4, "{report:?}");
+    let name: String = sqlx::query_scalar("SELECT name FROM accounts WHERE id = ?")
+        .bind(&account)
+        .fetch_one(b.pool())
+        .await
+        .expect("name");
+    assert_eq!(name, "Renamed after the attack");
+    assert_eq!(
+        scalar(
+            &b,
+            &format!("SELECT COUNT(*) FROM users WHERE id = '{owner}'")
+        )
+        .await,
+        1,
+        "the person who owns accounts is still there"
+    );
+    let aside = set_aside(b.pool()).await.expect("set aside");
+    assert!(
+        aside.iter().any(|s| s.direction == "in"
+            && s.entity_id == owner
+            && s.reason.contains("FOREIGN KEY")),
+        "{aside:?}"
+    );
+    assert!(
+        aside
+            .iter()
+            .any(|s| s.entity == "hologram" && s.reason.contains("does not know")),
+        "{aside:?}"
+    );
+    assert_eq!(status(b.pool()).await.expect("status").set_aside, 2);
+    // The device's clock did not jump to the far-future stamp.
+    let wall = scalar(&b, "SELECT wall_ms FROM sync_clock").await;
+    let now = chrono::Utc::now().timestamp_millis();
+    assert!(wall < now + 10 * 60 * 1000, "clock at {wall}, now {now}");
+    // And it keeps syncing: nothing is pulled twice, the delete is tried again and refused.
+    let again = sync_once(&b, &server, |_| {}).await.expect("b syncs again");
+    assert_eq!(again.pulled, 0);
+    assert_eq!(status(b.pool()).await.expect("status").set_aside, 2);
+}
+
+/// A server that refuses any change to a person: the device splits its push until the
+/// refused change stands alone, keeps it aside with the reason, and everything else lands.
+#[tokio::test]
+async fn a_change_the_server_refuses_is_set_aside_and_the_rest_lands() {
+    struct Picky(MemoryServer, Mutex<u32>);
+    impl Transport for Picky {
+        async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, Refusal> {
+            *self
+                .1
+                .lock()
+                .map_err(|e| Refusal::Unavailable(e.to_string()))? += 1;
+            if let Some(c) = req.changes.iter().find(|c| c.entity == "person") {
+                return Err(Refusal::Refused(format!(
+                    "{} may not be changed",
+                    c.entity_id
+                )));
+            }
+            self.0.push(req).await
+        }
+        async fn pull(
+            &self,
+            since: i64,
+            limit: u32,
+            device: &str,
+        ) -> std::result::Result<PullResponse, String> {
+            self.0.pull(since, limit, device).await
+        }
+    }
+    let (_dir, a) = worked_book(10, 4, 0).await;
+    start_recording(&a, Share::Nothing).await.expect("record");
+    let person: String = sqlx::query_scalar("SELECT id FROM users ORDER BY id LIMIT 1")
+        .fetch_one(a.pool())
+        .await
+        .expect("person");
+    let mut tx = a.write().await.expect("tx");
+    sqlx::query("UPDATE accounts SET region = 'EMEA'")
+        .execute(&mut *tx)
+        .await
+        .expect("accounts");
+    sqlx::query("UPDATE users SET title = 'Hacker' WHERE id = ?")
+        .bind(&person)
+        .execute(&mut *tx)
+        .await
+        .expect("person");
+    sqlx::query("UPDATE accounts SET industry = 'Retail'")
+        .execute(&mut *tx)
+        .await
+        .expect("accounts");
+    tx.commit().await.expect("commit");
+    let queued = pending_changes(a.pool()).await.expect("outbox");
+    let server = Picky(MemoryServer::default(), Mutex::new(0));
+    let report = sync_once(&a, &server, |_| {}).await.expect("sync");
+    assert_eq!(report.set_aside, 1, "{report:?}");
+    assert_eq!(pending_changes(a.pool()).await.expect("outbox"), 0);
+    let landed = server.0.changes.lock().expect("lock").len() as i64;
+    assert_eq!(
+        landed,
+        queued - 1,
+        "everything but the refused change landed"
+    );
+    let aside = set_aside(a.pool()).await.expect("aside");
+    assert_eq!(aside.len(), 1);
+    assert_eq!(
+        (aside[0].direction.as_str(), aside[0].entity_id.as_str()),
+        ("out", person.as_str())
+    );
+    assert!(aside[0].reason.contains("may not be changed"), "{aside:?}");
+    // Splitting costs a handful of pushes, not one per change.
+    assert!(*server.1.lock().expect("lock") <= 2 * 14 + 1);
 }
