@@ -164,18 +164,7 @@ async fn team_of_person(
         .and_then(|c| c.value.as_str().map(str::to_string));
     let email = match pushed {
         Some(e) => Some(e),
-        None => {
-            let body: Option<String> = sqlx::query_scalar(
-                "SELECT c.body FROM field_winners w JOIN changes c ON c.seq = w.seq \
-                 WHERE w.entity = 'person' AND w.entity_id = $1 AND w.field = 'email'",
-            )
-            .bind(person.to_string())
-            .fetch_optional(&mut **tx)
-            .await?;
-            body.map(|b| parse(&b))
-                .transpose()?
-                .and_then(|c| c.value.as_str().map(str::to_string))
-        }
+        None => person_email(tx, person).await?,
     };
     let Some(email) = email else {
         return Ok(None);
@@ -306,6 +295,21 @@ async fn resend_account(
     Ok(())
 }
 
+/// The email a directory person has on the server now, lower-cased.
+async fn person_email(tx: &mut Transaction<'_, Any>, person: &str) -> Result<Option<String>> {
+    let body: Option<String> = sqlx::query_scalar(
+        "SELECT c.body FROM field_winners w JOIN changes c ON c.seq = w.seq \
+         WHERE w.entity = 'person' AND w.entity_id = $1 AND w.field = 'email'",
+    )
+    .bind(person.to_string())
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(body
+        .map(|b| parse(&b))
+        .transpose()?
+        .and_then(|w| w.value.as_str().map(|e| e.trim().to_lowercase())))
+}
+
 /// The directory is the organisation's: admins and managers keep it; anyone may fix
 /// their own name and title. Nobody deletes a team or a person (people are deactivated:
 /// devices hold records they own).
@@ -319,24 +323,40 @@ async fn check_directory(tx: &mut Transaction<'_, Any>, caller: &Caller, c: &Cha
             c.entity, c.entity_id
         )));
     }
+    let email = if c.entity == "person" {
+        person_email(tx, &c.entity_id).await?
+    } else {
+        None
+    };
     if matches!(caller.role.as_str(), "manager" | "admin") {
+        // A signed-in user's role and email are the server's (`riskdesk-server user add`):
+        // the directory may show them, never change them.
+        if let Some(email) = email
+            .as_deref()
+            .filter(|_| matches!(c.field.as_str(), "role" | "email"))
+        {
+            let role: Option<String> =
+                sqlx::query_scalar("SELECT role FROM users WHERE lower(email) = $1")
+                    .bind(email.to_string())
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let same = match c.field.as_str() {
+                "role" => role.as_deref() == c.value.as_str(),
+                _ => c.value.as_str().map(|v| v.trim().to_lowercase()).as_deref() == Some(email),
+            };
+            if let Some(role) = role.filter(|_| !same) {
+                return Err(forbidden(format!(
+                    "{email} signs in to this server as {role}: their {} is set on the server (riskdesk-server user add), not by a push",
+                    c.field
+                )));
+            }
+        }
         return Ok(());
     }
-    if c.entity == "person" && matches!(c.field.as_str(), "name" | "title") {
-        let body: Option<String> = sqlx::query_scalar(
-            "SELECT c.body FROM field_winners w JOIN changes c ON c.seq = w.seq \
-             WHERE w.entity = 'person' AND w.entity_id = $1 AND w.field = 'email'",
-        )
-        .bind(c.entity_id.clone())
-        .fetch_optional(&mut **tx)
-        .await?;
-        let email = body
-            .map(|b| parse(&b))
-            .transpose()?
-            .and_then(|w| w.value.as_str().map(|e| e.trim().to_lowercase()));
-        if email.as_deref() == Some(caller.email.as_str()) {
-            return Ok(());
-        }
+    if matches!(c.field.as_str(), "name" | "title")
+        && email.as_deref() == Some(caller.email.as_str())
+    {
+        return Ok(());
     }
     Err(forbidden(format!(
         "change {} sets {}.{} of {}: only admins and managers change the organisation's teams, people and playbooks (you may change your own name and title)",
