@@ -5,6 +5,7 @@ import { open as openDialog, save as saveDialog } from "@tauri-apps/plugin-dialo
 import { commands } from "./bindings";
 import type {
   ConflictView,
+  SetAside,
   Progress as SyncProgress,
   SyncReport,
   SyncStatus,
@@ -69,6 +70,7 @@ import type {
 export type { Progress as SyncProgress } from "./bindings";
 export type {
   ConflictView,
+  SetAside,
   SyncReport,
   SyncStatus,
   Analysis,
@@ -290,6 +292,7 @@ export interface Backend {
   syncSetInterval(seconds: number): Promise<SyncStatus>;
   syncDisconnect(): Promise<SyncStatus>;
   syncConflicts(): Promise<ConflictView[]>;
+  syncSetAside(): Promise<SetAside[]>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -411,6 +414,7 @@ export const tauriBackend: Backend = {
   syncSetInterval: (seconds) => unwrap(commands.syncSetInterval(seconds)),
   syncDisconnect: () => unwrap(commands.syncDisconnect()),
   syncConflicts: () => unwrap(commands.syncConflicts()),
+  syncSetAside: () => unwrap(commands.syncSetAside()),
   pickSavePath: async (defaultName, format) =>
     (await saveDialog({
       defaultPath: defaultName,

@@ -751,6 +751,18 @@ async syncConflicts() : Promise<Result<ConflictView[], AppError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+/**
+ * What is set aside: pulled changes this store could not take, pushed ones the server
+ * refused, each with its reason.
+ */
+async syncSetAside() : Promise<Result<SetAside[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("sync_set_aside") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -1331,6 +1343,16 @@ bands: Band[] }
  * Coverage model: strategic and enterprise get a named CSM, tech-touch is pooled.
  */
 export type Segment = "strategic" | "enterprise" | "mid_market" | "tech_touch"
+/**
+ * A change this device could not take, or the server would not: what Settings › Sync
+ * lists, with the reason.
+ */
+export type SetAside = { 
+/**
+ * "in": pulled and not applied (retried after every pull); "out": refused by the
+ * server (kept here, not sent again).
+ */
+direction: string; entity: string; entity_id: string; reason: string }
 export type Severity = { score: number; level: Level; risk: number; 
 /**
  * 0.6 to 1.0: how much the risk matters.
@@ -1431,7 +1453,11 @@ applied: number; conflicts: number;
 /**
  * Records still waiting for a parent or a required field.
  */
-pending: number }
+pending: number; 
+/**
+ * Changes the server refused in this round (listed in Settings › Sync).
+ */
+set_aside: number }
 /**
  * What the status bar and Settings › Sync show.
  */
@@ -1440,6 +1466,10 @@ export type SyncStatus = { connected: boolean; server_url: string | null; email:
  * The last attempt's failure (the server unreachable: offline), cleared by a success.
  */
 last_error: string | null; pending: number; unseen_conflicts: number; 
+/**
+ * Changes set aside: pulled ones the store refused, pushed ones the server refused.
+ */
+set_aside: number; 
 /**
  * Seconds between background syncs while connected.
  */

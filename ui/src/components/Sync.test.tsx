@@ -13,12 +13,13 @@ const connected: SyncStatus = {
   last_error: null,
   pending: 3,
   unseen_conflicts: 1,
+  set_aside: 0,
   interval_seconds: 60,
 };
 
 describe("Sync", () => {
   it("connects with the server, email and password the user typed", async () => {
-    const syncConnect = vi.fn(async () => ({ pushed: 0, pulled: 12, applied: 12, conflicts: 0, pending: 0 }));
+    const syncConnect = vi.fn(async () => ({ pushed: 0, pulled: 12, applied: 12, conflicts: 0, pending: 0, set_aside: 0 }));
     const backend = fakeBackend({ syncConnect });
     render(
       <WithApp backend={backend}>
@@ -54,10 +55,10 @@ describe("Sync", () => {
   });
 
   it("accepts an invite: the code and a new password, then a progress bar while it syncs", async () => {
-    let finish: (r: { pushed: number; pulled: number; applied: number; conflicts: number; pending: number }) => void = () => {};
+    let finish: (r: { pushed: number; pulled: number; applied: number; conflicts: number; pending: number; set_aside: number }) => void = () => {};
     const syncAcceptInvite = vi.fn(
       (_url: string, _code: string, _password: string, _share: boolean, onProgress: (p: { phase: "pushing" | "pulling"; done: number; total: number }) => void) =>
-        new Promise<{ pushed: number; pulled: number; applied: number; conflicts: number; pending: number }>((resolve) => {
+        new Promise<{ pushed: number; pulled: number; applied: number; conflicts: number; pending: number; set_aside: number }>((resolve) => {
           onProgress({ phase: "pulling", done: 2500, total: 10000 });
           finish = resolve;
         }),
@@ -80,7 +81,7 @@ describe("Sync", () => {
     expect(bar.textContent).toContain("25 %");
     expect(syncAcceptInvite).toHaveBeenCalledWith("https://sync.acme.example", " 8f3a ", "long enough now", false, expect.any(Function));
     expect(syncConnect).not.toHaveBeenCalled();
-    finish({ pushed: 0, pulled: 40, applied: 40, conflicts: 0, pending: 0 });
+    finish({ pushed: 0, pulled: 40, applied: 40, conflicts: 0, pending: 0, set_aside: 0 });
     await screen.findByTestId("sync-report");
     expect(screen.queryByTestId("sync-progress")).toBeNull();
   });
@@ -97,5 +98,26 @@ describe("Sync", () => {
     expect(select.value).toBe("60");
     fireEvent.change(select, { target: { value: "300" } });
     await waitFor(() => expect(syncSetInterval).toHaveBeenCalledWith(300));
+  });
+
+  it("lists what is set aside, and why, and says so in the status line", async () => {
+    const backend = fakeBackend({
+      syncStatus: vi.fn(async () => ({ ...connected, unseen_conflicts: 0, set_aside: 2 })),
+      syncSetAside: vi.fn(async () => [
+        { direction: "in", entity: "person", entity_id: "u-7", reason: "cannot be deleted here: FOREIGN KEY constraint failed" },
+        { direction: "out", entity: "team", entity_id: "t-9", reason: "name: only admins and managers change the organisation's teams" },
+      ]),
+    });
+    render(
+      <WithApp backend={backend}>
+        <SyncStatusLine onOpen={() => {}} />
+        <SyncSettings />
+      </WithApp>,
+    );
+    await waitFor(() => expect(screen.getByTestId("sync-status").textContent).toContain("2 set aside"));
+    const table = await screen.findByTestId("sync-set-aside");
+    expect(table.textContent).toContain("Received, not applied");
+    expect(table.textContent).toContain("FOREIGN KEY constraint failed");
+    expect(table.textContent).toContain("Refused by the server");
   });
 });

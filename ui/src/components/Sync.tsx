@@ -1,6 +1,6 @@
 // Sync: the status line in the sidebar and the Settings › Sync tab.
 import { useCallback, useEffect, useState } from "react";
-import type { ConflictView, SyncProgress, SyncReport, SyncStatus } from "../backend";
+import type { ConflictView, SetAside, SyncProgress, SyncReport, SyncStatus } from "../backend";
 import { useApp } from "../context";
 import { ProgressBar } from "./ProgressBar";
 
@@ -66,6 +66,7 @@ export function SyncStatusLine({ onOpen }: { onOpen: () => void }) {
       <span className={online ? "dot good" : status.connected ? "dot bad" : "dot"} aria-hidden />
       {text}
       {status.unseen_conflicts > 0 && <span className="small-pill pill-bad">{status.unseen_conflicts} lost edits</span>}
+      {status.set_aside > 0 && <span className="small-pill pill-warn">{status.set_aside} set aside</span>}
     </button>
   );
 }
@@ -83,10 +84,14 @@ export function SyncSettings() {
   const [progress, setProgress] = useState<SyncProgress | null>(null);
   const [report, setReport] = useState<SyncReport | null>(null);
   const [conflicts, setConflicts] = useState<ConflictView[]>([]);
+  const [aside, setAside] = useState<SetAside[]>([]);
 
   useEffect(() => {
     if (status?.connected) backend.syncConflicts().then(setConflicts).catch(reportError);
   }, [backend, reportError, status?.connected]);
+  useEffect(() => {
+    if (status?.connected) backend.syncSetAside().then(setAside).catch(reportError);
+  }, [backend, reportError, status?.connected, status?.set_aside, status?.last_synced_at]);
 
   const run = (p: Promise<SyncReport>) => {
     setBusy(true);
@@ -252,6 +257,34 @@ export function SyncSettings() {
           )}
         </>
       )}
+      {status.connected && aside.length > 0 && (
+        <>
+          <h3>Set aside</h3>
+          <p className="muted small">
+            Changes that could not be applied here are retried after every sync; changes the server refused stay on this device and are not sent again. Everything else keeps syncing.
+          </p>
+          <table className="measures compact" data-testid="sync-set-aside">
+            <thead>
+              <tr>
+                <th>Which way</th>
+                <th>What</th>
+                <th>Why</th>
+              </tr>
+            </thead>
+            <tbody>
+              {aside.map((a) => (
+                <tr key={`${a.direction}:${a.entity}:${a.entity_id}`}>
+                  <td>{a.direction === "in" ? "Received, not applied" : "Refused by the server"}</td>
+                  <td>
+                    {a.entity} · <span className="mono small">{a.entity_id}</span>
+                  </td>
+                  <td>{a.reason}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </>
+      )}
       {progress && (
         <ProgressBar
           label={progress.phase === "pushing" ? `Sending this device's changes (${progress.done.toLocaleString("en-US")} of ${progress.total.toLocaleString("en-US")})` : "Receiving your team's changes"}
@@ -263,7 +296,8 @@ export function SyncSettings() {
       {report && (
         <p className="ok small" data-testid="sync-report">
           Sent {report.pushed.toLocaleString("en-US")} changes, received {report.applied.toLocaleString("en-US")} new
-          {report.conflicts ? ` · ${report.conflicts} of your edits lost to later ones` : ""}.
+          {report.conflicts ? ` · ${report.conflicts} of your edits lost to later ones` : ""}
+          {report.set_aside ? ` · ${report.set_aside} refused by the server (see Set aside)` : ""}.
         </p>
       )}
       <p className="muted small">This device: {status.device_id}</p>
