@@ -19,7 +19,7 @@ as_root() {
 # System packages (Debian/Ubuntu). Other systems: see README.
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
   packages=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
-            libayatana-appindicator3-dev libsoup-3.0-dev)
+            libayatana-appindicator3-dev libsoup-3.0-dev libdbus-1-dev)
   (( want_e2e )) && packages+=(xvfb xauth webkit2gtk-driver postgresql)
   missing=()
   for p in "${packages[@]}"; do

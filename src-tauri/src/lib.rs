@@ -21,6 +21,8 @@ const DEMO_SEED: u64 = 7;
 pub struct AppState {
     pub store: Store,
     pub database_path: PathBuf,
+    /// The sync token: the OS keychain, else a file only this user reads.
+    pub vault: std::sync::Arc<riskdesk_core::sync::Vault>,
 }
 
 /// The command set, shared by the app and the bindings export.
@@ -192,23 +194,20 @@ async fn schedules(store: Store) {
 
 /// While connected to a server, syncs every `sync.interval_seconds` (a minute unless changed); a
 /// failure (offline) is noted for the status bar and retried on the next round.
-async fn background_sync(store: Store) {
+async fn background_sync(store: Store, vault: std::sync::Arc<riskdesk_core::sync::Vault>) {
     use riskdesk_core::sync;
     // A short tick, so a changed interval takes effect within seconds.
     let mut last = std::time::Instant::now();
     loop {
         tokio::time::sleep(std::time::Duration::from_secs(5)).await;
         let pool = store.pool();
-        let connected = matches!(
-            riskdesk_core::store::settings::get(pool, sync::TOKEN).await,
-            Ok(Some(_))
-        );
+        let connected = matches!(vault.load(), Ok(Some(_)));
         let every = sync::interval(pool).await.unwrap_or(sync::DEFAULT_INTERVAL);
         if !connected || last.elapsed() < std::time::Duration::from_secs(every.into()) {
             continue;
         }
         last = std::time::Instant::now();
-        if let Err(e) = commands::sync::sync_with_stored(&store, |_| {}).await {
+        if let Err(e) = commands::sync::sync_with_stored(&store, &vault, |_| {}).await {
             tracing::warn!(error = %e, "background sync failed");
         }
     }
@@ -239,10 +238,18 @@ pub fn run() {
             tracing::info!(path = %database_path.display(), "opening the local store");
             let store = tauri::async_runtime::block_on(open_with_demo(&database_path))?;
             tauri::async_runtime::spawn(schedules(store.clone()));
-            tauri::async_runtime::spawn(background_sync(store.clone()));
+            let device =
+                tauri::async_runtime::block_on(riskdesk_core::sync::device_id(store.pool()))?;
+            let vault = std::sync::Arc::new(riskdesk_core::sync::Vault::for_store(
+                &database_path,
+                &device,
+            ));
+            tauri::async_runtime::block_on(riskdesk_core::sync::adopt_old_token(&store, &vault))?;
+            tauri::async_runtime::spawn(background_sync(store.clone(), vault.clone()));
             app.manage(AppState {
                 store,
                 database_path,
+                vault,
             });
             Ok(())
         })

@@ -85,7 +85,8 @@ impl Transport for riskdesk_sync::http::HttpClient {
 
 /// Where this device syncs to, kept in the device's own settings.
 pub const SERVER_URL: &str = "sync.server_url";
-pub const TOKEN: &str = "sync.token";
+/// Where a token was kept before it moved to the keychain (read once, then removed).
+const OLD_TOKEN: &str = "sync.token";
 pub const EMAIL: &str = "sync.email";
 pub const LAST_SYNCED: &str = "sync.last_synced_at";
 pub const LAST_ERROR: &str = "sync.last_error";
@@ -140,8 +141,8 @@ pub async fn set_interval(store: &Store, seconds: u32) -> Result<()> {
     Ok(())
 }
 
-pub async fn status(pool: &SqlitePool) -> Result<SyncStatus> {
-    let token = settings::get(pool, TOKEN).await?;
+pub async fn status(pool: &SqlitePool, vault: &Vault) -> Result<SyncStatus> {
+    let token = vault.load()?;
     let unseen: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sync_conflicts WHERE seen = 0")
         .fetch_one(pool)
         .await?;
@@ -165,19 +166,34 @@ pub async fn status(pool: &SqlitePool) -> Result<SyncStatus> {
     })
 }
 
+/// Moves a token an older version kept in the store's settings into `vault`.
+pub async fn adopt_old_token(store: &Store, vault: &Vault) -> Result<()> {
+    if let Some(token) = settings::get(store.pool(), OLD_TOKEN).await? {
+        vault.save(&token)?;
+        let mut tx = store.write().await?;
+        sqlx::query("DELETE FROM local_settings WHERE key = ?")
+            .bind(OLD_TOKEN)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 /// Remembers the server and token after a sign-in, and starts capturing changes.
 pub async fn connect(
     store: &Store,
+    vault: &Vault,
     server_url: &str,
     email: &str,
     token: &str,
     share: Share,
 ) -> Result<()> {
     start_recording(store, share).await?;
+    vault.save(token)?;
     let mut tx = store.write().await?;
     settings::set(&mut tx, SERVER_URL, server_url).await?;
     settings::set(&mut tx, EMAIL, email).await?;
-    settings::set(&mut tx, TOKEN, token).await?;
     sqlx::query("DELETE FROM local_settings WHERE key = ?")
         .bind(LAST_ERROR)
         .execute(&mut *tx)
@@ -187,10 +203,11 @@ pub async fn connect(
 }
 
 /// Forgets the token; captured changes stay queued for the next sign-in.
-pub async fn disconnect(store: &Store) -> Result<()> {
+pub async fn disconnect(store: &Store, vault: &Vault) -> Result<()> {
+    vault.clear()?;
     let mut tx = store.write().await?;
     sqlx::query("DELETE FROM local_settings WHERE key IN (?, ?)")
-        .bind(TOKEN)
+        .bind(OLD_TOKEN)
         .bind(LAST_ERROR)
         .execute(&mut *tx)
         .await?;
@@ -719,6 +736,9 @@ impl Batch {
 
 mod apply;
 pub mod capture;
+pub mod credentials;
+
+pub use credentials::Vault;
 
 pub use apply::apply_pulled;
 

@@ -14,13 +14,12 @@ use crate::AppState;
 /// One sync round with the stored server and token, its outcome noted for the status bar.
 pub async fn sync_with_stored(
     store: &Store,
+    vault: &sync::Vault,
     progress: impl FnMut(Progress),
 ) -> AppResult<SyncReport> {
     let pool = store.pool();
-    let (Some(url), Some(token)) = (
-        settings::get(pool, sync::SERVER_URL).await?,
-        settings::get(pool, sync::TOKEN).await?,
-    ) else {
+    let (Some(url), Some(token)) = (settings::get(pool, sync::SERVER_URL).await?, vault.load()?)
+    else {
         return Err(AppError::Invalid {
             field: "sync".into(),
             reason: "connect to a server in Settings › Sync first".into(),
@@ -40,7 +39,7 @@ pub async fn sync_with_stored(
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_status(state: State<'_, AppState>) -> AppResult<SyncStatus> {
-    Ok(sync::status(state.store.pool()).await?)
+    Ok(sync::status(state.store.pool(), &state.vault).await?)
 }
 
 fn server_url(url: &str) -> AppResult<&str> {
@@ -77,8 +76,16 @@ async fn start_syncing(
     // What a device shares depends on who signs in: the directory is the admins' and
     // managers' to send (the server refuses it from anyone else).
     let share = sync::Share::for_role(share_existing, client.role());
-    sync::connect(&state.store, url, email, client.token(), share).await?;
-    sync_with_stored(&state.store, |p| {
+    sync::connect(
+        &state.store,
+        &state.vault,
+        url,
+        email,
+        client.token(),
+        share,
+    )
+    .await?;
+    sync_with_stored(&state.store, &state.vault, |p| {
         let _ = on_progress.send(p);
     })
     .await
@@ -138,7 +145,7 @@ pub async fn sync_now(
     state: State<'_, AppState>,
     on_progress: Channel<Progress>,
 ) -> AppResult<SyncReport> {
-    sync_with_stored(&state.store, |p| {
+    sync_with_stored(&state.store, &state.vault, |p| {
         let _ = on_progress.send(p);
     })
     .await
@@ -149,14 +156,14 @@ pub async fn sync_now(
 #[specta::specta]
 pub async fn sync_set_interval(state: State<'_, AppState>, seconds: u32) -> AppResult<SyncStatus> {
     sync::set_interval(&state.store, seconds).await?;
-    Ok(sync::status(state.store.pool()).await?)
+    Ok(sync::status(state.store.pool(), &state.vault).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn sync_disconnect(state: State<'_, AppState>) -> AppResult<SyncStatus> {
-    sync::disconnect(&state.store).await?;
-    Ok(sync::status(state.store.pool()).await?)
+    sync::disconnect(&state.store, &state.vault).await?;
+    Ok(sync::status(state.store.pool(), &state.vault).await?)
 }
 
 /// What is set aside: pulled changes this store could not take, pushed ones the server

@@ -627,7 +627,10 @@ async fn the_background_interval_is_kept_within_its_range() {
     set_interval(&store, 300).await.expect("five minutes");
     assert_eq!(interval(store.pool()).await.expect("read"), 300);
     assert_eq!(
-        status(store.pool()).await.expect("status").interval_seconds,
+        status(store.pool(), &no_token())
+            .await
+            .expect("status")
+            .interval_seconds,
         300
     );
     for bad in [0, 14, 3601] {
@@ -743,7 +746,13 @@ async fn a_change_the_store_refuses_is_set_aside_and_the_sync_goes_on() {
             .any(|s| s.entity == "hologram" && s.reason.contains("does not know")),
         "{aside:?}"
     );
-    assert_eq!(status(b.pool()).await.expect("status").set_aside, 2);
+    assert_eq!(
+        status(b.pool(), &no_token())
+            .await
+            .expect("status")
+            .set_aside,
+        2
+    );
     // The device's clock did not jump to the far-future stamp.
     let wall = scalar(&b, "SELECT wall_ms FROM sync_clock").await;
     let now = chrono::Utc::now().timestamp_millis();
@@ -751,7 +760,13 @@ async fn a_change_the_store_refuses_is_set_aside_and_the_sync_goes_on() {
     // And it keeps syncing: nothing is pulled twice, the delete is tried again and refused.
     let again = sync_once(&b, &server, |_| {}).await.expect("b syncs again");
     assert_eq!(again.pulled, 0);
-    assert_eq!(status(b.pool()).await.expect("status").set_aside, 2);
+    assert_eq!(
+        status(b.pool(), &no_token())
+            .await
+            .expect("status")
+            .set_aside,
+        2
+    );
 }
 
 /// A server that refuses any change to a person: the device splits its push until the
@@ -823,4 +838,9 @@ async fn a_change_the_server_refuses_is_set_aside_and_the_rest_lands() {
     assert!(aside[0].reason.contains("may not be changed"), "{aside:?}");
     // Splitting costs a handful of pushes, not one per change.
     assert!(*server.1.lock().expect("lock") <= 2 * 14 + 1);
+}
+
+/// A vault holding no token.
+fn no_token() -> Vault {
+    Vault::file_only(std::path::PathBuf::from("/nonexistent/riskdesk.sync-token"))
 }
