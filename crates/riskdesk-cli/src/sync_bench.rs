@@ -211,6 +211,94 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
         took,
         None,
     ));
+
+    // Many new devices pulling the book from the start at once: the server's memory is
+    // bounded by its page limits (changes and bytes), not by the book or the crowd.
+    let pages = 10usize;
+    let sampler = RssSampler::start();
+    let before = sampler.now_mb();
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..clients {
+        let client = HttpClient::with_token(&base, vp.token());
+        tasks.push(tokio::spawn(async move {
+            let mut since = 0;
+            for _ in 0..pages {
+                let page = client.pull(since, 10_000, None).await?;
+                since = page.cursor;
+                if !page.more {
+                    break;
+                }
+            }
+            Ok::<_, String>(())
+        }));
+    }
+    for t in tasks {
+        t.await?.map_err(anyhow::Error::msg)?;
+    }
+    let peak = sampler.stop();
+    rows.push(row(
+        format!(
+            "{clients} new devices pulling {pages} pages of the book at once: process memory {before:.0} MB before, peak {peak:.0} MB (+{:.0} MB)",
+            peak - before
+        ),
+        started.elapsed(),
+        None,
+    ));
     print_rows(rows);
     Ok(())
+}
+
+/// The process's resident memory, sampled every 20 ms on a thread of its own (Linux;
+/// elsewhere it reads 0).
+struct RssSampler {
+    peak_kb: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+fn rss_kb() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+impl RssSampler {
+    fn start() -> RssSampler {
+        use std::sync::atomic::Ordering;
+        let peak_kb = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(rss_kb()));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (p, s) = (peak_kb.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !s.load(Ordering::Relaxed) {
+                p.fetch_max(rss_kb(), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        RssSampler {
+            peak_kb,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn now_mb(&self) -> f64 {
+        rss_kb() as f64 / 1024.0
+    }
+
+    /// The peak in MB.
+    fn stop(mut self) -> f64 {
+        use std::sync::atomic::Ordering;
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.peak_kb.load(Ordering::Relaxed) as f64 / 1024.0
+    }
 }

@@ -188,6 +188,14 @@ impl Db {
         }
     }
 
+    /// Element `index` of the JSON array `column`, as a 64-bit integer.
+    pub fn json_int(&self, column: &str, index: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("{column}->>{index}"),
+            Backend::Postgres => format!("({column}->>{index})::bigint"),
+        }
+    }
+
     /// A subquery of the strings in a JSON array parameter, as column `value`.
     pub fn text_list(&self, param: &str) -> String {
         match self.backend {

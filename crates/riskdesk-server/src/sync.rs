@@ -32,8 +32,8 @@ pub const ORG_ENTITIES: &[&str] = &[
 
 /// The most bytes of values one push may carry (the request body is capped in `router`).
 pub const MAX_PUSH_VALUE_BYTES: usize = 12 * 1024 * 1024;
-/// The most bytes of values one pull page returns: a page ends at this size or at its
-/// count of changes, whichever comes first.
+/// About the most bytes of changes one pull page returns: a page ends after this many
+/// or at its count of changes, whichever comes first.
 pub const MAX_PULL_BYTES: i64 = 4 * 1024 * 1024;
 
 fn forbidden(why: String) -> Error {
@@ -278,8 +278,9 @@ async fn resend_account(
 ) -> Result<()> {
     let tag = uuid::Uuid::now_v7().simple().to_string();
     let n = sqlx::query(
-        "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at) \
-         SELECT c.change_id || '~' || $1, c.entity, c.entity_id, c.account_id, c.field, c.hlc, c.device_id, $2, c.body, $3 \
+        "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at, bytes_end) \
+         SELECT c.change_id || '~' || $1, c.entity, c.entity_id, c.account_id, c.field, c.hlc, c.device_id, $2, c.body, $3, \
+           $5 + SUM(LENGTH(c.body)) OVER (ORDER BY c.seq) \
          FROM field_winners w JOIN changes c ON c.seq = w.seq \
          JOIN record_scope s ON s.entity = w.entity AND s.entity_id = w.entity_id \
          WHERE s.account_id = $4 ORDER BY c.seq",
@@ -288,6 +289,7 @@ async fn resend_account(
     .bind(caller.user_id.clone())
     .bind(db::time(Utc::now()))
     .bind(account.to_string())
+    .bind(bytes_so_far(tx).await?)
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -414,10 +416,13 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
         .await?;
     }
     let now = db::time(Utc::now());
+    let mut bytes = bytes_so_far(&mut tx).await?;
     let rows = req
         .changes
         .iter()
         .map(|c| {
+            let body = serde_json::to_string(c).map_err(|e| Error::Internal(e.to_string()))?;
+            bytes += body.len() as i64;
             Ok(serde_json::json!([
                 c.change_id,
                 c.entity,
@@ -426,14 +431,16 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
                 c.field,
                 c.hlc.encode(),
                 c.device_id,
-                serde_json::to_string(c).map_err(|e| Error::Internal(e.to_string()))?
+                body,
+                bytes
             ]))
         })
         .collect::<Result<Vec<_>>>()?;
     let accepted: Vec<i64> = sqlx::query_scalar(&format!(
-        "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at) \
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, $1, value->>7, $2 \
+        "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at, bytes_end) \
+         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, $1, value->>7, $2, {} \
          FROM {} WHERE true ON CONFLICT(change_id) DO NOTHING RETURNING seq",
+        db.json_int("value", 8),
         db.json_rows("$3")
     ))
     .bind(caller.user_id.clone())
@@ -497,6 +504,16 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
     })
 }
 
+/// Where the running count of change bytes stands (pushes are serialised, so it only
+/// grows with the sequence).
+async fn bytes_so_far(tx: &mut Transaction<'_, Any>) -> Result<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT COALESCE((SELECT bytes_end FROM changes ORDER BY seq DESC LIMIT 1), 0)",
+    )
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 fn parse(body: &str) -> Result<Change> {
     serde_json::from_str(body)
         .map_err(|e| Error::Internal(format!("a stored change is unreadable: {e}")))
@@ -541,7 +558,6 @@ type PulledRow = (
     String,
     String,
     Box<RawValue>,
-    i64,
 );
 
 /// Changes after `since` that the caller may see, oldest first; without those `device`
@@ -578,18 +594,29 @@ pub async fn pull(
     // EXISTS per change, not IN (all the team's accounts): a round trip of a thousand
     // changes must not read a 100K-account scope table. Cheapest test first: the
     // organisation's escalation work needs no lookup.
-    // A page ends at `limit` changes or at MAX_PULL_BYTES of values, whichever comes
-    // first (a first change bigger than that still travels alone): ten teammates' large
-    // values cannot make one pull answer hundreds of megabytes.
+    // A page ends at `limit` changes or after about MAX_PULL_BYTES of changes, whichever
+    // comes first, whatever the caller's scope: the byte bound is a range of sequence
+    // numbers found through the running byte count (one index lookup), so ten teammates'
+    // large values cannot make one answer hundreds of megabytes.
+    let start: i64 = sqlx::query_scalar(
+        "SELECT COALESCE((SELECT bytes_end FROM changes WHERE seq <= $1 ORDER BY seq DESC LIMIT 1), 0)",
+    )
+    .bind(since)
+    .fetch_one(&db.pool)
+    .await?;
+    let crossing: Option<i64> = sqlx::query_scalar(
+        "SELECT seq FROM changes WHERE bytes_end > $1 ORDER BY bytes_end LIMIT 1",
+    )
+    .bind(start.saturating_add(MAX_PULL_BYTES))
+    .fetch_optional(&db.pool)
+    .await?;
+    // The crossing change itself travels: a page always makes progress.
+    let bound = crossing.map_or(head, |c| c.max(since + 1).min(head));
     let rows = format!(
-        "SELECT seq, change_id, entity, entity_id, account_id, field, hlc, value, n FROM ( \
-           SELECT r.*, SUM(r.size) OVER (ORDER BY r.seq) AS run, COUNT(*) OVER () AS n FROM ( \
-             SELECT seq, change_id, entity, entity_id, account_id, field, hlc, {value} AS value, LENGTH(body) AS size \
-             FROM changes c WHERE seq > $1 AND seq <= $7 AND device_id <> $8 AND ( $2 \
-               OR account_id = $9 OR ($4 AND entity IN ({})) \
-               OR EXISTS (SELECT 1 FROM account_scope s WHERE s.account_id = c.account_id AND s.team_id = $3) ) \
-             ORDER BY seq LIMIT $6) AS r) AS q \
-         WHERE q.run - q.size < $10",
+        "SELECT seq, change_id, entity, entity_id, account_id, field, hlc, {value} AS value FROM changes c WHERE seq > $1 AND seq <= $7 AND device_id <> $8 AND ( $2 \
+           OR account_id = $9 OR ($4 AND entity IN ({})) \
+           OR EXISTS (SELECT 1 FROM account_scope s WHERE s.account_id = c.account_id AND s.team_id = $3) ) \
+         ORDER BY seq LIMIT $6",
         db.text_list("$5"),
         value = db.json_member("body", "value"),
     );
@@ -604,7 +631,6 @@ pub async fn pull(
             "field",
             "hlc",
             "value",
-            "n",
         ],
         &["value"],
     ))
@@ -614,22 +640,19 @@ pub async fn pull(
     .bind(caller.sees_org())
     .bind(serde_json::to_string(&org).unwrap_or_default())
     .bind(i64::from(limit) + 1)
-    .bind(head)
+    .bind(bound)
     .bind(device.unwrap_or_default().to_string())
     .bind(DIRECTORY_ACCOUNT)
-    .bind(MAX_PULL_BYTES)
     .fetch_one(&db.pool)
     .await?;
     let mut rows: Vec<PulledRow> = serde_json::from_str(&page)
         .map_err(|e| Error::Internal(format!("a page of stored changes is unreadable: {e}")))?;
     rows.sort_by_key(|r| r.0);
-    // More waits when the page was cut by size, or the query found one beyond the limit.
-    let found = rows.first().map_or(0, |r| r.8.max(0) as usize);
-    let more = rows.len() > limit as usize || found > rows.len();
+    let full = rows.len() > limit as usize;
     let mut records: Vec<StoredRecord> = Vec::new();
     let mut last = since;
     let mut last_hlc = String::new();
-    for (seq, change_id, entity, entity_id, account_id, field, hlc, value, _) in
+    for (seq, change_id, entity, entity_id, account_id, field, hlc, value) in
         rows.into_iter().take(limit as usize)
     {
         last = seq;
@@ -664,7 +687,13 @@ pub async fn pull(
             }
         }
     }
-    let cursor = if more { last } else { head.max(since) };
+    // A full page ends at its last change; otherwise everything up to the bound was read
+    // (what the caller may not see included), and more waits beyond it if it is not the head.
+    let (cursor, more) = if full {
+        (last, true)
+    } else {
+        (bound.max(since), bound < head)
+    };
     Ok(StoredPull {
         head: head.max(cursor),
         protocol: PROTOCOL_VERSION,
