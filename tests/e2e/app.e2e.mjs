@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { By, Key } from "selenium-webdriver";
-import { byTestId, eventually, find, launch, screenshot, texts } from "./harness.mjs";
+import { atLeast, byTestId, eventually, find, launch, screenshot, texts } from "./harness.mjs";
 
 const DEMO_ACCOUNTS = 2500;
 
@@ -32,8 +32,7 @@ describe("Riskdesk desktop app", () => {
   test("the window opens and asks who the user is", async () => {
     assert.equal(await driver.getTitle(), "Riskdesk");
     const picker = await find(driver, "user-picker");
-    const choices = await driver.findElements(byTestId("pick-user"));
-    assert.ok(choices.length >= 5, `expected demo people to pick from, got ${choices.length}`);
+    const choices = await atLeast(driver, byTestId("pick-user"), 5, "expected demo people to pick from");
     await screenshot(driver, "01-first-start");
     const chosen = (await choices[0].findElement(By.css("strong")).getText()).trim();
     await choices[0].click();
@@ -96,14 +95,12 @@ describe("Riskdesk desktop app", () => {
       return l.length >= 2 ? l : null;
     }, "the usage chart drew no lines");
     assert.ok(lines.length >= 2);
-    const contacts = await driver.findElements(By.css('[data-testid="contacts"] li'));
-    assert.ok(contacts.length >= 2, "sponsor and champion at least");
+    await atLeast(driver, By.css('[data-testid="contacts"] li'), 2, "sponsor and champion at least");
     assert.match(await (await find(driver, "account-arr")).getText(), /\d/);
     // Health explains itself: a score with its band, the measures behind it, severity.
     const score = await find(driver, "health-score");
     await eventually(async () => /\d+\s*(Red|Yellow|Green)/.test(await score.getText()), "no health score with a band");
-    const measures = await driver.findElements(By.css('[data-testid="measures"] tbody tr'));
-    assert.ok(measures.length >= 5, `expected the scorecard's measures, got ${measures.length}`);
+    await atLeast(driver, By.css('[data-testid="measures"] tbody tr'), 5, "expected the scorecard's measures");
     assert.match(await (await find(driver, "severity-card")).getText(), /(high|medium|low)/i);
     await screenshot(driver, "04-account");
     await (await find(driver, "back-to-accounts")).click();
@@ -114,7 +111,7 @@ describe("Riskdesk desktop app", () => {
 
   test("a CSM overrides a measure with a comment and the score follows", async () => {
     await openFirstAccount();
-    const overrideButtons = await driver.findElements(By.css('[data-testid^="override-"]'));
+    const overrideButtons = await atLeast(driver, By.css('[data-testid^="override-"]'), 1, "no measure to override");
     await overrideButtons[0].click();
     await find(driver, "override-dialog");
     const save = await find(driver, "override-save");

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { By } from "selenium-webdriver";
-import { byTestId, eventually, find, launch, pickUser, screenshot, setValue, texts } from "./harness.mjs";
+import { atLeast, byTestId, eventually, find, launch, pickUser, screenshot, setValue, texts } from "./harness.mjs";
 
 describe("Escalations", () => {
   let app;
@@ -70,7 +70,7 @@ describe("Escalations", () => {
   });
 
   test("in WBR mode a decision and an agreed action are recorded, then it closes as saved", async () => {
-    const accounts = await driver.findElements(byTestId("wbr-account"));
+    const accounts = await atLeast(driver, byTestId("wbr-account"), 1, "the WBR lists no account");
     for (const a of accounts) if ((await a.getText()) === escalated) await a.click();
     await eventually(async () => (await (await find(driver, "escalation-account")).getText()) === escalated, "not selected");
     await (await find(driver, "wbr-mode")).click();

@@ -147,6 +147,15 @@ export async function eventually(check, message, ms = 15_000) {
   throw new Error(`${message} (last: ${last})`);
 }
 
+/** The elements `locator` finds once there are at least `n` of them: a list is counted
+ * only after it has loaded, never right after its container appears. */
+export async function atLeast(root, locator, n, message) {
+  return eventually(async () => {
+    const found = await root.findElements(locator);
+    return found.length >= n ? found : null;
+  }, message);
+}
+
 export async function screenshot(driver, name) {
   mkdirSync(artifacts, { recursive: true });
   // Let the last React commit reach the screen before WebKit snapshots it.

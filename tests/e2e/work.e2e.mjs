@@ -70,7 +70,7 @@ describe("Cockpit and rules", () => {
     await eventually(async () => (await detailReason()) === "Champion leaving in January", "the new CTA is not selected");
     const detail = await find(driver, "cockpit-detail");
     assert.match(await (await detail.findElement(byTestId("cta-source"))).getText(), /Created by hand on .+ · playbook Sponsor re-engagement/);
-    assert.equal((await detail.findElements(byTestId("task-toggle"))).length, 3, "the playbook's three tasks");
+    await eventually(async () => (await detail.findElements(byTestId("task-toggle"))).length === 3, "the playbook's three tasks");
 
     // Tasks: tick one off, add one by hand.
     await (await detail.findElements(byTestId("task-toggle")))[0].click();

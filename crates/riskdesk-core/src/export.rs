@@ -329,7 +329,8 @@ fn decimal(minor: i64, digits: u32) -> String {
 
 fn cell_text(c: &Cell) -> String {
     match c {
-        Cell::Text(s) => s.clone(),
+        // Text never runs as a formula in a spreadsheet; numbers stay numbers.
+        Cell::Text(s) => crate::csv_safe::cell(s).into_owned(),
         Cell::Int(n) => n.to_string(),
         Cell::Money(minor, digits) => decimal(*minor, *digits),
         Cell::Number(n) => n.to_string(),
@@ -495,6 +496,81 @@ mod tests {
             let head = std::fs::read(&path).expect("xlsx");
             assert!(head.starts_with(b"PK\x03\x04"), "{name}.xlsx is not a zip");
         }
+    }
+
+    /// Account names and CTA reasons carrying the classic CSV-injection payloads come out
+    /// as text in both formats: a leading apostrophe in CSV, a plain string (no formula) in
+    /// Excel; numbers, negative ones included, stay numbers.
+    #[tokio::test]
+    async fn exports_never_carry_a_formula() {
+        let (dir, store) = worked_book(12, 5, 0).await;
+        let pool = store.pool();
+        let payloads = crate::csv_safe::PAYLOADS;
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY name")
+            .fetch_all(pool)
+            .await
+            .expect("ids");
+        let mut tx = store.write().await.expect("tx");
+        for (id, p) in ids.iter().zip(payloads) {
+            sqlx::query("UPDATE accounts SET name = ? WHERE id = ?")
+                .bind(p)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .expect("name");
+            sqlx::query("UPDATE ctas SET reason = ? || ' ' || id WHERE account_id = ?")
+                .bind(p)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .expect("reason");
+        }
+        tx.commit().await.expect("commit");
+        let accounts = ExportView::Accounts(AccountQuery {
+            limit: 50,
+            ..Default::default()
+        });
+        for (name, view) in [
+            ("accounts", accounts),
+            ("ctas", ExportView::Ctas(everyone_ctas())),
+        ] {
+            let path = dir.path().join(format!("{name}.csv"));
+            export(pool, &view, ExportFormat::Csv, &path, test_day())
+                .await
+                .expect(name);
+            let bytes = std::fs::read(&path).expect("read");
+            let mut rdr = csv::Reader::from_reader(&bytes[3..]);
+            let mut guarded = 0;
+            for record in rdr.records() {
+                for cell in record.expect("row").iter() {
+                    let first = cell.chars().next();
+                    assert!(
+                        !matches!(first, Some('=' | '+' | '@' | '\t' | '\r'))
+                            && !(first == Some('-') && cell.parse::<f64>().is_err()),
+                        "{name}: a cell could run as a formula: {cell:?}"
+                    );
+                    guarded += usize::from(cell.starts_with('\''));
+                }
+            }
+            assert!(guarded >= payloads.len(), "{name}: {guarded} guarded cells");
+            let path = dir.path().join(format!("{name}.xlsx"));
+            export(pool, &view, ExportFormat::Xlsx, &path, test_day())
+                .await
+                .expect(name);
+            let mut zip =
+                zip::ZipArchive::new(std::fs::File::open(&path).expect("xlsx")).expect("zip");
+            let mut sheet = String::new();
+            std::io::Read::read_to_string(
+                &mut zip.by_name("xl/worksheets/sheet1.xml").expect("sheet"),
+                &mut sheet,
+            )
+            .expect("read sheet");
+            assert!(!sheet.contains("<f>"), "{name}.xlsx holds a formula");
+        }
+        // A real negative number in a numeric column stays a number.
+        assert_eq!(cell_text(&Cell::Money(-1_250_00, 2)), "-1250.00");
+        assert_eq!(cell_text(&Cell::Int(-3)), "-3");
+        assert_eq!(cell_text(&Cell::Text("-3".into())), "-3");
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod book;
 pub mod categories;
+pub mod csv_safe;
 pub mod cta;
 pub mod dashboard;
 pub mod error;

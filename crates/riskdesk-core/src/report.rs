@@ -306,12 +306,13 @@ pub fn to_csv(r: &Report) -> Result<String> {
         .from_writer(Vec::new());
     let io = |e: csv::Error| Error::invalid("report.csv", e.to_string());
     for t in &r.tables {
+        let safe = |s: &String| crate::csv_safe::cell(s).into_owned();
         let mut header = vec!["section".to_string()];
-        header.extend(t.columns.iter().cloned());
+        header.extend(t.columns.iter().map(safe));
         w.write_record(&header).map_err(io)?;
         for row in &t.rows {
-            let mut rec = vec![t.title.clone()];
-            rec.extend(row.iter().cloned());
+            let mut rec = vec![safe(&t.title)];
+            rec.extend(row.iter().map(safe));
             w.write_record(&rec).map_err(io)?;
         }
     }

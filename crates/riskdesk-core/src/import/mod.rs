@@ -474,18 +474,23 @@ fn write_rejects(
             format!("cannot be written: {e}"),
         )
     };
-    let mut header: Vec<&str> = vec!["Line"];
-    header.extend(headers.iter().map(String::as_str));
-    header.push("Errors");
-    w.write_record(&header).map_err(csv_err)?;
+    // Cells are written as they came in, except that none may run as a formula when the
+    // file is opened in a spreadsheet (the import takes the guard off again).
+    let safe = crate::csv_safe::cell;
+    let mut header: Vec<std::borrow::Cow<str>> = vec!["Line".into()];
+    header.extend(headers.iter().map(|h| safe(h)));
+    header.push("Errors".into());
+    w.write_record(header.iter().map(|c| c.as_ref()))
+        .map_err(csv_err)?;
     for (record, reasons) in rejects {
         let line = record.line.to_string();
-        let mut cells: Vec<&str> = vec![&line];
-        cells.extend(record.cells.iter().map(String::as_str));
+        let mut cells: Vec<std::borrow::Cow<str>> = vec![line.into()];
+        cells.extend(record.cells.iter().map(|c| safe(c)));
         // Short rows are padded so "Errors" stays in its column.
-        cells.resize(headers.len() + 1, "");
-        cells.push(reasons);
-        w.write_record(&cells).map_err(csv_err)?;
+        cells.resize(headers.len() + 1, "".into());
+        cells.push(safe(reasons));
+        w.write_record(cells.iter().map(|c| c.as_ref()))
+            .map_err(csv_err)?;
     }
     w.flush().map_err(io)
 }

@@ -17,6 +17,30 @@ pub struct RowError {
     pub reason: String,
 }
 
+/// The longest cell a field takes, in characters: names and short values a few hundred,
+/// free text tens of thousands.
+pub fn max_chars(field: &str) -> usize {
+    match field {
+        "comment" | "subject" => 20_000,
+        "email" => 320,
+        "name" | "first_name" | "last_name" | "title" | "owner" | "account" | "industry"
+        | "region" | "category" | "role" => 200,
+        _ => 100,
+    }
+}
+
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub struct Row<'a> {
     record: &'a Record,
     columns: &'a [(String, usize)],
@@ -32,6 +56,24 @@ impl<'a> Row<'a> {
             headers,
             errors: Vec::new(),
         };
+        // Every cell is held to its field's length before anything reads it: a 1 MB name
+        // is a named reject, not a 1 MB account.
+        for (field, i) in columns {
+            let Some(cell) = record.cells.get(*i) else {
+                continue;
+            };
+            let max = max_chars(field);
+            let n = cell.chars().count();
+            if n > max {
+                let shown: String = cell.chars().take(40).collect();
+                row.errors.push(RowError {
+                    line: row.line(),
+                    column: headers.get(*i).cloned().unwrap_or_else(|| field.clone()),
+                    value: format!("{shown}…"),
+                    reason: format!("{} characters, at most {}", thousands(n), thousands(max)),
+                });
+            }
+        }
         if let Some(extra) = record.cells.get(headers.len()..) {
             if let Some(v) = extra.iter().find(|c| !c.is_empty()) {
                 row.errors.push(RowError {

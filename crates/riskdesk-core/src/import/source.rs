@@ -271,7 +271,9 @@ pub fn records(
             .map(|c| {
                 let (text, was_latin1) = decode(c);
                 latin1 |= was_latin1;
-                text.trim().to_string()
+                // A cell a Riskdesk file guarded against spreadsheet formulas reads back
+                // as it was (see csv_safe).
+                crate::csv_safe::unquote(text.trim()).trim().to_string()
             })
             .collect();
         if each(Record {

@@ -695,3 +695,66 @@ mod properties {
         }
     }
 }
+
+/// A 1 MB name is a named reject found by the check, and a cell carrying a spreadsheet
+/// formula goes to the rejects file guarded, then reads back as it was.
+#[tokio::test]
+async fn long_cells_are_named_rejects_and_formulas_never_reach_a_spreadsheet() {
+    let (dir, store) = temp_store().await;
+    let path = dir.path().join("accounts.csv");
+    let huge = "N".repeat(1_048_576);
+    let mut text = String::from("Account ID,Account Name,ARR,Renewal Date\n");
+    for i in 2..=6 {
+        text.push_str(&format!("A-{i},Company {i},1000,2027-03-01\n"));
+    }
+    text.push_str(&format!("A-7,{huge},1000,2027-03-01\n"));
+    text.push_str("A-8,=HYPERLINK(\"http://evil.example\"),not money,2027-03-01\n");
+    std::fs::write(&path, text).expect("write");
+    let req = request(ImportKind::Accounts, &path, ImportMode::Check);
+    let check = run(&store, &req).await;
+    let long = check
+        .errors
+        .iter()
+        .find(|e| e.line == 7)
+        .expect("line 7 is named");
+    assert_eq!(
+        (long.column.as_str(), long.reason.as_str()),
+        ("Account Name", "1,048,576 characters, at most 200")
+    );
+    assert!(
+        long.value.len() < 100,
+        "the error does not carry the whole cell"
+    );
+    assert_eq!((check.valid, check.rejected), (5, 2));
+
+    let rejects = dir.path().join("rejects.csv");
+    let report = run(
+        &store,
+        &ImportRequest {
+            mode: ImportMode::ValidRows,
+            rejects_path: Some(rejects.display().to_string()),
+            ..req.clone()
+        },
+    )
+    .await;
+    assert_eq!(report.inserted, 5);
+    let written = std::fs::read_to_string(&rejects).expect("rejects");
+    assert!(
+        written.contains("'=HYPERLINK"),
+        "guarded in the rejects file"
+    );
+    assert!(!written.contains(",=HYPERLINK"), "never as a formula");
+    // The user fixes the amount in the rejects file and imports it: the name is the
+    // original text, without the guard.
+    let fixed = written.replace("not money", "2000");
+    let again = dir.path().join("fixed.csv");
+    std::fs::write(&again, fixed).expect("write");
+    let mut req = request(ImportKind::Accounts, &again, ImportMode::ValidRows);
+    req.rejects_path = Some(dir.path().join("rejects2.csv").display().to_string());
+    let report = run(&store, &req).await;
+    assert_eq!(report.inserted, 1, "{:?}", report.errors);
+    assert_eq!(
+        by_crm(&store, "A-8").await.name,
+        "=HYPERLINK(\"http://evil.example\")"
+    );
+}

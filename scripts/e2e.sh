@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds the app and the sync server and runs the end-to-end suite: the real app under
+# Xvfb through tauri-driver. `--under-load` keeps one core busy the whole time (a busy
+# loop per core but one), as a second build on a CI machine would: every wait in the
+# suite must be a wait for the condition it needs, so it passes all the same.
+#   scripts/e2e.sh                 the suite
+#   scripts/e2e.sh --under-load    the suite with the machine's other core(s) busy
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+
+load=0
+[[ "${1:-}" == "--under-load" ]] && load=1
+
+cargo build -p riskdesk-app -p riskdesk-server --locked
+
+burners=()
+stop_burners() {
+  for pid in "${burners[@]}"; do kill "$pid" 2>/dev/null || true; done
+}
+trap stop_burners EXIT
+if (( load )); then
+  cores=$(nproc 2>/dev/null || echo 2)
+  busy=$(( cores > 1 ? cores - 1 : 1 ))
+  echo "keeping $busy core(s) busy while the suite runs"
+  for _ in $(seq "$busy"); do
+    ( while :; do :; done ) &
+    burners+=("$!")
+  done
+fi
+
+# A hard limit, so that a wedged WebDriver session fails the run instead of stalling it.
+e2e=(timeout --kill-after=30s 25m npm test)
+if [[ -n "${DISPLAY:-}" ]]; then
+  (cd tests/e2e && "${e2e[@]}" </dev/null)
+else
+  (cd tests/e2e && xvfb-run -a --server-args="-screen 0 1440x900x24" "${e2e[@]}" </dev/null)
+fi
