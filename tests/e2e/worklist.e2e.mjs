@@ -90,7 +90,7 @@ describe("Worklist", () => {
   test("renewal triage groups next quarter's renewals into one work order", async () => {
     await (await find(driver, "worklist-tab-triage")).click();
     const groups = await find(driver, "triage-groups");
-    assert.equal((await groups.findElements(By.css("button"))).length, 5);
+    assert.equal((await groups.findElements(By.css("button"))).length, 6);
     const summary = await find(driver, "triage-summary");
     const count = Number((await eventually(async () => /^(\d+) renewals/.exec(await summary.getText()), "no summary"))[1]);
     const order = await texts(driver, "triage-row");

@@ -845,7 +845,11 @@ health: number | null; band: string | null; band_color: string | null;
 /**
  * Change of the health score over 30 days.
  */
-trend_30: number | null; severity_score: number | null; severity_level: Level | null }
+trend_30: number | null; severity_score: number | null; severity_level: Level | null; 
+/**
+ * Of its scorecard's measures, how many have data (None until scored).
+ */
+measures_with_data: number | null; measures_total: number | null }
 /**
  * Columns the Accounts table sorts by.
  */
@@ -940,6 +944,18 @@ external_id: string | null }
 export type ContactRole = "sponsor" | "champion" | "user" | "billing"
 export type ContactStatus = "active" | "left"
 export type Count = { label: string; count: number }
+/**
+ * How much of a scorecard an account's data covers.
+ */
+export type Coverage = { with_data: number; total: number; 
+/**
+ * The share (0–1) of the measures' weight that has data.
+ */
+weight_share: number; 
+/**
+ * The measures without data, by label.
+ */
+missing: string[] }
 export type Cta = { id: string; account_id: string; cta_type: CtaType; reason: string; priority: Level; status: CtaStatus; owner_id: string | null; due_on: string | null; snoozed_until: string | null; snooze_reason: string | null; outcome: string | null; closed_at: string | null; source: string; rule_id: string | null; evidence: string[]; flagged: boolean; category: string | null; 
 /**
  * The at-risk matrix cell, once the CSM has judged it: expected or a surprise,
@@ -988,7 +1004,12 @@ export type Currency = { currency: string; rate_ppm: number;
  * Digits after the decimal point: 2 for cents, 0 for yen.
  */
 minor_digits: number }
-export type Dashboard = { at_risk_accounts: number; at_risk_arr_base_minor: number; total_arr_base_minor: number; by_severity: Slice[]; by_category: Slice[]; by_segment: Slice[]; by_owner: Slice[]; over_time: RiskPoint[]; funnel: Funnel; churn_reasons: Slice[]; attrition_by_segment: Attrition[]; attrition_by_tenure: Attrition[] }
+export type Dashboard = { at_risk_accounts: number; 
+/**
+ * Accounts of this device's book without a health score: not enough data (or not
+ * scored yet). Never counted healthy.
+ */
+unscored_accounts: number; at_risk_arr_base_minor: number; total_arr_base_minor: number; by_severity: Slice[]; by_category: Slice[]; by_segment: Slice[]; by_owner: Slice[]; over_time: RiskPoint[]; funnel: Funnel; churn_reasons: Slice[]; attrition_by_segment: Attrition[]; attrition_by_tenure: Attrition[] }
 export type Decision = { id: string; decided_at: string; author_name: string | null; text: string }
 /**
  * When an account goes to leadership, edited in Settings.
@@ -1048,9 +1069,10 @@ export type GroupSummary = { group: TriageGroup; accounts: number; arr: number }
  */
 export type HealthScore = { scorecard_id: string; scorecard_name: string; scorecard_version: number; 
 /**
- * None when no measure has data.
+ * None when the measures with data carry less than the scorecard's `min_coverage`
+ * of its weight: not enough data to say.
  */
-score: number | null; band: string | null; band_color: string | null; measures: MeasureResult[] }
+score: number | null; band: string | null; band_color: string | null; measures: MeasureResult[]; coverage: Coverage }
 export type HistoryPoint = { day: string; score: number }
 export type HuddleAccount = { account_id: string; name: string; arr_base_minor: number; renewal_date: string; severity_level: Level | null; score: number; signals: string[]; 
 /**
@@ -1338,7 +1360,13 @@ stages: Stage[]; measures: MeasureConfig[];
 /**
  * Lowest band first.
  */
-bands: Band[] }
+bands: Band[]; 
+/**
+ * The least share (0–1) of the measures' weight that must have data for an account to
+ * get a score: below it the account is "not enough data", never a perfect score made
+ * of the few measures that happen to have some.
+ */
+min_coverage?: number }
 /**
  * Coverage model: strategic and enterprise get a named CSM, tech-touch is pooled.
  */
@@ -1497,7 +1525,7 @@ export type Triage = { from: string; to: string; groups: GroupSummary[]; order: 
 /**
  * Triage groups, in the order an account is claimed by them.
  */
-export type TriageGroup = "at_risk" | "detractor" | "medium_risk" | "upsell" | "healthy"
+export type TriageGroup = "at_risk" | "detractor" | "medium_risk" | "upsell" | "unscored" | "healthy"
 export type TriageItem = { position: number; account_id: string; name: string; group: TriageGroup; 
 /**
  * Other groups it also falls in: handled here, once.

@@ -56,6 +56,9 @@ pub struct Attrition {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct Dashboard {
     pub at_risk_accounts: i64,
+    /// Accounts of this device's book without a health score: not enough data (or not
+    /// scored yet). Never counted healthy.
+    pub unscored_accounts: i64,
     pub at_risk_arr_base_minor: i64,
     pub total_arr_base_minor: i64,
     pub by_severity: Vec<Slice>,
@@ -121,6 +124,13 @@ pub async fn dashboard(pool: &SqlitePool, today: NaiveDate) -> Result<Dashboard>
     .fetch_all(pool)
     .await?;
     let at_risk_accounts = segments.iter().map(|s| s.at_risk).sum();
+    // Accounts that arrived by sync are scored on the device that holds their data.
+    let unscored_accounts: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM accounts) - (SELECT COUNT(*) FROM sync_remote) \
+         - (SELECT COUNT(score) FROM account_health h WHERE NOT EXISTS (SELECT 1 FROM sync_remote r WHERE r.account_id = h.account_id))",
+    )
+    .fetch_one(pool)
+    .await?;
     let at_risk_arr = segments.iter().map(|s| s.at_risk_arr).sum();
     let total_arr = segments.iter().map(|s| s.arr).sum();
     let over_time = sqlx::query_as(
@@ -179,6 +189,7 @@ pub async fn dashboard(pool: &SqlitePool, today: NaiveDate) -> Result<Dashboard>
         .collect();
     Ok(Dashboard {
         at_risk_accounts,
+        unscored_accounts: unscored_accounts.max(0),
         at_risk_arr_base_minor: at_risk_arr,
         total_arr_base_minor: total_arr,
         by_severity: slices(pool, "severity_level", 10).await?,

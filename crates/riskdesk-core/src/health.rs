@@ -476,11 +476,12 @@ async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> 
         .collect::<Result<_>>()?;
     insert_batched(
         tx,
-        "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, severity_level, severity) ",
-        12,
+        "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, severity_level, severity, measures_with_data, measures_total) ",
+        14,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
          band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
-         severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity",
+         severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity, \
+         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total",
         &rows,
         |b, (o, severity)| {
             b.push_bind(o.account_id.clone())
@@ -494,7 +495,9 @@ async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> 
                 .push_bind(o.trends[2])
                 .push_bind(o.severity.score)
                 .push_bind(o.severity.level)
-                .push_bind(severity.clone());
+                .push_bind(severity.clone())
+                .push_bind(o.health.coverage.with_data)
+                .push_bind(o.health.coverage.total);
         },
     )
     .await
@@ -658,6 +661,7 @@ fn snapshot_to_score(
             score,
             band,
             band_color: color,
+            coverage: crate::scorecard::Coverage::of(&measures),
             measures,
         },
         day,

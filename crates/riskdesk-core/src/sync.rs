@@ -189,6 +189,22 @@ pub async fn connect(
     token: &str,
     share: Share,
 ) -> Result<()> {
+    // Another person signing in on this device: a device id belongs to one user on the
+    // server, and the cursor was that user's scope, so the device starts over as a new
+    // device of the new user (what it holds stays; pulls apply as usual).
+    let previous = settings::get(store.pool(), EMAIL).await?;
+    if previous.is_some_and(|p| !p.trim().eq_ignore_ascii_case(email.trim())) {
+        let mut tx = store.write().await?;
+        sqlx::query("UPDATE sync_clock SET device_id = ? WHERE id = 1")
+            .bind(crate::new_id())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM local_settings WHERE key = ?")
+            .bind(CURSOR)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+    }
     start_recording(store, share).await?;
     vault.save(token)?;
     let mut tx = store.write().await?;

@@ -11,7 +11,7 @@ use crate::Result;
 
 crate::model::text_enum!(
     /// Triage groups, in the order an account is claimed by them.
-    TriageGroup { AtRisk => "at_risk", Detractor => "detractor", MediumRisk => "medium_risk", Upsell => "upsell", Healthy => "healthy" }
+    TriageGroup { AtRisk => "at_risk", Detractor => "detractor", MediumRisk => "medium_risk", Upsell => "upsell", Unscored => "unscored", Healthy => "healthy" }
 );
 
 impl TriageGroup {
@@ -21,6 +21,7 @@ impl TriageGroup {
             TriageGroup::Detractor => "NPS detractor",
             TriageGroup::MediumRisk => "medium risk",
             TriageGroup::Upsell => "upsell candidate",
+            TriageGroup::Unscored => "not enough data to score",
             TriageGroup::Healthy => "healthy",
         }
     }
@@ -32,6 +33,8 @@ impl TriageGroup {
             TriageGroup::Detractor => 0.8,
             TriageGroup::MediumRisk => 0.6,
             TriageGroup::Upsell => 0.45,
+            // Unknown health before a renewal is a conversation to have, not a given.
+            TriageGroup::Unscored => 0.3,
             TriageGroup::Healthy => 0.1,
         }
     }
@@ -51,6 +54,8 @@ pub struct TriageInput {
     pub detractor: bool,
     /// Seats nearly full on a healthy account, or high expansion potential and healthy.
     pub upsell: bool,
+    /// No health score (not enough data): never counted healthy.
+    pub unscored: bool,
 }
 
 impl TriageInput {
@@ -70,7 +75,11 @@ impl TriageInput {
             g.push(TriageGroup::Upsell);
         }
         if g.is_empty() {
-            g.push(TriageGroup::Healthy);
+            g.push(if self.unscored {
+                TriageGroup::Unscored
+            } else {
+                TriageGroup::Healthy
+            });
         }
         g
     }
@@ -268,6 +277,7 @@ pub async fn renewals(
                     risk_cta,
                     detractor,
                     upsell: healthy && (seats.is_some_and(|s| s >= 0.9) || expansion == "high"),
+                    unscored: health.is_none(),
                 }
             },
         )

@@ -1,7 +1,9 @@
 // Small health widgets shared by the Accounts table and the account page.
 
-export function HealthBadge({ score, band, color }: { score: number | null; band: string | null; color: string | null }) {
-  if (score === null) return <span className="muted">no score</span>;
+/** A score with its band's colour; "not enough data" for a scored account whose data
+ * covers too little of its scorecard, "no score" before it was ever scored. */
+export function HealthBadge({ score, band, color, unscored = false }: { score: number | null; band: string | null; color: string | null; unscored?: boolean }) {
+  if (score === null) return <span className="muted">{unscored ? "not enough data" : "no score"}</span>;
   return (
     <span className="health-badge" title={band ? `${band} health` : undefined}>
       <span className="dot" style={{ background: color ?? "#9ca3af" }} aria-hidden />

@@ -27,10 +27,11 @@ export const DEFAULT_ACCOUNTS_VIEW: AccountsView = {
 
 const ROW_HEIGHT = 40;
 
-const COLUMNS: Array<{ sort: AccountSort; label: string; numeric?: boolean }> = [
+const COLUMNS: Array<{ sort: AccountSort | null; label: string; numeric?: boolean; title?: string }> = [
   { sort: "name", label: "Account" },
   { sort: "arr", label: "ARR", numeric: true },
   { sort: "health", label: "Health" },
+  { sort: null, label: "Data", title: "Of the scorecard's measures, how many have data" },
   { sort: "severity", label: "Severity" },
   { sort: "segment", label: "Segment" },
   { sort: "stage", label: "Stage" },
@@ -174,21 +175,31 @@ export function AccountsScreen({
       </div>
       <div className="table" role="table" aria-label="Accounts" aria-rowcount={total}>
         <div className="table-row table-head" role="row">
-          {COLUMNS.map((c) => (
+          {COLUMNS.map((c) => {
+            const sort = c.sort;
+            if (sort === null) {
+              return (
+                <div key={c.label} role="columnheader" className="cell" title={c.title}>
+                  {c.label}
+                </div>
+              );
+            }
+            return (
             <button
-              key={c.sort}
+              key={sort}
               role="columnheader"
-              className={`cell ${c.numeric ? "num" : ""} ${view.sort === c.sort ? "sorted" : ""}`}
-              onClick={() => toggleSort(c.sort)}
-              aria-sort={view.sort === c.sort ? (view.descending ? "descending" : "ascending") : "none"}
-              data-testid={`sort-${c.sort}`}
+              className={`cell ${c.numeric ? "num" : ""} ${view.sort === sort ? "sorted" : ""}`}
+              onClick={() => toggleSort(sort)}
+              aria-sort={view.sort === sort ? (view.descending ? "descending" : "ascending") : "none"}
+              data-testid={`sort-${sort}`}
             >
               {c.label}
               <span className="sort-mark" aria-hidden>
-                {view.sort === c.sort ? (view.descending ? "▼" : "▲") : ""}
+                {view.sort === sort ? (view.descending ? "▼" : "▲") : ""}
               </span>
             </button>
-          ))}
+            );
+          })}
         </div>
         <div className="table-body" ref={scrollRef} data-testid="accounts-table">
           {cache.total === 0 && <div className="empty">No accounts match “{view.search}”.</div>}
@@ -233,8 +244,17 @@ function Cells({ row, digits }: { row: AccountRow; digits: number }) {
         {formatMoney(row.arr_minor, row.currency, digits)}
       </div>
       <div className="cell" role="cell" data-testid="account-health">
-        <HealthBadge score={row.health} band={row.band} color={row.band_color} />
+        <HealthBadge score={row.health} band={row.band} color={row.band_color} unscored={row.measures_total !== null} />
         <TrendMark delta={row.trend_30} />
+      </div>
+      <div className="cell" role="cell" data-testid="account-coverage">
+        {row.measures_total ? (
+          <span className={row.health === null ? "soon" : "muted"} title={row.health === null ? "Not enough data for a score" : undefined}>
+            {row.measures_with_data} of {row.measures_total}
+          </span>
+        ) : (
+          <span className="muted">—</span>
+        )}
       </div>
       <div className="cell" role="cell">
         {row.severity_level ? (

@@ -38,6 +38,10 @@ export function DashboardsScreen({ onDrill }: { onDrill: (preset: WorklistPreset
             <dd>{d.total_arr_base_minor ? `${((100 * d.at_risk_arr_base_minor) / d.total_arr_base_minor).toFixed(1)} %` : "—"}</dd>
           </div>
           <div>
+            <dt title="Accounts whose data covers too little of their scorecard for a score">Unscored (not enough data)</dt>
+            <dd data-testid="dash-unscored">{d.unscored_accounts.toLocaleString("en-US")}</dd>
+          </div>
+          <div>
             <dt>Escalations open · closed</dt>
             <dd data-testid="dash-escalations">
               {f.escalated - f.closed} · {f.closed}

@@ -51,11 +51,18 @@ export function HealthPanel({ accountId, refreshKey = 0 }: { accountId: string; 
           <div>
             <h2>Health</h2>
             <div className="health-big" data-testid="health-score">
-              <HealthBadge score={current?.score ?? null} band={current?.band ?? null} color={current?.band_color ?? null} />
-              <span className="band-name" style={{ color: current?.band_color ?? undefined }}>
-                {current?.band ?? "not scored"}
-              </span>
+              <HealthBadge score={current?.score ?? null} band={current?.band ?? null} color={current?.band_color ?? null} unscored={!!current} />
+              {current?.score !== null && (
+                <span className="band-name" style={{ color: current?.band_color ?? undefined }}>
+                  {current?.band ?? "not scored"}
+                </span>
+              )}
             </div>
+            {current && current.score === null && (
+              <p className="problem small" data-testid="not-enough-data">
+                Not enough data — {current.coverage.with_data} of {current.coverage.total} measures. Missing: {current.coverage.missing.join(", ")}.
+              </p>
+            )}
             <p className="muted small">
               {current ? `Scorecard “${current.scorecard_name}” v${current.scorecard_version}` : "No score yet."}
               {health.computed_at && ` · computed ${formatDateTime(health.computed_at)}`}

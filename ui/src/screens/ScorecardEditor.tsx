@@ -20,6 +20,8 @@ interface Draft {
   stages: Stage[];
   measures: MeasureDraft[];
   bands: Array<{ name: string; min: string; color: string }>;
+  /** Percent of the measures' weight that must have data for a score. */
+  minCoverage: string;
 }
 
 function toDraft(c: Scorecard): Draft {
@@ -32,6 +34,7 @@ function toDraft(c: Scorecard): Draft {
     stages: d.stages,
     measures: d.measures.map((m) => ({ kind: m.kind, weight: String(m.weight), group: m.group ?? "", type: m.mapping.type, points: formatPoints(m.mapping.points) })),
     bands: d.bands.map((b) => ({ name: b.name, min: String(b.min), color: b.color })),
+    minCoverage: String(Math.round((d.min_coverage ?? 0.5) * 100)),
   };
 }
 
@@ -52,7 +55,9 @@ function toDefinition(d: Draft, labels: Map<MeasureKind, string>): ScorecardDefi
     if (!b.min.trim() || Number.isNaN(min)) return `band ${b.name || "(unnamed)"}: “from” is not a number`;
     bands.push({ name: b.name, min, color: b.color });
   }
-  return { description: d.description, segments: d.segments, stages: d.stages, measures, bands };
+  const coverage = Number(d.minCoverage);
+  if (!d.minCoverage.trim() || Number.isNaN(coverage) || coverage < 0 || coverage > 100) return "data needed for a score: a percentage from 0 to 100";
+  return { description: d.description, segments: d.segments, stages: d.stages, measures, bands, min_coverage: coverage / 100 };
 }
 
 function toggle<T>(list: T[], item: T): T[] {
@@ -221,6 +226,11 @@ export function ScorecardEditor() {
               ))}
             </select>
           )}
+          <label className="field inline">
+            Score only when measures carrying at least
+            <input className="narrow" value={draft.minCoverage} onChange={(e) => update((d) => ({ ...d, minCoverage: e.target.value }))} data-testid="scorecard-min-coverage" />
+            % of the weight have data (else “not enough data”)
+          </label>
           <h3>Grading bands (2 to 12, lowest first)</h3>
           <div className="bands">
             {draft.bands.map((b, i) => {

@@ -8,6 +8,7 @@ const ONE: Record<TriageGroup, string> = {
   detractor: "NPS detractor",
   medium_risk: "medium risk",
   upsell: "upsell candidate",
+  unscored: "not enough data to score",
   healthy: "healthy",
 };
 
@@ -16,6 +17,7 @@ export const GROUP_LABEL: Record<TriageGroup, string> = {
   detractor: "NPS detractors",
   medium_risk: "Medium risk",
   upsell: "Upsell candidates",
+  unscored: "Not enough data",
   healthy: "Healthy",
 };
 

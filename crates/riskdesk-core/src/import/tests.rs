@@ -758,3 +758,45 @@ async fn long_cells_are_named_rejects_and_formulas_never_reach_a_spreadsheet() {
         "=HYPERLINK(\"http://evil.example\")"
     );
 }
+
+/// A fresh store with a CRM export and nothing else: no account shows a score, and the
+/// dashboard counts them all as unscored.
+#[tokio::test]
+async fn accounts_without_data_have_no_score() {
+    let (_dir, store) = temp_store().await;
+    with_owners(&store).await;
+    let path = fixture("salesforce_accounts.csv");
+    let report = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::ValidRows),
+    )
+    .await;
+    assert!(report.inserted > 0, "{report:?}");
+    crate::health::recompute(
+        &store,
+        None,
+        test_day(),
+        crate::health::Trigger::Scheduled,
+        |_, _| {},
+    )
+    .await
+    .expect("score");
+    let scored: i64 = sqlx::query_scalar("SELECT COUNT(score) FROM account_health")
+        .fetch_one(store.pool())
+        .await
+        .expect("scored");
+    assert_eq!(scored, 0, "an account without data got a score");
+    let coverage: Vec<(Option<i32>, Option<i32>)> =
+        sqlx::query_as("SELECT measures_with_data, measures_total FROM account_health")
+            .fetch_all(store.pool())
+            .await
+            .expect("coverage");
+    assert_eq!(coverage.len() as u32, report.inserted);
+    assert!(coverage
+        .iter()
+        .all(|(w, t)| w.is_some() && t.is_some_and(|t| t > 0)));
+    let d = crate::dashboard::dashboard(store.pool(), test_day())
+        .await
+        .expect("dashboard");
+    assert_eq!(d.unscored_accounts, i64::from(report.inserted));
+}

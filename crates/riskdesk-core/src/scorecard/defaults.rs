@@ -152,6 +152,7 @@ pub fn default_scorecards() -> Vec<(String, ScorecardDefinition)> {
                     m(EngagementRecency, 5.0, "Relationship", recency()),
                 ],
                 bands: bands(),
+                min_coverage: super::default_min_coverage(),
             },
         ),
         (
@@ -192,6 +193,7 @@ pub fn default_scorecards() -> Vec<(String, ScorecardDefinition)> {
                     m(CsmSentiment, 5.0, "Sentiment", sentiment()),
                 ],
                 bands: bands(),
+                min_coverage: super::default_min_coverage(),
             },
         ),
         (
@@ -209,6 +211,7 @@ pub fn default_scorecards() -> Vec<(String, ScorecardDefinition)> {
                     m(NpsLatest, 10.0, "Sentiment", nps_latest()),
                 ],
                 bands: bands(),
+                min_coverage: super::default_min_coverage(),
             },
         ),
     ]

@@ -92,6 +92,9 @@ pub fn raw_value(kind: MeasureKind, facts: &AccountFacts, today: NaiveDate) -> O
             let v = w.key_feature_adoption as f64;
             raw(v, format!("{v:.0} %"), format!("week of {}", w.week_start))
         }
+        // An account that never had a ticket has no support data: "0 open" would count as
+        // a perfect measure for an account whose ticket feed was never connected.
+        MeasureKind::OpenTickets | MeasureKind::TicketAge if facts.tickets.is_empty() => None,
         MeasureKind::OpenTickets => {
             let open: Vec<_> = facts
                 .tickets

@@ -155,6 +155,16 @@ pub struct ScorecardDefinition {
     pub measures: Vec<MeasureConfig>,
     /// Lowest band first.
     pub bands: Vec<Band>,
+    /// The least share (0–1) of the measures' weight that must have data for an account to
+    /// get a score: below it the account is "not enough data", never a perfect score made
+    /// of the few measures that happen to have some.
+    #[serde(default = "default_min_coverage")]
+    pub min_coverage: f64,
+}
+
+/// Half the scorecard's weight, unless the scorecard says otherwise.
+pub fn default_min_coverage() -> f64 {
+    0.5
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -202,6 +212,12 @@ impl ScorecardDefinition {
                     "{at}.mapping: scores must be 0–100 and raw values finite"
                 ));
             }
+        }
+        if !(self.min_coverage.is_finite() && (0.0..=1.0).contains(&self.min_coverage)) {
+            out.push(format!(
+                "min_coverage: {} is not a share between 0 and 1",
+                self.min_coverage
+            ));
         }
         if !(2..=12).contains(&self.bands.len()) {
             out.push(format!(
@@ -297,6 +313,45 @@ pub struct MeasureResult {
     pub source: ScoreSource,
 }
 
+/// How much of a scorecard an account's data covers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Coverage {
+    pub with_data: u32,
+    pub total: u32,
+    /// The share (0–1) of the measures' weight that has data.
+    pub weight_share: f64,
+    /// The measures without data, by label.
+    pub missing: Vec<String>,
+}
+
+impl Coverage {
+    pub fn of(measures: &[MeasureResult]) -> Coverage {
+        let total_weight: f64 = measures.iter().map(|m| m.weight).sum();
+        let with: Vec<&MeasureResult> = measures.iter().filter(|m| m.score.is_some()).collect();
+        let weight: f64 = with.iter().map(|m| m.weight).sum();
+        Coverage {
+            with_data: with.len() as u32,
+            total: measures.len() as u32,
+            weight_share: if total_weight > 0.0 {
+                weight / total_weight
+            } else {
+                0.0
+            },
+            missing: measures
+                .iter()
+                .filter(|m| m.score.is_none())
+                .map(|m| m.label.clone())
+                .collect(),
+        }
+    }
+
+    /// "2 of 11 measures".
+    pub fn summary(&self) -> String {
+        format!("{} of {} measures", self.with_data, self.total)
+    }
+}
+
 /// A scored account: the overall score, its band and every measure's part.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -304,11 +359,13 @@ pub struct HealthScore {
     pub scorecard_id: String,
     pub scorecard_name: String,
     pub scorecard_version: i32,
-    /// None when no measure has data.
+    /// None when the measures with data carry less than the scorecard's `min_coverage`
+    /// of its weight: not enough data to say.
     pub score: Option<f64>,
     pub band: Option<String>,
     pub band_color: Option<String>,
     pub measures: Vec<MeasureResult>,
+    pub coverage: Coverage,
 }
 
 /// Scores `facts` with `card` as of `today`.
@@ -359,7 +416,10 @@ pub fn score(card: &Scorecard, facts: &AccountFacts, today: chrono::NaiveDate) -
         .filter(|m| m.score.is_some())
         .map(|m| m.weight)
         .sum();
-    let overall = (weight_with_data > 0.0).then(|| {
+    let coverage = Coverage::of(&measures);
+    let enough =
+        weight_with_data > 0.0 && coverage.weight_share + 1e-9 >= card.definition.min_coverage;
+    let overall = enough.then(|| {
         for m in measures.iter_mut() {
             if let Some(s) = m.score {
                 m.contribution = m.weight * s / weight_with_data;
@@ -376,6 +436,7 @@ pub fn score(card: &Scorecard, facts: &AccountFacts, today: chrono::NaiveDate) -
         band: band.map(|b| b.name.clone()),
         band_color: band.map(|b| b.color.clone()),
         measures,
+        coverage,
     }
 }
 

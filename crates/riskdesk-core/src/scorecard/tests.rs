@@ -58,6 +58,8 @@ fn card(measures: Vec<MeasureConfig>) -> Scorecard {
             stages: vec![],
             measures,
             bands: defaults::bands(),
+            // The weighted-mean tests below score from any data; coverage has its own.
+            min_coverage: 0.0,
         },
     }
 }
@@ -281,4 +283,73 @@ fn changes_name_the_measure_and_points_moved() {
         "{lines:?}"
     );
     assert!((n.score.unwrap_or_default() - p.score.unwrap_or_default() + 20.5).abs() < 1e-9);
+}
+
+/// An imported account with no usage, no ticket and no NPS yet has no score ("not enough
+/// data"), not a perfect one made of "0 open tickets"; one with its feeds scores.
+#[test]
+fn no_data_is_not_healthy() {
+    let today = day(2026, 11, 23);
+    let (name, definition) = defaults::default_scorecards().remove(0);
+    assert_eq!(definition.min_coverage, 0.5);
+    let card = Scorecard {
+        id: "c".into(),
+        name,
+        version: 1,
+        definition,
+    };
+    let a = account(Segment::Enterprise, Stage::Mature);
+    let bare = AccountFacts::new(a.clone(), a.arr_minor);
+    let scored = score(&card, &bare, today);
+    assert_eq!(
+        (scored.score, scored.band.clone()),
+        (None, None),
+        "{:?}",
+        scored.coverage
+    );
+    assert!(scored.coverage.with_data < scored.coverage.total);
+    assert!(
+        scored
+            .coverage
+            .missing
+            .iter()
+            .any(|m| m == "Open support tickets"),
+        "{:?}",
+        scored.coverage.missing
+    );
+    // With usage, a ticket and NPS it scores.
+    let mut fed = bare.clone();
+    fed.usage = usage(&a.id, |_| 80);
+    fed.tickets = vec![Ticket {
+        id: "t".into(),
+        account_id: a.id.clone(),
+        external_id: None,
+        subject: "Login fails".into(),
+        priority: TicketPriority::Normal,
+        category: "bug".into(),
+        opened_at: Utc
+            .with_ymd_and_hms(2026, 10, 1, 0, 0, 0)
+            .single()
+            .expect("time"),
+        resolved_at: None,
+    }];
+    fed.nps = vec![NpsResponse {
+        id: "n".into(),
+        account_id: a.id.clone(),
+        contact_id: None,
+        score: 9,
+        comment: String::new(),
+        responded_on: day(2026, 10, 2),
+        external_id: None,
+    }];
+    let scored = score(&card, &fed, today);
+    assert!(scored.score.is_some(), "{:?}", scored.coverage);
+    assert!(scored.coverage.weight_share >= 0.5);
+    // The threshold is the scorecard's: at 0 any data scores.
+    let mut lenient = card.clone();
+    lenient.definition.min_coverage = 0.0;
+    let mut one = bare.clone();
+    one.nps = fed.nps.clone();
+    assert!(score(&lenient, &one, today).score.is_some());
+    assert!(score(&card, &one, today).score.is_none());
 }

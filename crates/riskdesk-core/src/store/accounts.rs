@@ -245,6 +245,9 @@ pub struct AccountRow {
     pub trend_30: Option<f64>,
     pub severity_score: Option<f64>,
     pub severity_level: Option<crate::signals::Level>,
+    /// Of its scorecard's measures, how many have data (None until scored).
+    pub measures_with_data: Option<i32>,
+    pub measures_total: Option<i32>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -432,7 +435,7 @@ pub async fn query_accounts(pool: &SqlitePool, q: &AccountQuery) -> Result<Accou
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "SELECT a.rowid AS rid, a.id, a.name, a.arr_minor, a.currency, a.segment, a.stage, a.renewal_date, \
              a.owner_id, u.name AS owner_name, a.strategic, h.score AS health, h.band, h.band_color, h.trend_30, \
-             h.severity_score, h.severity_level \
+             h.severity_score, h.severity_level, h.measures_with_data, h.measures_total \
              FROM accounts a LEFT JOIN users u ON u.id = a.owner_id \
              LEFT JOIN account_health h ON h.account_id = a.id WHERE a.rowid IN (",
         );

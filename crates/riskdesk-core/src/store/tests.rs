@@ -68,7 +68,9 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "sync remote".to_string(),
             "sync records".to_string(),
             "uuid7 change ids".to_string(),
-            "sync directory".to_string()
+            "sync directory".to_string(),
+            "sync trust".to_string(),
+            "data coverage".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -103,7 +105,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        12
+        14
     );
 }
 

@@ -844,3 +844,58 @@ async fn a_change_the_server_refuses_is_set_aside_and_the_rest_lands() {
 fn no_token() -> Vault {
     Vault::file_only(std::path::PathBuf::from("/nonexistent/riskdesk.sync-token"))
 }
+
+/// Another person signing in on the same device gets a new device id (ids belong to one
+/// user on the server) and pulls from the start (the cursor was the other user's scope).
+#[tokio::test]
+async fn another_user_on_the_same_device_starts_as_a_new_device() {
+    let (dir, store) = temp_store().await;
+    let vault = Vault::file_only(dir.path().join("t.sync-token"));
+    connect(
+        &store,
+        &vault,
+        "http://s",
+        "ana@acme.example",
+        "tok-a",
+        Share::Nothing,
+    )
+    .await
+    .expect("ana");
+    let first = device_id(store.pool()).await.expect("device");
+    let mut tx = store.write().await.expect("tx");
+    settings::set(&mut tx, CURSOR, "42").await.expect("cursor");
+    tx.commit().await.expect("commit");
+    // Ana again: nothing changes.
+    connect(
+        &store,
+        &vault,
+        "http://s",
+        "ANA@acme.example",
+        "tok-a2",
+        Share::Nothing,
+    )
+    .await
+    .expect("ana again");
+    assert_eq!(device_id(store.pool()).await.expect("device"), first);
+    assert!(settings::get(store.pool(), CURSOR)
+        .await
+        .expect("cursor")
+        .is_some());
+    // Morgan on the same laptop.
+    connect(
+        &store,
+        &vault,
+        "http://s",
+        "mgr@acme.example",
+        "tok-m",
+        Share::Nothing,
+    )
+    .await
+    .expect("mgr");
+    assert_ne!(device_id(store.pool()).await.expect("device"), first);
+    assert!(settings::get(store.pool(), CURSOR)
+        .await
+        .expect("cursor")
+        .is_none());
+    assert_eq!(vault.load().expect("token").as_deref(), Some("tok-m"));
+}

@@ -14,6 +14,7 @@ fn account(n: usize, arr: f64, days: i64) -> TriageInput {
         risk_cta: false,
         detractor: false,
         upsell: false,
+        unscored: false,
     }
 }
 
@@ -157,4 +158,22 @@ fn next_quarter_wraps_the_year() {
     assert_eq!(ordinal(1), "1st");
     assert_eq!(ordinal(12), "12th");
     assert_eq!(ordinal(23), "23rd");
+}
+
+/// An account with no score is never "healthy": it has its own group, before the healthy
+/// renewals.
+#[test]
+fn an_unscored_renewal_is_not_healthy() {
+    let today = day("2026-11-23");
+    let (from, to) = next_quarter(today);
+    let mut blind = account(1, 50_000.0, 60);
+    blind.unscored = true;
+    let t = triage(today, from, to, vec![account(0, 900_000.0, 50), blind]);
+    assert_eq!(t.order[0].group, TriageGroup::Unscored, "{:?}", t.order);
+    assert_eq!(t.order[1].group, TriageGroup::Healthy);
+    assert!(
+        t.order[0].reason.contains("not enough data"),
+        "{}",
+        t.order[0].reason
+    );
 }
