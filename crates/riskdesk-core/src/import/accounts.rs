@@ -89,7 +89,15 @@ pub struct AccountDraft {
     region: Option<String>,
 }
 
-pub fn parse(row: &mut Row<'_>, lookup: &Lookup, keys: &mut Keys) -> Option<AccountDraft> {
+/// Reads one account row. An owner Riskdesk does not know does not reject the row: the
+/// account comes in unassigned (a new one) or keeps its owner (one already here), and the
+/// owner is counted in `unknown_owners` for the report.
+pub fn parse(
+    row: &mut Row<'_>,
+    lookup: &Lookup,
+    keys: &mut Keys,
+    unknown_owners: &mut std::collections::BTreeMap<String, u32>,
+) -> Option<AccountDraft> {
     let external_id = row.required("external_id");
     let name = row.required("name");
     let amount = row.parse_required("arr", values::amount);
@@ -132,7 +140,13 @@ pub fn parse(row: &mut Row<'_>, lookup: &Lookup, keys: &mut Keys) -> Option<Acco
     }
     let segment = row.parse("segment", |s| one_of(s, "segment", SEGMENTS));
     let stage = row.parse("stage", |s| one_of(s, "lifecycle stage", STAGES));
-    let owner_id = row.parse("owner", |s| lookup.user(s));
+    let owner_id = row.text("owner").and_then(|s| match lookup.user(s) {
+        Ok(id) => Some(id),
+        Err(_) => {
+            *unknown_owners.entry(s.to_string()).or_default() += 1;
+            None
+        }
+    });
     let strategic = row.parse("strategic", values::flag);
     let expansion = row.parse("expansion_potential", |s| {
         one_of(s, "expansion potential", EXPANSION)

@@ -300,6 +300,7 @@ pub async fn import(
         ImportKind::Nps => Drafts::Nps(Vec::new()),
     };
     let mut keys = row::Keys::default();
+    let mut unknown_owners = std::collections::BTreeMap::new();
     let mut latin1 = layout.latin1;
     source::records(
         &path,
@@ -310,7 +311,8 @@ pub async fn import(
             let mut row = Row::new(&record, &columns, &layout.headers);
             let ok = match &mut drafts {
                 Drafts::Accounts(v) => {
-                    accounts::parse(&mut row, &lookup, &mut keys).map(|d| v.push(d))
+                    let draft = accounts::parse(&mut row, &lookup, &mut keys, &mut unknown_owners);
+                    draft.map(|d| v.push(d))
                 }
                 Drafts::Contacts(v) => {
                     activity::parse_contact(&mut row, &lookup, &mut keys).map(|d| v.push(d))
@@ -417,6 +419,9 @@ pub async fn import(
             req.kind
         );
     }
+    if let Some(w) = unknown_owners_warning(&unknown_owners) {
+        report.warnings.push(w);
+    }
     if latin1 {
         report
             .warnings
@@ -426,6 +431,35 @@ pub async fn import(
     let mut touched: Vec<String> = applied.touched.into_iter().collect();
     touched.sort();
     Ok(ImportOutcome { report, touched })
+}
+
+/// "12 accounts name 3 owners Riskdesk does not know: 0055g0000000002AAA (5), …": those
+/// accounts come in unassigned, to be assigned once the people are there.
+fn unknown_owners_warning(owners: &std::collections::BTreeMap<String, u32>) -> Option<String> {
+    if owners.is_empty() {
+        return None;
+    }
+    let accounts: u32 = owners.values().sum();
+    let mut by_count: Vec<(&String, &u32)> = owners.iter().collect();
+    by_count.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+    let shown: Vec<String> = by_count
+        .iter()
+        .take(10)
+        .map(|(name, n)| format!("{name} ({n})"))
+        .collect();
+    let more = if owners.len() > 10 {
+        format!(" and {} more", owners.len() - 10)
+    } else {
+        String::new()
+    };
+    Some(format!(
+        "{accounts} account{} name{} {} owner{} Riskdesk does not know: {}{more}. They come in unassigned (a manager can assign them); add these people and import again to assign them.",
+        if accounts == 1 { "" } else { "s" },
+        if accounts == 1 { "s" } else { "" },
+        owners.len(),
+        if owners.len() == 1 { "" } else { "s" },
+        shown.join(", ")
+    ))
 }
 
 /// Re-scores the touched accounts and runs the rules over them, as any data change does.

@@ -800,3 +800,52 @@ async fn accounts_without_data_have_no_score() {
         .expect("dashboard");
     assert_eq!(d.unscored_accounts, i64::from(report.inserted));
 }
+
+/// A CRM export whose owners Riskdesk does not know yet imports every valid account
+/// unassigned, names the owners with how many accounts each, and assigns them once the
+/// people are there and the file is imported again.
+#[tokio::test]
+async fn unknown_owners_leave_accounts_unassigned_not_rejected() {
+    let (_dir, store) = temp_store().await;
+    let path = fixture("salesforce_accounts.csv");
+    let check = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::Check),
+    )
+    .await;
+    assert_eq!(check.rejected, 0, "{:?}", check.errors);
+    let warning = check
+        .warnings
+        .iter()
+        .find(|w| w.contains("owners Riskdesk does not know"))
+        .unwrap_or_else(|| panic!("no owner warning: {:?}", check.warnings));
+    assert!(warning.contains("Dana Whitfield ("), "{warning}");
+    let report = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::AllOrNothing),
+    )
+    .await;
+    assert!(report.committed && report.inserted > 0, "{report:?}");
+    let owned: i64 = sqlx::query_scalar("SELECT COUNT(owner_id) FROM accounts")
+        .fetch_one(store.pool())
+        .await
+        .expect("owned");
+    assert_eq!(owned, 0, "unassigned until the people are known");
+    // The people arrive; the same file assigns them and changes nothing else.
+    with_owners(&store).await;
+    let again = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::AllOrNothing),
+    )
+    .await;
+    assert!(
+        again.warnings.iter().all(|w| !w.contains("does not know")),
+        "{:?}",
+        again.warnings
+    );
+    assert!(again.updated > 0 && again.inserted == 0, "{again:?}");
+    assert!(by_crm(&store, "0015g00000AbCdEAA1")
+        .await
+        .owner_id
+        .is_some());
+}
