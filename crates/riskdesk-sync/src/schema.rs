@@ -35,6 +35,10 @@ pub struct Entity {
     /// Text fields whose values may be long (free text): up to `MAX_TEXT_BYTES`; every
     /// other field is held to `MAX_VALUE_BYTES`.
     pub long_text: &'static [&'static str],
+    /// Fields added after records of this kind were first synced, with the JSON value a
+    /// record made before them takes: such a record arrives without them and is written
+    /// all the same.
+    pub later: &'static [(&'static str, &'static str)],
 }
 
 /// The largest value of an ordinary field, as JSON text.
@@ -58,6 +62,15 @@ impl Entity {
         }
     }
 
+    /// The value a record made before `field` existed takes (JSON), when it is one of
+    /// the `later` fields.
+    pub fn later_default(&self, field: &str) -> Option<&'static str> {
+        self.later
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, v)| *v)
+    }
+
     pub fn is_directory(&self) -> bool {
         self.account == AccountOf::Directory
     }
@@ -73,14 +86,30 @@ pub const ENTITIES: &[Entity] = &[
         columns: &["name", "created_at"],
         account: AccountOf::Directory,
         long_text: &[],
+        later: &[],
     },
     Entity {
         name: "person",
         table: "users",
         id_column: "id",
-        columns: &["name", "email", "role", "title", "team_id", "created_at"],
+        columns: &[
+            "name",
+            "email",
+            "role",
+            "title",
+            "team_id",
+            "created_at",
+            "active",
+            "salesforce_id",
+            "hubspot_id",
+        ],
         account: AccountOf::Directory,
         long_text: &[],
+        later: &[
+            ("active", "1"),
+            ("salesforce_id", "null"),
+            ("hubspot_id", "null"),
+        ],
     },
     Entity {
         name: "playbook",
@@ -89,6 +118,7 @@ pub const ENTITIES: &[Entity] = &[
         columns: &["name", "description", "kind", "tasks", "updated_at"],
         account: AccountOf::Directory,
         long_text: &["description", "tasks"],
+        later: &[],
     },
     Entity {
         name: "account",
@@ -114,6 +144,7 @@ pub const ENTITIES: &[Entity] = &[
         ],
         account: AccountOf::Itself,
         long_text: &[],
+        later: &[],
     },
     Entity {
         name: "cta",
@@ -144,6 +175,7 @@ pub const ENTITIES: &[Entity] = &[
         ],
         account: AccountOf::Column("account_id"),
         long_text: &["reason", "snooze_reason", "evidence"],
+        later: &[("playbook_id", "null")],
     },
     Entity {
         name: "cta_task",
@@ -156,6 +188,7 @@ pub const ENTITIES: &[Entity] = &[
             key: "id",
         },
         long_text: &["title"],
+        later: &[],
     },
     Entity {
         name: "risk_update",
@@ -175,6 +208,7 @@ pub const ENTITIES: &[Entity] = &[
             key: "id",
         },
         long_text: &["background", "done_so_far", "next_steps"],
+        later: &[],
     },
     Entity {
         name: "escalation",
@@ -196,6 +230,7 @@ pub const ENTITIES: &[Entity] = &[
         ],
         account: AccountOf::Column("account_id"),
         long_text: &["reason"],
+        later: &[],
     },
     Entity {
         name: "escalation_action",
@@ -216,6 +251,7 @@ pub const ENTITIES: &[Entity] = &[
             key: "cta_id",
         },
         long_text: &["description"],
+        later: &[],
     },
     Entity {
         name: "escalation_decision",
@@ -228,6 +264,7 @@ pub const ENTITIES: &[Entity] = &[
             key: "cta_id",
         },
         long_text: &["text"],
+        later: &[],
     },
 ];
 

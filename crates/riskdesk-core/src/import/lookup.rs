@@ -55,6 +55,17 @@ impl Lookup {
             default_currency,
         };
         if kind == ImportKind::Accounts {
+            // CRM user ids too: a Salesforce OwnerId or a HubSpot owner id maps to the
+            // person who has it.
+            let crm: Vec<(String, Option<String>, Option<String>)> =
+                sqlx::query_as("SELECT id, salesforce_id, hubspot_id FROM users")
+                    .fetch_all(pool)
+                    .await?;
+            for (id, salesforce, hubspot) in crm {
+                for key in [salesforce, hubspot].into_iter().flatten() {
+                    lookup.users.insert(key.trim().to_lowercase(), id.clone());
+                }
+            }
             for u in crate::store::people::list_users(pool).await? {
                 lookup.users.insert(u.email.to_lowercase(), u.id.clone());
                 lookup.users.insert(u.name.to_lowercase(), u.id);

@@ -71,6 +71,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "sync directory".to_string(),
             "sync trust".to_string(),
             "data coverage".to_string(),
+            "people".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -105,7 +106,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        14
+        15
     );
 }
 

@@ -292,7 +292,21 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
                 .entry(values.keys().cloned().collect())
                 .or_default()
                 .push((id.to_string(), values));
-        } else if t.columns.iter().all(|c| values.contains_key(*c)) {
+        } else if t
+            .columns
+            .iter()
+            .all(|c| values.contains_key(*c) || t.later_default(c).is_some())
+        {
+            // A record made before a later field existed arrives without it.
+            let mut values = values;
+            for (field, default) in t.later {
+                if !values.contains_key(*field) {
+                    values.insert(
+                        field.to_string(),
+                        serde_json::from_str(default).unwrap_or(Value::Null),
+                    );
+                }
+            }
             inserts.push((id.to_string(), values));
         } else {
             // A new record with fields still to come waits for them.

@@ -212,7 +212,7 @@ mod tests {
     #[ignore = "a tool for writing a new migration, not a check"]
     fn write_capture_sql() {
         let find = |name: &str| TABLES.iter().find(|t| t.name == name).expect("entity");
-        let sql = migration_sql(&[find("playbook"), find("cta_task")], &[find("cta")]);
+        let sql = migration_sql(&[], &[find("person")]);
         let out = std::env::var("RISKDESK_CAPTURE_OUT").expect("RISKDESK_CAPTURE_OUT");
         std::fs::write(out, sql).expect("write");
     }

@@ -21,8 +21,10 @@ pub enum Kept {
 /// One store's sync token.
 pub struct Vault {
     /// The keychain entry's user: one per store, so two stores never share a token.
+    #[cfg_attr(not(feature = "keychain"), allow(dead_code))]
     account: String,
     file: PathBuf,
+    #[cfg_attr(not(feature = "keychain"), allow(dead_code))]
     keychain: bool,
     /// The token as last read or written: the status bar asks every few seconds.
     cached: Mutex<Option<Option<String>>>,

@@ -899,3 +899,31 @@ async fn another_user_on_the_same_device_starts_as_a_new_device() {
         .is_none());
     assert_eq!(vault.load().expect("token").as_deref(), Some("tok-m"));
 }
+
+/// Records synced before a field existed (a CTA without its playbook, a person without the
+/// active flag and CRM ids) arrive without it and are written all the same.
+#[tokio::test]
+async fn records_from_before_a_field_existed_still_arrive() {
+    let (_a_dir, a) = worked_book(15, 6, 0).await;
+    let (_b_dir, b) = temp_store().await;
+    let server = MemoryServer::default();
+    start_recording(&a, Share::Everything).await.expect("a");
+    start_recording(&b, Share::Nothing).await.expect("b");
+    sync_once(&a, &server, |_| {}).await.expect("a syncs");
+    let later = ["playbook_id", "active", "salesforce_id", "hubspot_id"];
+    server
+        .changes
+        .lock()
+        .expect("lock")
+        .retain(|c| !later.contains(&c.field.as_str()));
+    let report = sync_once(&b, &server, |_| {}).await.expect("b syncs");
+    assert_eq!(report.pending, 0, "{report:?}");
+    for table in ["users", "ctas"] {
+        let sql = format!("SELECT COUNT(*) FROM {table}");
+        assert_eq!(scalar(&a, &sql).await, scalar(&b, &sql).await, "{table}");
+    }
+    assert_eq!(
+        scalar(&b, "SELECT COUNT(*) FROM users WHERE active = 1").await,
+        scalar(&b, "SELECT COUNT(*) FROM users").await
+    );
+}
