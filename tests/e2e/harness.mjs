@@ -97,7 +97,7 @@ export async function launch(existingDataDir) {
   // descendant holding that pipe open would keep CI waiting after the tests end.
   const log = openSync(path.join(artifacts, "tauri-driver.log"), "a");
   const driverProcess = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
-    env: { ...process.env, RISKDESK_DATA_DIR: dataDir, RUST_LOG: "warn" },
+    env: { ...process.env, RISKDESK_DATA_DIR: dataDir, RUST_LOG: process.env.RUST_LOG ?? "info,sqlx=warn" },
     stdio: ["ignore", log, log],
     detached: true,
   });

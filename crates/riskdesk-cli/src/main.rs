@@ -2,6 +2,7 @@
 
 mod bench;
 mod data;
+mod people;
 mod score;
 mod sync_bench;
 mod work;
@@ -80,6 +81,11 @@ enum Command {
     Rules {
         #[command(subcommand)]
         command: RulesCommand,
+    },
+    /// The team: list, add, import a CRM user export, deactivate.
+    People {
+        #[command(subcommand)]
+        command: people::PeopleCommand,
     },
     /// Live CTAs, most urgent first.
     Ctas {
@@ -273,6 +279,7 @@ async fn main() -> Result<()> {
         Command::Rules {
             command: RulesCommand::Run { db, dry_run, as_of },
         } => work::run_rules(db, dry_run, as_of).await,
+        Command::People { command } => people::run(command).await,
         Command::Ctas { db, owner, json } => work::ctas(db, owner, json).await,
         Command::Worklist {
             db,

@@ -15,6 +15,7 @@ pub mod import;
 pub mod lane;
 pub mod model;
 pub mod money;
+pub mod people;
 pub mod priority;
 pub mod report;
 pub mod rules;
