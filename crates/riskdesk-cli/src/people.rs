@@ -81,8 +81,8 @@ pub async fn run(command: PeopleCommand) -> Result<()> {
                 return Ok(());
             }
             println!(
-                "{:<36}  {:<24}  {:<30}  {:<9}  {:<14}  {:>8}  {}",
-                "id", "name", "email", "role", "team", "accounts", "crm ids"
+                "{:<36}  {:<24}  {:<30}  {:<9}  {:<14}  {:>8}  crm ids",
+                "id", "name", "email", "role", "team", "accounts"
             );
             for p in everyone {
                 let ids: Vec<String> = [

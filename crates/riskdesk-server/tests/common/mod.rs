@@ -25,8 +25,6 @@ pub const USERS: &[(&str, &str, Option<&str>)] = &[
     ("vp@acme.example", "executive", None),
 ];
 
-/// A device speaking the protocol by hand: edits kept in a replica and an outbox.
-
 /// A fresh, empty store for one test: SQLite in a temporary directory, or a database of its
 /// own on the PostgreSQL server named by `RISKDESK_TEST_PG_URL`.
 pub enum Backing {
@@ -178,6 +176,7 @@ macro_rules! on_both_backends {
     )*};
 }
 
+/// A device speaking the protocol by hand: edits kept in a replica and an outbox.
 pub struct Client {
     pub http: reqwest::Client,
     pub base: String,
