@@ -310,13 +310,18 @@ impl Client {
 }
 
 /// The CLI tool an admin runs, against the same store as the server.
-pub fn admin(backing: &Backing, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk-server"))
+fn admin_run(backing: &Backing, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk-server"))
         .args(args)
         .args(backing.args())
         .env("RUST_LOG", "warn")
         .output()
-        .expect("run the admin CLI");
+        .expect("run the admin CLI")
+}
+
+/// Runs an admin command that must succeed: its standard output.
+pub fn admin(backing: &Backing, args: &[&str]) -> String {
+    let out = admin_run(backing, args);
     assert!(
         out.status.success(),
         "{args:?}: {}",
@@ -325,14 +330,9 @@ pub fn admin(backing: &Backing, args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-/// Like `admin`, for a command expected to fail: its standard error.
+/// Runs an admin command that must fail: its standard error.
 pub fn admin_fails(backing: &Backing, args: &[&str]) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_riskdesk-server"))
-        .args(args)
-        .args(backing.args())
-        .env("RUST_LOG", "warn")
-        .output()
-        .expect("run the admin CLI");
+    let out = admin_run(backing, args);
     assert!(!out.status.success(), "{args:?} should have failed");
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
