@@ -109,6 +109,10 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::sync::sync_disconnect,
         commands::sync::sync_conflicts,
         commands::sync::sync_set_aside,
+        commands::team::people_list,
+        commands::team::people_add,
+        commands::team::people_import,
+        commands::team::people_set_active,
     ])
 }
 

@@ -6,6 +6,9 @@ import { commands } from "./bindings";
 import type {
   ConflictView,
   SetAside,
+  NewPerson,
+  PeopleReport,
+  Person,
   Progress as SyncProgress,
   SyncReport,
   SyncStatus,
@@ -71,6 +74,9 @@ export type { Progress as SyncProgress } from "./bindings";
 export type {
   ConflictView,
   SetAside,
+  NewPerson,
+  PeopleReport,
+  Person,
   SyncReport,
   SyncStatus,
   Analysis,
@@ -293,6 +299,10 @@ export interface Backend {
   syncDisconnect(): Promise<SyncStatus>;
   syncConflicts(): Promise<ConflictView[]>;
   syncSetAside(): Promise<SetAside[]>;
+  peopleList(): Promise<Person[]>;
+  peopleAdd(person: NewPerson): Promise<Person>;
+  peopleImport(path: string, check: boolean): Promise<PeopleReport>;
+  peopleSetActive(personId: string, active: boolean): Promise<Person>;
 }
 
 type Result<T> = { status: "ok"; data: T } | { status: "error"; error: AppError };
@@ -415,6 +425,10 @@ export const tauriBackend: Backend = {
   syncDisconnect: () => unwrap(commands.syncDisconnect()),
   syncConflicts: () => unwrap(commands.syncConflicts()),
   syncSetAside: () => unwrap(commands.syncSetAside()),
+  peopleList: () => unwrap(commands.peopleList()),
+  peopleAdd: (person) => unwrap(commands.peopleAdd(person)),
+  peopleImport: (path, check) => unwrap(commands.peopleImport(path, check)),
+  peopleSetActive: (personId, active) => unwrap(commands.peopleSetActive(personId, active)),
   pickSavePath: async (defaultName, format) =>
     (await saveDialog({
       defaultPath: defaultName,

@@ -763,6 +763,47 @@ async syncSetAside() : Promise<Result<SetAside[], AppError>> {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
 }
+},
+async peopleList() : Promise<Result<Person[], AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("people_list") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Adds a person, or updates the one with that email or CRM id.
+ */
+async peopleAdd(person: NewPerson) : Promise<Result<Person, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("people_add", { person }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Checks (`check`) or imports a Salesforce User report or HubSpot owners export.
+ */
+async peopleImport(path: string, check: boolean) : Promise<Result<PeopleReport, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("people_import", { path, check }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Deactivates (or reactivates) a person: they keep the records they own.
+ */
+async peopleSetActive(personId: string, active: boolean) : Promise<Result<Person, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("people_set_active", { personId, active }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
 }
 }
 
@@ -1190,6 +1231,10 @@ evidence: string; score: number | null;
  * Points this measure adds to the overall score; contributions add up to it.
  */
 contribution: number; source: ScoreSource }
+/**
+ * A person to add or update, matched by CRM id, else by email.
+ */
+export type NewPerson = { name: string; email: string; role: Role | null; title: string | null; team: string | null; salesforce_id: string | null; hubspot_id: string | null }
 export type NpsResponse = { id: string; account_id: string; contact_id: string | null; 
 /**
  * 0–6 detractor, 7–8 passive, 9–10 promoter.
@@ -1222,6 +1267,22 @@ export type NumberField = { field: "health_score" } |
 export type OutcomeMix = { label: string; total: number; saved: number; downsell: number; churned: number; resolved: number; de_escalated: number }
 export type OutcomeSummary = { mix: OutcomeMix; arr_at_stake_minor: number; arr_retained_minor: number; arr_lost_minor: number; median_days_to_resolution: number | null; mean_days_to_resolution: number | null }
 export type OverrideView = { id: string; measure: MeasureKind; score: number; comment: string; author: string | null; created_at: string; expires_on: string | null }
+/**
+ * What a people import found and did.
+ */
+export type PeopleReport = { 
+/**
+ * "Salesforce users" or "HubSpot owners".
+ */
+format: string; rows: number; inserted: number; updated: number; unchanged: number; rejected: number; errors: RowError[]; committed: boolean }
+/**
+ * A person as the People list shows them.
+ */
+export type Person = { id: string; name: string; email: string; role: Role; title: string; team: string | null; active: boolean; salesforce_id: string | null; hubspot_id: string | null; 
+/**
+ * Accounts this person owns.
+ */
+accounts: number }
 /**
  * Where a sync round is, for a progress bar.
  */

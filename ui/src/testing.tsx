@@ -143,6 +143,16 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     syncSetInterval: vi.fn(async (seconds) => ({ connected: true, server_url: "https://sync.acme.example", email: "ana@acme.example", device_id: "dev-1", last_synced_at: null, last_error: null, pending: 0, unseen_conflicts: 0, set_aside: 0, interval_seconds: seconds })),
     syncConflicts: vi.fn(async () => []),
     syncSetAside: vi.fn(async () => []),
+    peopleList: vi.fn(async () => []),
+    peopleAdd: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    peopleImport: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    peopleSetActive: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
     dashboard: vi.fn(async () => {
       throw new Error("not faked");
     }),

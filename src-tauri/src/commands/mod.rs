@@ -4,6 +4,7 @@ pub mod data;
 pub mod escalation;
 pub mod rules;
 pub mod sync;
+pub mod team;
 pub mod work;
 pub mod worklist;
 

@@ -6,11 +6,13 @@ import { describeUser, useApp } from "../context";
 import { roleLabel } from "../format";
 import { groupUsers } from "../components/UserPicker";
 import { SyncSettings } from "../components/Sync";
+import { PeopleSettings } from "./PeopleSettings";
 
-type Tab = "you" | "scorecards" | "signals" | "priority" | "categories" | "escalation" | "recompute" | "sync";
+type Tab = "you" | "people" | "scorecards" | "signals" | "priority" | "categories" | "escalation" | "recompute" | "sync";
 
 const TABS: Array<[Tab, string]> = [
   ["you", "You"],
+  ["people", "People"],
   ["scorecards", "Scorecards"],
   ["signals", "Signals and severity"],
   ["priority", "Priority"],
@@ -36,6 +38,7 @@ export function SettingsScreen({ onUserChange }: { onUserChange: (u: User) => vo
         ))}
       </nav>
       {tab === "you" && <YouSettings onUserChange={onUserChange} />}
+      {tab === "people" && <PeopleSettings />}
       {tab === "scorecards" && <ScorecardEditor />}
       {tab === "signals" && (
         <>
