@@ -3,7 +3,7 @@
 // without them.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -61,7 +61,26 @@ describe("Import", () => {
     await (await find(driver, "import-open-accounts")).click();
     await setValue(driver, await find(driver, "account-search"), "Coho");
     await eventually(async () => (await texts(driver, "account-row")).some((t) => t.includes("Coho Winery")), "Coho Winery is not in Accounts");
+    // An account with no usage, tickets or NPS yet has no score, not a perfect one.
+    await eventually(
+      async () => (await texts(driver, "account-row")).some((t) => t.includes("Coho Winery") && t.includes("no data") && t.includes("0 of ")),
+      "an account without data shows a score",
+    );
     await screenshot(driver, "41-imported-account");
+  });
+
+  test("Settings › People checks a CRM user export, then imports the team", async () => {
+    const users = path.join(work, "users.csv");
+    writeFileSync(users, "Id,Full Name,Email,Title,Role\n0055g0000000009AAA,Priya Natarajan,priya@acme.example,Senior CSM,CSM - Enterprise\n0055g0000000010AAA,,broken,,\n");
+    await (await find(driver, "nav-settings")).click();
+    await (await find(driver, "settings-tab-people")).click();
+    await setValue(driver, await find(driver, "people-file"), users);
+    await (await find(driver, "people-check")).click();
+    await eventually(async () => /nothing written yet/.test(await (await find(driver, "people-report")).getText()), "the check did not report");
+    assert.match(await (await find(driver, "people-report")).getText(), /line 3, email/);
+    await (await find(driver, "people-import")).click();
+    await eventually(async () => (await texts(driver, "person-row")).some((t) => t.includes("Priya Natarajan") && t.includes("0055g0000000009AAA")), "the imported person is not listed");
+    await screenshot(driver, "43-people");
   });
 
   test("importing the same file again changes nothing", async () => {

@@ -3,7 +3,14 @@
 /** A score with its band's colour; "not enough data" for a scored account whose data
  * covers too little of its scorecard, "no score" before it was ever scored. */
 export function HealthBadge({ score, band, color, unscored = false }: { score: number | null; band: string | null; color: string | null; unscored?: boolean }) {
-  if (score === null) return <span className="muted">{unscored ? "not enough data" : "no score"}</span>;
+  if (score === null)
+    return unscored ? (
+      <span className="muted" title="Not enough data for a score: too few of the scorecard's measures have data">
+        no data
+      </span>
+    ) : (
+      <span className="muted">no score</span>
+    );
   return (
     <span className="health-badge" title={band ? `${band} health` : undefined}>
       <span className="dot" style={{ background: color ?? "#9ca3af" }} aria-hidden />

@@ -37,7 +37,7 @@ export function PeopleSettings() {
 
   if (!people) return <p className="empty">Loading…</p>;
   return (
-    <section className="card settings-card" data-testid="people-settings">
+    <section className="card settings-card wide" data-testid="people-settings">
       <h2>People</h2>
       <p className="muted">
         Your team, with the ids your CRM knows them by: an account export's owner column (name, email, Salesforce <code>OwnerId</code> or HubSpot owner id) maps to them. An owner Riskdesk does not know leaves the account unassigned.
@@ -56,7 +56,7 @@ export function PeopleSettings() {
         >
           Choose file…
         </button>
-        <input className="grow" value={file} onChange={(e) => setFile(e.target.value)} placeholder="/path/to/users.csv" data-testid="people-file" />
+        <input className="people-file" value={file} onChange={(e) => setFile(e.target.value)} placeholder="/path/to/users.csv" data-testid="people-file" />
         <button className="button secondary" disabled={busy || !file.trim()} onClick={() => importFile(true)} data-testid="people-check">
           Check
         </button>
@@ -127,14 +127,14 @@ export function PeopleSettings() {
           {people.map((p) => (
             <tr key={p.id} className={p.active ? "" : "missing"} data-testid="person-row">
               <td>
-                {p.name}
-                {p.title && <span className="muted small"> · {p.title}</span>}
+                <div className="nowrap">{p.name}</div>
+                {p.title && <div className="muted small">{p.title}</div>}
               </td>
               <td>{p.email}</td>
               <td>{roleLabel[p.role]}</td>
               <td>{p.team ?? <span className="muted">—</span>}</td>
               <td className="num">{p.accounts}</td>
-              <td className="small">{[p.salesforce_id && `Salesforce ${p.salesforce_id}`, p.hubspot_id && `HubSpot ${p.hubspot_id}`].filter(Boolean).join(" · ") || <span className="muted">—</span>}</td>
+              <td className="small nowrap">{[p.salesforce_id && `Salesforce ${p.salesforce_id}`, p.hubspot_id && `HubSpot ${p.hubspot_id}`].filter(Boolean).join(" · ") || <span className="muted">—</span>}</td>
               <td>
                 <button
                   className="link"
