@@ -110,6 +110,7 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::sync::sync_conflicts,
         commands::sync::sync_set_aside,
         commands::team::people_list,
+        commands::assign_accounts,
         commands::team::people_add,
         commands::team::people_import,
         commands::team::people_set_active,

@@ -3,11 +3,12 @@
 // without them.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { By } from "selenium-webdriver";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { eventually, find, launch, screenshot, setValue, texts } from "./harness.mjs";
+import { eventually, find, launch, pickUser, screenshot, setValue, texts } from "./harness.mjs";
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/import");
 
@@ -22,7 +23,8 @@ describe("Import", () => {
     for (const f of ["hubspot_companies.csv", "accounts_with_errors.csv"]) copyFileSync(path.join(fixtures, f), path.join(work, f));
     app = await launch();
     driver = app.driver;
-    await (await find(driver, "pick-user")).click();
+    // A manager: they see and assign the accounts an import leaves unassigned.
+    await pickUser(driver, "Hugo Yilmaz");
   });
 
   after(async () => {
@@ -67,6 +69,23 @@ describe("Import", () => {
       "an account without data shows a score",
     );
     await screenshot(driver, "41-imported-account");
+  });
+
+  test("a manager finds the accounts an import left unassigned and assigns them in one go", async () => {
+    await (await find(driver, "nav-accounts")).click();
+    await setValue(driver, await find(driver, "account-search"), "");
+    await (await find(driver, "unassigned-filter")).click();
+    await eventually(async () => (await texts(driver, "account-name")).some((t) => t.includes("Coho Winery")), "the imported accounts are not listed as unassigned");
+    const assignTo = await find(driver, "assign-to");
+    const option = await eventually(async () => (await assignTo.findElements(By.xpath(`./option[.="Dmitri Patel"]`)))[0], "nobody to assign to");
+    await setValue(driver, assignTo, await option.getAttribute("value"));
+    await eventually(async () => await (await find(driver, "assign-accounts")).isEnabled(), "no one chosen to assign to");
+    await (await find(driver, "assign-accounts")).click();
+    await eventually(async () => !(await texts(driver, "account-name")).some((t) => t.includes("Coho Winery")), "the accounts are still unassigned");
+    await (await find(driver, "unassigned-filter")).click();
+    await setValue(driver, await find(driver, "account-search"), "Coho");
+    await eventually(async () => (await texts(driver, "account-row")).some((t) => t.includes("Coho Winery") && t.includes("Dmitri Patel")), "Coho Winery is not Dmitri's");
+    await screenshot(driver, "44-assigned");
   });
 
   test("Settings › People checks a CRM user export, then imports the team", async () => {

@@ -300,6 +300,8 @@ export interface Backend {
   syncConflicts(): Promise<ConflictView[]>;
   syncSetAside(): Promise<SetAside[]>;
   peopleList(): Promise<Person[]>;
+  /** Gives every account the query matches to `ownerId`; how many moved. */
+  assignAccounts(query: AccountQuery, ownerId: string): Promise<number>;
   peopleAdd(person: NewPerson): Promise<Person>;
   peopleImport(path: string, check: boolean): Promise<PeopleReport>;
   peopleSetActive(personId: string, active: boolean): Promise<Person>;
@@ -426,6 +428,7 @@ export const tauriBackend: Backend = {
   syncConflicts: () => unwrap(commands.syncConflicts()),
   syncSetAside: () => unwrap(commands.syncSetAside()),
   peopleList: () => unwrap(commands.peopleList()),
+  assignAccounts: (query, ownerId) => unwrap(commands.assignAccounts(query, ownerId)),
   peopleAdd: (person) => unwrap(commands.peopleAdd(person)),
   peopleImport: (path, check) => unwrap(commands.peopleImport(path, check)),
   peopleSetActive: (personId, active) => unwrap(commands.peopleSetActive(personId, active)),

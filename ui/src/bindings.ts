@@ -773,6 +773,18 @@ async peopleList() : Promise<Result<Person[], AppError>> {
 }
 },
 /**
+ * Gives every account the query matches (all pages, typically the unassigned ones) to
+ * `owner_id`; returns how many.
+ */
+async assignAccounts(query: AccountQuery, ownerId: string) : Promise<Result<number, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("assign_accounts", { query, ownerId }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Adds a person, or updates the one with that email or CRM id.
  */
 async peopleAdd(person: NewPerson) : Promise<Result<Person, AppError>> {

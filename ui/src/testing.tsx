@@ -144,6 +144,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     syncConflicts: vi.fn(async () => []),
     syncSetAside: vi.fn(async () => []),
     peopleList: vi.fn(async () => []),
+    assignAccounts: vi.fn(async () => 0),
     peopleAdd: vi.fn(async () => {
       throw new Error("not faked");
     }),

@@ -95,8 +95,17 @@ pub async fn query_accounts(
     state: State<'_, AppState>,
     query: AccountQuery,
 ) -> AppResult<AccountPage> {
-    let mut query = query;
-    if let Some(owner) = &query.owner_id {
+    let query = checked_query(query)?;
+    Ok(accounts::query_accounts(state.store.pool(), &query).await?)
+}
+
+/// An Accounts query as the UI sends it, checked: the owner is an id or "unassigned".
+fn checked_query(mut query: AccountQuery) -> AppResult<AccountQuery> {
+    if let Some(owner) = query
+        .owner_id
+        .as_deref()
+        .filter(|o| *o != accounts::UNASSIGNED)
+    {
         query.owner_id = Some(parse_id("owner_id", owner)?);
     }
     if query.search.as_ref().is_some_and(|s| s.len() > 200) {
@@ -105,7 +114,21 @@ pub async fn query_accounts(
             reason: "is longer than 200 characters".into(),
         });
     }
-    Ok(accounts::query_accounts(state.store.pool(), &query).await?)
+    Ok(query)
+}
+
+/// Gives every account the query matches (all pages, typically the unassigned ones) to
+/// `owner_id`; returns how many.
+#[tauri::command]
+#[specta::specta]
+pub async fn assign_accounts(
+    state: State<'_, AppState>,
+    query: AccountQuery,
+    owner_id: String,
+) -> AppResult<u32> {
+    let query = checked_query(query)?;
+    let owner = parse_id("owner_id", &owner_id)?;
+    Ok(accounts::assign(&state.store, &query, &owner, today()).await?)
 }
 
 #[tauri::command]

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useReducer, useRef, useState } from "react";
 import { useVirtualizer } from "@tanstack/react-virtual";
-import type { AccountRow, AccountSort, Segment } from "../backend";
+import type { AccountRow, AccountSort, Segment, User } from "../backend";
 import { ExportButtons } from "../components/ExportButtons";
 import { useApp } from "../context";
 import { PageCache } from "../pageCache";
@@ -13,6 +13,8 @@ export interface AccountsView {
   descending: boolean;
   segment: Segment | null;
   mineOnly: boolean;
+  /** Accounts nobody owns (an import's unknown owners): a manager's view. */
+  unassignedOnly?: boolean;
   scrollTop: number;
 }
 
@@ -63,7 +65,16 @@ export function AccountsScreen({
   const debouncedSearch = useDebounced(search, 200);
   const [, rerender] = useReducer((n: number) => n + 1, 0);
   const scrollRef = useRef<HTMLDivElement>(null);
-  const ownerId = view.mineOnly && user ? user.id : null;
+  const ownerId = view.unassignedOnly ? "unassigned" : view.mineOnly && user ? user.id : null;
+  const manages = !!user && user.role !== "csm";
+  const [people, setPeople] = useState<User[]>([]);
+  // Bumped after a write (an assignment), so the table asks again.
+  const [generation, reload] = useReducer((n: number) => n + 1, 0);
+  const [assignee, setAssignee] = useState("");
+  const [assigning, setAssigning] = useState(false);
+  useEffect(() => {
+    if (manages && view.unassignedOnly) backend.listUsers().then(setPeople).catch(reportError);
+  }, [backend, manages, view.unassignedOnly, reportError]);
 
   useEffect(() => {
     if (debouncedSearch !== view.search) onViewChange({ ...view, search: debouncedSearch, scrollTop: 0 });
@@ -84,7 +95,8 @@ export function AccountsScreen({
           limit,
         }),
       ),
-    [backend, view.search, view.sort, view.descending, view.segment, ownerId],
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- `generation` only forces a fresh cache
+    [backend, view.search, view.sort, view.descending, view.segment, ownerId, generation],
   );
 
   useEffect(() => {
@@ -163,6 +175,47 @@ export function AccountsScreen({
             <input type="checkbox" checked={view.mineOnly} onChange={(e) => onViewChange({ ...view, mineOnly: e.target.checked, scrollTop: 0 })} />
             My accounts only
           </label>
+        )}
+        {manages && (
+          <label className="toggle">
+            <input
+              type="checkbox"
+              checked={!!view.unassignedOnly}
+              onChange={(e) => onViewChange({ ...view, unassignedOnly: e.target.checked, mineOnly: false, scrollTop: 0 })}
+              data-testid="unassigned-filter"
+            />
+            Unassigned only
+          </label>
+        )}
+        {manages && view.unassignedOnly && (cache.total ?? 0) > 0 && (
+          <span className="assign-bar">
+            <select value={assignee} onChange={(e) => setAssignee(e.target.value)} aria-label="Assign to" data-testid="assign-to">
+              <option value="">Assign these {(cache.total ?? 0).toLocaleString("en-US")} to…</option>
+              {people.map((p) => (
+                <option key={p.id} value={p.id}>
+                  {p.name}
+                </option>
+              ))}
+            </select>
+            <button
+              className="button"
+              disabled={!assignee || assigning}
+              data-testid="assign-accounts"
+              onClick={() => {
+                setAssigning(true);
+                backend
+                  .assignAccounts({ search: view.search || null, owner_id: "unassigned", segment: view.segment, stage: null, sort: view.sort, descending: view.descending, offset: 0, limit: 1 }, assignee)
+                  .then(() => {
+                    setAssignee("");
+                    reload();
+                  })
+                  .catch(reportError)
+                  .finally(() => setAssigning(false));
+              }}
+            >
+              {assigning ? "Assigning…" : "Assign"}
+            </button>
+          </span>
         )}
         <ExportButtons
           name="accounts"

@@ -5,7 +5,7 @@ use chrono::NaiveDate;
 use super::*;
 use crate::model::{Role, Segment, Stage, User};
 use crate::store::testing::{temp_store, test_day};
-use crate::store::{accounts, activity};
+use crate::store::{accounts, activity, AccountQuery};
 
 fn fixture(name: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -848,4 +848,65 @@ async fn unknown_owners_leave_accounts_unassigned_not_rejected() {
         .await
         .owner_id
         .is_some());
+}
+
+/// A manager finds the accounts an import left unassigned and gives them to a CSM in one
+/// go; a deactivated person cannot be given accounts.
+#[tokio::test]
+async fn unassigned_accounts_are_found_and_assigned_in_bulk() {
+    let (_dir, store) = temp_store().await;
+    let path = fixture("salesforce_accounts.csv");
+    let report = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::AllOrNothing),
+    )
+    .await;
+    let unassigned = || AccountQuery {
+        owner_id: Some(accounts::UNASSIGNED.to_string()),
+        limit: 100,
+        ..Default::default()
+    };
+    let page = accounts::query_accounts(store.pool(), &unassigned())
+        .await
+        .expect("query");
+    assert_eq!(page.total, report.inserted);
+    with_owners(&store).await;
+    let dana: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'dana@riskdesk.example'")
+            .fetch_one(store.pool())
+            .await
+            .expect("dana");
+    let omar: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'omar@riskdesk.example'")
+            .fetch_one(store.pool())
+            .await
+            .expect("omar");
+    sqlx::query("UPDATE users SET active = 0 WHERE id = ?")
+        .bind(&omar)
+        .execute(store.pool())
+        .await
+        .expect("deactivate");
+    let err = accounts::assign(&store, &unassigned(), &omar, test_day())
+        .await
+        .expect_err("deactivated");
+    assert!(err.to_string().contains("deactivated"), "{err}");
+    let moved = accounts::assign(&store, &unassigned(), &dana, test_day())
+        .await
+        .expect("assign");
+    assert_eq!(moved, report.inserted);
+    let page = accounts::query_accounts(store.pool(), &unassigned())
+        .await
+        .expect("query");
+    assert_eq!(page.total, 0);
+    let ranked: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM account_priority WHERE owner_id = ?")
+            .bind(&dana)
+            .fetch_one(store.pool())
+            .await
+            .expect("ranked");
+    assert_eq!(
+        ranked,
+        i64::from(moved),
+        "the worklist sees the new owner at once"
+    );
 }

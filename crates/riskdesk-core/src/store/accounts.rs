@@ -6,7 +6,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
-use super::{activity, insert_batched, people, Tx};
+use super::{activity, insert_batched, people, Tx, MAX_VARIABLES};
 use crate::model::{Account, Contact, NpsResponse, Segment, Stage, Ticket, UsageWeek, User};
 use crate::money::FxRates;
 use crate::{Error, Result};
@@ -261,6 +261,56 @@ pub struct AccountPage {
 
 pub const MAX_PAGE: u32 = 1_000;
 
+/// The `owner_id` filter value for accounts nobody owns (an import's unknown owners).
+pub const UNASSIGNED: &str = "unassigned";
+
+/// Gives every account matching `q` (all pages) to `owner_id`, and re-ranks them: a
+/// manager assigning an import's unassigned accounts in one go. Returns how many moved.
+pub async fn assign(
+    store: &crate::Store,
+    q: &AccountQuery,
+    owner_id: &str,
+    today: NaiveDate,
+) -> Result<u32> {
+    let active: Option<bool> = sqlx::query_scalar("SELECT active = 1 FROM users WHERE id = ?")
+        .bind(owner_id)
+        .fetch_optional(store.pool())
+        .await?;
+    match active {
+        None => {
+            return Err(Error::NotFound {
+                entity: "user",
+                id: owner_id.to_string(),
+            })
+        }
+        Some(false) => {
+            return Err(Error::invalid(
+                "owner",
+                "is deactivated: reactivate them in Settings › People first",
+            ))
+        }
+        Some(true) => {}
+    }
+    let mut tx = store.write().await?;
+    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT a.id FROM accounts a");
+    push_filters(&mut qb, q);
+    let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+    for chunk in ids.chunks(MAX_VARIABLES / 2) {
+        let mut up: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE accounts SET owner_id = ");
+        up.push_bind(owner_id)
+            .push(", updated_at = ")
+            .push_bind(chrono::Utc::now())
+            .push(" WHERE id");
+        super::in_list(&mut up, chunk);
+        up.build().execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    if !ids.is_empty() {
+        crate::priority::refresh(store, Some(ids.clone()), today).await?;
+    }
+    Ok(ids.len() as u32)
+}
+
 fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a AccountQuery) {
     qb.push(" WHERE 1 = 1");
     if let Some(search) = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
@@ -282,8 +332,14 @@ fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a AccountQuery) {
                 .push(" ESCAPE '\\')");
         }
     }
-    if let Some(owner) = &q.owner_id {
-        qb.push(" AND a.owner_id = ").push_bind(owner.as_str());
+    match q.owner_id.as_deref() {
+        Some(UNASSIGNED) => {
+            qb.push(" AND a.owner_id IS NULL");
+        }
+        Some(owner) => {
+            qb.push(" AND a.owner_id = ").push_bind(owner);
+        }
+        None => {}
     }
     if let Some(segment) = q.segment {
         qb.push(" AND a.segment = ").push_bind(segment);
