@@ -325,12 +325,21 @@ async fn check_directory(tx: &mut Transaction<'_, Any>, caller: &Caller, c: &Cha
             c.entity, c.entity_id
         )));
     }
-    let email = if c.entity == "person" {
+    let manages = matches!(caller.role.as_str(), "manager" | "admin");
+    // The person's email matters for a manager's role or email change and for a user's own
+    // name or title: looked up only then (a directory shared in bulk is mostly other fields).
+    let needs_email = c.entity == "person"
+        && if manages {
+            matches!(c.field.as_str(), "role" | "email")
+        } else {
+            matches!(c.field.as_str(), "name" | "title")
+        };
+    let email = if needs_email {
         person_email(tx, &c.entity_id).await?
     } else {
         None
     };
-    if matches!(caller.role.as_str(), "manager" | "admin") {
+    if manages {
         // A signed-in user's role and email are the server's (`riskdesk-server user add`):
         // the directory may show them, never change them.
         if let Some(email) = email
