@@ -226,10 +226,10 @@ export function ScorecardEditor() {
               ))}
             </select>
           )}
-          <label className="field inline">
-            Score only when measures carrying at least
-            <input className="narrow" value={draft.minCoverage} onChange={(e) => update((d) => ({ ...d, minCoverage: e.target.value }))} data-testid="scorecard-min-coverage" />
-            % of the weight have data (else “not enough data”)
+          <label className="coverage-field">
+            Data needed for a score:
+            <input value={draft.minCoverage} onChange={(e) => update((d) => ({ ...d, minCoverage: e.target.value }))} data-testid="scorecard-min-coverage" />
+            % of the measures’ weight (below it: “not enough data”)
           </label>
           <h3>Grading bands (2 to 12, lowest first)</h3>
           <div className="bands">
