@@ -76,10 +76,14 @@ describe("Import", () => {
     await setValue(driver, await find(driver, "account-search"), "");
     await (await find(driver, "unassigned-filter")).click();
     await eventually(async () => (await texts(driver, "account-name")).some((t) => t.includes("Coho Winery")), "the imported accounts are not listed as unassigned");
-    const assignTo = await find(driver, "assign-to");
-    const option = await eventually(async () => (await assignTo.findElements(By.xpath(`./option[.="Dmitri Patel"]`)))[0], "nobody to assign to");
-    await setValue(driver, assignTo, await option.getAttribute("value"));
-    await eventually(async () => await (await find(driver, "assign-accounts")).isEnabled(), "no one chosen to assign to");
+    // The bar re-renders while the list loads: find the select afresh on every try.
+    await eventually(async () => {
+      const assignTo = await find(driver, "assign-to");
+      const option = (await assignTo.findElements(By.xpath(`./option[.="Dmitri Patel"]`)))[0];
+      if (!option) return false;
+      await setValue(driver, assignTo, await option.getAttribute("value"));
+      return (await find(driver, "assign-accounts")).isEnabled();
+    }, "nobody to assign to");
     await (await find(driver, "assign-accounts")).click();
     await eventually(async () => !(await texts(driver, "account-name")).some((t) => t.includes("Coho Winery")), "the accounts are still unassigned");
     await (await find(driver, "unassigned-filter")).click();
