@@ -4,13 +4,17 @@
 # loop per core but one), as a second build on a CI machine would: every wait in the
 # suite must be a wait for the condition it needs, so it passes all the same.
 #   scripts/e2e.sh                 the suite
+#   scripts/e2e.sh [--under-load] FILE…   some of it (e.g. first-start.e2e.mjs)
 #   scripts/e2e.sh --under-load    the suite with the machine's other core(s) busy
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 
 load=0
-[[ "${1:-}" == "--under-load" ]] && load=1
+if [[ "${1:-}" == "--under-load" ]]; then
+  load=1
+  shift
+fi
 
 cargo build -p riskdesk-app -p riskdesk-server --locked
 
@@ -30,7 +34,11 @@ if (( load )); then
 fi
 
 # A hard limit, so that a wedged WebDriver session fails the run instead of stalling it.
-e2e=(timeout --kill-after=30s 25m npm test)
+if (( $# )); then
+  e2e=(timeout --kill-after=30s 25m node --test --test-concurrency=1 --test-reporter=spec "$@")
+else
+  e2e=(timeout --kill-after=30s 25m npm test)
+fi
 if [[ -n "${DISPLAY:-}" ]]; then
   (cd tests/e2e && "${e2e[@]}" </dev/null)
 else

@@ -3,32 +3,32 @@
 
 mod commands;
 mod error;
+mod startup;
 
 use std::path::{Path, PathBuf};
 
-use riskdesk_core::book::{self, BookSpec};
 use riskdesk_core::health;
-use riskdesk_core::store::accounts;
 use riskdesk_core::Store;
 use tauri::Manager;
 
 pub use error::AppError;
-
-/// Size of the demo book a new user starts with.
-pub const DEMO_ACCOUNTS: usize = 2_500;
-const DEMO_SEED: u64 = 7;
 
 pub struct AppState {
     pub store: Store,
     pub database_path: PathBuf,
     /// The sync token: the OS keychain, else a file only this user reads.
     pub vault: std::sync::Arc<riskdesk_core::sync::Vault>,
+    /// Whether the store is ready, or what it is waiting for.
+    pub startup: startup::Shared,
 }
 
 /// The command set, shared by the app and the bindings export.
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
         commands::app_info,
+        commands::startup_status,
+        commands::start_demo,
+        commands::start_empty,
         commands::list_users,
         commands::list_teams,
         commands::current_user,
@@ -47,6 +47,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::save_scorecard,
         commands::signal_thresholds,
         commands::save_signal_thresholds,
+        commands::stage_criteria,
+        commands::save_stage_criteria,
         commands::log_nps_response,
         commands::severity_config,
         commands::save_severity_config,
@@ -129,50 +131,23 @@ pub fn export_bindings(
     builder.export(ts, path).map_err(|e| e.to_string())
 }
 
-/// Opens the store at `path`, creating it and loading the demo book when it is empty.
-pub async fn open_with_demo(path: &Path) -> riskdesk_core::Result<Store> {
-    let store = Store::open(path).await?;
-    if accounts::count_accounts(store.pool()).await? == 0 {
-        let spec = BookSpec::new(DEMO_ACCOUNTS, DEMO_SEED, chrono::Utc::now().date_naive());
-        let summary = book::load(&store, &spec, |_, _| {}).await?;
-        let scored = health::initialize(&store, spec.as_of, 12, 14).await?;
-        riskdesk_core::rules::run::run(&store, None, spec.as_of, false, "first start").await?;
-        book::seed_work(&store, spec.as_of, DEMO_SEED).await?;
-        tracing::info!(
-            accounts = summary.accounts,
-            scored_ms = scored.duration_ms,
-            "loaded the demo book"
-        );
-    }
-    riskdesk_core::priority::ensure(&store, chrono::Utc::now().date_naive()).await?;
-    Ok(store)
-}
-
-/// The schedules, checked at start and every ten minutes while the app runs: a full
+/// The schedules, checked once the store is ready and every ten minutes while the app runs: a full
 /// recompute (then the rules) whenever the last one was before today, and a full rule
 /// run whenever the rule schedule says one is due.
-async fn schedules(store: Store) {
+pub(crate) async fn schedules(store: Store) {
     loop {
         let today = chrono::Utc::now().date_naive();
         match health::last_computed_day(store.pool()).await {
             Ok(Some(day)) if day >= today => {}
             Ok(_) => {
-                match health::recompute(&store, None, today, health::Trigger::Scheduled, |_, _| {})
-                    .await
-                {
-                    Ok(s) => {
-                        tracing::info!(
-                            accounts = s.accounts,
-                            ms = s.duration_ms,
-                            "daily recompute"
-                        );
-                        let rules =
-                            riskdesk_core::rules::run::run(&store, None, today, false, "daily");
-                        if let Err(e) = rules.await {
-                            tracing::error!(error = %e, "daily rule run failed");
-                        }
-                    }
-                    Err(e) => tracing::error!(error = %e, "daily recompute failed"),
+                let scope = riskdesk_core::refresh::Scope::Book;
+                match riskdesk_core::refresh::run(&store, scope, today, "daily", |_, _| {}).await {
+                    Ok(s) => tracing::info!(
+                        accounts = s.health.accounts,
+                        ms = s.duration_ms,
+                        "daily refresh"
+                    ),
+                    Err(e) => tracing::error!(error = %e, "daily refresh failed"),
                 }
             }
             Err(e) => tracing::error!(error = %e, "could not read the last recompute"),
@@ -241,8 +216,14 @@ pub fn run() {
             builder.mount_events(app);
             let database_path = data_dir(app)?.join("riskdesk.db");
             tracing::info!(path = %database_path.display(), "opening the local store");
-            let store = tauri::async_runtime::block_on(open_with_demo(&database_path))?;
-            tauri::async_runtime::spawn(schedules(store.clone()));
+            // Migrations only: the window appears at once and shows what follows.
+            let store = tauri::async_runtime::block_on(Store::open(&database_path))?;
+            let status = startup::shared();
+            tauri::async_runtime::spawn(startup::run(
+                store.clone(),
+                status.clone(),
+                startup::demo_without_asking(),
+            ));
             let device =
                 tauri::async_runtime::block_on(riskdesk_core::sync::device_id(store.pool()))?;
             let vault = std::sync::Arc::new(riskdesk_core::sync::Vault::for_store(
@@ -255,6 +236,7 @@ pub fn run() {
                 store,
                 database_path,
                 vault,
+                startup: status,
             });
             Ok(())
         })
@@ -287,23 +269,6 @@ mod tests {
             std::fs::write(&committed_path, &fresh).expect("write bindings");
             panic!("ui/src/bindings.ts was stale; it has been regenerated: review and commit it");
         }
-    }
-
-    #[tokio::test]
-    async fn first_start_loads_the_demo_book_once() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("app/riskdesk.db");
-        let store = open_with_demo(&path).await.expect("first start");
-        assert_eq!(
-            accounts::count_accounts(store.pool()).await.expect("count"),
-            DEMO_ACCOUNTS as i64
-        );
-        store.close().await;
-        let again = open_with_demo(&path).await.expect("second start");
-        assert_eq!(
-            accounts::count_accounts(again.pool()).await.expect("count"),
-            DEMO_ACCOUNTS as i64
-        );
     }
 
     #[test]

@@ -87,8 +87,10 @@ async function endGroup(child) {
 }
 
 /** Launches the app on an empty store (or on `existingDataDir`, which is kept);
- * returns the driver and a stop function. */
-export async function launch(existingDataDir) {
+ * returns the driver and a stop function. A new store gets the demo book without asking
+ * and the launch waits until the app is ready (the demo made, under load that can take a
+ * while); `{ firstStart: "ask" }` leaves the first-start choice to the test. */
+export async function launch(existingDataDir, { firstStart = "demo" } = {}) {
   const dataDir = existingDataDir ?? mkdtempSync(path.join(tmpdir(), "riskdesk-e2e-"));
   const port = await freePort();
   const nativePort = await freePort();
@@ -97,7 +99,7 @@ export async function launch(existingDataDir) {
   // descendant holding that pipe open would keep CI waiting after the tests end.
   const log = openSync(path.join(artifacts, "tauri-driver.log"), "a");
   const driverProcess = spawn("tauri-driver", ["--port", String(port), "--native-port", String(nativePort)], {
-    env: { ...process.env, RISKDESK_DATA_DIR: dataDir, RUST_LOG: process.env.RUST_LOG ?? "info,sqlx=warn" },
+    env: { ...process.env, RISKDESK_DATA_DIR: dataDir, RISKDESK_FIRST_START: firstStart === "demo" ? "demo" : "", RUST_LOG: process.env.RUST_LOG ?? "info,sqlx=warn" },
     stdio: ["ignore", log, log],
     detached: true,
   });
@@ -114,6 +116,7 @@ export async function launch(existingDataDir) {
     await endGroup(driverProcess);
     throw e;
   }
+  if (firstStart === "demo") await find(driver, "nav-worklist", READY_MS);
   const stop = async () => {
     try {
       await Promise.race([driver.quit(), new Promise((resolve) => setTimeout(resolve, 10_000))]);
@@ -124,6 +127,9 @@ export async function launch(existingDataDir) {
   };
   return { driver, stop, dataDir };
 }
+
+/** How long a new store may take to be ready (the demo book made and scored). */
+export const READY_MS = 240_000;
 
 export const byTestId = (id) => By.css(`[data-testid="${id}"]`);
 

@@ -75,7 +75,12 @@ describe("Import", () => {
     await (await find(driver, "nav-accounts")).click();
     await setValue(driver, await find(driver, "account-search"), "");
     await (await find(driver, "unassigned-filter")).click();
-    await eventually(async () => (await texts(driver, "account-name")).some((t) => t.includes("Coho Winery")), "the imported accounts are not listed as unassigned");
+    // Wait for the cleared search to apply (it lands 200 ms after typing, and reloads the
+    // list and its assign bar): every imported account is listed, not only Coho.
+    await eventually(async () => {
+      const names = await texts(driver, "account-name");
+      return names.some((t) => t.includes("Coho Winery")) && names.some((t) => t.includes("Blue Yonder Analytics"));
+    }, "the imported accounts are not listed as unassigned");
     // The bar re-renders while the list loads: find the select afresh on every try.
     await eventually(async () => {
       const assignTo = await find(driver, "assign-to");
@@ -90,6 +95,47 @@ describe("Import", () => {
     await setValue(driver, await find(driver, "account-search"), "Coho");
     await eventually(async () => (await texts(driver, "account-row")).some((t) => t.includes("Coho Winery") && t.includes("Dmitri Patel")), "Coho Winery is not Dmitri's");
     await screenshot(driver, "44-assigned");
+  });
+
+  test("owners given as Salesforce user ids are named in the check and mapped to people", async () => {
+    writeFileSync(
+      path.join(work, "sf_owner_ids.csv"),
+      [
+        '"Account ID","Account Name","OwnerId","ARR","Currency","Renewal Date"',
+        '"0015g00000ZzOw1AAA","Owl Ridge Labs","0055g0000000002AAA","120000","USD","2027-09-30"',
+        '"0015g00000ZzOw2AAA","Owl Creek Foods","0055g0000000002AAA","80000","USD","2027-10-31"',
+        '"0015g00000ZzOw3AAA","Owl Bay Freight","0055g0000000003AAA","60000","USD","2027-11-30"',
+      ].join("\r\n"),
+    );
+    await chooseFile("sf_owner_ids.csv");
+    await (await find(driver, "import-check-rows")).click();
+    const box = await find(driver, "unknown-owners");
+    assert.match(await box.getText(), /3 accounts name 2 owners Riskdesk does not know/);
+    const rows = await driver.findElements(By.css('[data-testid="unknown-owner"]'));
+    assert.equal(rows.length, 2);
+    assert.match(await rows[0].getText(), /0055g0000000002AAA\s*Salesforce user id/);
+    // The first id is a demo person: map it; the other stays unassigned.
+    await setValue(driver, await rows[0].findElement(By.css('[data-testid="owner-action"]')), "map");
+    const person = await eventually(async () => {
+      const select = await rows[0].findElement(By.css('[data-testid="owner-person"]'));
+      const options = await select.findElements(By.css("option"));
+      return options.length > 1 ? { select, value: await options[1].getAttribute("value"), label: await options[1].getText() } : null;
+    }, "no people to map to");
+    await setValue(driver, person.select, person.value);
+    await screenshot(driver, "45-unknown-owners");
+    await (await find(driver, "owners-apply")).click();
+    // Checked again: one owner left, and the mapped accounts would be assigned.
+    await eventually(async () => (await driver.findElements(By.css('[data-testid="unknown-owner"]'))).length === 1, "the mapped owner is still unknown");
+    await (await find(driver, "import-commit")).click();
+    await find(driver, "import-done");
+    await (await find(driver, "nav-accounts")).click();
+    await setValue(driver, await find(driver, "account-search"), "Owl");
+    const name = person.label.split(" · ")[0];
+    await eventually(async () => {
+      const owners = await texts(driver, "account-owner");
+      return owners.length === 3 && owners.filter((o) => o === name).length === 2;
+    }, `two Owl accounts should belong to ${name}`);
+    await setValue(driver, await find(driver, "account-search"), "");
   });
 
   test("Settings › People checks a CRM user export, then imports the team", async () => {

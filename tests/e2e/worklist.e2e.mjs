@@ -38,18 +38,26 @@ describe("Worklist", () => {
 
   test("filtering by owner shows only that CSM's accounts, still ranked", async () => {
     const select = await find(driver, "worklist-owner");
-    const options = await eventually(async () => {
-      const o = await select.findElements(By.css("option"));
-      return o.length > 2 ? o : null;
+    // The people to filter by: every option but "Any owner" and "Unassigned".
+    const people = await eventually(async () => {
+      const found = [];
+      for (const o of await select.findElements(By.css("option"))) {
+        const value = await o.getAttribute("value");
+        if (value && value !== "unassigned") found.push({ value, name: (await o.getText()).trim() });
+      }
+      return found.length > 1 ? found : null;
     }, "no owners to filter by");
-    const owner = (await options[1].getText()).trim();
-    await setValue(driver, select, await options[1].getAttribute("value"));
+    const { value, name: owner } = people[0];
+    await setValue(driver, select, value);
     await eventually(async () => {
       const owners = await texts(driver, "worklist-owner-cell");
       return owners.length > 0 && owners.every((o) => o === owner);
     }, `not only ${owner}'s accounts`);
     const scores = (await texts(driver, "worklist-score")).map(Number);
     assert.deepEqual(scores, [...scores].sort((a, b) => b - a));
+    // A manager can ask for the accounts nobody owns: no CSM's name is left in the list.
+    await setValue(driver, select, "unassigned");
+    await eventually(async () => (await texts(driver, "worklist-owner-cell")).every((o) => o === "unassigned"), "the Unassigned filter still lists owners");
     await setValue(driver, select, "");
     await eventually(async () => new Set(await texts(driver, "worklist-owner-cell")).size > 1, "the filter did not clear");
   });

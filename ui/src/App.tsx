@@ -6,7 +6,7 @@ import { SECTIONS, type Section } from "./sections";
 import { roleLabel } from "./format";
 import { AccountsScreen, type AccountsView, DEFAULT_ACCOUNTS_VIEW } from "./screens/AccountsScreen";
 import { AccountPage } from "./screens/AccountPage";
-import { SettingsScreen } from "./screens/SettingsScreen";
+import { SettingsScreen, type Tab as SettingsTab } from "./screens/SettingsScreen";
 import { CockpitScreen } from "./screens/CockpitScreen";
 import { WorklistScreen } from "./screens/WorklistScreen";
 import { EscalationsScreen } from "./screens/EscalationsScreen";
@@ -17,9 +17,20 @@ import { ImportScreen } from "./screens/ImportScreen";
 import { UserPicker } from "./components/UserPicker";
 import { ErrorBanner } from "./components/ErrorBanner";
 import { SyncStatusLine } from "./components/Sync";
+import { StartupScreen } from "./screens/StartupScreen";
 
 export function App({ backend }: { backend: Backend }) {
-  const [section, setSection] = useState<Section>("worklist");
+  const [ready, setReady] = useState<{ startedEmpty: User | null } | null>(null);
+  if (!ready) return <StartupScreen backend={backend} onReady={(startedEmpty) => setReady({ startedEmpty })} />;
+  return <Workspace backend={backend} startedEmpty={ready.startedEmpty} />;
+}
+
+/** The app proper, once the store is ready. `startedEmpty` is the admin who just started
+ * an empty store: they land on Import with what to do next. */
+function Workspace({ backend, startedEmpty }: { backend: Backend; startedEmpty: User | null }) {
+  const [section, setSection] = useState<Section>(startedEmpty ? "import" : "worklist");
+  const [welcome, setWelcome] = useState(startedEmpty !== null);
+  const [settingsTab, setSettingsTab] = useState<SettingsTab>("you");
   const [openAccount, setOpenAccount] = useState<string | null>(null);
   const [user, setUser] = useState<User | null>(null);
   const [userChecked, setUserChecked] = useState(false);
@@ -103,6 +114,30 @@ export function App({ backend }: { backend: Backend }) {
         </nav>
         <main className="main">
           {error && <ErrorBanner message={error} onClose={() => setError(null)} />}
+          {welcome && startedEmpty && (
+            <section className="card welcome" data-testid="welcome">
+              <h2>Welcome, {startedEmpty.name.split(" ")[0]}</h2>
+              <p className="muted">
+                Your store is empty and you are its admin. First import your team (Settings › People: a Salesforce User report or HubSpot owners export), then your accounts below, then
+                usage, tickets and NPS. Accounts without data show no score until they have some.
+              </p>
+              <div className="actions">
+                <button
+                  className="button secondary"
+                  onClick={() => {
+                    setSettingsTab("people");
+                    go("settings");
+                  }}
+                  data-testid="welcome-people"
+                >
+                  Import people
+                </button>
+                <button className="link" onClick={() => setWelcome(false)}>
+                  Dismiss
+                </button>
+              </div>
+            </section>
+          )}
           {openAccount ? (
             <AccountPage accountId={openAccount} onBack={() => setOpenAccount(null)} />
           ) : section === "accounts" ? (
@@ -125,7 +160,7 @@ export function App({ backend }: { backend: Backend }) {
           ) : section === "rules" ? (
             <RulesScreen />
           ) : (
-            <SettingsScreen onUserChange={setUser} />
+            <SettingsScreen key={settingsTab} onUserChange={setUser} initialTab={settingsTab} />
           )}
         </main>
         {userChecked && !user && <UserPicker onChosen={setUser} />}

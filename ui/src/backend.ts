@@ -66,6 +66,8 @@ import type {
   ScorecardDefinition,
   SeverityConfig,
   SignalThresholds,
+  StageCriteria,
+  Startup,
   Team,
   User,
 } from "./bindings";
@@ -91,6 +93,8 @@ export type {
   ImportProgress,
   ImportReport,
   ImportRequest,
+  OwnerMapping,
+  UnknownOwner,
   RowError,
   Account,
   ReportKind,
@@ -175,6 +179,9 @@ export type {
   SeverityConfig,
   Signal,
   SignalThresholds,
+  StageCriteria,
+  Startup,
+  DemoProgress,
   AccountPage,
   AccountQuery,
   AccountRow,
@@ -215,6 +222,9 @@ export function describeError(e: AppError): string {
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
+  startupStatus(): Promise<Startup>;
+  startDemo(): Promise<null>;
+  startEmpty(name: string, email: string): Promise<User>;
   listUsers(): Promise<User[]>;
   listTeams(): Promise<Team[]>;
   currentUser(): Promise<User | null>;
@@ -233,6 +243,8 @@ export interface Backend {
   saveScorecard(id: string | null, name: string, definition: ScorecardDefinition): Promise<Scorecard>;
   signalThresholds(): Promise<SignalThresholds>;
   saveSignalThresholds(thresholds: SignalThresholds): Promise<SignalThresholds>;
+  stageCriteria(): Promise<StageCriteria>;
+  saveStageCriteria(criteria: StageCriteria): Promise<StageCriteria>;
   logNpsResponse(accountId: string, contactId: string | null, score: number, comment: string, respondedOn: string): Promise<AccountHealth>;
   severityConfig(): Promise<SeverityConfig>;
   saveSeverityConfig(config: SeverityConfig): Promise<SeverityConfig>;
@@ -317,6 +329,9 @@ async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
 
 export const tauriBackend: Backend = {
   appInfo: () => unwrap(commands.appInfo()),
+  startupStatus: () => unwrap(commands.startupStatus()),
+  startDemo: () => unwrap(commands.startDemo()),
+  startEmpty: (name, email) => unwrap(commands.startEmpty(name, email)),
   listUsers: () => unwrap(commands.listUsers()),
   listTeams: () => unwrap(commands.listTeams()),
   currentUser: () => unwrap(commands.currentUser()),
@@ -340,6 +355,8 @@ export const tauriBackend: Backend = {
   saveScorecard: (id, name, definition) => unwrap(commands.saveScorecard(id, name, definition)),
   signalThresholds: () => unwrap(commands.signalThresholds()),
   saveSignalThresholds: (thresholds) => unwrap(commands.saveSignalThresholds(thresholds)),
+  stageCriteria: () => unwrap(commands.stageCriteria()),
+  saveStageCriteria: (criteria) => unwrap(commands.saveStageCriteria(criteria)),
   logNpsResponse: (accountId, contactId, score, comment, respondedOn) =>
     unwrap(commands.logNpsResponse(accountId, contactId, score, comment, respondedOn)),
   severityConfig: () => unwrap(commands.severityConfig()),

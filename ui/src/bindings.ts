@@ -15,6 +15,39 @@ async appInfo() : Promise<Result<AppInfo, AppError>> {
     else return { status: "error", error: e  as any };
 }
 },
+/**
+ * Whether the store is ready; the window polls this until it is.
+ */
+async startupStatus() : Promise<Result<Startup, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("startup_status") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * First start: make the demo book (progress shows in `startup_status`).
+ */
+async startDemo() : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("start_demo") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * First start: an empty store, with me as its admin.
+ */
+async startEmpty(name: string, email: string) : Promise<Result<User, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("start_empty", { name, email }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 async listUsers() : Promise<Result<User[], AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("list_users") };
@@ -83,7 +116,7 @@ async accountHealth(accountId: string) : Promise<Result<AccountHealth, AppError>
 }
 },
 /**
- * Re-scores one account now and keeps an on-demand snapshot.
+ * Refreshes one account now: scores, stage, signals, rules, escalation, priority.
  */
 async recomputeAccount(accountId: string) : Promise<Result<AccountHealth, AppError>> {
     try {
@@ -169,6 +202,22 @@ async signalThresholds() : Promise<Result<SignalThresholds, AppError>> {
 async saveSignalThresholds(thresholds: SignalThresholds) : Promise<Result<SignalThresholds, AppError>> {
     try {
     return { status: "ok", data: await TAURI_INVOKE("save_signal_thresholds", { thresholds }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async stageCriteria() : Promise<Result<StageCriteria, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("stage_criteria") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveStageCriteria(criteria: StageCriteria) : Promise<Result<StageCriteria, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_stage_criteria", { criteria }) };
 } catch (e) {
     if(e instanceof Error) throw e;
     else return { status: "error", error: e  as any };
@@ -860,7 +909,11 @@ tickets: Ticket[];
 /**
  * Newest first.
  */
-nps: NpsResponse[] }
+nps: NpsResponse[]; 
+/**
+ * The day the account reached its stage, and the day it was adopted, when known.
+ */
+stage_since: string | null; adopted_on: string | null }
 /**
  * Everything the account page shows about health, and why.
  */
@@ -972,7 +1025,12 @@ export type Compare = "lt" | "le" | "gt" | "ge" | "eq"
 /**
  * A condition over one account; groups nest.
  */
-export type Condition = { kind: "all"; conditions: Condition[] } | { kind: "any"; conditions: Condition[] } | { kind: "not"; condition: Condition } | { kind: "number"; field: NumberField; compare: Compare; value: number } | { kind: "segment_in"; segments: Segment[] } | { kind: "stage_in"; stages: Stage[] } | { kind: "strategic"; is: boolean } | { kind: "expansion_at_least"; potential: ExpansionPotential } | 
+export type Condition = { kind: "all"; conditions: Condition[] } | { kind: "any"; conditions: Condition[] } | { kind: "not"; condition: Condition } | { kind: "number"; field: NumberField; compare: Compare; value: number } | { kind: "segment_in"; segments: Segment[] } | { kind: "stage_in"; stages: Stage[] } | { kind: "strategic"; is: boolean } | 
+/**
+ * Whether the account has reached adoption (see `lifecycle`). Holds for neither
+ * value when the account has no usage data to judge by.
+ */
+{ kind: "adopted"; is: boolean } | { kind: "expansion_at_least"; potential: ExpansionPotential } | 
 /**
  * An active signal of this kind (any kind when None) at this severity or above.
  */
@@ -1064,6 +1122,22 @@ export type Dashboard = { at_risk_accounts: number;
  */
 unscored_accounts: number; at_risk_arr_base_minor: number; total_arr_base_minor: number; by_severity: Slice[]; by_category: Slice[]; by_segment: Slice[]; by_owner: Slice[]; over_time: RiskPoint[]; funnel: Funnel; churn_reasons: Slice[]; attrition_by_segment: Attrition[]; attrition_by_tenure: Attrition[] }
 export type Decision = { id: string; decided_at: string; author_name: string | null; text: string }
+/**
+ * Where the demo book is, for a progress screen.
+ */
+export type DemoProgress = { 
+/**
+ * What is being done, as the user reads it.
+ */
+phase: string; 
+/**
+ * Steps done of `total` (accounts, for the long phases).
+ */
+done: number; total: number; 
+/**
+ * Which phase this is, 1-based, of `phases`.
+ */
+step: number; phases: number }
 /**
  * When an account goes to leadership, edited in Settings.
  */
@@ -1186,7 +1260,11 @@ committed: boolean;
 /**
  * Accounts whose data the import changed: these are re-scored.
  */
-touched_accounts: number; duration_ms: number; warnings: string[] }
+touched_accounts: number; duration_ms: number; warnings: string[]; 
+/**
+ * Owners no person matches, most accounts first: those accounts come in unassigned.
+ */
+unknown_owners: UnknownOwner[] }
 export type ImportRequest = { kind: ImportKind; path: string; mapping: FieldMapping[]; 
 /**
  * Currency of amounts that name none, e.g. "USD".
@@ -1195,7 +1273,12 @@ default_currency: string; mode: ImportMode;
 /**
  * Where rejected rows go in `ValidRows` mode; default: beside the file, "-rejects".
  */
-rejects_path: string | null }
+rejects_path: string | null; 
+/**
+ * Owner values of the file mapped to people by hand, for this import (a name or
+ * email Riskdesk does not know; CRM ids are better kept on the person).
+ */
+owner_map?: OwnerMapping[] }
 export type LaneException = { account_id: string; name: string; arr_base_minor: number; severity_level: Level | null; expansion_potential: string; owner_name: string | null }
 export type LaneSummary = { 
 /**
@@ -1273,12 +1356,26 @@ export type NumberField = { field: "health_score" } |
  */
 { field: "seat_utilization_pct" } | 
 /**
+ * Days since the account reached its lifecycle stage (unknown for a stage whose day
+ * was never recorded).
+ */
+{ field: "days_in_stage" } | 
+/**
  * A measure's 0–100 score on the account's scorecard.
  */
 { field: "measure_score"; measure: MeasureKind }
 export type OutcomeMix = { label: string; total: number; saved: number; downsell: number; churned: number; resolved: number; de_escalated: number }
 export type OutcomeSummary = { mix: OutcomeMix; arr_at_stake_minor: number; arr_retained_minor: number; arr_lost_minor: number; median_days_to_resolution: number | null; mean_days_to_resolution: number | null }
 export type OverrideView = { id: string; measure: MeasureKind; score: number; comment: string; author: string | null; created_at: string; expires_on: string | null }
+/**
+ * What an owner value the store does not know looks like: it decides what a person
+ * made from it gets (a CRM id, an email, a name).
+ */
+export type OwnerLooksLike = "salesforce_id" | "hubspot_id" | "email" | "name"
+/**
+ * One owner value of a file, and the person it means.
+ */
+export type OwnerMapping = { value: string; user_id: string }
 /**
  * What a people import found and did.
  */
@@ -1358,7 +1455,11 @@ done: number;
  */
 total: number }
 export type RecomputeProgress = { done: number; total: number }
-export type RecomputeSummary = { accounts: number; scored: number; signals_raised: number; signals_cleared: number; duration_ms: number }
+export type RecomputeSummary = { accounts: number; scored: number; signals_raised: number; signals_cleared: number; 
+/**
+ * Accounts whose lifecycle stage moved.
+ */
+stages_moved: number; duration_ms: number }
 export type Refinement = { summary: OutcomeSummary; per_criterion: OutcomeMix[]; current_threshold: number; what_if: WhatIf[]; suggested_threshold: number | null; suggestion: string }
 export type Report = { kind: ReportKind; title: string; from: string; to: string; tables: ReportTable[] }
 export type ReportKind = "monthly" | "root_cause"
@@ -1519,7 +1620,7 @@ recurring_issue_count: number;
  */
 detractor_lookback_days: number; 
 /**
- * Still onboarding this many days after the original contract date.
+ * Not adopted this many days after the original contract date.
  */
 implementation_days: number; 
 /**
@@ -1543,6 +1644,38 @@ export type Slice = { key: string | null; label: string; accounts: number; arr_b
  * Where the customer is in its lifecycle.
  */
 export type Stage = "onboarding" | "adopting" | "mature" | "renewal"
+/**
+ * When an account moves from one stage to the next.
+ */
+export type StageCriteria = { 
+/**
+ * Adopted once seat utilization is at least this share (%) ...
+ */
+adopt_seat_pct: number; 
+/**
+ * ... for this many consecutive weeks.
+ */
+adopt_weeks: number; 
+/**
+ * Mature this many days after adoption.
+ */
+mature_after_days: number; 
+/**
+ * In renewal from this many days before the renewal date.
+ */
+renewal_window_days: number }
+/**
+ * Where getting the store ready stands.
+ */
+export type Startup = 
+/**
+ * Getting ready: making the demo book (with progress) or finishing owed work.
+ */
+{ kind: "preparing"; progress: DemoProgress | null } | 
+/**
+ * A new store: explore the demo book, or start empty.
+ */
+{ kind: "choose" } | { kind: "ready" } | { kind: "failed"; message: string }
 /**
  * What one sync did.
  */
@@ -1604,6 +1737,10 @@ export type TriageItem = { position: number; account_id: string; name: string; g
  * Other groups it also falls in: handled here, once.
  */
 also: TriageGroup[]; arr: number; days_to_renewal: number; score: number; reason: string }
+/**
+ * An owner the file names that no person in the store matches.
+ */
+export type UnknownOwner = { value: string; accounts: number; looks_like: OwnerLooksLike }
 /**
  * Days-to-renewal bands: a renewal within `within_days` multiplies by `multiplier`.
  */

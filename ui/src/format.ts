@@ -76,7 +76,7 @@ export const segmentLabel: Record<Segment, string> = {
 
 export const stageLabel: Record<Stage, string> = {
   onboarding: "Onboarding",
-  adopting: "Adopting",
+  adopting: "Adopted",
   mature: "Mature",
   renewal: "Renewal",
 };

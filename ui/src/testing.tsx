@@ -18,6 +18,11 @@ export function user(partial: Partial<User> & Pick<User, "name" | "role">): User
 export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
   return {
     appInfo: vi.fn(async () => ({ version: "0.1.0", database_path: "/tmp/riskdesk.db", accounts: 0 })),
+    startupStatus: vi.fn(async () => ({ kind: "ready" as const })),
+    startDemo: vi.fn(async () => null),
+    startEmpty: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
     listUsers: vi.fn(async () => []),
     listTeams: vi.fn(async () => []),
     currentUser: vi.fn(async () => null),
@@ -33,7 +38,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     recomputeAccount: vi.fn(async () => {
       throw new Error("not faked");
     }),
-    recomputeAll: vi.fn(async () => ({ accounts: 0, scored: 0, signals_raised: 0, signals_cleared: 0, duration_ms: 0 })),
+    recomputeAll: vi.fn(async () => ({ accounts: 0, scored: 0, signals_raised: 0, signals_cleared: 0, stages_moved: 0, duration_ms: 0 })),
     lastRecomputeDay: vi.fn(async () => null),
     overrideMeasure: vi.fn(async () => {
       throw new Error("not faked");
@@ -50,6 +55,10 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
       throw new Error("not faked");
     }),
     saveSignalThresholds: vi.fn(async (t) => t),
+    stageCriteria: vi.fn(async () => {
+      throw new Error("not faked");
+    }),
+    saveStageCriteria: vi.fn(async (c) => c),
     severityConfig: vi.fn(async () => {
       throw new Error("not faked");
     }),

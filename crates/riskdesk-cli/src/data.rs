@@ -9,7 +9,9 @@ use anyhow::{bail, Context, Result};
 use chrono::Utc;
 use riskdesk_core::book::{self, BookSpec};
 use riskdesk_core::export::{self, ExportFormat, ExportView};
-use riskdesk_core::import::{self, FieldMapping, ImportKind, ImportMode, ImportRequest};
+use riskdesk_core::import::{
+    self, FieldMapping, ImportKind, ImportMode, ImportRequest, OwnerMapping,
+};
 use riskdesk_core::store::AccountQuery;
 use riskdesk_core::worklist::WorklistQuery;
 use riskdesk_core::Store;
@@ -41,7 +43,26 @@ pub struct ImportArgs {
     pub valid_rows: bool,
     pub rejects: Option<PathBuf>,
     pub no_rescore: bool,
+    pub owners: Vec<String>,
     pub json: bool,
+}
+
+/// `--owner VALUE=PERSON` options, the person named by email or id.
+async fn owner_map(store: &Store, owners: &[String]) -> Result<Vec<OwnerMapping>> {
+    let mut out = Vec::new();
+    for o in owners {
+        let (value, person) = o
+            .rsplit_once('=')
+            .with_context(|| format!("--owner {o}: expected VALUE=EMAIL-OR-ID"))?;
+        let p = riskdesk_core::people::find(store.pool(), person.trim())
+            .await
+            .with_context(|| format!("--owner {o}: no person is '{}'", person.trim()))?;
+        out.push(OwnerMapping {
+            value: value.trim().to_string(),
+            user_id: p.id,
+        });
+    }
+    Ok(out)
 }
 
 pub async fn import(a: ImportArgs) -> Result<()> {
@@ -70,7 +91,8 @@ pub async fn import(a: ImportArgs) -> Result<()> {
     } else {
         ImportMode::AllOrNothing
     };
-    let store = Store::open(&a.db).await?;
+    let store = crate::store::open(&a.db).await?;
+    let owner_map = owner_map(&store, &a.owners).await?;
     let today = Utc::now().date_naive();
     let mut last = String::new();
     let outcome = import::import(
@@ -82,6 +104,7 @@ pub async fn import(a: ImportArgs) -> Result<()> {
             default_currency: a.currency,
             mode,
             rejects_path: a.rejects.map(|p| p.display().to_string()),
+            owner_map,
         },
         today,
         |p| {
@@ -177,7 +200,7 @@ pub async fn export(
         "escalations" => ExportView::Escalations,
         other => bail!("'{other}' is not a list: accounts, worklist, ctas or escalations"),
     };
-    let store = Store::open(&db).await?;
+    let store = crate::store::existing(&db).await?;
     let r = export::export(store.pool(), &view, format, &path, Utc::now().date_naive()).await?;
     store.close().await;
     println!("{} rows written to {}", r.rows, r.path);
@@ -230,6 +253,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
             default_currency: "USD".into(),
             mode: ImportMode::AllOrNothing,
             rejects_path: None,
+            owner_map: vec![],
         };
         let outcome = import::import(&store, &req, today, |_| {}).await?;
         anyhow::ensure!(

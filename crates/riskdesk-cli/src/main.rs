@@ -4,6 +4,7 @@ mod bench;
 mod data;
 mod people;
 mod score;
+mod store;
 mod sync_bench;
 mod work;
 
@@ -181,9 +182,13 @@ enum Command {
         /// Where rejected rows go (default: beside the file, "-rejects.csv").
         #[arg(long)]
         rejects: Option<PathBuf>,
-        /// Do not re-score the touched accounts afterwards.
+        /// Leave the re-score of the touched accounts to the next command (it is recorded
+        /// as owed with the import, so it is never lost).
         #[arg(long)]
         no_rescore: bool,
+        /// An owner value of the file that means a person (VALUE=EMAIL-OR-ID), repeatable.
+        #[arg(long = "owner")]
+        owners: Vec<String>,
         #[arg(long)]
         json: bool,
     },
@@ -327,6 +332,7 @@ async fn main() -> Result<()> {
             valid_rows,
             rejects,
             no_rescore,
+            owners,
             json,
         } => {
             data::import(data::ImportArgs {
@@ -339,6 +345,7 @@ async fn main() -> Result<()> {
                 valid_rows,
                 rejects,
                 no_rescore,
+                owners,
                 json,
             })
             .await
@@ -417,10 +424,7 @@ async fn demo(
 }
 
 async fn list_accounts(db: PathBuf, query: AccountQuery, json: bool) -> Result<()> {
-    if !db.exists() {
-        anyhow::bail!("no store at {}", db.display());
-    }
-    let store = Store::open(&db).await?;
+    let store = store::existing(&db).await?;
     let page = accounts::query_accounts(store.pool(), &query).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&page)?);

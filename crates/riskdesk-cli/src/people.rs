@@ -1,13 +1,12 @@
 //! `riskdesk people`: the team a CS Ops admin sets up before importing accounts, so an
 //! export's owner column (names, emails, Salesforce user ids, HubSpot owner ids) maps.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use riskdesk_core::model::Role;
 use riskdesk_core::people::{self, NewPerson};
-use riskdesk_core::Store;
 
 #[derive(Subcommand)]
 pub enum PeopleCommand {
@@ -58,18 +57,7 @@ pub enum PeopleCommand {
     },
 }
 
-/// A store that exists: a mistyped path is an error, not a new empty store.
-async fn existing(db: &Path) -> Result<Store> {
-    if !db.exists() {
-        bail!(
-            "no store at {} (create one with `riskdesk demo` or the app)",
-            db.display()
-        );
-    }
-    Store::open(db)
-        .await
-        .with_context(|| format!("opening {}", db.display()))
-}
+use crate::store::existing;
 
 pub async fn run(command: PeopleCommand) -> Result<()> {
     match command {

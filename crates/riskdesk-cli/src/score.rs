@@ -3,36 +3,44 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{NaiveDate, Utc};
-use riskdesk_core::health::{self, Trigger};
+use riskdesk_core::health;
+use riskdesk_core::refresh;
 use riskdesk_core::scorecard::ScoreSource;
 use riskdesk_core::Store;
 
 async fn open(db: &Path) -> Result<Store> {
-    if !db.exists() {
-        bail!("no store at {}", db.display());
-    }
-    Ok(Store::open(db).await?)
+    crate::store::existing(db).await
 }
 
+/// The whole book's refresh: scores, stages, signals, rules, escalation and priority.
+/// Resumable: a kill leaves the book owed, and the next command finishes it.
 pub async fn run(db: PathBuf, as_of: Option<NaiveDate>) -> Result<()> {
     let store = open(&db).await?;
     let today = as_of.unwrap_or_else(|| Utc::now().date_naive());
     let started = Instant::now();
-    let s = health::recompute(&store, None, today, Trigger::OnDemand, |done, total| {
-        eprint!("\rscoring {done}/{total}")
-    })
+    let r = refresh::run(
+        &store,
+        refresh::Scope::Book,
+        today,
+        "score",
+        |done, total| eprint!("\rscoring {done}/{total}"),
+    )
     .await?;
     eprintln!();
     let secs = started.elapsed().as_secs_f64();
+    let s = &r.health;
     println!(
-        "Scored {} of {} accounts in {secs:.2} s ({:.0} accounts/s); signals raised {}, cleared {}",
+        "Scored {} of {} accounts in {secs:.2} s ({:.0} accounts/s); signals raised {}, cleared {}; stages moved {}; CTAs opened {}, closed {}",
         s.scored,
         s.accounts,
         s.accounts as f64 / secs.max(1e-9),
         s.signals_raised,
-        s.signals_cleared
+        s.signals_cleared,
+        s.stages_moved,
+        r.ctas_created,
+        r.ctas_closed
     );
     Ok(())
 }

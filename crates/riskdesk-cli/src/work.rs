@@ -2,16 +2,13 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use chrono::{NaiveDate, Utc};
 use riskdesk_core::rules::run::{self, FiringOutcome};
 use riskdesk_core::{cta, Store};
 
 async fn open(db: &Path) -> Result<Store> {
-    if !db.exists() {
-        bail!("no store at {}", db.display());
-    }
-    Ok(Store::open(db).await?)
+    crate::store::existing(db).await
 }
 
 pub async fn list_rules(db: PathBuf) -> Result<()> {

@@ -379,6 +379,138 @@ pub async fn create(tx: &mut Tx, new: &NewCta, today: NaiveDate) -> Result<Optio
     Ok(Some(id))
 }
 
+/// Creates many CTAs at once, with their "opened" timeline entries and playbook tasks, in
+/// a few multi-row statements instead of three or more per CTA (a rule run opening tens
+/// of thousands). Each CTA comes with its new id; returns the ids actually inserted (a
+/// CTA already live for its account, type and reason is not created again).
+pub async fn create_many(
+    tx: &mut Tx,
+    news: &[(String, NewCta)],
+    today: NaiveDate,
+) -> Result<std::collections::HashSet<String>> {
+    use crate::store::insert_batched;
+    if let Some((_, bad)) = news.iter().find(|(_, n)| n.reason.trim().is_empty()) {
+        return Err(Error::invalid(
+            "cta.reason",
+            format!("say why the CTA exists (account {})", bad.account_id),
+        ));
+    }
+    let now = Utc::now();
+    let rows: Vec<(&String, &NewCta, String)> = news
+        .iter()
+        .map(|(id, n)| {
+            let evidence = serde_json::to_string(&n.evidence)
+                .map_err(|e| Error::invalid("cta.evidence", e.to_string()))?;
+            Ok((id, n, evidence))
+        })
+        .collect::<Result<_>>()?;
+    let mut inserted = std::collections::HashSet::new();
+    // 15 columns a row, within SQLite's bound-parameter limit; RETURNING names what landed.
+    for chunk in rows.chunks(500) {
+        let mut qb: sqlx::QueryBuilder<sqlx::Sqlite> = sqlx::QueryBuilder::new(
+            "INSERT INTO ctas (id, account_id, type, reason, priority, status, owner_id, due_on, source, rule_id, evidence, category, playbook_id, created_at, updated_at) ",
+        );
+        qb.push_values(chunk, |mut b, (id, n, evidence)| {
+            b.push_bind(id.as_str())
+                .push_bind(n.account_id.as_str())
+                .push_bind(n.cta_type)
+                .push_bind(n.reason.trim())
+                .push_bind(n.priority)
+                .push_bind("open")
+                .push_bind(n.owner_id.as_deref())
+                .push_bind(n.due_on)
+                .push_bind(if n.rule_id.is_some() {
+                    "rule"
+                } else {
+                    "manual"
+                })
+                .push_bind(n.rule_id.as_deref())
+                .push_bind(evidence.as_str())
+                .push_bind(n.category.as_deref())
+                .push_bind(n.playbook.as_ref().map(|p| p.id.as_str()))
+                .push_bind(now)
+                .push_bind(now);
+        });
+        qb.push(" ON CONFLICT DO NOTHING RETURNING id");
+        let landed: Vec<String> = qb.build_query_scalar().fetch_all(&mut **tx).await?;
+        inserted.extend(landed);
+    }
+    let made: Vec<&(&String, &NewCta, String)> = rows
+        .iter()
+        .filter(|(id, ..)| inserted.contains(*id))
+        .collect();
+    let events: Vec<(String, &str, &str, String)> = made
+        .iter()
+        .map(|(id, n, _)| {
+            let by = if n.rule_id.is_some() {
+                "by a rule"
+            } else {
+                "by hand"
+            };
+            (
+                new_id(),
+                n.account_id.as_str(),
+                id.as_str(),
+                format!(
+                    "CTA opened {by}: {} ({} priority {})",
+                    n.reason.trim(),
+                    n.priority,
+                    n.cta_type
+                ),
+            )
+        })
+        .collect();
+    insert_batched(
+        tx,
+        "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body, cta_id) ",
+        7,
+        "",
+        &events,
+        |b, (id, account, cta, body)| {
+            b.push_bind(id.clone())
+                .push_bind(account.to_string())
+                .push_bind("system")
+                .push_bind(now)
+                .push_bind(None::<String>)
+                .push_bind(body.clone())
+                .push_bind(cta.to_string());
+        },
+    )
+    .await?;
+    let tasks: Vec<(String, &str, i64, &str, NaiveDate)> = made
+        .iter()
+        .flat_map(|(id, n, _)| {
+            n.playbook.iter().flat_map(move |p| {
+                p.tasks.iter().enumerate().map(move |(i, t)| {
+                    (
+                        new_id(),
+                        id.as_str(),
+                        i as i64,
+                        t.title.as_str(),
+                        today + Duration::days(t.due_in_days as i64),
+                    )
+                })
+            })
+        })
+        .collect();
+    insert_batched(
+        tx,
+        "INSERT INTO cta_tasks (id, cta_id, position, title, due_on) ",
+        5,
+        "",
+        &tasks,
+        |b, (id, cta, position, title, due)| {
+            b.push_bind(id.clone())
+                .push_bind(cta.to_string())
+                .push_bind(*position)
+                .push_bind(title.to_string())
+                .push_bind(*due);
+        },
+    )
+    .await?;
+    Ok(inserted)
+}
+
 /// How a CTA can end.
 pub const OUTCOMES: [&str; 5] = [
     "saved",

@@ -70,7 +70,7 @@ impl EscalationCriteria {
 const CONFIG_KEY: &str = "escalation";
 
 pub async fn criteria(pool: &SqlitePool) -> Result<EscalationCriteria> {
-    crate::health::get_config(pool, CONFIG_KEY).await
+    crate::config::get(pool, CONFIG_KEY).await
 }
 
 pub async fn save_criteria(store: &Store, c: &EscalationCriteria) -> Result<()> {
@@ -78,7 +78,7 @@ pub async fn save_criteria(store: &Store, c: &EscalationCriteria) -> Result<()> 
         return Err(Error::invalid("escalation criteria", problems.join("; ")));
     }
     let mut tx = store.write().await?;
-    crate::health::set_config(&mut tx, CONFIG_KEY, c).await?;
+    crate::config::set(&mut tx, CONFIG_KEY, c).await?;
     Ok(tx.commit().await?)
 }
 

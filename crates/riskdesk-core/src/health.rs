@@ -2,8 +2,8 @@
 //!
 //! A recompute loads accounts' facts in batches, scores each with the scorecard that
 //! applies, detects signals, assesses severity and writes the results of a batch in one
-//! transaction: the day's snapshot (at most one a day per account, replaced by a later
-//! recompute that day; on-demand snapshots come on top), the current health row, and the
+//! transaction: the day's snapshot (one a day per account, replaced by a later recompute
+//! that day when its result moved), the current health row, and the
 //! signals (raised, updated, or cleared when their condition is gone).
 
 use std::collections::HashMap;
@@ -26,34 +26,8 @@ const SIGNAL_THRESHOLDS: &str = "signal_thresholds";
 const SEVERITY: &str = "severity";
 const BATCH: usize = 400;
 
-pub(crate) async fn get_config<T: serde::de::DeserializeOwned + Default>(
-    pool: &SqlitePool,
-    key: &str,
-) -> Result<T> {
-    let row: Option<(String,)> = sqlx::query_as("SELECT value FROM config WHERE key = ?")
-        .bind(key)
-        .fetch_optional(pool)
-        .await?;
-    match row {
-        None => Ok(T::default()),
-        Some((json,)) => serde_json::from_str(&json)
-            .map_err(|e| Error::invalid(format!("config {key}"), e.to_string())),
-    }
-}
-
-pub(crate) async fn set_config<T: Serialize>(tx: &mut Tx, key: &str, value: &T) -> Result<()> {
-    let json = serde_json::to_string(value).map_err(|e| Error::invalid(key, e.to_string()))?;
-    sqlx::query("INSERT INTO config (key, value, updated_at) VALUES (?, ?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at")
-        .bind(key)
-        .bind(json)
-        .bind(Utc::now())
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
-}
-
 pub async fn signal_thresholds(pool: &SqlitePool) -> Result<SignalThresholds> {
-    get_config(pool, SIGNAL_THRESHOLDS).await
+    crate::config::get(pool, SIGNAL_THRESHOLDS).await
 }
 
 pub async fn save_signal_thresholds(store: &Store, t: &SignalThresholds) -> Result<()> {
@@ -61,12 +35,12 @@ pub async fn save_signal_thresholds(store: &Store, t: &SignalThresholds) -> Resu
         return Err(Error::invalid("signal thresholds", first.clone()));
     }
     let mut tx = store.write().await?;
-    set_config(&mut tx, SIGNAL_THRESHOLDS, t).await?;
+    crate::config::set(&mut tx, SIGNAL_THRESHOLDS, t).await?;
     Ok(tx.commit().await?)
 }
 
 pub async fn severity_config(pool: &SqlitePool) -> Result<SeverityConfig> {
-    get_config(pool, SEVERITY).await
+    crate::config::get(pool, SEVERITY).await
 }
 
 pub async fn save_severity_config(store: &Store, c: &SeverityConfig) -> Result<()> {
@@ -74,7 +48,7 @@ pub async fn save_severity_config(store: &Store, c: &SeverityConfig) -> Result<(
         return Err(Error::invalid("severity", first.clone()));
     }
     let mut tx = store.write().await?;
-    set_config(&mut tx, SEVERITY, c).await?;
+    crate::config::set(&mut tx, SEVERITY, c).await?;
     Ok(tx.commit().await?)
 }
 
@@ -174,14 +148,6 @@ pub async fn save_scorecard(
     })
 }
 
-/// Why a recompute ran; on-demand runs also keep a snapshot of their own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trigger {
-    Scheduled,
-    DataChange,
-    OnDemand,
-}
-
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct RecomputeSummary {
@@ -189,6 +155,8 @@ pub struct RecomputeSummary {
     pub scored: u32,
     pub signals_raised: u32,
     pub signals_cleared: u32,
+    /// Accounts whose lifecycle stage moved.
+    pub stages_moved: u32,
     pub duration_ms: u32,
 }
 
@@ -256,7 +224,6 @@ pub async fn recompute(
     store: &Store,
     ids: Option<Vec<String>>,
     today: NaiveDate,
-    trigger: Trigger,
     mut progress: impl FnMut(usize, usize),
 ) -> Result<RecomputeSummary> {
     let started = Instant::now();
@@ -269,31 +236,83 @@ pub async fn recompute(
         accounts: ids.len() as u32,
         ..Default::default()
     };
+    let stages = crate::lifecycle::criteria(store.pool()).await?;
+    // A few accounts move the day's dashboard aggregate by their own difference; the
+    // whole book (or a large part) recounts it.
+    let incremental = ids.len() <= BATCH;
+    let mut aggregated = true;
     for (i, chunk) in ids.chunks(BATCH).enumerate() {
-        let facts = facts::load(store.pool(), chunk, today - Duration::days(120)).await?;
+        let mut facts = facts::load(store.pool(), chunk, today - Duration::days(120)).await?;
+        // The stage picks the scorecard, so it moves first.
+        let moves: Vec<crate::lifecycle::StageMove> = facts
+            .iter_mut()
+            .filter_map(|f| {
+                let m = crate::lifecycle::next(f, today, &stages)?;
+                if f.account.stage != m.to {
+                    f.stage_since = Some(today);
+                }
+                f.account.stage = m.to;
+                f.adopted_on = m.adopted_on;
+                Some(m)
+            })
+            .collect();
+        summary.stages_moved += moves.iter().filter(|m| m.from != m.to).count() as u32;
         let outcomes: Vec<Outcome> = facts
             .iter()
             .filter_map(|f| evaluate(&cards, f, today, &thresholds, &sev))
             .collect();
         summary.scored += outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
         let mut tx = store.write().await?;
+        let before = if incremental {
+            Some(day_share(&mut tx, chunk, today).await?)
+        } else {
+            None
+        };
+        crate::lifecycle::apply(&mut tx, &moves, today).await?;
         note_band_changes(&mut tx, chunk, &outcomes).await?;
-        write_snapshots(&mut tx, &outcomes, today, now, "daily").await?;
-        if trigger == Trigger::OnDemand {
-            write_snapshots(&mut tx, &outcomes, today, now, "on_demand").await?;
-        }
+        write_snapshots(&mut tx, &outcomes, today, now).await?;
         write_current(&mut tx, &outcomes, now).await?;
         let (raised, cleared) = write_signals(&mut tx, chunk, &outcomes, now).await?;
+        if let Some(before) = before {
+            let after = day_share(&mut tx, chunk, today).await?;
+            let moved = sqlx::query(
+                "UPDATE risk_daily SET accounts = accounts + ?, arr_base_minor = arr_base_minor + ?, scored = scored + ? WHERE day = ?",
+            )
+            .bind(after.0 - before.0)
+            .bind(after.1 - before.1)
+            .bind(after.2 - before.2)
+            .bind(today)
+            .execute(&mut *tx)
+            .await?;
+            aggregated = moved.rows_affected() == 1;
+        } else {
+            aggregated = false;
+        }
         tx.commit().await?;
+        crate::crashpoint("recompute.batch");
         summary.signals_raised += raised;
         summary.signals_cleared += cleared;
         progress((i * BATCH + chunk.len()).min(ids.len()), ids.len());
     }
-    aggregate_days(store, &[today]).await?;
+    if !aggregated {
+        aggregate_days(store, &[today]).await?;
+    }
     // Severity moved: so may the worklist.
     crate::priority::refresh(store, Some(ids), today).await?;
     summary.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
     Ok(summary)
+}
+
+/// What `ids` add to the day's at-risk aggregate (accounts below 50, their ARR, scored).
+async fn day_share(tx: &mut Tx, ids: &[String], day: NaiveDate) -> Result<(i64, i64, i64)> {
+    let mut qb = QueryBuilder::new(
+        "SELECT COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), \
+         COUNT(s.score) FROM health_snapshots s JOIN accounts a ON a.id = s.account_id \
+         WHERE s.kind = 'daily' AND s.day = ",
+    );
+    qb.push_bind(day).push(" AND s.account_id");
+    crate::store::in_list(&mut qb, ids);
+    Ok(qb.build_query_as().fetch_one(&mut **tx).await?)
 }
 
 /// Puts "health changed band" on the timeline of every account whose band moved since
@@ -330,8 +349,15 @@ async fn note_band_changes(tx: &mut Tx, ids: &[String], outcomes: &[Outcome]) ->
     Ok(())
 }
 
-/// The day of the last recompute, if any: the daily schedule runs when it is before today.
+/// The day of the last full recompute, if any: the daily schedule runs when it is before
+/// today. (An unchanged score is not rewritten, so `computed_at` alone cannot say.)
 pub async fn last_computed_day(pool: &SqlitePool) -> Result<Option<NaiveDate>> {
+    if let Some(day) = crate::store::settings::get(pool, crate::refresh::LAST_FULL_DAY)
+        .await?
+        .and_then(|d| d.parse::<NaiveDate>().ok())
+    {
+        return Ok(Some(day));
+    }
     let at: Option<DateTime<Utc>> =
         sqlx::query_scalar("SELECT MAX(computed_at) FROM account_health")
             .fetch_one(pool)
@@ -347,18 +373,41 @@ pub async fn initialize(
     weeks: u32,
     step_days: u32,
 ) -> Result<RecomputeSummary> {
+    initialize_with_progress(store, today, weeks, step_days, |_, _| {}).await
+}
+
+/// `initialize`, reporting (accounts done, total) over the history and then today.
+pub async fn initialize_with_progress(
+    store: &Store,
+    today: NaiveDate,
+    weeks: u32,
+    step_days: u32,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<RecomputeSummary> {
     let step = step_days.max(1) as i64;
     let days: Vec<NaiveDate> = (1..=(weeks as i64 * 7 / step))
         .rev()
         .map(|i| today - Duration::days(i * step))
         .collect();
-    backfill(store, &days).await?;
-    recompute(store, None, today, Trigger::Scheduled, |_, _| {}).await
+    // The history costs about as much per account as today's score: half the bar each.
+    backfill_with_progress(store, &days, |done, total| progress(done, total * 2)).await?;
+    recompute(store, None, today, |done, total| {
+        progress(total + done, total * 2)
+    })
+    .await
 }
 
 /// Writes daily snapshots for past `days`, scoring each account on its data as it stood
 /// then, so a new store starts with a history and trends.
 pub async fn backfill(store: &Store, days: &[NaiveDate]) -> Result<()> {
+    backfill_with_progress(store, days, |_, _| {}).await
+}
+
+async fn backfill_with_progress(
+    store: &Store,
+    days: &[NaiveDate],
+    mut progress: impl FnMut(usize, usize),
+) -> Result<()> {
     let cards = scorecards(store).await?;
     let ids = crate::store::accounts::ids_or_local(store.pool(), None).await?;
     let (Some(first), Some(_)) = (days.iter().min(), days.iter().max()) else {
@@ -366,6 +415,7 @@ pub async fn backfill(store: &Store, days: &[NaiveDate]) -> Result<()> {
     };
     let thresholds = signal_thresholds(store.pool()).await?;
     let sev = severity_config(store.pool()).await?;
+    let mut done = 0;
     for chunk in ids.chunks(BATCH) {
         let facts = facts::load(store.pool(), chunk, *first - Duration::days(1)).await?;
         let mut tx = store.write().await?;
@@ -393,9 +443,11 @@ pub async fn backfill(store: &Store, days: &[NaiveDate]) -> Result<()> {
                 .and_hms_opt(6, 0, 0)
                 .map(|t| t.and_utc())
                 .unwrap_or_else(Utc::now);
-            write_snapshots(&mut tx, &outcomes, day, at, "daily").await?;
+            write_snapshots(&mut tx, &outcomes, day, at).await?;
         }
         tx.commit().await?;
+        done += chunk.len();
+        progress(done, ids.len());
     }
     aggregate_days(store, days).await
 }
@@ -420,7 +472,6 @@ async fn write_snapshots(
     outcomes: &[Outcome],
     day: NaiveDate,
     at: DateTime<Utc>,
-    kind: &'static str,
 ) -> Result<()> {
     let rows: Vec<(String, &Outcome, String)> = outcomes
         .iter()
@@ -433,13 +484,14 @@ async fn write_snapshots(
             ))
         })
         .collect::<Result<_>>()?;
-    let tail = if kind == "daily" {
-        " ON CONFLICT(account_id, day) WHERE kind = 'daily' DO UPDATE SET computed_at = excluded.computed_at, \
+    // One snapshot per account per day: a second run that day rewrites only the snapshots
+    // whose result moved.
+    let tail = " ON CONFLICT(account_id, day) WHERE kind = 'daily' DO UPDATE SET computed_at = excluded.computed_at, \
          scorecard_id = excluded.scorecard_id, scorecard_name = excluded.scorecard_name, scorecard_version = excluded.scorecard_version, \
-         score = excluded.score, band = excluded.band, measures = excluded.measures"
-    } else {
-        ""
-    };
+         score = excluded.score, band = excluded.band, measures = excluded.measures \
+         WHERE (health_snapshots.scorecard_id, health_snapshots.scorecard_version, health_snapshots.score, health_snapshots.band, \
+                health_snapshots.measures) \
+           IS NOT (excluded.scorecard_id, excluded.scorecard_version, excluded.score, excluded.band, excluded.measures)";
     insert_batched(
         tx,
         "INSERT INTO health_snapshots (id, account_id, day, kind, computed_at, scorecard_id, scorecard_name, scorecard_version, score, band, measures) ",
@@ -450,7 +502,7 @@ async fn write_snapshots(
             b.push_bind(id.clone())
                 .push_bind(o.account_id.clone())
                 .push_bind(day)
-                .push_bind(kind)
+                .push_bind("daily")
                 .push_bind(at)
                 .push_bind(o.health.scorecard_id.clone())
                 .push_bind(o.health.scorecard_name.clone())
@@ -481,7 +533,13 @@ async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> 
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
          band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
          severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity, \
-         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total",
+         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total \
+         WHERE (account_health.scorecard_id, account_health.score, account_health.band, account_health.band_color, \
+                account_health.trend_7, account_health.trend_30, account_health.trend_90, account_health.severity_score, \
+                account_health.severity_level, account_health.severity, account_health.measures_with_data, account_health.measures_total) \
+           IS NOT (excluded.scorecard_id, excluded.score, excluded.band, excluded.band_color, excluded.trend_7, excluded.trend_30, \
+                excluded.trend_90, excluded.severity_score, excluded.severity_level, excluded.severity, excluded.measures_with_data, \
+                excluded.measures_total)",
         &rows,
         |b, (o, severity)| {
             b.push_bind(o.account_id.clone())
@@ -789,7 +847,8 @@ pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<Accou
     })
 }
 
-/// Records a CSM's judgment on one measure and re-scores the account at once.
+/// Records a CSM's judgment on one measure and refreshes the account at once (scores,
+/// signals, rules, priority).
 #[allow(clippy::too_many_arguments)]
 pub async fn override_measure(
     store: &Store,
@@ -835,12 +894,14 @@ pub async fn override_measure(
         .bind(expires_on)
         .execute(&mut *tx)
         .await?;
+    let scope = crate::refresh::Scope::Accounts(vec![account_id.to_string()]);
+    crate::refresh::mark(&mut tx, &scope, today).await?;
     tx.commit().await?;
-    recompute(
+    crate::refresh::run(
         store,
-        Some(vec![account_id.to_string()]),
+        scope,
         today,
-        Trigger::DataChange,
+        crate::rules::run::DATA_CHANGE,
         |_, _| {},
     )
     .await?;
@@ -860,12 +921,14 @@ pub async fn log_nps_response(
     }
     let mut tx = store.write().await?;
     crate::store::activity::upsert_nps(&mut tx, std::slice::from_ref(response)).await?;
+    let scope = crate::refresh::Scope::Accounts(vec![response.account_id.clone()]);
+    crate::refresh::mark(&mut tx, &scope, today).await?;
     tx.commit().await?;
-    recompute(
+    crate::refresh::run(
         store,
-        Some(vec![response.account_id.clone()]),
+        scope,
         today,
-        Trigger::DataChange,
+        crate::rules::run::DATA_CHANGE,
         |_, _| {},
     )
     .await?;
@@ -894,12 +957,14 @@ pub async fn remove_override(
         .bind(override_id)
         .execute(&mut *tx)
         .await?;
+    let scope = crate::refresh::Scope::Accounts(vec![account_id.clone()]);
+    crate::refresh::mark(&mut tx, &scope, today).await?;
     tx.commit().await?;
-    recompute(
+    crate::refresh::run(
         store,
-        Some(vec![account_id.clone()]),
+        scope,
         today,
-        Trigger::DataChange,
+        crate::rules::run::DATA_CHANGE,
         |_, _| {},
     )
     .await?;

@@ -3,20 +3,25 @@
 
 pub mod book;
 pub mod categories;
+pub mod config;
+mod crashpoint;
 pub mod csv_safe;
 pub mod cta;
 pub mod dashboard;
 pub mod error;
 pub mod escalation;
 pub mod export;
+pub mod first_start;
 pub mod health;
 pub mod huddle;
 pub mod import;
 pub mod lane;
+pub mod lifecycle;
 pub mod model;
 pub mod money;
 pub mod people;
 pub mod priority;
+pub mod refresh;
 pub mod report;
 pub mod rules;
 pub mod scorecard;
@@ -28,6 +33,7 @@ pub mod timeline;
 pub mod triage;
 pub mod worklist;
 
+pub use crashpoint::crashpoint;
 pub use error::{Error, Result};
 pub use store::Store;
 

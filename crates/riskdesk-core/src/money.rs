@@ -83,3 +83,26 @@ mod tests {
         assert_eq!(format_minor(999, "USD", 2), "9.99 USD");
     }
 }
+
+/// A count with thousands separators, as people read it: 2500 → "2,500".
+pub fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod thousands_tests {
+    #[test]
+    fn counts_read_with_separators() {
+        assert_eq!(super::thousands(2500), "2,500");
+        assert_eq!(super::thousands(1_048_576), "1,048,576");
+        assert_eq!(super::thousands(999), "999");
+    }
+}

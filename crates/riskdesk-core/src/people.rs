@@ -525,6 +525,7 @@ mod tests {
             default_currency: "USD".into(),
             mode: crate::import::ImportMode::AllOrNothing,
             rejects_path: None,
+            owner_map: vec![],
         };
         for m in req.mapping.iter_mut().filter(|m| m.field == "owner") {
             m.column = Some("OwnerId".into());

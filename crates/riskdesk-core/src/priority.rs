@@ -324,7 +324,7 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
 const CONFIG_KEY: &str = "priority";
 
 pub async fn config(pool: &SqlitePool) -> Result<PriorityConfig> {
-    crate::health::get_config(pool, CONFIG_KEY).await
+    crate::config::get(pool, CONFIG_KEY).await
 }
 
 /// Saves the weights and re-ranks the book with them.
@@ -333,7 +333,7 @@ pub async fn save_config(store: &Store, c: &PriorityConfig, today: NaiveDate) ->
         return Err(Error::invalid("priority", problems.join("; ")));
     }
     let mut tx = store.write().await?;
-    crate::health::set_config(&mut tx, CONFIG_KEY, c).await?;
+    crate::config::set(&mut tx, CONFIG_KEY, c).await?;
     tx.commit().await?;
     refresh(store, None, today).await
 }
@@ -489,7 +489,14 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
          score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
          owner_id = excluded.owner_id, segment = excluded.segment, \
          renewal_date = excluded.renewal_date, severity_level = excluded.severity_level, arr_base_minor = excluded.arr_base_minor, \
-         contract_start = excluded.contract_start, churned = excluded.churned",
+         contract_start = excluded.contract_start, churned = excluded.churned \
+         WHERE (account_priority.at_risk, account_priority.lane, account_priority.score, account_priority.category, \
+                account_priority.flagged, account_priority.open_ctas, account_priority.owner_id, account_priority.segment, \
+                account_priority.renewal_date, account_priority.severity_level, account_priority.arr_base_minor, \
+                account_priority.contract_start, account_priority.churned) \
+           IS NOT (excluded.at_risk, excluded.lane, excluded.score, excluded.category, excluded.flagged, excluded.open_ctas, \
+                excluded.owner_id, excluded.segment, excluded.renewal_date, excluded.severity_level, excluded.arr_base_minor, \
+                excluded.contract_start, excluded.churned)",
         rows,
         |b, r| {
             b.push_bind(r.id.clone())
@@ -514,7 +521,9 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
         tx,
         "INSERT INTO priority_explanations (account_id, explanation) ",
         2,
-        " ON CONFLICT(account_id) DO UPDATE SET explanation = excluded.explanation",
+        // Only ranks that changed are written: a re-rank of an unchanged book writes nothing.
+        " ON CONFLICT(account_id) DO UPDATE SET explanation = excluded.explanation \
+         WHERE priority_explanations.explanation IS NOT excluded.explanation",
         rows,
         |b, r| {
             b.push_bind(r.id.clone()).push_bind(r.explanation.clone());

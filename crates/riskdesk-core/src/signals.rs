@@ -65,7 +65,7 @@ pub struct SignalThresholds {
     pub recurring_issue_count: u32,
     /// A detractor response counts for this many days.
     pub detractor_lookback_days: u32,
-    /// Still onboarding this many days after the original contract date.
+    /// Not adopted this many days after the original contract date.
     pub implementation_days: u32,
     /// Health down at least this % …
     pub health_drop_pct: f64,
@@ -305,7 +305,19 @@ pub fn detect(
     }
 
     let since_contract = days_ago(facts.account.contract_start);
-    if facts.account.stage == Stage::Onboarding && since_contract >= t.implementation_days as i64 {
+    // Not adopted: no adoption day (the recompute records it from usage before signals
+    // run), and usage data that could have shown one.
+    // A first-term account that reaches its renewal window unadopted still counts.
+    let first_term =
+        facts.account.renewal_date <= facts.account.contract_start + chrono::Duration::days(400);
+    let not_adopted = facts.adopted_on.is_none_or(|d| d > today)
+        && (facts.account.stage == Stage::Onboarding
+            || (facts.account.stage == Stage::Renewal && first_term))
+        && facts
+            .usage
+            .iter()
+            .any(|w| w.week_start <= today && w.licensed_seats > 0);
+    if not_adopted && since_contract >= t.implementation_days as i64 {
         let severity = if since_contract >= t.implementation_days as i64 + 30 {
             Level::High
         } else {
@@ -314,7 +326,7 @@ pub fn detect(
         out.push(detected(
             SignalKind::ImplementationDelay,
             severity,
-            format!("Still onboarding {since_contract} days after the contract date"),
+            format!("Not adopted {since_contract} days after the contract date"),
             vec![
                 format!("original contract date {}", facts.account.contract_start),
                 format!("expected adopted within {} days", t.implementation_days),

@@ -166,6 +166,33 @@ pub async fn status(pool: &SqlitePool, vault: &Vault) -> Result<SyncStatus> {
     })
 }
 
+/// While this device is connected, the team server's people are the truth, and the
+/// server takes changes to them only from an admin or a manager: the same rule here, so
+/// a refused change is told at once instead of being set aside at the next push. The
+/// role is the one the server's directory gives the signed-in email. A device that is not
+/// connected keeps its own people.
+pub async fn check_directory_edit(pool: &SqlitePool, vault: &Vault) -> Result<()> {
+    if vault.load()?.is_none() {
+        return Ok(());
+    }
+    let email = settings::get(pool, EMAIL).await?.unwrap_or_default();
+    let role: Option<crate::model::Role> =
+        sqlx::query_scalar("SELECT role FROM users WHERE lower(email) = lower(?)")
+            .bind(&email)
+            .fetch_optional(pool)
+            .await?;
+    match role {
+        Some(crate::model::Role::Admin | crate::model::Role::Manager) => Ok(()),
+        _ => Err(Error::invalid(
+            "people",
+            format!(
+                "this device syncs with a team server, whose people are the truth: only an admin or a manager changes them, and {} is signed in as neither",
+                if email.is_empty() { "nobody" } else { email.as_str() }
+            ),
+        )),
+    }
+}
+
 /// Moves a token an older version kept in the store's settings into `vault`.
 pub async fn adopt_old_token(store: &Store, vault: &Vault) -> Result<()> {
     if let Some(token) = settings::get(store.pool(), OLD_TOKEN).await? {
@@ -709,6 +736,8 @@ pub async fn sync_once(
             None => break,
         }
     }
+    // Pulled edits of accounts scored here are refreshed before the round ends.
+    crate::refresh::finish_pending(store).await?;
     if report.pushed + report.pulled >= BIG_ROUND {
         // A first sync wrote the whole book through the WAL: fold it back into the store
         // now rather than leave every later read searching a WAL of that size.

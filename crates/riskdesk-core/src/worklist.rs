@@ -100,8 +100,11 @@ fn push_filters<'a>(
     if !q.include_digital {
         qb.push(" AND p.lane = 'csm'");
     }
+    // Unassigned accounts are nobody's, so no team's: that filter looks past the scope.
+    let unassigned = q.owner_id.as_deref() == Some(crate::store::accounts::UNASSIGNED);
     match (q.scope, &q.user_id) {
         (CtaScope::All, _) => {}
+        _ if unassigned => {}
         (_, None) => return Err(Error::invalid("worklist.scope", "say who you are first")),
         (CtaScope::Mine, Some(user)) => {
             qb.push(" AND p.owner_id = ").push_bind(user.as_str());
@@ -112,8 +115,15 @@ fn push_filters<'a>(
                 .push("))");
         }
     }
-    if let Some(owner) = &q.owner_id {
-        qb.push(" AND p.owner_id = ").push_bind(owner.as_str());
+    match q.owner_id.as_deref() {
+        // Accounts nobody owns yet (an import named an owner Riskdesk did not know).
+        Some(crate::store::accounts::UNASSIGNED) => {
+            qb.push(" AND p.owner_id IS NULL");
+        }
+        Some(owner) => {
+            qb.push(" AND p.owner_id = ").push_bind(owner);
+        }
+        None => {}
     }
     if let Some(segment) = q.segment {
         qb.push(" AND p.segment = ").push_bind(segment);
@@ -225,6 +235,52 @@ mod tests {
             user_id,
             ..WorklistQuery::everyone(50)
         }
+    }
+
+    #[tokio::test]
+    async fn a_manager_filters_the_worklist_to_unassigned_accounts() {
+        let (_dir, store) = worked_book(300, 6, 0).await;
+        let today = test_day();
+        let all = page(store.pool(), &query(CtaScope::All, None), today)
+            .await
+            .expect("page");
+        let orphans: Vec<String> = all
+            .rows
+            .iter()
+            .take(2)
+            .map(|r| r.account_id.clone())
+            .collect();
+        for id in &orphans {
+            sqlx::query("UPDATE accounts SET owner_id = NULL WHERE id = ?")
+                .bind(id)
+                .execute(store.pool())
+                .await
+                .expect("unassign");
+        }
+        crate::priority::refresh(&store, Some(orphans.clone()), today)
+            .await
+            .expect("rerank");
+        // A manager's "My team" view shows them too: nobody's accounts are no team's.
+        let manager: String =
+            sqlx::query_scalar("SELECT id FROM users WHERE role = 'manager' LIMIT 1")
+                .fetch_one(store.pool())
+                .await
+                .expect("manager");
+        let q = WorklistQuery {
+            owner_id: Some(crate::store::accounts::UNASSIGNED.into()),
+            ..query(CtaScope::Team, Some(manager))
+        };
+        let unassigned = page(store.pool(), &q, today).await.expect("page");
+        let mut got: Vec<String> = unassigned
+            .rows
+            .iter()
+            .map(|r| r.account_id.clone())
+            .collect();
+        got.sort();
+        let mut want = orphans.clone();
+        want.sort();
+        assert_eq!(got, want);
+        assert!(unassigned.rows.iter().all(|r| r.owner_id.is_none()));
     }
 
     #[tokio::test]

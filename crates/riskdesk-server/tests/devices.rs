@@ -28,15 +28,9 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
         .await
         .expect("csm store");
     book::load(&csm, &spec, |_, _| {}).await.expect("book");
-    riskdesk_core::health::recompute(
-        &csm,
-        None,
-        today,
-        riskdesk_core::health::Trigger::Scheduled,
-        |_, _| {},
-    )
-    .await
-    .expect("score");
+    riskdesk_core::health::recompute(&csm, None, today, |_, _| {})
+        .await
+        .expect("score");
     let account: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY name LIMIT 1")
         .fetch_one(csm.pool())
         .await
@@ -128,15 +122,9 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
     };
     let before = ctas(&mgr).await;
     assert!(before > 0, "the CSM's CTAs arrived");
-    let scored = riskdesk_core::health::recompute(
-        &mgr,
-        None,
-        today,
-        riskdesk_core::health::Trigger::Scheduled,
-        |_, _| {},
-    )
-    .await
-    .expect("mgr scores");
+    let scored = riskdesk_core::health::recompute(&mgr, None, today, |_, _| {})
+        .await
+        .expect("mgr scores");
     assert_eq!(scored.accounts, 0, "{scored:?}");
     riskdesk_core::rules::run::run(&mgr, None, today, false, "daily")
         .await

@@ -141,10 +141,12 @@ pub const ENTITIES: &[Entity] = &[
             "crm_id",
             "created_at",
             "updated_at",
+            "stage_since",
+            "adopted_on",
         ],
         account: AccountOf::Itself,
         long_text: &[],
-        later: &[],
+        later: &[("stage_since", "null"), ("adopted_on", "null")],
     },
     Entity {
         name: "cta",

@@ -8,8 +8,10 @@ pub mod team;
 pub mod work;
 pub mod worklist;
 
-use riskdesk_core::health::{self, Trigger};
+use riskdesk_core::health;
+use riskdesk_core::lifecycle::{self, StageCriteria};
 use riskdesk_core::model::{Team, User};
+use riskdesk_core::refresh;
 use riskdesk_core::scorecard::{MeasureKind, Scorecard, ScorecardDefinition};
 use riskdesk_core::severity::SeverityConfig;
 use riskdesk_core::signals::SignalThresholds;
@@ -22,6 +24,9 @@ use tauri::State;
 
 use crate::error::{AppError, AppResult};
 use crate::AppState;
+
+/// The rule run log's name for a refresh a user asked for.
+const RECOMPUTE: &str = "recompute";
 
 pub(crate) fn parse_id(field: &str, id: &str) -> AppResult<String> {
     uuid::Uuid::parse_str(id)
@@ -38,6 +43,54 @@ pub struct AppInfo {
     /// Where the local store lives, so a user can find and back it up.
     pub database_path: String,
     pub accounts: u32,
+}
+
+/// Whether the store is ready; the window polls this until it is.
+#[tauri::command]
+#[specta::specta]
+pub async fn startup_status(state: State<'_, AppState>) -> AppResult<crate::startup::Startup> {
+    Ok(crate::startup::get(&state.startup))
+}
+
+/// First start: make the demo book (progress shows in `startup_status`).
+#[tauri::command]
+#[specta::specta]
+pub async fn start_demo(state: State<'_, AppState>) -> AppResult<()> {
+    if !crate::startup::claim_choice(&state.startup) {
+        return Err(AppError::Invalid {
+            field: "startup".into(),
+            reason: "the store is already set up".into(),
+        });
+    }
+    tauri::async_runtime::spawn(crate::startup::run(
+        state.store.clone(),
+        state.startup.clone(),
+        true,
+    ));
+    Ok(())
+}
+
+/// First start: an empty store, with me as its admin.
+#[tauri::command]
+#[specta::specta]
+pub async fn start_empty(
+    state: State<'_, AppState>,
+    name: String,
+    email: String,
+) -> AppResult<User> {
+    if crate::startup::get(&state.startup) != crate::startup::Startup::Choose {
+        return Err(AppError::Invalid {
+            field: "startup".into(),
+            reason: "the store is already set up".into(),
+        });
+    }
+    let me = riskdesk_core::first_start::start_empty(&state.store, &name, &email).await?;
+    if crate::startup::claim_choice(&state.startup) {
+        let (store, status) = (state.store.clone(), state.startup.clone());
+        crate::startup::finish(&store, &status).await?;
+        tauri::async_runtime::spawn(crate::schedules(store));
+    }
+    Ok(people::get_user(state.store.pool(), &me.id).await?)
 }
 
 #[tauri::command]
@@ -161,7 +214,7 @@ pub async fn account_health(
     Ok(health::account_health(state.store.pool(), &id).await?)
 }
 
-/// Re-scores one account now and keeps an on-demand snapshot.
+/// Refreshes one account now: scores, stage, signals, rules, escalation, priority.
 #[tauri::command]
 #[specta::specta]
 pub async fn recompute_account(
@@ -170,11 +223,11 @@ pub async fn recompute_account(
 ) -> AppResult<health::AccountHealth> {
     let id = parse_id("account_id", &account_id)?;
     accounts::get_account(state.store.pool(), &id).await?;
-    health::recompute(
+    refresh::run(
         &state.store,
-        Some(vec![id.clone()]),
+        refresh::Scope::Accounts(vec![id.clone()]),
         today(),
-        Trigger::OnDemand,
+        RECOMPUTE,
         |_, _| {},
     )
     .await?;
@@ -194,11 +247,11 @@ pub async fn recompute_all(
     state: State<'_, AppState>,
     on_progress: Channel<RecomputeProgress>,
 ) -> AppResult<health::RecomputeSummary> {
-    let summary = health::recompute(
+    let summary = refresh::run(
         &state.store,
-        None,
+        refresh::Scope::Book,
         today(),
-        Trigger::OnDemand,
+        RECOMPUTE,
         |done, total| {
             // A closed window is no reason to stop scoring.
             let _ = on_progress.send(RecomputeProgress {
@@ -208,9 +261,7 @@ pub async fn recompute_all(
         },
     )
     .await?;
-    // Every account was touched: the rules see the new scores at once.
-    riskdesk_core::rules::run::run(&state.store, None, today(), false, "recompute").await?;
-    Ok(summary)
+    Ok(summary.health)
 }
 
 #[tauri::command]
@@ -328,6 +379,22 @@ pub async fn save_signal_thresholds(
     Ok(thresholds)
 }
 
+#[tauri::command]
+#[specta::specta]
+pub async fn stage_criteria(state: State<'_, AppState>) -> AppResult<StageCriteria> {
+    Ok(lifecycle::criteria(state.store.pool()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_stage_criteria(
+    state: State<'_, AppState>,
+    criteria: StageCriteria,
+) -> AppResult<StageCriteria> {
+    lifecycle::save_criteria(&state.store, &criteria).await?;
+    Ok(criteria)
+}
+
 /// Logs an NPS response; the account is re-scored before this returns.
 #[tauri::command]
 #[specta::specta]
@@ -360,7 +427,6 @@ pub async fn log_nps_response(
     };
     let account_id = response.account_id.clone();
     health::log_nps_response(&state.store, &response, today()).await?;
-    run_rules_for(&state, &account_id).await?;
     Ok(health::account_health(state.store.pool(), &account_id).await?)
 }
 
@@ -378,17 +444,4 @@ pub async fn save_severity_config(
 ) -> AppResult<SeverityConfig> {
     health::save_severity_config(&state.store, &config).await?;
     Ok(config)
-}
-
-/// Rules run for an account right after its scores change.
-async fn run_rules_for(state: &AppState, account_id: &str) -> AppResult<()> {
-    riskdesk_core::rules::run::run(
-        &state.store,
-        Some(vec![account_id.to_string()]),
-        today(),
-        false,
-        riskdesk_core::rules::run::DATA_CHANGE,
-    )
-    .await?;
-    Ok(())
 }

@@ -16,6 +16,7 @@ pub async fn people_list(state: State<'_, AppState>) -> AppResult<Vec<Person>> {
 #[tauri::command]
 #[specta::specta]
 pub async fn people_add(state: State<'_, AppState>, person: NewPerson) -> AppResult<Person> {
+    riskdesk_core::sync::check_directory_edit(state.store.pool(), &state.vault).await?;
     Ok(people::add(&state.store, &person).await?)
 }
 
@@ -34,6 +35,9 @@ pub async fn people_import(
             reason: format!("{} is not a file", path.display()),
         });
     }
+    if !check {
+        riskdesk_core::sync::check_directory_edit(state.store.pool(), &state.vault).await?;
+    }
     Ok(people::import(&state.store, &path, check).await?)
 }
 
@@ -45,5 +49,6 @@ pub async fn people_set_active(
     person_id: String,
     active: bool,
 ) -> AppResult<Person> {
+    riskdesk_core::sync::check_directory_edit(state.store.pool(), &state.vault).await?;
     Ok(people::set_active(&state.store, &person_id, active).await?)
 }

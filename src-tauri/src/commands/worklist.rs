@@ -24,7 +24,12 @@ pub async fn worklist_page(
     mut query: WorklistQuery,
 ) -> AppResult<WorklistPage> {
     query.user_id = current_user_id(&state).await?;
-    if let Some(owner) = &query.owner_id {
+    // An owner is an id, or "unassigned" for accounts nobody owns yet.
+    if let Some(owner) = query
+        .owner_id
+        .as_deref()
+        .filter(|o| *o != riskdesk_core::store::accounts::UNASSIGNED)
+    {
         query.owner_id = Some(parse_id("owner_id", owner)?);
     }
     Ok(worklist::page(state.store.pool(), &query, today()).await?)

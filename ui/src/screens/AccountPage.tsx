@@ -64,7 +64,10 @@ export function AccountPage({ accountId, onBack }: { accountId: string; onBack: 
           </h1>
           <div className="badges">
             <span className={`pill seg-${a.segment}`}>{segmentLabel[a.segment]}</span>
-            <span className="pill">{stageLabel[a.stage]}</span>
+            <span className="pill" data-testid="account-stage" title={stageTitle(detail)}>
+              {stageLabel[a.stage]}
+              {detail.stage_since && <span className="pill-note"> since {formatDate(detail.stage_since)}</span>}
+            </span>
             <span className="muted">
               {a.industry} · {a.region}
             </span>
@@ -296,4 +299,12 @@ function UsageChart({ detail }: { detail: AccountDetail }) {
       </ResponsiveContainer>
     </div>
   );
+}
+
+/** What the stage pill's tooltip says: when the stage was reached and whether the account adopted. */
+export function stageTitle(d: AccountDetail): string {
+  const parts = [d.stage_since ? `${stageLabel[d.account.stage]} since ${formatDate(d.stage_since)}` : `${stageLabel[d.account.stage]} (the day it was reached is not known)`];
+  if (d.adopted_on) parts.push(`adopted on ${formatDate(d.adopted_on)}`);
+  else if (d.account.stage === "onboarding") parts.push("not adopted yet");
+  return parts.join("; ");
 }

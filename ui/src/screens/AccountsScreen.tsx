@@ -327,7 +327,7 @@ function Cells({ row, digits }: { row: AccountRow; digits: number }) {
       <div className="cell" role="cell">
         {formatDate(row.renewal_date)} <span className={days <= 90 ? "soon" : "muted"}>{relativeDays(days)}</span>
       </div>
-      <div className="cell" role="cell">
+      <div className="cell" role="cell" data-testid="account-owner">
         {row.owner_name ?? <span className="muted">Unassigned</span>}
       </div>
     </>

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { fireEvent, render, screen, waitFor } from "@testing-library/react";
-import type { Analysis, ImportReport, ImportRequest } from "../backend";
+import { fireEvent, render, screen, waitFor, within } from "@testing-library/react";
+import type { Analysis, ImportReport, ImportRequest, NewPerson, Person, UnknownOwner } from "../backend";
 import { ExportButtons } from "../components/ExportButtons";
 import { fakeBackend, WithApp } from "../testing";
 import { ImportScreen } from "./ImportScreen";
@@ -46,6 +46,7 @@ const report = (patch: Partial<ImportReport>): ImportReport => ({
   touched_accounts: 0,
   duration_ms: 12,
   warnings: [],
+  unknown_owners: [],
   ...patch,
 });
 
@@ -88,6 +89,50 @@ describe("ImportScreen", () => {
     expect(runImport.mock.calls[1][0].mode).toBe("valid_rows");
     expect(screen.getByTestId("import-rejects").textContent).toContain("/data/sf-rejects.csv");
     expect(screen.getByText(/Re-scored 2 accounts/)).toBeTruthy();
+  });
+});
+
+describe("Unknown owners", () => {
+  it("adds a new person and maps a Salesforce id to a known one, then checks again with both", async () => {
+    const omar: Person = { id: "u-omar", name: "Omar Haddad", email: "omar@acme.example", role: "csm", title: "CSM", team: "Enterprise", active: true, salesforce_id: null, hubspot_id: null, accounts: 3 };
+    const unknown: UnknownOwner[] = [
+      { value: "0055g0000000002AAA", accounts: 5, looks_like: "salesforce_id" },
+      { value: "Dana Whitfield", accounts: 2, looks_like: "name" },
+    ];
+    const runImport = vi.fn(async (req: ImportRequest) =>
+      (req.owner_map ?? []).length === 0 ? report({ rejected: 0, errors: [], error_count: 0, unknown_owners: unknown }) : report({ rejected: 0, errors: [], error_count: 0 }),
+    );
+    const peopleAdd = vi.fn(async (p: NewPerson): Promise<Person> => ({ ...omar, ...p, id: p.email === omar.email ? omar.id : "u-dana", role: p.role ?? "csm", title: p.title ?? "", active: true, accounts: 0 }));
+    const backend = fakeBackend({ analyzeImport: vi.fn(async () => analysis), runImport, peopleAdd, peopleList: vi.fn(async () => [omar]) });
+    render(
+      <WithApp backend={backend}>
+        <ImportScreen onOpenAccounts={() => {}} />
+      </WithApp>,
+    );
+    fireEvent.change(screen.getByTestId("import-path"), { target: { value: "/data/sf.csv" } });
+    fireEvent.click(screen.getByTestId("import-next"));
+    fireEvent.click(await screen.findByTestId("import-check-rows"));
+    const box = await screen.findByTestId("unknown-owners");
+    expect(box.textContent).toContain("7 accounts name 2 owners Riskdesk does not know");
+    const [sf, dana] = screen.getAllByTestId("unknown-owner");
+    expect(sf.textContent).toContain("Salesforce user id");
+    // The id is someone Riskdesk knows; the name becomes a new person (name prefilled).
+    expect((within(sf).getByTestId("owner-action") as HTMLSelectElement).value).toBe("leave");
+    fireEvent.change(within(sf).getByTestId("owner-action"), { target: { value: "map" } });
+    fireEvent.change(await within(sf).findByTestId("owner-person"), { target: { value: "u-omar" } });
+    expect((within(dana).getByTestId("owner-name") as HTMLInputElement).value).toBe("Dana Whitfield");
+    fireEvent.change(within(dana).getByTestId("owner-email"), { target: { value: "dana@acme.example" } });
+    fireEvent.click(screen.getByTestId("owners-apply"));
+    await waitFor(() => expect(screen.queryByTestId("unknown-owners")).toBeNull());
+    // Omar keeps the Salesforce id, so the next file maps it by itself; Dana is new.
+    expect(peopleAdd).toHaveBeenCalledWith(expect.objectContaining({ email: "omar@acme.example", salesforce_id: "0055g0000000002AAA" }));
+    expect(peopleAdd).toHaveBeenCalledWith(expect.objectContaining({ name: "Dana Whitfield", email: "dana@acme.example", salesforce_id: null }));
+    const last = runImport.mock.calls[runImport.mock.calls.length - 1][0];
+    expect(last.mode).toBe("check");
+    expect(last.owner_map).toEqual([
+      { value: "0055g0000000002AAA", user_id: "u-omar" },
+      { value: "Dana Whitfield", user_id: "u-dana" },
+    ]);
   });
 });
 

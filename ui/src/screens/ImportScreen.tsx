@@ -2,9 +2,10 @@
 // Nothing is written until the user has seen the check; a file with errors is either
 // fixed and re-checked, or imported without its bad rows, which come back as a CSV.
 import { useCallback, useEffect, useState } from "react";
-import type { Analysis, FieldMapping, ImportKind, ImportLogEntry, ImportMode, ImportProgress, ImportReport } from "../backend";
+import type { Analysis, FieldMapping, ImportKind, ImportLogEntry, ImportMode, ImportProgress, ImportReport, OwnerMapping } from "../backend";
 import { ProgressBar } from "../components/ProgressBar";
 import { useApp } from "../context";
+import { UnknownOwners } from "./UnknownOwners";
 
 const KINDS: Array<{ kind: ImportKind; label: string; about: string }> = [
   { kind: "accounts", label: "Accounts", about: "A company export from Salesforce, HubSpot or another CRM" },
@@ -40,6 +41,7 @@ export function ImportScreen({ onOpenAccounts }: { onOpenAccounts: () => void })
   const [busy, setBusy] = useState(false);
   const [rejectsPath, setRejectsPath] = useState("");
   const [history, setHistory] = useState<ImportLogEntry[]>([]);
+  const [ownerMap, setOwnerMap] = useState<OwnerMapping[]>([]);
 
   const loadHistory = useCallback(() => {
     backend.importHistory().then(setHistory).catch(reportError);
@@ -59,12 +61,12 @@ export function ImportScreen({ onOpenAccounts }: { onOpenAccounts: () => void })
       .finally(() => setBusy(false));
   };
 
-  const run = (mode: ImportMode) => {
+  const run = (mode: ImportMode, owners: OwnerMapping[] = ownerMap) => {
     setBusy(true);
     setProgress(null);
     backend
       .runImport(
-        { kind, path: path.trim(), mapping, default_currency: currency, mode, rejects_path: rejectsPath.trim() || null },
+        { kind, path: path.trim(), mapping, default_currency: currency, mode, rejects_path: rejectsPath.trim() || null, owner_map: owners },
         setProgress,
       )
       .then((r) => {
@@ -85,6 +87,7 @@ export function ImportScreen({ onOpenAccounts }: { onOpenAccounts: () => void })
     setReport(null);
     setPath("");
     setRejectsPath("");
+    setOwnerMap([]);
   };
 
   return (
@@ -168,6 +171,18 @@ export function ImportScreen({ onOpenAccounts }: { onOpenAccounts: () => void })
             <p className="ok">Every row is valid.</p>
           ) : (
             <ErrorTable report={report} />
+          )}
+          {report.unknown_owners.length > 0 && (
+            <UnknownOwners
+              key={report.unknown_owners.map((o) => o.value).join("|")}
+              owners={report.unknown_owners}
+              accounts={report.unknown_owners.reduce((sum, o) => sum + o.accounts, 0)}
+              onResolved={(added) => {
+                const next = [...ownerMap.filter((m) => !added.some((a) => a.value === m.value)), ...added];
+                setOwnerMap(next);
+                run("check", next);
+              }}
+            />
           )}
           <Progress p={progress} />
           <div className="actions">

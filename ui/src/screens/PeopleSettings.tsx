@@ -2,7 +2,7 @@
 // the CRM ids an account export's owner column maps to. People are deactivated, never
 // deleted: they stay on the accounts and CTAs they own.
 import { useCallback, useEffect, useState } from "react";
-import type { NewPerson, PeopleReport, Person, Role } from "../backend";
+import type { NewPerson, PeopleReport, Person, Role, SyncStatus } from "../backend";
 import { useApp } from "../context";
 import { roleLabel } from "../format";
 
@@ -16,11 +16,15 @@ export function PeopleSettings() {
   const [file, setFile] = useState("");
   const [report, setReport] = useState<PeopleReport | null>(null);
   const [busy, setBusy] = useState(false);
+  const [sync, setSync] = useState<SyncStatus | null>(null);
 
   const load = useCallback(() => {
     backend.peopleList().then(setPeople).catch(reportError);
   }, [backend, reportError]);
   useEffect(load, [load]);
+  useEffect(() => {
+    backend.syncStatus().then(setSync).catch(reportError);
+  }, [backend, reportError]);
 
   const text = (v: string) => (v.trim() ? v : null);
   const importFile = (check: boolean) => {
@@ -42,6 +46,11 @@ export function PeopleSettings() {
       <p className="muted">
         Your team, with the ids your CRM knows them by: an account export's owner column (name, email, Salesforce <code>OwnerId</code> or HubSpot owner id) maps to them. An owner Riskdesk does not know leaves the account unassigned.
       </p>
+      {sync?.connected && (
+        <p className="note" data-testid="people-server-truth">
+          This device syncs with {sync.server_url ?? "a team server"}: its people are the truth. Changes made here go to it, and only an admin or a manager (signed in as one) may make them.
+        </p>
+      )}
       <h3>Import a CRM user export</h3>
       <p className="muted small">A Salesforce User report (Id, Full Name, Email, Title, Role) or a HubSpot owners export (Owner ID, First name, Last name, Email, Team). Check it first; importing the same file again changes nothing.</p>
       <div className="actions">

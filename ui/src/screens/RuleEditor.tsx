@@ -19,6 +19,7 @@ export const CONDITION_KINDS: Array<[ConditionKind, string]> = [
   ["segment_in", "Segment is"],
   ["stage_in", "Stage is"],
   ["strategic", "Strategic"],
+  ["adopted", "Adopted"],
   ["expansion_at_least", "Expansion potential"],
   ["health_band_is", "Health band is"],
   ["open_cta", "Open CTA"],
@@ -32,6 +33,7 @@ const FIELDS: Array<[FieldKind, string]> = [
   ["days_to_renewal", "Days to renewal"],
   ["days_since_contract", "Days since contract"],
   ["seat_utilization_pct", "Seat utilization (%)"],
+  ["days_in_stage", "Days in the current stage"],
   ["measure_score", "Measure score"],
 ];
 
@@ -78,6 +80,8 @@ export function blankCondition(kind: ConditionKind): Condition {
       return { kind, stages: ["onboarding"] };
     case "strategic":
       return { kind, is: true };
+    case "adopted":
+      return { kind, is: false };
     case "expansion_at_least":
       return { kind, potential: "medium" };
     case "health_band_is":
@@ -110,6 +114,7 @@ const FIELD_LABEL: Record<FieldKind, string> = {
   days_to_renewal: "days to renewal",
   days_since_contract: "days since contract",
   seat_utilization_pct: "seat utilization (%)",
+  days_in_stage: "days in the current stage",
   measure_score: "measure score",
 };
 
@@ -292,6 +297,14 @@ function ConditionEditor({ value, onChange, onRemove, measures, path }: { value:
         <select value={value.is ? "yes" : "no"} onChange={(e) => onChange({ kind: "strategic", is: e.target.value === "yes" })} aria-label="Strategic">
           <option value="yes">is a strategic account</option>
           <option value="no">is not a strategic account</option>
+        </select>
+      );
+      break;
+    case "adopted":
+      body = (
+        <select value={value.is ? "yes" : "no"} onChange={(e) => onChange({ kind: "adopted", is: e.target.value === "yes" })} aria-label="Adopted">
+          <option value="yes">has adopted (by the stage criteria)</option>
+          <option value="no">has usage data and has not adopted</option>
         </select>
       );
       break;

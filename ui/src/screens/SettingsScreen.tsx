@@ -1,5 +1,5 @@
 import { useEffect, useState } from "react";
-import type { AppInfo, RecomputeProgress, RecomputeSummary, SeverityConfig, SignalThresholds, User } from "../backend";
+import type { AppInfo, RecomputeProgress, RecomputeSummary, SeverityConfig, SignalThresholds, StageCriteria, User } from "../backend";
 import { ScorecardEditor } from "./ScorecardEditor";
 import { CategorySettings, EscalationSettings, PrioritySettings } from "./PrioritySettings";
 import { describeUser, useApp } from "../context";
@@ -8,7 +8,7 @@ import { groupUsers } from "../components/UserPicker";
 import { SyncSettings } from "../components/Sync";
 import { PeopleSettings } from "./PeopleSettings";
 
-type Tab = "you" | "people" | "scorecards" | "signals" | "priority" | "categories" | "escalation" | "recompute" | "sync";
+export type Tab = "you" | "people" | "scorecards" | "signals" | "priority" | "categories" | "escalation" | "recompute" | "sync";
 
 const TABS: Array<[Tab, string]> = [
   ["you", "You"],
@@ -22,9 +22,9 @@ const TABS: Array<[Tab, string]> = [
   ["sync", "Sync"],
 ];
 
-export function SettingsScreen({ onUserChange }: { onUserChange: (u: User) => void }) {
+export function SettingsScreen({ onUserChange, initialTab = "you" }: { onUserChange: (u: User) => void; initialTab?: Tab }) {
   const { backend } = useApp();
-  const [tab, setTab] = useState<Tab>("you");
+  const [tab, setTab] = useState<Tab>(initialTab);
   return (
     <div className="screen">
       <header className="screen-head">
@@ -57,6 +57,14 @@ export function SettingsScreen({ onUserChange }: { onUserChange: (u: User) => vo
             save={(v) => backend.saveSeverityConfig(v)}
             testId="severity"
           />
+          <NumbersForm<StageCriteria>
+            title="Lifecycle stages"
+            note="The daily recompute moves each account's stage: adopted once seat utilization holds at the share for the weeks below (kept from then on), mature some days after adoption, renewal while the renewal date is near. A stage from an imported file stands until the data moves it."
+            fields={STAGE_FIELDS}
+            load={() => backend.stageCriteria()}
+            save={(v) => backend.saveStageCriteria(v)}
+            testId="stages"
+          />
         </>
       )}
       {tab === "priority" && <PrioritySettings />}
@@ -74,10 +82,17 @@ const THRESHOLD_FIELDS: Array<[keyof SignalThresholds, string]> = [
   ["stakeholder_lookback_days", "Sponsor or champion left within (days)"],
   ["recurring_issue_count", "Tickets of one product category in 60 days, at least"],
   ["detractor_lookback_days", "Detractor response within (days)"],
-  ["implementation_days", "Still onboarding after the contract date (days)"],
+  ["implementation_days", "Not adopted after the contract date (days)"],
   ["health_drop_pct", "Health drop of at least (%)"],
   ["health_drop_window_days", "… over (days)"],
   ["renewal_window_days", "Renewal within (days) with health below the top band"],
+];
+
+const STAGE_FIELDS: Array<[keyof StageCriteria, string]> = [
+  ["adopt_seat_pct", "Adopted at seat utilization of at least (%)"],
+  ["adopt_weeks", "… for consecutive weeks"],
+  ["mature_after_days", "Mature after adoption (days)"],
+  ["renewal_window_days", "Renewal stage from (days before renewal)"],
 ];
 
 const SEVERITY_FIELDS: Array<[keyof SeverityConfig, string]> = [
@@ -204,7 +219,7 @@ function RecomputePanel() {
       {result && (
         <p className="ok" data-testid="recompute-result">
           Scored {result.scored.toLocaleString("en-US")} of {result.accounts.toLocaleString("en-US")} accounts in {(result.duration_ms / 1000).toFixed(1)} s ·{" "}
-          {result.signals_raised} signals raised, {result.signals_cleared} cleared.
+          {result.signals_raised} signals raised, {result.signals_cleared} cleared{result.stages_moved > 0 && ` · ${result.stages_moved} stages moved`}.
         </p>
       )}
     </section>

@@ -127,6 +127,7 @@ function RankedTab({ scope, onOpenAccount, initial }: { scope: CtaScope; onOpenA
         {scope !== "mine" && (
           <select value={filters.owner_id ?? ""} onChange={(e) => set({ owner_id: e.target.value || null })} aria-label="Owner" data-testid="worklist-owner">
             <option value="">Any owner</option>
+            {user && user.role !== "csm" && <option value="unassigned">Unassigned</option>}
             {csms.map((u) => (
               <option key={u.id} value={u.id}>
                 {u.name}

@@ -11,15 +11,9 @@ async fn scored(n: usize) -> (tempfile::TempDir, Store) {
     book::load(&store, &BookSpec::new(n, 8, today()), |_, _| {})
         .await
         .expect("book");
-    crate::health::recompute(
-        &store,
-        None,
-        today(),
-        crate::health::Trigger::Scheduled,
-        |_, _| {},
-    )
-    .await
-    .expect("score");
+    crate::health::recompute(&store, None, today(), |_, _| {})
+        .await
+        .expect("score");
     (dir, store)
 }
 

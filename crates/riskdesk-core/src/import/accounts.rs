@@ -56,7 +56,7 @@ const STAGES: &[(Stage, &[&str])] = &[
     ),
     (
         Stage::Adopting,
-        &["adopting", "adoption", "growing", "ramping"],
+        &["adopting", "adopted", "adoption", "growing", "ramping"],
     ),
     (
         Stage::Mature,
@@ -185,19 +185,6 @@ fn segment_for(arr_base_minor: i64) -> Segment {
     }
 }
 
-/// The stage a new account gets when the file has none: by where today falls in its term.
-fn stage_for(start: NaiveDate, renewal: NaiveDate, today: NaiveDate) -> Stage {
-    if (renewal - today).num_days() <= 90 {
-        Stage::Renewal
-    } else if (today - start).num_days() <= 90 {
-        Stage::Onboarding
-    } else if (today - start).num_days() <= 365 {
-        Stage::Adopting
-    } else {
-        Stage::Mature
-    }
-}
-
 fn merge(
     d: &AccountDraft,
     existing: Option<&Account>,
@@ -224,9 +211,9 @@ fn merge(
                 arr_minor: 0,
                 currency: String::new(),
                 segment: d.segment.unwrap_or_else(|| segment_for(base)),
-                stage: d
-                    .stage
-                    .unwrap_or_else(|| stage_for(start, d.renewal_date, today)),
+                // Without a stage in the file an account starts at the beginning; the
+                // recompute that follows the import moves it by the stage criteria.
+                stage: d.stage.unwrap_or(Stage::Onboarding),
                 contract_start: start,
                 renewal_date: d.renewal_date,
                 owner_id: None,

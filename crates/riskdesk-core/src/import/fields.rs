@@ -75,7 +75,7 @@ const ACCOUNTS: &[Spec] = &[
         aliases: &["Contract Start Date", "Contract Start", "Customer Since", "Became a Customer Date", "Contract_Start_Date__c", "Customer_Since__c"] },
     Spec { key: "segment", label: "Segment", required: false, hint: "strategic, enterprise, mid-market, tech-touch; if missing for a new account: from ARR",
         aliases: &["Segment", "Tier", "Customer Tier", "Customer Segment", "CS Segment", "Segment__c", "Tier__c", "Customer_Tier__c"] },
-    Spec { key: "stage", label: "Lifecycle stage", required: false, hint: "onboarding, adopting, mature, renewal; if missing for a new account: from the contract dates",
+    Spec { key: "stage", label: "Lifecycle stage", required: false, hint: "onboarding, adopted, mature, renewal; if missing, the daily recompute moves it by the stage criteria",
         aliases: &["Customer Stage", "CS Stage", "Lifecycle", "Stage", "Customer_Stage__c"] },
     Spec { key: "owner", label: "Owner (CSM)", required: false, hint: "A Riskdesk user's name, email, Salesforce user id or HubSpot owner id; an owner Riskdesk does not know leaves the account unassigned",
         aliases: &["CSM", "Customer Success Manager", "Account Owner", "Company owner", "Owner", "Account Owner Email", "CSM__c", "OwnerId", "Owner ID", "Account Owner ID", "HubSpot Owner ID", "HubSpot Owner"] },

@@ -112,6 +112,29 @@ impl Lookup {
         &self.account_ids[index as usize]
     }
 
+    /// Adds the owner values the user mapped by hand; a mapping to nobody the store knows
+    /// is refused, naming the value.
+    pub async fn map_owners(
+        &mut self,
+        pool: &SqlitePool,
+        owners: &[super::OwnerMapping],
+    ) -> crate::Result<()> {
+        for m in owners {
+            let known: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE id = ?")
+                .bind(&m.user_id)
+                .fetch_optional(pool)
+                .await?;
+            let Some(id) = known else {
+                return Err(crate::Error::invalid(
+                    format!("owner_map.{}", m.value),
+                    format!("no person has the id '{}'", m.user_id),
+                ));
+            };
+            self.users.insert(m.value.trim().to_lowercase(), id);
+        }
+        Ok(())
+    }
+
     pub fn user(&self, name_or_email: &str) -> Result<String, String> {
         self.users
             .get(&name_or_email.to_lowercase())

@@ -34,6 +34,8 @@ use crate::{Error, Result, Store};
 
 /// How many row errors a report carries; the rejects file has them all.
 pub const MAX_REPORTED_ERRORS: usize = 500;
+/// The most unknown owners a report lists (a file of ids for a whole org is not a to-do list).
+pub const MAX_UNKNOWN_OWNERS: usize = 200;
 /// Rows shown in the mapping step.
 const SAMPLE_ROWS: usize = 5;
 
@@ -82,6 +84,58 @@ pub struct ImportRequest {
     pub mode: ImportMode,
     /// Where rejected rows go in `ValidRows` mode; default: beside the file, "-rejects".
     pub rejects_path: Option<String>,
+    /// Owner values of the file mapped to people by hand, for this import (a name or
+    /// email Riskdesk does not know; CRM ids are better kept on the person).
+    #[serde(default)]
+    pub owner_map: Vec<OwnerMapping>,
+}
+
+/// One owner value of a file, and the person it means.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct OwnerMapping {
+    pub value: String,
+    pub user_id: String,
+}
+
+/// What an owner value the store does not know looks like: it decides what a person
+/// made from it gets (a CRM id, an email, a name).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+#[serde(rename_all = "snake_case")]
+pub enum OwnerLooksLike {
+    SalesforceId,
+    HubspotId,
+    Email,
+    Name,
+}
+
+impl OwnerLooksLike {
+    pub fn of(value: &str) -> Self {
+        let v = value.trim();
+        if v.contains('@') {
+            OwnerLooksLike::Email
+        } else if v.len() >= 15
+            && v.len() <= 18
+            && v.starts_with("005")
+            && v.chars().all(|c| c.is_ascii_alphanumeric())
+        {
+            OwnerLooksLike::SalesforceId
+        } else if !v.is_empty() && v.chars().all(|c| c.is_ascii_digit()) {
+            OwnerLooksLike::HubspotId
+        } else {
+            OwnerLooksLike::Name
+        }
+    }
+}
+
+/// An owner the file names that no person in the store matches.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct UnknownOwner {
+    pub value: String,
+    pub accounts: u32,
+    pub looks_like: OwnerLooksLike,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
@@ -105,6 +159,8 @@ pub struct ImportReport {
     pub touched_accounts: u32,
     pub duration_ms: u32,
     pub warnings: Vec<String>,
+    /// Owners no person matches, most accounts first: those accounts come in unassigned.
+    pub unknown_owners: Vec<UnknownOwner>,
 }
 
 /// Where a long import is.
@@ -288,7 +344,8 @@ pub async fn import(
     let path = PathBuf::from(&req.path);
     let layout = source::layout(&path)?;
     let columns = fields::check_mapping(req.kind, &layout.headers, &req.mapping)?;
-    let lookup = Lookup::load(store.pool(), req.kind, &req.default_currency).await?;
+    let mut lookup = Lookup::load(store.pool(), req.kind, &req.default_currency).await?;
+    lookup.map_owners(store.pool(), &req.owner_map).await?;
 
     let mut report = ImportReport::default();
     let mut rejects: Vec<(source::Record, String)> = Vec::new();
@@ -396,6 +453,9 @@ pub async fn import(
     report.touched_accounts = applied.touched.len() as u32;
     if write {
         log_import(&mut tx, req, &path, &report, now).await?;
+        // Owed with the data: a crash after the commit still re-scores these accounts.
+        let touched: Vec<String> = applied.touched.iter().cloned().collect();
+        crate::refresh::mark(&mut tx, &crate::refresh::Scope::Accounts(touched), today).await?;
         // The rejects file is written before the commit: if it cannot be, nothing is
         // imported and the user is told why, instead of losing the rejected rows.
         if !rejects.is_empty() {
@@ -410,6 +470,7 @@ pub async fn import(
         }
         tx.commit().await?;
         report.committed = true;
+        crate::crashpoint("import.committed");
         tracing::info!(
             rows = report.rows,
             read_ms,
@@ -422,6 +483,17 @@ pub async fn import(
     if let Some(w) = unknown_owners_warning(&unknown_owners) {
         report.warnings.push(w);
     }
+    let mut owners: Vec<UnknownOwner> = unknown_owners
+        .into_iter()
+        .map(|(value, accounts)| UnknownOwner {
+            looks_like: OwnerLooksLike::of(&value),
+            value,
+            accounts,
+        })
+        .collect();
+    owners.sort_by(|a, b| b.accounts.cmp(&a.accounts).then(a.value.cmp(&b.value)));
+    owners.truncate(MAX_UNKNOWN_OWNERS);
+    report.unknown_owners = owners;
     if latin1 {
         report
             .warnings
@@ -462,33 +534,22 @@ fn unknown_owners_warning(owners: &std::collections::BTreeMap<String, u32>) -> O
     ))
 }
 
-/// Re-scores the touched accounts and runs the rules over them, as any data change does.
+/// Re-scores the touched accounts and runs the rules over them, as any data change does
+/// (the import recorded them as owed; this pays the debt).
 pub async fn rescore(
     store: &Store,
     touched: Vec<String>,
     today: NaiveDate,
     progress: impl FnMut(usize, usize),
-) -> Result<()> {
-    if touched.is_empty() {
-        return Ok(());
-    }
-    crate::health::recompute(
+) -> Result<crate::refresh::RefreshSummary> {
+    crate::refresh::run(
         store,
-        Some(touched.clone()),
+        crate::refresh::Scope::Accounts(touched),
         today,
-        crate::health::Trigger::Scheduled,
+        crate::rules::run::DATA_CHANGE,
         progress,
     )
-    .await?;
-    crate::rules::run::run(
-        store,
-        Some(touched),
-        today,
-        false,
-        crate::rules::run::DATA_CHANGE,
-    )
-    .await?;
-    Ok(())
+    .await
 }
 
 fn write_rejects(

@@ -29,17 +29,7 @@ pub fn max_chars(field: &str) -> usize {
     }
 }
 
-fn thousands(n: usize) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use crate::money::thousands;
 
 pub struct Row<'a> {
     record: &'a Record,

@@ -22,6 +22,7 @@ fn request(kind: ImportKind, path: &Path, mode: ImportMode) -> ImportRequest {
         default_currency: "USD".into(),
         mode,
         rejects_path: None,
+        owner_map: vec![],
     }
 }
 
@@ -134,9 +135,10 @@ async fn a_salesforce_export_maps_itself_and_imports() {
     assert_eq!(tailspin.contract_start, day("2026-01-15"));
     let litware = by_crm(&store, "0015g00000AbCdIAA1").await;
     assert_eq!((litware.currency.as_str(), litware.owner_id), ("CAD", None));
-    // Not in the file: segment from ARR (CAD 240K ≈ USD 175K), stage from the term.
+    // Not in the file: segment from ARR (CAD 240K ≈ USD 175K); the stage starts at
+    // onboarding, for the recompute to move by the stage criteria.
     assert_eq!(litware.segment, Segment::MidMarket);
-    assert_eq!(litware.stage, Stage::Mature);
+    assert_eq!(litware.stage, Stage::Onboarding);
 }
 
 #[tokio::test]
@@ -687,6 +689,7 @@ mod properties {
                         default_currency: "USD".into(),
                         mode: ImportMode::Check,
                         rejects_path: None,
+                        owner_map: vec![],
                     };
                     let _ = import(&store, &req, test_day(), |_| {}).await;
                 }
@@ -772,15 +775,9 @@ async fn accounts_without_data_have_no_score() {
     )
     .await;
     assert!(report.inserted > 0, "{report:?}");
-    crate::health::recompute(
-        &store,
-        None,
-        test_day(),
-        crate::health::Trigger::Scheduled,
-        |_, _| {},
-    )
-    .await
-    .expect("score");
+    crate::health::recompute(&store, None, test_day(), |_, _| {})
+        .await
+        .expect("score");
     let scored: i64 = sqlx::query_scalar("SELECT COUNT(score) FROM account_health")
         .fetch_one(store.pool())
         .await
@@ -908,5 +905,175 @@ async fn unassigned_accounts_are_found_and_assigned_in_bulk() {
         ranked,
         i64::from(moved),
         "the worklist sees the new owner at once"
+    );
+}
+
+/// The first-day story: 2025 customers from a HubSpot export carry no stage. Without
+/// usage nobody is judged "not adopted"; usage moves an adopted account's stage (on the
+/// timeline) and leaves the one that never adopted to the rule.
+#[tokio::test]
+async fn stages_move_from_usage_and_only_real_non_adoption_fires() {
+    let (dir, store) = temp_store().await;
+    let today = test_day();
+    let accounts = dir.path().join("companies.csv");
+    std::fs::write(
+        &accounts,
+        "Record ID,Company name,Annual recurring revenue,Renewal Date,Became a Customer Date\n\
+         7001,Adopted Co,50000,2027-06-01,2025-06-01\n\
+         7002,Stalled Co,50000,2027-06-01,2025-06-01\n\
+         7003,Quiet Co,50000,2027-06-01,2025-06-01\n",
+    )
+    .expect("write");
+    let outcome = import(
+        &store,
+        &request(ImportKind::Accounts, &accounts, ImportMode::AllOrNothing),
+        today,
+        |_| {},
+    )
+    .await
+    .expect("import");
+    rescore(&store, outcome.touched, today, |_, _| {})
+        .await
+        .expect("rescore");
+    for crm in ["7001", "7002", "7003"] {
+        assert_eq!(by_crm(&store, crm).await.stage, Stage::Onboarding);
+    }
+
+    // Six weeks of usage: Adopted Co at 55 % of 100 seats, Stalled Co at 12 %.
+    let mut usage = String::from(
+        "Account ID,Week Start,Active Users,Licensed Seats,Logins,Key Feature Adoption\n",
+    );
+    for w in 0..6 {
+        let week = NaiveDate::from_ymd_opt(2026, 10, 12).expect("day") + chrono::Duration::weeks(w);
+        usage.push_str(&format!(
+            "7001,{week},55,100,300,60\n7002,{week},12,100,40,20\n"
+        ));
+    }
+    let usage_path = dir.path().join("usage.csv");
+    std::fs::write(&usage_path, usage).expect("write");
+    let outcome = import(
+        &store,
+        &request(ImportKind::Usage, &usage_path, ImportMode::AllOrNothing),
+        today,
+        |_| {},
+    )
+    .await
+    .expect("import usage");
+    rescore(&store, outcome.touched, today, |_, _| {})
+        .await
+        .expect("rescore");
+
+    let adopted = by_crm(&store, "7001").await;
+    assert_eq!(adopted.stage, Stage::Adopting);
+    let (since, on): (Option<NaiveDate>, Option<NaiveDate>) =
+        sqlx::query_as("SELECT stage_since, adopted_on FROM accounts WHERE id = ?")
+            .bind(&adopted.id)
+            .fetch_one(store.pool())
+            .await
+            .expect("dates");
+    assert_eq!(since, Some(today));
+    // The fourth week at 55 % (week of 2026-11-02) completed on 2026-11-08.
+    assert_eq!(on, NaiveDate::from_ymd_opt(2026, 11, 8));
+    let moved: Vec<String> = sqlx::query_scalar(
+        "SELECT body FROM timeline_entries WHERE account_id = ? AND body LIKE 'Stage moved%'",
+    )
+    .bind(&adopted.id)
+    .fetch_all(store.pool())
+    .await
+    .expect("timeline");
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(
+        moved[0].starts_with("Stage moved: Onboarding → Adopted (adopted on 2026-11-08"),
+        "{}",
+        moved[0]
+    );
+    assert_eq!(by_crm(&store, "7002").await.stage, Stage::Onboarding);
+
+    // Months later, a dry run: only the account whose usage shows no adoption fires.
+    let later = today + chrono::Duration::days(200);
+    let report = crate::rules::run::run(&store, None, later, true, "test")
+        .await
+        .expect("dry run");
+    let fired: Vec<&str> = report
+        .firings
+        .iter()
+        .filter(|f| f.rule == "Not adopted 90 days after contract")
+        .map(|f| f.account_name.as_str())
+        .collect();
+    assert_eq!(fired, ["Stalled Co"]);
+}
+
+/// The check names each unknown owner with what it looks like; mapping one by hand (the
+/// check step's "map to an existing person") assigns its accounts on that import, and a
+/// mapping to nobody is refused, naming the value.
+#[tokio::test]
+async fn unknown_owners_are_listed_and_can_be_mapped_by_hand() {
+    let (_dir, store) = temp_store().await;
+    let path = fixture("salesforce_accounts.csv");
+    let check = run(
+        &store,
+        &request(ImportKind::Accounts, &path, ImportMode::Check),
+    )
+    .await;
+    let dana = check
+        .unknown_owners
+        .iter()
+        .find(|o| o.value == "Dana Whitfield")
+        .unwrap_or_else(|| panic!("{:?}", check.unknown_owners));
+    assert_eq!(dana.looks_like, OwnerLooksLike::Name);
+    assert!(dana.accounts > 0);
+    let counts: Vec<u32> = check.unknown_owners.iter().map(|o| o.accounts).collect();
+    assert!(
+        counts.windows(2).all(|w| w[0] >= w[1]),
+        "most accounts first: {counts:?}"
+    );
+
+    with_owners(&store).await;
+    let omar: String =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'omar@riskdesk.example'")
+            .fetch_one(store.pool())
+            .await
+            .expect("omar");
+    // Dana's accounts go to Omar for this import, by hand.
+    let mut req = request(ImportKind::Accounts, &path, ImportMode::AllOrNothing);
+    req.owner_map = vec![OwnerMapping {
+        value: "dana whitfield".into(),
+        user_id: omar.clone(),
+    }];
+    let report = run(&store, &req).await;
+    assert!(report.committed);
+    let dana_rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE owner_id = ?")
+        .bind(&omar)
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert!(dana_rows >= dana.accounts as i64);
+
+    req.owner_map[0].user_id = crate::new_id();
+    let e = import(&store, &req, test_day(), |_| {})
+        .await
+        .expect_err("nobody");
+    assert!(e.to_string().contains("dana whitfield"), "{e}");
+}
+
+#[test]
+fn owner_values_are_told_apart() {
+    assert_eq!(
+        OwnerLooksLike::of("0055g0000000002AAA"),
+        OwnerLooksLike::SalesforceId
+    );
+    assert_eq!(
+        OwnerLooksLike::of("0055g000000000A"),
+        OwnerLooksLike::SalesforceId
+    );
+    assert_eq!(OwnerLooksLike::of("81234567"), OwnerLooksLike::HubspotId);
+    assert_eq!(
+        OwnerLooksLike::of("dana@acme.example"),
+        OwnerLooksLike::Email
+    );
+    assert_eq!(OwnerLooksLike::of("Dana Whitfield"), OwnerLooksLike::Name);
+    assert_eq!(
+        OwnerLooksLike::of("0015g00000AbCdEAA1"),
+        OwnerLooksLike::Name
     );
 }

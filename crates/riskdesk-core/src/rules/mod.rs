@@ -28,6 +28,9 @@ pub enum NumberField {
     DaysSinceContract,
     /// Seats in use, in percent of licensed seats.
     SeatUtilizationPct,
+    /// Days since the account reached its lifecycle stage (unknown for a stage whose day
+    /// was never recorded).
+    DaysInStage,
     /// A measure's 0–100 score on the account's scorecard.
     MeasureScore(MeasureKind),
 }
@@ -42,6 +45,7 @@ impl NumberField {
             NumberField::DaysToRenewal => "days to renewal".into(),
             NumberField::DaysSinceContract => "days since contract".into(),
             NumberField::SeatUtilizationPct => "seat utilization (%)".into(),
+            NumberField::DaysInStage => "days in the current stage".into(),
             NumberField::MeasureScore(m) => format!("{} score", m.label()),
         }
     }
@@ -111,6 +115,11 @@ pub enum Condition {
         stages: Vec<Stage>,
     },
     Strategic {
+        is: bool,
+    },
+    /// Whether the account has reached adoption (see `lifecycle`). Holds for neither
+    /// value when the account has no usage data to judge by.
+    Adopted {
         is: bool,
     },
     ExpansionAtLeast {
@@ -257,6 +266,10 @@ pub struct AccountState {
     pub measures: Vec<(MeasureKind, Option<f64>)>,
     pub segment: Option<Segment>,
     pub stage: Option<Stage>,
+    pub days_in_stage: Option<i64>,
+    /// Adopted or not; None when there is no usage data to tell. With its evidence.
+    pub adopted: Option<bool>,
+    pub adoption_evidence: String,
     pub strategic: bool,
     pub expansion: Option<ExpansionPotential>,
     pub signals: Vec<(SignalKind, Level, String)>,
@@ -274,6 +287,7 @@ impl AccountState {
             NumberField::DaysToRenewal => Some(self.days_to_renewal as f64),
             NumberField::DaysSinceContract => Some(self.days_since_contract as f64),
             NumberField::SeatUtilizationPct => self.seat_utilization_pct,
+            NumberField::DaysInStage => self.days_in_stage.map(|d| d as f64),
             NumberField::MeasureScore(m) => self
                 .measures
                 .iter()
@@ -411,6 +425,7 @@ impl Condition {
                     "not a strategic account".into()
                 },
             ),
+            Condition::Adopted { is } => v(s.adopted == Some(*is), s.adoption_evidence.clone()),
             Condition::ExpansionAtLeast { potential } => {
                 let holds = s
                     .expansion

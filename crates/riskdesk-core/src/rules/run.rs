@@ -211,10 +211,13 @@ async fn load(
         Option<String>,
         Option<f64>,
         Option<f64>,
+        Option<NaiveDate>,
+        Option<NaiveDate>,
     );
     let mut qb = QueryBuilder::new(
         "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
-         a.contract_start, h.score, h.band, h.trend_30, h.severity_score FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id",
+         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on \
+         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id",
     );
     in_list(&mut qb, ids);
     let mut out = HashMap::new();
@@ -233,6 +236,8 @@ async fn load(
         band,
         trend_30,
         severity,
+        stage_since,
+        adopted_on,
     ) in qb.build_query_as::<AccountRow>().fetch_all(pool).await?
     {
         let change_pct = match (score, trend_30) {
@@ -249,6 +254,19 @@ async fn load(
             days_since_contract: (today - contract).num_days(),
             segment: Some(segment),
             stage: Some(stage),
+            days_in_stage: stage_since.map(|d| (today - d).num_days()),
+            // Settled here when known; accounts with usage data are judged below.
+            adopted: match (adopted_on, stage) {
+                (Some(_), _) | (None, Stage::Adopting | Stage::Mature) => Some(true),
+                _ => None,
+            },
+            adoption_evidence: match adopted_on {
+                Some(on) => format!("adopted on {on}"),
+                None if matches!(stage, Stage::Adopting | Stage::Mature) => {
+                    format!("stage {} (adoption day not known)", stage.as_str())
+                }
+                None => "adoption unknown: no usage data with licensed seats".into(),
+            },
             strategic,
             expansion: Some(expansion),
             ..Default::default()
@@ -287,8 +305,16 @@ async fn load(
         .fetch_all(pool)
         .await?
     {
-        if let (Some(l), true) = (out.get_mut(&id), seats > 0) {
-            l.state.seat_utilization_pct = Some(active as f64 / seats as f64 * 100.0);
+        let Some(l) = out.get_mut(&id) else { continue };
+        if seats > 0 {
+            let pct = active as f64 / seats as f64 * 100.0;
+            l.state.seat_utilization_pct = Some(pct);
+            // Usage with seats and no adoption recorded by the recompute: not adopted.
+            if l.state.adopted.is_none() {
+                l.state.adopted = Some(false);
+                l.state.adoption_evidence =
+                    format!("not adopted: seat utilization {pct:.0} % in the latest week");
+            }
         }
     }
     let mut qb = QueryBuilder::new("SELECT account_id, kind, severity, summary FROM signals WHERE cleared_at IS NULL AND account_id");
@@ -355,6 +381,7 @@ pub async fn run(
     let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
     let (report, touched) = run_rules(store, &rules, Some(ids.clone()), today, dry_run).await?;
     if !dry_run {
+        crate::crashpoint("rules.applied");
         // New and closed CTAs move their accounts in the worklist (a recompute has already
         // re-ranked for scores); what crosses the escalation criteria goes to leadership.
         if !touched.is_empty() {
@@ -431,6 +458,9 @@ async fn run_rules(
             }
         }
         let mut tx = store.write().await?;
+        // CTAs this chunk opens, written together at its end: (id, CTA, timeline note).
+        let mut opening: Vec<(String, NewCta)> = Vec::new();
+        let mut opening_notes: Vec<Option<String>> = Vec::new();
         for id in chunk {
             let Some(account) = loaded.get(id) else {
                 continue;
@@ -540,27 +570,19 @@ async fn run_rules(
                                         category: category.clone(),
                                         playbook: pb,
                                     };
-                                    if let Some(cta_id) = cta::create(&mut tx, &new, today).await? {
-                                        touched.insert(id.clone());
-                                        live.insert(
-                                            key.clone(),
-                                            LiveCta {
-                                                id: cta_id,
-                                                status: "open".into(),
-                                                snoozed_until: None,
-                                                rule_id: Some(rule.id.clone()),
-                                            },
-                                        );
-                                        if let Some(text) = &note {
-                                            sqlx::query("INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body) VALUES (?, ?, 'system', ?, NULL, ?)")
-                                                .bind(new_id())
-                                                .bind(id)
-                                                .bind(Utc::now())
-                                                .bind(text)
-                                                .execute(&mut *tx)
-                                                .await?;
-                                        }
-                                    }
+                                    // Live from here on, so a later rule sees it open.
+                                    let cta_id = new_id();
+                                    live.insert(
+                                        key.clone(),
+                                        LiveCta {
+                                            id: cta_id.clone(),
+                                            status: "open".into(),
+                                            snoozed_until: None,
+                                            rule_id: Some(rule.id.clone()),
+                                        },
+                                    );
+                                    opening.push((cta_id, new));
+                                    opening_notes.push(note.clone());
                                 }
                             }
                         }
@@ -576,6 +598,40 @@ async fn run_rules(
                             }
                         }
                     }
+                }
+            }
+        }
+        if !opening.is_empty() {
+            let landed = cta::create_many(&mut tx, &opening, today).await?;
+            let now = Utc::now();
+            let notes: Vec<(String, &str, &str)> = opening
+                .iter()
+                .zip(&opening_notes)
+                .filter(|((i, _), _)| landed.contains(i))
+                .filter_map(|((_, n), note)| {
+                    note.as_deref()
+                        .map(|t| (new_id(), n.account_id.as_str(), t))
+                })
+                .collect();
+            crate::store::insert_batched(
+                &mut tx,
+                "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body) ",
+                6,
+                "",
+                &notes,
+                |b, (nid, account, text)| {
+                    b.push_bind(nid.clone())
+                        .push_bind(account.to_string())
+                        .push_bind("system")
+                        .push_bind(now)
+                        .push_bind(None::<String>)
+                        .push_bind(text.to_string());
+                },
+            )
+            .await?;
+            for (i, n) in &opening {
+                if landed.contains(i) {
+                    touched.insert(n.account_id.clone());
                 }
             }
         }
@@ -686,7 +742,7 @@ pub const SCHEDULED: &str = "schedule";
 pub const DATA_CHANGE: &str = "data_change";
 
 pub async fn schedule(pool: &SqlitePool) -> Result<RuleSchedule> {
-    crate::health::get_config(pool, SCHEDULE).await
+    crate::config::get(pool, SCHEDULE).await
 }
 
 pub async fn save_schedule(store: &Store, s: RuleSchedule) -> Result<()> {
@@ -697,7 +753,7 @@ pub async fn save_schedule(store: &Store, s: RuleSchedule) -> Result<()> {
         ));
     }
     let mut tx = store.write().await?;
-    crate::health::set_config(&mut tx, SCHEDULE, &s).await?;
+    crate::config::set(&mut tx, SCHEDULE, &s).await?;
     Ok(tx.commit().await?)
 }
 

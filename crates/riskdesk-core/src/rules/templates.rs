@@ -72,11 +72,12 @@ pub fn templates() -> Vec<(String, RuleDefinition)> {
         ),
         rule(
             "Not adopted 90 days after contract",
-            "Still onboarding 90 days after the original contract date: implementation risk.",
+            "Still onboarding and not adopted (by the stage criteria) 90 days after the original contract date: implementation risk. An account without usage data is not judged.",
             all(vec![
                 Condition::StageIn {
                     stages: vec![Stage::Onboarding],
                 },
+                Condition::Adopted { is: false },
                 number(NumberField::DaysSinceContract, Compare::Ge, 90.0),
             ]),
             vec![

@@ -14,6 +14,9 @@ fn healthy() -> AccountState {
         measures: vec![(MeasureKind::NpsLatest, Some(90.0))],
         segment: Some(Segment::Enterprise),
         stage: Some(Stage::Mature),
+        days_in_stage: Some(400),
+        adopted: Some(true),
+        adoption_evidence: "adopted on 2025-06-01".into(),
         strategic: true,
         expansion: Some(ExpansionPotential::Medium),
         signals: vec![],
@@ -68,6 +71,7 @@ fn each_story_template_fires_on_its_story() {
             "Not adopted 90 days after contract",
             Box::new(|s| {
                 s.stage = Some(Stage::Onboarding);
+                s.adopted = Some(false);
                 s.days_since_contract = 120;
             }),
         ),
@@ -214,4 +218,42 @@ fn rules_round_trip_as_json() {
     let mut s = healthy();
     s.measures = vec![(MeasureKind::NpsLatest, Some(20.0))];
     assert_eq!(c.evaluate(&s).evidence, ["NPS (latest) score 20 < 40"]);
+}
+
+#[test]
+fn not_adopted_fires_only_on_usage_that_says_so() {
+    let rule = template("Not adopted 90 days after contract");
+    let mut s = healthy();
+    s.stage = Some(Stage::Onboarding);
+    s.days_since_contract = 120;
+    // Adopted: quiet, whatever the stage says.
+    assert!(!rule.condition.evaluate(&s).holds);
+    // No usage data: adoption unknown, not judged.
+    s.adopted = None;
+    assert!(!rule.condition.evaluate(&s).holds);
+    s.adopted = Some(false);
+    s.adoption_evidence = "not adopted: seat utilization 12 % in the latest week".into();
+    let v = rule.condition.evaluate(&s);
+    assert!(v.holds);
+    assert!(
+        v.evidence.iter().any(|e| e.contains("12 %")),
+        "{:?}",
+        v.evidence
+    );
+    // Not yet 90 days in: quiet.
+    s.days_since_contract = 60;
+    assert!(!rule.condition.evaluate(&s).holds);
+}
+
+#[test]
+fn days_in_stage_is_a_number_a_rule_can_compare() {
+    let c = Condition::Number {
+        field: NumberField::DaysInStage,
+        compare: Compare::Ge,
+        value: 365.0,
+    };
+    let mut s = healthy();
+    assert!(c.evaluate(&s).holds);
+    s.days_in_stage = None;
+    assert!(!c.evaluate(&s).holds);
 }

@@ -42,6 +42,9 @@ pub struct AccountFacts {
     pub overrides: Vec<MeasureOverride>,
     /// Past daily scores, oldest first.
     pub history: Vec<(NaiveDate, f64)>,
+    /// The day the account reached its stage and the day it was adopted, when known.
+    pub stage_since: Option<NaiveDate>,
+    pub adopted_on: Option<NaiveDate>,
 }
 
 impl AccountFacts {
@@ -56,6 +59,8 @@ impl AccountFacts {
             touches: Vec::new(),
             overrides: Vec::new(),
             history: Vec::new(),
+            stage_since: None,
+            adopted_on: None,
         }
     }
 
@@ -80,6 +85,7 @@ impl AccountFacts {
         }
         f.touches.retain(|t| before_end(t));
         f.history.retain(|(d, _)| *d < day);
+        f.adopted_on = f.adopted_on.filter(|d| *d <= day);
         f
     }
 }
@@ -98,10 +104,13 @@ pub async fn load(
         #[sqlx(flatten)]
         account: Account,
         arr_base_minor: i64,
+        stage_since: Option<NaiveDate>,
+        adopted_on: Option<NaiveDate>,
     }
     let mut qb = QueryBuilder::new(
         "SELECT id, name, arr_minor, currency, segment, stage, contract_start, renewal_date, owner_id, strategic, \
-         expansion_potential, industry, region, crm_id, created_at, updated_at, arr_base_minor FROM accounts WHERE id",
+         expansion_potential, industry, region, crm_id, created_at, updated_at, arr_base_minor, stage_since, adopted_on \
+         FROM accounts WHERE id",
     );
     in_list(&mut qb, ids);
     let mut by_id: HashMap<String, AccountFacts> = qb
@@ -110,10 +119,10 @@ pub async fn load(
         .await?
         .into_iter()
         .map(|r| {
-            (
-                r.account.id.clone(),
-                AccountFacts::new(r.account, r.arr_base_minor),
-            )
+            let mut f = AccountFacts::new(r.account, r.arr_base_minor);
+            f.stage_since = r.stage_since;
+            f.adopted_on = r.adopted_on;
+            (f.account.id.clone(), f)
         })
         .collect();
 

@@ -154,6 +154,8 @@ fn detractor_implementation_delay_health_drop_and_renewal() {
     let mut f = facts(Stage::Onboarding);
     f.account.contract_start = today() - Duration::days(100);
     f.account.renewal_date = today() + Duration::days(60);
+    // Usage that shows no adoption (without usage, adoption is unknown, not a delay).
+    f.usage = crate::scorecard::tests::usage(&f.account.id, |_| 10);
     f.nps.push(NpsResponse {
         id: crate::new_id(),
         account_id: f.account.id.clone(),

@@ -76,14 +76,15 @@ pub async fn upsert_accounts(tx: &mut Tx, accounts: &[Account]) -> Result<()> {
         tx,
         "INSERT INTO accounts (id, name, arr_minor, currency, arr_base_minor, segment, stage, \
          contract_start, renewal_date, owner_id, strategic, expansion_potential, industry, region, \
-         crm_id, created_at, updated_at) ",
-        17,
+         crm_id, created_at, updated_at, stage_since) ",
+        18,
         " ON CONFLICT(id) DO UPDATE SET name = excluded.name, arr_minor = excluded.arr_minor, \
          currency = excluded.currency, arr_base_minor = excluded.arr_base_minor, \
          segment = excluded.segment, stage = excluded.stage, contract_start = excluded.contract_start, \
          renewal_date = excluded.renewal_date, owner_id = excluded.owner_id, strategic = excluded.strategic, \
          expansion_potential = excluded.expansion_potential, industry = excluded.industry, \
-         region = excluded.region, crm_id = excluded.crm_id, updated_at = excluded.updated_at",
+         region = excluded.region, crm_id = excluded.crm_id, updated_at = excluded.updated_at, \
+         stage_since = CASE WHEN accounts.stage IS excluded.stage THEN accounts.stage_since ELSE substr(excluded.updated_at, 1, 10) END",
         &rows,
         |b, (a, arr_base)| {
             b.push_bind(a.id.clone())
@@ -102,7 +103,10 @@ pub async fn upsert_accounts(tx: &mut Tx, accounts: &[Account]) -> Result<()> {
                 .push_bind(a.region.clone())
                 .push_bind(a.crm_id.clone())
                 .push_bind(a.created_at)
-                .push_bind(a.updated_at);
+                .push_bind(a.updated_at)
+                // A new account's stage came from a file or a generator: the day it was
+                // reached is not known. A stage a later file changes was reached that day.
+                .push_bind(None::<chrono::NaiveDate>);
         },
     )
     .await
@@ -532,10 +536,18 @@ pub struct AccountDetail {
     pub tickets: Vec<Ticket>,
     /// Newest first.
     pub nps: Vec<NpsResponse>,
+    /// The day the account reached its stage, and the day it was adopted, when known.
+    pub stage_since: Option<NaiveDate>,
+    pub adopted_on: Option<NaiveDate>,
 }
 
 pub async fn account_detail(pool: &SqlitePool, id: &str) -> Result<AccountDetail> {
     let account = get_account(pool, id).await?;
+    let (stage_since, adopted_on): (Option<NaiveDate>, Option<NaiveDate>) =
+        sqlx::query_as("SELECT stage_since, adopted_on FROM accounts WHERE id = ?")
+            .bind(id)
+            .fetch_one(pool)
+            .await?;
     let owner = match &account.owner_id {
         Some(owner_id) => Some(people::get_user(pool, owner_id).await?),
         None => None,
@@ -547,6 +559,8 @@ pub async fn account_detail(pool: &SqlitePool, id: &str) -> Result<AccountDetail
         nps: activity::nps_of(pool, id).await?,
         owner,
         account,
+        stage_since,
+        adopted_on,
     })
 }
 

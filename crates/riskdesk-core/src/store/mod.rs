@@ -174,15 +174,9 @@ pub(crate) mod testing {
                 .await
                 .expect("history");
         } else {
-            crate::health::recompute(
-                &store,
-                None,
-                today,
-                crate::health::Trigger::Scheduled,
-                |_, _| {},
-            )
-            .await
-            .expect("score");
+            crate::health::recompute(&store, None, today, |_, _| {})
+                .await
+                .expect("score");
         }
         crate::rules::run::run(&store, None, today, false, "test")
             .await

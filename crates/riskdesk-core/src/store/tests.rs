@@ -72,6 +72,8 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "sync trust".to_string(),
             "data coverage".to_string(),
             "people".to_string(),
+            "lifecycle".to_string(),
+            "refresh pending".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -106,7 +108,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        15
+        17
     );
 }
 
@@ -557,4 +559,51 @@ async fn owner_sort_puts_accounts_without_owner_first_ascending_and_last_descend
     .await
     .expect("filtered");
     assert_eq!(owners(&filtered), owners(&asc));
+}
+
+/// A new account's stage day is unknown (a file or the generator gave the stage); a
+/// later write that changes the stage records the day it changed; one that keeps it,
+/// keeps the day.
+#[tokio::test]
+async fn the_stage_day_is_the_day_a_write_changed_the_stage() {
+    let (_dir, store) = crate::store::testing::temp_store().await;
+    let mut a = account(None, "Stagecraft", 10_000_00, "USD");
+    let since = |store: &Store, id: String| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, Option<chrono::NaiveDate>>(
+                "SELECT stage_since FROM accounts WHERE id = ?",
+            )
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .expect("stage day")
+        }
+    };
+    let write = |a: Account| {
+        let store = store.clone();
+        async move {
+            let mut tx = store.write().await.expect("tx");
+            accounts::upsert_accounts(&mut tx, &[a])
+                .await
+                .expect("upsert");
+            tx.commit().await.expect("commit");
+        }
+    };
+    write(a.clone()).await;
+    assert_eq!(since(&store, a.id.clone()).await, None);
+    a.stage = Stage::Renewal;
+    a.updated_at = Utc
+        .with_ymd_and_hms(2026, 11, 20, 9, 30, 0)
+        .single()
+        .expect("time");
+    write(a.clone()).await;
+    assert_eq!(since(&store, a.id.clone()).await, Some(date(2026, 11, 20)));
+    a.name = "Stagecraft Ltd".into();
+    a.updated_at = Utc
+        .with_ymd_and_hms(2026, 11, 25, 9, 30, 0)
+        .single()
+        .expect("time");
+    write(a.clone()).await;
+    assert_eq!(since(&store, a.id.clone()).await, Some(date(2026, 11, 20)));
 }

@@ -172,6 +172,27 @@ pub(super) async fn apply_in(tx: &mut Tx, changes: &[Change]) -> Result<(u32, u3
         )
         .await?;
     }
+    // A pulled edit of an account scored here (a manager's new owner, ARR or renewal
+    // date) is owed a refresh, recorded with the edit.
+    let mut edited: Vec<String> = changes
+        .iter()
+        .filter(|c| c.entity == "account")
+        .map(|c| c.entity_id.clone())
+        .collect();
+    edited.sort();
+    edited.dedup();
+    for chunk in edited.chunks(5_000) {
+        let mut qb = sqlx::QueryBuilder::new(
+            "INSERT INTO refresh_pending (account_id, since, day) SELECT a.id, ",
+        );
+        qb.push_bind(chrono::Utc::now())
+            .push(", ")
+            .push_bind(chrono::Utc::now().date_naive())
+            .push(" FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM sync_remote r WHERE r.account_id = a.id) AND a.id");
+        crate::store::in_list(&mut qb, chunk);
+        qb.push(" ON CONFLICT(account_id) DO UPDATE SET day = max(day, excluded.day)");
+        qb.build().execute(&mut **tx).await?;
+    }
     let pending: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM sync_records WHERE staged IS NOT NULL")
             .fetch_one(&mut **tx)

@@ -128,6 +128,7 @@ mod tests {
         ("timeline_entries", "*", "the device's own log of calls and system events"),
         ("measure_overrides", "*", "a CSM's judgment applies where the account is scored"),
         ("imports", "*", "this device's import history"),
+        ("refresh_pending", "*", "derived work this device owes after a change"),
         ("rule_runs", "*", "this device's rule run log"),
         ("rules", "*", "rules run on the device that holds an account's data"),
         ("scorecards", "*", "scoring configuration of the device that scores"),
@@ -212,7 +213,7 @@ mod tests {
     #[ignore = "a tool for writing a new migration, not a check"]
     fn write_capture_sql() {
         let find = |name: &str| TABLES.iter().find(|t| t.name == name).expect("entity");
-        let sql = migration_sql(&[], &[find("person")]);
+        let sql = migration_sql(&[], &[find("account")]);
         let out = std::env::var("RISKDESK_CAPTURE_OUT").expect("RISKDESK_CAPTURE_OUT");
         std::fs::write(out, sql).expect("write");
     }

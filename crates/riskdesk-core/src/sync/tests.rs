@@ -927,3 +927,82 @@ async fn records_from_before_a_field_existed_still_arrive() {
         scalar(&b, "SELECT COUNT(*) FROM users").await
     );
 }
+
+/// Connected, the server's people are the truth: only a signed-in admin or manager (by
+/// the directory's role for that email) changes them here; unconnected, the device's own.
+#[tokio::test]
+async fn connected_people_are_changed_only_by_a_manager_or_admin() {
+    let (dir, store) = temp_store().await;
+    let vault = Vault::file_only(dir.path().join("t.sync-token"));
+    check_directory_edit(store.pool(), &vault)
+        .await
+        .expect("unconnected: the device's own people");
+    let add = |email: &str, role: crate::model::Role| crate::people::NewPerson {
+        name: email.split('@').next().unwrap_or_default().into(),
+        email: email.into(),
+        role: Some(role),
+        title: None,
+        team: None,
+        salesforce_id: None,
+        hubspot_id: None,
+    };
+    crate::people::add(&store, &add("csm@acme.example", crate::model::Role::Csm))
+        .await
+        .expect("csm");
+    crate::people::add(
+        &store,
+        &add("boss@acme.example", crate::model::Role::Manager),
+    )
+    .await
+    .expect("manager");
+    for (email, allowed) in [
+        ("csm@acme.example", false),
+        ("BOSS@acme.example", true),
+        ("stranger@acme.example", false),
+    ] {
+        connect(&store, &vault, "http://s", email, "tok", Share::Nothing)
+            .await
+            .expect("connect");
+        let result = check_directory_edit(store.pool(), &vault).await;
+        assert_eq!(result.is_ok(), allowed, "{email}: {result:?}");
+        if let Err(e) = result {
+            assert!(e.to_string().contains("only an admin or a manager"), "{e}");
+        }
+    }
+}
+
+/// A pulled edit of an account scored here (a manager's new renewal date) is owed a
+/// refresh with the edit itself, and the refresh pays it.
+#[tokio::test]
+async fn a_pulled_edit_of_a_local_account_is_owed_a_refresh() {
+    let (_dir, a) = worked_book(5, 3, 0).await;
+    let account: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
+        .fetch_one(a.pool())
+        .await
+        .expect("account");
+    let later = chrono::Utc::now().timestamp_millis() as u64 + 60_000;
+    let edit = Change {
+        change_id: "manager-1".into(),
+        entity: "account".into(),
+        entity_id: account.clone(),
+        account_id: account.clone(),
+        field: "renewal_date".into(),
+        value: serde_json::json!("2026-12-20"),
+        hlc: Hlc {
+            wall_ms: later,
+            counter: 0,
+            device: "manager".into(),
+        },
+        device_id: "manager".into(),
+    };
+    apply_pulled(&a, &[edit]).await.expect("pull");
+    match crate::refresh::pending(a.pool()).await.expect("pending") {
+        Some((crate::refresh::Scope::Accounts(ids), _)) => assert_eq!(ids, vec![account.clone()]),
+        other => panic!("the edit should be owed a refresh: {other:?}"),
+    }
+    crate::refresh::finish_pending(&a).await.expect("finish");
+    assert_eq!(
+        crate::refresh::pending(a.pool()).await.expect("pending"),
+        None
+    );
+}

@@ -2,7 +2,7 @@ use chrono::NaiveDate;
 
 use super::*;
 use crate::book::{self, BookSpec};
-use crate::health::{self, Trigger};
+use crate::health;
 use crate::rules::{Compare, Condition, NumberField};
 use crate::store::testing::temp_store;
 
@@ -15,7 +15,7 @@ async fn scored_book(n: usize) -> (tempfile::TempDir, Store) {
     book::load(&store, &BookSpec::new(n, 5, today()), |_, _| {})
         .await
         .expect("book");
-    health::recompute(&store, None, today(), Trigger::Scheduled, |_, _| {})
+    health::recompute(&store, None, today(), |_, _| {})
         .await
         .expect("score");
     (dir, store)
@@ -54,8 +54,36 @@ async fn a_dry_run_previews_and_writes_nothing_then_a_run_creates_each_cta_once(
         .await,
         first.created as i64
     );
-    // Playbook tasks came along, dated from today.
+    // Playbook tasks came along, dated from today, in the playbook's order.
     assert!(count(&store, "SELECT COUNT(*) FROM cta_tasks").await > first.created as i64);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM cta_tasks t JOIN ctas c ON c.id = t.cta_id JOIN playbooks p ON p.id = c.playbook_id \
+             WHERE t.due_on < '2026-11-23'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM ctas c WHERE c.playbook_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM cta_tasks t WHERE t.cta_id = c.id AND t.position = 0)"
+        )
+        .await,
+        0,
+        "every playbook CTA has its first task"
+    );
+    // Each CTA's opening is on its account's timeline, linked to it.
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM ctas c WHERE c.source = 'rule' AND NOT EXISTS \
+             (SELECT 1 FROM timeline_entries e WHERE e.cta_id = c.id AND e.account_id = c.account_id AND e.body LIKE 'CTA opened by a rule: %')"
+        )
+        .await,
+        0
+    );
     // Every rule CTA says which rule fired and on what.
     let evidence: Vec<String> =
         sqlx::query_scalar("SELECT evidence FROM ctas WHERE source = 'rule'")

@@ -1,0 +1,326 @@
+//! Lifecycle stages that move: onboarding → adopted → mature, and renewal while the
+//! renewal date is near. A CRM export rarely carries a stage and never keeps it current,
+//! so the daily recompute moves it from the account's own data by configurable criteria,
+//! keeps the day each stage (and adoption) was reached, and writes the move to the
+//! timeline. Adoption is a milestone: once reached it is kept, so a dip in usage later is
+//! a usage signal, not a return to onboarding.
+
+use chrono::{Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+
+use crate::model::{Stage, UsageWeek};
+use crate::scorecard::AccountFacts;
+use crate::store::{Store, Tx};
+use crate::{Error, Result};
+
+const CRITERIA: &str = "stage_criteria";
+
+/// When an account moves from one stage to the next.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StageCriteria {
+    /// Adopted once seat utilization is at least this share (%) ...
+    pub adopt_seat_pct: f64,
+    /// ... for this many consecutive weeks.
+    pub adopt_weeks: u32,
+    /// Mature this many days after adoption.
+    pub mature_after_days: u32,
+    /// In renewal from this many days before the renewal date.
+    pub renewal_window_days: u32,
+}
+
+impl Default for StageCriteria {
+    fn default() -> Self {
+        StageCriteria {
+            adopt_seat_pct: 40.0,
+            adopt_weeks: 4,
+            mature_after_days: 180,
+            renewal_window_days: 120,
+        }
+    }
+}
+
+impl StageCriteria {
+    pub fn validate(&self) -> Result<()> {
+        if !(self.adopt_seat_pct > 0.0 && self.adopt_seat_pct <= 100.0) {
+            return Err(Error::invalid(
+                "stage criteria: adopted seat utilization",
+                "must be above 0 and at most 100 %",
+            ));
+        }
+        if !(1..=52).contains(&self.adopt_weeks) {
+            return Err(Error::invalid(
+                "stage criteria: adopted weeks",
+                "must be 1 to 52 weeks",
+            ));
+        }
+        if self.mature_after_days > 3650 {
+            return Err(Error::invalid(
+                "stage criteria: mature after",
+                "must be at most 3,650 days",
+            ));
+        }
+        if self.renewal_window_days > 730 {
+            return Err(Error::invalid(
+                "stage criteria: renewal window",
+                "must be at most 730 days",
+            ));
+        }
+        Ok(())
+    }
+}
+
+pub async fn criteria(pool: &SqlitePool) -> Result<StageCriteria> {
+    crate::config::get(pool, CRITERIA).await
+}
+
+pub async fn save_criteria(store: &Store, c: &StageCriteria) -> Result<()> {
+    c.validate()?;
+    let mut tx = store.write().await?;
+    crate::config::set(&mut tx, CRITERIA, c).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What the account's data says about adoption.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Adoption {
+    /// Reached (on the day, when known), with the evidence.
+    Adopted {
+        on: Option<NaiveDate>,
+        evidence: String,
+    },
+    /// The account has usage data and has not met the criteria.
+    NotYet { evidence: String },
+    /// No usage data with licensed seats: nothing to judge adoption by.
+    Unknown,
+}
+
+impl Adoption {
+    pub fn evidence(&self) -> String {
+        match self {
+            Adoption::Adopted { evidence, .. } | Adoption::NotYet { evidence } => evidence.clone(),
+            Adoption::Unknown => "adoption unknown: no usage data with licensed seats".into(),
+        }
+    }
+}
+
+fn utilization(w: &UsageWeek) -> Option<f64> {
+    (w.licensed_seats > 0).then(|| w.active_users as f64 / w.licensed_seats as f64 * 100.0)
+}
+
+/// The first run of `adopt_weeks` consecutive weeks at or above the share, as (the day
+/// the run completed, the shares), among weeks up to `today`.
+fn first_adopted_run(
+    usage: &[UsageWeek],
+    today: NaiveDate,
+    c: &StageCriteria,
+) -> Option<(NaiveDate, Vec<f64>)> {
+    let weeks = c.adopt_weeks.max(1) as usize;
+    let mut run: Vec<(NaiveDate, f64)> = Vec::new();
+    for w in usage.iter().filter(|w| w.week_start <= today) {
+        let consecutive = run
+            .last()
+            .is_some_and(|(d, _)| w.week_start - *d == Duration::days(7));
+        match utilization(w) {
+            Some(pct) if pct >= c.adopt_seat_pct => {
+                if !consecutive {
+                    run.clear();
+                }
+                run.push((w.week_start, pct));
+                if run.len() == weeks {
+                    let done = (w.week_start + Duration::days(6)).min(today);
+                    return Some((done, run.into_iter().map(|(_, p)| p).collect()));
+                }
+            }
+            _ => run.clear(),
+        }
+    }
+    None
+}
+
+fn shares(pcts: &[f64]) -> String {
+    pcts.iter()
+        .map(|p| format!("{p:.0} %"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Adoption as the account's data shows it on `today`.
+pub fn adoption(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Adoption {
+    let rule = || {
+        format!(
+            "seat utilization ≥ {:.0} % for {} weeks",
+            c.adopt_seat_pct, c.adopt_weeks
+        )
+    };
+    if let Some(on) = f.adopted_on {
+        return Adoption::Adopted {
+            on: Some(on),
+            evidence: format!("adopted on {on}"),
+        };
+    }
+    if let Some((on, pcts)) = first_adopted_run(&f.usage, today, c) {
+        return Adoption::Adopted {
+            on: Some(on),
+            evidence: format!("adopted on {on}: {} ({})", rule(), shares(&pcts)),
+        };
+    }
+    if matches!(f.account.stage, Stage::Adopting | Stage::Mature) {
+        return Adoption::Adopted {
+            on: f.stage_since,
+            evidence: format!(
+                "stage {} set by a file; adoption day not known",
+                f.account.stage.as_str()
+            ),
+        };
+    }
+    let seen: Vec<f64> = f
+        .usage
+        .iter()
+        .filter(|w| w.week_start <= today)
+        .filter_map(utilization)
+        .collect();
+    if seen.is_empty() {
+        return Adoption::Unknown;
+    }
+    let recent = &seen[seen.len().saturating_sub(c.adopt_weeks as usize)..];
+    Adoption::NotYet {
+        evidence: format!(
+            "not adopted: {} not yet met (latest {})",
+            rule(),
+            shares(recent)
+        ),
+    }
+}
+
+/// A stage (or adoption day) that changed, to be written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageMove {
+    pub account_id: String,
+    pub from: Stage,
+    pub to: Stage,
+    pub adopted_on: Option<NaiveDate>,
+    /// Why, for the timeline.
+    pub reason: String,
+}
+
+/// Where the account's stage should be on `today`, when that differs from what is
+/// stored (its stage, or an adoption day newly found). The common case, nothing moved,
+/// builds no text: this runs for every account on every recompute.
+pub fn next(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Option<StageMove> {
+    let a = &f.account;
+    let adoption = adoption(f, today, c);
+    let adopted_on = match &adoption {
+        Adoption::Adopted { on, .. } => Some(f.adopted_on.or(*on)),
+        _ => None,
+    };
+    let days_to_renewal = (a.renewal_date - today).num_days();
+    let matured = |on: NaiveDate| (today - on).num_days() >= c.mature_after_days as i64;
+    let to = if days_to_renewal <= c.renewal_window_days as i64 {
+        Stage::Renewal
+    } else {
+        match adopted_on {
+            None => Stage::Onboarding,
+            Some(_) if a.stage == Stage::Mature => Stage::Mature,
+            Some(Some(on)) if matured(on) => Stage::Mature,
+            Some(_) => Stage::Adopting,
+        }
+    };
+    // Only a day found in the data is recorded (for an account whose stage does not
+    // already say "adopted", the adoption above came from its usage); a stage taken from a
+    // file keeps its adoption day unknown, its stage day standing in for it.
+    let new_adopted_on = f.adopted_on.or_else(|| {
+        if !matches!(a.stage, Stage::Adopting | Stage::Mature) {
+            match &adoption {
+                Adoption::Adopted { on, .. } => *on,
+                _ => None,
+            }
+        } else if to != a.stage {
+            // Leaving a stage that said "adopted" without a day: keep the fact, dated as
+            // early as it can be, so the renewal stage does not forget it.
+            Some(f.stage_since.unwrap_or(a.contract_start))
+        } else {
+            None
+        }
+    });
+    if to == a.stage && new_adopted_on == f.adopted_on {
+        return None;
+    }
+    let reason = match (to, adopted_on.flatten()) {
+        _ if to == a.stage => adoption.evidence(),
+        (Stage::Renewal, _) => format!(
+            "renews {} ({} days; the renewal stage starts {} days before)",
+            a.renewal_date, days_to_renewal, c.renewal_window_days
+        ),
+        (Stage::Mature, Some(on)) if a.stage != Stage::Mature && matured(on) => format!(
+            "adopted on {on}, {} days ago (mature after {})",
+            (today - on).num_days(),
+            c.mature_after_days
+        ),
+        _ => adoption.evidence(),
+    };
+    Some(StageMove {
+        account_id: a.id.clone(),
+        from: a.stage,
+        to,
+        adopted_on: new_adopted_on,
+        reason,
+    })
+}
+
+pub fn label(s: Stage) -> &'static str {
+    match s {
+        Stage::Onboarding => "Onboarding",
+        Stage::Adopting => "Adopted",
+        Stage::Mature => "Mature",
+        Stage::Renewal => "Renewal",
+    }
+}
+
+/// Writes the moves in the caller's transaction: the stage, the day it was reached, the
+/// adoption day, and a timeline entry for each account scored before (an account's first
+/// stage, like its first score, is not a change).
+pub async fn apply(tx: &mut Tx, moves: &[StageMove], today: NaiveDate) -> Result<()> {
+    let ids: Vec<String> = moves.iter().map(|m| m.account_id.clone()).collect();
+    let mut qb = sqlx::QueryBuilder::new("SELECT account_id FROM account_health WHERE account_id");
+    crate::store::in_list(&mut qb, &ids);
+    let scored: std::collections::HashSet<String> = if ids.is_empty() {
+        Default::default()
+    } else {
+        qb.build_query_scalar()
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .collect()
+    };
+    for m in moves {
+        sqlx::query(
+            "UPDATE accounts SET stage = ?, \
+             stage_since = CASE WHEN stage IS ? THEN stage_since ELSE ? END, adopted_on = ? WHERE id = ?",
+        )
+        .bind(m.to)
+        .bind(m.to)
+        .bind(today)
+        .bind(m.adopted_on)
+        .bind(&m.account_id)
+        .execute(&mut **tx)
+        .await?;
+        // An adoption day recorded without a move needs no entry of its own.
+        if !scored.contains(&m.account_id) || m.from == m.to {
+            continue;
+        }
+        let text = format!(
+            "Stage moved: {} → {} ({})",
+            label(m.from),
+            label(m.to),
+            m.reason
+        );
+        crate::timeline::system_event(tx, &m.account_id, None, &text).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,180 @@
+//! The work that follows a data change, in one place: re-score (stages, health, signals,
+//! severity), rules, escalation criteria and priority, for exactly the accounts whose
+//! inputs changed or for the whole book.
+//!
+//! It survives a crash: a change records its accounts in `refresh_pending` in its own
+//! transaction (an import does, so "imported" and "owed a refresh" commit together), a
+//! refresh records its scope before it starts and clears it only when everything is done,
+//! and `finish_pending` (called when the app starts and before every CLI command) runs
+//! whatever a killed process left owed. Every step is idempotent on a day (one snapshot
+//! per account per day, rules never open a second live CTA for a firing, one open
+//! escalation per account), so a finished re-run leaves the store as one run would.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+
+use crate::health::{self, RecomputeSummary};
+use crate::store::{in_list, insert_batched, Store, Tx};
+use crate::Result;
+
+/// The setting holding the day of the last whole-book refresh.
+pub const LAST_FULL_DAY: &str = "refresh.last_full_day";
+
+/// The whole book's marker in `refresh_pending`.
+const BOOK: &str = "*";
+/// Ids per statement when clearing: well under SQLite's bound-parameter limit.
+const CLEAR_BATCH: usize = 10_000;
+
+/// Which accounts a refresh covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Every account whose data lives on this device.
+    Book,
+    Accounts(Vec<String>),
+}
+
+impl Scope {
+    fn ids(&self) -> Option<Vec<String>> {
+        match self {
+            Scope::Book => None,
+            Scope::Accounts(ids) => Some(ids.clone()),
+        }
+    }
+}
+
+/// What a refresh did.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RefreshSummary {
+    pub health: RecomputeSummary,
+    pub ctas_created: u32,
+    pub ctas_closed: u32,
+    pub duration_ms: u32,
+}
+
+/// Records `scope` as owed as of `day`, in the caller's transaction.
+pub async fn mark(tx: &mut Tx, scope: &Scope, day: NaiveDate) -> Result<()> {
+    let now = Utc::now();
+    let ids: Vec<String> = match scope {
+        Scope::Book => vec![BOOK.to_string()],
+        Scope::Accounts(ids) => ids.clone(),
+    };
+    if ids.is_empty() {
+        return Ok(());
+    }
+    insert_batched(
+        tx,
+        "INSERT INTO refresh_pending (account_id, since, day) ",
+        3,
+        " ON CONFLICT(account_id) DO UPDATE SET day = max(day, excluded.day)",
+        &ids,
+        |b, id| {
+            b.push_bind(id.clone()).push_bind(now).push_bind(day);
+        },
+    )
+    .await
+}
+
+/// What is owed, if anything (the whole book when any part of the owed work is), and
+/// the latest day it is owed for.
+pub async fn pending(pool: &SqlitePool) -> Result<Option<(Scope, NaiveDate)>> {
+    let rows: Vec<(String, NaiveDate)> =
+        sqlx::query_as("SELECT account_id, day FROM refresh_pending")
+            .fetch_all(pool)
+            .await?;
+    let Some(day) = rows.iter().map(|(_, d)| *d).max() else {
+        return Ok(None);
+    };
+    let scope = if rows.iter().any(|(i, _)| i == BOOK) {
+        Scope::Book
+    } else {
+        Scope::Accounts(rows.into_iter().map(|(i, _)| i).collect())
+    };
+    Ok(Some((scope, day)))
+}
+
+async fn clear(
+    store: &Store,
+    scope: &Scope,
+    started_at: DateTime<Utc>,
+    today: NaiveDate,
+) -> Result<()> {
+    let mut tx = store.write().await?;
+    if *scope == Scope::Book {
+        // A run for a later day (`--as-of`) does not stand in for today's.
+        let day = today.min(Utc::now().date_naive());
+        crate::store::settings::set(&mut tx, LAST_FULL_DAY, &day.to_string()).await?;
+    }
+    match scope {
+        // The whole book covers every account's owed work recorded before it started.
+        Scope::Book => {
+            sqlx::query("DELETE FROM refresh_pending WHERE since <= ?")
+                .bind(started_at)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Scope::Accounts(ids) => {
+            for chunk in ids.chunks(CLEAR_BATCH) {
+                let mut qb = sqlx::QueryBuilder::new("DELETE FROM refresh_pending WHERE since <= ");
+                qb.push_bind(started_at).push(" AND account_id");
+                in_list(&mut qb, chunk);
+                qb.build().execute(&mut *tx).await?;
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Brings `scope` up to date as of `today`; `progress` gets (done, total) while scoring.
+/// `trigger` names the run in the rule run log.
+pub async fn run(
+    store: &Store,
+    scope: Scope,
+    today: NaiveDate,
+    trigger: &str,
+    progress: impl FnMut(usize, usize),
+) -> Result<RefreshSummary> {
+    if matches!(&scope, Scope::Accounts(ids) if ids.is_empty()) {
+        return Ok(RefreshSummary::default());
+    }
+    let started = std::time::Instant::now();
+    let mut tx = store.write().await?;
+    mark(&mut tx, &scope, today).await?;
+    tx.commit().await?;
+    // Owed work recorded from here on (a change made while this runs) stays owed.
+    let started_at = Utc::now();
+
+    let health = health::recompute(store, scope.ids(), today, progress).await?;
+    let rules = crate::rules::run::run(store, scope.ids(), today, false, trigger).await?;
+    crate::crashpoint("refresh.done");
+    clear(store, &scope, started_at, today).await?;
+    Ok(RefreshSummary {
+        health,
+        ctas_created: rules.created,
+        ctas_closed: rules.closed,
+        duration_ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
+    })
+}
+
+/// Finishes what a killed process left owed, as of the day it was owed for (what the
+/// killed run would have done; the daily refresh then brings the book to today); None
+/// when nothing was.
+pub async fn finish_pending(store: &Store) -> Result<Option<RefreshSummary>> {
+    let Some((scope, today)) = pending(store.pool()).await? else {
+        return Ok(None);
+    };
+    let accounts = match &scope {
+        Scope::Book => "the whole book".to_string(),
+        Scope::Accounts(ids) => format!("{} accounts", ids.len()),
+    };
+    tracing::info!(accounts, "finishing derived work a previous run left owed");
+    Ok(Some(run(store, scope, today, RESUMED, |_, _| {}).await?))
+}
+
+/// The rule run log's name for a refresh that finishes a killed one.
+pub const RESUMED: &str = "resumed";
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,189 @@
+use super::*;
+use crate::store::testing::{temp_store, test_day};
+
+async fn book(n: usize) -> (tempfile::TempDir, Store) {
+    let (dir, store) = temp_store().await;
+    crate::book::load(
+        &store,
+        &crate::book::BookSpec::new(n, 3, test_day()),
+        |_, _| {},
+    )
+    .await
+    .expect("book");
+    (dir, store)
+}
+
+async fn count(pool: &SqlitePool, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(pool)
+        .await
+        .expect("count")
+}
+
+async fn state(pool: &SqlitePool) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT account_id || ':' || COALESCE(score, '') || COALESCE(band, '') || COALESCE(severity_score, '') FROM account_health ORDER BY 1",
+        "SELECT account_id || ':' || kind || severity || COALESCE(cleared_at, '') FROM signals ORDER BY 1",
+        "SELECT account_id || ':' || type || reason || status FROM ctas ORDER BY 1",
+        "SELECT account_id || ':' || day || kind FROM health_snapshots ORDER BY 1",
+        "SELECT account_id || ':' || body FROM timeline_entries ORDER BY 1",
+        "SELECT id || ':' || stage || COALESCE(adopted_on, '') FROM accounts ORDER BY 1",
+    ] {
+        out.push(
+            sqlx::query_scalar::<_, String>(sql)
+                .fetch_all(pool)
+                .await
+                .expect("state"),
+        );
+    }
+    out
+}
+
+#[tokio::test]
+async fn owed_work_is_recorded_and_paid_once() {
+    let (_dir, store) = book(40).await;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid LIMIT 5")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    let mut tx = store.write().await.expect("tx");
+    mark(&mut tx, &Scope::Accounts(ids.clone()), test_day())
+        .await
+        .expect("mark");
+    tx.commit().await.expect("commit");
+    let mut owed = match pending(store.pool()).await.expect("pending") {
+        Some((Scope::Accounts(owed), day)) if day == test_day() => owed,
+        other => panic!("{other:?}"),
+    };
+    owed.sort();
+    let mut want = ids.clone();
+    want.sort();
+    assert_eq!(owed, want);
+
+    let done = finish_pending(&store)
+        .await
+        .expect("finish")
+        .expect("something was owed");
+    assert_eq!(done.health.accounts, 5);
+    assert_eq!(pending(store.pool()).await.expect("pending"), None);
+    assert_eq!(
+        count(store.pool(), "SELECT COUNT(*) FROM account_health").await,
+        5
+    );
+    assert_eq!(finish_pending(&store).await.expect("again"), None);
+}
+
+#[tokio::test]
+async fn the_whole_book_outranks_its_parts_and_clears_them() {
+    let (_dir, store) = book(30).await;
+    let one: String = sqlx::query_scalar("SELECT id FROM accounts LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .expect("id");
+    let mut tx = store.write().await.expect("tx");
+    mark(&mut tx, &Scope::Accounts(vec![one]), test_day())
+        .await
+        .expect("mark");
+    mark(&mut tx, &Scope::Book, test_day()).await.expect("mark");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        pending(store.pool()).await.expect("pending"),
+        Some((Scope::Book, test_day()))
+    );
+    let done = finish_pending(&store).await.expect("finish").expect("owed");
+    assert_eq!(done.health.accounts, 30);
+    assert_eq!(
+        count(store.pool(), "SELECT COUNT(*) FROM refresh_pending").await,
+        0
+    );
+}
+
+#[tokio::test]
+async fn a_refresh_run_twice_leaves_what_one_run_leaves() {
+    let (_dir, store) = book(60).await;
+    run(&store, Scope::Book, test_day(), "test", |_, _| {})
+        .await
+        .expect("first");
+    let once = state(store.pool()).await;
+    assert!(!once[2].is_empty(), "the book should open some CTAs");
+    assert_eq!(
+        pending(store.pool()).await.expect("pending"),
+        None,
+        "a run pays its own debt"
+    );
+    let second = run(&store, Scope::Book, test_day(), "test", |_, _| {})
+        .await
+        .expect("second");
+    assert_eq!((second.ctas_created, second.ctas_closed), (0, 0));
+    assert_eq!(state(store.pool()).await, once);
+}
+
+/// One account's refresh moves the day's dashboard aggregate by its own difference, and
+/// that leaves it exactly as a full recount would.
+#[tokio::test]
+async fn a_small_refresh_keeps_the_days_aggregate_exact() {
+    let (_dir, store) = book(80).await;
+    run(&store, Scope::Book, test_day(), "test", |_, _| {})
+        .await
+        .expect("book");
+    let healthy: String = sqlx::query_scalar(
+        "SELECT account_id FROM account_health WHERE score >= 70 ORDER BY account_id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("a healthy account");
+    // A CSM's judgment sinks it below 50: it joins the at-risk count.
+    use crate::scorecard::MeasureKind as M;
+    for m in [
+        M::SeatUtilization,
+        M::ActiveUserTrend,
+        M::LoginFrequency,
+        M::KeyFeatureAdoption,
+        M::OpenTickets,
+        M::TicketAge,
+        M::NpsLatest,
+        M::NpsTrend,
+        M::Stakeholders,
+        M::OnboardingProgress,
+        M::EngagementRecency,
+        M::CsmSentiment,
+    ] {
+        let _ = crate::health::override_measure(
+            &store,
+            &healthy,
+            m,
+            0.0,
+            "test",
+            None,
+            None,
+            test_day(),
+        )
+        .await;
+    }
+    let stored: (i64, i64, i64) =
+        sqlx::query_as("SELECT accounts, arr_base_minor, scored FROM risk_daily WHERE day = ?")
+            .bind(test_day())
+            .fetch_one(store.pool())
+            .await
+            .expect("stored");
+    let recount: (i64, i64, i64) = sqlx::query_as(
+        "SELECT COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), COUNT(s.score) \
+         FROM health_snapshots s JOIN accounts a ON a.id = s.account_id WHERE s.kind = 'daily' AND s.day = ?",
+    )
+    .bind(test_day())
+    .fetch_one(store.pool())
+    .await
+    .expect("recount");
+    assert_eq!(stored, recount);
+    let score: Option<f64> =
+        sqlx::query_scalar("SELECT score FROM account_health WHERE account_id = ?")
+            .bind(&healthy)
+            .fetch_one(store.pool())
+            .await
+            .expect("score");
+    assert!(
+        score.is_some_and(|s| s < 50.0),
+        "the overrides should have sunk it: {score:?}"
+    );
+}
