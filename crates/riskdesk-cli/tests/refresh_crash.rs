@@ -75,7 +75,7 @@ async fn derived_state(db: &Path) -> Vec<(String, Vec<String>)> {
     for table in [
         "accounts",
         "account_health",
-        "health_snapshots",
+        "health_history",
         "signals",
         "ctas",
         "cta_tasks",

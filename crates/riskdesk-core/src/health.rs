@@ -24,7 +24,11 @@ use crate::{new_id, Error, Result};
 
 const SIGNAL_THRESHOLDS: &str = "signal_thresholds";
 const SEVERITY: &str = "severity";
+/// Accounts per batch when a refresh names them.
 const BATCH: usize = 400;
+/// Accounts per batch when the whole book is read in account order: each table is one
+/// index range per batch, and each batch one transaction.
+const BOOK_BATCH: usize = 5_000;
 
 pub async fn signal_thresholds(pool: &SqlitePool) -> Result<SignalThresholds> {
     crate::config::get(pool, SIGNAL_THRESHOLDS).await
@@ -167,6 +171,8 @@ struct Outcome {
     detected: Vec<Detected>,
     severity: Severity,
     trends: [Option<f64>; 3],
+    /// The recent-score series with today's score in it.
+    recent: String,
 }
 
 fn score_at(history: &[(NaiveDate, f64)], day: NaiveDate) -> Option<f64> {
@@ -210,8 +216,18 @@ fn evaluate(
             _ => None,
         }
     });
+    let mut points: Vec<(NaiveDate, f64)> = f
+        .history
+        .iter()
+        .copied()
+        .filter(|(d, _)| *d < today)
+        .collect();
+    if let Some(s) = health.score {
+        points.push((today, s));
+    }
     Some(Outcome {
         account_id: f.account.id.clone(),
+        recent: history::encode_recent(&points, today),
         health,
         detected,
         severity,
@@ -230,7 +246,14 @@ pub async fn recompute(
     let cards = scorecards(store).await?;
     let thresholds = signal_thresholds(store.pool()).await?;
     let sev = severity_config(store.pool()).await?;
-    let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
+    let book = ids.is_none();
+    let mut ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
+    let (span, batch) = if book {
+        ids.sort_unstable();
+        (facts::Span::Range, BOOK_BATCH)
+    } else {
+        (facts::Span::List, BATCH)
+    };
     let now = Utc::now();
     let mut summary = RecomputeSummary {
         accounts: ids.len() as u32,
@@ -241,8 +264,14 @@ pub async fn recompute(
     // whole book (or a large part) recounts it.
     let incremental = ids.len() <= BATCH;
     let mut aggregated = true;
-    for (i, chunk) in ids.chunks(BATCH).enumerate() {
-        let mut facts = facts::load(store.pool(), chunk, today - Duration::days(120)).await?;
+    for (i, chunk) in ids.chunks(batch).enumerate() {
+        let mut facts = facts::load(
+            store.pool(),
+            chunk,
+            span,
+            today - Duration::days(history::RECENT_DAYS),
+        )
+        .await?;
         // The stage picks the scorecard, so it moves first.
         let moves: Vec<crate::lifecycle::StageMove> = facts
             .iter_mut()
@@ -270,7 +299,7 @@ pub async fn recompute(
         };
         crate::lifecycle::apply(&mut tx, &moves, today).await?;
         note_band_changes(&mut tx, chunk, &outcomes).await?;
-        write_snapshots(&mut tx, &outcomes, today, now).await?;
+        write_snapshots(&mut tx, &outcomes, today).await?;
         write_current(&mut tx, &outcomes, now).await?;
         let (raised, cleared) = write_signals(&mut tx, chunk, &outcomes, now).await?;
         if let Some(before) = before {
@@ -292,7 +321,13 @@ pub async fn recompute(
         crate::crashpoint("recompute.batch");
         summary.signals_raised += raised;
         summary.signals_cleared += cleared;
-        progress((i * BATCH + chunk.len()).min(ids.len()), ids.len());
+        progress((i * batch + chunk.len()).min(ids.len()), ids.len());
+    }
+    if book {
+        let retention = history::retention(store.pool()).await?;
+        let mut tx = store.write().await?;
+        history::prune(&mut tx, today, &retention).await?;
+        tx.commit().await?;
     }
     if !aggregated {
         aggregate_days(store, &[today]).await?;
@@ -307,8 +342,8 @@ pub async fn recompute(
 async fn day_share(tx: &mut Tx, ids: &[String], day: NaiveDate) -> Result<(i64, i64, i64)> {
     let mut qb = QueryBuilder::new(
         "SELECT COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), \
-         COUNT(s.score) FROM health_snapshots s JOIN accounts a ON a.id = s.account_id \
-         WHERE s.kind = 'daily' AND s.day = ",
+         COUNT(s.score) FROM health_history s JOIN accounts a ON a.id = s.account_id \
+         WHERE s.day = ",
     );
     qb.push_bind(day).push(" AND s.account_id");
     crate::store::in_list(&mut qb, ids);
@@ -417,7 +452,13 @@ async fn backfill_with_progress(
     let sev = severity_config(store.pool()).await?;
     let mut done = 0;
     for chunk in ids.chunks(BATCH) {
-        let facts = facts::load(store.pool(), chunk, *first - Duration::days(1)).await?;
+        let facts = facts::load(
+            store.pool(),
+            chunk,
+            facts::Span::List,
+            *first - Duration::days(1),
+        )
+        .await?;
         let mut tx = store.write().await?;
         let mut sorted = days.to_vec();
         sorted.sort();
@@ -439,11 +480,7 @@ async fn backfill_with_progress(
                         .push((day, s));
                 }
             }
-            let at = day
-                .and_hms_opt(6, 0, 0)
-                .map(|t| t.and_utc())
-                .unwrap_or_else(Utc::now);
-            write_snapshots(&mut tx, &outcomes, day, at).await?;
+            write_snapshots(&mut tx, &outcomes, day).await?;
         }
         tx.commit().await?;
         done += chunk.len();
@@ -457,7 +494,7 @@ async fn aggregate_days(store: &Store, days: &[NaiveDate]) -> Result<()> {
     let mut tx = store.write().await?;
     for day in days {
         sqlx::query(
-            "INSERT INTO risk_daily (day, accounts, arr_base_minor, scored)              SELECT ?, COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), COUNT(s.score)              FROM health_snapshots s JOIN accounts a ON a.id = s.account_id WHERE s.kind = 'daily' AND s.day = ?              ON CONFLICT(day) DO UPDATE SET accounts = excluded.accounts, arr_base_minor = excluded.arr_base_minor, scored = excluded.scored",
+            "INSERT INTO risk_daily (day, accounts, arr_base_minor, scored)              SELECT ?, COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), COUNT(s.score)              FROM health_history s JOIN accounts a ON a.id = s.account_id WHERE s.day = ?              ON CONFLICT(day) DO UPDATE SET accounts = excluded.accounts, arr_base_minor = excluded.arr_base_minor, scored = excluded.scored",
         )
         .bind(day)
         .bind(day)
@@ -467,81 +504,53 @@ async fn aggregate_days(store: &Store, days: &[NaiveDate]) -> Result<()> {
     Ok(tx.commit().await?)
 }
 
-async fn write_snapshots(
-    tx: &mut Tx,
-    outcomes: &[Outcome],
-    day: NaiveDate,
-    at: DateTime<Utc>,
-) -> Result<()> {
-    let rows: Vec<(String, &Outcome, String)> = outcomes
+async fn write_snapshots(tx: &mut Tx, outcomes: &[Outcome], day: NaiveDate) -> Result<()> {
+    let entries: Vec<history::Entry> = outcomes
         .iter()
-        .map(|o| {
-            Ok((
-                new_id(),
-                o,
-                serde_json::to_string(&o.health.measures)
-                    .map_err(|e| Error::invalid("snapshot", e.to_string()))?,
-            ))
+        .map(|o| history::Entry {
+            account_id: &o.account_id,
+            scorecard_id: &o.health.scorecard_id,
+            scorecard_version: o.health.scorecard_version,
+            score: o.health.score,
+            band: o.health.band.as_deref(),
+            measures: history::encode(&o.health.measures),
         })
-        .collect::<Result<_>>()?;
-    // One snapshot per account per day: a second run that day rewrites only the snapshots
-    // whose result moved.
-    let tail = " ON CONFLICT(account_id, day) WHERE kind = 'daily' DO UPDATE SET computed_at = excluded.computed_at, \
-         scorecard_id = excluded.scorecard_id, scorecard_name = excluded.scorecard_name, scorecard_version = excluded.scorecard_version, \
-         score = excluded.score, band = excluded.band, measures = excluded.measures \
-         WHERE (health_snapshots.scorecard_id, health_snapshots.scorecard_version, health_snapshots.score, health_snapshots.band, \
-                health_snapshots.measures) \
-           IS NOT (excluded.scorecard_id, excluded.scorecard_version, excluded.score, excluded.band, excluded.measures)";
-    insert_batched(
-        tx,
-        "INSERT INTO health_snapshots (id, account_id, day, kind, computed_at, scorecard_id, scorecard_name, scorecard_version, score, band, measures) ",
-        11,
-        tail,
-        &rows,
-        |b, (id, o, measures)| {
-            b.push_bind(id.clone())
-                .push_bind(o.account_id.clone())
-                .push_bind(day)
-                .push_bind("daily")
-                .push_bind(at)
-                .push_bind(o.health.scorecard_id.clone())
-                .push_bind(o.health.scorecard_name.clone())
-                .push_bind(o.health.scorecard_version)
-                .push_bind(o.health.score)
-                .push_bind(o.health.band.clone())
-                .push_bind(measures.clone());
-        },
-    )
-    .await
+        .collect();
+    history::write(tx, &entries, day).await
 }
 
 async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> Result<()> {
-    let rows: Vec<(&Outcome, String)> = outcomes
+    let rows: Vec<(&Outcome, String, String)> = outcomes
         .iter()
         .map(|o| {
             Ok((
                 o,
                 serde_json::to_string(&o.severity)
                     .map_err(|e| Error::invalid("severity", e.to_string()))?,
+                serde_json::to_string(&o.health.measures)
+                    .map_err(|e| Error::invalid("measures", e.to_string()))?,
             ))
         })
         .collect::<Result<_>>()?;
     insert_batched(
         tx,
-        "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, severity_level, severity, measures_with_data, measures_total) ",
-        14,
+        "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \
+         severity_level, severity, measures_with_data, measures_total, scorecard_name, scorecard_version, measures, recent) ",
+        18,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
          band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
          severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity, \
-         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total \
+         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total, scorecard_name = excluded.scorecard_name, \
+         scorecard_version = excluded.scorecard_version, measures = excluded.measures, recent = excluded.recent \
          WHERE (account_health.scorecard_id, account_health.score, account_health.band, account_health.band_color, \
                 account_health.trend_7, account_health.trend_30, account_health.trend_90, account_health.severity_score, \
-                account_health.severity_level, account_health.severity, account_health.measures_with_data, account_health.measures_total) \
+                account_health.severity_level, account_health.severity, account_health.measures_with_data, account_health.measures_total, \
+                account_health.scorecard_name, account_health.scorecard_version, account_health.measures, account_health.recent) \
            IS NOT (excluded.scorecard_id, excluded.score, excluded.band, excluded.band_color, excluded.trend_7, excluded.trend_30, \
                 excluded.trend_90, excluded.severity_score, excluded.severity_level, excluded.severity, excluded.measures_with_data, \
-                excluded.measures_total)",
+                excluded.measures_total, excluded.scorecard_name, excluded.scorecard_version, excluded.measures, excluded.recent)",
         &rows,
-        |b, (o, severity)| {
+        |b, (o, severity, measures)| {
             b.push_bind(o.account_id.clone())
                 .push_bind(at)
                 .push_bind(o.health.scorecard_id.clone())
@@ -555,7 +564,11 @@ async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> 
                 .push_bind(o.severity.level)
                 .push_bind(severity.clone())
                 .push_bind(o.health.coverage.with_data)
-                .push_bind(o.health.coverage.total);
+                .push_bind(o.health.coverage.total)
+                .push_bind(o.health.scorecard_name.clone())
+                .push_bind(o.health.scorecard_version)
+                .push_bind(measures.clone())
+                .push_bind(o.recent.clone());
         },
     )
     .await
@@ -693,73 +706,64 @@ pub struct AccountHealth {
     pub overrides: Vec<OverrideView>,
 }
 
-type SnapshotRow = (
-    String,
-    i32,
-    NaiveDate,
-    DateTime<Utc>,
-    Option<f64>,
-    Option<String>,
-    String,
-    String,
-);
-
-fn snapshot_to_score(
-    row: SnapshotRow,
-    color: Option<String>,
-) -> Result<(HealthScore, NaiveDate, DateTime<Utc>)> {
-    let (name, version, day, at, score, band, measures, card_id) = row;
-    let measures: Vec<MeasureResult> =
-        serde_json::from_str(&measures).map_err(|e| Error::invalid("snapshot", e.to_string()))?;
-    Ok((
-        HealthScore {
-            scorecard_id: card_id,
-            scorecard_name: name,
-            scorecard_version: version,
-            score,
-            band,
-            band_color: color,
-            coverage: crate::scorecard::Coverage::of(&measures),
-            measures,
-        },
-        day,
-        at,
-    ))
+/// The current score and its explanation as `account_health` keeps them.
+#[derive(sqlx::FromRow)]
+struct CurrentRow {
+    computed_at: DateTime<Utc>,
+    scorecard_id: String,
+    scorecard_name: String,
+    scorecard_version: i32,
+    score: Option<f64>,
+    band: Option<String>,
+    band_color: Option<String>,
+    measures: String,
+    trend_7: Option<f64>,
+    trend_30: Option<f64>,
+    trend_90: Option<f64>,
+    severity: String,
 }
 
 pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<AccountHealth> {
-    let snaps: Vec<SnapshotRow> = sqlx::query_as(
-        "SELECT scorecard_name, scorecard_version, day, computed_at, score, band, measures, scorecard_id FROM health_snapshots \
-         WHERE account_id = ? ORDER BY computed_at DESC, kind DESC LIMIT 2",
+    let row: Option<CurrentRow> = sqlx::query_as(
+        "SELECT computed_at, scorecard_id, scorecard_name, scorecard_version, score, band, band_color, measures, \
+         trend_7, trend_30, trend_90, severity FROM account_health WHERE account_id = ?",
     )
     .bind(account_id)
-    .fetch_all(pool)
+    .fetch_optional(pool)
     .await?;
-    type CurrentRow = (
-        Option<String>,
-        Option<f64>,
-        Option<f64>,
-        Option<f64>,
-        String,
-    );
-    let current_row: Option<CurrentRow> =
-        sqlx::query_as("SELECT band_color, trend_7, trend_30, trend_90, severity FROM account_health WHERE account_id = ?")
-            .bind(account_id)
-            .fetch_optional(pool)
-            .await?;
-    let (color, trend, severity) = match current_row {
-        Some((color, t7, t30, t90, sev)) => (
-            color,
-            Trend {
-                days_7: t7,
-                days_30: t30,
-                days_90: t90,
-            },
-            Some(
-                serde_json::from_str::<Severity>(&sev)
-                    .map_err(|e| Error::invalid("severity", e.to_string()))?,
-            ),
-        ),
+    // The newest history row is today's score; the one before it is what changed since.
+    let previous: Option<(NaiveDate, String)> = sqlx::query_as(
+        "SELECT day, measures FROM health_history WHERE account_id = ? ORDER BY day DESC LIMIT 1 OFFSET 1",
+    )
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await?;
+    let (current, trend, severity, computed_at) = match row {
+        Some(r) => {
+            let measures: Vec<MeasureResult> = serde_json::from_str(&r.measures)
+                .map_err(|e| Error::invalid("measures", e.to_string()))?;
+            let severity = serde_json::from_str::<Severity>(&r.severity)
+                .map_err(|e| Error::invalid("severity", e.to_string()))?;
+            (
+                Some(HealthScore {
+                    scorecard_id: r.scorecard_id,
+                    scorecard_name: r.scorecard_name,
+                    scorecard_version: r.scorecard_version,
+                    score: r.score,
+                    band: r.band,
+                    band_color: r.band_color,
+                    coverage: crate::scorecard::Coverage::of(&measures),
+                    measures,
+                }),
+                Trend {
+                    days_7: r.trend_7,
+                    days_30: r.trend_30,
+                    days_90: r.trend_90,
+                },
+                Some(severity),
+                Some(r.computed_at),
+            )
+        }
         None => (
             None,
             Trend {
@@ -768,23 +772,15 @@ pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<Accou
                 days_90: None,
             },
             None,
+            None,
         ),
     };
-    let mut iter = snaps.into_iter();
-    let current = iter
-        .next()
-        .map(|r| snapshot_to_score(r, color))
-        .transpose()?;
-    let previous = iter
-        .next()
-        .map(|r| snapshot_to_score(r, None))
-        .transpose()?;
     let changes = match (&current, &previous) {
-        (Some((c, _, _)), Some((p, _, _))) => scorecard::changes(&p.measures, &c.measures),
+        (Some(c), Some((_, p))) => scorecard::changes(&history::decode(p), &c.measures),
         _ => Vec::new(),
     };
     let history: Vec<HistoryPoint> = sqlx::query_as::<_, (NaiveDate, f64)>(
-        "SELECT day, score FROM health_snapshots WHERE account_id = ? AND kind = 'daily' AND score IS NOT NULL ORDER BY day",
+        "SELECT day, score FROM health_history WHERE account_id = ? AND score IS NOT NULL ORDER BY day",
     )
     .bind(account_id)
     .fetch_all(pool)
@@ -835,9 +831,9 @@ pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<Accou
     })
     .collect();
     Ok(AccountHealth {
-        computed_at: current.as_ref().map(|(_, _, at)| *at),
-        previous_day: previous.as_ref().map(|(_, d, _)| *d),
-        current: current.map(|(c, _, _)| c),
+        computed_at,
+        previous_day: previous.as_ref().map(|(d, _)| *d),
+        current,
         changes,
         trend,
         history,
@@ -970,6 +966,8 @@ pub async fn remove_override(
     .await?;
     account_health(store.pool(), &account_id).await
 }
+
+pub mod history;
 
 #[cfg(test)]
 mod tests;

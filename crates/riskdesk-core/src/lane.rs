@@ -94,9 +94,9 @@ pub async fn summary(pool: &SqlitePool, today: NaiveDate) -> Result<LaneSummary>
     .fetch_all(pool)
     .await?;
     let trend = sqlx::query_as(
-        "SELECT s.day, SUM(s.score < 50) AS at_risk, COUNT(s.score) AS scored FROM health_snapshots s \
+        "SELECT s.day, SUM(s.score < 50) AS at_risk, COUNT(s.score) AS scored FROM health_history s \
          JOIN account_priority p ON p.account_id = s.account_id \
-         WHERE p.lane = 'digital' AND s.kind = 'daily' AND s.day >= ? GROUP BY s.day ORDER BY s.day",
+         WHERE p.lane = 'digital' AND s.day >= ? GROUP BY s.day ORDER BY s.day",
     )
     .bind(today - Duration::days(90))
     .fetch_all(pool)

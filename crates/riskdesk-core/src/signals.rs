@@ -115,6 +115,14 @@ impl SignalThresholds {
                 out.push(format!("{name}: must be at least 1"));
             }
         }
+        // Scoring keeps this many days of recent scores per account.
+        let recent = crate::health::history::RECENT_DAYS as u32;
+        if self.health_drop_window_days > recent {
+            out.push(format!(
+                "health_drop_window_days: {} is longer than the {recent} days of recent scores kept",
+                self.health_drop_window_days
+            ));
+        }
         out
     }
 }

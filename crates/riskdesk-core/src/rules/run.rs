@@ -280,13 +280,11 @@ async fn load(
             },
         );
     }
-    let mut qb = QueryBuilder::new(
-        "SELECT account_id, measures, MAX(computed_at) FROM health_snapshots WHERE account_id",
-    );
+    let mut qb =
+        QueryBuilder::new("SELECT account_id, measures FROM account_health WHERE account_id");
     in_list(&mut qb, ids);
-    qb.push(" GROUP BY account_id");
-    for (id, measures, _) in qb
-        .build_query_as::<(String, String, String)>()
+    for (id, measures) in qb
+        .build_query_as::<(String, String)>()
         .fetch_all(pool)
         .await?
     {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{QueryBuilder, SqlitePool};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use super::MeasureKind;
 use crate::model::{Account, Contact, NpsResponse, Ticket, UsageWeek};
@@ -90,10 +90,35 @@ impl AccountFacts {
     }
 }
 
-/// Loads the facts of `ids` (at most a few hundred at a time), in the order given.
+/// Which accounts a load reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Exactly the ids given (at most a few hundred at a time).
+    List,
+    /// Every account from the first id to the last: `ids` is a sorted, contiguous slice of
+    /// the book, so each table is read as one index range in account order.
+    Range,
+}
+
+/// Appends the account predicate of `span` over `ids` to a query ending in a column name.
+fn push_accounts<'a>(qb: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String], span: Span) {
+    match (span, ids.first(), ids.last()) {
+        (Span::Range, Some(first), Some(last)) => {
+            qb.push(" BETWEEN ")
+                .push_bind(first.as_str())
+                .push(" AND ")
+                .push_bind(last.as_str());
+        }
+        _ => in_list(qb, ids),
+    }
+}
+
+/// Loads the facts of `ids`, in the order given. The score history comes from each
+/// account's recent series, or from the history table for accounts without one yet.
 pub async fn load(
     pool: &SqlitePool,
     ids: &[String],
+    span: Span,
     history_since: NaiveDate,
 ) -> Result<Vec<AccountFacts>> {
     if ids.is_empty() {
@@ -112,7 +137,7 @@ pub async fn load(
          expansion_potential, industry, region, crm_id, created_at, updated_at, arr_base_minor, stage_since, adopted_on \
          FROM accounts WHERE id",
     );
-    in_list(&mut qb, ids);
+    push_accounts(&mut qb, ids, span);
     let mut by_id: HashMap<String, AccountFacts> = qb
         .build_query_as::<Row>()
         .fetch_all(pool)
@@ -125,11 +150,16 @@ pub async fn load(
             (f.account.id.clone(), f)
         })
         .collect();
+    if span == Span::Range {
+        // The range also holds accounts this device only mirrors.
+        let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
+        by_id.retain(|id, _| wanted.contains(id.as_str()));
+    }
 
     let mut qb = QueryBuilder::new(
         "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption FROM usage_weekly WHERE account_id",
     );
-    in_list(&mut qb, ids);
+    push_accounts(&mut qb, ids, span);
     qb.push(" ORDER BY account_id, week_start");
     for w in qb.build_query_as::<UsageWeek>().fetch_all(pool).await? {
         if let Some(f) = by_id.get_mut(&w.account_id) {
@@ -140,7 +170,7 @@ pub async fn load(
     let mut qb = QueryBuilder::new(
         "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets WHERE account_id",
     );
-    in_list(&mut qb, ids);
+    push_accounts(&mut qb, ids, span);
     qb.push(" ORDER BY opened_at");
     for t in qb.build_query_as::<Ticket>().fetch_all(pool).await? {
         if let Some(f) = by_id.get_mut(&t.account_id) {
@@ -149,7 +179,7 @@ pub async fn load(
     }
 
     let mut qb = QueryBuilder::new("SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses WHERE account_id");
-    in_list(&mut qb, ids);
+    push_accounts(&mut qb, ids, span);
     qb.push(" ORDER BY responded_on, id");
     for r in qb.build_query_as::<NpsResponse>().fetch_all(pool).await? {
         if let Some(f) = by_id.get_mut(&r.account_id) {
@@ -160,7 +190,7 @@ pub async fn load(
     let mut qb = QueryBuilder::new(
         "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts WHERE account_id",
     );
-    in_list(&mut qb, ids);
+    push_accounts(&mut qb, ids, span);
     for c in qb.build_query_as::<Contact>().fetch_all(pool).await? {
         if let Some(f) = by_id.get_mut(&c.account_id) {
             f.contacts.push(c);
@@ -170,7 +200,7 @@ pub async fn load(
     let mut qb = QueryBuilder::new(
         "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id",
     );
-    in_list(&mut qb, ids);
+    push_accounts(&mut qb, ids, span);
     qb.push(" ORDER BY occurred_at");
     for (account_id, at) in qb
         .build_query_as::<(String, DateTime<Utc>)>()
@@ -186,7 +216,7 @@ pub async fn load(
         "SELECT o.id, o.account_id, o.measure, o.score, o.comment, u.name, o.expires_on FROM measure_overrides o \
          LEFT JOIN users u ON u.id = o.author_id WHERE o.removed_at IS NULL AND o.account_id",
     );
-    in_list(&mut qb, ids);
+    push_accounts(&mut qb, ids, span);
     qb.push(" ORDER BY o.created_at DESC");
     type OverrideRow = (
         String,
@@ -215,19 +245,44 @@ pub async fn load(
         }
     }
 
-    let mut qb = QueryBuilder::new(
-        "SELECT account_id, day, score FROM health_snapshots WHERE kind = 'daily' AND score IS NOT NULL AND day >= ",
-    );
-    qb.push_bind(history_since).push(" AND account_id");
-    in_list(&mut qb, ids);
-    qb.push(" ORDER BY day");
-    for (account_id, day, score) in qb
-        .build_query_as::<(String, NaiveDate, f64)>()
+    let mut qb =
+        QueryBuilder::new("SELECT account_id, recent FROM account_health WHERE account_id");
+    push_accounts(&mut qb, ids, span);
+    let mut without: Vec<String> = by_id.keys().cloned().collect();
+    for (account_id, recent) in qb
+        .build_query_as::<(String, String)>()
         .fetch_all(pool)
         .await?
     {
         if let Some(f) = by_id.get_mut(&account_id) {
-            f.history.push((day, score));
+            f.history = crate::health::history::decode_recent(&recent);
+            f.history.retain(|(d, _)| *d >= history_since);
+        }
+    }
+    let with: std::collections::HashSet<&String> = by_id
+        .values()
+        .filter(|f| !f.history.is_empty())
+        .map(|f| &f.account.id)
+        .collect();
+    without.retain(|id| !with.contains(id));
+    without.sort();
+    // A fresh book's history was written before its first current score.
+    for chunk in without.chunks(500) {
+        let mut qb = QueryBuilder::new(
+            "SELECT account_id, day, score FROM health_history WHERE score IS NOT NULL AND day >= ",
+        );
+        qb.push_bind(history_since).push(" AND account_id");
+        in_list(&mut qb, chunk);
+        qb.push(" ORDER BY account_id, day");
+        for (account_id, day, score) in qb
+            .build_query_as::<(String, NaiveDate, f64)>()
+            .fetch_all(pool)
+            .await?
+        {
+            if let Some(f) = by_id.get_mut(&account_id) {
+                // As the recent series keeps it, so either source gives the same trend.
+                f.history.push((day, (score * 100.0).round() / 100.0));
+            }
         }
     }
 

@@ -74,6 +74,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "people".to_string(),
             "lifecycle".to_string(),
             "refresh pending".to_string(),
+            "compact history".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -108,7 +109,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        17
+        18
     );
 }
 

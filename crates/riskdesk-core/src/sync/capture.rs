@@ -118,7 +118,7 @@ mod tests {
         ("account_health", "*", "derived: each device scores the accounts whose data it holds"),
         ("account_priority", "*", "derived: ranks are recomputed on every device"),
         ("priority_explanations", "*", "derived with the ranks"),
-        ("health_snapshots", "*", "derived score history"),
+        ("health_history", "*", "derived score history"),
         ("risk_daily", "*", "derived dashboard aggregate"),
         ("signals", "*", "derived from the account's data"),
         ("contacts", "*", "the account's data feeds stay on the device that imports them (synced accounts are not scored elsewhere)"),

@@ -1,0 +1,296 @@
+//! Score history: one compact row per account per day, thinned with age.
+//!
+//! A history row keeps what a later reader needs to say what moved (the scorecard and
+//! its version, the score and band, and each measure's raw value, score and
+//! contribution) in a short text form; labels come from the measure kind when read. The
+//! current score's full explanation (raw values as a person reads them, evidence,
+//! override comments) lives on `account_health`, where it is replaced rather than kept
+//! every day. Trends and the health-drop signal read the account's recent scores from a
+//! short series on `account_health`, so scoring never scans the history table.
+
+use chrono::{Datelike, Duration, NaiveDate};
+use serde::{Deserialize, Serialize};
+use sqlx::SqlitePool;
+
+use crate::scorecard::{MeasureKind, MeasureResult, ScoreSource};
+use crate::store::{insert_batched, Store, Tx};
+use crate::{Error, Result};
+
+/// Days of daily scores an account's recent series keeps: the 90-day trend, with room.
+pub const RECENT_DAYS: i64 = 120;
+
+const RETENTION: &str = "history_retention";
+/// The setting holding the day history was last thinned.
+const PRUNED_THROUGH: &str = "history.pruned_through";
+
+/// How long each resolution of score history is kept.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct HistoryRetention {
+    /// Every day's score for this many days.
+    pub daily_days: u32,
+    /// Then one score a week (the week's first) until this many days old; one a month after.
+    pub weekly_days: u32,
+}
+
+impl Default for HistoryRetention {
+    fn default() -> Self {
+        HistoryRetention {
+            daily_days: 90,
+            weekly_days: 730,
+        }
+    }
+}
+
+impl HistoryRetention {
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        // The recent series and the 90-day trend read daily scores this far back.
+        if self.daily_days < 90 {
+            out.push(format!(
+                "daily history: {} days is too short, at least 90 (the 90-day trend reads it)",
+                self.daily_days
+            ));
+        }
+        if self.weekly_days < self.daily_days {
+            out.push(format!(
+                "weekly history: {} days must be at least the daily history's {} days",
+                self.weekly_days, self.daily_days
+            ));
+        }
+        if self.weekly_days > 36_500 {
+            out.push(format!(
+                "weekly history: {} days is more than a century",
+                self.weekly_days
+            ));
+        }
+        out
+    }
+}
+
+pub async fn retention(pool: &SqlitePool) -> Result<HistoryRetention> {
+    crate::config::get(pool, RETENTION).await
+}
+
+pub async fn save_retention(store: &Store, r: &HistoryRetention) -> Result<()> {
+    if let [first, ..] = r.problems().as_slice() {
+        return Err(Error::invalid("history retention", first.clone()));
+    }
+    let mut tx = store.write().await?;
+    crate::config::set(&mut tx, RETENTION, r).await?;
+    Ok(tx.commit().await?)
+}
+
+/// A short, stable code per measure kind: history rows outlive any renaming.
+fn code(kind: MeasureKind) -> &'static str {
+    match kind {
+        MeasureKind::SeatUtilization => "su",
+        MeasureKind::ActiveUserTrend => "au",
+        MeasureKind::LoginFrequency => "lf",
+        MeasureKind::KeyFeatureAdoption => "ka",
+        MeasureKind::OpenTickets => "ot",
+        MeasureKind::TicketAge => "ta",
+        MeasureKind::NpsLatest => "nl",
+        MeasureKind::NpsTrend => "nt",
+        MeasureKind::Stakeholders => "sh",
+        MeasureKind::OnboardingProgress => "op",
+        MeasureKind::EngagementRecency => "er",
+        MeasureKind::CsmSentiment => "cs",
+    }
+}
+
+fn from_code(c: &str) -> Option<MeasureKind> {
+    MeasureKind::ALL.iter().copied().find(|k| code(*k) == c)
+}
+
+/// Shortest text that reads back within the rounding a person can see.
+fn num(v: f64, decimals: i32) -> String {
+    let f = 10f64.powi(decimals);
+    let r = (v * f).round() / f;
+    if r == r.trunc() && r.abs() < 1e15 {
+        format!("{}", r as i64)
+    } else {
+        format!("{r}")
+    }
+}
+
+/// `su:0.41:82:12.35;ot:3:60:5.4;…`: kind, raw value, score and contribution; an empty
+/// field is "no data".
+pub fn encode(measures: &[MeasureResult]) -> String {
+    let mut out = String::with_capacity(measures.len() * 20);
+    for (i, m) in measures.iter().enumerate() {
+        if i > 0 {
+            out.push(';');
+        }
+        out.push_str(code(m.kind));
+        out.push(':');
+        if let Some(r) = m.raw {
+            out.push_str(&num(r, 3));
+        }
+        out.push(':');
+        if let Some(s) = m.score {
+            out.push_str(&num(s, 1));
+        }
+        out.push(':');
+        out.push_str(&num(m.contribution, 2));
+    }
+    out
+}
+
+/// Reads `encode`'s form back: what "what changed since" needs of a past score. Parts a
+/// later version does not know are skipped, never an error.
+pub fn decode(text: &str) -> Vec<MeasureResult> {
+    text.split(';')
+        .filter_map(|part| {
+            let mut f = part.split(':');
+            let kind = from_code(f.next()?)?;
+            let raw = f.next().and_then(|v| v.parse::<f64>().ok());
+            let score = f.next().and_then(|v| v.parse::<f64>().ok());
+            let contribution = f.next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+            Some(MeasureResult {
+                kind,
+                label: kind.label().to_string(),
+                group: None,
+                weight: 0.0,
+                raw,
+                raw_display: raw.map_or_else(|| "no data".to_string(), |r| num(r, 3)),
+                evidence: String::new(),
+                score,
+                contribution,
+                source: if score.is_some() {
+                    ScoreSource::Data
+                } else {
+                    ScoreSource::Missing
+                },
+            })
+        })
+        .collect()
+}
+
+/// Days since 1970-01-01: the recent series' compact day.
+fn epoch_day(d: NaiveDate) -> i64 {
+    (d - NaiveDate::default()).num_days()
+}
+
+/// `20688:81.2,20689:80.9,…`, oldest first, only days within `RECENT_DAYS` of `today`.
+pub fn encode_recent(points: &[(NaiveDate, f64)], today: NaiveDate) -> String {
+    let from = today - Duration::days(RECENT_DAYS);
+    let mut out = String::with_capacity(points.len() * 11);
+    for (d, s) in points.iter().filter(|(d, _)| *d >= from && *d <= today) {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(&epoch_day(*d).to_string());
+        out.push(':');
+        out.push_str(&num(*s, 2));
+    }
+    out
+}
+
+pub fn decode_recent(text: &str) -> Vec<(NaiveDate, f64)> {
+    text.split(',')
+        .filter_map(|p| {
+            let (d, s) = p.split_once(':')?;
+            let day = NaiveDate::default().checked_add_signed(Duration::days(d.parse().ok()?))?;
+            Some((day, s.parse().ok()?))
+        })
+        .collect()
+}
+
+/// One account's score for one day, as the history keeps it.
+pub(crate) struct Entry<'a> {
+    pub account_id: &'a str,
+    pub scorecard_id: &'a str,
+    pub scorecard_version: i32,
+    pub score: Option<f64>,
+    pub band: Option<&'a str>,
+    pub measures: String,
+}
+
+/// Writes the day's rows; a second run that day rewrites only the rows whose result moved.
+pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) -> Result<()> {
+    insert_batched(
+        tx,
+        "INSERT INTO health_history (account_id, day, scorecard_id, scorecard_version, score, band, measures) ",
+        7,
+        " ON CONFLICT(account_id, day) DO UPDATE SET scorecard_id = excluded.scorecard_id, \
+         scorecard_version = excluded.scorecard_version, score = excluded.score, band = excluded.band, measures = excluded.measures \
+         WHERE (health_history.scorecard_id, health_history.scorecard_version, health_history.score, health_history.band, health_history.measures) \
+           IS NOT (excluded.scorecard_id, excluded.scorecard_version, excluded.score, excluded.band, excluded.measures)",
+        entries,
+        |b, e| {
+            b.push_bind(e.account_id.to_string())
+                .push_bind(day)
+                .push_bind(e.scorecard_id.to_string())
+                .push_bind(e.scorecard_version)
+                .push_bind(e.score)
+                .push_bind(e.band.map(str::to_string))
+                .push_bind(e.measures.clone());
+        },
+    )
+    .await
+}
+
+/// The Monday of `d`'s week.
+fn week_start(d: NaiveDate) -> NaiveDate {
+    d - Duration::days(d.weekday().num_days_from_monday() as i64)
+}
+
+/// Thins the history that aged past a resolution since the last prune: past
+/// `daily_days` keeps each week's first score, past `weekly_days` each month's first.
+/// Only the weeks and months that crossed a boundary are looked at, so a daily prune
+/// costs what one day of history costs.
+pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -> Result<u64> {
+    let mut removed = 0;
+    // Whole weeks (Monday to Sunday) older than the daily horizon, the last few of them:
+    // a prune that was skipped for a while catches up on the next.
+    let daily_cut = week_start(today - Duration::days(r.daily_days as i64));
+    let weekly_cut = {
+        let d = today - Duration::days(r.weekly_days as i64);
+        NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d)
+    };
+    let last: Option<NaiveDate> =
+        sqlx::query_scalar::<_, String>("SELECT value FROM local_settings WHERE key = ?")
+            .bind(PRUNED_THROUGH)
+            .fetch_optional(&mut **tx)
+            .await?
+            .and_then(|d| d.parse().ok());
+    // From a week before the last prune's boundary (or all of history the first time).
+    let weekly_from = last.map_or(NaiveDate::MIN, |l| {
+        week_start(l - Duration::days(r.daily_days as i64)) - Duration::days(7)
+    });
+    removed += sqlx::query(
+        "DELETE FROM health_history WHERE day >= ? AND day < ? AND day >= ? AND (account_id, day) NOT IN \
+         (SELECT account_id, MIN(day) FROM health_history WHERE day >= ? AND day < ? AND day >= ? \
+          GROUP BY account_id, date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days'))",
+    )
+    .bind(weekly_cut)
+    .bind(daily_cut)
+    .bind(weekly_from)
+    .bind(weekly_cut)
+    .bind(daily_cut)
+    .bind(weekly_from)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    let monthly_from = last.map_or(NaiveDate::MIN, |l| {
+        let d = l - Duration::days(r.weekly_days as i64 + 31);
+        NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d)
+    });
+    removed += sqlx::query(
+        "DELETE FROM health_history WHERE day < ? AND day >= ? AND (account_id, day) NOT IN \
+         (SELECT account_id, MIN(day) FROM health_history WHERE day < ? AND day >= ? GROUP BY account_id, substr(day, 1, 7))",
+    )
+    .bind(weekly_cut)
+    .bind(monthly_from)
+    .bind(weekly_cut)
+    .bind(monthly_from)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    crate::store::settings::set(tx, PRUNED_THROUGH, &today.to_string()).await?;
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,279 @@
+use chrono::{Duration, NaiveDate};
+
+use super::*;
+use crate::book::{self, BookSpec};
+use crate::scorecard::{MeasureKind, MeasureResult, ScoreSource};
+use crate::store::testing::{temp_store, test_day};
+use crate::Store;
+
+fn measure(kind: MeasureKind, raw: Option<f64>, score: Option<f64>, c: f64) -> MeasureResult {
+    MeasureResult {
+        kind,
+        label: kind.label().to_string(),
+        group: None,
+        weight: 20.0,
+        raw,
+        raw_display: raw.map_or("no data".into(), |r| format!("{r}")),
+        evidence: "seen in the data".into(),
+        score,
+        contribution: c,
+        source: if score.is_some() {
+            ScoreSource::Data
+        } else {
+            ScoreSource::Missing
+        },
+    }
+}
+
+#[test]
+fn compact_measures_read_back_what_changes_need() {
+    let ms = vec![
+        measure(
+            MeasureKind::SeatUtilization,
+            Some(0.4123456),
+            Some(41.26),
+            12.345_67,
+        ),
+        measure(MeasureKind::OpenTickets, Some(3.0), Some(60.0), 5.0),
+        measure(MeasureKind::NpsLatest, None, None, 0.0),
+    ];
+    let text = encode(&ms);
+    assert_eq!(text, "su:0.412:41.3:12.35;ot:3:60:5;nl:::0");
+    let back = decode(&text);
+    assert_eq!(back.len(), 3);
+    assert_eq!(back[0].kind, MeasureKind::SeatUtilization);
+    assert_eq!(back[0].label, "Seat utilization");
+    assert_eq!(back[0].raw, Some(0.412));
+    assert_eq!(back[0].score, Some(41.3));
+    assert_eq!(back[0].contribution, 12.35);
+    assert_eq!(back[2].score, None);
+    assert_eq!(back[2].source, ScoreSource::Missing);
+    // Every kind has its own code.
+    let all: Vec<MeasureResult> = MeasureKind::ALL
+        .iter()
+        .map(|k| measure(*k, Some(1.0), Some(50.0), 1.0))
+        .collect();
+    let kinds: Vec<MeasureKind> = decode(&encode(&all)).iter().map(|m| m.kind).collect();
+    assert_eq!(kinds, MeasureKind::ALL);
+    // A code a later version added is skipped, not an error.
+    assert_eq!(decode("zz:1:2:3;ot:1:2:3").len(), 1);
+    assert!(decode("").is_empty());
+}
+
+#[test]
+fn recent_series_keeps_the_last_120_days() {
+    let today = test_day();
+    let points: Vec<(NaiveDate, f64)> = (0..200)
+        .rev()
+        .map(|i| (today - Duration::days(i), 50.0 + i as f64 / 3.0))
+        .collect();
+    let back = decode_recent(&encode_recent(&points, today));
+    assert_eq!(back.len(), RECENT_DAYS as usize + 1);
+    assert_eq!(back[0].0, today - Duration::days(RECENT_DAYS));
+    assert_eq!(back.last().map(|p| p.0), Some(today));
+    assert!((back[0].1 - (50.0 + 40.0)).abs() < 0.01);
+    assert!(decode_recent("").is_empty());
+}
+
+async fn days_kept(store: &Store, account: &str) -> Vec<NaiveDate> {
+    sqlx::query_scalar("SELECT day FROM health_history WHERE account_id = ? ORDER BY day")
+        .bind(account)
+        .fetch_all(store.pool())
+        .await
+        .expect("days")
+}
+
+#[tokio::test]
+async fn retention_thins_history_by_age_and_only_what_aged() {
+    let (_dir, store) = temp_store().await;
+    let today = test_day();
+    book::load(&store, &BookSpec::new(2, 3, today), |_, _| {})
+        .await
+        .expect("book");
+    let account: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .expect("account");
+    // Three years of daily scores.
+    let mut tx = store.write().await.expect("tx");
+    for i in 0..(3 * 365) {
+        let day = today - Duration::days(i);
+        let e = Entry {
+            account_id: &account,
+            scorecard_id: "card",
+            scorecard_version: 1,
+            score: Some(60.0),
+            band: Some("Green"),
+            measures: "su:0.5:60:60".into(),
+        };
+        write(&mut tx, &[e], day).await.expect("write");
+    }
+    let r = HistoryRetention::default();
+    let removed = prune(&mut tx, today, &r).await.expect("prune");
+    tx.commit().await.expect("commit");
+    let days = days_kept(&store, &account).await;
+    assert_eq!(days.len() as u64 + removed, 3 * 365);
+    let daily_from = today - Duration::days(r.daily_days as i64);
+    let weekly_from = today - Duration::days(r.weekly_days as i64);
+    // Every day of the last 90 is kept.
+    for i in 0..r.daily_days as i64 {
+        assert!(days.contains(&(today - Duration::days(i))), "day -{i}");
+    }
+    // Between 90 days and two years: one a week, each the week's first (a Monday), a
+    // week apart.
+    let weekly: Vec<NaiveDate> = days
+        .iter()
+        .copied()
+        .filter(|d| *d < week_start(daily_from) && *d >= weekly_from + Duration::days(31))
+        .collect();
+    assert!(weekly.len() > 80, "{} weekly", weekly.len());
+    for w in weekly.windows(2) {
+        assert_eq!((w[1] - w[0]).num_days(), 7, "{w:?}");
+        assert_eq!(w[0].weekday(), chrono::Weekday::Mon);
+    }
+    // Older: one a month, the month's first.
+    let monthly: Vec<NaiveDate> = days
+        .iter()
+        .copied()
+        .filter(|d| *d < weekly_from - Duration::days(31))
+        .collect();
+    assert!(monthly.len() >= 8, "{monthly:?}");
+    // (The first month holds data only from its 25th: that day is its first.)
+    assert!(monthly.iter().skip(1).all(|d| d.day() == 1), "{monthly:?}");
+
+    // The next day thins only what aged since, and a second prune the same day nothing.
+    let tomorrow = today + Duration::days(1);
+    let mut tx = store.write().await.expect("tx");
+    let e = Entry {
+        account_id: &account,
+        scorecard_id: "card",
+        scorecard_version: 1,
+        score: Some(61.0),
+        band: Some("Green"),
+        measures: "su:0.5:61:61".into(),
+    };
+    write(&mut tx, &[e], tomorrow).await.expect("write");
+    prune(&mut tx, tomorrow, &r).await.expect("prune");
+    assert_eq!(prune(&mut tx, tomorrow, &r).await.expect("again"), 0);
+    tx.commit().await.expect("commit");
+    let after = days_kept(&store, &account).await;
+    let recent_weeks: Vec<NaiveDate> = after
+        .iter()
+        .copied()
+        .filter(|d| *d < week_start(tomorrow - Duration::days(r.daily_days as i64)))
+        .rev()
+        .take(3)
+        .collect();
+    for w in recent_weeks.windows(2) {
+        assert_eq!((w[0] - w[1]).num_days(), 7, "{recent_weeks:?}");
+    }
+}
+
+#[test]
+fn retention_settings_are_checked() {
+    assert!(HistoryRetention::default().problems().is_empty());
+    let short = HistoryRetention {
+        daily_days: 30,
+        weekly_days: 730,
+    };
+    assert!(short.problems()[0].contains("at least 90"));
+    let inverted = HistoryRetention {
+        daily_days: 200,
+        weekly_days: 100,
+    };
+    assert!(inverted.problems()[0].contains("at least the daily"));
+}
+
+/// A store from before compact history keeps its history readable after the upgrade:
+/// the same "what changed since", the same chart, the same current explanation.
+#[tokio::test]
+async fn snapshots_from_before_the_upgrade_stay_readable() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("old.db");
+    let today = test_day();
+    let old = Store::open_before(&path, 20261201000018)
+        .await
+        .expect("old");
+    book::load(&old, &BookSpec::new(2, 5, today), |_, _| {})
+        .await
+        .expect("book");
+    let account: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
+        .fetch_one(old.pool())
+        .await
+        .expect("account");
+    let before = vec![
+        measure(MeasureKind::SeatUtilization, Some(0.82), Some(82.0), 41.0),
+        measure(MeasureKind::OpenTickets, Some(1.0), Some(90.0), 45.0),
+    ];
+    let now = vec![
+        measure(MeasureKind::SeatUtilization, Some(0.41), Some(41.0), 20.5),
+        measure(MeasureKind::OpenTickets, Some(1.0), Some(90.0), 45.0),
+    ];
+    let yesterday = today - Duration::days(1);
+    for (i, (day, ms, score)) in [(yesterday, &before, 86.0), (today, &now, 65.5)]
+        .into_iter()
+        .enumerate()
+    {
+        sqlx::query(
+            "INSERT INTO health_snapshots (id, account_id, day, kind, computed_at, scorecard_id, scorecard_name, scorecard_version, score, band, measures) \
+             VALUES (?, ?, ?, 'daily', ?, 'card', 'Default', 3, ?, 'Green', ?)",
+        )
+        .bind(format!("snap-{i}"))
+        .bind(&account)
+        .bind(day)
+        .bind(day.and_hms_opt(6, 0, 0).expect("time").and_utc())
+        .bind(score)
+        .bind(serde_json::to_string(ms).expect("json"))
+        .execute(old.pool())
+        .await
+        .expect("snapshot");
+    }
+    let severity = crate::severity::Severity {
+        score: 30.0,
+        level: crate::signals::Level::Low,
+        risk: 30.0,
+        impact: 1.0,
+        factors: Vec::new(),
+        formula: "Risk 30 × impact 1.0 = 30".into(),
+    };
+    sqlx::query(
+        "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, severity_score, severity_level, severity, \
+         measures_with_data, measures_total) VALUES (?, ?, 'card', 65.5, 'Green', '#16a34a', 30, 'low', ?, 2, 2)",
+    )
+    .bind(&account)
+    .bind(today.and_hms_opt(6, 0, 0).expect("time").and_utc())
+    .bind(serde_json::to_string(&severity).expect("json"))
+    .execute(old.pool())
+    .await
+    .expect("current");
+    old.close().await;
+
+    let store = Store::open(&path).await.expect("upgrade");
+    let h = crate::health::account_health(store.pool(), &account)
+        .await
+        .expect("health");
+    let current = h.current.expect("current");
+    assert_eq!(
+        current.measures, now,
+        "the current explanation, word for word"
+    );
+    assert_eq!(current.scorecard_name, "Default");
+    assert_eq!(current.scorecard_version, 3);
+    assert_eq!(h.previous_day, Some(yesterday));
+    assert_eq!(h.changes, crate::scorecard::changes(&before, &now));
+    assert_eq!(h.changes.len(), 1);
+    assert!(h.changes[0].starts_with("Seat utilization 82 → 41: −20.5 points"));
+    let chart: Vec<(NaiveDate, f64)> = h.history.iter().map(|p| (p.day, p.score)).collect();
+    assert_eq!(chart, vec![(yesterday, 86.0), (today, 65.5)]);
+    // Trends after the upgrade read the recent series the migration built.
+    let recent: String =
+        sqlx::query_scalar("SELECT recent FROM account_health WHERE account_id = ?")
+            .bind(&account)
+            .fetch_one(store.pool())
+            .await
+            .expect("recent");
+    assert_eq!(
+        decode_recent(&recent),
+        vec![(yesterday, 86.0), (today, 65.5)]
+    );
+}

@@ -1,0 +1,65 @@
+-- Compact score history (issue 16). A day's score used to be a ~2 KB self-describing JSON
+-- snapshot in a rowid table with two indexes; history now keeps one short row per account
+-- per day (kind code, raw value, score and contribution per measure), keyed by account and
+-- day. The current score's full explanation moves to `account_health`, and a short series
+-- of recent daily scores there gives trends without scanning history.
+
+CREATE TABLE health_history (
+    account_id        TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    day               TEXT NOT NULL,
+    scorecard_id      TEXT NOT NULL,
+    scorecard_version INTEGER NOT NULL,
+    score             REAL,
+    band              TEXT,
+    -- `su:0.41:82:12.35;ot:3:60:5.4;…` (see health/history.rs)
+    measures          TEXT NOT NULL,
+    PRIMARY KEY (account_id, day)
+) WITHOUT ROWID;
+-- The dashboards' and the digital lane's day-by-day counts.
+CREATE INDEX health_history_day ON health_history(day);
+
+INSERT INTO health_history (account_id, day, scorecard_id, scorecard_version, score, band, measures)
+SELECT s.account_id, s.day, s.scorecard_id, s.scorecard_version, s.score, s.band,
+       COALESCE((
+           SELECT group_concat(
+               CASE json_extract(m.value, '$.kind')
+                   WHEN 'seat_utilization' THEN 'su' WHEN 'active_user_trend' THEN 'au'
+                   WHEN 'login_frequency' THEN 'lf' WHEN 'key_feature_adoption' THEN 'ka'
+                   WHEN 'open_tickets' THEN 'ot' WHEN 'ticket_age' THEN 'ta'
+                   WHEN 'nps_latest' THEN 'nl' WHEN 'nps_trend' THEN 'nt'
+                   WHEN 'stakeholders' THEN 'sh' WHEN 'onboarding_progress' THEN 'op'
+                   WHEN 'engagement_recency' THEN 'er' WHEN 'csm_sentiment' THEN 'cs'
+                   ELSE 'xx' END
+               || ':' || COALESCE(round(json_extract(m.value, '$.raw'), 3), '')
+               || ':' || COALESCE(round(json_extract(m.value, '$.score'), 1), '')
+               || ':' || COALESCE(round(json_extract(m.value, '$.contribution'), 2), 0), ';')
+           FROM json_each(s.measures) m), '')
+FROM health_snapshots s
+WHERE s.kind = 'daily';
+
+-- The current explanation, from each account's latest snapshot.
+ALTER TABLE account_health ADD COLUMN scorecard_name TEXT NOT NULL DEFAULT '';
+ALTER TABLE account_health ADD COLUMN scorecard_version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE account_health ADD COLUMN measures TEXT NOT NULL DEFAULT '[]';
+-- `20688:81.2,20689:80.9,…`: epoch day and score, the last 120 days, oldest first.
+ALTER TABLE account_health ADD COLUMN recent TEXT NOT NULL DEFAULT '';
+
+UPDATE account_health SET
+    scorecard_name = COALESCE((SELECT s.scorecard_name FROM health_snapshots s WHERE s.account_id = account_health.account_id
+                               ORDER BY s.computed_at DESC, s.kind DESC LIMIT 1), ''),
+    scorecard_version = COALESCE((SELECT s.scorecard_version FROM health_snapshots s WHERE s.account_id = account_health.account_id
+                                  ORDER BY s.computed_at DESC, s.kind DESC LIMIT 1), 0),
+    measures = COALESCE((SELECT s.measures FROM health_snapshots s WHERE s.account_id = account_health.account_id
+                         ORDER BY s.computed_at DESC, s.kind DESC LIMIT 1), '[]');
+
+UPDATE account_health SET recent = COALESCE((
+    SELECT group_concat(CAST(julianday(h.day) - 2440587.5 AS INTEGER) || ':' || round(h.score, 2), ',')
+    FROM (SELECT day, score FROM health_history
+          WHERE account_id = account_health.account_id AND score IS NOT NULL
+            AND day >= date(account_health.computed_at, '-120 days')
+          ORDER BY day) h), '');
+
+DROP INDEX health_snapshots_day;
+DROP INDEX health_snapshots_account;
+DROP INDEX health_snapshots_daily;
+DROP TABLE health_snapshots;
