@@ -15,6 +15,42 @@ pub(crate) struct Row {
     pub median: Duration,
     pub max: Duration,
     pub target: Option<Duration>,
+    /// The process's peak resident memory during the step, when measured.
+    pub peak_mb: Option<u64>,
+}
+
+/// Starts a fresh peak-memory window (Linux: writing 5 to clear_refs resets VmHWM).
+fn reset_peak() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// Peak resident memory since the last `reset_peak`, in MB (None off Linux).
+fn peak_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+/// Runs one step once, timing it and its peak memory.
+async fn step<T>(
+    rows: &mut Vec<Row>,
+    what: String,
+    target: Option<Duration>,
+    f: impl std::future::Future<Output = Result<T>>,
+) -> Result<T> {
+    reset_peak();
+    let started = Instant::now();
+    let out = f.await?;
+    let took = started.elapsed();
+    rows.push(Row {
+        what,
+        median: took,
+        max: took,
+        target,
+        peak_mb: peak_mb(),
+    });
+    Ok(out)
 }
 
 fn ms(d: Duration) -> String {
@@ -50,6 +86,7 @@ pub async fn run(
         max: generated,
         // The target is set for a 100K book.
         target: (n <= 100_000).then_some(Duration::from_secs(10)),
+        peak_mb: None,
     });
 
     if generate_only {
@@ -59,76 +96,87 @@ pub async fn run(
     let dir = tempfile::tempdir()?;
     let path = db.unwrap_or_else(|| dir.path().join("bench.db"));
     let store = Store::open(&path).await?;
+    // The targets are set for a 100K book.
+    let target = |ms: u64| (n <= 100_000).then_some(Duration::from_millis(ms));
+    let today = spec.as_of;
+    let tomorrow = today + chrono::Duration::days(1);
     if accounts::count_accounts(store.pool()).await? == 0 {
-        let started = Instant::now();
-        book::load(&store, &spec, |_, _| {}).await?;
-        let loaded = started.elapsed();
-        rows.push(Row {
-            what: format!("generate and write {n} accounts to the store"),
-            median: loaded,
-            max: loaded,
-            target: None,
-        });
+        step(
+            &mut rows,
+            format!("generate and write {n} accounts to the store"),
+            None,
+            async { Ok(book::load(&store, &spec, |_, _| {}).await?) },
+        )
+        .await?;
+        // 26 weeks of weekly history, as a store that has been in use has.
+        let days: Vec<chrono::NaiveDate> = (1..=26)
+            .rev()
+            .map(|w| today - chrono::Duration::weeks(w))
+            .collect();
+        step(
+            &mut rows,
+            format!("write 26 weeks of history for {n} accounts"),
+            None,
+            async { Ok(riskdesk_core::health::backfill(&store, &days).await?) },
+        )
+        .await?;
     }
-    if riskdesk_core::health::last_computed_day(store.pool())
-        .await?
-        .is_none()
-    {
-        let started = Instant::now();
-        riskdesk_core::health::recompute(&store, None, spec.as_of, |_, _| {}).await?;
-        let scored = started.elapsed();
-        rows.push(Row {
-            what: format!("full health recompute of {n} accounts"),
-            median: scored,
-            max: scored,
-            target: None,
-        });
+    use riskdesk_core::health;
+    use riskdesk_core::refresh::{self, Scope};
+    if health::last_computed_day(store.pool()).await?.is_none() {
+        step(
+            &mut rows,
+            format!("first health recompute of {n} accounts"),
+            None,
+            async { Ok(health::recompute(&store, None, today, |_, _| {}).await?) },
+        )
+        .await?;
     }
-    let ctas: i64 = riskdesk_core::cta::live(store.pool(), None).await?.len() as i64;
-    if ctas == 0 {
-        let started = Instant::now();
-        let report =
-            riskdesk_core::rules::run::run(&store, None, spec.as_of, false, "bench").await?;
-        let ran = started.elapsed();
-        rows.push(Row {
-            what: format!("full rule run over {n} accounts ({} CTAs)", report.created),
-            median: ran,
-            max: ran,
-            target: None,
-        });
+    if riskdesk_core::cta::live(store.pool(), None).await?.is_empty() {
+        let report = step(
+            &mut rows,
+            format!("full rule run over {n} accounts"),
+            target(6_000),
+            async { Ok(riskdesk_core::rules::run::run(&store, None, today, false, "bench").await?) },
+        )
+        .await?;
+        if let Some(r) = rows.last_mut() {
+            r.what = format!("full rule run over {n} accounts ({} CTAs)", report.created);
+        }
+        step(
+            &mut rows,
+            "rule run again (creating nothing)".into(),
+            target(1_000),
+            async { Ok(riskdesk_core::rules::run::run(&store, None, today, false, "bench").await?) },
+        )
+        .await?;
     }
-    // Everything is current: a whole-book refresh finds nothing to write.
-    let started = Instant::now();
-    riskdesk_core::refresh::run(
-        &store,
-        riskdesk_core::refresh::Scope::Book,
-        spec.as_of,
-        "bench",
-        |_, _| {},
+    // The daily run: a new day for every account (scores, signals, severity, history,
+    // priority).
+    step(
+        &mut rows,
+        format!("full health recompute of {n} accounts, next day"),
+        target(2_000),
+        async { Ok(health::recompute(&store, None, tomorrow, |_, _| {}).await?) },
     )
     .await?;
-    let again = started.elapsed();
-    rows.push(Row {
-        what: format!("refresh {n} accounts again the same day (nothing changed)"),
-        median: again,
-        max: again,
-        target: (n <= 100_000).then_some(Duration::from_secs(1)),
-    });
+    // Everything is current: a whole-book refresh finds nothing to write.
+    step(
+        &mut rows,
+        format!("refresh {n} accounts again the same day (nothing changed)"),
+        target(1_000),
+        async { Ok(refresh::run(&store, Scope::Book, tomorrow, "bench", |_, _| {}).await?) },
+    )
+    .await?;
     // One account after a data change: score, stage, signals, rules, escalation, priority.
     let sample: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid LIMIT 20")
         .fetch_all(store.pool())
         .await?;
     let mut times = Vec::with_capacity(sample.len());
+    reset_peak();
     for id in sample {
         let started = Instant::now();
-        riskdesk_core::refresh::run(
-            &store,
-            riskdesk_core::refresh::Scope::Accounts(vec![id]),
-            spec.as_of,
-            "bench",
-            |_, _| {},
-        )
-        .await?;
+        refresh::run(&store, Scope::Accounts(vec![id]), tomorrow, "bench", |_, _| {}).await?;
         times.push(started.elapsed());
     }
     times.sort();
@@ -137,16 +185,16 @@ pub async fn run(
         median: times[times.len() / 2],
         max: times[(times.len() * 95 / 100).min(times.len() - 1)],
         target: Some(Duration::from_millis(5)),
+        peak_mb: peak_mb(),
     });
-    let started = Instant::now();
-    riskdesk_core::priority::refresh(&store, None, spec.as_of).await?;
-    let ranked = started.elapsed();
-    rows.push(Row {
-        what: format!("re-rank {n} accounts (priority refresh)"),
-        median: ranked,
-        max: ranked,
-        target: None,
-    });
+    step(
+        &mut rows,
+        format!("re-rank {n} accounts (priority refresh)"),
+        target(1_000),
+        async { Ok(riskdesk_core::priority::refresh(&store, None, tomorrow).await?) },
+    )
+    .await?;
+    let spec = BookSpec { as_of: tomorrow, ..spec };
     let owner = sqlx_owner(&store).await?;
     worklist_rows(&store, &owner, spec.as_of, iterations, &mut rows).await?;
     let mut times = Vec::with_capacity(iterations);
@@ -162,6 +210,7 @@ pub async fn run(
         median: times[times.len() / 2],
         max: times[times.len() - 1],
         target: Some(Duration::from_millis(100)),
+        peak_mb: None,
     });
 
     let queries: Vec<(String, AccountQuery)> = vec![
@@ -266,11 +315,22 @@ pub async fn run(
             median: times[times.len() / 2],
             max: times[times.len() - 1],
             target: Some(Duration::from_millis(20)),
+            peak_mb: None,
         });
     }
     store.close().await;
+    let bytes = ["", "-wal"]
+        .iter()
+        .filter_map(|suffix| std::fs::metadata(format!("{}{suffix}", path.display())).ok())
+        .map(|m| m.len())
+        .sum::<u64>();
 
     print_rows(rows);
+    println!(
+        "store size: {} MB ({})",
+        bytes / 1_000_000,
+        path.display()
+    );
     Ok(())
 }
 
@@ -344,6 +404,7 @@ async fn worklist_rows(
             median: times[times.len() / 2],
             max: times[times.len() - 1],
             target: Some(Duration::from_millis(50)),
+            peak_mb: None,
         });
     }
     Ok(())
@@ -351,8 +412,8 @@ async fn worklist_rows(
 
 pub(crate) fn print_rows(rows: Vec<Row>) {
     println!(
-        "{:<62} {:>12} {:>12} {:>10}",
-        "benchmark", "median", "max", "target"
+        "{:<62} {:>12} {:>12} {:>9} {:>10}",
+        "benchmark", "median", "max", "peak MB", "target"
     );
     for r in rows {
         let target = match r.target {
@@ -360,11 +421,13 @@ pub(crate) fn print_rows(rows: Vec<Row>) {
             Some(t) => format!("< {} MISS", ms(t)),
             None => String::new(),
         };
+        let peak = r.peak_mb.map_or(String::new(), |m| m.to_string());
         println!(
-            "{:<62} {:>12} {:>12} {:>10}",
+            "{:<62} {:>12} {:>12} {:>9} {:>10}",
             r.what,
             ms(r.median),
             ms(r.max),
+            peak,
             target
         );
     }

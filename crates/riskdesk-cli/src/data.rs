@@ -271,6 +271,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         median: written,
         max: written,
         target: None,
+        peak_mb: None,
     }];
     // Three imports into three fresh stores: the median is the figure.
     let mut times = Vec::new();
@@ -300,6 +301,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         median: times[1],
         max: times[2],
         target: (accounts <= 100_000).then_some(Duration::from_secs(3)),
+        peak_mb: None,
     });
     let (again, t) = timed(run(
         store.clone(),
@@ -315,6 +317,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         median: t,
         max: t,
         target: None,
+        peak_mb: None,
     });
     let (usage, t) = timed(run(store.clone(), ImportKind::Usage, files.usage.clone())).await?;
     rows.push(Row {
@@ -322,6 +325,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         median: t,
         max: t,
         target: (files.usage_rows <= 1_000_000).then_some(Duration::from_secs(10)),
+        peak_mb: None,
     });
     let (_, t) = timed(async {
         import::rescore(&store, first.touched.clone(), today, |_, _| {}).await?;
@@ -336,6 +340,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         median: t,
         max: t,
         target: None,
+        peak_mb: None,
     });
     store.close().await;
     print_rows(rows);

@@ -21,6 +21,7 @@ fn row(what: String, d: Duration, target: Option<Duration>) -> Row {
         median: d,
         max: d,
         target,
+        peak_mb: None,
     }
 }
 
@@ -150,6 +151,7 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
         median: times[2],
         max: times[4],
         target: Some(Duration::from_millis(200)),
+        peak_mb: None,
     });
 
     // Many devices at once, each pushing its own edits and pulling everyone's new ones

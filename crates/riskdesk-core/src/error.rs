@@ -15,6 +15,13 @@ pub enum Error {
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
 
+    #[error("database read error on {path}: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: rusqlite::Error,
+    },
+
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 

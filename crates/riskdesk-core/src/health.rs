@@ -264,9 +264,16 @@ pub async fn recompute(
     // whole book (or a large part) recounts it.
     let incremental = ids.len() <= BATCH;
     let mut aggregated = true;
+    // Where the time goes, for `RUST_LOG=riskdesk_core::health=debug`.
+    let mut took = [std::time::Duration::ZERO; 6];
+    let mut lap = Instant::now();
+    let mut mark = |slot: usize| {
+        took[slot] += lap.elapsed();
+        lap = Instant::now();
+    };
     for (i, chunk) in ids.chunks(batch).enumerate() {
         let mut facts = facts::load(
-            store.pool(),
+            store,
             chunk,
             span,
             today - Duration::days(history::RECENT_DAYS),
@@ -286,11 +293,13 @@ pub async fn recompute(
             })
             .collect();
         summary.stages_moved += moves.iter().filter(|m| m.from != m.to).count() as u32;
+        mark(0);
         let outcomes: Vec<Outcome> = facts
             .iter()
             .filter_map(|f| evaluate(&cards, f, today, &thresholds, &sev))
             .collect();
         summary.scored += outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
+        mark(1);
         let mut tx = store.write().await?;
         let before = if incremental {
             Some(day_share(&mut tx, chunk, today).await?)
@@ -300,8 +309,11 @@ pub async fn recompute(
         crate::lifecycle::apply(&mut tx, &moves, today).await?;
         note_band_changes(&mut tx, chunk, &outcomes).await?;
         write_snapshots(&mut tx, &outcomes, today).await?;
+        mark(2);
         write_current(&mut tx, &outcomes, now).await?;
+        mark(3);
         let (raised, cleared) = write_signals(&mut tx, chunk, &outcomes, now).await?;
+        mark(4);
         if let Some(before) = before {
             let after = day_share(&mut tx, chunk, today).await?;
             let moved = sqlx::query(
@@ -318,11 +330,16 @@ pub async fn recompute(
             aggregated = false;
         }
         tx.commit().await?;
+        mark(5);
         crate::crashpoint("recompute.batch");
         summary.signals_raised += raised;
         summary.signals_cleared += cleared;
         progress((i * batch + chunk.len()).min(ids.len()), ids.len());
     }
+    tracing::debug!(
+        load = ?took[0], evaluate = ?took[1], history = ?took[2], current = ?took[3], signals = ?took[4],
+        commit = ?took[5], "recompute of {} accounts", ids.len()
+    );
     if book {
         let retention = history::retention(store.pool()).await?;
         let mut tx = store.write().await?;
@@ -453,7 +470,7 @@ async fn backfill_with_progress(
     let mut done = 0;
     for chunk in ids.chunks(BATCH) {
         let facts = facts::load(
-            store.pool(),
+            store,
             chunk,
             facts::Span::List,
             *first - Duration::days(1),

@@ -2,13 +2,14 @@
 
 use std::collections::HashMap;
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, NaiveDate, Utc};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use rusqlite::{Connection, Row};
 
 use super::MeasureKind;
 use crate::model::{Account, Contact, NpsResponse, Ticket, UsageWeek};
-use crate::store::in_list;
-use crate::Result;
+use crate::{Result, Store};
 
 /// A CSM's override of one measure.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,23 +101,11 @@ pub enum Span {
     Range,
 }
 
-/// Appends the account predicate of `span` over `ids` to a query ending in a column name.
-fn push_accounts<'a>(qb: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String], span: Span) {
-    match (span, ids.first(), ids.last()) {
-        (Span::Range, Some(first), Some(last)) => {
-            qb.push(" BETWEEN ")
-                .push_bind(first.as_str())
-                .push(" AND ")
-                .push_bind(last.as_str());
-        }
-        _ => in_list(qb, ids),
-    }
-}
-
-/// Loads the facts of `ids`, in the order given. The score history comes from each
-/// account's recent series, or from the history table for accounts without one yet.
+/// Loads the facts of `ids`, in the order given, on the store's bulk-read connection.
+/// The score history comes from each account's recent series, or from the history table
+/// for accounts without one yet.
 pub async fn load(
-    pool: &SqlitePool,
+    store: &Store,
     ids: &[String],
     span: Span,
     history_since: NaiveDate,
@@ -124,165 +113,239 @@ pub async fn load(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        #[sqlx(flatten)]
-        account: Account,
-        arr_base_minor: i64,
-        stage_since: Option<NaiveDate>,
-        adopted_on: Option<NaiveDate>,
-    }
-    let mut qb = QueryBuilder::new(
+    let ids = ids.to_vec();
+    store
+        .read(move |conn| read(conn, &ids, span, history_since))
+        .await
+}
+
+/// A text column parsed into one of the model's enums.
+fn parsed<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let text: String = row.get(i)?;
+    text.parse().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unexpected value '{text}'").into(),
+        )
+    })
+}
+
+fn read(
+    conn: &Connection,
+    ids: &[String],
+    span: Span,
+    history_since: NaiveDate,
+) -> rusqlite::Result<Vec<AccountFacts>> {
+    // The account predicate and its parameters: one index range, or the ids themselves.
+    let (predicate, params): (String, Vec<&str>) = match (span, ids.first(), ids.last()) {
+        (Span::Range, Some(first), Some(last)) => {
+            (" BETWEEN ?1 AND ?2".into(), vec![first.as_str(), last.as_str()])
+        }
+        _ => (
+            format!(" IN ({})", vec!["?"; ids.len()].join(", ")),
+            ids.iter().map(String::as_str).collect(),
+        ),
+    };
+    let p = || rusqlite::params_from_iter(params.iter());
+    let query = |sql: &str| conn.prepare_cached(&sql.replace("{accounts}", &predicate));
+
+    let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut by_id: HashMap<String, AccountFacts> = HashMap::with_capacity(ids.len());
+    let mut stmt = query(
         "SELECT id, name, arr_minor, currency, segment, stage, contract_start, renewal_date, owner_id, strategic, \
          expansion_potential, industry, region, crm_id, created_at, updated_at, arr_base_minor, stage_since, adopted_on \
-         FROM accounts WHERE id",
-    );
-    push_accounts(&mut qb, ids, span);
-    let mut by_id: HashMap<String, AccountFacts> = qb
-        .build_query_as::<Row>()
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|r| {
-            let mut f = AccountFacts::new(r.account, r.arr_base_minor);
-            f.stage_since = r.stage_since;
-            f.adopted_on = r.adopted_on;
-            (f.account.id.clone(), f)
-        })
-        .collect();
-    if span == Span::Range {
-        // The range also holds accounts this device only mirrors.
-        let wanted: std::collections::HashSet<&str> = ids.iter().map(String::as_str).collect();
-        by_id.retain(|id, _| wanted.contains(id.as_str()));
-    }
-
-    let mut qb = QueryBuilder::new(
-        "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption FROM usage_weekly WHERE account_id",
-    );
-    push_accounts(&mut qb, ids, span);
-    qb.push(" ORDER BY account_id, week_start");
-    for w in qb.build_query_as::<UsageWeek>().fetch_all(pool).await? {
-        if let Some(f) = by_id.get_mut(&w.account_id) {
-            f.usage.push(w);
-        }
-    }
-
-    let mut qb = QueryBuilder::new(
-        "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets WHERE account_id",
-    );
-    push_accounts(&mut qb, ids, span);
-    qb.push(" ORDER BY opened_at");
-    for t in qb.build_query_as::<Ticket>().fetch_all(pool).await? {
-        if let Some(f) = by_id.get_mut(&t.account_id) {
-            f.tickets.push(t);
-        }
-    }
-
-    let mut qb = QueryBuilder::new("SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses WHERE account_id");
-    push_accounts(&mut qb, ids, span);
-    qb.push(" ORDER BY responded_on, id");
-    for r in qb.build_query_as::<NpsResponse>().fetch_all(pool).await? {
-        if let Some(f) = by_id.get_mut(&r.account_id) {
-            f.nps.push(r);
-        }
-    }
-
-    let mut qb = QueryBuilder::new(
-        "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts WHERE account_id",
-    );
-    push_accounts(&mut qb, ids, span);
-    for c in qb.build_query_as::<Contact>().fetch_all(pool).await? {
-        if let Some(f) = by_id.get_mut(&c.account_id) {
-            f.contacts.push(c);
-        }
-    }
-
-    let mut qb = QueryBuilder::new(
-        "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id",
-    );
-    push_accounts(&mut qb, ids, span);
-    qb.push(" ORDER BY occurred_at");
-    for (account_id, at) in qb
-        .build_query_as::<(String, DateTime<Utc>)>()
-        .fetch_all(pool)
-        .await?
-    {
-        if let Some(f) = by_id.get_mut(&account_id) {
-            f.touches.push(at);
-        }
-    }
-
-    let mut qb = QueryBuilder::new(
-        "SELECT o.id, o.account_id, o.measure, o.score, o.comment, u.name, o.expires_on FROM measure_overrides o \
-         LEFT JOIN users u ON u.id = o.author_id WHERE o.removed_at IS NULL AND o.account_id",
-    );
-    push_accounts(&mut qb, ids, span);
-    qb.push(" ORDER BY o.created_at DESC");
-    type OverrideRow = (
-        String,
-        String,
-        String,
-        f64,
-        String,
-        Option<String>,
-        Option<NaiveDate>,
-    );
-    for (id, account_id, measure, score, comment, author_name, expires_on) in
-        qb.build_query_as::<OverrideRow>().fetch_all(pool).await?
-    {
-        let Ok(measure) = measure.parse::<MeasureKind>() else {
+         FROM accounts WHERE id{accounts}",
+    )?;
+    let mut rows = stmt.query(p())?;
+    while let Some(r) = rows.next()? {
+        let id: String = r.get(0)?;
+        // A range also holds accounts this device only mirrors.
+        if !wanted.contains(id.as_str()) {
             continue;
+        }
+        let account = Account {
+            id: id.clone(),
+            name: r.get(1)?,
+            arr_minor: r.get(2)?,
+            currency: r.get(3)?,
+            segment: parsed(r, 4)?,
+            stage: parsed(r, 5)?,
+            contract_start: r.get(6)?,
+            renewal_date: r.get(7)?,
+            owner_id: r.get(8)?,
+            strategic: r.get(9)?,
+            expansion_potential: parsed(r, 10)?,
+            industry: r.get(11)?,
+            region: r.get(12)?,
+            crm_id: r.get(13)?,
+            created_at: r.get(14)?,
+            updated_at: r.get(15)?,
         };
-        if let Some(f) = by_id.get_mut(&account_id) {
-            f.overrides.push(MeasureOverride {
-                id,
-                measure,
-                score,
-                comment,
-                author_name,
-                expires_on,
+        let mut f = AccountFacts::new(account, r.get(16)?);
+        f.stage_since = r.get(17)?;
+        f.adopted_on = r.get(18)?;
+        by_id.insert(id, f);
+    }
+    drop(rows);
+
+    let mut stmt = query(
+        "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption FROM usage_weekly \
+         WHERE account_id{accounts} ORDER BY account_id, week_start",
+    )?;
+    let mut rows = stmt.query(p())?;
+    while let Some(r) = rows.next()? {
+        let id = r.get_ref(0)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.usage.push(UsageWeek {
+                account_id: f.account.id.clone(),
+                week_start: r.get(1)?,
+                active_users: r.get(2)?,
+                licensed_seats: r.get(3)?,
+                logins: r.get(4)?,
+                key_feature_adoption: r.get(5)?,
             });
         }
     }
+    drop(rows);
 
-    let mut qb =
-        QueryBuilder::new("SELECT account_id, recent FROM account_health WHERE account_id");
-    push_accounts(&mut qb, ids, span);
-    let mut without: Vec<String> = by_id.keys().cloned().collect();
-    for (account_id, recent) in qb
-        .build_query_as::<(String, String)>()
-        .fetch_all(pool)
-        .await?
-    {
-        if let Some(f) = by_id.get_mut(&account_id) {
-            f.history = crate::health::history::decode_recent(&recent);
+    let mut stmt = query(
+        "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
+         WHERE account_id{accounts} ORDER BY account_id, opened_at",
+    )?;
+    let mut rows = stmt.query(p())?;
+    while let Some(r) = rows.next()? {
+        let id = r.get_ref(1)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.tickets.push(Ticket {
+                id: r.get(0)?,
+                account_id: f.account.id.clone(),
+                external_id: r.get(2)?,
+                subject: r.get(3)?,
+                priority: parsed(r, 4)?,
+                category: r.get(5)?,
+                opened_at: r.get(6)?,
+                resolved_at: r.get(7)?,
+            });
+        }
+    }
+    drop(rows);
+
+    let mut stmt = query(
+        "SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses \
+         WHERE account_id{accounts} ORDER BY account_id, responded_on, id",
+    )?;
+    let mut rows = stmt.query(p())?;
+    while let Some(r) = rows.next()? {
+        let id = r.get_ref(1)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.nps.push(NpsResponse {
+                id: r.get(0)?,
+                account_id: f.account.id.clone(),
+                contact_id: r.get(2)?,
+                score: r.get(3)?,
+                comment: r.get(4)?,
+                responded_on: r.get(5)?,
+                external_id: r.get(6)?,
+            });
+        }
+    }
+    drop(rows);
+
+    let mut stmt = query(
+        "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
+         WHERE account_id{accounts} ORDER BY account_id, rowid",
+    )?;
+    let mut rows = stmt.query(p())?;
+    while let Some(r) = rows.next()? {
+        let id = r.get_ref(1)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.contacts.push(Contact {
+                id: r.get(0)?,
+                account_id: f.account.id.clone(),
+                name: r.get(2)?,
+                email: r.get(3)?,
+                title: r.get(4)?,
+                role: parsed(r, 5)?,
+                status: parsed(r, 6)?,
+                left_on: r.get(7)?,
+                created_at: r.get(8)?,
+                external_id: r.get(9)?,
+            });
+        }
+    }
+    drop(rows);
+
+    let mut stmt = query(
+        "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id{accounts} \
+         ORDER BY account_id, occurred_at",
+    )?;
+    let mut rows = stmt.query(p())?;
+    while let Some(r) = rows.next()? {
+        let id = r.get_ref(0)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.touches.push(r.get(1)?);
+        }
+    }
+    drop(rows);
+
+    let mut stmt = query(
+        "SELECT o.id, o.account_id, o.measure, o.score, o.comment, u.name, o.expires_on FROM measure_overrides o \
+         LEFT JOIN users u ON u.id = o.author_id WHERE o.removed_at IS NULL AND o.account_id{accounts} \
+         ORDER BY o.created_at DESC",
+    )?;
+    let mut rows = stmt.query(p())?;
+    while let Some(r) = rows.next()? {
+        let Ok(measure) = r.get_ref(2)?.as_str()?.parse::<MeasureKind>() else {
+            continue;
+        };
+        let id = r.get_ref(1)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.overrides.push(MeasureOverride {
+                id: r.get(0)?,
+                measure,
+                score: r.get(3)?,
+                comment: r.get(4)?,
+                author_name: r.get(5)?,
+                expires_on: r.get(6)?,
+            });
+        }
+    }
+    drop(rows);
+
+    let mut stmt = query("SELECT account_id, recent FROM account_health WHERE account_id{accounts}")?;
+    let mut rows = stmt.query(p())?;
+    while let Some(r) = rows.next()? {
+        let id = r.get_ref(0)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.history = crate::health::history::decode_recent(r.get_ref(1)?.as_str()?);
             f.history.retain(|(d, _)| *d >= history_since);
         }
     }
-    let with: std::collections::HashSet<&String> = by_id
-        .values()
-        .filter(|f| !f.history.is_empty())
-        .map(|f| &f.account.id)
-        .collect();
-    without.retain(|id| !with.contains(id));
-    without.sort();
+    drop(rows);
+    drop(stmt);
+
     // A fresh book's history was written before its first current score.
-    for chunk in without.chunks(500) {
-        let mut qb = QueryBuilder::new(
-            "SELECT account_id, day, score FROM health_history WHERE score IS NOT NULL AND day >= ",
-        );
-        qb.push_bind(history_since).push(" AND account_id");
-        in_list(&mut qb, chunk);
-        qb.push(" ORDER BY account_id, day");
-        for (account_id, day, score) in qb
-            .build_query_as::<(String, NaiveDate, f64)>()
-            .fetch_all(pool)
-            .await?
-        {
-            if let Some(f) = by_id.get_mut(&account_id) {
-                // As the recent series keeps it, so either source gives the same trend.
-                f.history.push((day, (score * 100.0).round() / 100.0));
-            }
+    let mut without: Vec<&str> = by_id
+        .values()
+        .filter(|f| f.history.is_empty())
+        .map(|f| f.account.id.as_str())
+        .collect();
+    without.sort_unstable();
+    let without: Vec<String> = without.into_iter().map(str::to_string).collect();
+    let mut stmt = conn.prepare_cached(
+        "SELECT day, score FROM health_history WHERE account_id = ?1 AND day >= ?2 AND score IS NOT NULL ORDER BY day",
+    )?;
+    for id in &without {
+        let mut rows = stmt.query(rusqlite::params![id, history_since])?;
+        let mut points = Vec::new();
+        while let Some(r) = rows.next()? {
+            let score: f64 = r.get(1)?;
+            // As the recent series keeps it, so either source gives the same trend.
+            points.push((r.get(0)?, (score * 100.0).round() / 100.0));
+        }
+        if let Some(f) = by_id.get_mut(id) {
+            f.history = points;
         }
     }
 

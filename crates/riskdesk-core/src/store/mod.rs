@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod activity;
 pub mod people;
+mod reader;
 pub mod settings;
 
 use std::path::Path;
@@ -54,6 +55,7 @@ pub(crate) const MAX_VARIABLES: usize = 30_000;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    reader: reader::Reader,
 }
 
 impl Store {
@@ -61,7 +63,10 @@ impl Store {
     pub async fn open(path: &Path) -> Result<Store> {
         let pool = connect(path).await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            reader: reader::Reader::new(path),
+        })
     }
 
     /// A store brought only up to the migrations before `version`: what a device that
@@ -81,11 +86,22 @@ impl Store {
             no_tx: false,
         };
         migrator.run(&pool).await?;
-        Ok(Store { pool })
+        Ok(Store {
+            pool,
+            reader: reader::Reader::new(path),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
+    }
+
+    /// Runs a bulk read on the store's synchronous read connection, off the async runtime.
+    pub(crate) async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&rusqlite::Connection) -> rusqlite::Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.reader.read(f).await
     }
 
     /// Begins a write transaction.
@@ -95,6 +111,7 @@ impl Store {
 
     /// Closes every connection, checkpointing the WAL.
     pub async fn close(&self) {
+        self.reader.close();
         self.pool.close().await;
     }
 
