@@ -132,12 +132,17 @@ pub async fn run(
         )
         .await?;
     }
-    if riskdesk_core::cta::live(store.pool(), None).await?.is_empty() {
+    if riskdesk_core::cta::live(store.pool(), None)
+        .await?
+        .is_empty()
+    {
         let report = step(
             &mut rows,
             format!("full rule run over {n} accounts"),
             target(6_000),
-            async { Ok(riskdesk_core::rules::run::run(&store, None, today, false, "bench").await?) },
+            async {
+                Ok(riskdesk_core::rules::run::run(&store, None, today, false, "bench").await?)
+            },
         )
         .await?;
         if let Some(r) = rows.last_mut() {
@@ -147,7 +152,9 @@ pub async fn run(
             &mut rows,
             "rule run again (creating nothing)".into(),
             target(1_000),
-            async { Ok(riskdesk_core::rules::run::run(&store, None, today, false, "bench").await?) },
+            async {
+                Ok(riskdesk_core::rules::run::run(&store, None, today, false, "bench").await?)
+            },
         )
         .await?;
     }
@@ -176,7 +183,14 @@ pub async fn run(
     reset_peak();
     for id in sample {
         let started = Instant::now();
-        refresh::run(&store, Scope::Accounts(vec![id]), tomorrow, "bench", |_, _| {}).await?;
+        refresh::run(
+            &store,
+            Scope::Accounts(vec![id]),
+            tomorrow,
+            "bench",
+            |_, _| {},
+        )
+        .await?;
         times.push(started.elapsed());
     }
     times.sort();
@@ -194,7 +208,10 @@ pub async fn run(
         async { Ok(riskdesk_core::priority::refresh(&store, None, tomorrow).await?) },
     )
     .await?;
-    let spec = BookSpec { as_of: tomorrow, ..spec };
+    let spec = BookSpec {
+        as_of: tomorrow,
+        ..spec
+    };
     let owner = sqlx_owner(&store).await?;
     worklist_rows(&store, &owner, spec.as_of, iterations, &mut rows).await?;
     let mut times = Vec::with_capacity(iterations);
@@ -326,11 +343,7 @@ pub async fn run(
         .sum::<u64>();
 
     print_rows(rows);
-    println!(
-        "store size: {} MB ({})",
-        bytes / 1_000_000,
-        path.display()
-    );
+    println!("store size: {} MB ({})", bytes / 1_000_000, path.display());
     Ok(())
 }
 

@@ -273,6 +273,20 @@ pub async fn run(
     ids: Option<Vec<String>>,
     today: NaiveDate,
 ) -> Result<EscalationRun> {
+    let (report, escalated) = check(store, ids, today).await?;
+    // An open escalation counts as live risk work: re-rank the accounts that got one.
+    if !escalated.is_empty() {
+        crate::priority::refresh(store, Some(escalated), today).await?;
+    }
+    Ok(report)
+}
+
+/// `run` without the re-rank: the accounts escalated, for a caller that ranks once.
+pub(crate) async fn check(
+    store: &Store,
+    ids: Option<Vec<String>>,
+    today: NaiveDate,
+) -> Result<(EscalationRun, Vec<String>)> {
     let c = criteria(store.pool()).await?;
     let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
     let mut report = EscalationRun {
@@ -281,7 +295,7 @@ pub async fn run(
     };
     let mut escalated: Vec<String> = Vec::new();
     if !c.enabled {
-        return Ok(report);
+        return Ok((report, escalated));
     }
     // Category owners decide who gets an escalation: make sure the list exists.
     crate::categories::list(store).await?;
@@ -339,11 +353,7 @@ pub async fn run(
         }
         tx.commit().await?;
     }
-    // An open escalation counts as live risk work: re-rank the accounts that got one.
-    if !escalated.is_empty() {
-        crate::priority::refresh(store, Some(escalated), today).await?;
-    }
-    Ok(report)
+    Ok((report, escalated))
 }
 
 /// Whether this CTA is an open escalation (closed only through `close` or `de_escalate`).

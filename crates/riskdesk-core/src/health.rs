@@ -235,13 +235,29 @@ fn evaluate(
     })
 }
 
-/// Recomputes `ids` (every account when None) as of `today`. `progress` gets (done, total).
+/// Recomputes `ids` (every account when None) as of `today` and re-ranks them.
+/// `progress` gets (done, total).
 pub async fn recompute(
     store: &Store,
     ids: Option<Vec<String>>,
     today: NaiveDate,
-    mut progress: impl FnMut(usize, usize),
+    progress: impl FnMut(usize, usize),
 ) -> Result<RecomputeSummary> {
+    let book = ids.is_none();
+    let (summary, ids) = score(store, ids, today, progress).await?;
+    // Severity moved: so may the worklist.
+    crate::priority::refresh(store, if book { None } else { Some(ids) }, today).await?;
+    Ok(summary)
+}
+
+/// `recompute` without the re-rank, for a caller that ranks once; returns the accounts
+/// scored.
+pub(crate) async fn score(
+    store: &Store,
+    ids: Option<Vec<String>>,
+    today: NaiveDate,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<(RecomputeSummary, Vec<String>)> {
     let started = Instant::now();
     let cards = scorecards(store).await?;
     let thresholds = signal_thresholds(store.pool()).await?;
@@ -349,10 +365,8 @@ pub async fn recompute(
     if !aggregated {
         aggregate_days(store, &[today]).await?;
     }
-    // Severity moved: so may the worklist.
-    crate::priority::refresh(store, Some(ids), today).await?;
     summary.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
-    Ok(summary)
+    Ok((summary, ids))
 }
 
 /// What `ids` add to the day's at-risk aggregate (accounts below 50, their ARR, scored).
@@ -469,13 +483,8 @@ async fn backfill_with_progress(
     let sev = severity_config(store.pool()).await?;
     let mut done = 0;
     for chunk in ids.chunks(BATCH) {
-        let facts = facts::load(
-            store,
-            chunk,
-            facts::Span::List,
-            *first - Duration::days(1),
-        )
-        .await?;
+        let facts =
+            facts::load(store, chunk, facts::Span::List, *first - Duration::days(1)).await?;
         let mut tx = store.write().await?;
         let mut sorted = days.to_vec();
         sorted.sort();

@@ -146,8 +146,14 @@ pub async fn run(
     // Owed work recorded from here on (a change made while this runs) stays owed.
     let started_at = Utc::now();
 
-    let health = health::recompute(store, scope.ids(), today, progress).await?;
-    let rules = crate::rules::run::run(store, scope.ids(), today, false, trigger).await?;
+    // Each step for exactly the scope, the worklist ranked once at the end.
+    let lap = std::time::Instant::now();
+    let (health, _) = health::score(store, scope.ids(), today, progress).await?;
+    let scored = lap.elapsed();
+    let (rules, _) = crate::rules::run::apply(store, scope.ids(), today, false, trigger).await?;
+    let ruled = lap.elapsed();
+    crate::priority::refresh(store, scope.ids(), today).await?;
+    tracing::debug!(score = ?scored, rules = ?(ruled - scored), rank = ?(lap.elapsed() - ruled), "refresh");
     crate::crashpoint("refresh.done");
     clear(store, &scope, started_at, today).await?;
     Ok(RefreshSummary {

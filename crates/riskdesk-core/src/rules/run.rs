@@ -6,14 +6,15 @@ use std::time::Instant;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, SqlitePool};
+use sqlx::SqlitePool;
 
 use super::{templates, AccountState, Action, CtaOwner, CtaType, RuleDefinition};
 use crate::cta::{self, NewCta, Playbook};
-use crate::model::{ExpansionPotential, Segment, Stage};
-use crate::scorecard::MeasureResult;
-use crate::signals::{Level, SignalKind};
-use crate::store::{in_list, Store, Tx};
+use crate::model::{ExpansionPotential, Stage};
+use crate::scorecard::MeasureKind;
+use crate::signals::Level;
+use crate::store::reader::{parsed, Accounts};
+use crate::store::{Span, Store, Tx};
 use crate::{new_id, Error, Result};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -177,6 +178,7 @@ pub struct RunReport {
 
 const FIRINGS_KEPT: usize = 2_000;
 const BATCH: usize = 400;
+const BOOK_BATCH: usize = 5_000;
 
 struct Loaded {
     name: String,
@@ -191,176 +193,160 @@ struct LiveCta {
     rule_id: Option<String>,
 }
 
+/// Live CTAs by (account, type, reason).
+type LiveMap = HashMap<(String, String, String), LiveCta>;
+
+/// What the rules read about `ids`, on the store's bulk-read connection.
 async fn load(
-    pool: &SqlitePool,
+    store: &Store,
     ids: &[String],
+    span: Span,
     today: NaiveDate,
-) -> Result<HashMap<String, Loaded>> {
-    type AccountRow = (
-        String,
-        String,
-        Option<String>,
-        Segment,
-        Stage,
-        bool,
-        ExpansionPotential,
-        i64,
-        NaiveDate,
-        NaiveDate,
-        Option<f64>,
-        Option<String>,
-        Option<f64>,
-        Option<f64>,
-        Option<NaiveDate>,
-        Option<NaiveDate>,
-    );
-    let mut qb = QueryBuilder::new(
-        "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
-         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on \
-         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id",
-    );
-    in_list(&mut qb, ids);
-    let mut out = HashMap::new();
-    for (
-        id,
-        name,
-        owner_id,
-        segment,
-        stage,
-        strategic,
-        expansion,
-        arr,
-        renewal,
-        contract,
-        score,
-        band,
-        trend_30,
-        severity,
-        stage_since,
-        adopted_on,
-    ) in qb.build_query_as::<AccountRow>().fetch_all(pool).await?
-    {
-        let change_pct = match (score, trend_30) {
-            (Some(s), Some(t)) if s - t > 0.0 => Some(t / (s - t) * 100.0),
-            _ => None,
-        };
-        let state = AccountState {
-            health: score,
-            band,
-            health_change_30_pct: change_pct,
-            severity,
-            arr_major: arr as f64 / 100.0,
-            days_to_renewal: (renewal - today).num_days(),
-            days_since_contract: (today - contract).num_days(),
-            segment: Some(segment),
-            stage: Some(stage),
-            days_in_stage: stage_since.map(|d| (today - d).num_days()),
-            // Settled here when known; accounts with usage data are judged below.
-            adopted: match (adopted_on, stage) {
-                (Some(_), _) | (None, Stage::Adopting | Stage::Mature) => Some(true),
-                _ => None,
-            },
-            adoption_evidence: match adopted_on {
-                Some(on) => format!("adopted on {on}"),
-                None if matches!(stage, Stage::Adopting | Stage::Mature) => {
-                    format!("stage {} (adoption day not known)", stage.as_str())
-                }
-                None => "adoption unknown: no usage data with licensed seats".into(),
-            },
-            strategic,
-            expansion: Some(expansion),
-            ..Default::default()
-        };
-        out.insert(
-            id,
-            Loaded {
-                name,
-                owner_id,
-                state,
-            },
-        );
-    }
-    let mut qb =
-        QueryBuilder::new("SELECT account_id, measures FROM account_health WHERE account_id");
-    in_list(&mut qb, ids);
-    for (id, measures) in qb
-        .build_query_as::<(String, String)>()
-        .fetch_all(pool)
-        .await?
-    {
-        if let (Some(l), Ok(list)) = (
-            out.get_mut(&id),
-            serde_json::from_str::<Vec<MeasureResult>>(&measures),
-        ) {
-            l.state.measures = list.into_iter().map(|m| (m.kind, m.score)).collect();
-        }
-    }
-    let mut qb = QueryBuilder::new("SELECT account_id, active_users, licensed_seats, MAX(week_start) FROM usage_weekly WHERE account_id");
-    in_list(&mut qb, ids);
-    qb.push(" GROUP BY account_id");
-    for (id, active, seats, _) in qb
-        .build_query_as::<(String, i64, i64, String)>()
-        .fetch_all(pool)
-        .await?
-    {
-        let Some(l) = out.get_mut(&id) else { continue };
-        if seats > 0 {
-            let pct = active as f64 / seats as f64 * 100.0;
-            l.state.seat_utilization_pct = Some(pct);
-            // Usage with seats and no adoption recorded by the recompute: not adopted.
-            if l.state.adopted.is_none() {
-                l.state.adopted = Some(false);
-                l.state.adoption_evidence =
-                    format!("not adopted: seat utilization {pct:.0} % in the latest week");
-            }
-        }
-    }
-    let mut qb = QueryBuilder::new("SELECT account_id, kind, severity, summary FROM signals WHERE cleared_at IS NULL AND account_id");
-    in_list(&mut qb, ids);
-    for (id, kind, severity, summary) in qb
-        .build_query_as::<(String, SignalKind, Level, String)>()
-        .fetch_all(pool)
-        .await?
-    {
-        if let Some(l) = out.get_mut(&id) {
-            l.state.signals.push((kind, severity, summary));
-        }
-    }
-    Ok(out)
+) -> Result<(HashMap<String, Loaded>, LiveMap)> {
+    let ids = ids.to_vec();
+    store
+        .read(move |conn| read_states(conn, &ids, span, today))
+        .await
 }
 
-async fn live_ctas(
-    pool: &SqlitePool,
+fn read_states(
+    conn: &rusqlite::Connection,
     ids: &[String],
-) -> Result<HashMap<(String, String, String), LiveCta>> {
-    let mut qb = QueryBuilder::new("SELECT id, account_id, type, reason, status, snoozed_until, rule_id FROM ctas WHERE status <> 'closed' AND account_id");
-    in_list(&mut qb, ids);
-    type Row = (
-        String,
-        String,
-        String,
-        String,
-        String,
-        Option<NaiveDate>,
-        Option<String>,
-    );
-    Ok(qb
-        .build_query_as::<Row>()
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .map(|(id, account, t, reason, status, snoozed_until, rule_id)| {
-            (
-                (account, t, reason),
-                LiveCta {
-                    id,
-                    status,
-                    snoozed_until,
-                    rule_id,
+    span: Span,
+    today: NaiveDate,
+) -> rusqlite::Result<(HashMap<String, Loaded>, LiveMap)> {
+    let accounts = Accounts::new(ids, span);
+    let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut out: HashMap<String, Loaded> = HashMap::with_capacity(ids.len());
+    accounts.each(
+        conn,
+        "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
+         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on, h.measures \
+         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id{accounts}",
+        |r| {
+            let id: String = r.get(0)?;
+            // A range also holds accounts this device only mirrors.
+            if !wanted.contains(id.as_str()) {
+                return Ok(());
+            }
+            let stage: Stage = parsed(r, 4)?;
+            let score: Option<f64> = r.get(10)?;
+            let trend_30: Option<f64> = r.get(12)?;
+            let renewal: NaiveDate = r.get(8)?;
+            let contract: NaiveDate = r.get(9)?;
+            let stage_since: Option<NaiveDate> = r.get(14)?;
+            let adopted_on: Option<NaiveDate> = r.get(15)?;
+            let change_pct = match (score, trend_30) {
+                (Some(s), Some(t)) if s - t > 0.0 => Some(t / (s - t) * 100.0),
+                _ => None,
+            };
+            /// Only what a rule reads of a measure; the rest of the explanation is skipped.
+            #[derive(serde::Deserialize)]
+            struct Scored {
+                kind: MeasureKind,
+                score: Option<f64>,
+            }
+            let measures = r
+                .get_ref(16)?
+                .as_str_or_null()?
+                .and_then(|json| serde_json::from_str::<Vec<Scored>>(json).ok())
+                .map(|list| list.into_iter().map(|m| (m.kind, m.score)).collect())
+                .unwrap_or_default();
+            let arr: i64 = r.get(7)?;
+            let state = AccountState {
+                health: score,
+                band: r.get(11)?,
+                health_change_30_pct: change_pct,
+                severity: r.get(13)?,
+                arr_major: arr as f64 / 100.0,
+                days_to_renewal: (renewal - today).num_days(),
+                days_since_contract: (today - contract).num_days(),
+                segment: Some(parsed(r, 3)?),
+                stage: Some(stage),
+                days_in_stage: stage_since.map(|d| (today - d).num_days()),
+                // Settled here when known; accounts with usage data are judged below.
+                adopted: match (adopted_on, stage) {
+                    (Some(_), _) | (None, Stage::Adopting | Stage::Mature) => Some(true),
+                    _ => None,
                 },
-            )
-        })
-        .collect())
+                adoption_evidence: match adopted_on {
+                    Some(on) => format!("adopted on {on}"),
+                    None if matches!(stage, Stage::Adopting | Stage::Mature) => {
+                        format!("stage {} (adoption day not known)", stage.as_str())
+                    }
+                    None => "adoption unknown: no usage data with licensed seats".into(),
+                },
+                strategic: r.get(5)?,
+                expansion: Some(parsed::<ExpansionPotential>(r, 6)?),
+                measures,
+                ..Default::default()
+            };
+            out.insert(
+                id,
+                Loaded {
+                    name: r.get(1)?,
+                    owner_id: r.get(2)?,
+                    state,
+                },
+            );
+            Ok(())
+        },
+    )?;
+    accounts.each(
+        conn,
+        "SELECT account_id, active_users, licensed_seats, MAX(week_start) FROM usage_weekly \
+         WHERE account_id{accounts} GROUP BY account_id",
+        |r| {
+            let Some(l) = out.get_mut(r.get_ref(0)?.as_str()?) else {
+                return Ok(());
+            };
+            let (active, seats): (i64, i64) = (r.get(1)?, r.get(2)?);
+            if seats > 0 {
+                let pct = active as f64 / seats as f64 * 100.0;
+                l.state.seat_utilization_pct = Some(pct);
+                // Usage with seats and no adoption recorded by the recompute: not adopted.
+                if l.state.adopted.is_none() {
+                    l.state.adopted = Some(false);
+                    l.state.adoption_evidence =
+                        format!("not adopted: seat utilization {pct:.0} % in the latest week");
+                }
+            }
+            Ok(())
+        },
+    )?;
+    accounts.each(
+        conn,
+        "SELECT account_id, kind, severity, summary FROM signals WHERE cleared_at IS NULL AND account_id{accounts}",
+        |r| {
+            if let Some(l) = out.get_mut(r.get_ref(0)?.as_str()?) {
+                l.state
+                    .signals
+                    .push((parsed(r, 1)?, parsed(r, 2)?, r.get(3)?));
+            }
+            Ok(())
+        },
+    )?;
+    let mut live = HashMap::new();
+    accounts.each(
+        conn,
+        "SELECT id, account_id, type, reason, status, snoozed_until, rule_id FROM ctas WHERE status <> 'closed' AND account_id{accounts}",
+        |r| {
+            let account: String = r.get(1)?;
+            if wanted.contains(account.as_str()) {
+                live.insert(
+                    (account, r.get(2)?, r.get(3)?),
+                    LiveCta {
+                        id: r.get(0)?,
+                        status: r.get(4)?,
+                        snoozed_until: r.get(5)?,
+                        rule_id: r.get(6)?,
+                    },
+                );
+            }
+            Ok(())
+        },
+    )?;
+    Ok((out, live))
 }
 
 /// Runs every enabled rule over `ids` (every account when None).
@@ -371,6 +357,23 @@ pub async fn run(
     dry_run: bool,
     trigger: &str,
 ) -> Result<RunReport> {
+    let (report, moved) = apply(store, ids, today, dry_run, trigger).await?;
+    // New and closed CTAs and new escalations move their accounts in the worklist.
+    if !moved.is_empty() {
+        crate::priority::refresh(store, Some(moved), today).await?;
+    }
+    Ok(report)
+}
+
+/// `run` without the re-rank: the rules, then the escalation criteria; returns the
+/// accounts whose live work changed, for a caller that ranks once.
+pub(crate) async fn apply(
+    store: &Store,
+    ids: Option<Vec<String>>,
+    today: NaiveDate,
+    dry_run: bool,
+    trigger: &str,
+) -> Result<(RunReport, Vec<String>)> {
     let rules: Vec<Rule> = rules(store)
         .await?
         .into_iter()
@@ -378,17 +381,17 @@ pub async fn run(
         .collect();
     let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
     let (report, touched) = run_rules(store, &rules, Some(ids.clone()), today, dry_run).await?;
+    let mut moved: Vec<String> = touched.into_iter().collect();
     if !dry_run {
         crate::crashpoint("rules.applied");
-        // New and closed CTAs move their accounts in the worklist (a recompute has already
-        // re-ranked for scores); what crosses the escalation criteria goes to leadership.
-        if !touched.is_empty() {
-            crate::priority::refresh(store, Some(touched.into_iter().collect()), today).await?;
-        }
-        crate::escalation::run(store, Some(ids), today).await?;
+        // What crosses the escalation criteria goes to leadership.
+        let (_, escalated) = crate::escalation::check(store, Some(ids), today).await?;
+        moved.extend(escalated);
+        moved.sort_unstable();
+        moved.dedup();
     }
     log_run(store, &report, trigger).await?;
-    Ok(report)
+    Ok((report, moved))
 }
 
 /// What a rule being edited would do across the book, before it is saved: a dry run
@@ -436,7 +439,15 @@ async fn run_rules(
         .into_iter()
         .map(|p| (p.name.clone(), p))
         .collect();
-    let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
+    let book = ids.is_none();
+    let mut ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
+    // The whole book is read in account order, a large slice at a time.
+    let (span, batch) = if book {
+        ids.sort_unstable();
+        (Span::Range, BOOK_BATCH)
+    } else {
+        (Span::List, BATCH)
+    };
     let mut report = RunReport {
         dry_run,
         accounts: ids.len() as u32,
@@ -447,9 +458,8 @@ async fn run_rules(
             report.firings.push(f);
         }
     };
-    for chunk in ids.chunks(BATCH) {
-        let mut loaded = load(store.pool(), chunk, today).await?;
-        let mut live = live_ctas(store.pool(), chunk).await?;
+    for chunk in ids.chunks(batch) {
+        let (mut loaded, mut live) = load(store, chunk, span, today).await?;
         for (account, cta_type, reason) in live.keys() {
             if let (Some(l), Ok(t)) = (loaded.get_mut(account), cta_type.parse::<CtaType>()) {
                 l.state.live_ctas.push((t, reason.clone()));

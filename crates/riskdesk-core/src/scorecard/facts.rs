@@ -5,10 +5,11 @@ use std::collections::HashMap;
 use std::collections::HashSet;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use rusqlite::{Connection, Row};
+use rusqlite::Connection;
 
 use super::MeasureKind;
 use crate::model::{Account, Contact, NpsResponse, Ticket, UsageWeek};
+use crate::store::reader::{parsed, Accounts};
 use crate::{Result, Store};
 
 /// A CSM's override of one measure.
@@ -91,15 +92,7 @@ impl AccountFacts {
     }
 }
 
-/// Which accounts a load reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Span {
-    /// Exactly the ids given (at most a few hundred at a time).
-    List,
-    /// Every account from the first id to the last: `ids` is a sorted, contiguous slice of
-    /// the book, so each table is read as one index range in account order.
-    Range,
-}
+pub use crate::store::Span;
 
 /// Loads the facts of `ids`, in the order given, on the store's bulk-read connection.
 /// The score history comes from each account's recent series, or from the history table
@@ -119,50 +112,23 @@ pub async fn load(
         .await
 }
 
-/// A text column parsed into one of the model's enums.
-fn parsed<T: std::str::FromStr>(row: &Row<'_>, i: usize) -> rusqlite::Result<T> {
-    let text: String = row.get(i)?;
-    text.parse().map_err(|_| {
-        rusqlite::Error::FromSqlConversionFailure(
-            i,
-            rusqlite::types::Type::Text,
-            format!("unexpected value '{text}'").into(),
-        )
-    })
-}
-
 fn read(
     conn: &Connection,
     ids: &[String],
     span: Span,
     history_since: NaiveDate,
 ) -> rusqlite::Result<Vec<AccountFacts>> {
-    // The account predicate and its parameters: one index range, or the ids themselves.
-    let (predicate, params): (String, Vec<&str>) = match (span, ids.first(), ids.last()) {
-        (Span::Range, Some(first), Some(last)) => {
-            (" BETWEEN ?1 AND ?2".into(), vec![first.as_str(), last.as_str()])
-        }
-        _ => (
-            format!(" IN ({})", vec!["?"; ids.len()].join(", ")),
-            ids.iter().map(String::as_str).collect(),
-        ),
-    };
-    let p = || rusqlite::params_from_iter(params.iter());
-    let query = |sql: &str| conn.prepare_cached(&sql.replace("{accounts}", &predicate));
+    let accounts = Accounts::new(ids, span);
 
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut by_id: HashMap<String, AccountFacts> = HashMap::with_capacity(ids.len());
-    let mut stmt = query(
-        "SELECT id, name, arr_minor, currency, segment, stage, contract_start, renewal_date, owner_id, strategic, \
+    accounts.each(conn, "SELECT id, name, arr_minor, currency, segment, stage, contract_start, renewal_date, owner_id, strategic, \
          expansion_potential, industry, region, crm_id, created_at, updated_at, arr_base_minor, stage_since, adopted_on \
-         FROM accounts WHERE id{accounts}",
-    )?;
-    let mut rows = stmt.query(p())?;
-    while let Some(r) = rows.next()? {
+         FROM accounts WHERE id{accounts}", |r| {
         let id: String = r.get(0)?;
         // A range also holds accounts this device only mirrors.
         if !wanted.contains(id.as_str()) {
-            continue;
+            return Ok(());
         }
         let account = Account {
             id: id.clone(),
@@ -186,15 +152,11 @@ fn read(
         f.stage_since = r.get(17)?;
         f.adopted_on = r.get(18)?;
         by_id.insert(id, f);
-    }
-    drop(rows);
+        Ok(())
+    })?;
 
-    let mut stmt = query(
-        "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption FROM usage_weekly \
-         WHERE account_id{accounts} ORDER BY account_id, week_start",
-    )?;
-    let mut rows = stmt.query(p())?;
-    while let Some(r) = rows.next()? {
+    accounts.each(conn, "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption FROM usage_weekly \
+         WHERE account_id{accounts} ORDER BY account_id, week_start", |r| {
         let id = r.get_ref(0)?.as_str()?;
         if let Some(f) = by_id.get_mut(id) {
             f.usage.push(UsageWeek {
@@ -206,15 +168,11 @@ fn read(
                 key_feature_adoption: r.get(5)?,
             });
         }
-    }
-    drop(rows);
+        Ok(())
+    })?;
 
-    let mut stmt = query(
-        "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
-         WHERE account_id{accounts} ORDER BY account_id, opened_at",
-    )?;
-    let mut rows = stmt.query(p())?;
-    while let Some(r) = rows.next()? {
+    accounts.each(conn, "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
+         WHERE account_id{accounts} ORDER BY account_id, opened_at", |r| {
         let id = r.get_ref(1)?.as_str()?;
         if let Some(f) = by_id.get_mut(id) {
             f.tickets.push(Ticket {
@@ -228,15 +186,11 @@ fn read(
                 resolved_at: r.get(7)?,
             });
         }
-    }
-    drop(rows);
+        Ok(())
+    })?;
 
-    let mut stmt = query(
-        "SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses \
-         WHERE account_id{accounts} ORDER BY account_id, responded_on, id",
-    )?;
-    let mut rows = stmt.query(p())?;
-    while let Some(r) = rows.next()? {
+    accounts.each(conn, "SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses \
+         WHERE account_id{accounts} ORDER BY account_id, responded_on, id", |r| {
         let id = r.get_ref(1)?.as_str()?;
         if let Some(f) = by_id.get_mut(id) {
             f.nps.push(NpsResponse {
@@ -249,15 +203,11 @@ fn read(
                 external_id: r.get(6)?,
             });
         }
-    }
-    drop(rows);
+        Ok(())
+    })?;
 
-    let mut stmt = query(
-        "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
-         WHERE account_id{accounts} ORDER BY account_id, rowid",
-    )?;
-    let mut rows = stmt.query(p())?;
-    while let Some(r) = rows.next()? {
+    accounts.each(conn, "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
+         WHERE account_id{accounts} ORDER BY account_id, rowid", |r| {
         let id = r.get_ref(1)?.as_str()?;
         if let Some(f) = by_id.get_mut(id) {
             f.contacts.push(Contact {
@@ -273,31 +223,23 @@ fn read(
                 external_id: r.get(9)?,
             });
         }
-    }
-    drop(rows);
+        Ok(())
+    })?;
 
-    let mut stmt = query(
-        "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id{accounts} \
-         ORDER BY account_id, occurred_at",
-    )?;
-    let mut rows = stmt.query(p())?;
-    while let Some(r) = rows.next()? {
+    accounts.each(conn, "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id{accounts} \
+         ORDER BY account_id, occurred_at", |r| {
         let id = r.get_ref(0)?.as_str()?;
         if let Some(f) = by_id.get_mut(id) {
             f.touches.push(r.get(1)?);
         }
-    }
-    drop(rows);
+        Ok(())
+    })?;
 
-    let mut stmt = query(
-        "SELECT o.id, o.account_id, o.measure, o.score, o.comment, u.name, o.expires_on FROM measure_overrides o \
+    accounts.each(conn, "SELECT o.id, o.account_id, o.measure, o.score, o.comment, u.name, o.expires_on FROM measure_overrides o \
          LEFT JOIN users u ON u.id = o.author_id WHERE o.removed_at IS NULL AND o.account_id{accounts} \
-         ORDER BY o.created_at DESC",
-    )?;
-    let mut rows = stmt.query(p())?;
-    while let Some(r) = rows.next()? {
+         ORDER BY o.created_at DESC", |r| {
         let Ok(measure) = r.get_ref(2)?.as_str()?.parse::<MeasureKind>() else {
-            continue;
+            return Ok(());
         };
         let id = r.get_ref(1)?.as_str()?;
         if let Some(f) = by_id.get_mut(id) {
@@ -310,20 +252,21 @@ fn read(
                 expires_on: r.get(6)?,
             });
         }
-    }
-    drop(rows);
+        Ok(())
+    })?;
 
-    let mut stmt = query("SELECT account_id, recent FROM account_health WHERE account_id{accounts}")?;
-    let mut rows = stmt.query(p())?;
-    while let Some(r) = rows.next()? {
-        let id = r.get_ref(0)?.as_str()?;
-        if let Some(f) = by_id.get_mut(id) {
-            f.history = crate::health::history::decode_recent(r.get_ref(1)?.as_str()?);
-            f.history.retain(|(d, _)| *d >= history_since);
-        }
-    }
-    drop(rows);
-    drop(stmt);
+    accounts.each(
+        conn,
+        "SELECT account_id, recent FROM account_health WHERE account_id{accounts}",
+        |r| {
+            let id = r.get_ref(0)?.as_str()?;
+            if let Some(f) = by_id.get_mut(id) {
+                f.history = crate::health::history::decode_recent(r.get_ref(1)?.as_str()?);
+                f.history.retain(|(d, _)| *d >= history_since);
+            }
+            Ok(())
+        },
+    )?;
 
     // A fresh book's history was written before its first current score.
     let mut without: Vec<&str> = by_id

@@ -5,7 +5,8 @@
 pub mod accounts;
 pub mod activity;
 pub mod people;
-mod reader;
+pub(crate) mod reader;
+pub use reader::Span;
 pub mod settings;
 
 use std::path::Path;

@@ -72,3 +72,67 @@ fn read_error(path: &Path, source: rusqlite::Error) -> Error {
         source,
     }
 }
+
+/// Which accounts a bulk read covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Span {
+    /// Exactly the ids given (at most a few hundred at a time).
+    List,
+    /// Every account from the first id to the last: the ids are a sorted, contiguous slice
+    /// of the book, so each table is read as one index range in account order. Rows of
+    /// accounts in the range but not in the slice (mirrored from another device) are the
+    /// reader's to skip.
+    Range,
+}
+
+/// The account predicate of a bulk read: `{accounts}` in a query's text becomes
+/// ` BETWEEN ?1 AND ?2` or ` IN (?, …)`, with the parameters to match.
+pub(crate) struct Accounts<'a> {
+    predicate: String,
+    params: Vec<&'a str>,
+}
+
+impl<'a> Accounts<'a> {
+    pub(crate) fn new(ids: &'a [String], span: Span) -> Self {
+        match (span, ids.first(), ids.last()) {
+            (Span::Range, Some(first), Some(last)) => Accounts {
+                predicate: " BETWEEN ?1 AND ?2".into(),
+                params: vec![first.as_str(), last.as_str()],
+            },
+            _ => Accounts {
+                predicate: format!(" IN ({})", vec!["?"; ids.len()].join(", ")),
+                params: ids.iter().map(String::as_str).collect(),
+            },
+        }
+    }
+
+    /// Runs `sql` (with `{accounts}` after the account column) and hands each row to `row`.
+    pub(crate) fn each(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        mut row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+    ) -> rusqlite::Result<()> {
+        let mut stmt = conn.prepare_cached(&sql.replace("{accounts}", &self.predicate))?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(self.params.iter()))?;
+        while let Some(r) = rows.next()? {
+            row(r)?;
+        }
+        Ok(())
+    }
+}
+
+/// A text column parsed into one of the model's enums.
+pub(crate) fn parsed<T: std::str::FromStr>(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<T> {
+    let text = row.get_ref(i)?.as_str()?;
+    text.parse().map_err(|_| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("unexpected value '{text}'").into(),
+        )
+    })
+}
