@@ -43,6 +43,9 @@ ALTER TABLE account_health ADD COLUMN scorecard_version INTEGER NOT NULL DEFAULT
 ALTER TABLE account_health ADD COLUMN measures TEXT NOT NULL DEFAULT '[]';
 -- `20688:81.2,20689:80.9,…`: epoch day and score, the last 120 days, oldest first.
 ALTER TABLE account_health ADD COLUMN recent TEXT NOT NULL DEFAULT '';
+-- A fingerprint of everything a recompute writes for the account on a day: an equal one
+-- means nothing to write.
+ALTER TABLE account_health ADD COLUMN digest INTEGER;
 
 UPDATE account_health SET
     scorecard_name = COALESCE((SELECT s.scorecard_name FROM health_snapshots s WHERE s.account_id = account_health.account_id

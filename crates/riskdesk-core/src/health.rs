@@ -173,6 +173,12 @@ struct Outcome {
     trends: [Option<f64>; 3],
     /// The recent-score series with today's score in it.
     recent: String,
+    measures_json: String,
+    severity_json: String,
+    /// Fingerprint of all of the above and the day.
+    digest: i64,
+    /// The store already holds exactly this for the day.
+    unchanged: bool,
 }
 
 fn score_at(history: &[(NaiveDate, f64)], day: NaiveDate) -> Option<f64> {
@@ -225,9 +231,42 @@ fn evaluate(
     if let Some(s) = health.score {
         points.push((today, s));
     }
+    let recent = history::encode_recent(&points, today);
+    let measures_json = serde_json::to_string(&health.measures).ok()?;
+    let severity_json = serde_json::to_string(&severity).ok()?;
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        today.hash(&mut h);
+        (
+            &health.scorecard_id,
+            &health.scorecard_name,
+            health.scorecard_version,
+        )
+            .hash(&mut h);
+        health.score.map(f64::to_bits).hash(&mut h);
+        (&health.band, &health.band_color).hash(&mut h);
+        (health.coverage.with_data, health.coverage.total).hash(&mut h);
+        trends.map(|t| t.map(f64::to_bits)).hash(&mut h);
+        (&recent, &measures_json, &severity_json).hash(&mut h);
+        for d in &detected {
+            (
+                d.kind.as_str(),
+                d.severity.as_str(),
+                &d.summary,
+                &d.evidence,
+            )
+                .hash(&mut h);
+        }
+        h.finish() as i64
+    };
     Some(Outcome {
         account_id: f.account.id.clone(),
-        recent: history::encode_recent(&points, today),
+        unchanged: f.digest == Some(digest),
+        recent,
+        measures_json,
+        severity_json,
+        digest,
         health,
         detected,
         severity,
@@ -315,6 +354,9 @@ pub(crate) async fn score(
             .filter_map(|f| evaluate(&cards, f, today, &thresholds, &sev))
             .collect();
         summary.scored += outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
+        // What the store already holds for the day is not written again.
+        let outcomes: Vec<Outcome> = outcomes.into_iter().filter(|o| !o.unchanged).collect();
+        let changed: Vec<String> = outcomes.iter().map(|o| o.account_id.clone()).collect();
         mark(1);
         let mut tx = store.write().await?;
         let before = if incremental {
@@ -323,12 +365,12 @@ pub(crate) async fn score(
             None
         };
         crate::lifecycle::apply(&mut tx, &moves, today).await?;
-        note_band_changes(&mut tx, chunk, &outcomes).await?;
+        note_band_changes(&mut tx, &changed, &outcomes).await?;
         write_snapshots(&mut tx, &outcomes, today).await?;
         mark(2);
         write_current(&mut tx, &outcomes, now).await?;
         mark(3);
-        let (raised, cleared) = write_signals(&mut tx, chunk, &outcomes, now).await?;
+        let (raised, cleared) = write_signals(&mut tx, &changed, &outcomes, now).await?;
         mark(4);
         if let Some(before) = before {
             let after = day_share(&mut tx, chunk, today).await?;
@@ -546,37 +588,25 @@ async fn write_snapshots(tx: &mut Tx, outcomes: &[Outcome], day: NaiveDate) -> R
 }
 
 async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> Result<()> {
-    let rows: Vec<(&Outcome, String, String)> = outcomes
-        .iter()
-        .map(|o| {
-            Ok((
-                o,
-                serde_json::to_string(&o.severity)
-                    .map_err(|e| Error::invalid("severity", e.to_string()))?,
-                serde_json::to_string(&o.health.measures)
-                    .map_err(|e| Error::invalid("measures", e.to_string()))?,
-            ))
-        })
-        .collect::<Result<_>>()?;
     insert_batched(
         tx,
         "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \
-         severity_level, severity, measures_with_data, measures_total, scorecard_name, scorecard_version, measures, recent) ",
-        18,
+         severity_level, severity, measures_with_data, measures_total, scorecard_name, scorecard_version, measures, recent, digest) ",
+        19,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
          band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
          severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity, \
          measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total, scorecard_name = excluded.scorecard_name, \
-         scorecard_version = excluded.scorecard_version, measures = excluded.measures, recent = excluded.recent \
+         scorecard_version = excluded.scorecard_version, measures = excluded.measures, recent = excluded.recent, digest = excluded.digest \
          WHERE (account_health.scorecard_id, account_health.score, account_health.band, account_health.band_color, \
                 account_health.trend_7, account_health.trend_30, account_health.trend_90, account_health.severity_score, \
                 account_health.severity_level, account_health.severity, account_health.measures_with_data, account_health.measures_total, \
-                account_health.scorecard_name, account_health.scorecard_version, account_health.measures, account_health.recent) \
+                account_health.scorecard_name, account_health.scorecard_version, account_health.measures, account_health.recent, account_health.digest) \
            IS NOT (excluded.scorecard_id, excluded.score, excluded.band, excluded.band_color, excluded.trend_7, excluded.trend_30, \
                 excluded.trend_90, excluded.severity_score, excluded.severity_level, excluded.severity, excluded.measures_with_data, \
-                excluded.measures_total, excluded.scorecard_name, excluded.scorecard_version, excluded.measures, excluded.recent)",
-        &rows,
-        |b, (o, severity, measures)| {
+                excluded.measures_total, excluded.scorecard_name, excluded.scorecard_version, excluded.measures, excluded.recent, excluded.digest)",
+        outcomes,
+        |b, o| {
             b.push_bind(o.account_id.clone())
                 .push_bind(at)
                 .push_bind(o.health.scorecard_id.clone())
@@ -588,13 +618,14 @@ async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> 
                 .push_bind(o.trends[2])
                 .push_bind(o.severity.score)
                 .push_bind(o.severity.level)
-                .push_bind(severity.clone())
+                .push_bind(o.severity_json.clone())
                 .push_bind(o.health.coverage.with_data)
                 .push_bind(o.health.coverage.total)
                 .push_bind(o.health.scorecard_name.clone())
                 .push_bind(o.health.scorecard_version)
-                .push_bind(measures.clone())
-                .push_bind(o.recent.clone());
+                .push_bind(o.measures_json.clone())
+                .push_bind(o.recent.clone())
+                .push_bind(o.digest);
         },
     )
     .await

@@ -455,8 +455,9 @@ async fn a_band_change_goes_on_the_timeline_and_a_first_score_does_not() {
     .fetch_one(store.pool())
     .await
     .expect("scored");
-    // As if yesterday's score had been in another band.
-    sqlx::query("UPDATE account_health SET band = 'Yesterday' WHERE account_id = ?")
+    // As if yesterday's score had been in another band (yesterday's fingerprint is not
+    // today's, so the recompute writes).
+    sqlx::query("UPDATE account_health SET band = 'Yesterday', digest = NULL WHERE account_id = ?")
         .bind(&id)
         .execute(store.pool())
         .await
@@ -469,5 +470,53 @@ async fn a_band_change_goes_on_the_timeline_and_a_first_score_does_not() {
     assert!(
         events[0].starts_with(&format!("Health changed band: Yesterday → {band} (score ")),
         "{events:?}"
+    );
+}
+
+/// A second recompute the same day finds everything current and writes nothing: no
+/// history row, current row, signal or timeline entry is inserted or updated.
+#[tokio::test]
+async fn a_second_recompute_the_same_day_writes_nothing() {
+    let (_dir, store, _) = demo(300).await;
+    let days: Vec<NaiveDate> = (1..=3)
+        .rev()
+        .map(|w| today() - Duration::weeks(w))
+        .collect();
+    backfill(&store, &days).await.expect("backfill");
+    recompute(&store, None, today(), |_, _| {})
+        .await
+        .expect("first");
+    let mut ddl = String::from("CREATE TABLE writes_seen (what TEXT NOT NULL);");
+    for table in [
+        "account_health",
+        "health_history",
+        "signals",
+        "timeline_entries",
+        "account_priority",
+    ] {
+        for op in ["INSERT", "UPDATE", "DELETE"] {
+            ddl.push_str(&format!(
+                "CREATE TRIGGER seen_{table}_{op} AFTER {op} ON {table} BEGIN \
+                 INSERT INTO writes_seen VALUES ('{op} {table}'); END;"
+            ));
+        }
+    }
+    sqlx::raw_sql(&ddl)
+        .execute(store.pool())
+        .await
+        .expect("triggers");
+    let again = recompute(&store, None, today(), |_, _| {})
+        .await
+        .expect("again");
+    assert_eq!(again.accounts, 300);
+    let seen: Vec<String> = sqlx::query_scalar("SELECT what FROM writes_seen")
+        .fetch_all(store.pool())
+        .await
+        .expect("seen");
+    assert!(
+        seen.is_empty(),
+        "{} writes: {:?}",
+        seen.len(),
+        &seen[..seen.len().min(10)]
     );
 }

@@ -47,6 +47,8 @@ pub struct AccountFacts {
     /// The day the account reached its stage and the day it was adopted, when known.
     pub stage_since: Option<NaiveDate>,
     pub adopted_on: Option<NaiveDate>,
+    /// The fingerprint of what the last recompute wrote (see `health`).
+    pub digest: Option<i64>,
 }
 
 impl AccountFacts {
@@ -63,6 +65,7 @@ impl AccountFacts {
             history: Vec::new(),
             stage_since: None,
             adopted_on: None,
+            digest: None,
         }
     }
 
@@ -257,12 +260,13 @@ fn read(
 
     accounts.each(
         conn,
-        "SELECT account_id, recent FROM account_health WHERE account_id{accounts}",
+        "SELECT account_id, recent, digest FROM account_health WHERE account_id{accounts}",
         |r| {
             let id = r.get_ref(0)?.as_str()?;
             if let Some(f) = by_id.get_mut(id) {
                 f.history = crate::health::history::decode_recent(r.get_ref(1)?.as_str()?);
                 f.history.retain(|(d, _)| *d >= history_since);
+                f.digest = r.get(2)?;
             }
             Ok(())
         },
