@@ -66,3 +66,6 @@ DROP INDEX health_snapshots_day;
 DROP INDEX health_snapshots_account;
 DROP INDEX health_snapshots_daily;
 DROP TABLE health_snapshots;
+
+-- The same fingerprint for ranks: a re-rank writes only the ranks that moved.
+ALTER TABLE account_priority ADD COLUMN digest INTEGER;

@@ -8,11 +8,14 @@
 
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, SqlitePool};
+use std::collections::HashMap;
+
+use sqlx::SqlitePool;
 
 use crate::model::{ExpansionPotential, Segment};
 use crate::signals::Level;
-use crate::store::{in_list, insert_batched, Store, Tx};
+use crate::store::reader::{parsed, Accounts};
+use crate::store::{insert_batched, Span, Store, Tx};
 use crate::{Error, Result};
 
 /// Days-to-renewal bands: a renewal within `within_days` multiplies by `multiplier`.
@@ -352,27 +355,31 @@ pub async fn ensure(store: &Store, today: NaiveDate) -> Result<()> {
     refresh(store, Some(missing), today).await
 }
 
+/// Accounts per batch when a refresh names them, and when it reads the whole book.
 const BATCH: usize = 2_000;
+const BOOK_BATCH: usize = 10_000;
 
-/// What the refresh reads of one account.
-#[derive(sqlx::FromRow)]
-struct InputRow {
-    id: String,
+/// What the refresh reads of one account: its own fields and its CTAs, folded.
+#[derive(Default)]
+struct Input {
     arr: i64,
     strategic: bool,
-    expansion: ExpansionPotential,
-    segment: Segment,
+    expansion: Option<ExpansionPotential>,
+    segment: Option<Segment>,
     renewal: NaiveDate,
     sev: Option<f64>,
     level: Option<Level>,
+    owner_id: Option<String>,
+    contract_start: NaiveDate,
+    /// The fingerprint of the stored rank, if any.
+    digest: Option<i64>,
     open: i64,
     risk: i64,
     flagged: bool,
-    category: Option<String>,
+    /// The live CTA whose category the account shows: (priority rank, created_at, category).
+    category: Option<(u8, String, String)>,
     eu: bool,
     av: bool,
-    owner_id: Option<String>,
-    contract_start: NaiveDate,
     churned: bool,
 }
 
@@ -391,89 +398,176 @@ struct Ranked {
     arr: i64,
     contract_start: NaiveDate,
     churned: bool,
+    digest: i64,
 }
 
-/// Re-ranks `ids` (every account when None) from their current health and CTAs.
+fn read_inputs(
+    conn: &rusqlite::Connection,
+    ids: &[String],
+    span: Span,
+) -> rusqlite::Result<Vec<(String, Input)>> {
+    let accounts = Accounts::new(ids, span);
+    let mut by_id: HashMap<String, Input> = HashMap::with_capacity(ids.len());
+    accounts.each(
+        conn,
+        "SELECT a.id, a.arr_base_minor, a.strategic, a.expansion_potential, a.segment, a.renewal_date, \
+         h.severity_score, h.severity_level, a.owner_id, a.contract_start, p.digest \
+         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
+         LEFT JOIN account_priority p ON p.account_id = a.id WHERE a.id{accounts}",
+        |r| {
+            let level: Option<String> = r.get(7)?;
+            by_id.insert(
+                r.get(0)?,
+                Input {
+                    arr: r.get(1)?,
+                    strategic: r.get(2)?,
+                    expansion: Some(parsed(r, 3)?),
+                    segment: Some(parsed(r, 4)?),
+                    renewal: r.get(5)?,
+                    sev: r.get(6)?,
+                    level: level.and_then(|l| l.parse().ok()),
+                    owner_id: r.get(8)?,
+                    contract_start: r.get(9)?,
+                    digest: r.get(10)?,
+                    ..Default::default()
+                },
+            );
+            Ok(())
+        },
+    )?;
+    accounts.each(
+        conn,
+        "SELECT account_id, status, type, priority, category, created_at, flagged, expected, avoidable, outcome FROM ctas \
+         WHERE (status <> 'closed' OR outcome = 'churned') AND account_id{accounts}",
+        |r| {
+            let Some(i) = by_id.get_mut(r.get_ref(0)?.as_str()?) else {
+                return Ok(());
+            };
+            if r.get_ref(9)?.as_str_or_null()? == Some("churned") {
+                i.churned = true;
+            }
+            if r.get_ref(1)?.as_str()? == "closed" {
+                return Ok(());
+            }
+            i.open += 1;
+            if matches!(r.get_ref(2)?.as_str()?, "risk" | "escalation") {
+                i.risk += 1;
+            }
+            let yes = |n: usize| r.get::<_, Option<bool>>(n).map(|v| v.unwrap_or(false));
+            i.flagged |= yes(6)?;
+            let (expected, avoidable) = (yes(7)?, yes(8)?);
+            i.eu |= expected && !avoidable;
+            i.av |= avoidable;
+            if let Some(category) = r.get::<_, Option<String>>(4)? {
+                let rank = match r.get_ref(3)?.as_str()? {
+                    "high" => 0,
+                    "medium" => 1,
+                    _ => 2,
+                };
+                let created: String = r.get(5)?;
+                // The most urgent live CTA's category, the oldest first among equals.
+                if i
+                    .category
+                    .as_ref()
+                    .is_none_or(|(r0, c0, _)| (rank, &created) < (*r0, c0))
+                {
+                    i.category = Some((rank, created, category));
+                }
+            }
+            Ok(())
+        },
+    )?;
+    Ok(ids
+        .iter()
+        .filter_map(|id| by_id.remove(id).map(|i| (id.clone(), i)))
+        .collect())
+}
+
+fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ranked> {
+    let segment = i.segment.unwrap_or(Segment::MidMarket);
+    let expansion = i.expansion.unwrap_or(ExpansionPotential::None);
+    let priority = compute(
+        c,
+        &PriorityInput {
+            severity: i.sev.unwrap_or(0.0),
+            level: i.level.unwrap_or(Level::Low),
+            arr: i.arr as f64 / 100.0,
+            strategic: i.strategic,
+            expansion,
+            segment,
+            days_to_renewal: (i.renewal - today).num_days(),
+            risk_ctas: i.risk as u32,
+            expected_unavoidable: i.eu,
+            avoidable: i.av,
+        },
+    );
+    let explanation = serde_json::to_string(&priority.explanation)
+        .map_err(|e| Error::invalid("priority", e.to_string()))?;
+    let category = i.category.map(|(_, _, c)| c);
+    let digest = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (priority.at_risk, priority.lane, priority.score.to_bits()).hash(&mut h);
+        (&category, i.flagged, i.open, &i.owner_id, segment.as_str()).hash(&mut h);
+        (
+            i.renewal,
+            i.level.map(Level::as_str),
+            i.arr,
+            i.contract_start,
+        )
+            .hash(&mut h);
+        (i.churned, &explanation).hash(&mut h);
+        h.finish() as i64
+    };
+    Ok(Ranked {
+        id,
+        priority,
+        category,
+        flagged: i.flagged,
+        open_ctas: i.open,
+        explanation,
+        owner_id: i.owner_id,
+        segment,
+        renewal: i.renewal,
+        level: i.level,
+        arr: i.arr,
+        contract_start: i.contract_start,
+        churned: i.churned,
+        digest,
+    })
+}
+
+/// Re-ranks `ids` (every account when None) from their current health and CTAs; only
+/// ranks that changed are written, so a re-rank of an unchanged book writes nothing.
 pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) -> Result<()> {
     let c = config(store.pool()).await?;
-    let ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
+    let book = ids.is_none();
+    let mut ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
+    let (span, batch) = if book {
+        ids.sort_unstable();
+        (Span::Range, BOOK_BATCH)
+    } else {
+        (Span::List, BATCH)
+    };
     let now = Utc::now();
-    for chunk in ids.chunks(BATCH) {
-        let mut qb = QueryBuilder::new(
-            "SELECT a.id, a.arr_base_minor AS arr, a.strategic, a.expansion_potential AS expansion, a.segment, a.renewal_date AS renewal, \
-             h.severity_score AS sev, h.severity_level AS level, \
-             (SELECT COUNT(*) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed') AS open, \
-             (SELECT COUNT(*) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.type IN ('risk', 'escalation')) AS risk, \
-             COALESCE((SELECT MAX(c.flagged) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0) AS flagged, \
-             (SELECT c.category FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.category IS NOT NULL \
-                ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.created_at LIMIT 1) AS category, \
-             COALESCE((SELECT MAX(c.expected = 1 AND c.avoidable = 0) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0) AS eu, \
-             COALESCE((SELECT MAX(c.avoidable = 1) FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed'), 0) AS av, \
-             a.owner_id, a.contract_start, \
-             EXISTS (SELECT 1 FROM ctas c WHERE c.account_id = a.id AND c.outcome = 'churned') AS churned \
-             FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id",
-        );
-        in_list(&mut qb, chunk);
-        let rows: Vec<InputRow> = qb.build_query_as().fetch_all(store.pool()).await?;
-        let computed: Vec<Ranked> = rows
-            .into_iter()
-            .map(
-                |InputRow {
-                     id,
-                     arr,
-                     strategic,
-                     expansion,
-                     segment,
-                     renewal,
-                     sev,
-                     level,
-                     open,
-                     risk,
-                     flagged,
-                     category,
-                     eu,
-                     av,
-                     owner_id,
-                     contract_start,
-                     churned,
-                 }| {
-                    let priority = compute(
-                        &c,
-                        &PriorityInput {
-                            severity: sev.unwrap_or(0.0),
-                            level: level.unwrap_or(Level::Low),
-                            arr: arr as f64 / 100.0,
-                            strategic,
-                            expansion,
-                            segment,
-                            days_to_renewal: (renewal - today).num_days(),
-                            risk_ctas: risk as u32,
-                            expected_unavoidable: eu,
-                            avoidable: av,
-                        },
-                    );
-                    let explanation = serde_json::to_string(&priority.explanation)
-                        .map_err(|e| Error::invalid("priority", e.to_string()))?;
-                    Ok(Ranked {
-                        id,
-                        priority,
-                        category,
-                        flagged,
-                        open_ctas: open,
-                        explanation,
-                        owner_id,
-                        segment,
-                        renewal,
-                        level,
-                        arr,
-                        contract_start,
-                        churned,
-                    })
-                },
-            )
-            .collect::<Result<_>>()?;
+    for chunk in ids.chunks(batch) {
+        let slice = chunk.to_vec();
+        let inputs = store
+            .read(move |conn| read_inputs(conn, &slice, span))
+            .await?;
+        let mut changed = Vec::new();
+        for (id, input) in inputs {
+            let stored = input.digest;
+            let ranked = rank(&c, id, input, today)?;
+            if stored != Some(ranked.digest) {
+                changed.push(ranked);
+            }
+        }
+        if changed.is_empty() {
+            continue;
+        }
         let mut tx = store.write().await?;
-        write(&mut tx, &computed, now).await?;
+        write(&mut tx, &changed, now).await?;
         tx.commit().await?;
     }
     Ok(())
@@ -483,13 +577,13 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
     insert_batched(
         tx,
         "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, \
-         owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, churned) ",
-        15,
+         owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, churned, digest) ",
+        16,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
          score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
          owner_id = excluded.owner_id, segment = excluded.segment, \
          renewal_date = excluded.renewal_date, severity_level = excluded.severity_level, arr_base_minor = excluded.arr_base_minor, \
-         contract_start = excluded.contract_start, churned = excluded.churned \
+         contract_start = excluded.contract_start, churned = excluded.churned, digest = excluded.digest \
          WHERE (account_priority.at_risk, account_priority.lane, account_priority.score, account_priority.category, \
                 account_priority.flagged, account_priority.open_ctas, account_priority.owner_id, account_priority.segment, \
                 account_priority.renewal_date, account_priority.severity_level, account_priority.arr_base_minor, \
@@ -513,7 +607,8 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
                 .push_bind(r.level)
                 .push_bind(r.arr)
                 .push_bind(r.contract_start)
-                .push_bind(r.churned);
+                .push_bind(r.churned)
+                .push_bind(r.digest);
         },
     )
     .await?;
