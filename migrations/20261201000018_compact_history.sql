@@ -41,12 +41,6 @@ WHERE s.kind = 'daily';
 ALTER TABLE account_health ADD COLUMN scorecard_name TEXT NOT NULL DEFAULT '';
 ALTER TABLE account_health ADD COLUMN scorecard_version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE account_health ADD COLUMN measures TEXT NOT NULL DEFAULT '[]';
--- `20688:81.2,20689:80.9,…`: epoch day and score, the last 120 days, oldest first.
-ALTER TABLE account_health ADD COLUMN recent TEXT NOT NULL DEFAULT '';
--- A fingerprint of everything a recompute writes for the account on a day: an equal one
--- means nothing to write.
-ALTER TABLE account_health ADD COLUMN digest INTEGER;
-
 UPDATE account_health SET
     scorecard_name = COALESCE((SELECT s.scorecard_name FROM health_snapshots s WHERE s.account_id = account_health.account_id
                                ORDER BY s.computed_at DESC, s.kind DESC LIMIT 1), ''),
@@ -55,12 +49,41 @@ UPDATE account_health SET
     measures = COALESCE((SELECT s.measures FROM health_snapshots s WHERE s.account_id = account_health.account_id
                          ORDER BY s.computed_at DESC, s.kind DESC LIMIT 1), '[]');
 
-UPDATE account_health SET recent = COALESCE((
-    SELECT group_concat(CAST(julianday(h.day) - 2440587.5 AS INTEGER) || ':' || round(h.score, 2), ',')
-    FROM (SELECT day, score FROM health_history
-          WHERE account_id = account_health.account_id AND score IS NOT NULL
-            AND day >= date(account_health.computed_at, '-120 days')
-          ORDER BY day) h), '');
+-- What scoring carries from day to day, narrow so a full recompute reads little: the
+-- recent daily scores (`20688:81.2,20689:80.9,…`: epoch day and score, the last 120
+-- days, oldest first), each measure's score as rules read it (history's compact form),
+-- and a fingerprint of everything the last recompute wrote for the account on its day
+-- (an equal one means nothing to write).
+CREATE TABLE health_state (
+    account_id  TEXT PRIMARY KEY NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    recent      TEXT NOT NULL,
+    scores      TEXT NOT NULL,
+    digest      INTEGER NOT NULL
+) WITHOUT ROWID;
+
+INSERT INTO health_state (account_id, recent, scores, digest)
+SELECT h.account_id,
+       COALESCE((SELECT group_concat(CAST(julianday(x.day) - 2440587.5 AS INTEGER) || ':' || round(x.score, 2), ',')
+                 FROM (SELECT day, score FROM health_history
+                       WHERE account_id = h.account_id AND score IS NOT NULL
+                         AND day >= date(h.computed_at, '-120 days')
+                       ORDER BY day) x), ''),
+       COALESCE((
+           SELECT group_concat(
+               CASE json_extract(m.value, '$.kind')
+                   WHEN 'seat_utilization' THEN 'su' WHEN 'active_user_trend' THEN 'au'
+                   WHEN 'login_frequency' THEN 'lf' WHEN 'key_feature_adoption' THEN 'ka'
+                   WHEN 'open_tickets' THEN 'ot' WHEN 'ticket_age' THEN 'ta'
+                   WHEN 'nps_latest' THEN 'nl' WHEN 'nps_trend' THEN 'nt'
+                   WHEN 'stakeholders' THEN 'sh' WHEN 'onboarding_progress' THEN 'op'
+                   WHEN 'engagement_recency' THEN 'er' WHEN 'csm_sentiment' THEN 'cs'
+                   ELSE 'xx' END
+               || ':' || COALESCE(json_extract(m.value, '$.raw'), '')
+               || ':' || COALESCE(json_extract(m.value, '$.score'), '')
+               || ':' || COALESCE(json_extract(m.value, '$.contribution'), 0), ';')
+           FROM json_each(h.measures) m), ''),
+       0
+FROM account_health h;
 
 DROP INDEX health_snapshots_day;
 DROP INDEX health_snapshots_account;

@@ -173,6 +173,9 @@ struct Outcome {
     trends: [Option<f64>; 3],
     /// The recent-score series with today's score in it.
     recent: String,
+    /// Each measure in history's compact form, and unrounded for the day-to-day state.
+    compact: String,
+    exact: String,
     measures_json: String,
     severity_json: String,
     /// Fingerprint of all of the above and the day.
@@ -232,6 +235,8 @@ fn evaluate(
         points.push((today, s));
     }
     let recent = history::encode_recent(&points, today);
+    let compact = history::encode(&health.measures);
+    let exact = history::encode_exact(&health.measures);
     let measures_json = serde_json::to_string(&health.measures).ok()?;
     let severity_json = serde_json::to_string(&severity).ok()?;
     let digest = {
@@ -248,7 +253,7 @@ fn evaluate(
         (&health.band, &health.band_color).hash(&mut h);
         (health.coverage.with_data, health.coverage.total).hash(&mut h);
         trends.map(|t| t.map(f64::to_bits)).hash(&mut h);
-        (&recent, &measures_json, &severity_json).hash(&mut h);
+        (&recent, &exact, &measures_json, &severity_json).hash(&mut h);
         for d in &detected {
             (
                 d.kind.as_str(),
@@ -264,6 +269,8 @@ fn evaluate(
         account_id: f.account.id.clone(),
         unchanged: f.digest == Some(digest),
         recent,
+        compact,
+        exact,
         measures_json,
         severity_json,
         digest,
@@ -581,7 +588,7 @@ async fn write_snapshots(tx: &mut Tx, outcomes: &[Outcome], day: NaiveDate) -> R
             scorecard_version: o.health.scorecard_version,
             score: o.health.score,
             band: o.health.band.as_deref(),
-            measures: history::encode(&o.health.measures),
+            measures: o.compact.clone(),
         })
         .collect();
     history::write(tx, &entries, day).await
@@ -591,20 +598,20 @@ async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> 
     insert_batched(
         tx,
         "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \
-         severity_level, severity, measures_with_data, measures_total, scorecard_name, scorecard_version, measures, recent, digest) ",
-        19,
+         severity_level, severity, measures_with_data, measures_total, scorecard_name, scorecard_version, measures) ",
+        17,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
          band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
          severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity, \
          measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total, scorecard_name = excluded.scorecard_name, \
-         scorecard_version = excluded.scorecard_version, measures = excluded.measures, recent = excluded.recent, digest = excluded.digest \
+         scorecard_version = excluded.scorecard_version, measures = excluded.measures \
          WHERE (account_health.scorecard_id, account_health.score, account_health.band, account_health.band_color, \
                 account_health.trend_7, account_health.trend_30, account_health.trend_90, account_health.severity_score, \
                 account_health.severity_level, account_health.severity, account_health.measures_with_data, account_health.measures_total, \
-                account_health.scorecard_name, account_health.scorecard_version, account_health.measures, account_health.recent, account_health.digest) \
+                account_health.scorecard_name, account_health.scorecard_version, account_health.measures) \
            IS NOT (excluded.scorecard_id, excluded.score, excluded.band, excluded.band_color, excluded.trend_7, excluded.trend_30, \
                 excluded.trend_90, excluded.severity_score, excluded.severity_level, excluded.severity, excluded.measures_with_data, \
-                excluded.measures_total, excluded.scorecard_name, excluded.scorecard_version, excluded.measures, excluded.recent, excluded.digest)",
+                excluded.measures_total, excluded.scorecard_name, excluded.scorecard_version, excluded.measures)",
         outcomes,
         |b, o| {
             b.push_bind(o.account_id.clone())
@@ -623,8 +630,20 @@ async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> 
                 .push_bind(o.health.coverage.total)
                 .push_bind(o.health.scorecard_name.clone())
                 .push_bind(o.health.scorecard_version)
-                .push_bind(o.measures_json.clone())
+                .push_bind(o.measures_json.clone());
+        },
+    )
+    .await?;
+    insert_batched(
+        tx,
+        "INSERT INTO health_state (account_id, recent, scores, digest) ",
+        4,
+        " ON CONFLICT(account_id) DO UPDATE SET recent = excluded.recent, scores = excluded.scores, digest = excluded.digest",
+        outcomes,
+        |b, o| {
+            b.push_bind(o.account_id.clone())
                 .push_bind(o.recent.clone())
+                .push_bind(o.exact.clone())
                 .push_bind(o.digest);
         },
     )

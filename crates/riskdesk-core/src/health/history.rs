@@ -117,6 +117,16 @@ fn num(v: f64, decimals: i32) -> String {
 /// `su:0.41:82:12.35;ot:3:60:5.4;…`: kind, raw value, score and contribution; an empty
 /// field is "no data".
 pub fn encode(measures: &[MeasureResult]) -> String {
+    encode_with(measures, |v, decimals| num(v, decimals))
+}
+
+/// `encode` without rounding (each number reads back bit for bit): what rules compare
+/// against their thresholds.
+pub fn encode_exact(measures: &[MeasureResult]) -> String {
+    encode_with(measures, |v, _| format!("{v}"))
+}
+
+fn encode_with(measures: &[MeasureResult], num: impl Fn(f64, i32) -> String) -> String {
     let mut out = String::with_capacity(measures.len() * 20);
     for (i, m) in measures.iter().enumerate() {
         if i > 0 {

@@ -457,7 +457,12 @@ async fn a_band_change_goes_on_the_timeline_and_a_first_score_does_not() {
     .expect("scored");
     // As if yesterday's score had been in another band (yesterday's fingerprint is not
     // today's, so the recompute writes).
-    sqlx::query("UPDATE account_health SET band = 'Yesterday', digest = NULL WHERE account_id = ?")
+    sqlx::query("UPDATE account_health SET band = 'Yesterday' WHERE account_id = ?")
+        .bind(&id)
+        .execute(store.pool())
+        .await
+        .expect("update");
+    sqlx::query("UPDATE health_state SET digest = 0 WHERE account_id = ?")
         .bind(&id)
         .execute(store.pool())
         .await

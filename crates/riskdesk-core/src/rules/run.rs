@@ -11,7 +11,6 @@ use sqlx::SqlitePool;
 use super::{templates, AccountState, Action, CtaOwner, CtaType, RuleDefinition};
 use crate::cta::{self, NewCta, Playbook};
 use crate::model::{ExpansionPotential, Stage};
-use crate::scorecard::MeasureKind;
 use crate::signals::Level;
 use crate::store::reader::{parsed, Accounts};
 use crate::store::{Span, Store, Tx};
@@ -221,8 +220,9 @@ fn read_states(
     accounts.each(
         conn,
         "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
-         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on, h.measures \
-         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id{accounts}",
+         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on, s.scores \
+         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
+         LEFT JOIN health_state s ON s.account_id = a.id WHERE a.id{accounts}",
         |r| {
             let id: String = r.get(0)?;
             // A range also holds accounts this device only mirrors.
@@ -240,17 +240,15 @@ fn read_states(
                 (Some(s), Some(t)) if s - t > 0.0 => Some(t / (s - t) * 100.0),
                 _ => None,
             };
-            /// Only what a rule reads of a measure; the rest of the explanation is skipped.
-            #[derive(serde::Deserialize)]
-            struct Scored {
-                kind: MeasureKind,
-                score: Option<f64>,
-            }
             let measures = r
                 .get_ref(16)?
                 .as_str_or_null()?
-                .and_then(|json| serde_json::from_str::<Vec<Scored>>(json).ok())
-                .map(|list| list.into_iter().map(|m| (m.kind, m.score)).collect())
+                .map(|text| {
+                    crate::health::history::decode(text)
+                        .into_iter()
+                        .map(|m| (m.kind, m.score))
+                        .collect()
+                })
                 .unwrap_or_default();
             let arr: i64 = r.get(7)?;
             let state = AccountState {

@@ -260,7 +260,7 @@ fn read(
 
     accounts.each(
         conn,
-        "SELECT account_id, recent, digest FROM account_health WHERE account_id{accounts}",
+        "SELECT account_id, recent, digest FROM health_state WHERE account_id{accounts}",
         |r| {
             let id = r.get_ref(0)?.as_str()?;
             if let Some(f) = by_id.get_mut(id) {

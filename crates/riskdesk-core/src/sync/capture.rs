@@ -119,6 +119,7 @@ mod tests {
         ("account_priority", "*", "derived: ranks are recomputed on every device"),
         ("priority_explanations", "*", "derived with the ranks"),
         ("health_history", "*", "derived score history"),
+        ("health_state", "*", "derived: what scoring carries from day to day"),
         ("risk_daily", "*", "derived dashboard aggregate"),
         ("signals", "*", "derived from the account's data"),
         ("contacts", "*", "the account's data feeds stay on the device that imports them (synced accounts are not scored elsewhere)"),

@@ -266,14 +266,42 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
     let chart: Vec<(NaiveDate, f64)> = h.history.iter().map(|p| (p.day, p.score)).collect();
     assert_eq!(chart, vec![(yesterday, 86.0), (today, 65.5)]);
     // Trends after the upgrade read the recent series the migration built.
-    let recent: String =
-        sqlx::query_scalar("SELECT recent FROM account_health WHERE account_id = ?")
-            .bind(&account)
-            .fetch_one(store.pool())
-            .await
-            .expect("recent");
+    let recent: String = sqlx::query_scalar("SELECT recent FROM health_state WHERE account_id = ?")
+        .bind(&account)
+        .fetch_one(store.pool())
+        .await
+        .expect("recent");
     assert_eq!(
         decode_recent(&recent),
         vec![(yesterday, 86.0), (today, 65.5)]
     );
+    // Rules read each measure's score, unrounded, from the same state.
+    let scores: String = sqlx::query_scalar("SELECT scores FROM health_state WHERE account_id = ?")
+        .bind(&account)
+        .fetch_one(store.pool())
+        .await
+        .expect("scores");
+    let read: Vec<(MeasureKind, Option<f64>)> =
+        decode(&scores).iter().map(|m| (m.kind, m.score)).collect();
+    assert_eq!(
+        read,
+        vec![
+            (MeasureKind::SeatUtilization, Some(41.0)),
+            (MeasureKind::OpenTickets, Some(90.0))
+        ]
+    );
+}
+
+#[test]
+fn exact_form_reads_back_bit_for_bit() {
+    let ms = vec![measure(
+        MeasureKind::SeatUtilization,
+        Some(0.412_345_678_9),
+        Some(39.999_999_7),
+        12.345_678_91,
+    )];
+    let back = decode(&encode_exact(&ms));
+    assert_eq!(back[0].raw, ms[0].raw);
+    assert_eq!(back[0].score, ms[0].score);
+    assert_eq!(back[0].contribution, ms[0].contribution);
 }
