@@ -37,17 +37,20 @@ SELECT s.account_id, s.day, s.scorecard_id, s.scorecard_version, s.score, s.band
 FROM health_snapshots s
 WHERE s.kind = 'daily';
 
--- The current explanation, from each account's latest snapshot.
-ALTER TABLE account_health ADD COLUMN scorecard_name TEXT NOT NULL DEFAULT '';
-ALTER TABLE account_health ADD COLUMN scorecard_version INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE account_health ADD COLUMN measures TEXT NOT NULL DEFAULT '[]';
-UPDATE account_health SET
-    scorecard_name = COALESCE((SELECT s.scorecard_name FROM health_snapshots s WHERE s.account_id = account_health.account_id
-                               ORDER BY s.computed_at DESC, s.kind DESC LIMIT 1), ''),
-    scorecard_version = COALESCE((SELECT s.scorecard_version FROM health_snapshots s WHERE s.account_id = account_health.account_id
-                                  ORDER BY s.computed_at DESC, s.kind DESC LIMIT 1), 0),
-    measures = COALESCE((SELECT s.measures FROM health_snapshots s WHERE s.account_id = account_health.account_id
-                         ORDER BY s.computed_at DESC, s.kind DESC LIMIT 1), '[]');
+-- The current score's full explanation (each measure's raw value as a person reads it,
+-- its evidence, override comments), from each account's latest snapshot: ~2 KB an
+-- account, in its own table so scans of `account_health` stay narrow.
+CREATE TABLE health_explanations (
+    account_id        TEXT PRIMARY KEY NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+    scorecard_name    TEXT NOT NULL,
+    scorecard_version INTEGER NOT NULL,
+    measures          TEXT NOT NULL
+);
+INSERT INTO health_explanations (account_id, scorecard_name, scorecard_version, measures)
+SELECT h.account_id, s.scorecard_name, s.scorecard_version, s.measures
+FROM account_health h
+JOIN health_snapshots s ON s.rowid = (SELECT s2.rowid FROM health_snapshots s2 WHERE s2.account_id = h.account_id
+                                      ORDER BY s2.computed_at DESC, s2.kind DESC LIMIT 1);
 
 -- What scoring carries from day to day, narrow so a full recompute reads little: the
 -- recent daily scores (`20688:81.2,20689:80.9,…`: epoch day and score, the last 120
@@ -81,7 +84,7 @@ SELECT h.account_id,
                || ':' || COALESCE(json_extract(m.value, '$.raw'), '')
                || ':' || COALESCE(json_extract(m.value, '$.score'), '')
                || ':' || COALESCE(json_extract(m.value, '$.contribution'), 0), ';')
-           FROM json_each(h.measures) m), ''),
+           FROM health_explanations x, json_each(x.measures) m WHERE x.account_id = h.account_id), ''),
        0
 FROM account_health h;
 

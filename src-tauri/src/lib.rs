@@ -49,6 +49,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::save_signal_thresholds,
         commands::stage_criteria,
         commands::save_stage_criteria,
+        commands::history_retention,
+        commands::save_history_retention,
         commands::log_nps_response,
         commands::severity_config,
         commands::save_severity_config,

@@ -67,6 +67,7 @@ import type {
   SeverityConfig,
   SignalThresholds,
   StageCriteria,
+  HistoryRetention,
   Startup,
   Team,
   User,
@@ -180,6 +181,7 @@ export type {
   Signal,
   SignalThresholds,
   StageCriteria,
+  HistoryRetention,
   Startup,
   DemoProgress,
   AccountPage,
@@ -245,6 +247,8 @@ export interface Backend {
   saveSignalThresholds(thresholds: SignalThresholds): Promise<SignalThresholds>;
   stageCriteria(): Promise<StageCriteria>;
   saveStageCriteria(criteria: StageCriteria): Promise<StageCriteria>;
+  historyRetention(): Promise<HistoryRetention>;
+  saveHistoryRetention(retention: HistoryRetention): Promise<HistoryRetention>;
   logNpsResponse(accountId: string, contactId: string | null, score: number, comment: string, respondedOn: string): Promise<AccountHealth>;
   severityConfig(): Promise<SeverityConfig>;
   saveSeverityConfig(config: SeverityConfig): Promise<SeverityConfig>;
@@ -357,6 +361,8 @@ export const tauriBackend: Backend = {
   saveSignalThresholds: (thresholds) => unwrap(commands.saveSignalThresholds(thresholds)),
   stageCriteria: () => unwrap(commands.stageCriteria()),
   saveStageCriteria: (criteria) => unwrap(commands.saveStageCriteria(criteria)),
+  historyRetention: () => unwrap(commands.historyRetention()),
+  saveHistoryRetention: (retention) => unwrap(commands.saveHistoryRetention(retention)),
   logNpsResponse: (accountId, contactId, score, comment, respondedOn) =>
     unwrap(commands.logNpsResponse(accountId, contactId, score, comment, respondedOn)),
   severityConfig: () => unwrap(commands.severityConfig()),

@@ -59,6 +59,8 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
       throw new Error("not faked");
     }),
     saveStageCriteria: vi.fn(async (c) => c),
+    historyRetention: vi.fn(async () => ({ daily_days: 90, weekly_days: 730 })),
+    saveHistoryRetention: vi.fn(async (r) => r),
     severityConfig: vi.fn(async () => {
       throw new Error("not faked");
     }),

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use crate::scorecard::{
-    self, facts, AccountFacts, HealthScore, MeasureKind, MeasureResult, Scorecard,
+    self, facts, AccountFacts, HealthScore, MeasureKind, MeasureResult, ScoreSource, Scorecard,
     ScorecardDefinition,
 };
 use crate::severity::{self, Severity, SeverityConfig};
@@ -173,11 +173,6 @@ struct Outcome {
     trends: [Option<f64>; 3],
     /// The recent-score series with today's score in it.
     recent: String,
-    /// Each measure in history's compact form, and unrounded for the day-to-day state.
-    compact: String,
-    exact: String,
-    measures_json: String,
-    severity_json: String,
     /// Fingerprint of all of the above and the day.
     digest: i64,
     /// The store already holds exactly this for the day.
@@ -235,50 +230,79 @@ fn evaluate(
         points.push((today, s));
     }
     let recent = history::encode_recent(&points, today);
-    let compact = history::encode(&health.measures);
-    let exact = history::encode_exact(&health.measures);
-    let measures_json = serde_json::to_string(&health.measures).ok()?;
-    let severity_json = serde_json::to_string(&severity).ok()?;
-    let digest = {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        today.hash(&mut h);
-        (
-            &health.scorecard_id,
-            &health.scorecard_name,
-            health.scorecard_version,
-        )
-            .hash(&mut h);
-        health.score.map(f64::to_bits).hash(&mut h);
-        (&health.band, &health.band_color).hash(&mut h);
-        (health.coverage.with_data, health.coverage.total).hash(&mut h);
-        trends.map(|t| t.map(f64::to_bits)).hash(&mut h);
-        (&recent, &exact, &measures_json, &severity_json).hash(&mut h);
-        for d in &detected {
-            (
-                d.kind.as_str(),
-                d.severity.as_str(),
-                &d.summary,
-                &d.evidence,
-            )
-                .hash(&mut h);
-        }
-        h.finish() as i64
-    };
+    let digest = fingerprint(today, &health, &severity, &trends, &recent, &detected);
     Some(Outcome {
         account_id: f.account.id.clone(),
         unchanged: f.digest == Some(digest),
         recent,
-        compact,
-        exact,
-        measures_json,
-        severity_json,
         digest,
         health,
         detected,
         severity,
         trends,
     })
+}
+
+/// A fingerprint of everything a recompute writes for an account on `today`, hashed from
+/// the values themselves so an unchanged account costs no serialising. (The hasher is
+/// fixed within a build; a new build may rewrite each account once.)
+fn fingerprint(
+    today: NaiveDate,
+    health: &HealthScore,
+    severity: &Severity,
+    trends: &[Option<f64>; 3],
+    recent: &str,
+    detected: &[Detected],
+) -> i64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let bits = |v: Option<f64>| v.map(f64::to_bits);
+    today.hash(&mut h);
+    (
+        &health.scorecard_id,
+        &health.scorecard_name,
+        health.scorecard_version,
+    )
+        .hash(&mut h);
+    bits(health.score).hash(&mut h);
+    (&health.band, &health.band_color).hash(&mut h);
+    (health.coverage.with_data, health.coverage.total).hash(&mut h);
+    trends.map(bits).hash(&mut h);
+    recent.hash(&mut h);
+    for m in &health.measures {
+        (m.kind.as_str(), &m.label, &m.group, m.weight.to_bits()).hash(&mut h);
+        (bits(m.raw), &m.raw_display, &m.evidence).hash(&mut h);
+        (bits(m.score), m.contribution.to_bits()).hash(&mut h);
+        match &m.source {
+            ScoreSource::Data => 0u8.hash(&mut h),
+            ScoreSource::Missing => 1u8.hash(&mut h),
+            ScoreSource::Override {
+                comment,
+                author,
+                expires_on,
+            } => (2u8, comment, author, expires_on).hash(&mut h),
+        }
+    }
+    (severity.score.to_bits(), severity.level.as_str()).hash(&mut h);
+    (
+        severity.risk.to_bits(),
+        severity.impact.to_bits(),
+        &severity.formula,
+    )
+        .hash(&mut h);
+    for f in &severity.factors {
+        (&f.name, &f.input, f.value.to_bits(), &f.role).hash(&mut h);
+    }
+    for d in detected {
+        (
+            d.kind.as_str(),
+            d.severity.as_str(),
+            &d.summary,
+            &d.evidence,
+        )
+            .hash(&mut h);
+    }
+    h.finish() as i64
 }
 
 /// Recomputes `ids` (every account when None) as of `today` and re-ranks them.
@@ -588,32 +612,42 @@ async fn write_snapshots(tx: &mut Tx, outcomes: &[Outcome], day: NaiveDate) -> R
             scorecard_version: o.health.scorecard_version,
             score: o.health.score,
             band: o.health.band.as_deref(),
-            measures: o.compact.clone(),
+            measures: history::encode(&o.health.measures),
         })
         .collect();
     history::write(tx, &entries, day).await
 }
 
 async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> Result<()> {
+    let rows: Vec<(&Outcome, String, String)> = outcomes
+        .iter()
+        .map(|o| {
+            Ok((
+                o,
+                serde_json::to_string(&o.severity)
+                    .map_err(|e| Error::invalid("severity", e.to_string()))?,
+                serde_json::to_string(&o.health.measures)
+                    .map_err(|e| Error::invalid("measures", e.to_string()))?,
+            ))
+        })
+        .collect::<Result<_>>()?;
     insert_batched(
         tx,
         "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \
-         severity_level, severity, measures_with_data, measures_total, scorecard_name, scorecard_version, measures) ",
-        17,
+         severity_level, severity, measures_with_data, measures_total) ",
+        14,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
          band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
          severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity, \
-         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total, scorecard_name = excluded.scorecard_name, \
-         scorecard_version = excluded.scorecard_version, measures = excluded.measures \
+         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total \
          WHERE (account_health.scorecard_id, account_health.score, account_health.band, account_health.band_color, \
                 account_health.trend_7, account_health.trend_30, account_health.trend_90, account_health.severity_score, \
-                account_health.severity_level, account_health.severity, account_health.measures_with_data, account_health.measures_total, \
-                account_health.scorecard_name, account_health.scorecard_version, account_health.measures) \
+                account_health.severity_level, account_health.severity, account_health.measures_with_data, account_health.measures_total) \
            IS NOT (excluded.scorecard_id, excluded.score, excluded.band, excluded.band_color, excluded.trend_7, excluded.trend_30, \
                 excluded.trend_90, excluded.severity_score, excluded.severity_level, excluded.severity, excluded.measures_with_data, \
-                excluded.measures_total, excluded.scorecard_name, excluded.scorecard_version, excluded.measures)",
-        outcomes,
-        |b, o| {
+                excluded.measures_total)",
+        &rows,
+        |b, (o, severity, _)| {
             b.push_bind(o.account_id.clone())
                 .push_bind(at)
                 .push_bind(o.health.scorecard_id.clone())
@@ -625,12 +659,26 @@ async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> 
                 .push_bind(o.trends[2])
                 .push_bind(o.severity.score)
                 .push_bind(o.severity.level)
-                .push_bind(o.severity_json.clone())
+                .push_bind(severity.clone())
                 .push_bind(o.health.coverage.with_data)
-                .push_bind(o.health.coverage.total)
+                .push_bind(o.health.coverage.total);
+        },
+    )
+    .await?;
+    insert_batched(
+        tx,
+        "INSERT INTO health_explanations (account_id, scorecard_name, scorecard_version, measures) ",
+        4,
+        " ON CONFLICT(account_id) DO UPDATE SET scorecard_name = excluded.scorecard_name, \
+         scorecard_version = excluded.scorecard_version, measures = excluded.measures \
+         WHERE (health_explanations.scorecard_name, health_explanations.scorecard_version, health_explanations.measures) \
+           IS NOT (excluded.scorecard_name, excluded.scorecard_version, excluded.measures)",
+        &rows,
+        |b, (o, _, measures)| {
+            b.push_bind(o.account_id.clone())
                 .push_bind(o.health.scorecard_name.clone())
                 .push_bind(o.health.scorecard_version)
-                .push_bind(o.measures_json.clone());
+                .push_bind(measures.clone());
         },
     )
     .await?;
@@ -643,7 +691,7 @@ async fn write_current(tx: &mut Tx, outcomes: &[Outcome], at: DateTime<Utc>) -> 
         |b, o| {
             b.push_bind(o.account_id.clone())
                 .push_bind(o.recent.clone())
-                .push_bind(o.exact.clone())
+                .push_bind(history::encode_exact(&o.health.measures))
                 .push_bind(o.digest);
         },
     )
@@ -801,8 +849,10 @@ struct CurrentRow {
 
 pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<AccountHealth> {
     let row: Option<CurrentRow> = sqlx::query_as(
-        "SELECT computed_at, scorecard_id, scorecard_name, scorecard_version, score, band, band_color, measures, \
-         trend_7, trend_30, trend_90, severity FROM account_health WHERE account_id = ?",
+        "SELECT h.computed_at, h.scorecard_id, COALESCE(x.scorecard_name, '') AS scorecard_name, \
+         COALESCE(x.scorecard_version, 0) AS scorecard_version, h.score, h.band, h.band_color, \
+         COALESCE(x.measures, '[]') AS measures, h.trend_7, h.trend_30, h.trend_90, h.severity \
+         FROM account_health h LEFT JOIN health_explanations x ON x.account_id = h.account_id WHERE h.account_id = ?",
     )
     .bind(account_id)
     .fetch_optional(pool)

@@ -9,6 +9,7 @@ pub mod work;
 pub mod worklist;
 
 use riskdesk_core::health;
+use riskdesk_core::health::history::{self, HistoryRetention};
 use riskdesk_core::lifecycle::{self, StageCriteria};
 use riskdesk_core::model::{Team, User};
 use riskdesk_core::refresh;
@@ -393,6 +394,23 @@ pub async fn save_stage_criteria(
 ) -> AppResult<StageCriteria> {
     lifecycle::save_criteria(&state.store, &criteria).await?;
     Ok(criteria)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn history_retention(state: State<'_, AppState>) -> AppResult<HistoryRetention> {
+    Ok(history::retention(state.store.pool()).await?)
+}
+
+/// Saves how long score history is kept; the next daily refresh thins it.
+#[tauri::command]
+#[specta::specta]
+pub async fn save_history_retention(
+    state: State<'_, AppState>,
+    retention: HistoryRetention,
+) -> AppResult<HistoryRetention> {
+    history::save_retention(&state.store, &retention).await?;
+    Ok(retention)
 }
 
 /// Logs an NPS response; the account is re-scored before this returns.

@@ -1,5 +1,14 @@
 import { useEffect, useState } from "react";
-import type { AppInfo, RecomputeProgress, RecomputeSummary, SeverityConfig, SignalThresholds, StageCriteria, User } from "../backend";
+import type {
+  AppInfo,
+  HistoryRetention,
+  RecomputeProgress,
+  RecomputeSummary,
+  SeverityConfig,
+  SignalThresholds,
+  StageCriteria,
+  User,
+} from "../backend";
 import { ScorecardEditor } from "./ScorecardEditor";
 import { CategorySettings, EscalationSettings, PrioritySettings } from "./PrioritySettings";
 import { describeUser, useApp } from "../context";
@@ -70,7 +79,19 @@ export function SettingsScreen({ onUserChange, initialTab = "you" }: { onUserCha
       {tab === "priority" && <PrioritySettings />}
       {tab === "categories" && <CategorySettings />}
       {tab === "escalation" && <EscalationSettings />}
-      {tab === "recompute" && <RecomputePanel />}
+      {tab === "recompute" && (
+        <>
+          <RecomputePanel />
+          <NumbersForm<HistoryRetention>
+            title="Score history"
+            note="Every day's score is kept for the days below, then one a week (the week's first), then one a month. Trends and the health-drop signal read the last 90 days, so daily history keeps at least that."
+            fields={RETENTION_FIELDS}
+            load={() => backend.historyRetention()}
+            save={(v) => backend.saveHistoryRetention(v)}
+            testId="retention"
+          />
+        </>
+      )}
       {tab === "sync" && <SyncSettings />}
     </div>
   );
@@ -93,6 +114,11 @@ const STAGE_FIELDS: Array<[keyof StageCriteria, string]> = [
   ["adopt_weeks", "… for consecutive weeks"],
   ["mature_after_days", "Mature after adoption (days)"],
   ["renewal_window_days", "Renewal stage from (days before renewal)"],
+];
+
+const RETENTION_FIELDS: Array<[keyof HistoryRetention, string]> = [
+  ["daily_days", "Keep every day's score for (days)"],
+  ["weekly_days", "Then one a week until (days old); one a month after"],
 ];
 
 const SEVERITY_FIELDS: Array<[keyof SeverityConfig, string]> = [

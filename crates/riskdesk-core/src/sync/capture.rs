@@ -120,6 +120,7 @@ mod tests {
         ("priority_explanations", "*", "derived with the ranks"),
         ("health_history", "*", "derived score history"),
         ("health_state", "*", "derived: what scoring carries from day to day"),
+        ("health_explanations", "*", "derived: the current score's explanation"),
         ("risk_daily", "*", "derived dashboard aggregate"),
         ("signals", "*", "derived from the account's data"),
         ("contacts", "*", "the account's data feeds stay on the device that imports them (synced accounts are not scored elsewhere)"),

@@ -1,0 +1,30 @@
+import { describe, expect, it, vi } from "vitest";
+import { fireEvent, render, screen, waitFor } from "@testing-library/react";
+import { fakeBackend, WithApp } from "../testing";
+import { SettingsScreen } from "./SettingsScreen";
+
+describe("Settings › Recompute", () => {
+  it("shows how long score history is kept and saves a change, showing the store's refusal as it words it", async () => {
+    const saveHistoryRetention = vi
+      .fn()
+      .mockRejectedValueOnce(new Error("invalid history retention: daily history: 30 days is too short, at least 90 (the 90-day trend reads it)"))
+      .mockImplementation(async (r) => r);
+    const backend = fakeBackend({ saveHistoryRetention });
+    render(
+      <WithApp backend={backend}>
+        <SettingsScreen onUserChange={() => {}} initialTab="recompute" />
+      </WithApp>,
+    );
+    const daily = (await screen.findByTestId("retention-daily_days")) as HTMLInputElement;
+    expect(daily.value).toBe("90");
+    expect((screen.getByTestId("retention-weekly_days") as HTMLInputElement).value).toBe("730");
+
+    fireEvent.change(daily, { target: { value: "30" } });
+    fireEvent.click(screen.getByTestId("retention-save"));
+    await waitFor(() => expect(screen.getByTestId("retention-message").textContent).toContain("at least 90"));
+
+    fireEvent.change(daily, { target: { value: "120" } });
+    fireEvent.click(screen.getByTestId("retention-save"));
+    await waitFor(() => expect(saveHistoryRetention).toHaveBeenLastCalledWith({ daily_days: 120, weekly_days: 730 }));
+  });
+});
