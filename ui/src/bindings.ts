@@ -223,6 +223,25 @@ async saveStageCriteria(criteria: StageCriteria) : Promise<Result<StageCriteria,
     else return { status: "error", error: e  as any };
 }
 },
+async historyRetention() : Promise<Result<HistoryRetention, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("history_retention") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Saves how long score history is kept; the next daily refresh thins it.
+ */
+async saveHistoryRetention(retention: HistoryRetention) : Promise<Result<HistoryRetention, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_history_retention", { retention }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 /**
  * Logs an NPS response; the account is re-scored before this returns.
  */
@@ -1201,6 +1220,18 @@ export type HealthScore = { scorecard_id: string; scorecard_name: string; scorec
  */
 score: number | null; band: string | null; band_color: string | null; measures: MeasureResult[]; coverage: Coverage }
 export type HistoryPoint = { day: string; score: number }
+/**
+ * How long each resolution of score history is kept.
+ */
+export type HistoryRetention = { 
+/**
+ * Every day's score for this many days.
+ */
+daily_days: number; 
+/**
+ * Then one score a week (the week's first) until this many days old; one a month after.
+ */
+weekly_days: number }
 export type HuddleAccount = { account_id: string; name: string; arr_base_minor: number; renewal_date: string; severity_level: Level | null; score: number; signals: string[]; 
 /**
  * The newest weekly risk update on any of its live CTAs.
