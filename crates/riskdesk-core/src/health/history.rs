@@ -117,7 +117,7 @@ fn num(v: f64, decimals: i32) -> String {
 /// `su:0.41:82:12.35;ot:3:60:5.4;…`: kind, raw value, score and contribution; an empty
 /// field is "no data".
 pub fn encode(measures: &[MeasureResult]) -> String {
-    encode_with(measures, |v, decimals| num(v, decimals))
+    encode_with(measures, num)
 }
 
 /// `encode` without rounding (each number reads back bit for bit): what rules compare
