@@ -151,7 +151,9 @@ function NumbersForm<T extends object>({
   const [message, setMessage] = useState<{ ok: boolean; text: string } | null>(null);
 
   useEffect(() => {
-    load()
+    // A load that throws at once is reported like one that fails later, never a blank app.
+    Promise.resolve()
+      .then(load)
       .then((t) => setValues(Object.fromEntries(fields.map(([k]) => [String(k), String(t[k])]))))
       .catch(reportError);
     // Load once per mount; `load` and `fields` are fixed for a form.
