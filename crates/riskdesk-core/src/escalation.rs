@@ -8,8 +8,8 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
+use crate::cta::CtaType;
 use crate::cta::{self, NewCta};
-use crate::rules::CtaType;
 use crate::signals::{Level, SignalKind};
 use crate::store::{in_list, Store, Tx};
 use crate::{new_id, timeline, Error, Result};

@@ -24,6 +24,9 @@ use crate::{new_id, Error, Result};
 
 const SIGNAL_THRESHOLDS: &str = "signal_thresholds";
 const SEVERITY: &str = "severity";
+/// The setting holding the day of the last whole-book refresh.
+pub const LAST_FULL_DAY: &str = "refresh.last_full_day";
+
 /// Accounts per batch when a refresh names them.
 const BATCH: usize = 400;
 /// Accounts per batch when the whole book is read in account order: each table is one
@@ -491,7 +494,7 @@ async fn note_band_changes(tx: &mut Tx, ids: &[String], outcomes: &[Outcome]) ->
 /// The day of the last full recompute, if any: the daily schedule runs when it is before
 /// today. (An unchanged score is not rewritten, so `computed_at` alone cannot say.)
 pub async fn last_computed_day(pool: &SqlitePool) -> Result<Option<NaiveDate>> {
-    if let Some(day) = crate::store::settings::get(pool, crate::refresh::LAST_FULL_DAY)
+    if let Some(day) = crate::store::settings::get(pool, LAST_FULL_DAY)
         .await?
         .and_then(|d| d.parse::<NaiveDate>().ok())
     {
@@ -967,130 +970,6 @@ pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<Accou
         severity,
         overrides,
     })
-}
-
-/// Records a CSM's judgment on one measure and refreshes the account at once (scores,
-/// signals, rules, priority).
-#[allow(clippy::too_many_arguments)]
-pub async fn override_measure(
-    store: &Store,
-    account_id: &str,
-    measure: MeasureKind,
-    score: f64,
-    comment: &str,
-    author_id: Option<&str>,
-    expires_on: Option<NaiveDate>,
-    today: NaiveDate,
-) -> Result<AccountHealth> {
-    if comment.trim().is_empty() {
-        return Err(Error::invalid(
-            "override.comment",
-            "say why: an override needs a comment",
-        ));
-    }
-    if !(0.0..=100.0).contains(&score) || !score.is_finite() {
-        return Err(Error::invalid(
-            "override.score",
-            format!("{score} is not 0–100"),
-        ));
-    }
-    if expires_on.is_some_and(|e| e < today) {
-        return Err(Error::invalid("override.expires_on", "is in the past"));
-    }
-    crate::store::accounts::get_account(store.pool(), account_id).await?;
-    let mut tx = store.write().await?;
-    sqlx::query("UPDATE measure_overrides SET removed_at = ? WHERE account_id = ? AND measure = ? AND removed_at IS NULL")
-        .bind(Utc::now())
-        .bind(account_id)
-        .bind(measure.as_str())
-        .execute(&mut *tx)
-        .await?;
-    sqlx::query("INSERT INTO measure_overrides (id, account_id, measure, score, comment, author_id, created_at, expires_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
-        .bind(new_id())
-        .bind(account_id)
-        .bind(measure.as_str())
-        .bind(score)
-        .bind(comment.trim())
-        .bind(author_id)
-        .bind(Utc::now())
-        .bind(expires_on)
-        .execute(&mut *tx)
-        .await?;
-    let scope = crate::refresh::Scope::Accounts(vec![account_id.to_string()]);
-    crate::refresh::mark(&mut tx, &scope, today).await?;
-    tx.commit().await?;
-    crate::refresh::run(
-        store,
-        scope,
-        today,
-        crate::rules::run::DATA_CHANGE,
-        |_, _| {},
-    )
-    .await?;
-    account_health(store.pool(), account_id).await
-}
-
-/// Logs an NPS response and re-scores its account at once, so the score, signals and
-/// severity already reflect it when this returns.
-pub async fn log_nps_response(
-    store: &Store,
-    response: &crate::model::NpsResponse,
-    today: NaiveDate,
-) -> Result<AccountHealth> {
-    crate::store::accounts::get_account(store.pool(), &response.account_id).await?;
-    if response.responded_on > today {
-        return Err(Error::invalid("nps.responded_on", "is in the future"));
-    }
-    let mut tx = store.write().await?;
-    crate::store::activity::upsert_nps(&mut tx, std::slice::from_ref(response)).await?;
-    let scope = crate::refresh::Scope::Accounts(vec![response.account_id.clone()]);
-    crate::refresh::mark(&mut tx, &scope, today).await?;
-    tx.commit().await?;
-    crate::refresh::run(
-        store,
-        scope,
-        today,
-        crate::rules::run::DATA_CHANGE,
-        |_, _| {},
-    )
-    .await?;
-    account_health(store.pool(), &response.account_id).await
-}
-
-/// Removes an override; the measure goes back to its data.
-pub async fn remove_override(
-    store: &Store,
-    override_id: &str,
-    today: NaiveDate,
-) -> Result<AccountHealth> {
-    let account_id: Option<String> = sqlx::query_scalar(
-        "SELECT account_id FROM measure_overrides WHERE id = ? AND removed_at IS NULL",
-    )
-    .bind(override_id)
-    .fetch_optional(store.pool())
-    .await?;
-    let account_id = account_id.ok_or_else(|| Error::NotFound {
-        entity: "override",
-        id: override_id.to_string(),
-    })?;
-    let mut tx = store.write().await?;
-    sqlx::query("UPDATE measure_overrides SET removed_at = ? WHERE id = ?")
-        .bind(Utc::now())
-        .bind(override_id)
-        .execute(&mut *tx)
-        .await?;
-    let scope = crate::refresh::Scope::Accounts(vec![account_id.clone()]);
-    crate::refresh::mark(&mut tx, &scope, today).await?;
-    tx.commit().await?;
-    crate::refresh::run(
-        store,
-        scope,
-        today,
-        crate::rules::run::DATA_CHANGE,
-        |_, _| {},
-    )
-    .await?;
-    account_health(store.pool(), &account_id).await
 }
 
 pub mod history;

@@ -18,8 +18,7 @@ use crate::health::{self, RecomputeSummary};
 use crate::store::{in_list, insert_batched, Store, Tx};
 use crate::Result;
 
-/// The setting holding the day of the last whole-book refresh.
-pub const LAST_FULL_DAY: &str = "refresh.last_full_day";
+pub use crate::health::LAST_FULL_DAY;
 
 /// The whole book's marker in `refresh_pending`.
 const BOOK: &str = "*";
@@ -162,6 +161,27 @@ pub async fn run(
         ctas_closed: rules.closed,
         duration_ms: started.elapsed().as_millis().min(u32::MAX as u128) as u32,
     })
+}
+
+/// Commits a change to one account's inputs made in `tx` together with the refresh it is
+/// owed, then runs that refresh.
+pub async fn after_change(
+    store: &Store,
+    mut tx: Tx,
+    account_id: &str,
+    today: NaiveDate,
+) -> Result<RefreshSummary> {
+    let scope = Scope::Accounts(vec![account_id.to_string()]);
+    mark(&mut tx, &scope, today).await?;
+    tx.commit().await?;
+    run(
+        store,
+        scope,
+        today,
+        crate::rules::run::DATA_CHANGE,
+        |_, _| {},
+    )
+    .await
 }
 
 /// Finishes what a killed process left owed, as of the day it was owed for (what the

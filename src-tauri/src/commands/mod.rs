@@ -302,7 +302,7 @@ pub async fn override_measure(
     let id = parse_id("account_id", &account_id)?;
     let expires = parse_day("expires_on", expires_on)?;
     let author = settings::get(state.store.pool(), settings::CURRENT_USER).await?;
-    Ok(health::override_measure(
+    Ok(riskdesk_core::overrides::override_measure(
         &state.store,
         &id,
         measure,
@@ -322,7 +322,7 @@ pub async fn remove_override(
     override_id: String,
 ) -> AppResult<health::AccountHealth> {
     let id = parse_id("override_id", &override_id)?;
-    Ok(health::remove_override(&state.store, &id, today()).await?)
+    Ok(riskdesk_core::overrides::remove_override(&state.store, &id, today()).await?)
 }
 
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -444,7 +444,7 @@ pub async fn log_nps_response(
         external_id: None,
     };
     let account_id = response.account_id.clone();
-    health::log_nps_response(&state.store, &response, today()).await?;
+    riskdesk_core::overrides::log_nps_response(&state.store, &response, today()).await?;
     Ok(health::account_health(state.store.pool(), &account_id).await?)
 }
 

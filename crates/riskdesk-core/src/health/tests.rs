@@ -3,6 +3,7 @@ use chrono::NaiveDate;
 use super::*;
 use crate::book::{self, BookSpec, Story};
 use crate::model::Stage;
+use crate::overrides::{log_nps_response, override_measure, remove_override};
 use crate::store::testing::temp_store;
 
 fn today() -> NaiveDate {

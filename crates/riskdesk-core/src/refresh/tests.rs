@@ -149,7 +149,7 @@ async fn a_small_refresh_keeps_the_days_aggregate_exact() {
         M::EngagementRecency,
         M::CsmSentiment,
     ] {
-        let _ = crate::health::override_measure(
+        let _ = crate::overrides::override_measure(
             &store,
             &healthy,
             m,

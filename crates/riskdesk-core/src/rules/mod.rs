@@ -141,10 +141,7 @@ pub enum Condition {
     },
 }
 
-crate::model::text_enum!(
-    /// The kind of work a CTA is.
-    CtaType { Risk => "risk", Escalation => "escalation", Renewal => "renewal", Expansion => "expansion", Onboarding => "onboarding", Digital => "digital" }
-);
+pub use crate::cta::CtaType;
 
 /// Who a created CTA goes to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
