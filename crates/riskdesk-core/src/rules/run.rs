@@ -456,8 +456,14 @@ async fn run_rules(
             report.firings.push(f);
         }
     };
+    // Where the time goes, for `RUST_LOG=riskdesk_core::rules=debug`.
+    let mut took = [std::time::Duration::ZERO; 4];
+    let mut lap = Instant::now();
     for chunk in ids.chunks(batch) {
+        lap = Instant::now();
         let (mut loaded, mut live) = load(store, chunk, span, today).await?;
+        took[0] += lap.elapsed();
+        lap = Instant::now();
         for (account, cta_type, reason) in live.keys() {
             if let (Some(l), Ok(t)) = (loaded.get_mut(account), cta_type.parse::<CtaType>()) {
                 l.state.live_ctas.push((t, reason.clone()));
@@ -607,6 +613,8 @@ async fn run_rules(
                 }
             }
         }
+        took[1] += lap.elapsed();
+        lap = Instant::now();
         if !opening.is_empty() {
             let landed = cta::create_many(&mut tx, &opening, today).await?;
             let now = Utc::now();
@@ -641,12 +649,17 @@ async fn run_rules(
                 }
             }
         }
+        took[2] += lap.elapsed();
+        lap = Instant::now();
         if dry_run {
             tx.rollback().await?;
         } else {
             tx.commit().await?;
         }
+        took[3] += lap.elapsed();
     }
+    let _ = lap;
+    tracing::debug!(load = ?took[0], evaluate = ?took[1], create = ?took[2], commit = ?took[3], "rule run over {} accounts", ids.len());
     report.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
     report.started_at = started_at;
     Ok((report, touched))
