@@ -722,7 +722,10 @@ async fn write_signals(
         .into_iter()
         .map(|(id, a, k, sev, summary, evidence)| ((a, k), (id, sev, summary, evidence)))
         .collect();
-    let (mut raised, mut cleared) = (0, 0);
+    // New signals and changed ones go in one upsert by id; gone ones are cleared together.
+    type Upsert<'a> = (String, &'a str, &'a Detected, String);
+    let mut upserts: Vec<Upsert> = Vec::new();
+    let mut raised = 0;
     for o in outcomes {
         for d in &o.detected {
             let evidence = serde_json::to_string(&d.evidence)
@@ -731,47 +734,46 @@ async fn write_signals(
                 // Unchanged: nothing to write, which is most signals on most days.
                 Some((_, sev, summary, ev))
                     if sev == d.severity && summary == d.summary && ev == evidence => {}
-                Some((id, ..)) => {
-                    sqlx::query(
-                        "UPDATE signals SET severity = ?, summary = ?, evidence = ? WHERE id = ?",
-                    )
-                    .bind(d.severity)
-                    .bind(&d.summary)
-                    .bind(evidence)
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
-                }
+                Some((id, ..)) => upserts.push((id, &o.account_id, d, evidence)),
                 None => {
-                    sqlx::query("INSERT INTO signals (id, account_id, kind, severity, summary, evidence, detected_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                        .bind(new_id())
-                        .bind(&o.account_id)
-                        .bind(d.kind)
-                        .bind(d.severity)
-                        .bind(&d.summary)
-                        .bind(evidence)
-                        .bind(at)
-                        .execute(&mut **tx)
-                        .await?;
+                    upserts.push((new_id(), &o.account_id, d, evidence));
                     raised += 1;
                 }
             }
         }
     }
+    insert_batched(
+        tx,
+        "INSERT INTO signals (id, account_id, kind, severity, summary, evidence, detected_at) ",
+        7,
+        " ON CONFLICT(id) DO UPDATE SET severity = excluded.severity, summary = excluded.summary, evidence = excluded.evidence",
+        &upserts,
+        |b, (id, account, d, evidence)| {
+            b.push_bind(id.clone())
+                .push_bind(account.to_string())
+                .push_bind(d.kind)
+                .push_bind(d.severity)
+                .push_bind(d.summary.clone())
+                .push_bind(evidence.clone())
+                .push_bind(at);
+        },
+    )
+    .await?;
     // Accounts that were evaluated but no longer show a signal: clear it.
     let evaluated: std::collections::HashSet<&str> =
         outcomes.iter().map(|o| o.account_id.as_str()).collect();
-    for ((account_id, _), (id, ..)) in active {
-        if evaluated.contains(account_id.as_str()) {
-            sqlx::query("UPDATE signals SET cleared_at = ? WHERE id = ?")
-                .bind(at)
-                .bind(id)
-                .execute(&mut **tx)
-                .await?;
-            cleared += 1;
-        }
+    let gone: Vec<String> = active
+        .into_iter()
+        .filter(|((account_id, _), _)| evaluated.contains(account_id.as_str()))
+        .map(|(_, (id, ..))| id)
+        .collect();
+    for ids in gone.chunks(crate::store::MAX_VARIABLES - 1) {
+        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE signals SET cleared_at = ");
+        qb.push_bind(at).push(" WHERE id");
+        crate::store::in_list(&mut qb, ids);
+        qb.build().execute(&mut **tx).await?;
     }
-    Ok((raised, cleared))
+    Ok((raised, gone.len() as u32))
 }
 
 /// A signal as stored: detected, and maybe cleared.
