@@ -18,18 +18,20 @@ CREATE TABLE health_history (
 -- The dashboards' and the digital lane's day-by-day counts.
 CREATE INDEX health_history_day ON health_history(day);
 
+-- Each measure kind's short code in history (health/history.rs `code`), for the
+-- conversions below.
+CREATE TEMP TABLE measure_codes (kind TEXT PRIMARY KEY, code TEXT NOT NULL);
+INSERT INTO measure_codes VALUES
+    ('seat_utilization', 'su'), ('active_user_trend', 'au'), ('login_frequency', 'lf'),
+    ('key_feature_adoption', 'ka'), ('open_tickets', 'ot'), ('ticket_age', 'ta'),
+    ('nps_latest', 'nl'), ('nps_trend', 'nt'), ('stakeholders', 'sh'),
+    ('onboarding_progress', 'op'), ('engagement_recency', 'er'), ('csm_sentiment', 'cs');
+
 INSERT INTO health_history (account_id, day, scorecard_id, scorecard_version, score, band, measures)
 SELECT s.account_id, s.day, s.scorecard_id, s.scorecard_version, s.score, s.band,
        COALESCE((
            SELECT group_concat(
-               CASE json_extract(m.value, '$.kind')
-                   WHEN 'seat_utilization' THEN 'su' WHEN 'active_user_trend' THEN 'au'
-                   WHEN 'login_frequency' THEN 'lf' WHEN 'key_feature_adoption' THEN 'ka'
-                   WHEN 'open_tickets' THEN 'ot' WHEN 'ticket_age' THEN 'ta'
-                   WHEN 'nps_latest' THEN 'nl' WHEN 'nps_trend' THEN 'nt'
-                   WHEN 'stakeholders' THEN 'sh' WHEN 'onboarding_progress' THEN 'op'
-                   WHEN 'engagement_recency' THEN 'er' WHEN 'csm_sentiment' THEN 'cs'
-                   ELSE 'xx' END
+               COALESCE((SELECT code FROM measure_codes WHERE kind = json_extract(m.value, '$.kind')), 'xx')
                || ':' || COALESCE(round(json_extract(m.value, '$.raw'), 3), '')
                || ':' || COALESCE(round(json_extract(m.value, '$.score'), 1), '')
                || ':' || COALESCE(round(json_extract(m.value, '$.contribution'), 2), 0), ';')
@@ -73,14 +75,7 @@ SELECT h.account_id,
                        ORDER BY day) x), ''),
        COALESCE((
            SELECT group_concat(
-               CASE json_extract(m.value, '$.kind')
-                   WHEN 'seat_utilization' THEN 'su' WHEN 'active_user_trend' THEN 'au'
-                   WHEN 'login_frequency' THEN 'lf' WHEN 'key_feature_adoption' THEN 'ka'
-                   WHEN 'open_tickets' THEN 'ot' WHEN 'ticket_age' THEN 'ta'
-                   WHEN 'nps_latest' THEN 'nl' WHEN 'nps_trend' THEN 'nt'
-                   WHEN 'stakeholders' THEN 'sh' WHEN 'onboarding_progress' THEN 'op'
-                   WHEN 'engagement_recency' THEN 'er' WHEN 'csm_sentiment' THEN 'cs'
-                   ELSE 'xx' END
+               COALESCE((SELECT code FROM measure_codes WHERE kind = json_extract(m.value, '$.kind')), 'xx')
                || ':' || COALESCE(json_extract(m.value, '$.raw'), '')
                || ':' || COALESCE(json_extract(m.value, '$.score'), '')
                || ':' || COALESCE(json_extract(m.value, '$.contribution'), 0), ';')
@@ -88,6 +83,7 @@ SELECT h.account_id,
        0
 FROM account_health h;
 
+DROP TABLE measure_codes;
 DROP INDEX health_snapshots_day;
 DROP INDEX health_snapshots_account;
 DROP INDEX health_snapshots_daily;

@@ -305,3 +305,16 @@ fn exact_form_reads_back_bit_for_bit() {
     assert_eq!(back[0].score, ms[0].score);
     assert_eq!(back[0].contribution, ms[0].contribution);
 }
+
+/// The migration that converted old snapshots names each kind by the code history uses.
+#[test]
+fn the_conversion_uses_the_same_codes() {
+    let migration = include_str!("../../../../../migrations/20261201000018_compact_history.sql");
+    for kind in MeasureKind::ALL {
+        let pair = format!("('{}', '{}')", kind.as_str(), code(*kind));
+        assert!(
+            migration.contains(&pair),
+            "{pair} missing from migration 0018"
+        );
+    }
+}
