@@ -4,6 +4,8 @@
 
 pub mod refinement;
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
@@ -299,7 +301,7 @@ pub(crate) async fn check(
     }
     // Category owners decide who gets an escalation: make sure the list exists.
     crate::categories::list(store).await?;
-    for chunk in ids.chunks(400) {
+    for chunk in ids.chunks(2_000) {
         let mut qb = sqlx::QueryBuilder::new(
             "SELECT a.id, a.arr_base_minor, a.strategic, h.severity_score FROM accounts a \
              LEFT JOIN account_health h ON h.account_id = a.id WHERE a.arr_base_minor >= ",
@@ -320,35 +322,43 @@ pub(crate) async fn check(
         in_list(&mut sq, &candidates);
         let signals: Vec<(String, SignalKind, Level)> =
             sq.build_query_as().fetch_all(store.pool()).await?;
+        let mut by_account: HashMap<String, Vec<(SignalKind, Level)>> = HashMap::new();
+        for (account, kind, level) in signals {
+            by_account.entry(account).or_default().push((kind, level));
+        }
+        let crossing: Vec<(String, &'static str, String)> = rows
+            .into_iter()
+            .filter_map(|(id, arr, strategic, severity)| {
+                let facts = EscalationFacts {
+                    arr: arr as f64 / 100.0,
+                    strategic,
+                    severity,
+                    signals: by_account.remove(&id).unwrap_or_default(),
+                };
+                crossed(&c, &facts).map(|(criterion, reason)| (id, criterion, reason))
+            })
+            .collect();
+        // Most batches cross nothing: no write transaction for them.
+        if crossing.is_empty() {
+            continue;
+        }
         let mut tx = store.write().await?;
-        for (id, arr, strategic, severity) in rows {
-            let facts = EscalationFacts {
-                arr: arr as f64 / 100.0,
-                strategic,
-                severity,
-                signals: signals
-                    .iter()
-                    .filter(|s| s.0 == id)
-                    .map(|s| (s.1, s.2))
-                    .collect(),
-            };
-            if let Some((criterion, reason)) = crossed(&c, &facts) {
-                let opened = open(
-                    &mut tx,
-                    Opening {
-                        account_id: &id,
-                        criterion,
-                        reason: &reason,
-                        by: None,
-                        at: Utc::now(),
-                        day: today,
-                    },
-                )
-                .await?;
-                if opened.is_some() {
-                    report.opened += 1;
-                    escalated.push(id);
-                }
+        for (id, criterion, reason) in crossing {
+            let opened = open(
+                &mut tx,
+                Opening {
+                    account_id: &id,
+                    criterion,
+                    reason: &reason,
+                    by: None,
+                    at: Utc::now(),
+                    day: today,
+                },
+            )
+            .await?;
+            if opened.is_some() {
+                report.opened += 1;
+                escalated.push(id);
             }
         }
         tx.commit().await?;

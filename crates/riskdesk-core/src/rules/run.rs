@@ -469,7 +469,10 @@ async fn run_rules(
                 l.state.live_ctas.push((t, reason.clone()));
             }
         }
-        let mut tx = store.write().await?;
+        // What this batch writes, gathered first: a batch that changes nothing (most of a
+        // re-run) never takes the write lock.
+        let mut reopening: Vec<String> = Vec::new();
+        let mut closing: Vec<(String, String)> = Vec::new();
         // CTAs this chunk opens, written together at its end: (id, CTA, timeline note).
         let mut opening: Vec<(String, NewCta)> = Vec::new();
         let mut opening_notes: Vec<Option<String>> = Vec::new();
@@ -541,11 +544,7 @@ async fn run_rules(
                             Some(c) => {
                                 if c.status == "snoozed" && !dry_run {
                                     // The snooze has ended: the CTA is back in the worklist.
-                                    sqlx::query("UPDATE ctas SET status = 'open', snoozed_until = NULL, updated_at = ? WHERE id = ?")
-                                        .bind(Utc::now())
-                                        .bind(&c.id)
-                                        .execute(&mut *tx)
-                                        .await?;
+                                    reopening.push(c.id.clone());
                                 }
                                 keep(&mut report, firing(FiringOutcome::AlreadyOpen));
                             }
@@ -604,7 +603,7 @@ async fn run_rules(
                             report.closed += 1;
                             keep(&mut report, firing(FiringOutcome::Close));
                             if !dry_run {
-                                cta::close(&mut tx, &c.id, outcome).await?;
+                                closing.push((c.id.clone(), outcome.clone()));
                                 touched.insert(id.clone());
                                 live.remove(&key);
                             }
@@ -615,6 +614,20 @@ async fn run_rules(
         }
         took[1] += lap.elapsed();
         lap = Instant::now();
+        if dry_run || (opening.is_empty() && closing.is_empty() && reopening.is_empty()) {
+            continue;
+        }
+        let mut tx = store.write().await?;
+        for id in &reopening {
+            sqlx::query("UPDATE ctas SET status = 'open', snoozed_until = NULL, updated_at = ? WHERE id = ?")
+                .bind(Utc::now())
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (id, outcome) in &closing {
+            cta::close(&mut tx, id, outcome).await?;
+        }
         if !opening.is_empty() {
             let landed = cta::create_many(&mut tx, &opening, today).await?;
             let now = Utc::now();
@@ -651,11 +664,7 @@ async fn run_rules(
         }
         took[2] += lap.elapsed();
         lap = Instant::now();
-        if dry_run {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-        }
+        tx.commit().await?;
         took[3] += lap.elapsed();
     }
     let _ = lap;
