@@ -1,0 +1,435 @@
+//! Recomputing health, signals and severity for a set of accounts or the whole book.
+//!
+//! A recompute reads accounts' facts in batches (the whole book in account order), moves
+//! lifecycle stages, scores each account with the scorecard that applies, detects signals,
+//! assesses severity, and fingerprints the day's result: an account whose fingerprint is
+//! already stored is not written again. `write` writes the rest of a batch in one
+//! transaction, `history` keeps the compact daily history and its retention, `explain`
+//! reads it all back for the account page, and `settings` holds what shapes scoring.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+
+use crate::scorecard::{
+    self, facts, AccountFacts, HealthScore, MeasureKind, MeasureResult, ScoreSource, Scorecard,
+    ScorecardDefinition,
+};
+use crate::severity::{self, Severity, SeverityConfig};
+use crate::signals::{self, Detected, Level, SignalKind, SignalThresholds};
+use crate::store::{insert_batched, Store, Tx};
+use crate::{new_id, Error, Result};
+
+mod explain;
+pub mod history;
+mod settings;
+mod write;
+
+pub use explain::*;
+pub use settings::*;
+use write::*;
+
+/// The setting holding the day of the last whole-book refresh.
+pub const LAST_FULL_DAY: &str = "refresh.last_full_day";
+
+/// Accounts per batch when a refresh names them.
+const BATCH: usize = 400;
+/// Accounts per batch when the whole book is read in account order: each table is one
+/// index range per batch, and each batch one transaction.
+const BOOK_BATCH: usize = 5_000;
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RecomputeSummary {
+    pub accounts: u32,
+    pub scored: u32,
+    pub signals_raised: u32,
+    pub signals_cleared: u32,
+    /// Accounts whose lifecycle stage moved.
+    pub stages_moved: u32,
+    pub duration_ms: u32,
+}
+
+/// The result for one account, before it is written.
+struct Outcome {
+    account_id: String,
+    health: HealthScore,
+    detected: Vec<Detected>,
+    severity: Severity,
+    trends: [Option<f64>; 3],
+    /// The recent-score series with today's score in it.
+    recent: String,
+    /// Fingerprint of all of the above and the day.
+    digest: i64,
+    /// The store already holds exactly this for the day.
+    unchanged: bool,
+}
+
+fn score_at(history: &[(NaiveDate, f64)], day: NaiveDate) -> Option<f64> {
+    history
+        .iter()
+        .rev()
+        .find(|(d, _)| *d <= day)
+        .map(|(_, s)| *s)
+}
+
+fn evaluate(
+    cards: &[Scorecard],
+    f: &AccountFacts,
+    today: NaiveDate,
+    thresholds: &SignalThresholds,
+    sev: &SeverityConfig,
+) -> Option<Outcome> {
+    let card = scorecard::assign(cards, f.account.segment, f.account.stage)?;
+    let health = scorecard::score(card, f, today);
+    let bands = &card.definition.bands;
+    let band = health.band.as_deref().and_then(|name| {
+        bands
+            .iter()
+            .position(|b| b.name == name)
+            .map(|i| (i, bands.len(), name))
+    });
+    let detected = signals::detect(f, today, health.score, band, thresholds);
+    let severity = severity::assess(
+        health.score,
+        &detected,
+        f.arr_base_minor,
+        (f.account.renewal_date - today).num_days(),
+        sev,
+    );
+    let trends = [7, 30, 90].map(|d| {
+        match (
+            health.score,
+            score_at(&f.history, today - Duration::days(d)),
+        ) {
+            (Some(now), Some(then)) => Some(now - then),
+            _ => None,
+        }
+    });
+    let mut points: Vec<(NaiveDate, f64)> = f
+        .history
+        .iter()
+        .copied()
+        .filter(|(d, _)| *d < today)
+        .collect();
+    if let Some(s) = health.score {
+        points.push((today, s));
+    }
+    let recent = history::encode_recent(&points, today);
+    let digest = fingerprint(today, &health, &severity, &trends, &recent, &detected);
+    Some(Outcome {
+        account_id: f.account.id.clone(),
+        unchanged: f.digest == Some(digest),
+        recent,
+        digest,
+        health,
+        detected,
+        severity,
+        trends,
+    })
+}
+
+/// A fingerprint of everything a recompute writes for an account on `today`, hashed from
+/// the values themselves so an unchanged account costs no serialising. (The hasher is
+/// fixed within a build; a new build may rewrite each account once.)
+fn fingerprint(
+    today: NaiveDate,
+    health: &HealthScore,
+    severity: &Severity,
+    trends: &[Option<f64>; 3],
+    recent: &str,
+    detected: &[Detected],
+) -> i64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    let bits = |v: Option<f64>| v.map(f64::to_bits);
+    today.hash(&mut h);
+    (
+        &health.scorecard_id,
+        &health.scorecard_name,
+        health.scorecard_version,
+    )
+        .hash(&mut h);
+    bits(health.score).hash(&mut h);
+    (&health.band, &health.band_color).hash(&mut h);
+    (health.coverage.with_data, health.coverage.total).hash(&mut h);
+    trends.map(bits).hash(&mut h);
+    recent.hash(&mut h);
+    for m in &health.measures {
+        (m.kind.as_str(), &m.label, &m.group, m.weight.to_bits()).hash(&mut h);
+        (bits(m.raw), &m.raw_display, &m.evidence).hash(&mut h);
+        (bits(m.score), m.contribution.to_bits()).hash(&mut h);
+        match &m.source {
+            ScoreSource::Data => 0u8.hash(&mut h),
+            ScoreSource::Missing => 1u8.hash(&mut h),
+            ScoreSource::Override {
+                comment,
+                author,
+                expires_on,
+            } => (2u8, comment, author, expires_on).hash(&mut h),
+        }
+    }
+    (severity.score.to_bits(), severity.level.as_str()).hash(&mut h);
+    (
+        severity.risk.to_bits(),
+        severity.impact.to_bits(),
+        &severity.formula,
+    )
+        .hash(&mut h);
+    for f in &severity.factors {
+        (&f.name, &f.input, f.value.to_bits(), &f.role).hash(&mut h);
+    }
+    for d in detected {
+        (
+            d.kind.as_str(),
+            d.severity.as_str(),
+            &d.summary,
+            &d.evidence,
+        )
+            .hash(&mut h);
+    }
+    h.finish() as i64
+}
+
+/// Recomputes `ids` (every account when None) as of `today` and re-ranks them.
+/// `progress` gets (done, total).
+pub async fn recompute(
+    store: &Store,
+    ids: Option<Vec<String>>,
+    today: NaiveDate,
+    progress: impl FnMut(usize, usize),
+) -> Result<RecomputeSummary> {
+    let book = ids.is_none();
+    let (summary, ids) = score(store, ids, today, progress).await?;
+    // Severity moved: so may the worklist.
+    crate::priority::refresh(store, if book { None } else { Some(ids) }, today).await?;
+    Ok(summary)
+}
+
+/// `recompute` without the re-rank, for a caller that ranks once; returns the accounts
+/// scored.
+pub(crate) async fn score(
+    store: &Store,
+    ids: Option<Vec<String>>,
+    today: NaiveDate,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<(RecomputeSummary, Vec<String>)> {
+    let started = Instant::now();
+    let cards = scorecards(store).await?;
+    let thresholds = signal_thresholds(store.pool()).await?;
+    let sev = severity_config(store.pool()).await?;
+    let book = ids.is_none();
+    let mut ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
+    let (span, batch) = if book {
+        ids.sort_unstable();
+        (facts::Span::Range, BOOK_BATCH)
+    } else {
+        (facts::Span::List, BATCH)
+    };
+    let now = Utc::now();
+    let mut summary = RecomputeSummary {
+        accounts: ids.len() as u32,
+        ..Default::default()
+    };
+    let stages = crate::lifecycle::criteria(store.pool()).await?;
+    // A few accounts move the day's dashboard aggregate by their own difference; the
+    // whole book (or a large part) recounts it.
+    let incremental = ids.len() <= BATCH;
+    let mut aggregated = true;
+    // Where the time goes, for `RUST_LOG=riskdesk_core::health=debug`.
+    let mut took = [std::time::Duration::ZERO; 6];
+    let mut lap = Instant::now();
+    let mut mark = |slot: usize| {
+        took[slot] += lap.elapsed();
+        lap = Instant::now();
+    };
+    for (i, chunk) in ids.chunks(batch).enumerate() {
+        let mut facts = facts::load(
+            store,
+            chunk,
+            span,
+            today - Duration::days(history::RECENT_DAYS),
+        )
+        .await?;
+        // The stage picks the scorecard, so it moves first.
+        let moves: Vec<crate::lifecycle::StageMove> = facts
+            .iter_mut()
+            .filter_map(|f| {
+                let m = crate::lifecycle::next(f, today, &stages)?;
+                if f.account.stage != m.to {
+                    f.stage_since = Some(today);
+                }
+                f.account.stage = m.to;
+                f.adopted_on = m.adopted_on;
+                Some(m)
+            })
+            .collect();
+        summary.stages_moved += moves.iter().filter(|m| m.from != m.to).count() as u32;
+        mark(0);
+        let outcomes: Vec<Outcome> = facts
+            .iter()
+            .filter_map(|f| evaluate(&cards, f, today, &thresholds, &sev))
+            .collect();
+        summary.scored += outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
+        // What the store already holds for the day is not written again.
+        let outcomes: Vec<Outcome> = outcomes.into_iter().filter(|o| !o.unchanged).collect();
+        let changed: Vec<String> = outcomes.iter().map(|o| o.account_id.clone()).collect();
+        mark(1);
+        let mut tx = store.write().await?;
+        let before = if incremental {
+            Some(day_share(&mut tx, chunk, today).await?)
+        } else {
+            None
+        };
+        crate::lifecycle::apply(&mut tx, &moves, today).await?;
+        note_band_changes(&mut tx, &changed, &outcomes).await?;
+        write_snapshots(&mut tx, &outcomes, today).await?;
+        mark(2);
+        write_current(&mut tx, &outcomes, now).await?;
+        mark(3);
+        let (raised, cleared) = write_signals(&mut tx, &changed, &outcomes, now).await?;
+        mark(4);
+        if let Some(before) = before {
+            let after = day_share(&mut tx, chunk, today).await?;
+            let moved = sqlx::query(
+                "UPDATE risk_daily SET accounts = accounts + ?, arr_base_minor = arr_base_minor + ?, scored = scored + ? WHERE day = ?",
+            )
+            .bind(after.0 - before.0)
+            .bind(after.1 - before.1)
+            .bind(after.2 - before.2)
+            .bind(today)
+            .execute(&mut *tx)
+            .await?;
+            aggregated = moved.rows_affected() == 1;
+        } else {
+            aggregated = false;
+        }
+        tx.commit().await?;
+        mark(5);
+        crate::crashpoint("recompute.batch");
+        summary.signals_raised += raised;
+        summary.signals_cleared += cleared;
+        progress((i * batch + chunk.len()).min(ids.len()), ids.len());
+    }
+    tracing::debug!(
+        load = ?took[0], evaluate = ?took[1], history = ?took[2], current = ?took[3], signals = ?took[4],
+        commit = ?took[5], "recompute of {} accounts", ids.len()
+    );
+    if book {
+        let retention = history::retention(store.pool()).await?;
+        let mut tx = store.write().await?;
+        history::prune(&mut tx, today, &retention).await?;
+        tx.commit().await?;
+    }
+    if !aggregated {
+        aggregate_days(store, &[today]).await?;
+    }
+    summary.duration_ms = started.elapsed().as_millis().min(u32::MAX as u128) as u32;
+    Ok((summary, ids))
+}
+
+/// The day of the last full recompute, if any: the daily schedule runs when it is before
+/// today. (An unchanged score is not rewritten, so `computed_at` alone cannot say.)
+pub async fn last_computed_day(pool: &SqlitePool) -> Result<Option<NaiveDate>> {
+    if let Some(day) = crate::store::settings::get(pool, LAST_FULL_DAY)
+        .await?
+        .and_then(|d| d.parse::<NaiveDate>().ok())
+    {
+        return Ok(Some(day));
+    }
+    let at: Option<DateTime<Utc>> =
+        sqlx::query_scalar("SELECT MAX(computed_at) FROM account_health")
+            .fetch_one(pool)
+            .await?;
+    Ok(at.map(|t| t.date_naive()))
+}
+
+/// Gives a freshly loaded book a past: snapshots every `step_days` over `weeks` weeks,
+/// then today's full recompute.
+pub async fn initialize(
+    store: &Store,
+    today: NaiveDate,
+    weeks: u32,
+    step_days: u32,
+) -> Result<RecomputeSummary> {
+    initialize_with_progress(store, today, weeks, step_days, |_, _| {}).await
+}
+
+/// `initialize`, reporting (accounts done, total) over the history and then today.
+pub async fn initialize_with_progress(
+    store: &Store,
+    today: NaiveDate,
+    weeks: u32,
+    step_days: u32,
+    mut progress: impl FnMut(usize, usize),
+) -> Result<RecomputeSummary> {
+    let step = step_days.max(1) as i64;
+    let days: Vec<NaiveDate> = (1..=(weeks as i64 * 7 / step))
+        .rev()
+        .map(|i| today - Duration::days(i * step))
+        .collect();
+    // The history costs about as much per account as today's score: half the bar each.
+    backfill_with_progress(store, &days, |done, total| progress(done, total * 2)).await?;
+    recompute(store, None, today, |done, total| {
+        progress(total + done, total * 2)
+    })
+    .await
+}
+
+/// Writes daily snapshots for past `days`, scoring each account on its data as it stood
+/// then, so a new store starts with a history and trends.
+pub async fn backfill(store: &Store, days: &[NaiveDate]) -> Result<()> {
+    backfill_with_progress(store, days, |_, _| {}).await
+}
+
+async fn backfill_with_progress(
+    store: &Store,
+    days: &[NaiveDate],
+    mut progress: impl FnMut(usize, usize),
+) -> Result<()> {
+    let cards = scorecards(store).await?;
+    let ids = crate::store::accounts::ids_or_local(store.pool(), None).await?;
+    let (Some(first), Some(_)) = (days.iter().min(), days.iter().max()) else {
+        return Ok(());
+    };
+    let thresholds = signal_thresholds(store.pool()).await?;
+    let sev = severity_config(store.pool()).await?;
+    let mut done = 0;
+    for chunk in ids.chunks(BATCH) {
+        let facts =
+            facts::load(store, chunk, facts::Span::List, *first - Duration::days(1)).await?;
+        let mut tx = store.write().await?;
+        let mut sorted = days.to_vec();
+        sorted.sort();
+        let mut history: HashMap<String, Vec<(NaiveDate, f64)>> = HashMap::new();
+        for day in sorted {
+            let outcomes: Vec<Outcome> = facts
+                .iter()
+                .filter_map(|f| {
+                    let mut then = f.as_of(day);
+                    then.history = history.get(&f.account.id).cloned().unwrap_or_default();
+                    evaluate(&cards, &then, day, &thresholds, &sev)
+                })
+                .collect();
+            for o in &outcomes {
+                if let Some(s) = o.health.score {
+                    history
+                        .entry(o.account_id.clone())
+                        .or_default()
+                        .push((day, s));
+                }
+            }
+            write_snapshots(&mut tx, &outcomes, day).await?;
+        }
+        tx.commit().await?;
+        done += chunk.len();
+        progress(done, ids.len());
+    }
+    aggregate_days(store, days).await
+}
+
+#[cfg(test)]
+mod tests;
