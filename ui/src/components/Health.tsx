@@ -23,7 +23,7 @@ export function HealthBadge({ score, band, color, unscored = false }: { score: n
 export function TrendMark({ delta, label = "30 days" }: { delta: number | null; label?: string }) {
   if (delta === null) return null;
   const rounded = Math.round(delta);
-  if (rounded === 0) return <span className="trend flat" title={`No change over ${label}`}>＝</span>;
+  if (rounded === 0) return <span className="trend flat" title={`No change over ${label}`}>=</span>;
   return (
     <span className={`trend ${rounded > 0 ? "up" : "down"}`} title={`${rounded > 0 ? "+" : ""}${rounded} points over ${label}`}>
       {rounded > 0 ? "▲" : "▼"} {Math.abs(rounded)}
