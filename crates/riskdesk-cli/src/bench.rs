@@ -17,6 +17,8 @@ pub(crate) struct Row {
     pub target: Option<Duration>,
     /// The process's peak resident memory during the step, when measured.
     pub peak_mb: Option<u64>,
+    /// The target holds for the max column (a p95), not the median.
+    pub judge_max: bool,
 }
 
 /// Starts a fresh peak-memory window (Linux: writing 5 to clear_refs resets VmHWM).
@@ -49,6 +51,7 @@ async fn step<T>(
         max: took,
         target,
         peak_mb: peak_mb(),
+        judge_max: false,
     });
     Ok(out)
 }
@@ -87,6 +90,7 @@ pub async fn run(
         // The target is set for a 100K book.
         target: (n <= 100_000).then_some(Duration::from_secs(10)),
         peak_mb: None,
+        judge_max: false,
     });
 
     if generate_only {
@@ -200,6 +204,7 @@ pub async fn run(
         max: times[(times.len() * 95 / 100).min(times.len() - 1)],
         target: Some(Duration::from_millis(5)),
         peak_mb: peak_mb(),
+        judge_max: true,
     });
     step(
         &mut rows,
@@ -228,6 +233,7 @@ pub async fn run(
         max: times[times.len() - 1],
         target: Some(Duration::from_millis(100)),
         peak_mb: None,
+        judge_max: false,
     });
 
     let queries: Vec<(String, AccountQuery)> = vec![
@@ -333,6 +339,7 @@ pub async fn run(
             max: times[times.len() - 1],
             target: Some(Duration::from_millis(20)),
             peak_mb: None,
+            judge_max: false,
         });
     }
     store.close().await;
@@ -418,6 +425,7 @@ async fn worklist_rows(
             max: times[times.len() - 1],
             target: Some(Duration::from_millis(50)),
             peak_mb: None,
+            judge_max: false,
         });
     }
     Ok(())
@@ -429,9 +437,11 @@ pub(crate) fn print_rows(rows: Vec<Row>) {
         "benchmark", "median", "max", "peak MB", "target"
     );
     for r in rows {
+        let judged = if r.judge_max { r.max } else { r.median };
+        let which = if r.judge_max { "p95 " } else { "" };
         let target = match r.target {
-            Some(t) if r.median <= t => format!("< {} ok", ms(t)),
-            Some(t) => format!("< {} MISS", ms(t)),
+            Some(t) if judged <= t => format!("{which}< {} ok", ms(t)),
+            Some(t) => format!("{which}< {} MISS", ms(t)),
             None => String::new(),
         };
         let peak = r.peak_mb.map_or(String::new(), |m| m.to_string());

@@ -272,6 +272,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: written,
         target: None,
         peak_mb: None,
+        judge_max: false,
     }];
     // Three imports into three fresh stores: the median is the figure.
     let mut times = Vec::new();
@@ -302,6 +303,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: times[2],
         target: (accounts <= 100_000).then_some(Duration::from_secs(3)),
         peak_mb: None,
+        judge_max: false,
     });
     let (again, t) = timed(run(
         store.clone(),
@@ -318,6 +320,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: t,
         target: None,
         peak_mb: None,
+        judge_max: false,
     });
     let (usage, t) = timed(run(store.clone(), ImportKind::Usage, files.usage.clone())).await?;
     rows.push(Row {
@@ -326,6 +329,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: t,
         target: (files.usage_rows <= 1_000_000).then_some(Duration::from_secs(10)),
         peak_mb: None,
+        judge_max: false,
     });
     let (_, t) = timed(async {
         import::rescore(&store, first.touched.clone(), today, |_, _| {}).await?;
@@ -341,6 +345,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: t,
         target: None,
         peak_mb: None,
+        judge_max: false,
     });
     store.close().await;
     print_rows(rows);
