@@ -72,16 +72,21 @@ pub struct Dashboard {
     pub attrition_by_tenure: Vec<Attrition>,
 }
 
-/// At-risk accounts grouped by one column, read from that column's covering index.
-async fn slices(pool: &SqlitePool, column: &str, limit: u32) -> Result<Vec<Slice>> {
-    Ok(sqlx::query_as(&format!(
+/// The slice query for one column (a fixed name from this module, never input).
+pub(crate) fn slice_sql(column: &str) -> String {
+    format!(
         "SELECT {column} AS key, COALESCE({column}, 'not categorized') AS label, COUNT(*) AS accounts, \
          SUM(arr_base_minor) AS arr_base_minor FROM account_priority WHERE at_risk = 1 GROUP BY {column} \
          ORDER BY arr_base_minor DESC LIMIT ?"
-    ))
-    .bind(limit)
-    .fetch_all(pool)
-    .await?)
+    )
+}
+
+/// At-risk accounts grouped by one column, read from that column's covering index.
+async fn slices(pool: &SqlitePool, column: &str, limit: u32) -> Result<Vec<Slice>> {
+    Ok(sqlx::query_as(&slice_sql(column))
+        .bind(limit)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// Attrition by segment, with the at-risk totals, in one scan of the attrition index.

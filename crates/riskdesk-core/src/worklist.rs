@@ -147,14 +147,15 @@ fn push_filters<'a>(
 /// Every filter reads `account_priority` alone; the page joins what it shows.
 const FILTERED: &str = " FROM account_priority p";
 
-/// One page of the ranked worklist: highest priority first, ties in a stable order.
-pub async fn page(pool: &SqlitePool, q: &WorklistQuery, today: NaiveDate) -> Result<WorklistPage> {
-    let limit = q.limit.clamp(1, MAX_LIMIT);
-    let mut count = QueryBuilder::new(format!("SELECT COUNT(*){FILTERED}"));
-    push_filters(&mut count, q, today)?;
-    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+/// The page's query (after `prefix`, e.g. "EXPLAIN QUERY PLAN " in the index tests).
+fn page_query<'a>(
+    prefix: &str,
+    q: &'a WorklistQuery,
+    limit: u32,
+    today: NaiveDate,
+) -> Result<QueryBuilder<'a, Sqlite>> {
     let mut qb = QueryBuilder::new(format!(
-        "SELECT a.id AS account_id, a.name, a.arr_minor, a.currency, a.segment, a.strategic, a.owner_id, u.name AS owner_name, \
+        "{prefix}SELECT a.id AS account_id, a.name, a.arr_minor, a.currency, a.segment, a.strategic, a.owner_id, u.name AS owner_name, \
          a.renewal_date, h.score AS health, h.band, h.band_color, h.trend_30, h.severity_score, h.severity_level, \
          p.score, p.lane, p.category, p.flagged, p.open_ctas, \
          EXISTS (SELECT 1 FROM escalations e WHERE e.account_id = p.account_id AND e.closed_at IS NULL) AS escalated{FILTERED} JOIN accounts a ON a.id = p.account_id \
@@ -165,6 +166,28 @@ pub async fn page(pool: &SqlitePool, q: &WorklistQuery, today: NaiveDate) -> Res
         .push_bind(limit)
         .push(" OFFSET ")
         .push_bind(q.offset);
+    Ok(qb)
+}
+
+/// How SQLite runs the page's query: the index tests read it.
+#[cfg(test)]
+pub(crate) async fn page_plan(
+    pool: &SqlitePool,
+    q: &WorklistQuery,
+    today: NaiveDate,
+) -> Result<String> {
+    let mut qb = page_query("EXPLAIN QUERY PLAN ", q, q.limit.clamp(1, MAX_LIMIT), today)?;
+    let rows: Vec<(i64, i64, i64, String)> = qb.build_query_as().fetch_all(pool).await?;
+    Ok(rows.into_iter().map(|r| r.3).collect::<Vec<_>>().join("\n"))
+}
+
+/// One page of the ranked worklist: highest priority first, ties in a stable order.
+pub async fn page(pool: &SqlitePool, q: &WorklistQuery, today: NaiveDate) -> Result<WorklistPage> {
+    let limit = q.limit.clamp(1, MAX_LIMIT);
+    let mut count = QueryBuilder::new(format!("SELECT COUNT(*){FILTERED}"));
+    push_filters(&mut count, q, today)?;
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    let mut qb = page_query("", q, limit, today)?;
     let mut rows: Vec<WorklistRow> = qb.build_query_as().fetch_all(pool).await?;
     let ids: Vec<String> = rows.iter().map(|r| r.account_id.clone()).collect();
     if !ids.is_empty() {

@@ -232,3 +232,77 @@ fn bad_weights_are_named() {
     );
     assert!(PriorityConfig::default().problems().is_empty());
 }
+
+/// Every index on `account_priority` is what SQLite picks for the screen query it serves,
+/// and no other index is kept: the worklist's pages (everyone, with the tech-touch lane,
+/// one owner) and the dashboards' at-risk slices read covering indexes; the attrition and
+/// tenure charts name theirs with INDEXED BY (a missing index fails the dashboard).
+#[tokio::test]
+async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
+    use crate::worklist::{page_plan, WorklistQuery};
+    let (_dir, store) = crate::store::testing::worked_book(300, 3, 0).await;
+    let today = crate::store::testing::test_day();
+    let owner: String = sqlx::query_scalar(
+        "SELECT owner_id FROM account_priority WHERE owner_id IS NOT NULL LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("owner");
+    let mut proved = vec!["account_priority_attrition", "account_priority_tenure"];
+    let pages = [
+        ("account_priority_rank", WorklistQuery::everyone(100)),
+        (
+            "account_priority_all_lanes",
+            WorklistQuery {
+                include_digital: true,
+                ..WorklistQuery::everyone(100)
+            },
+        ),
+        (
+            "account_priority_owner",
+            WorklistQuery {
+                owner_id: Some(owner),
+                ..WorklistQuery::everyone(100)
+            },
+        ),
+    ];
+    for (index, q) in pages {
+        let plan = page_plan(store.pool(), &q, today).await.expect("plan");
+        assert!(
+            plan.contains(index),
+            "{index} not used by the worklist page:\n{plan}"
+        );
+        proved.push(index);
+    }
+    for (column, index) in [
+        ("severity_level", "account_priority_by_severity"),
+        ("category", "account_priority_by_category"),
+        ("segment", "account_priority_by_segment"),
+        ("owner_id", "account_priority_by_owner"),
+    ] {
+        let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+            "EXPLAIN QUERY PLAN {}",
+            crate::dashboard::slice_sql(column)
+        ))
+        .bind(10)
+        .fetch_all(store.pool())
+        .await
+        .expect("plan");
+        let plan: Vec<String> = rows.into_iter().map(|r| r.3).collect();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains(&format!("COVERING INDEX {index}"))),
+            "{index} not used by the {column} slice: {plan:?}"
+        );
+        proved.push(index);
+    }
+    let mut kept: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'account_priority' AND sql IS NOT NULL",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("indexes");
+    kept.sort();
+    proved.sort();
+    assert_eq!(kept, proved, "an index no screen query is proved to use");
+}
