@@ -98,10 +98,13 @@ async fn a_full_recompute_scores_every_account_and_finds_the_planted_stories() {
     assert!(stalled < all - 10.0, "stalled {stalled:.1} vs all {all:.1}");
 }
 
-#[tokio::test]
-async fn one_snapshot_a_day_history_trend_and_what_changed() {
-    let (_dir, store, bundles) = demo(60).await;
-    let days: Vec<NaiveDate> = (1..=4)
+/// A demo book with `weeks` of weekly history, scored today.
+async fn with_history(
+    n: usize,
+    weeks: i64,
+) -> (tempfile::TempDir, Store, Vec<book::AccountBundle>) {
+    let (dir, store, bundles) = demo(n).await;
+    let days: Vec<NaiveDate> = (1..=weeks)
         .rev()
         .map(|w| today() - Duration::weeks(w))
         .collect();
@@ -109,6 +112,12 @@ async fn one_snapshot_a_day_history_trend_and_what_changed() {
     recompute(&store, None, today(), |_, _| {})
         .await
         .expect("first");
+    (dir, store, bundles)
+}
+
+#[tokio::test]
+async fn one_snapshot_a_day_history_trend_and_what_changed() {
+    let (_dir, store, bundles) = with_history(60, 4).await;
     recompute(&store, None, today(), |_, _| {})
         .await
         .expect("again the same day");
@@ -483,15 +492,7 @@ async fn a_band_change_goes_on_the_timeline_and_a_first_score_does_not() {
 /// history row, current row, signal or timeline entry is inserted or updated.
 #[tokio::test]
 async fn a_second_recompute_the_same_day_writes_nothing() {
-    let (_dir, store, _) = demo(300).await;
-    let days: Vec<NaiveDate> = (1..=3)
-        .rev()
-        .map(|w| today() - Duration::weeks(w))
-        .collect();
-    backfill(&store, &days).await.expect("backfill");
-    recompute(&store, None, today(), |_, _| {})
-        .await
-        .expect("first");
+    let (_dir, store, _) = with_history(300, 3).await;
     let mut ddl = String::from("CREATE TABLE writes_seen (what TEXT NOT NULL);");
     for table in [
         "account_health",
