@@ -97,5 +97,8 @@ pub async fn save_playbook(
     let id = playbook_id
         .map(|id| parse_id("playbook_id", &id))
         .transpose()?;
-    Ok(cta::save_playbook(&state.store, id.as_deref(), &playbook).await?)
+    Ok(
+        riskdesk_core::rules::playbooks::save_playbook(&state.store, id.as_deref(), &playbook)
+            .await?,
+    )
 }

@@ -425,7 +425,7 @@ async fn renaming_a_playbook_takes_the_rules_that_name_it_along() {
         due_in_days: 10,
     });
     let id = playbook.id.clone();
-    cta::save_playbook(&store, Some(&id), &playbook)
+    crate::rules::playbooks::save_playbook(&store, Some(&id), &playbook)
         .await
         .expect("save");
     let after = rules(&store).await.expect("rules");
@@ -436,7 +436,7 @@ async fn renaming_a_playbook_takes_the_rules_that_name_it_along() {
 
     playbook.tasks[0].title = " ".into();
     playbook.kind = "robot".into();
-    let err = cta::save_playbook(&store, Some(&id), &playbook)
+    let err = crate::rules::playbooks::save_playbook(&store, Some(&id), &playbook)
         .await
         .expect_err("invalid");
     let text = err.to_string();
