@@ -138,10 +138,21 @@ pub async fn run(
     if matches!(&scope, Scope::Accounts(ids) if ids.is_empty()) {
         return Ok(RefreshSummary::default());
     }
-    let started = std::time::Instant::now();
     let mut tx = store.write().await?;
     mark(&mut tx, &scope, today).await?;
     tx.commit().await?;
+    run_marked(store, scope, today, trigger, progress).await
+}
+
+/// `run` for a scope already recorded as owed (in the change's own transaction).
+async fn run_marked(
+    store: &Store,
+    scope: Scope,
+    today: NaiveDate,
+    trigger: &str,
+    progress: impl FnMut(usize, usize),
+) -> Result<RefreshSummary> {
+    let started = std::time::Instant::now();
     // Owed work recorded from here on (a change made while this runs) stays owed.
     let started_at = Utc::now();
 
@@ -174,7 +185,7 @@ pub async fn after_change(
     let scope = Scope::Accounts(vec![account_id.to_string()]);
     mark(&mut tx, &scope, today).await?;
     tx.commit().await?;
-    run(
+    run_marked(
         store,
         scope,
         today,
