@@ -1490,7 +1490,12 @@ export type RecomputeSummary = { accounts: number; scored: number; signals_raise
 /**
  * Accounts whose lifecycle stage moved.
  */
-stages_moved: number; duration_ms: number }
+stages_moved: number; duration_ms: number; 
+/**
+ * Accounts a whole-book refresh left as they were: nothing they depend on changed
+ * since the book's last refresh that day.
+ */
+unchanged: number }
 export type Refinement = { summary: OutcomeSummary; per_criterion: OutcomeMix[]; current_threshold: number; what_if: WhatIf[]; suggested_threshold: number | null; suggestion: string }
 export type Report = { kind: ReportKind; title: string; from: string; to: string; tables: ReportTable[] }
 export type ReportKind = "monthly" | "root_cause"

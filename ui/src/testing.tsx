@@ -38,7 +38,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     recomputeAccount: vi.fn(async () => {
       throw new Error("not faked");
     }),
-    recomputeAll: vi.fn(async () => ({ accounts: 0, scored: 0, signals_raised: 0, signals_cleared: 0, stages_moved: 0, duration_ms: 0 })),
+    recomputeAll: vi.fn(async () => ({ accounts: 0, scored: 0, signals_raised: 0, signals_cleared: 0, stages_moved: 0, duration_ms: 0, unchanged: 0 })),
     lastRecomputeDay: vi.fn(async () => null),
     overrideMeasure: vi.fn(async () => {
       throw new Error("not faked");

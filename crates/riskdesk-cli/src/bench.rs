@@ -171,7 +171,16 @@ pub async fn run(
         async { Ok(health::recompute(&store, None, tomorrow, |_, _| {}).await?) },
     )
     .await?;
-    // Everything is current: a whole-book refresh finds nothing to write.
+    // The rest of the daily refresh: scores are current, rules, escalation and ranks
+    // follow for the whole book.
+    step(
+        &mut rows,
+        format!("whole-book refresh after it (rules, escalation, rank; {n} accounts)"),
+        None,
+        async { Ok(refresh::run(&store, Scope::Book, tomorrow, "bench", |_, _| {}).await?) },
+    )
+    .await?;
+    // Everything is current: the whole book asked again finds nothing that changed.
     step(
         &mut rows,
         format!("refresh {n} accounts again the same day (nothing changed)"),

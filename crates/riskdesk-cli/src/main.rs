@@ -77,6 +77,9 @@ enum Command {
         /// Score as of this day (YYYY-MM-DD); defaults to today.
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        /// Compute every account, even when nothing changed since today's refresh.
+        #[arg(long)]
+        full: bool,
     },
     /// Rules: list them, or run them over the book (a dry run previews).
     Rules {
@@ -276,7 +279,7 @@ async fn main() -> Result<()> {
             as_of,
             history_weeks,
         } => demo(accounts, db, seed, as_of, history_weeks).await,
-        Command::Score { db, as_of } => score::run(db, as_of).await,
+        Command::Score { db, as_of, full } => score::run(db, as_of, full).await,
         Command::Explain { account, db, json } => score::explain(db, account, json).await,
         Command::Rules {
             command: RulesCommand::List { db },

@@ -16,8 +16,13 @@ async fn open(db: &Path) -> Result<Store> {
 
 /// The whole book's refresh: scores, stages, signals, rules, escalation and priority.
 /// Resumable: a kill leaves the book owed, and the next command finishes it.
-pub async fn run(db: PathBuf, as_of: Option<NaiveDate>) -> Result<()> {
+/// Asked again the same day, only accounts whose data or work changed are computed,
+/// unless `full`.
+pub async fn run(db: PathBuf, as_of: Option<NaiveDate>, full: bool) -> Result<()> {
     let store = open(&db).await?;
+    if full {
+        refresh::forget_full(&store).await?;
+    }
     let today = as_of.unwrap_or_else(|| Utc::now().date_naive());
     let started = Instant::now();
     let r = refresh::run(
@@ -31,10 +36,17 @@ pub async fn run(db: PathBuf, as_of: Option<NaiveDate>) -> Result<()> {
     eprintln!();
     let secs = started.elapsed().as_secs_f64();
     let s = &r.health;
+    if s.unchanged > 0 {
+        println!(
+            "{} accounts unchanged since today's refresh (nothing they depend on changed; --full computes them anyway)",
+            s.unchanged
+        );
+    }
     println!(
-        "Scored {} of {} accounts in {secs:.2} s ({:.0} accounts/s); signals raised {}, cleared {}; stages moved {}; CTAs opened {}, closed {}",
+        "Scored {} of {} {}accounts in {secs:.2} s ({:.0} accounts/s); signals raised {}, cleared {}; stages moved {}; CTAs opened {}, closed {}",
         s.scored,
         s.accounts,
+        if s.unchanged > 0 { "changed " } else { "" },
         s.accounts as f64 / secs.max(1e-9),
         s.signals_raised,
         s.signals_cleared,

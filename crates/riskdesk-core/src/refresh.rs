@@ -22,6 +22,23 @@ pub use crate::health::LAST_FULL_DAY;
 
 /// The whole book's marker in `refresh_pending`.
 const BOOK: &str = "*";
+/// What the last whole-book refresh was computed from: the day, the build and a digest of
+/// every setting that shapes a result (see `inputs_key`).
+const FULL_KEY: &str = "refresh.full_key";
+/// When the last whole-book refresh finished: work changed after it is owed again.
+const FULL_DONE_AT: &str = "refresh.full_done_at";
+/// The tables whose rows decide how data turns into scores, signals, CTAs and ranks.
+/// Small, so hashing all of them costs milliseconds.
+const SETTINGS_TABLES: &[&str] = &[
+    "config",
+    "scorecards",
+    "rules",
+    "playbooks",
+    "risk_categories",
+    "fx_rates",
+    "teams",
+    "users",
+];
 /// Ids per statement when clearing: well under SQLite's bound-parameter limit.
 const CLEAR_BATCH: usize = 10_000;
 
@@ -98,12 +115,19 @@ async fn clear(
     scope: &Scope,
     started_at: DateTime<Utc>,
     today: NaiveDate,
+    key: Option<String>,
 ) -> Result<()> {
     let mut tx = store.write().await?;
     if *scope == Scope::Book {
         // A run for a later day (`--as-of`) does not stand in for today's.
         let day = today.min(Utc::now().date_naive());
         crate::store::settings::set(&mut tx, LAST_FULL_DAY, &day.to_string()).await?;
+        if let Some(key) = key {
+            crate::store::settings::set(&mut tx, FULL_KEY, &key).await?;
+            // The run's own CTAs are older than this; a user's edit during the run is
+            // picked up by the next day's refresh.
+            crate::store::settings::set(&mut tx, FULL_DONE_AT, &Utc::now().to_rfc3339()).await?;
+        }
     }
     match scope {
         // The whole book covers every account's owed work recorded before it started.
@@ -126,8 +150,97 @@ async fn clear(
     Ok(())
 }
 
+/// The day, the build and a digest of every settings table: equal keys mean a whole-book
+/// refresh would compute what the last one did, for every account whose data has not
+/// changed since.
+async fn inputs_key(store: &Store, today: NaiveDate) -> Result<String> {
+    let digest = store
+        .read(|conn| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for table in SETTINGS_TABLES {
+                table.hash(&mut h);
+                // Names come from SETTINGS_TABLES, never from input.
+                let mut stmt =
+                    conn.prepare_cached(&format!("SELECT * FROM {table} ORDER BY rowid"))?;
+                let columns = stmt.column_count();
+                let mut rows = stmt.query([])?;
+                while let Some(row) = rows.next()? {
+                    for i in 0..columns {
+                        match row.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => 0u8.hash(&mut h),
+                            rusqlite::types::ValueRef::Integer(v) => (1u8, v).hash(&mut h),
+                            rusqlite::types::ValueRef::Real(v) => (2u8, v.to_bits()).hash(&mut h),
+                            rusqlite::types::ValueRef::Text(v) => (3u8, v).hash(&mut h),
+                            rusqlite::types::ValueRef::Blob(v) => (4u8, v).hash(&mut h),
+                        }
+                    }
+                }
+            }
+            Ok(h.finish())
+        })
+        .await?;
+    Ok(format!(
+        "{today}|{}|{digest:016x}",
+        env!("CARGO_PKG_VERSION")
+    ))
+}
+
+/// For a whole-book refresh asked for again on the day of the last one, with the same
+/// settings and build: the accounts that can have a different result (owed a refresh, or
+/// their record or their work changed since). None when the whole book must be computed.
+async fn changed_since_full(store: &Store, today: NaiveDate) -> Result<Option<Vec<String>>> {
+    let pool = store.pool();
+    let (Some(key), Some(done_at)) = (
+        crate::store::settings::get(pool, FULL_KEY).await?,
+        crate::store::settings::get(pool, FULL_DONE_AT).await?,
+    ) else {
+        return Ok(None);
+    };
+    if key != inputs_key(store, today).await? {
+        return Ok(None);
+    }
+    let Ok(done_at) = DateTime::parse_from_rfc3339(&done_at) else {
+        return Ok(None);
+    };
+    let done_at = done_at.with_timezone(&Utc);
+    let owed: Vec<String> = sqlx::query_scalar("SELECT account_id FROM refresh_pending")
+        .fetch_all(pool)
+        .await?;
+    if owed.iter().any(|id| id == BOOK) {
+        return Ok(None);
+    }
+    let mut ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM accounts WHERE updated_at > ?1 UNION SELECT account_id FROM ctas WHERE updated_at > ?1",
+    )
+    .bind(done_at)
+    .fetch_all(pool)
+    .await?;
+    ids.extend(owed);
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(Some(ids))
+}
+
+/// Forgets the last whole-book refresh, so the next one computes every account again
+/// (`riskdesk score --full`).
+pub async fn forget_full(store: &Store) -> Result<()> {
+    let mut tx = store.write().await?;
+    sqlx::query("DELETE FROM local_settings WHERE key = ?")
+        .bind(FULL_KEY)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// Brings `scope` up to date as of `today`; `progress` gets (done, total) while scoring.
 /// `trigger` names the run in the rule run log.
+///
+/// The whole book asked for again on the day of its last refresh, with the same settings,
+/// refreshes only the accounts whose data or work changed since: every other result would
+/// come out as it is (each step depends only on the day, the settings and the account's
+/// own data), so the rest are reported as unchanged.
 pub async fn run(
     store: &Store,
     scope: Scope,
@@ -137,6 +250,30 @@ pub async fn run(
 ) -> Result<RefreshSummary> {
     if matches!(&scope, Scope::Accounts(ids) if ids.is_empty()) {
         return Ok(RefreshSummary::default());
+    }
+    if scope == Scope::Book {
+        if let Some(changed) = changed_since_full(store, today).await? {
+            let book: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+                .fetch_one(store.pool())
+                .await?;
+            let unchanged = (book.max(0) as usize).saturating_sub(changed.len());
+            tracing::debug!(
+                changed = changed.len(),
+                unchanged,
+                "whole book asked again the same day"
+            );
+            let mut summary = if changed.is_empty() {
+                RefreshSummary::default()
+            } else {
+                let scope = Scope::Accounts(changed);
+                let mut tx = store.write().await?;
+                mark(&mut tx, &scope, today).await?;
+                tx.commit().await?;
+                run_marked(store, scope, today, trigger, progress).await?
+            };
+            summary.health.unchanged = unchanged.min(u32::MAX as usize) as u32;
+            return Ok(summary);
+        }
     }
     let mut tx = store.write().await?;
     mark(&mut tx, &scope, today).await?;
@@ -155,6 +292,11 @@ async fn run_marked(
     let started = std::time::Instant::now();
     // Owed work recorded from here on (a change made while this runs) stays owed.
     let started_at = Utc::now();
+    // The settings this run reads: a setting saved while it runs makes the next one full.
+    let key = match scope {
+        Scope::Book => Some(inputs_key(store, today).await?),
+        Scope::Accounts(_) => None,
+    };
 
     // Each step for exactly the scope, the worklist ranked once at the end.
     let lap = std::time::Instant::now();
@@ -165,7 +307,7 @@ async fn run_marked(
     crate::priority::refresh(store, scope.ids(), today).await?;
     tracing::debug!(score = ?scored, rules = ?(ruled - scored), rank = ?(lap.elapsed() - ruled), "refresh");
     crate::crashpoint("refresh.done");
-    clear(store, &scope, started_at, today).await?;
+    clear(store, &scope, started_at, today, key).await?;
     Ok(RefreshSummary {
         health,
         ctas_created: rules.created,

@@ -396,11 +396,12 @@ pub async fn start_recording(store: &Store, share: Share) -> Result<()> {
             device,
         }
         .encode();
+        let mut queued = 0;
         for t in TABLES {
             if t.is_directory() && share != Share::Everything {
                 continue;
             }
-            snapshot_table(&mut tx, t, wall, counter).await?;
+            queued += snapshot_table(&mut tx, t, wall, counter, queued).await?;
             stamp_table(&mut tx, t, &stamp).await?;
         }
     }
@@ -421,9 +422,20 @@ async fn tick(tx: &mut Tx) -> Result<(i64, i64)> {
     .await?)
 }
 
-async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> Result<()> {
+/// Queues every field of every record of `t`; returns how many. `base` counts the fields
+/// queued before, so change ids keep rising across tables.
+async fn snapshot_table(
+    tx: &mut Tx,
+    t: &SyncTable,
+    wall: i64,
+    counter: i64,
+    base: i64,
+) -> Result<i64> {
     let account = account_sql(t, "t");
-    // Change ids are UUIDv7 like the capture triggers' (migration 0011).
+    // Change ids are UUIDv7 like the capture triggers' (migration 0011), with the field's
+    // place in the snapshot where the triggers put random bits (RFC 9562's monotonic
+    // counter): the server's change-id index then grows at its end instead of at a
+    // random place per change, which kept a 100K-account first push slowing page by page.
     // One statement, record by record (all of a record's fields together), so a device
     // pulling the snapshot in pages can write each record as soon as its page arrives.
     let selects: Vec<String> = t
@@ -432,19 +444,21 @@ async fn snapshot_table(tx: &mut Tx, t: &SyncTable, wall: i64, counter: i64) -> 
         .map(|c| format!("SELECT t.{id} AS eid, {account} AS aid, '{c}' AS field, json_quote(t.{c}) AS value FROM {table} t", id = t.id_column, table = t.table))
         .collect();
     // Table and column names come from TABLES, never from input.
-    sqlx::query(&format!(
+    let queued = sqlx::query(&format!(
         "INSERT INTO sync_outbox (change_id, entity, entity_id, account_id, field, value, wall_ms, counter) \
-         SELECT printf('%08x-%04x-7%03x-%x%03x-%012x', (?2 >> 16) & 4294967295, ?2 & 65535, random() & 4095, \
-           8 + (random() & 3), random() & 4095, random() & 281474976710655), ?1, eid, aid, field, value, ?2, ?3 \
-         FROM ({}) ORDER BY eid, field",
+         SELECT printf('%08x-%04x-7%03x-%x%03x-%012x', (?2 >> 16) & 4294967295, ?2 & 65535, (n >> 14) & 4095, \
+           8 + ((n >> 12) & 3), n & 4095, random() & 281474976710655), ?1, eid, aid, field, value, ?2, ?3 \
+         FROM (SELECT ?4 + ROW_NUMBER() OVER (ORDER BY eid, field) AS n, * FROM ({})) ORDER BY n",
         selects.join(" UNION ALL ")
     ))
     .bind(t.name)
     .bind(wall)
     .bind(counter)
+    .bind(base)
     .execute(&mut **tx)
-    .await?;
-    Ok(())
+    .await?
+    .rows_affected();
+    Ok(queued as i64)
 }
 
 /// Every record of `t` now carries the snapshot's stamp on all its columns: one row per
@@ -480,11 +494,13 @@ type OutboxRow = (
     i64,
 );
 
-async fn outbox_page(pool: &SqlitePool, device: &str) -> Result<Vec<(i64, Change)>> {
+/// The next page of the outbox after `after`.
+async fn outbox_page(pool: &SqlitePool, device: &str, after: i64) -> Result<Vec<(i64, Change)>> {
     let rows: Vec<OutboxRow> = sqlx::query_as(
         "SELECT seq, change_id, entity, entity_id, account_id, field, value, wall_ms, counter \
-         FROM sync_outbox ORDER BY seq LIMIT ?",
+         FROM sync_outbox WHERE seq > ? ORDER BY seq LIMIT ?",
     )
+    .bind(after)
     .bind(PUSH_PAGE)
     .fetch_all(pool)
     .await?;
@@ -601,6 +617,50 @@ pub async fn set_aside(pool: &SqlitePool) -> Result<Vec<SetAside>> {
     .await?)
 }
 
+/// A pushed page the server answered.
+struct Landed {
+    /// Its last outbox sequence number.
+    last: i64,
+    conflicts: Vec<Conflict>,
+    refused: Vec<(Change, String)>,
+}
+
+/// Records what the server said of a pushed page and drops it from the outbox: the server
+/// has it (a retry after a lost answer is a no-op there), or refused it for good, and it
+/// is kept aside with the server's reason.
+async fn acknowledge(store: &Store, landed: Option<Landed>) -> Result<()> {
+    let Some(Landed {
+        last,
+        conflicts,
+        refused,
+    }) = landed
+    else {
+        return Ok(());
+    };
+    record_conflicts(store, &conflicts).await?;
+    let mut tx = store.write().await?;
+    for (c, reason) in &refused {
+        tracing::warn!(change = %c.change_id, entity = %c.entity, id = %c.entity_id, %reason, "the server refused a change");
+        sqlx::query(
+            "INSERT INTO sync_set_aside (direction, entity, entity_id, field, reason, at) VALUES ('out', ?, ?, ?, ?, ?) \
+             ON CONFLICT (direction, entity, entity_id) DO UPDATE SET field = excluded.field, reason = excluded.reason, at = excluded.at",
+        )
+        .bind(&c.entity)
+        .bind(&c.entity_id)
+        .bind(&c.field)
+        .bind(reason)
+        .bind(chrono::Utc::now())
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query("DELETE FROM sync_outbox WHERE seq <= ?")
+        .bind(last)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 /// One round: push the outbox, then pull and apply everything new.
 pub async fn sync_once(
     store: &Store,
@@ -618,45 +678,36 @@ pub async fn sync_once(
             total: to_push,
         });
     }
-    loop {
-        let page = outbox_page(pool, &device).await?;
-        let Some(last) = page.last().map(|(seq, _)| *seq) else {
-            break;
-        };
+    // Pipelined: while a page travels and the server stores it, the next one is read and
+    // the one before is acknowledged here (a first push of a big book is a few hundred
+    // pages; each side waited for the other).
+    let mut page = outbox_page(pool, &device, 0).await?;
+    let mut landed: Option<Landed> = None;
+    while let Some(last) = page.last().map(|(seq, _)| *seq) {
         let n = page.len() as u32;
-        let (conflicts, refused) = push_page(transport, &device, page).await?;
-        record_conflicts(store, &conflicts).await?;
+        let (pushed, next, acked) = tokio::join!(
+            push_page(transport, &device, page),
+            outbox_page(pool, &device, last),
+            acknowledge(store, landed.take()),
+        );
+        acked?;
+        let (conflicts, refused) = pushed?;
         report.conflicts += conflicts.len() as u32;
         report.set_aside += refused.len() as u32;
-        // Acknowledged: the server has them (a retry after a lost answer is a no-op there),
-        // or refused them for good, and they are kept aside with the server's reason.
-        let mut tx = store.write().await?;
-        for (c, reason) in &refused {
-            tracing::warn!(change = %c.change_id, entity = %c.entity, id = %c.entity_id, %reason, "the server refused a change");
-            sqlx::query(
-                "INSERT INTO sync_set_aside (direction, entity, entity_id, field, reason, at) VALUES ('out', ?, ?, ?, ?, ?) \
-                 ON CONFLICT (direction, entity, entity_id) DO UPDATE SET field = excluded.field, reason = excluded.reason, at = excluded.at",
-            )
-            .bind(&c.entity)
-            .bind(&c.entity_id)
-            .bind(&c.field)
-            .bind(reason)
-            .bind(chrono::Utc::now())
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("DELETE FROM sync_outbox WHERE seq <= ?")
-            .bind(last)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
         report.pushed += n;
+        landed = Some(Landed {
+            last,
+            conflicts,
+            refused,
+        });
         progress(Progress {
             phase: Phase::Pushing,
             done: u64::from(report.pushed),
             total: to_push.max(u64::from(report.pushed)),
         });
+        page = next?;
     }
+    acknowledge(store, landed.take()).await?;
     let mut cursor: i64 = settings::get(pool, CURSOR)
         .await?
         .and_then(|c| c.parse().ok())

@@ -399,13 +399,17 @@ fn check_scope(caller: &Caller, change: &Change, team: Option<&String>) -> Resul
 /// server's records, never from the push: a refusal names the change and refuses it whole.
 pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResponse> {
     req.check_version()?;
+    let t0 = std::time::Instant::now();
     check_shape(&req)?;
     let mut tx = db.begin_write().await?;
+    let t_begin = t0.elapsed();
     if !req.changes.is_empty() {
         claim_device(&mut tx, caller, &req.device_id).await?;
     }
     let fresh = check_records(db, &mut tx, &req.changes).await?;
+    let t_records = t0.elapsed();
     let teams = scopes(db, &mut tx, caller, &req.changes).await?;
+    let t_scopes = t0.elapsed();
     for c in &req.changes {
         if c.account_id == DIRECTORY_ACCOUNT {
             check_directory(&mut tx, caller, c).await?;
@@ -424,6 +428,7 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
         .execute(&mut *tx)
         .await?;
     }
+    let t_checked = t0.elapsed();
     let now = db::time(Utc::now());
     let mut bytes = bytes_so_far(&mut tx).await?;
     let rows = req
@@ -457,6 +462,7 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
     .bind(serde_json::Value::Array(rows).to_string())
     .fetch_all(&mut *tx)
     .await?;
+    let t_inserted = t0.elapsed();
     let seqs = serde_json::to_string(&accepted).map_err(|e| Error::Internal(e.to_string()))?;
     // One candidate per field (its latest change in this push): an upsert may touch a row
     // only once per statement on PostgreSQL.
@@ -473,6 +479,7 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
     .bind(seqs.clone())
     .execute(&mut *tx)
     .await?;
+    let t_winners = t0.elapsed();
     // An accepted change that is not its field's winner lost to another device's later
     // edit: the user who made it is told (a device superseding itself is no conflict).
     let lost: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
@@ -504,7 +511,9 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
         .await?;
         conflicts.push(Conflict { lost, winner });
     }
+    let t_lost = t0.elapsed();
     tx.commit().await?;
+    tracing::debug!(?t_begin, ?t_records, ?t_scopes, ?t_checked, ?t_inserted, ?t_winners, ?t_lost, total = ?t0.elapsed(), "push phases");
     Ok(PushResponse {
         protocol: PROTOCOL_VERSION,
         accepted: accepted.len() as u32,

@@ -27,4 +27,25 @@ describe("Settings › Recompute", () => {
     fireEvent.click(screen.getByTestId("retention-save"));
     await waitFor(() => expect(saveHistoryRetention).toHaveBeenLastCalledWith({ daily_days: 120, weekly_days: 730 }));
   });
+
+  it("says which accounts a same-day recompute left alone and why", async () => {
+    const recomputeAll = vi.fn(async () => ({
+      accounts: 1,
+      scored: 1,
+      signals_raised: 0,
+      signals_cleared: 1,
+      stages_moved: 0,
+      duration_ms: 40,
+      unchanged: 2499,
+    }));
+    render(
+      <WithApp backend={fakeBackend({ recomputeAll })}>
+        <SettingsScreen onUserChange={() => {}} initialTab="recompute" />
+      </WithApp>,
+    );
+    fireEvent.click(await screen.findByTestId("recompute-all"));
+    const result = await screen.findByTestId("recompute-result");
+    expect(result.textContent).toContain("2,499 accounts are unchanged since today's refresh");
+    expect(result.textContent).toContain("Scored 1 of 1 accounts whose data or work changed");
+  });
 });

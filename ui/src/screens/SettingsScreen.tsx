@@ -246,7 +246,13 @@ function RecomputePanel() {
       )}
       {result && (
         <p className="ok" data-testid="recompute-result">
-          Scored {result.scored.toLocaleString("en-US")} of {result.accounts.toLocaleString("en-US")} accounts in {(result.duration_ms / 1000).toFixed(1)} s ·{" "}
+          {result.unchanged > 0 && (
+            <>
+              {result.unchanged.toLocaleString("en-US")} accounts are unchanged since today's refresh (nothing they depend on changed).{" "}
+            </>
+          )}
+          Scored {result.scored.toLocaleString("en-US")} of {result.accounts.toLocaleString("en-US")} accounts
+          {result.unchanged > 0 ? " whose data or work changed" : ""} in {(result.duration_ms / 1000).toFixed(1)} s ·{" "}
           {result.signals_raised} signals raised, {result.signals_cleared} cleared{result.stages_moved > 0 && ` · ${result.stages_moved} stages moved`}.
         </p>
       )}

@@ -51,6 +51,9 @@ pub struct RecomputeSummary {
     /// Accounts whose lifecycle stage moved.
     pub stages_moved: u32,
     pub duration_ms: u32,
+    /// Accounts a whole-book refresh left as they were: nothing they depend on changed
+    /// since the book's last refresh that day.
+    pub unchanged: u32,
 }
 
 /// The result for one account, before it is written.

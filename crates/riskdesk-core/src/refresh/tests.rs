@@ -112,9 +112,12 @@ async fn a_refresh_run_twice_leaves_what_one_run_leaves() {
         None,
         "a run pays its own debt"
     );
+    // A full run again, not the same-day shortcut.
+    forget_full(&store).await.expect("forget");
     let second = run(&store, Scope::Book, test_day(), "test", |_, _| {})
         .await
         .expect("second");
+    assert_eq!(second.health.unchanged, 0);
     assert_eq!((second.ctas_created, second.ctas_closed), (0, 0));
     assert_eq!(state(store.pool()).await, once);
 }
@@ -185,5 +188,80 @@ async fn a_small_refresh_keeps_the_days_aggregate_exact() {
     assert!(
         score.is_some_and(|s| s < 50.0),
         "the overrides should have sunk it: {score:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_whole_book_again_the_same_day_refreshes_only_what_changed() {
+    let (_dir, store) = book(40).await;
+    let day = test_day();
+    let first = run(&store, Scope::Book, day, "t", |_, _| {})
+        .await
+        .expect("run");
+    assert_eq!((first.health.accounts, first.health.unchanged), (40, 0));
+    // Settings written by the first run's first read (shipped scorecards) settle here.
+    run(&store, Scope::Book, day, "t", |_, _| {})
+        .await
+        .expect("run");
+
+    let again = run(&store, Scope::Book, day, "t", |_, _| {})
+        .await
+        .expect("run");
+    assert_eq!((again.health.accounts, again.health.unchanged), (0, 40));
+
+    // One account's data changes: only it is refreshed, and the book ends as a full
+    // refresh would leave it.
+    let id: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .expect("id");
+    let before = state(store.pool()).await;
+    let mut tx = store.write().await.expect("tx");
+    sqlx::query("UPDATE usage_weekly SET active_users = 0 WHERE account_id = ?")
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .expect("usage");
+    mark(&mut tx, &Scope::Accounts(vec![id.clone()]), day)
+        .await
+        .expect("mark");
+    tx.commit().await.expect("commit");
+    let one = run(&store, Scope::Book, day, "t", |_, _| {})
+        .await
+        .expect("run");
+    assert_eq!((one.health.accounts, one.health.unchanged), (1, 39));
+    let narrowed = state(store.pool()).await;
+    assert_ne!(narrowed, before, "the changed account was scored again");
+    forget_full(&store).await.expect("forget");
+    let full = run(&store, Scope::Book, day, "t", |_, _| {})
+        .await
+        .expect("run");
+    assert_eq!((full.health.accounts, full.health.unchanged), (40, 0));
+    assert_eq!(state(store.pool()).await, narrowed);
+
+    // A changed setting makes the next one whole again, as does another day.
+    let mut severity = crate::health::severity_config(store.pool())
+        .await
+        .expect("severity");
+    severity.high_at -= 1.0;
+    crate::health::save_severity_config(&store, &severity)
+        .await
+        .expect("save");
+    let after_setting = run(&store, Scope::Book, day, "t", |_, _| {})
+        .await
+        .expect("run");
+    assert_eq!(after_setting.health.unchanged, 0);
+    let next_day = run(
+        &store,
+        Scope::Book,
+        day.succ_opt().expect("day"),
+        "t",
+        |_, _| {},
+    )
+    .await
+    .expect("run");
+    assert_eq!(
+        (next_day.health.accounts, next_day.health.unchanged),
+        (40, 0)
     );
 }

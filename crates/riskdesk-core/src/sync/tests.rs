@@ -177,6 +177,19 @@ async fn writes_are_captured_field_by_field_once_recording() {
         first <= last && last.0 >= 1_700_000_000,
         "{first:?} {last:?}"
     );
+    // The snapshot's ids rise in the order it is sent, across tables: the server's
+    // change-id index grows at its end.
+    let snapshot: Vec<String> = sqlx::query_scalar(
+        "SELECT change_id FROM sync_outbox WHERE wall_ms = (SELECT max(wall_ms) FROM sync_outbox) ORDER BY seq",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("snapshot ids");
+    assert!(snapshot.len() > 100, "{}", snapshot.len());
+    assert!(
+        snapshot.windows(2).all(|w| w[0] < w[1]),
+        "snapshot change ids rise with the outbox"
+    );
 }
 
 /// What a device shares when it connects is stamped then: an edit made elsewhere before
@@ -233,7 +246,7 @@ async fn a_device_upgraded_from_field_rows_keeps_what_it_knew() {
         .await
         .expect("record");
     let device = device_id(a.pool()).await.expect("device");
-    let changes: Vec<Change> = outbox_page(a.pool(), &device)
+    let changes: Vec<Change> = outbox_page(a.pool(), &device, 0)
         .await
         .expect("outbox")
         .into_iter()
