@@ -80,6 +80,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::worklist::worklist_page,
         commands::worklist::why_here,
         commands::worklist::renewal_triage,
+        commands::worklist::triage_settings,
+        commands::worklist::save_triage_settings,
         commands::worklist::risk_huddle,
         commands::worklist::export_huddle,
         commands::worklist::tech_touch_lane,

@@ -104,7 +104,21 @@ describe("Worklist", () => {
     const order = await texts(driver, "triage-row");
     assert.equal(order.length, count, "each renewal once");
     assert.ok(order.every((t, i) => t.startsWith(String(i + 1))), "positions run 1..n");
+    // Risk first, each risk row with its causes and stake; no upsell above a risk.
+    const group = (t) => /At risk|NPS detractors|Medium risk|Not enough data|Upsell candidates|Healthy/.exec(t)?.[0];
+    const risky = (t) => ["At risk", "NPS detractors", "Medium risk", "Not enough data"].includes(group(t));
+    const lastRisk = order.map(risky).lastIndexOf(true);
+    const firstUpsell = order.findIndex((t) => group(t) === "Upsell candidates");
+    assert.ok(lastRisk >= 0, "the demo book renews some accounts at risk next quarter");
+    assert.ok(firstUpsell === -1 || firstUpsell > lastRisk, `an upsell (${firstUpsell + 1}) ranks above a risk (${lastRisk + 1})`);
+    for (const t of order.filter((t) => group(t) === "At risk")) assert.match(t, /— .+; .+ likely lost \(severity \d+\) = .+ at stake/);
     await screenshot(driver, "22-triage");
+    // The explicit setting weighs upsells against risk, and is kept.
+    const together = await find(driver, "triage-upsell-with-risk");
+    await together.click();
+    await eventually(async () => (await (await find(driver, "triage-upsell-with-risk")).isSelected()) || null, "the setting did not stick");
+    await (await find(driver, "triage-upsell-with-risk")).click();
+    await eventually(async () => !(await (await find(driver, "triage-upsell-with-risk")).isSelected()) || null, "the setting did not go back");
   });
 
   test("the huddle lists each CSM's top five and exports them", async () => {

@@ -41,6 +41,7 @@ import type {
   PriorityConfig,
   RiskCategory,
   Triage,
+  TriageSettings,
   WhyHere,
   WorklistPage,
   WorklistQuery,
@@ -126,6 +127,7 @@ export type {
   Triage,
   TriageGroup,
   TriageItem,
+  TriageSettings,
   UrgencyBand,
   WhyHere,
   WorklistPage,
@@ -278,6 +280,7 @@ export interface Backend {
   worklistPage(query: WorklistQuery): Promise<WorklistPage>;
   whyHere(accountId: string): Promise<WhyHere>;
   renewalTriage(scope: CtaScope, from: string | null, to: string | null): Promise<Triage>;
+  saveTriageSettings(settings: TriageSettings): Promise<TriageSettings>;
   riskHuddle(everyone: boolean): Promise<HuddleCsm[]>;
   exportHuddle(everyone: boolean): Promise<HuddleExport>;
   techTouchLane(): Promise<LaneSummary>;
@@ -393,6 +396,7 @@ export const tauriBackend: Backend = {
   worklistPage: (query) => unwrap(commands.worklistPage(query)),
   whyHere: (accountId) => unwrap(commands.whyHere(accountId)),
   renewalTriage: (scope, from, to) => unwrap(commands.renewalTriage(scope, from, to)),
+  saveTriageSettings: (settings) => unwrap(commands.saveTriageSettings(settings)),
   riskHuddle: (everyone) => unwrap(commands.riskHuddle(everyone)),
   exportHuddle: (everyone) => unwrap(commands.exportHuddle(everyone)),
   techTouchLane: () => unwrap(commands.techTouchLane()),

@@ -518,6 +518,25 @@ async renewalTriage(scope: CtaScope, from: string | null, to: string | null) : P
 }
 },
 /**
+ * How triage orders upsells against risk.
+ */
+async triageSettings() : Promise<Result<TriageSettings, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("triage_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveTriageSettings(settings: TriageSettings) : Promise<Result<TriageSettings, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_triage_settings", { settings }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Each CSM's top five: the current user's team, or everyone's with `everyone`.
  */
 async riskHuddle(everyone: boolean) : Promise<Result<HuddleCsm[], AppError>> {
@@ -1763,7 +1782,7 @@ export type TrendPoint = { day: string;
  * Lane accounts scoring under 50 on that day's snapshot.
  */
 at_risk: number; scored: number }
-export type Triage = { from: string; to: string; groups: GroupSummary[]; order: TriageItem[] }
+export type Triage = { from: string; to: string; settings: TriageSettings; groups: GroupSummary[]; order: TriageItem[] }
 /**
  * Triage groups, in the order an account is claimed by them.
  */
@@ -1772,7 +1791,33 @@ export type TriageItem = { position: number; account_id: string; name: string; g
 /**
  * Other groups it also falls in: handled here, once.
  */
-also: TriageGroup[]; arr: number; days_to_renewal: number; score: number; reason: string }
+also: TriageGroup[]; arr: number; days_to_renewal: number; 
+/**
+ * How likely the renewal is lost (risk groups), 0–1.
+ */
+likelihood: number | null; 
+/**
+ * Revenue at stake (risk groups) or expected expansion (upsell), base currency.
+ */
+value: number; 
+/**
+ * What the order sorts by: `value` × urgency.
+ */
+score: number; causes: string[]; reason: string; 
+/**
+ * Its place among the same renewals in the worklist's order, when ranked there.
+ */
+worklist_position: number | null; 
+/**
+ * Why the worklist places it elsewhere, when it does.
+ */
+worklist_note: string | null }
+/**
+ * How triage orders groups against each other: by default every renewal with risk comes
+ * before any upsell candidate; with `upsell_with_risk` an upsell's expected expansion
+ * competes with the revenue at stake of the risk groups.
+ */
+export type TriageSettings = { upsell_with_risk: boolean }
 /**
  * An owner the file names that no person in the store matches.
  */

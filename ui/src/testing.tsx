@@ -107,6 +107,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
     renewalTriage: vi.fn(async () => {
       throw new Error("not faked");
     }),
+    saveTriageSettings: vi.fn(async (s) => s),
     riskHuddle: vi.fn(async () => []),
     exportHuddle: vi.fn(async () => ({ path: "/tmp/huddle.md", markdown: "" })),
     techTouchLane: vi.fn(async () => {

@@ -83,6 +83,23 @@ pub async fn renewal_triage(
     Ok(triage::renewals(state.store.pool(), from, to, owners.as_deref(), today()).await?)
 }
 
+/// How triage orders upsells against risk.
+#[tauri::command]
+#[specta::specta]
+pub async fn triage_settings(state: State<'_, AppState>) -> AppResult<triage::TriageSettings> {
+    Ok(triage::settings(state.store.pool()).await?)
+}
+
+#[tauri::command]
+#[specta::specta]
+pub async fn save_triage_settings(
+    state: State<'_, AppState>,
+    settings: triage::TriageSettings,
+) -> AppResult<triage::TriageSettings> {
+    triage::save_settings(&state.store, &settings).await?;
+    Ok(settings)
+}
+
 /// Each CSM's top five: the current user's team, or everyone's with `everyone`.
 #[tauri::command]
 #[specta::specta]

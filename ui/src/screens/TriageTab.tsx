@@ -27,6 +27,7 @@ export function TriageTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAcc
   const [window, setWindow] = useState<{ from: string; to: string } | null>(null);
   const [triage, setTriage] = useState<Triage | null>(null);
   const [group, setGroup] = useState<TriageGroup | null>(null);
+  const [reload, setReload] = useState(0);
 
   useEffect(() => {
     let live = true;
@@ -41,7 +42,16 @@ export function TriageTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAcc
     return () => {
       live = false;
     };
-  }, [backend, scope, window, reportError]);
+  }, [backend, scope, window, reload, reportError]);
+
+  const weighTogether = async (upsell_with_risk: boolean) => {
+    try {
+      await backend.saveTriageSettings({ upsell_with_risk });
+      setReload((n) => n + 1);
+    } catch (e) {
+      reportError(e);
+    }
+  };
 
   if (!triage || !window) return <p className="empty">Loading…</p>;
   const shown = group ? triage.order.filter((i) => i.group === group) : triage.order;
@@ -56,6 +66,15 @@ export function TriageTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAcc
         <span className="muted" data-testid="triage-summary">
           {triage.order.length} renewals · {formatMoney(Math.round(total * 100), "USD", 2, true)} ARR
         </span>
+        <label className="check" title="Off: every renewal with risk comes before any upsell candidate. On: an upsell's expected expansion competes with the revenue at stake.">
+          <input
+            type="checkbox"
+            checked={triage.settings.upsell_with_risk}
+            onChange={(e) => weighTogether(e.target.checked)}
+            data-testid="triage-upsell-with-risk"
+          />
+          Weigh upsells against risk
+        </label>
       </div>
       <div className="triage-groups" data-testid="triage-groups">
         {triage.groups.map((g) => (
@@ -74,6 +93,7 @@ export function TriageTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAcc
               <th>Account</th>
               <th>Group</th>
               <th className="num">ARR</th>
+              <th className="num">At stake / expansion</th>
               <th>Renewal</th>
               <th>Why this position</th>
             </tr>
@@ -88,8 +108,18 @@ export function TriageTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAcc
                   {i.also.length > 0 && <small className="muted"> also {i.also.map((g) => ONE[g]).join(", ")}</small>}
                 </td>
                 <td className="num">{formatMoney(Math.round(i.arr * 100), "USD", 2, true)}</td>
+                <td className="num" title={i.likelihood !== null ? `${Math.round(i.likelihood * 100)} % likely lost` : undefined}>
+                  {i.value > 0 ? formatMoney(Math.round(i.value * 100), "USD", 2, true) : "—"}
+                </td>
                 <td>{formatDate(new Date(Date.now() + i.days_to_renewal * 86_400_000).toISOString())}</td>
-                <td className="muted small">{i.reason}</td>
+                <td className="small">
+                  <span className="muted" data-testid="triage-reason">{i.reason}</span>
+                  {i.worklist_note && (
+                    <small className="worklist-note" data-testid="triage-worklist-note">
+                      {i.worklist_note}
+                    </small>
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
