@@ -1005,7 +1005,13 @@ export type Action = { kind: "create_cta"; cta_type: CtaType; reason: string; pr
 /**
  * Close the CTAs this rule opened once its condition no longer holds.
  */
-{ kind: "close_when_cleared"; outcome: string } | { kind: "set_category"; category: string } | { kind: "start_digital_playbook"; playbook: string } | { kind: "add_timeline_note"; text: string }
+{ kind: "close_when_cleared"; outcome: string } | { kind: "set_category"; category: string } | { kind: "start_digital_playbook"; playbook: string } | { kind: "add_timeline_note"; text: string } | 
+/**
+ * Open a leadership escalation: an escalation CTA for the executive who owns the
+ * risk's category, linked to the account's risk CTA, with the rule's evidence; one
+ * open per account and none during a de-escalation's quiet period, as the criteria.
+ */
+{ kind: "escalate_to_leadership"; reason: string }
 /**
  * What leadership agreed to do.
  */
@@ -1073,6 +1079,11 @@ export type Condition = { kind: "all"; conditions: Condition[] } | { kind: "any"
  * An active signal of this kind (any kind when None) at this severity or above.
  */
 { kind: "signal"; signal: SignalKind | null; min_severity: Level } | { kind: "health_band_is"; band: string } | 
+/**
+ * The account's severity level is this or worse: follows the cut-offs in Settings,
+ * where a severity-score condition would hard-code them.
+ */
+{ kind: "severity_at_least"; level: Level } | 
 /**
  * Whether the account has a live (open, in progress or snoozed) CTA of this type
  * (any type when None).
@@ -1555,6 +1566,10 @@ export type RowError = {
 line: number; column: string; value: string; reason: string }
 export type Rule = { id: string; name: string; enabled: boolean; version: number; definition: RuleDefinition }
 /**
+ * What one rule did (or would do) in a run.
+ */
+export type RuleCounts = { rule: string; fired: number; created: number; already_open: number; suppressed: number; closed: number }
+/**
  * A rule as stored.
  */
 export type RuleDefinition = { description: string; condition: Condition; actions: Action[] }
@@ -1567,11 +1582,23 @@ export type RuleSchedule = { every_hours: number }
  * One line of the run log.
  */
 export type RunLogEntry = { id: string; started_at: string; finished_at: string; dry_run: boolean; trigger: string; accounts: number; fired: number; created: number; closed: number; suppressed: number; errors: string[] }
-export type RunReport = { dry_run: boolean; accounts: number; fired: number; created: number; closed: number; suppressed: number; duration_ms: number; started_at: string; 
+export type RunReport = { dry_run: boolean; accounts: number; fired: number; created: number; closed: number; suppressed: number; 
+/**
+ * Leadership escalations opened by rules.
+ */
+escalated: number; duration_ms: number; started_at: string; 
 /**
  * What happened where, first `FIRINGS_KEPT` of them.
  */
-firings: Firing[]; errors: string[] }
+firings: Firing[]; 
+/**
+ * Firings beyond `FIRINGS_KEPT`, counted but not listed.
+ */
+firings_left_out: number; 
+/**
+ * Each rule's count of firings, by what they did.
+ */
+by_rule: RuleCounts[]; errors: string[] }
 /**
  * Where a measure's score came from.
  */

@@ -291,27 +291,7 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
         (level, 0) => format!("{level} severity"),
         (level, n) => format!("{level} severity and {n} live risk CTA(s)"),
     };
-    let small = i.segment == Segment::TechTouch || i.arr < c.digital_lane_arr;
-    let exception = i.level == Level::High
-        && matches!(
-            i.expansion,
-            ExpansionPotential::High | ExpansionPotential::Medium
-        );
-    let (lane, lane_reason) = match (small, exception) {
-        (false, _) => ("csm", "a named CSM account".to_string()),
-        (true, true) => (
-            "csm",
-            "tech-touch, surfaced to a person: High severity with expansion potential".to_string(),
-        ),
-        (true, false) if i.segment == Segment::TechTouch => (
-            "digital",
-            "tech-touch segment: digital playbooks".to_string(),
-        ),
-        (true, false) => (
-            "digital",
-            format!("ARR below {}: digital playbooks", money(c.digital_lane_arr)),
-        ),
-    };
+    let (lane, lane_reason) = lane(c, i.segment, i.arr, i.level, i.expansion);
     Priority {
         score: points,
         at_risk,
@@ -321,6 +301,39 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
             lane_reason,
             at_risk_reason,
         },
+    }
+}
+
+/// The lane an account works in, and why: "csm" for a person, "digital" for the
+/// tech-touch lane's playbooks (small accounts, unless High severity with expansion
+/// potential makes one an exception a person takes).
+pub fn lane(
+    c: &PriorityConfig,
+    segment: Segment,
+    arr: f64,
+    level: Level,
+    expansion: ExpansionPotential,
+) -> (&'static str, String) {
+    let small = segment == Segment::TechTouch || arr < c.digital_lane_arr;
+    let exception = level == Level::High
+        && matches!(
+            expansion,
+            ExpansionPotential::High | ExpansionPotential::Medium
+        );
+    match (small, exception) {
+        (false, _) => ("csm", "a named CSM account".to_string()),
+        (true, true) => (
+            "csm",
+            "tech-touch, surfaced to a person: High severity with expansion potential".to_string(),
+        ),
+        (true, false) if segment == Segment::TechTouch => (
+            "digital",
+            "tech-touch segment: digital playbooks".to_string(),
+        ),
+        (true, false) => (
+            "digital",
+            format!("ARR below {}: digital playbooks", money(c.digital_lane_arr)),
+        ),
     }
 }
 

@@ -245,6 +245,7 @@ export function CockpitScreen({ onOpenAccount }: { onOpenAccount: (accountId: st
                           {r.tasks_total > 0 ? ` · ${r.tasks_done}/${r.tasks_total} tasks` : ""}
                           {base ? ` · ${formatMoney(r.arr_base_minor, base.currency, base.minor_digits, true)}` : ""}
                           {query.scope !== "mine" && r.owner_name ? ` · ${r.owner_name}` : ""}
+                          {!r.owner_name && r.cta.cta_type === "digital" ? " · tech-touch lane (runs itself)" : ""}
                         </span>
                       </button>
                     </li>

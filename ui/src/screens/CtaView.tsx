@@ -96,7 +96,7 @@ export function CtaView({
         {c.status === "in_progress" && <span className="pill">in progress</span>}
         {c.status === "closed" && <span className="pill" data-testid="cta-closed">closed · {c.outcome?.replace(/_/g, " ")}</span>}
         <span className="muted small cta-due">
-          {c.due_on ? `due ${formatDate(c.due_on)}` : "no due date"} {d.owner_name ? `· ${d.owner_name}` : "· unassigned"}
+          {c.due_on ? `due ${formatDate(c.due_on)}` : "no due date"} {d.owner_name ? `· ${d.owner_name}` : c.cta_type === "digital" ? "· tech-touch lane (runs itself)" : "· unassigned"}
         </span>
       </div>
       {onOpenAccount && (

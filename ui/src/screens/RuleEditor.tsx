@@ -22,6 +22,7 @@ export const CONDITION_KINDS: Array<[ConditionKind, string]> = [
   ["adopted", "Adopted"],
   ["expansion_at_least", "Expansion potential"],
   ["health_band_is", "Health band is"],
+  ["severity_at_least", "Severity level"],
   ["open_cta", "Open CTA"],
 ];
 
@@ -86,6 +87,8 @@ export function blankCondition(kind: ConditionKind): Condition {
       return { kind, potential: "medium" };
     case "health_band_is":
       return { kind, band: "Red" };
+    case "severity_at_least":
+      return { kind, level: "high" };
     case "open_cta":
       return { kind, cta_type: "risk", open: false };
   }
@@ -103,6 +106,8 @@ export function blankAction(kind: ActionKind): Action {
       return { kind, playbook: "Digital re-engagement" };
     case "add_timeline_note":
       return { kind, text: "" };
+    case "escalate_to_leadership":
+      return { kind, reason: "" };
   }
 }
 
@@ -319,6 +324,15 @@ function ConditionEditor({ value, onChange, onRemove, measures, path }: { value:
         </select>
       );
       break;
+    case "severity_at_least":
+      body = (
+        <select value={value.level} onChange={(e) => onChange({ kind: "severity_at_least", level: e.target.value as Level })} aria-label="Severity level" data-testid={`severity-level-${path}`}>
+          <option value="high">is High</option>
+          <option value="medium">is Medium or High</option>
+          <option value="low">is any level (scored)</option>
+        </select>
+      );
+      break;
     case "health_band_is":
       body = <input value={value.band} onChange={(e) => onChange({ kind: "health_band_is", band: e.target.value })} aria-label="Band" placeholder="Band name, e.g. Red" />;
       break;
@@ -362,7 +376,8 @@ function ActionEditor({ value, onChange, onRemove, playbooks, users, index }: { 
       body = (
         <>
           <select value={v.cta_type} onChange={(e) => onChange({ ...v, cta_type: e.target.value as CtaType })} aria-label="CTA type">
-            {CTA_TYPES.map((t) => (
+            {/* An escalation comes from "Escalate to leadership", never from a lookalike CTA. */}
+            {CTA_TYPES.filter((t) => t !== "escalation" || v.cta_type === "escalation").map((t) => (
               <option key={t} value={t}>
                 {t}
               </option>
@@ -428,6 +443,17 @@ function ActionEditor({ value, onChange, onRemove, playbooks, users, index }: { 
     case "add_timeline_note":
       body = <input className="grow" placeholder="Note for the timeline" value={value.text} onChange={(e) => onChange({ kind: "add_timeline_note", text: e.target.value })} />;
       break;
+    case "escalate_to_leadership":
+      body = (
+        <input
+          className="grow"
+          placeholder="Why leadership should look, e.g. High severity on a large account"
+          value={value.reason}
+          onChange={(e) => onChange({ kind: "escalate_to_leadership", reason: e.target.value })}
+          data-testid={`action-escalate-reason-${index}`}
+        />
+      );
+      break;
   }
   return (
     <div className="cond-row action-row" data-testid={`action-${index}`}>
@@ -437,6 +463,7 @@ function ActionEditor({ value, onChange, onRemove, playbooks, users, index }: { 
         <option value="set_category">Set risk category</option>
         <option value="start_digital_playbook">Start a digital playbook</option>
         <option value="add_timeline_note">Add a timeline note</option>
+        <option value="escalate_to_leadership">Escalate to leadership</option>
       </select>
       {body}
       <button type="button" className="link danger" onClick={onRemove} aria-label="Remove action">

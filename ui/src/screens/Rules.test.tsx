@@ -31,6 +31,9 @@ describe("rule builder pieces", () => {
 
   it("says what a rule does in a line", () => {
     expect(describeActions(rule.definition.actions)).toBe("creates a high risk CTA (Detractor follow-up) · closes it as resolved when cleared");
+    expect(describeActions([{ kind: "escalate_to_leadership", reason: "Severity above 50" }, { kind: "start_digital_playbook", playbook: "Digital re-engagement" }])).toBe(
+      "escalates to leadership · starts Digital re-engagement",
+    );
   });
 });
 

@@ -22,6 +22,8 @@ export function describeActions(actions: Action[]): string {
           return `starts ${a.playbook}`;
         case "add_timeline_note":
           return "adds a timeline note";
+        case "escalate_to_leadership":
+          return "escalates to leadership";
       }
     })
     .join(" · ");

@@ -128,6 +128,7 @@ pub fn criterion_label(criterion: &str) -> &'static str {
         "strategic_sponsor_lost" => "Strategic account, sponsor lost",
         "steep_usage_drop" => "Steep usage drop",
         "recurring_issues" => "Recurring product issues",
+        "rule" => "Escalated by a rule",
         _ => "Escalated by hand",
     }
 }

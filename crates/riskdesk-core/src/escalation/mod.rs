@@ -134,6 +134,38 @@ async fn open(tx: &mut Tx, o: Opening<'_>) -> Result<Option<String>> {
     Ok(Some(cta_id))
 }
 
+/// Opens an escalation a rule asked for, in the rule run's transaction: None when the
+/// account has one open or is in a de-escalation's quiet period.
+pub(crate) async fn open_for_rule(
+    tx: &mut Tx,
+    account_id: &str,
+    reason: &str,
+    today: NaiveDate,
+) -> Result<Option<String>> {
+    let quiet: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM escalations WHERE account_id = ? AND (closed_at IS NULL OR quiet_until > ?)",
+    )
+    .bind(account_id)
+    .bind(today)
+    .fetch_one(&mut **tx)
+    .await?;
+    if quiet > 0 {
+        return Ok(None);
+    }
+    open(
+        tx,
+        Opening {
+            account_id,
+            criterion: "rule",
+            reason,
+            by: None,
+            at: Utc::now(),
+            day: today,
+        },
+    )
+    .await
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct EscalationRun {

@@ -134,6 +134,11 @@ pub enum Condition {
     HealthBandIs {
         band: String,
     },
+    /// The account's severity level is this or worse: follows the cut-offs in Settings,
+    /// where a severity-score condition would hard-code them.
+    SeverityAtLeast {
+        level: Level,
+    },
     /// Whether the account has a live (open, in progress or snoozed) CTA of this type
     /// (any type when None).
     OpenCta {
@@ -179,6 +184,12 @@ pub enum Action {
     AddTimelineNote {
         text: String,
     },
+    /// Open a leadership escalation: an escalation CTA for the executive who owns the
+    /// risk's category, linked to the account's risk CTA, with the rule's evidence; one
+    /// open per account and none during a de-escalation's quiet period, as the criteria.
+    EscalateToLeadership {
+        reason: String,
+    },
 }
 
 impl Action {
@@ -186,7 +197,10 @@ impl Action {
         let mut out = Vec::new();
         let blank = |s: &str| s.trim().is_empty();
         match self {
-            Action::CreateCta { reason, due_in_days, owner, .. } => {
+            Action::CreateCta { reason, due_in_days, owner, cta_type, .. } => {
+                if *cta_type == CtaType::Escalation {
+                    out.push(format!("{at}create_cta.cta_type: an escalation-type CTA would not be an escalation; use escalate_to_leadership, which opens one that reaches the WBR"));
+                }
                 if blank(reason) {
                     out.push(format!("{at}create_cta.reason: say why the CTA exists"));
                 }
@@ -205,6 +219,7 @@ impl Action {
             Action::SetCategory { category } if blank(category) => out.push(format!("{at}set_category.category: name a category")),
             Action::StartDigitalPlaybook { playbook } if blank(playbook) => out.push(format!("{at}start_digital_playbook.playbook: name a playbook")),
             Action::AddTimelineNote { text } if blank(text) => out.push(format!("{at}add_timeline_note.text: the note is empty")),
+            Action::EscalateToLeadership { reason } if blank(reason) => out.push(format!("{at}escalate_to_leadership.reason: say why leadership should look")),
             _ => {}
         }
         out
@@ -257,6 +272,7 @@ pub struct AccountState {
     pub band: Option<String>,
     pub health_change_30_pct: Option<f64>,
     pub severity: Option<f64>,
+    pub severity_level: Option<Level>,
     pub arr_major: f64,
     pub days_to_renewal: i64,
     pub days_since_contract: i64,
@@ -467,6 +483,18 @@ impl Condition {
                     None => format!("no open {kind}CTA"),
                 };
                 v(hit.is_some() == *open, line)
+            }
+            Condition::SeverityAtLeast { level } => {
+                let holds = s.severity_level.is_some_and(|l| l.rank() >= level.rank());
+                v(
+                    holds,
+                    match s.severity_level {
+                        Some(l) => {
+                            format!("severity {l} {} {level}", if holds { "≥" } else { "<" })
+                        }
+                        None => "no severity yet (not scored)".into(),
+                    },
+                )
             }
             Condition::HealthBandIs { band } => {
                 let holds = s.band.as_deref() == Some(band.as_str());

@@ -168,11 +168,29 @@ pub struct RunReport {
     pub created: u32,
     pub closed: u32,
     pub suppressed: u32,
+    /// Leadership escalations opened by rules.
+    pub escalated: u32,
     pub duration_ms: u32,
     pub started_at: DateTime<Utc>,
     /// What happened where, first `FIRINGS_KEPT` of them.
     pub firings: Vec<Firing>,
+    /// Firings beyond `FIRINGS_KEPT`, counted but not listed.
+    pub firings_left_out: u32,
+    /// Each rule's count of firings, by what they did.
+    pub by_rule: Vec<RuleCounts>,
     pub errors: Vec<String>,
+}
+
+/// What one rule did (or would do) in a run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct RuleCounts {
+    pub rule: String,
+    pub fired: u32,
+    pub created: u32,
+    pub already_open: u32,
+    pub suppressed: u32,
+    pub closed: u32,
 }
 
 const FIRINGS_KEPT: usize = 2_000;
@@ -183,6 +201,19 @@ struct Loaded {
     name: String,
     owner_id: Option<String>,
     state: AccountState,
+    /// An open escalation, or a de-escalation's quiet period until this day.
+    escalation: Option<Option<NaiveDate>>,
+}
+
+impl Loaded {
+    /// Whether a rule may open an escalation today (the criteria's rule).
+    fn may_escalate(&self, today: NaiveDate) -> bool {
+        match self.escalation {
+            None => true,
+            Some(Some(quiet_until)) => quiet_until <= today,
+            Some(None) => false,
+        }
+    }
 }
 
 struct LiveCta {
@@ -190,6 +221,7 @@ struct LiveCta {
     status: String,
     snoozed_until: Option<NaiveDate>,
     rule_id: Option<String>,
+    owner_id: Option<String>,
 }
 
 /// Live CTAs by (account, type, reason).
@@ -220,7 +252,7 @@ fn read_states(
     accounts.each(
         conn,
         "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
-         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on, s.scores \
+         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on, s.scores, h.severity_level \
          FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
          LEFT JOIN health_state s ON s.account_id = a.id WHERE a.id{accounts}",
         |r| {
@@ -256,6 +288,10 @@ fn read_states(
                 band: r.get(11)?,
                 health_change_30_pct: change_pct,
                 severity: r.get(13)?,
+                severity_level: match r.get_ref(17)?.as_str_or_null()? {
+                    Some(_) => Some(parsed(r, 17)?),
+                    None => None,
+                },
                 arr_major: arr as f64 / 100.0,
                 days_to_renewal: (renewal - today).num_days(),
                 days_since_contract: (today - contract).num_days(),
@@ -285,6 +321,7 @@ fn read_states(
                     name: r.get(1)?,
                     owner_id: r.get(2)?,
                     state,
+                    escalation: None,
                 },
             );
             Ok(())
@@ -324,10 +361,27 @@ fn read_states(
             Ok(())
         },
     )?;
+    accounts.each(
+        conn,
+        "SELECT account_id, closed_at IS NULL, quiet_until FROM escalations \
+         WHERE (closed_at IS NULL OR quiet_until IS NOT NULL) AND account_id{accounts}",
+        |r| {
+            if let Some(l) = out.get_mut(r.get_ref(0)?.as_str()?) {
+                let open: bool = r.get(1)?;
+                let quiet: Option<NaiveDate> = r.get(2)?;
+                l.escalation = match (open, l.escalation) {
+                    (true, _) | (_, Some(None)) => Some(None),
+                    (false, Some(Some(q))) => Some(quiet.max(Some(q))),
+                    (false, None) => quiet.map(Some),
+                };
+            }
+            Ok(())
+        },
+    )?;
     let mut live = HashMap::new();
     accounts.each(
         conn,
-        "SELECT id, account_id, type, reason, status, snoozed_until, rule_id FROM ctas WHERE status <> 'closed' AND account_id{accounts}",
+        "SELECT id, account_id, type, reason, status, snoozed_until, rule_id, owner_id FROM ctas WHERE status <> 'closed' AND account_id{accounts}",
         |r| {
             let account: String = r.get(1)?;
             if wanted.contains(account.as_str()) {
@@ -338,6 +392,7 @@ fn read_states(
                         status: r.get(4)?,
                         snoozed_until: r.get(5)?,
                         rule_id: r.get(6)?,
+                        owner_id: r.get(7)?,
                     },
                 );
             }
@@ -345,6 +400,22 @@ fn read_states(
         },
     )?;
     Ok((out, live))
+}
+
+/// Whether a digital playbook's CTA on this account needs a person: not in the tech-touch
+/// lane, or an exception in it (see `priority::lane`).
+fn needs_person(c: &crate::priority::PriorityConfig, s: &AccountState) -> bool {
+    let Some(segment) = s.segment else {
+        return true;
+    };
+    let (lane, _) = crate::priority::lane(
+        c,
+        segment,
+        s.arr_major,
+        s.severity_level.unwrap_or(Level::Low),
+        s.expansion.unwrap_or(ExpansionPotential::None),
+    );
+    lane == "csm"
 }
 
 /// Runs every enabled rule over `ids` (every account when None).
@@ -451,11 +522,37 @@ async fn run_rules(
         accounts: ids.len() as u32,
         ..Default::default()
     };
+    report.by_rule = rules
+        .iter()
+        .map(|r| RuleCounts {
+            rule: r.name.clone(),
+            ..Default::default()
+        })
+        .collect();
     let keep = |report: &mut RunReport, f: Firing| {
+        if let Some(c) = report.by_rule.iter_mut().find(|c| c.rule == f.rule) {
+            match f.outcome {
+                FiringOutcome::Create => c.created += 1,
+                FiringOutcome::AlreadyOpen => c.already_open += 1,
+                FiringOutcome::Suppressed => c.suppressed += 1,
+                FiringOutcome::Close => c.closed += 1,
+            }
+            if f.outcome != FiringOutcome::Close {
+                c.fired += 1;
+            }
+        }
         if report.firings.len() < FIRINGS_KEPT {
             report.firings.push(f);
+        } else {
+            report.firings_left_out += 1;
         }
     };
+    // Who owns a digital playbook's CTA depends on the account's lane.
+    let lanes = crate::priority::config(store.pool()).await?;
+    // Category owners decide who gets an escalation a rule opens: make sure they exist.
+    if !dry_run {
+        crate::categories::list(store).await?;
+    }
     // Where the time goes, for `RUST_LOG=riskdesk_core::rules=debug`.
     let mut took = [std::time::Duration::ZERO; 4];
     let mut lap = Instant::now();
@@ -476,10 +573,36 @@ async fn run_rules(
         // CTAs this chunk opens, written together at its end: (id, CTA, timeline note).
         let mut opening: Vec<(String, NewCta)> = Vec::new();
         let mut opening_notes: Vec<Option<String>> = Vec::new();
-        for id in chunk {
-            let Some(account) = loaded.get(id) else {
+        // Escalations rules open: (account, reason with the rule's evidence).
+        let mut escalating: Vec<(String, String)> = Vec::new();
+        // Digital CTAs whose owner follows the account's lane: (CTA, owner).
+        let mut handing: Vec<(String, Option<String>)> = Vec::new();
+        // A digital playbook runs itself: its CTA belongs to the tech-touch lane (no
+        // person) unless the account is an exception a person must take.
+        for ((account_id, cta_type, _), c) in live.iter() {
+            if cta_type != CtaType::Digital.as_str() || c.rule_id.is_none() || dry_run {
+                continue;
+            }
+            let Some(account) = loaded.get(account_id) else {
                 continue;
             };
+            let wanted = if needs_person(&lanes, &account.state) {
+                account.owner_id.clone()
+            } else {
+                None
+            };
+            // Someone who took the CTA by hand keeps it.
+            let lane_owned = c.owner_id.is_none() || c.owner_id == account.owner_id;
+            if lane_owned && c.owner_id != wanted {
+                handing.push((c.id.clone(), wanted));
+                touched.insert(account_id.clone());
+            }
+        }
+        for id in chunk {
+            let Some(account) = loaded.get_mut(id) else {
+                continue;
+            };
+            let person = needs_person(&lanes, &account.state);
             for rule in rules {
                 let verdict = rule.definition.condition.evaluate(&account.state);
                 let category = rule.definition.actions.iter().find_map(|a| match a {
@@ -495,6 +618,49 @@ async fn run_rules(
                     _ => None,
                 });
                 for action in &rule.definition.actions {
+                    // An escalation-type CTA from a rule saved before rules could escalate
+                    // opens a real escalation too.
+                    let escalation = match action {
+                        Action::EscalateToLeadership { reason } => Some(reason.clone()),
+                        Action::CreateCta {
+                            cta_type: CtaType::Escalation,
+                            reason,
+                            ..
+                        } => Some(reason.clone()),
+                        _ => None,
+                    };
+                    if let Some(reason) = escalation {
+                        if !verdict.holds {
+                            continue;
+                        }
+                        report.fired += 1;
+                        let outcome = if account.may_escalate(today) {
+                            report.escalated += 1;
+                            let mut why = format!("rule “{}”: {reason}", rule.name);
+                            if !verdict.evidence.is_empty() {
+                                why.push_str(&format!(" ({})", verdict.evidence.join("; ")));
+                            }
+                            escalating.push((id.clone(), why));
+                            // One per account: a later rule sees it open.
+                            account.escalation = Some(None);
+                            FiringOutcome::Create
+                        } else {
+                            FiringOutcome::AlreadyOpen
+                        };
+                        keep(
+                            &mut report,
+                            Firing {
+                                rule: rule.name.clone(),
+                                account_id: id.clone(),
+                                account_name: account.name.clone(),
+                                outcome,
+                                cta_type: CtaType::Escalation,
+                                reason,
+                                evidence: verdict.evidence.clone(),
+                            },
+                        );
+                        continue;
+                    }
                     let (cta_type, reason, priority, playbook, owner, due_in_days) = match action {
                         Action::CreateCta {
                             cta_type,
@@ -563,6 +729,11 @@ async fn run_rules(
                                 keep(&mut report, firing(FiringOutcome::Create));
                                 if !dry_run {
                                     let owner_id = match &owner {
+                                        CtaOwner::AccountOwner
+                                            if cta_type == CtaType::Digital && !person =>
+                                        {
+                                            None
+                                        }
                                         CtaOwner::AccountOwner => account.owner_id.clone(),
                                         CtaOwner::User(u) => Some(u.clone()),
                                     };
@@ -574,7 +745,7 @@ async fn run_rules(
                                         cta_type,
                                         reason: reason.clone(),
                                         priority,
-                                        owner_id,
+                                        owner_id: owner_id.clone(),
                                         due_on: Some(today + Duration::days(due_in_days as i64)),
                                         rule_id: Some(rule.id.clone()),
                                         evidence,
@@ -590,6 +761,7 @@ async fn run_rules(
                                             status: "open".into(),
                                             snoozed_until: None,
                                             rule_id: Some(rule.id.clone()),
+                                            owner_id: owner_id.clone(),
                                         },
                                     );
                                     opening.push((cta_id, new));
@@ -614,10 +786,24 @@ async fn run_rules(
         }
         took[1] += lap.elapsed();
         lap = Instant::now();
-        if dry_run || (opening.is_empty() && closing.is_empty() && reopening.is_empty()) {
+        if dry_run
+            || (opening.is_empty()
+                && closing.is_empty()
+                && reopening.is_empty()
+                && escalating.is_empty()
+                && handing.is_empty())
+        {
             continue;
         }
         let mut tx = store.write().await?;
+        for (cta, owner) in &handing {
+            sqlx::query("UPDATE ctas SET owner_id = ?, updated_at = ? WHERE id = ?")
+                .bind(owner)
+                .bind(Utc::now())
+                .bind(cta)
+                .execute(&mut *tx)
+                .await?;
+        }
         for id in &reopening {
             sqlx::query("UPDATE ctas SET status = 'open', snoozed_until = NULL, updated_at = ? WHERE id = ?")
                 .bind(Utc::now())
@@ -660,6 +846,15 @@ async fn run_rules(
                 if landed.contains(i) {
                     touched.insert(n.account_id.clone());
                 }
+            }
+        }
+        // After the batch's CTAs, so an escalation links the risk CTA a rule just opened.
+        for (account, why) in &escalating {
+            if crate::escalation::open_for_rule(&mut tx, account, why, today)
+                .await?
+                .is_some()
+            {
+                touched.insert(account.clone());
             }
         }
         took[2] += lap.elapsed();

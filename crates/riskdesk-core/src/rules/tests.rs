@@ -7,6 +7,7 @@ fn healthy() -> AccountState {
         band: Some("Green".into()),
         health_change_30_pct: Some(2.0),
         severity: Some(8.0),
+        severity_level: Some(Level::Low),
         arr_major: 250_000.0,
         days_to_renewal: 200,
         days_since_contract: 700,
@@ -256,4 +257,54 @@ fn days_in_stage_is_a_number_a_rule_can_compare() {
     assert!(c.evaluate(&s).holds);
     s.days_in_stage = None;
     assert!(!c.evaluate(&s).holds);
+}
+
+/// A condition on the severity level follows the level, whatever cut-offs made it.
+#[test]
+fn severity_level_is_a_condition() {
+    let high = Condition::SeverityAtLeast { level: Level::High };
+    let medium = Condition::SeverityAtLeast {
+        level: Level::Medium,
+    };
+    let mut s = healthy();
+    assert!(!high.evaluate(&s).holds);
+    s.severity_level = Some(Level::Medium);
+    let v = medium.evaluate(&s);
+    assert!(v.holds);
+    assert_eq!(v.evidence, ["severity medium ≥ medium"]);
+    assert_eq!(high.evaluate(&s).evidence, ["severity medium < high"]);
+    s.severity_level = None;
+    assert!(!medium.evaluate(&s).holds);
+}
+
+/// A rule escalates through its own action; an escalation-type CTA would be a lookalike
+/// that never reaches the WBR, so it is refused by name.
+#[test]
+fn escalating_is_an_action_and_a_lookalike_cta_is_refused() {
+    let mut d = RuleDefinition {
+        description: String::new(),
+        condition: Condition::SeverityAtLeast { level: Level::High },
+        actions: vec![Action::EscalateToLeadership {
+            reason: "High severity on a large account".into(),
+        }],
+    };
+    assert!(d.problems().is_empty(), "{:?}", d.problems());
+    d.actions = vec![Action::EscalateToLeadership { reason: " ".into() }];
+    assert_eq!(
+        d.problems(),
+        ["actions[0].escalate_to_leadership.reason: say why leadership should look"]
+    );
+    d.actions = vec![Action::CreateCta {
+        cta_type: CtaType::Escalation,
+        reason: "Escalate".into(),
+        priority: Level::High,
+        playbook: None,
+        owner: CtaOwner::AccountOwner,
+        due_in_days: 3,
+    }];
+    assert!(
+        d.problems()[0].contains("use escalate_to_leadership"),
+        "{:?}",
+        d.problems()
+    );
 }

@@ -378,7 +378,7 @@ async fn a_condition_on_cta_state_sees_the_live_ctas() {
             open: true,
         },
         actions: vec![Action::CreateCta {
-            cta_type: CtaType::Escalation,
+            cta_type: CtaType::Renewal,
             reason: "Review for escalation".into(),
             priority: Level::Medium,
             playbook: None,
@@ -444,4 +444,200 @@ async fn renaming_a_playbook_takes_the_rules_that_name_it_along() {
         text.contains("kind: 'robot'") && text.contains("tasks[1].title"),
         "{text}"
     );
+}
+
+/// "Severity High and ARR above a line → leadership": a rule opens real escalations that
+/// reach the WBR, one per account, none again while one is open or quiet.
+#[tokio::test]
+async fn a_rule_opens_escalations_that_reach_the_wbr() {
+    let (_dir, store) = scored_book(300).await;
+    for r in rules(&store).await.expect("rules") {
+        set_enabled(&store, &r.id, false).await.expect("disable");
+    }
+    // The criteria stay out of it: only the rule escalates.
+    let mut criteria = crate::escalation::criteria(store.pool())
+        .await
+        .expect("criteria");
+    criteria.enabled = false;
+    crate::escalation::save_criteria(&store, &criteria)
+        .await
+        .expect("save");
+    let definition = RuleDefinition {
+        description: "Gainsight practice: High severity on a large account goes to leadership"
+            .into(),
+        condition: Condition::All {
+            conditions: vec![
+                Condition::SeverityAtLeast { level: Level::High },
+                Condition::Number {
+                    field: NumberField::Arr,
+                    compare: Compare::Ge,
+                    value: 20_000.0,
+                },
+            ],
+        },
+        actions: vec![Action::EscalateToLeadership {
+            reason: "High severity on a large account".into(),
+        }],
+    };
+    save_rule(
+        &store,
+        None,
+        "High severity to leadership",
+        true,
+        &definition,
+    )
+    .await
+    .expect("save");
+    let expected = count(
+        &store,
+        "SELECT COUNT(*) FROM accounts a JOIN account_health h ON h.account_id = a.id \
+         WHERE h.severity_level = 'high' AND a.arr_base_minor >= 2000000",
+    )
+    .await;
+    assert!(expected > 0, "the book should have High-severity accounts");
+    let preview = run(&store, None, today(), true, "test")
+        .await
+        .expect("dry run");
+    assert_eq!(preview.escalated as i64, expected);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM escalations").await, 0);
+
+    let first = run(&store, None, today(), false, "test")
+        .await
+        .expect("run");
+    assert_eq!(first.escalated as i64, expected);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM escalations WHERE criterion = 'rule'"
+        )
+        .await,
+        expected
+    );
+    let wbr = crate::escalation::wbr(store.pool(), today())
+        .await
+        .expect("wbr");
+    assert_eq!(
+        wbr.len() as i64,
+        expected,
+        "every rule escalation is on the WBR"
+    );
+    assert!(wbr.iter().all(|w| w.reason.starts_with("rule “High severity to leadership”: High severity on a large account (severity high ≥ high; ARR")), "{:?}", wbr[0].reason);
+    assert!(
+        wbr.iter().all(|w| w.executive.is_some()),
+        "an executive owns each"
+    );
+    let counts = first
+        .by_rule
+        .iter()
+        .find(|c| c.rule == "High severity to leadership")
+        .expect("counts");
+    assert_eq!(counts.created as i64, expected);
+
+    let again = run(&store, None, today(), false, "test")
+        .await
+        .expect("again");
+    assert_eq!(again.escalated, 0, "one open escalation per account");
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM escalations").await,
+        expected
+    );
+
+    // De-escalated: quiet for the configured days, then the rule may escalate again.
+    let cta: String = sqlx::query_scalar("SELECT cta_id FROM escalations LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .expect("cta");
+    crate::escalation::de_escalate(&store, &cta, "handled by the account team", today())
+        .await
+        .expect("de-escalate");
+    let quiet = run(&store, None, today(), false, "test")
+        .await
+        .expect("quiet");
+    assert_eq!(quiet.escalated, 0, "quiet period");
+    let later = today() + chrono::Duration::days(i64::from(criteria.quiet_days) + 1);
+    let after = run(&store, None, later, false, "test")
+        .await
+        .expect("after");
+    assert_eq!(after.escalated, 1);
+}
+
+/// Digital playbooks run themselves: their CTAs belong to the tech-touch lane, not to a
+/// CSM, unless the account is an exception a person must take; one a CSM got before
+/// goes back to the lane.
+#[tokio::test]
+async fn digital_playbook_ctas_stay_out_of_a_csms_list() {
+    let (_dir, store) = scored_book(600).await;
+    crate::priority::refresh(&store, None, today())
+        .await
+        .expect("rank");
+    run(&store, None, today(), false, "test")
+        .await
+        .expect("run");
+    let digital = count(
+        &store,
+        "SELECT COUNT(*) FROM ctas WHERE type = 'digital' AND status <> 'closed'",
+    )
+    .await;
+    assert!(digital > 0, "the book should start digital playbooks");
+    let owned_in_lane = count(
+        &store,
+        "SELECT COUNT(*) FROM ctas c JOIN account_priority p ON p.account_id = c.account_id \
+         WHERE c.type = 'digital' AND c.status <> 'closed' AND c.owner_id IS NOT NULL AND p.lane = 'digital'",
+    )
+    .await;
+    assert_eq!(owned_in_lane, 0, "no CSM owns a digital-lane playbook CTA");
+    // One handed to its CSM the old way goes back to the lane on the next run.
+    let cta: String = sqlx::query_scalar(
+        "SELECT c.id FROM ctas c JOIN account_priority p ON p.account_id = c.account_id \
+         WHERE c.type = 'digital' AND p.lane = 'digital' LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("cta");
+    sqlx::query("UPDATE ctas SET owner_id = (SELECT owner_id FROM accounts WHERE id = ctas.account_id) WHERE id = ?")
+        .bind(&cta)
+        .execute(store.pool())
+        .await
+        .expect("legacy owner");
+    run(&store, None, today(), false, "test")
+        .await
+        .expect("run");
+    let owner: Option<String> = sqlx::query_scalar("SELECT owner_id FROM ctas WHERE id = ?")
+        .bind(&cta)
+        .fetch_one(store.pool())
+        .await
+        .expect("owner");
+    assert_eq!(owner, None);
+    // A CSM's "Mine" holds none of them.
+    let csm: String = sqlx::query_scalar("SELECT owner_id FROM accounts WHERE owner_id IS NOT NULL GROUP BY owner_id ORDER BY COUNT(*) DESC LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .expect("csm");
+    let mine = crate::cta::cockpit(
+        store.pool(),
+        &crate::cta::CockpitQuery {
+            scope: crate::cta::CtaScope::Mine,
+            user_id: Some(csm),
+            cta_type: None,
+            priority: None,
+            status: None,
+            flagged_only: false,
+            search: None,
+        },
+    )
+    .await
+    .expect("mine");
+    assert!(!mine.is_empty());
+    for r in mine.iter().filter(|r| r.cta.cta_type == CtaType::Digital) {
+        let lane: String =
+            sqlx::query_scalar("SELECT lane FROM account_priority WHERE account_id = ?")
+                .bind(&r.cta.account_id)
+                .fetch_one(store.pool())
+                .await
+                .expect("lane");
+        assert_eq!(
+            lane, "csm",
+            "a digital CTA in Mine is an exception a person takes"
+        );
+    }
 }
