@@ -68,6 +68,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::work::log_activity,
         commands::work::account_timeline,
         commands::rules::list_rules,
+        commands::rules::export_rules,
+        commands::rules::import_rules,
         commands::rules::save_rule,
         commands::rules::set_rule_enabled,
         commands::rules::preview_rule,

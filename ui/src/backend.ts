@@ -55,6 +55,7 @@ import type {
   RuleSchedule,
   RunLogEntry,
   RunReport,
+  ImportPlan,
   TimelineItem,
   TimelineKind,
   AppInfo,
@@ -155,6 +156,9 @@ export type {
   RuleSchedule,
   RunLogEntry,
   RunReport,
+  ImportPlan,
+  RuleChange,
+  RuleCounts,
   SignalKind,
   TimelineItem,
   TimelineKind,
@@ -272,6 +276,12 @@ export interface Backend {
   setRuleEnabled(ruleId: string, enabled: boolean): Promise<null>;
   previewRule(name: string, definition: RuleDefinition): Promise<RunReport>;
   runRules(dryRun: boolean): Promise<RunReport>;
+  exportRules(path: string): Promise<number>;
+  importRules(path: string, apply: boolean): Promise<ImportPlan>;
+  /** The native open dialog for a rules file (JSON); null when cancelled. */
+  pickRulesFile(): Promise<string | null>;
+  /** The native save dialog for a rules file; null when cancelled. */
+  pickRulesSavePath(): Promise<string | null>;
   ruleRunLog(): Promise<RunLogEntry[]>;
   ruleSchedule(): Promise<RuleSchedule>;
   saveRuleSchedule(schedule: RuleSchedule): Promise<RuleSchedule>;
@@ -388,6 +398,13 @@ export const tauriBackend: Backend = {
   setRuleEnabled: (ruleId, enabled) => unwrap(commands.setRuleEnabled(ruleId, enabled)),
   previewRule: (name, definition) => unwrap(commands.previewRule(name, definition)),
   runRules: (dryRun) => unwrap(commands.runRules(dryRun)),
+  exportRules: (path) => unwrap(commands.exportRules(path)),
+  importRules: (path, apply) => unwrap(commands.importRules(path, apply)),
+  pickRulesFile: async () => {
+    const picked = await openDialog({ multiple: false, directory: false, filters: [{ name: "Rules file", extensions: ["json"] }] });
+    return typeof picked === "string" ? picked : null;
+  },
+  pickRulesSavePath: async () => (await saveDialog({ defaultPath: "riskdesk-rules.json", filters: [{ name: "Rules file", extensions: ["json"] }] })) ?? null,
   ruleRunLog: () => unwrap(commands.ruleRunLog()),
   ruleSchedule: () => unwrap(commands.ruleSchedule()),
   saveRuleSchedule: (schedule) => unwrap(commands.saveRuleSchedule(schedule)),

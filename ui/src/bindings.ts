@@ -404,6 +404,29 @@ async listRules() : Promise<Result<Rule[], AppError>> {
 }
 },
 /**
+ * Writes every rule to `path` as a rules file (the format `riskdesk rules export` writes).
+ */
+async exportRules(path: string) : Promise<Result<number, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("export_rules", { path }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * What importing the rules file at `path` would do (`apply` false) or did: the store's
+ * rules become the file's. An invalid file is refused whole, each problem named.
+ */
+async importRules(path: string, apply: boolean) : Promise<Result<ImportPlan, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("import_rules", { path, apply }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Saves a rule; an invalid one is refused with every problem named.
  */
 async saveRule(ruleId: string | null, name: string, enabled: boolean, definition: RuleDefinition) : Promise<Result<Rule, AppError>> {
@@ -1294,6 +1317,18 @@ export type ImportMode =
  */
 "valid_rows"
 /**
+ * What an import does (or did).
+ */
+export type ImportPlan = { added: string[]; 
+/**
+ * Each changed rule with what changed in it.
+ */
+changed: RuleChange[]; removed: string[]; unchanged: number; 
+/**
+ * Written (false: only planned).
+ */
+applied: boolean }
+/**
  * Where a long import is.
  */
 export type ImportProgress = { 
@@ -1565,6 +1600,7 @@ export type RowError = {
  */
 line: number; column: string; value: string; reason: string }
 export type Rule = { id: string; name: string; enabled: boolean; version: number; definition: RuleDefinition }
+export type RuleChange = { name: string; what: string[] }
 /**
  * What one rule did (or would do) in a run.
  */

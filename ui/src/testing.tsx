@@ -108,6 +108,10 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
       throw new Error("not faked");
     }),
     saveTriageSettings: vi.fn(async (s) => s),
+    exportRules: vi.fn(async () => 0),
+    importRules: vi.fn(async () => ({ added: [], changed: [], removed: [], unchanged: 0, applied: false })),
+    pickRulesFile: vi.fn(async () => null),
+    pickRulesSavePath: vi.fn(async () => null),
     riskHuddle: vi.fn(async () => []),
     exportHuddle: vi.fn(async () => ({ path: "/tmp/huddle.md", markdown: "" })),
     techTouchLane: vi.fn(async () => {

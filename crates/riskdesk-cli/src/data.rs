@@ -42,6 +42,7 @@ pub struct ImportArgs {
     pub check: bool,
     pub valid_rows: bool,
     pub rejects: Option<PathBuf>,
+    pub new_store: bool,
     pub no_rescore: bool,
     pub owners: Vec<String>,
     pub json: bool,
@@ -91,7 +92,12 @@ pub async fn import(a: ImportArgs) -> Result<()> {
     } else {
         ImportMode::AllOrNothing
     };
-    let store = crate::store::open(&a.db).await?;
+    // A check only reads; an import writes into an existing store unless told to make one.
+    let store = if a.new_store && !a.check {
+        crate::store::open(&a.db).await?
+    } else {
+        crate::store::existing(&a.db).await?
+    };
     let owner_map = owner_map(&store, &a.owners).await?;
     let today = Utc::now().date_naive();
     let mut last = String::new();

@@ -50,6 +50,36 @@ enum RulesCommand {
         dry_run: bool,
         #[arg(long)]
         as_of: Option<NaiveDate>,
+        /// The whole report (every firing listed) as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write every rule to standard output as a rules file (JSON), for version control
+    /// or another store.
+    Export {
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Make the store's rules those of a rules file: validated as the rule builder does,
+    /// and shown as added, changed and removed; written only with --apply.
+    Import {
+        file: PathBuf,
+        #[arg(long)]
+        db: PathBuf,
+        #[arg(long)]
+        apply: bool,
+    },
+    /// Turn a rule on, by name.
+    Enable {
+        name: String,
+        #[arg(long)]
+        db: PathBuf,
+    },
+    /// Turn a rule off, by name.
+    Disable {
+        name: String,
+        #[arg(long)]
+        db: PathBuf,
     },
 }
 
@@ -95,7 +125,7 @@ enum Command {
     Ctas {
         #[arg(long)]
         db: PathBuf,
-        /// Only this owner's (user id).
+        /// Only this owner's: their id, email or name (`riskdesk people list`).
         #[arg(long)]
         owner: Option<String>,
         #[arg(long)]
@@ -185,6 +215,10 @@ enum Command {
         /// Where rejected rows go (default: beside the file, "-rejects.csv").
         #[arg(long)]
         rejects: Option<PathBuf>,
+        /// Create the store when there is none at --db (a mistyped path is otherwise an
+        /// error, never a new empty store).
+        #[arg(long)]
+        new_store: bool,
         /// Leave the re-score of the touched accounts to the next command (it is recorded
         /// as owed with the import, so it is never lost).
         #[arg(long)]
@@ -281,12 +315,19 @@ async fn main() -> Result<()> {
         } => demo(accounts, db, seed, as_of, history_weeks).await,
         Command::Score { db, as_of, full } => score::run(db, as_of, full).await,
         Command::Explain { account, db, json } => score::explain(db, account, json).await,
-        Command::Rules {
-            command: RulesCommand::List { db },
-        } => work::list_rules(db).await,
-        Command::Rules {
-            command: RulesCommand::Run { db, dry_run, as_of },
-        } => work::run_rules(db, dry_run, as_of).await,
+        Command::Rules { command } => match command {
+            RulesCommand::List { db } => work::list_rules(db).await,
+            RulesCommand::Run {
+                db,
+                dry_run,
+                as_of,
+                json,
+            } => work::run_rules(db, dry_run, as_of, json).await,
+            RulesCommand::Export { db } => work::export_rules(db).await,
+            RulesCommand::Import { file, db, apply } => work::import_rules(db, file, apply).await,
+            RulesCommand::Enable { name, db } => work::enable_rule(db, name, true).await,
+            RulesCommand::Disable { name, db } => work::enable_rule(db, name, false).await,
+        },
         Command::People { command } => people::run(command).await,
         Command::Ctas { db, owner, json } => work::ctas(db, owner, json).await,
         Command::Worklist {
@@ -334,6 +375,7 @@ async fn main() -> Result<()> {
             check,
             valid_rows,
             rejects,
+            new_store,
             no_rescore,
             owners,
             json,
@@ -347,6 +389,7 @@ async fn main() -> Result<()> {
                 check,
                 valid_rows,
                 rejects,
+                new_store,
                 no_rescore,
                 owners,
                 json,

@@ -11,7 +11,7 @@ use riskdesk_core::{refresh, Store};
 pub async fn existing(db: &Path) -> Result<Store> {
     if !db.exists() {
         bail!(
-            "no store at {} (create one with `riskdesk demo` or the app)",
+            "no store at {} (create one with `riskdesk demo`, the app, or `riskdesk import … --new-store`)",
             db.display()
         );
     }

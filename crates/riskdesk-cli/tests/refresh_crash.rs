@@ -152,7 +152,7 @@ async fn a_killed_import_or_score_is_finished_by_the_next_command() {
     ok(riskdesk()
         .args(["import", "accounts"])
         .arg(csv.join("accounts.csv"))
-        .args(["--map", "owner=", "--db"])
+        .args(["--map", "owner=", "--new-store", "--db"])
         .arg(&base));
     let import_usage = |db: &Path| {
         let mut c = riskdesk();

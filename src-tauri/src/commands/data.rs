@@ -15,7 +15,7 @@ use super::work::current_user_id;
 use crate::error::{AppError, AppResult};
 use crate::AppState;
 
-fn existing_file(field: &str, path: &str) -> AppResult<PathBuf> {
+pub(crate) fn existing_file(field: &str, path: &str) -> AppResult<PathBuf> {
     let path = path.trim();
     if path.is_empty() {
         return Err(AppError::Invalid {

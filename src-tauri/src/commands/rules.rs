@@ -1,13 +1,59 @@
 //! Rules and playbooks: list, edit, preview, enable, run, and the run log.
 
 use riskdesk_core::cta::{self, Playbook};
+use riskdesk_core::rules::files::{self, ImportPlan};
 use riskdesk_core::rules::run::{self, Rule, RuleSchedule, RunLogEntry, RunReport};
 use riskdesk_core::rules::RuleDefinition;
 use tauri::State;
 
+use super::data::existing_file;
 use super::{parse_id, today};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::AppState;
+
+/// Writes every rule to `path` as a rules file (the format `riskdesk rules export` writes).
+#[tauri::command]
+#[specta::specta]
+pub async fn export_rules(state: State<'_, AppState>, path: String) -> AppResult<u32> {
+    let path = path.trim();
+    if path.is_empty() {
+        return Err(AppError::Invalid {
+            field: "path".into(),
+            reason: "choose where to save the rules".into(),
+        });
+    }
+    let file = files::export(&state.store).await?;
+    let text = serde_json::to_string_pretty(&file).map_err(|e| AppError::Store {
+        message: e.to_string(),
+    })?;
+    std::fs::write(path, text + "\n").map_err(|e| AppError::Invalid {
+        field: "path".into(),
+        reason: format!("could not write {path}: {e}"),
+    })?;
+    Ok(file.rules.len() as u32)
+}
+
+/// What importing the rules file at `path` would do (`apply` false) or did: the store's
+/// rules become the file's. An invalid file is refused whole, each problem named.
+#[tauri::command]
+#[specta::specta]
+pub async fn import_rules(
+    state: State<'_, AppState>,
+    path: String,
+    apply: bool,
+) -> AppResult<ImportPlan> {
+    let path = existing_file("path", &path)?;
+    let text = std::fs::read_to_string(&path).map_err(|e| AppError::Invalid {
+        field: "path".into(),
+        reason: format!("could not read {}: {e}", path.display()),
+    })?;
+    let file = files::parse(&text)?;
+    Ok(if apply {
+        files::import(&state.store, &file).await?
+    } else {
+        files::plan(&state.store, &file).await?
+    })
+}
 
 #[tauri::command]
 #[specta::specta]

@@ -569,11 +569,14 @@ const OUTCOME_LABEL: Record<string, string> = { create: "would create", already_
 
 export function PreviewTable({ report }: { report: RunReport }) {
   const shown = report.firings.slice(0, 200);
+  const total = report.firings.length + report.firings_left_out;
+  const active = report.by_rule.filter((c) => c.fired + c.closed > 0);
   return (
     <div className="preview" data-testid="rule-preview-result">
       <p>
         <strong data-testid="preview-summary">
-          {report.fired.toLocaleString("en-US")} of {report.accounts.toLocaleString("en-US")} accounts match · {report.created} new CTAs · {report.closed} closed · {report.suppressed} suppressed
+          {report.fired.toLocaleString("en-US")} firings over {report.accounts.toLocaleString("en-US")} accounts · {report.created} new CTAs
+          {report.escalated > 0 && ` · ${report.escalated} escalations`} · {report.closed} closed · {report.suppressed} suppressed
         </strong>{" "}
         <span className="muted small">in {report.duration_ms} ms; nothing was changed</span>
       </p>
@@ -582,6 +585,32 @@ export function PreviewTable({ report }: { report: RunReport }) {
           {e}
         </p>
       ))}
+      {active.length > 1 && (
+        <table className="measures compact" data-testid="preview-by-rule">
+          <thead>
+            <tr>
+              <th>Rule</th>
+              <th className="num">Fired</th>
+              <th className="num">New</th>
+              <th className="num">Already open</th>
+              <th className="num">Suppressed</th>
+              <th className="num">Closed</th>
+            </tr>
+          </thead>
+          <tbody>
+            {active.map((c) => (
+              <tr key={c.rule}>
+                <td>{c.rule}</td>
+                <td className="num">{c.fired}</td>
+                <td className="num">{c.created}</td>
+                <td className="num">{c.already_open}</td>
+                <td className="num">{c.suppressed}</td>
+                <td className="num">{c.closed}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
       {shown.length > 0 && (
         <table className="measures compact">
           <thead>
@@ -602,7 +631,11 @@ export function PreviewTable({ report }: { report: RunReport }) {
           </tbody>
         </table>
       )}
-      {report.firings.length > shown.length && <p className="muted small">First {shown.length} of {report.firings.length} shown.</p>}
+      {total > shown.length && (
+        <p className="muted small" data-testid="preview-cut">
+          First {shown.length} of {total.toLocaleString("en-US")} firings shown; the counts above cover all of them (`riskdesk rules run --dry-run` lists every one).
+        </p>
+      )}
     </div>
   );
 }

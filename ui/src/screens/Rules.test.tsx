@@ -69,4 +69,25 @@ describe("RulesScreen", () => {
     expect(sent[1]).toBe("Red renewals");
     expect(NEW_RULE.condition.kind).toBe("all");
   });
+
+  it("imports a rules file only after showing what it adds, changes and removes", async () => {
+    const plan = { added: ["High severity to leadership"], changed: [{ name: "NPS detractor", what: ["disabled"] }], removed: ["Renewal in 120 days"], unchanged: 5, applied: false };
+    const importRules = vi.fn(async (_path: string, apply: boolean) => ({ ...plan, applied: apply }));
+    const backend = fakeBackend({ listRules: vi.fn(async () => [rule]), pickRulesFile: vi.fn(async () => "/home/ops/rules.json"), importRules });
+    render(
+      <WithApp backend={backend}>
+        <RulesScreen />
+      </WithApp>,
+    );
+    fireEvent.click(await screen.findByTestId("rules-import"));
+    const card = await screen.findByTestId("rules-import-plan");
+    expect(card.textContent).toContain("Import rules from rules.json");
+    expect(screen.getByTestId("plan-added").textContent).toBe("Add High severity to leadership");
+    expect(screen.getByTestId("plan-changed").textContent).toBe("Change NPS detractor (disabled)");
+    expect(screen.getByTestId("plan-removed").textContent).toBe("Remove Renewal in 120 days");
+    expect(importRules).toHaveBeenLastCalledWith("/home/ops/rules.json", false);
+    fireEvent.click(screen.getByTestId("rules-import-apply"));
+    await waitFor(() => expect(importRules).toHaveBeenLastCalledWith("/home/ops/rules.json", true));
+    expect((await screen.findByTestId("rules-file-note")).textContent).toBe("Imported: 1 added, 1 changed, 1 removed");
+  });
 });

@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useState } from "react";
-import type { Action, Playbook, PlaybookTask, Rule, RuleSchedule, RunLogEntry, RunReport } from "../backend";
+import type { Action, ImportPlan, Playbook, PlaybookTask, Rule, RuleSchedule, RunLogEntry, RunReport } from "../backend";
 import { BackendError } from "../backend";
 import { useApp } from "../context";
 import { formatDateTime } from "../format";
@@ -65,6 +65,8 @@ function RulesTab() {
   const [running, setRunning] = useState(false);
   const [schedule, setSchedule] = useState<RuleSchedule | null>(null);
   const [version, setVersion] = useState(0);
+  const [fileNote, setFileNote] = useState<string | null>(null);
+  const [importing, setImporting] = useState<{ path: string; plan: ImportPlan } | null>(null);
 
   useEffect(() => {
     backend.listRules().then(setRules).catch(reportError);
@@ -79,6 +81,38 @@ function RulesTab() {
       reportError(e);
     } finally {
       setRunning(false);
+    }
+  };
+
+  const exportRules = async () => {
+    try {
+      const path = await backend.pickRulesSavePath();
+      if (!path) return;
+      const n = await backend.exportRules(path);
+      setFileNote(`${n} rules saved to ${path}`);
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  const importRules = async () => {
+    try {
+      const path = await backend.pickRulesFile();
+      if (!path) return;
+      setFileNote(null);
+      setImporting({ path, plan: await backend.importRules(path, false) });
+    } catch (e) {
+      reportError(e);
+    }
+  };
+  const applyImport = async () => {
+    if (!importing) return;
+    try {
+      const done = await backend.importRules(importing.path, true);
+      setImporting(null);
+      setFileNote(`Imported: ${done.added.length} added, ${done.changed.length} changed, ${done.removed.length} removed`);
+      setVersion((v) => v + 1);
+    } catch (e) {
+      reportError(e);
     }
   };
 
@@ -107,6 +141,12 @@ function RulesTab() {
         <button className="button secondary" disabled={running} onClick={() => run(false)} data-testid="rules-run">
           Run all rules now
         </button>
+        <button className="button secondary" onClick={exportRules} data-testid="rules-export">
+          Export…
+        </button>
+        <button className="button secondary" onClick={importRules} data-testid="rules-import">
+          Import…
+        </button>
         {schedule && (
           <form
             className="inline-form schedule"
@@ -122,6 +162,12 @@ function RulesTab() {
           </form>
         )}
       </div>
+      {fileNote && (
+        <p className="ok" data-testid="rules-file-note">
+          {fileNote}
+        </p>
+      )}
+      {importing && <ImportPlanCard plan={importing.plan} path={importing.path} onApply={applyImport} onCancel={() => setImporting(null)} />}
       {running && <p className="muted">Running the rules over the whole book…</p>}
       {report && (
         <section className="card" data-testid="rules-run-result">
@@ -184,6 +230,48 @@ function RulesTab() {
         )}
       </section>
     </>
+  );
+}
+
+/** What importing a rules file would do, before it is written. */
+export function ImportPlanCard({ plan, path, onApply, onCancel }: { plan: ImportPlan; path: string; onApply: () => void; onCancel: () => void }) {
+  const nothing = plan.added.length + plan.changed.length + plan.removed.length === 0;
+  return (
+    <section className="card" data-testid="rules-import-plan">
+      <h2>Import rules from {path.split(/[\\/]/).pop()}</h2>
+      {nothing ? (
+        <p className="muted">Nothing to change: the store already has these {plan.unchanged} rules.</p>
+      ) : (
+        <ul className="plain">
+          {plan.added.map((n) => (
+            <li key={`+${n}`} data-testid="plan-added">
+              <strong>Add</strong> {n}
+            </li>
+          ))}
+          {plan.changed.map((c) => (
+            <li key={`~${c.name}`} data-testid="plan-changed">
+              <strong>Change</strong> {c.name} <span className="muted">({c.what.join(", ")})</span>
+            </li>
+          ))}
+          {plan.removed.map((n) => (
+            <li key={`-${n}`} data-testid="plan-removed">
+              <strong>Remove</strong> {n}
+            </li>
+          ))}
+          {plan.unchanged > 0 && <li className="muted">{plan.unchanged} unchanged</li>}
+        </ul>
+      )}
+      <div className="toolbar">
+        {!nothing && (
+          <button className="button" onClick={onApply} data-testid="rules-import-apply">
+            Import these changes
+          </button>
+        )}
+        <button className="button secondary" onClick={onCancel}>
+          {nothing ? "Close" : "Cancel"}
+        </button>
+      </div>
+    </section>
   );
 }
 

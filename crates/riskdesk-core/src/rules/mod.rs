@@ -4,6 +4,7 @@
 //! current state (with the evidence of every comparison, so a CTA can say why it fired)
 //! and validation that names the offending part. Actions and the run loop build on it.
 
+pub mod files;
 pub mod playbooks;
 pub mod run;
 pub mod templates;
