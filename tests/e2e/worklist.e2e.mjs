@@ -111,7 +111,12 @@ describe("Worklist", () => {
     const firstUpsell = order.findIndex((t) => group(t) === "Upsell candidates");
     assert.ok(lastRisk >= 0, "the demo book renews some accounts at risk next quarter");
     assert.ok(firstUpsell === -1 || firstUpsell > lastRisk, `an upsell (${firstUpsell + 1}) ranks above a risk (${lastRisk + 1})`);
-    for (const t of order.filter((t) => group(t) === "At risk")) assert.match(t, /— .+; .+ likely lost \(severity \d+\) = .+ at stake/);
+    for (const t of order.filter((t) => group(t) === "At risk")) assert.match(t, /likely lost \(severity \d+\) = .+ at stake/);
+    // Every risk row names its causes.
+    const rows = await driver.findElements(byTestId("triage-row"));
+    for (const [i, row] of rows.entries()) {
+      if (group(order[i]) === "At risk") assert.equal((await row.findElements(byTestId("triage-causes"))).length, 1, order[i]);
+    }
     await screenshot(driver, "22-triage");
     // The explicit setting weighs upsells against risk, and is kept.
     const together = await find(driver, "triage-upsell-with-risk");

@@ -1866,7 +1866,15 @@ value: number;
 /**
  * What the order sorts by: `value` × urgency.
  */
-score: number; causes: string[]; reason: string; 
+score: number; causes: string[]; 
+/**
+ * How the value was reached ("… ARR × 57 % likely lost (severity 57) = … at stake").
+ */
+basis: string; 
+/**
+ * The whole story in one line: position, group, causes, basis, renewal.
+ */
+reason: string; 
 /**
  * Its place among the same renewals in the worklist's order, when ranked there.
  */

@@ -173,6 +173,9 @@ pub struct TriageItem {
     /// What the order sorts by: `value` × urgency.
     pub score: f64,
     pub causes: Vec<String>,
+    /// How the value was reached ("… ARR × 57 % likely lost (severity 57) = … at stake").
+    pub basis: String,
+    /// The whole story in one line: position, group, causes, basis, renewal.
     pub reason: String,
     /// Its place among the same renewals in the worklist's order, when ranked there.
     pub worklist_position: Option<u32>,
@@ -267,6 +270,7 @@ pub fn triage(
                 value,
                 score: value * urgency,
                 causes: i.causes,
+                basis: String::new(),
                 reason: String::new(),
                 worklist_position: None,
                 worklist_note: None,
@@ -310,6 +314,7 @@ pub fn triage(
                 item.group.label(),
                 also,
             );
+            item.basis = basis;
             item
         })
         .collect();
@@ -371,9 +376,9 @@ pub fn compare_with_worklist(
         item.worklist_position = Some(pos);
         if pos != item.position {
             item.worklist_note = Some(format!(
-                "The worklist has it {} of these renewals: it ranks all open work {}by severity scaled by revenue, strategic value and urgency ({}); triage ranks this window's renewals by revenue at stake.",
+                "The worklist has it {} of these renewals: {}{}; it weighs severity over revenue at stake.",
                 ordinal(pos),
-                if place.at_risk { "" } else { "with open risk first, then " },
+                if place.at_risk { "" } else { "no open risk there, " },
                 place.how
             ));
         }
@@ -414,6 +419,7 @@ async fn worklist_places(
                     let parts: Vec<String> = e
                         .factors
                         .iter()
+                        .filter(|f| f.factor == "Severity" || (f.multiplier - 1.0).abs() > 1e-9)
                         .map(|f| {
                             if f.factor == "Severity" {
                                 format!("severity {}", f.input)
@@ -422,7 +428,7 @@ async fn worklist_places(
                             }
                         })
                         .collect();
-                    format!("{} = {points:.0} points", parts.join(", "))
+                    format!("{} → {points:.0} points", parts.join(", "))
                 })
                 .unwrap_or_else(|| format!("{points:.0} points"));
             places.insert(

@@ -575,7 +575,8 @@ export function PreviewTable({ report }: { report: RunReport }) {
     <div className="preview" data-testid="rule-preview-result">
       <p>
         <strong data-testid="preview-summary">
-          {report.fired.toLocaleString("en-US")} firings over {report.accounts.toLocaleString("en-US")} accounts · {report.created} new CTAs
+          {report.fired.toLocaleString("en-US")} {report.by_rule.length === 1 ? "of" : "firings over"} {report.accounts.toLocaleString("en-US")} accounts
+          {report.by_rule.length === 1 ? " match" : ""} · {report.created} new CTAs
           {report.escalated > 0 && ` · ${report.escalated} escalations`} · {report.closed} closed · {report.suppressed} suppressed
         </strong>{" "}
         <span className="muted small">in {report.duration_ms} ms; nothing was changed</span>

@@ -112,8 +112,9 @@ export function TriageTab({ scope, onOpenAccount }: { scope: CtaScope; onOpenAcc
                   {i.value > 0 ? formatMoney(Math.round(i.value * 100), "USD", 2, true) : "—"}
                 </td>
                 <td>{formatDate(new Date(Date.now() + i.days_to_renewal * 86_400_000).toISOString())}</td>
-                <td className="small">
-                  <span className="muted" data-testid="triage-reason">{i.reason}</span>
+                <td className="small" title={i.reason}>
+                  {i.causes.length > 0 && i.group !== "healthy" && <div className="triage-causes" data-testid="triage-causes">{i.causes.join(" · ")}</div>}
+                  <div className="muted">{i.basis}</div>
                   {i.worklist_note && (
                     <small className="worklist-note" data-testid="triage-worklist-note">
                       {i.worklist_note}
