@@ -1457,6 +1457,11 @@ export type NumberField = { field: "health_score" } |
  */
 { field: "days_in_stage" } | 
 /**
+ * Days since the account was adopted (the day the stage criteria, or a file, said
+ * so); unknown until it is.
+ */
+{ field: "days_since_adopted" } | 
+/**
  * A measure's 0–100 score on the account's scorecard.
  */
 { field: "measure_score"; measure: MeasureKind }

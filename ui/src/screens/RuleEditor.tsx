@@ -35,6 +35,7 @@ const FIELDS: Array<[FieldKind, string]> = [
   ["days_since_contract", "Days since contract"],
   ["seat_utilization_pct", "Seat utilization (%)"],
   ["days_in_stage", "Days in the current stage"],
+  ["days_since_adopted", "Days since adoption"],
   ["measure_score", "Measure score"],
 ];
 
@@ -120,6 +121,7 @@ const FIELD_LABEL: Record<FieldKind, string> = {
   days_since_contract: "days since contract",
   seat_utilization_pct: "seat utilization (%)",
   days_in_stage: "days in the current stage",
+  days_since_adopted: "days since adoption",
   measure_score: "measure score",
 };
 

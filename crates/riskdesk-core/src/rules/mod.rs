@@ -33,6 +33,9 @@ pub enum NumberField {
     /// Days since the account reached its lifecycle stage (unknown for a stage whose day
     /// was never recorded).
     DaysInStage,
+    /// Days since the account was adopted (the day the stage criteria, or a file, said
+    /// so); unknown until it is.
+    DaysSinceAdopted,
     /// A measure's 0–100 score on the account's scorecard.
     MeasureScore(MeasureKind),
 }
@@ -48,6 +51,7 @@ impl NumberField {
             NumberField::DaysSinceContract => "days since contract".into(),
             NumberField::SeatUtilizationPct => "seat utilization (%)".into(),
             NumberField::DaysInStage => "days in the current stage".into(),
+            NumberField::DaysSinceAdopted => "days since adoption".into(),
             NumberField::MeasureScore(m) => format!("{} score", m.label()),
         }
     }
@@ -282,6 +286,7 @@ pub struct AccountState {
     pub segment: Option<Segment>,
     pub stage: Option<Stage>,
     pub days_in_stage: Option<i64>,
+    pub days_since_adopted: Option<i64>,
     /// Adopted or not; None when there is no usage data to tell. With its evidence.
     pub adopted: Option<bool>,
     pub adoption_evidence: String,
@@ -303,6 +308,7 @@ impl AccountState {
             NumberField::DaysSinceContract => Some(self.days_since_contract as f64),
             NumberField::SeatUtilizationPct => self.seat_utilization_pct,
             NumberField::DaysInStage => self.days_in_stage.map(|d| d as f64),
+            NumberField::DaysSinceAdopted => self.days_since_adopted.map(|d| d as f64),
             NumberField::MeasureScore(m) => self
                 .measures
                 .iter()

@@ -298,6 +298,7 @@ fn read_states(
                 segment: Some(parsed(r, 3)?),
                 stage: Some(stage),
                 days_in_stage: stage_since.map(|d| (today - d).num_days()),
+                days_since_adopted: adopted_on.map(|d| (today - d).num_days()),
                 // Settled here when known; accounts with usage data are judged below.
                 adopted: match (adopted_on, stage) {
                     (Some(_), _) | (None, Stage::Adopting | Stage::Mature) => Some(true),

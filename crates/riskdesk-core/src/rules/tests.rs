@@ -16,6 +16,7 @@ fn healthy() -> AccountState {
         segment: Some(Segment::Enterprise),
         stage: Some(Stage::Mature),
         days_in_stage: Some(400),
+        days_since_adopted: Some(540),
         adopted: Some(true),
         adoption_evidence: "adopted on 2025-06-01".into(),
         strategic: true,
@@ -307,4 +308,20 @@ fn escalating_is_an_action_and_a_lookalike_cta_is_refused() {
         "{:?}",
         d.problems()
     );
+}
+
+/// "Adopted more than 90 days ago" reads the day adoption was reached.
+#[test]
+fn the_day_a_stage_was_reached_is_a_condition() {
+    let c = Condition::Number {
+        field: NumberField::DaysSinceAdopted,
+        compare: Compare::Ge,
+        value: 90.0,
+    };
+    let mut s = healthy();
+    let v = c.evaluate(&s);
+    assert!(v.holds);
+    assert_eq!(v.evidence, ["days since adoption 540 ≥ 90"]);
+    s.days_since_adopted = None;
+    assert_eq!(c.evaluate(&s).evidence, ["days since adoption has no data"]);
 }
