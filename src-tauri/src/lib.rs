@@ -2,6 +2,7 @@
 //! exposes riskdesk-core through typed commands; no domain logic lives here.
 
 mod commands;
+mod desktop;
 mod error;
 mod startup;
 
@@ -26,6 +27,7 @@ pub struct AppState {
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
         commands::app_info,
+        commands::show_logs,
         commands::startup_status,
         commands::start_demo,
         commands::start_empty,
@@ -202,21 +204,22 @@ async fn background_sync(store: Store, vault: std::sync::Arc<riskdesk_core::sync
 /// Where the store lives: `RISKDESK_DATA_DIR` when set (tests, portable installs),
 /// else the OS app-data directory.
 fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
-    if let Some(dir) = std::env::var_os("RISKDESK_DATA_DIR") {
-        return Ok(PathBuf::from(dir));
+    if let Some(dir) = desktop::data_dir_from_env() {
+        return Ok(dir);
     }
     Ok(app.path().app_data_dir()?)
 }
 
 pub fn run() {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
     let builder = specta_builder();
     let result = tauri::Builder::default()
+        // First: a second start must end before anything else opens the store.
+        .plugin(desktop::single_instance())
+        .plugin(desktop::logging())
+        .plugin(desktop::window_state())
+        .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
+        .on_window_event(desktop::on_window_event)
         .invoke_handler(builder.invoke_handler())
         .setup(move |app| {
             builder.mount_events(app);

@@ -12,7 +12,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 export const repoRoot = path.resolve(here, "../..");
 export const artifacts = path.join(here, "artifacts");
 
-function appBinary() {
+export function appBinary() {
   const name = process.platform === "win32" ? "riskdesk-app.exe" : "riskdesk-app";
   const target = process.env.CARGO_TARGET_DIR ?? path.join(repoRoot, "target");
   const binary = process.env.RISKDESK_APP ?? path.join(target, "debug", name);

@@ -18,6 +18,9 @@ import { UserPicker } from "./components/UserPicker";
 import { ErrorBanner } from "./components/ErrorBanner";
 import { SyncStatusLine } from "./components/Sync";
 import { StartupScreen } from "./screens/StartupScreen";
+import { AboutBox, HelpOverlay } from "./components/HelpOverlay";
+import { isTextEntry } from "./keys";
+import type { AppInfo } from "./backend";
 
 export function App({ backend }: { backend: Backend }) {
   const [ready, setReady] = useState<{ startedEmpty: User | null } | null>(null);
@@ -40,6 +43,8 @@ function Workspace({ backend, startedEmpty }: { backend: Backend; startedEmpty: 
   const [accountsView, setAccountsView] = useState<AccountsView>(DEFAULT_ACCOUNTS_VIEW);
   // Set by a dashboard click; the nav's own Worklist starts unfiltered.
   const [worklistPreset, setWorklistPreset] = useState<WorklistPreset | undefined>(undefined);
+  const [overlay, setOverlay] = useState<"help" | "about" | null>(null);
+  const [info, setInfo] = useState<AppInfo | null>(null);
 
   const reportError = useCallback((e: unknown) => {
     setError(e instanceof BackendError || e instanceof Error ? e.message : String(e));
@@ -66,6 +71,27 @@ function Workspace({ backend, startedEmpty }: { backend: Backend; startedEmpty: 
     [backend, user, currencies, teams, reportError],
   );
 
+  // `?` lists the shortcuts anywhere, unless the user is typing.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (e.key === "?" && !(t && isTextEntry(t)) && !e.ctrlKey && !e.metaKey && !e.altKey) {
+        e.preventDefault();
+        setOverlay("help");
+      }
+    };
+    window.addEventListener("keydown", onKey);
+    return () => window.removeEventListener("keydown", onKey);
+  }, []);
+  const closeOverlay = useCallback(() => setOverlay(null), []);
+  const openAbout = () => {
+    setOverlay("about");
+    backend.appInfo().then(setInfo).catch(reportError);
+  };
+  const showLogs = () => {
+    backend.showLogs().catch(reportError);
+  };
+
   const go = (s: Section) => {
     setSection(s);
     setOpenAccount(null);
@@ -76,9 +102,9 @@ function Workspace({ backend, startedEmpty }: { backend: Backend; startedEmpty: 
     <AppContext.Provider value={context}>
       <div className="app">
         <nav className="sidebar" aria-label="Sections">
-          <div className="brand">
+          <button className="brand" onClick={openAbout} title="About Riskdesk" data-testid="brand">
             <span className="brand-mark">▲</span> Riskdesk
-          </div>
+          </button>
           <ul>
             {SECTIONS.map((s) => (
               <li key={s.id}>
@@ -112,6 +138,8 @@ function Workspace({ backend, startedEmpty }: { backend: Backend; startedEmpty: 
             )}
           </div>
         </nav>
+        {overlay === "help" && <HelpOverlay onClose={closeOverlay} />}
+        {overlay === "about" && <AboutBox info={info} onShowLogs={showLogs} onClose={closeOverlay} />}
         <main className="main">
           {error && <ErrorBanner message={error} onClose={() => setError(null)} />}
           {welcome && startedEmpty && (

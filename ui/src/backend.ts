@@ -230,6 +230,8 @@ export function describeError(e: AppError): string {
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
+  /** Opens the log directory in the file manager; returns it. */
+  showLogs(): Promise<string>;
   startupStatus(): Promise<Startup>;
   startDemo(): Promise<null>;
   startEmpty(name: string, email: string): Promise<User>;
@@ -346,6 +348,7 @@ async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
 
 export const tauriBackend: Backend = {
   appInfo: () => unwrap(commands.appInfo()),
+  showLogs: () => unwrap(commands.showLogs()),
   startupStatus: () => unwrap(commands.startupStatus()),
   startDemo: () => unwrap(commands.startDemo()),
   startEmpty: (name, email) => unwrap(commands.startEmpty(name, email)),

@@ -16,6 +16,17 @@ async appInfo() : Promise<Result<AppInfo, AppError>> {
 }
 },
 /**
+ * Opens the log directory in the system's file manager ("Show logs"); returns it.
+ */
+async showLogs() : Promise<Result<string, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("show_logs") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Whether the store is ready; the window polls this until it is.
  */
 async startupStatus() : Promise<Result<Startup, AppError>> {
@@ -1061,7 +1072,11 @@ export type AppInfo = { version: string;
 /**
  * Where the local store lives, so a user can find and back it up.
  */
-database_path: string; accounts: number }
+database_path: string; accounts: number; 
+/**
+ * Where the app's log is written (the OS log directory).
+ */
+log_dir: string }
 export type Attrition = { label: string; accounts: number; churned: number; arr_base_minor: number; churned_arr_base_minor: number }
 /**
  * A colour band of the grading scheme: scores from `min` up to the next band's `min`.

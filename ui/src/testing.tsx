@@ -17,7 +17,8 @@ export function user(partial: Partial<User> & Pick<User, "name" | "role">): User
 
 export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
   return {
-    appInfo: vi.fn(async () => ({ version: "0.1.0", database_path: "/tmp/riskdesk.db", accounts: 0 })),
+    appInfo: vi.fn(async () => ({ version: "0.1.0", database_path: "/tmp/riskdesk.db", accounts: 0, log_dir: "/tmp/logs" })),
+    showLogs: vi.fn(async () => "/tmp/logs"),
     startupStatus: vi.fn(async () => ({ kind: "ready" as const })),
     startDemo: vi.fn(async () => null),
     startEmpty: vi.fn(async () => {

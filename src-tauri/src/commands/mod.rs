@@ -44,6 +44,8 @@ pub struct AppInfo {
     /// Where the local store lives, so a user can find and back it up.
     pub database_path: String,
     pub accounts: u32,
+    /// Where the app's log is written (the OS log directory).
+    pub log_dir: String,
 }
 
 /// Whether the store is ready; the window polls this until it is.
@@ -96,13 +98,39 @@ pub async fn start_empty(
 
 #[tauri::command]
 #[specta::specta]
-pub async fn app_info(state: State<'_, AppState>) -> AppResult<AppInfo> {
+pub async fn app_info(app: tauri::AppHandle, state: State<'_, AppState>) -> AppResult<AppInfo> {
     let count = accounts::count_accounts(state.store.pool()).await?;
     Ok(AppInfo {
-        version: env!("CARGO_PKG_VERSION").to_string(),
+        version: app.package_info().version.to_string(),
         database_path: state.database_path.display().to_string(),
         accounts: u32::try_from(count).unwrap_or(u32::MAX),
+        log_dir: log_dir(&app)?.display().to_string(),
     })
+}
+
+fn log_dir(app: &tauri::AppHandle) -> AppResult<std::path::PathBuf> {
+    use tauri::Manager;
+    app.path().app_log_dir().map_err(|e| AppError::Store {
+        message: format!("the log directory is unknown: {e}"),
+    })
+}
+
+/// Opens the log directory in the system's file manager ("Show logs"); returns it.
+#[tauri::command]
+#[specta::specta]
+pub async fn show_logs(app: tauri::AppHandle) -> AppResult<String> {
+    use tauri_plugin_opener::OpenerExt;
+    let dir = log_dir(&app)?;
+    std::fs::create_dir_all(&dir).map_err(|e| AppError::Store {
+        message: format!("could not create {}: {e}", dir.display()),
+    })?;
+    let shown = dir.display().to_string();
+    app.opener()
+        .open_path(shown.clone(), None::<&str>)
+        .map_err(|e| AppError::Store {
+            message: format!("could not open {shown}: {e}"),
+        })?;
+    Ok(shown)
 }
 
 #[tauri::command]

@@ -2,6 +2,7 @@ import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } fr
 import type { CockpitQuery, CockpitRow, CtaDetail, CtaScope, CtaStatus, CtaType, Level, User } from "../backend";
 import { ExportButtons } from "../components/ExportButtons";
 import { useApp } from "../context";
+import { isTextEntry } from "../keys";
 import { PriorityOptions, ScopeToggle } from "../components/Shared";
 import { formatDate, formatMoney, todayIso } from "../format";
 import { CtaView, type CtaMode } from "./CtaView";
@@ -40,12 +41,6 @@ export function groupRows(rows: CockpitRow[], today: string): Group[] {
     else groups.push({ priority: r.cta.priority, bucket, rows: [r] });
   }
   return groups;
-}
-
-/** Keys typed here are text, not shortcuts; a ticked checkbox keeps the shortcuts. */
-function isTextEntry(el: HTMLElement): boolean {
-  if (el.tagName === "TEXTAREA" || el.tagName === "SELECT" || el.isContentEditable) return true;
-  return el.tagName === "INPUT" && !["checkbox", "radio", "button", "submit"].includes((el as HTMLInputElement).type);
 }
 
 const SHORTCUTS: Record<string, CtaMode> = { u: "update", l: "log", e: "edit", s: "snooze", c: "close" };
