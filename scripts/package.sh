@@ -34,6 +34,11 @@ esac
 # PACKAGE_TARGET: a target triple (the release workflow builds universal-apple-darwin).
 target_args=()
 [[ -n "${PACKAGE_TARGET:-}" ]] && target_args=(--target "$PACKAGE_TARGET")
+# With the team's signing key (TAURI_SIGNING_PRIVATE_KEY), the updater artifacts and
+# their .sig files are made too: what `riskdesk-server release add` publishes.
+if [[ -n "${TAURI_SIGNING_PRIVATE_KEY:-}" ]]; then
+  target_args+=(--config '{"bundle":{"createUpdaterArtifacts":true}}')
+fi
 TAURI_APP_PATH="$PWD/src-tauri" ui/node_modules/.bin/tauri build --bundles "$bundles" --ci "${target_args[@]}"
 ls -l target/release/bundle/*/ target/*/release/bundle/*/ 2>/dev/null || true
 

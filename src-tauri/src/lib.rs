@@ -5,6 +5,7 @@ mod commands;
 mod desktop;
 mod error;
 mod startup;
+mod updates;
 
 use std::path::{Path, PathBuf};
 
@@ -28,6 +29,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
         commands::app_info,
         commands::show_logs,
+        updates::check_for_update,
+        updates::install_update,
         commands::startup_status,
         commands::start_demo,
         commands::start_empty,
@@ -218,6 +221,8 @@ pub fn run() {
         .plugin(desktop::logging())
         .plugin(desktop::window_state())
         .plugin(tauri_plugin_opener::init())
+        .plugin(tauri_plugin_updater::Builder::new().build())
+        .manage(updates::Pending::default())
         .plugin(tauri_plugin_dialog::init())
         .on_window_event(desktop::on_window_event)
         .invoke_handler(builder.invoke_handler())

@@ -3,11 +3,25 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { eventually, find, launch, screenshot, serverBinary, setValue } from "./harness.mjs";
+import { eventually, find, launch, repoRoot, screenshot, serverBinary, setValue } from "./harness.mjs";
+
+/** The Tauri CLI's signer (from npm, in ui/node_modules): the key pair a release is signed with. */
+const tauriCli = path.join(repoRoot, "ui", "node_modules", ".bin", process.platform === "win32" ? "tauri.cmd" : "tauri");
+function signer(args) {
+  const run = spawnSync(tauriCli, ["signer", ...args], { env: { ...process.env, TAURI_SIGNING_PRIVATE_KEY_PASSWORD: "" }, encoding: "utf8" });
+  assert.equal(run.status, 0, run.stderr);
+}
+function keyPair(dir, name) {
+  const key = path.join(dir, name);
+  signer(["generate", "--ci", "-p", "", "-w", key]);
+  return { key, pub: readFileSync(`${key}.pub`, "utf8").trim() };
+}
 
 const PASSWORD = "correct horse battery";
 
@@ -18,8 +32,15 @@ describe("Sync", () => {
   let serverDir;
   let base;
 
+  let keys;
+  let releaseDir;
+
   before(async () => {
     serverDir = mkdtempSync(path.join(tmpdir(), "riskdesk-server-"));
+    // The team's release key: the app (a debug build) is told to trust it.
+    releaseDir = mkdtempSync(path.join(tmpdir(), "riskdesk-release-"));
+    keys = keyPair(releaseDir, "team.key");
+    process.env.RISKDESK_UPDATER_PUBKEY = keys.pub;
     const add = spawnSync(serverBinary(), ["user", "add", "--data-dir", serverDir, "--email", "csm@acme.example", "--name", "Casey CSM", "--role", "csm", "--team", "Enterprise"], {
       input: `${PASSWORD}\n`,
       env: { ...process.env, RUST_LOG: "warn" },
@@ -39,6 +60,7 @@ describe("Sync", () => {
     await app?.stop();
     server?.kill("SIGKILL");
     rmSync(serverDir, { recursive: true, force: true });
+    rmSync(releaseDir, { recursive: true, force: true });
   });
 
   test("a CSM connects, a change waits as pending, and Sync now sends it", async () => {
@@ -68,6 +90,47 @@ describe("Sync", () => {
     await eventually(async () => /Sent [1-9]/.test(await (await find(driver, "sync-report")).getText()), "Sync now sent nothing");
     assert.equal(await (await find(driver, "sync-pending")).getText(), "0");
     await screenshot(driver, "50-sync-settings");
+  });
+
+  test("an update published on the team's server is found and verified; a bad signature is refused", async () => {
+    // The bundles, served as a team's file share would.
+    const files = http.createServer((req, res) => {
+      const file = path.join(releaseDir, path.basename(req.url ?? ""));
+      if (existsSync(file)) res.end(readFileSync(file));
+      else res.writeHead(404).end();
+    });
+    await new Promise((resolve) => files.listen(0, "127.0.0.1", resolve));
+    const filesBase = `http://127.0.0.1:${files.address().port}`;
+    const publish = (version, key) => {
+      const bundle = path.join(releaseDir, `riskdesk-${version}.tar.gz`);
+      writeFileSync(bundle, randomBytes(64 * 1024));
+      signer(["sign", "-f", key, "-p", "", bundle]);
+      const add = spawnSync(serverBinary(), ["release", "add", "--data-dir", serverDir, "--target", "linux", "--arch", process.arch === "arm64" ? "aarch64" : "x86_64", "--version", version, "--url", `${filesBase}/riskdesk-${version}.tar.gz`, "--signature-file", `${bundle}.sig`, "--notes", `What is new in ${version}`], { env: { ...process.env, RUST_LOG: "warn" }, encoding: "utf8" });
+      assert.equal(add.status, 0, add.stderr);
+    };
+    try {
+      await (await find(driver, "nav-settings")).click();
+      await (await find(driver, "settings-tab-you")).click();
+      await (await find(driver, "update-check")).click();
+      await eventually(async () => /is up to date/.test(await (await find(driver, "update-result")).getText()), "no 'up to date' before anything is published");
+
+      publish("9.9.0", keys.key);
+      await (await find(driver, "update-check")).click();
+      await eventually(async () => /Riskdesk 9\.9\.0 is available .*signature checks out/.test(await (await find(driver, "update-result")).getText()), "the signed update was not offered");
+      await find(driver, "update-install");
+      await screenshot(driver, "52-update-found");
+
+      // Signed with a key that is not the team's: refused, nothing offered.
+      const stranger = keyPair(releaseDir, "stranger.key");
+      publish("9.9.1", stranger.key);
+      await (await find(driver, "update-check")).click();
+      await eventually(async () => /Riskdesk 9\.9\.1 was refused/.test(await (await find(driver, "update-problem")).getText()), "a bundle with a bad signature was not refused");
+      assert.equal((await driver.findElements({ css: '[data-testid="update-install"]' })).length, 0);
+      // Back where the next test starts.
+      await (await find(driver, "settings-tab-sync")).click();
+    } finally {
+      files.close();
+    }
   });
 
   test("signed out, an invited manager chooses a password with the code and syncs", async () => {

@@ -59,6 +59,7 @@ import type {
   TimelineItem,
   TimelineKind,
   AppInfo,
+  UpdateCheck,
   Currency,
   MeasureInfo,
   MeasureKind,
@@ -196,6 +197,7 @@ export type {
   AccountSort,
   AppError,
   AppInfo,
+  UpdateCheck,
   Contact,
   Currency,
   NpsResponse,
@@ -232,6 +234,8 @@ export interface Backend {
   appInfo(): Promise<AppInfo>;
   /** Opens the log directory in the file manager; returns it. */
   showLogs(): Promise<string>;
+  checkForUpdate(): Promise<UpdateCheck>;
+  installUpdate(): Promise<void>;
   startupStatus(): Promise<Startup>;
   startDemo(): Promise<null>;
   startEmpty(name: string, email: string): Promise<User>;
@@ -349,6 +353,10 @@ async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
 export const tauriBackend: Backend = {
   appInfo: () => unwrap(commands.appInfo()),
   showLogs: () => unwrap(commands.showLogs()),
+  checkForUpdate: () => unwrap(commands.checkForUpdate()),
+  installUpdate: async () => {
+    await unwrap(commands.installUpdate());
+  },
   startupStatus: () => unwrap(commands.startupStatus()),
   startDemo: () => unwrap(commands.startDemo()),
   startEmpty: (name, email) => unwrap(commands.startEmpty(name, email)),

@@ -27,6 +27,29 @@ async showLogs() : Promise<Result<string, AppError>> {
 }
 },
 /**
+ * Asks the team's server for a newer release; when there is one, downloads it and checks
+ * its signature. A bundle whose signature does not match the app's key is refused.
+ */
+async checkForUpdate() : Promise<Result<UpdateCheck, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("check_for_update") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Installs the verified update and restarts into it.
+ */
+async installUpdate() : Promise<Result<null, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("install_update") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Whether the store is ready; the window polls this until it is.
  */
 async startupStatus() : Promise<Result<Startup, AppError>> {
@@ -1078,6 +1101,7 @@ database_path: string; accounts: number;
  */
 log_dir: string }
 export type Attrition = { label: string; accounts: number; churned: number; arr_base_minor: number; churned_arr_base_minor: number }
+export type AvailableUpdate = { version: string; notes: string }
 /**
  * A colour band of the grading scheme: scores from `min` up to the next band's `min`.
  */
@@ -1913,6 +1937,15 @@ export type TriageSettings = { upsell_with_risk: boolean }
  * An owner the file names that no person in the store matches.
  */
 export type UnknownOwner = { value: string; accounts: number; looks_like: OwnerLooksLike }
+export type UpdateCheck = { current: string; 
+/**
+ * The server asked; None when the app syncs with none.
+ */
+server: string | null; 
+/**
+ * A newer release, downloaded and its signature checked.
+ */
+available: AvailableUpdate | null }
 /**
  * Days-to-renewal bands: a renewal within `within_days` multiplies by `multiplier`.
  */

@@ -19,6 +19,8 @@ export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
   return {
     appInfo: vi.fn(async () => ({ version: "0.1.0", database_path: "/tmp/riskdesk.db", accounts: 0, log_dir: "/tmp/logs" })),
     showLogs: vi.fn(async () => "/tmp/logs"),
+    checkForUpdate: vi.fn(async () => ({ current: "0.1.0", server: null, available: null })),
+    installUpdate: vi.fn(async () => {}),
     startupStatus: vi.fn(async () => ({ kind: "ready" as const })),
     startDemo: vi.fn(async () => null),
     startEmpty: vi.fn(async () => {

@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod db;
 pub mod error;
+pub mod releases;
 pub mod sync;
 
 use std::net::SocketAddr;
@@ -12,7 +13,7 @@ use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Query, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -204,6 +205,21 @@ async fn conflicts(State(state): State<AppState>, caller: Caller) -> Result<Json
     Ok(Json(sync::conflicts(&state.db, &caller).await?))
 }
 
+/// The Tauri updater's question: is there a release newer than mine for my platform?
+/// A manifest when there is, 204 when not.
+async fn update(
+    State(state): State<AppState>,
+    Path((target, arch, current)): Path<(String, String, String)>,
+) -> Result<axum::response::Response> {
+    use axum::response::IntoResponse;
+    Ok(
+        match releases::newer(&state.db, &target, &arch, &current).await? {
+            Some(manifest) => Json(manifest).into_response(),
+            None => StatusCode::NO_CONTENT.into_response(),
+        },
+    )
+}
+
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
@@ -213,6 +229,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/conflicts", get(conflicts))
+        .route("/v1/updates/{target}/{arch}/{current}", get(update))
         // A first sync pushes a book in pages of up to MAX_PUSH changes.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

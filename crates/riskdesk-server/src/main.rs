@@ -1,6 +1,7 @@
 //! `riskdesk-server serve --data-dir DIR` starts the sync server on SQLite (or
 //! `--database postgres://…`); `user add`, `user invite`, `user revoke`, `user disable` and
-//! `user enable` are the admin's tools.
+//! `user enable` are the admin's tools; `release add` and `release list` publish the
+//! desktop releases the apps update themselves to.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -54,6 +55,43 @@ enum Command {
     User {
         #[command(subcommand)]
         command: UserCommand,
+    },
+    /// Desktop releases the apps update themselves to (self-hosted updates).
+    Release {
+        #[command(subcommand)]
+        command: ReleaseCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReleaseCommand {
+    /// Publish a release for one platform: the bundle's URL and its updater signature
+    /// (the .sig file `tauri build` writes beside it with the team's signing key).
+    Add {
+        #[command(flatten)]
+        store: Store,
+        /// linux, windows or darwin.
+        #[arg(long)]
+        target: String,
+        /// x86_64, aarch64, i686 or armv7.
+        #[arg(long, default_value = "x86_64")]
+        arch: String,
+        /// The release's version, e.g. 0.2.0.
+        #[arg(long)]
+        version: String,
+        /// Where the desktops download the bundle.
+        #[arg(long)]
+        url: String,
+        /// The bundle's .sig file.
+        #[arg(long)]
+        signature_file: PathBuf,
+        #[arg(long, default_value = "")]
+        notes: String,
+    },
+    /// Every published release.
+    List {
+        #[command(flatten)]
+        store: Store,
     },
 }
 
@@ -133,6 +171,53 @@ async fn main() -> Result<()> {
                 tls: tls_cert.zip(tls_key),
             })
             .await
+        }
+        Command::Release {
+            command:
+                ReleaseCommand::Add {
+                    store,
+                    target,
+                    arch,
+                    version,
+                    url,
+                    signature_file,
+                    notes,
+                },
+        } => {
+            let signature = std::fs::read_to_string(&signature_file)
+                .with_context(|| format!("reading {}", signature_file.display()))?;
+            let db = riskdesk_server::db::open(&store.location()?).await?;
+            let release = riskdesk_server::releases::Release {
+                target,
+                arch,
+                version,
+                url,
+                signature: signature.trim().to_string(),
+                notes,
+                pub_date: chrono::Utc::now(),
+            };
+            riskdesk_server::releases::add(&db, &release).await?;
+            println!(
+                "published {} for {}-{}: desktops on an older version will offer it",
+                release.version, release.target, release.arch
+            );
+            Ok(())
+        }
+        Command::Release {
+            command: ReleaseCommand::List { store },
+        } => {
+            let db = riskdesk_server::db::open(&store.location()?).await?;
+            for r in riskdesk_server::releases::list(&db).await? {
+                println!(
+                    "{:<8} {:<8} {:<10} {}  {}",
+                    r.target,
+                    r.arch,
+                    r.version,
+                    r.pub_date.format("%Y-%m-%d"),
+                    r.url
+                );
+            }
+            Ok(())
         }
         Command::User {
             command: UserCommand::Add { store, person },

@@ -7,6 +7,7 @@ import type {
   SeverityConfig,
   SignalThresholds,
   StageCriteria,
+  UpdateCheck,
   User,
 } from "../backend";
 import { ScorecardEditor } from "./ScorecardEditor";
@@ -260,6 +261,68 @@ function RecomputePanel() {
   );
 }
 
+/** Self-hosted updates: asked of the team's own server, verified before they are offered. */
+export function UpdatesCard() {
+  const { backend } = useApp();
+  const [checking, setChecking] = useState(false);
+  const [result, setResult] = useState<UpdateCheck | null>(null);
+  const [problem, setProblem] = useState<string | null>(null);
+  const check = async () => {
+    setChecking(true);
+    setProblem(null);
+    setResult(null);
+    try {
+      setResult(await backend.checkForUpdate());
+    } catch (e) {
+      setProblem(e instanceof Error ? e.message : String(e));
+    } finally {
+      setChecking(false);
+    }
+  };
+  const install = async () => {
+    try {
+      await backend.installUpdate();
+    } catch (e) {
+      setProblem(e instanceof Error ? e.message : String(e));
+    }
+  };
+  return (
+    <section className="card settings-card" data-testid="updates-card">
+      <h2>Updates</h2>
+      <p className="muted">New versions come from your team's own Riskdesk server (the one you sync with), signed; the app checks the signature before it offers one.</p>
+      <button className="button secondary" onClick={check} disabled={checking} data-testid="update-check">
+        {checking ? "Checking…" : "Check for updates"}
+      </button>
+      {problem && (
+        <p className="problem" data-testid="update-problem">
+          {problem}
+        </p>
+      )}
+      {result && !result.server && (
+        <p className="muted" data-testid="update-result">
+          Riskdesk {result.current} has no update server: connect to your team's server in Settings › Sync to get updates.
+        </p>
+      )}
+      {result?.server && !result.available && (
+        <p className="ok" data-testid="update-result">
+          Riskdesk {result.current} is up to date ({result.server}).
+        </p>
+      )}
+      {result?.available && (
+        <div data-testid="update-result">
+          <p className="ok">
+            Riskdesk {result.available.version} is available (you have {result.current}); it is downloaded and its signature checks out.
+          </p>
+          {result.available.notes && <p className="muted">{result.available.notes}</p>}
+          <button className="button" onClick={install} data-testid="update-install">
+            Install and restart
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
 function YouSettings({ onUserChange }: { onUserChange: (u: User) => void }) {
   const { backend, user, teams, reportError } = useApp();
   const [users, setUsers] = useState<User[]>([]);
@@ -303,6 +366,7 @@ function YouSettings({ onUserChange }: { onUserChange: (u: User) => void }) {
         </label>
         {saved && <p className="ok">Saved.</p>}
       </section>
+      <UpdatesCard />
       <section className="card settings-card">
         <h2>About this store</h2>
         {info && (
