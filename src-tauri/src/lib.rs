@@ -4,6 +4,7 @@
 mod commands;
 mod desktop;
 mod error;
+mod notices;
 mod startup;
 mod updates;
 
@@ -30,6 +31,8 @@ pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
         commands::app_info,
         commands::show_logs,
         updates::check_for_update,
+        notices::notify_settings,
+        notices::save_notify_settings,
         updates::install_update,
         commands::startup_status,
         commands::start_demo,
@@ -222,6 +225,7 @@ pub fn run() {
         .plugin(desktop::window_state())
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_updater::Builder::new().build())
+        .plugin(tauri_plugin_notification::init())
         .manage(updates::Pending::default())
         .plugin(tauri_plugin_dialog::init())
         .on_window_event(desktop::on_window_event)
@@ -246,6 +250,7 @@ pub fn run() {
             ));
             tauri::async_runtime::block_on(riskdesk_core::sync::adopt_old_token(&store, &vault))?;
             tauri::async_runtime::spawn(background_sync(store.clone(), vault.clone()));
+            tauri::async_runtime::spawn(notices::run(app.handle().clone(), store.clone()));
             app.manage(AppState {
                 store,
                 database_path,

@@ -63,15 +63,16 @@ pub async fn check_for_update(
     let url = endpoint
         .parse()
         .map_err(|e| failed("the update server's address", e))?;
-    let mut builder = app
+    let builder = app
         .updater_builder()
         .endpoints(vec![url])
         .map_err(|e| failed("the update server's address", e))?;
     // Tests sign with a key of their own; a release build trusts only its built-in key.
     #[cfg(debug_assertions)]
-    if let Ok(key) = std::env::var("RISKDESK_UPDATER_PUBKEY") {
-        builder = builder.pubkey(key);
-    }
+    let builder = match std::env::var("RISKDESK_UPDATER_PUBKEY") {
+        Ok(key) => builder.pubkey(key),
+        Err(_) => builder,
+    };
     let updater = builder.build().map_err(|e| failed("the updater", e))?;
     let found = updater
         .check()

@@ -60,6 +60,7 @@ import type {
   TimelineKind,
   AppInfo,
   UpdateCheck,
+  NotifySettings,
   Currency,
   MeasureInfo,
   MeasureKind,
@@ -198,6 +199,7 @@ export type {
   AppError,
   AppInfo,
   UpdateCheck,
+  NotifySettings,
   Contact,
   Currency,
   NpsResponse,
@@ -235,6 +237,8 @@ export interface Backend {
   /** Opens the log directory in the file manager; returns it. */
   showLogs(): Promise<string>;
   checkForUpdate(): Promise<UpdateCheck>;
+  notifySettings(): Promise<NotifySettings>;
+  saveNotifySettings(settings: NotifySettings): Promise<NotifySettings>;
   installUpdate(): Promise<void>;
   startupStatus(): Promise<Startup>;
   startDemo(): Promise<null>;
@@ -354,6 +358,8 @@ export const tauriBackend: Backend = {
   appInfo: () => unwrap(commands.appInfo()),
   showLogs: () => unwrap(commands.showLogs()),
   checkForUpdate: () => unwrap(commands.checkForUpdate()),
+  notifySettings: () => unwrap(commands.notifySettings()),
+  saveNotifySettings: (settings) => unwrap(commands.saveNotifySettings(settings)),
   installUpdate: async () => {
     await unwrap(commands.installUpdate());
   },

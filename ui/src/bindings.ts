@@ -38,6 +38,22 @@ async checkForUpdate() : Promise<Result<UpdateCheck, AppError>> {
     else return { status: "error", error: e  as any };
 }
 },
+async notifySettings() : Promise<Result<NotifySettings, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("notify_settings") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+async saveNotifySettings(settings: NotifySettings) : Promise<Result<NotifySettings, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("save_notify_settings", { settings }) };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
 /**
  * Installs the verified update and restarts into it.
  */
@@ -1465,6 +1481,10 @@ contribution: number; source: ScoreSource }
  * A person to add or update, matched by CRM id, else by email.
  */
 export type NewPerson = { name: string; email: string; role: Role | null; title: string | null; team: string | null; salesforce_id: string | null; hubspot_id: string | null }
+/**
+ * Which notices this device shows; all on until switched off in Settings.
+ */
+export type NotifySettings = { escalations: boolean; assigned: boolean; due_today: boolean }
 export type NpsResponse = { id: string; account_id: string; contact_id: string | null; 
 /**
  * 0–6 detractor, 7–8 passive, 9–10 promoter.

@@ -19,6 +19,7 @@ pub mod lane;
 pub mod lifecycle;
 pub mod model;
 pub mod money;
+pub mod notify;
 pub mod overrides;
 pub mod people;
 pub mod priority;

@@ -59,6 +59,8 @@ pub async fn create_cta(state: State<'_, AppState>, cta: ManualCta) -> AppResult
         m.owner_id = Some(parse_id("owner_id", owner)?);
     }
     let id = cta::create_manual(&state.store, &m, today()).await?;
+    // Made here by this device's user: not news to notify them of.
+    riskdesk_core::notify::note_own(&state.store, &id).await?;
     rerank(&state, &id).await?;
     Ok(cta::detail(state.store.pool(), &id).await?)
 }
@@ -74,6 +76,7 @@ pub async fn edit_cta(
     let mut tx = state.store.write().await?;
     cta::edit(&mut tx, &id, &edit).await?;
     tx.commit().await.map_err(riskdesk_core::Error::from)?;
+    riskdesk_core::notify::note_own(&state.store, &id).await?;
     rerank(&state, &id).await?;
     Ok(cta::detail(state.store.pool(), &id).await?)
 }

@@ -48,4 +48,18 @@ describe("Settings › Recompute", () => {
     expect(result.textContent).toContain("2,499 accounts are unchanged since today's refresh");
     expect(result.textContent).toContain("Scored 1 of 1 accounts whose data or work changed");
   });
+
+  it("switches a kind of notification off and saves it", async () => {
+    const saveNotifySettings = vi.fn(async (s) => s);
+    render(
+      <WithApp backend={fakeBackend({ saveNotifySettings })}>
+        <SettingsScreen onUserChange={() => {}} initialTab="you" />
+      </WithApp>,
+    );
+    const due = (await screen.findByTestId("notify-due_today")) as HTMLInputElement;
+    expect(due.checked).toBe(true);
+    fireEvent.click(due);
+    await waitFor(() => expect(saveNotifySettings).toHaveBeenCalledWith({ escalations: true, assigned: true, due_today: false }));
+    expect(((await screen.findByTestId("notify-due_today")) as HTMLInputElement).checked).toBe(false);
+  });
 });

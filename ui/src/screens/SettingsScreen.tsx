@@ -6,6 +6,7 @@ import type {
   RecomputeSummary,
   SeverityConfig,
   SignalThresholds,
+  NotifySettings,
   StageCriteria,
   UpdateCheck,
   User,
@@ -261,6 +262,39 @@ function RecomputePanel() {
   );
 }
 
+const NOTICES: Array<[keyof NotifySettings, string]> = [
+  ["escalations", "A new escalation on one of my accounts"],
+  ["assigned", "A CTA someone else gave me"],
+  ["due_today", "Once a day: how many of my CTAs are due today"],
+];
+
+/** Which desktop notifications this device shows (none while Riskdesk is in front). */
+export function NotificationsCard() {
+  const { backend, reportError } = useApp();
+  const [s, setS] = useState<NotifySettings | null>(null);
+  useEffect(() => {
+    backend.notifySettings().then(setS).catch(reportError);
+  }, [backend, reportError]);
+  if (!s) return null;
+  const toggle = (key: keyof NotifySettings, on: boolean) => {
+    const next = { ...s, [key]: on };
+    setS(next);
+    backend.saveNotifySettings(next).then(setS).catch(reportError);
+  };
+  return (
+    <section className="card settings-card" data-testid="notifications-card">
+      <h2>Notifications</h2>
+      <p className="muted">Shown by your desktop while Riskdesk is open but not in front, unless your system has notifications for it turned off.</p>
+      {NOTICES.map(([key, label]) => (
+        <label key={key} className="check">
+          <input type="checkbox" checked={s[key]} onChange={(e) => toggle(key, e.target.checked)} data-testid={`notify-${key}`} />
+          {label}
+        </label>
+      ))}
+    </section>
+  );
+}
+
 /** Self-hosted updates: asked of the team's own server, verified before they are offered. */
 export function UpdatesCard() {
   const { backend } = useApp();
@@ -366,6 +400,7 @@ function YouSettings({ onUserChange }: { onUserChange: (u: User) => void }) {
         </label>
         {saved && <p className="ok">Saved.</p>}
       </section>
+      <NotificationsCard />
       <UpdatesCard />
       <section className="card settings-card">
         <h2>About this store</h2>
