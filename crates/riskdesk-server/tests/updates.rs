@@ -28,54 +28,36 @@ async fn updates(backing: &Backing) {
     publish("0.3.0", "linux");
     publish("0.9.0", "windows");
     // A careless admin: no such platform, not a version, not a URL.
-    assert!(admin_fails(
-        backing,
-        &[
-            "release",
-            "add",
-            "--target",
+    for (target, version, url, why) in [
+        (
             "beos",
-            "--version",
             "1.0.0",
-            "--url",
             "https://x.example/a",
-            "--signature-file",
-            sig
-        ]
-    )
-    .contains("target 'beos' is not one of"));
-    assert!(admin_fails(
-        backing,
-        &[
-            "release",
-            "add",
-            "--target",
+            "target 'beos' is not one of",
+        ),
+        (
             "linux",
-            "--version",
             "next",
-            "--url",
             "https://x.example/a",
-            "--signature-file",
-            sig
-        ]
-    )
-    .contains("'next' is not a version"));
-    assert!(admin_fails(
-        backing,
-        &[
+            "'next' is not a version",
+        ),
+        ("linux", "1.0.0", "file:///etc/passwd", "must be http(s)"),
+    ] {
+        let args = [
             "release",
             "add",
             "--target",
-            "linux",
+            target,
             "--version",
-            "1.0.0",
+            version,
             "--url",
-            "file:///etc/passwd",
+            url,
             "--signature-file",
-            sig
-        ]
-    )
-    .contains("must be http(s)"));
+            sig,
+        ];
+        let said = admin_fails(backing, &args);
+        assert!(said.contains(why), "{args:?}: {said}");
+    }
     assert_eq!(admin(backing, &["release", "list"]).lines().count(), 3);
 
     let server = Server::start(backing);
