@@ -285,12 +285,14 @@ export function NotificationsCard() {
     <section className="card settings-card" data-testid="notifications-card">
       <h2>Notifications</h2>
       <p className="muted">Shown by your desktop while Riskdesk is open but not in front, unless your system has notifications for it turned off.</p>
-      {NOTICES.map(([key, label]) => (
-        <label key={key} className="check">
-          <input type="checkbox" checked={s[key]} onChange={(e) => toggle(key, e.target.checked)} data-testid={`notify-${key}`} />
-          {label}
-        </label>
-      ))}
+      <div className="check-list">
+        {NOTICES.map(([key, label]) => (
+          <label key={key} className="check">
+            <input type="checkbox" checked={s[key]} onChange={(e) => toggle(key, e.target.checked)} data-testid={`notify-${key}`} />
+            {label}
+          </label>
+        ))}
+      </div>
     </section>
   );
 }
