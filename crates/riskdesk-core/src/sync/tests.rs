@@ -180,7 +180,10 @@ async fn writes_are_captured_field_by_field_once_recording() {
     // The snapshot's ids rise in the order it is sent, across tables: the server's
     // change-id index grows at its end.
     let snapshot: Vec<String> = sqlx::query_scalar(
-        "SELECT change_id FROM sync_outbox WHERE wall_ms = (SELECT max(wall_ms) FROM sync_outbox) ORDER BY seq",
+        // The snapshot's rows share one stamp (wall and counter); edits made in the same
+        // millisecond carry another counter.
+        "SELECT change_id FROM sync_outbox o JOIN (SELECT wall_ms, counter FROM sync_outbox ORDER BY seq DESC LIMIT 1) s \
+         ON o.wall_ms = s.wall_ms AND o.counter = s.counter ORDER BY o.seq",
     )
     .fetch_all(store.pool())
     .await
