@@ -9,7 +9,7 @@ import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { eventually, find, launch, repoRoot, screenshot, serverBinary, setValue } from "./harness.mjs";
+import { byTestId, eventually, find, launch, repoRoot, screenshot, serverBinary, setValue } from "./harness.mjs";
 
 /** The Tauri CLI's signer (from npm, in ui/node_modules): the key pair a release is signed with. */
 const tauriCli = path.join(repoRoot, "ui", "node_modules", ".bin", process.platform === "win32" ? "tauri.cmd" : "tauri");
@@ -54,6 +54,8 @@ describe("Sync", () => {
     app = await launch();
     driver = app.driver;
     await (await find(driver, "pick-user")).click();
+    // The picker covers the window until it has closed: the first click must wait for that.
+    await eventually(async () => (await driver.findElements(byTestId("user-picker"))).length === 0, "the picker did not close");
   });
 
   after(async () => {
