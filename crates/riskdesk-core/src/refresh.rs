@@ -251,34 +251,39 @@ pub async fn run(
     if matches!(&scope, Scope::Accounts(ids) if ids.is_empty()) {
         return Ok(RefreshSummary::default());
     }
-    if scope == Scope::Book {
-        if let Some(changed) = changed_since_full(store, today).await? {
-            let book: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
-                .fetch_one(store.pool())
-                .await?;
-            let unchanged = (book.max(0) as usize).saturating_sub(changed.len());
-            tracing::debug!(
-                changed = changed.len(),
-                unchanged,
-                "whole book asked again the same day"
-            );
-            let mut summary = if changed.is_empty() {
-                RefreshSummary::default()
-            } else {
-                let scope = Scope::Accounts(changed);
-                let mut tx = store.write().await?;
-                mark(&mut tx, &scope, today).await?;
-                tx.commit().await?;
-                run_marked(store, scope, today, trigger, progress).await?
-            };
-            summary.health.unchanged = unchanged.min(u32::MAX as usize) as u32;
-            return Ok(summary);
-        }
+    // Asked again the same day: only what changed since, the rest reported unchanged.
+    let mut unchanged = None;
+    let scope = match scope {
+        Scope::Book => match changed_since_full(store, today).await? {
+            Some(changed) => {
+                let book: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
+                    .fetch_one(store.pool())
+                    .await?;
+                let left = (book.max(0) as usize).saturating_sub(changed.len());
+                tracing::debug!(
+                    changed = changed.len(),
+                    unchanged = left,
+                    "whole book asked again the same day"
+                );
+                unchanged = Some(left.min(u32::MAX as usize) as u32);
+                Scope::Accounts(changed)
+            }
+            None => Scope::Book,
+        },
+        accounts => accounts,
+    };
+    let mut summary = if matches!(&scope, Scope::Accounts(ids) if ids.is_empty()) {
+        RefreshSummary::default()
+    } else {
+        let mut tx = store.write().await?;
+        mark(&mut tx, &scope, today).await?;
+        tx.commit().await?;
+        run_marked(store, scope, today, trigger, progress).await?
+    };
+    if let Some(u) = unchanged {
+        summary.health.unchanged = u;
     }
-    let mut tx = store.write().await?;
-    mark(&mut tx, &scope, today).await?;
-    tx.commit().await?;
-    run_marked(store, scope, today, trigger, progress).await
+    Ok(summary)
 }
 
 /// `run` for a scope already recorded as owed (in the change's own transaction).
