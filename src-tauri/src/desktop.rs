@@ -4,7 +4,6 @@
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use tauri::plugin::TauriPlugin;
 use tauri::{Manager, Runtime, Window, WindowEvent};
@@ -85,7 +84,7 @@ pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
         return;
     }
     let this = GENERATION.fetch_add(1, Ordering::SeqCst) + 1;
-    let app = Arc::new(window.app_handle().clone());
+    let app = window.app_handle().clone();
     tauri::async_runtime::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(400)).await;
         if GENERATION.load(Ordering::SeqCst) == this {

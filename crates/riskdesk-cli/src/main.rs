@@ -510,7 +510,8 @@ async fn list_accounts(db: PathBuf, query: AccountQuery, json: bool) -> Result<(
     Ok(())
 }
 
-fn truncate(s: &str, max: usize) -> String {
+/// Cuts `s` to `max` characters, marking the cut.
+pub(crate) fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
         s.to_string()
     } else {

@@ -187,17 +187,6 @@ async fn person_id(store: &Store, who: &str) -> Result<String> {
     }
 }
 
-/// Cuts `text` to `width` characters, marking the cut.
-fn fit(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        cut.push('…');
-        cut
-    }
-}
-
 pub async fn ctas(db: PathBuf, owner: Option<String>, json: bool) -> Result<()> {
     use riskdesk_core::cta::{CockpitQuery, CtaScope};
     let store = open(&db).await?;
@@ -245,13 +234,13 @@ pub async fn ctas(db: PathBuf, owner: Option<String>, json: bool) -> Result<()> 
         };
         println!(
             "{:<name_width$}  {:<8}  {:<11}  {:<11}  {:<10}  {:<20}  {}",
-            fit(&r.account_name, name_width),
+            crate::truncate(&r.account_name, name_width),
             // The enums' Display ignores padding: their text pads.
             c.priority.to_string(),
             c.cta_type.to_string(),
             c.status.to_string(),
             c.due_on.map_or("-".into(), |d| d.to_string()),
-            fit(&owner, 20),
+            crate::truncate(&owner, 20),
             c.reason
         );
     }

@@ -35,6 +35,11 @@ impl FxRates {
     }
 }
 
+/// A base-currency amount in whole units, as explanations show it: "250,000 USD".
+pub fn format_usd(major: f64) -> String {
+    format_minor(major.round() as i64, "USD", 0)
+}
+
 /// Formats minor units as a grouped decimal amount with its code: "1,234,567.89 EUR".
 pub fn format_minor(amount_minor: i64, currency: &str, minor_digits: u32) -> String {
     let scale = 10i64.pow(minor_digits);

@@ -8,6 +8,8 @@
 
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
+
+use crate::money::format_usd;
 use std::collections::HashMap;
 
 use sqlx::SqlitePool;
@@ -206,10 +208,6 @@ pub struct Priority {
     pub explanation: PriorityExplanation,
 }
 
-fn money(v: f64) -> String {
-    crate::money::format_minor(v.round() as i64, "USD", 0)
-}
-
 /// The score and its explanation; pure, so ranking properties are tested directly.
 pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
     let mut factors = Vec::new();
@@ -233,7 +231,11 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
     // cannot drown the list; monotone in ARR either way.
     let revenue =
         (1.0 + c.revenue_weight * (i.arr.max(1.0) / c.reference_arr).log10()).clamp(0.25, 3.0);
-    apply("Revenue impact", format!("ARR {}", money(i.arr)), revenue);
+    apply(
+        "Revenue impact",
+        format!("ARR {}", format_usd(i.arr)),
+        revenue,
+    );
     let strategic = if i.strategic {
         c.strategic_multiplier
     } else {
@@ -269,7 +271,7 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
             c.expected_unavoidable_low_value_multiplier,
             format!(
                 "expected and unavoidable, on an account below {}",
-                money(c.low_value_arr)
+                format_usd(c.low_value_arr)
             ),
         )
     } else if i.expected_unavoidable {
@@ -332,7 +334,10 @@ pub fn lane(
         ),
         (true, false) => (
             "digital",
-            format!("ARR below {}: digital playbooks", money(c.digital_lane_arr)),
+            format!(
+                "ARR below {}: digital playbooks",
+                format_usd(c.digital_lane_arr)
+            ),
         ),
     }
 }

@@ -189,15 +189,15 @@ async fn inputs_key(store: &Store, today: NaiveDate) -> Result<String> {
 /// For a whole-book refresh asked for again on the day of the last one, with the same
 /// settings and build: the accounts that can have a different result (owed a refresh, or
 /// their record or their work changed since). None when the whole book must be computed.
-async fn changed_since_full(store: &Store, today: NaiveDate) -> Result<Option<Vec<String>>> {
+async fn changed_since_full(store: &Store, key: &str) -> Result<Option<Vec<String>>> {
     let pool = store.pool();
-    let (Some(key), Some(done_at)) = (
+    let (Some(last), Some(done_at)) = (
         crate::store::settings::get(pool, FULL_KEY).await?,
         crate::store::settings::get(pool, FULL_DONE_AT).await?,
     ) else {
         return Ok(None);
     };
-    if key != inputs_key(store, today).await? {
+    if last != key {
         return Ok(None);
     }
     let Ok(done_at) = DateTime::parse_from_rfc3339(&done_at) else {
@@ -248,13 +248,16 @@ pub async fn run(
     trigger: &str,
     progress: impl FnMut(usize, usize),
 ) -> Result<RefreshSummary> {
-    if matches!(&scope, Scope::Accounts(ids) if ids.is_empty()) {
-        return Ok(RefreshSummary::default());
-    }
+    // The settings a whole-book run reads, taken once before it starts: a setting saved
+    // while it runs makes the next one full.
+    let key = match scope {
+        Scope::Book => Some(inputs_key(store, today).await?),
+        Scope::Accounts(_) => None,
+    };
     // Asked again the same day: only what changed since, the rest reported unchanged.
     let mut unchanged = None;
-    let scope = match scope {
-        Scope::Book => match changed_since_full(store, today).await? {
+    let scope = match (scope, &key) {
+        (Scope::Book, Some(key)) => match changed_since_full(store, key).await? {
             Some(changed) => {
                 let book: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts")
                     .fetch_one(store.pool())
@@ -270,15 +273,17 @@ pub async fn run(
             }
             None => Scope::Book,
         },
-        accounts => accounts,
+        (scope, _) => scope,
     };
+    // Narrowed to some accounts, the run does not stand for the whole book.
+    let key = key.filter(|_| scope == Scope::Book);
     let mut summary = if matches!(&scope, Scope::Accounts(ids) if ids.is_empty()) {
         RefreshSummary::default()
     } else {
         let mut tx = store.write().await?;
         mark(&mut tx, &scope, today).await?;
         tx.commit().await?;
-        run_marked(store, scope, today, trigger, progress).await?
+        run_marked(store, scope, today, trigger, key, progress).await?
     };
     if let Some(u) = unchanged {
         summary.health.unchanged = u;
@@ -292,16 +297,12 @@ async fn run_marked(
     scope: Scope,
     today: NaiveDate,
     trigger: &str,
+    key: Option<String>,
     progress: impl FnMut(usize, usize),
 ) -> Result<RefreshSummary> {
     let started = std::time::Instant::now();
     // Owed work recorded from here on (a change made while this runs) stays owed.
     let started_at = Utc::now();
-    // The settings this run reads: a setting saved while it runs makes the next one full.
-    let key = match scope {
-        Scope::Book => Some(inputs_key(store, today).await?),
-        Scope::Accounts(_) => None,
-    };
 
     // Each step for exactly the scope, the worklist ranked once at the end.
     let lap = std::time::Instant::now();
@@ -337,6 +338,7 @@ pub async fn after_change(
         scope,
         today,
         crate::rules::run::DATA_CHANGE,
+        None,
         |_, _| {},
     )
     .await

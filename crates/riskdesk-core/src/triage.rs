@@ -6,6 +6,7 @@ use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
+use crate::money::format_usd;
 use crate::signals::Level;
 use crate::Result;
 
@@ -212,10 +213,6 @@ fn ordinal(n: u32) -> String {
     format!("{n}{suffix}")
 }
 
-fn usd(v: f64) -> String {
-    crate::money::format_minor(v.round() as i64, "USD", 0)
-}
-
 /// Groups and orders renewals. A risk renewal's value is its ARR × how likely it is lost
 /// (its severity); an upsell's is the expansion it may bring; either is weighed by urgency,
 /// which runs from 2 (renewing at the window's start) down to 1 (at its end). Risk
@@ -242,9 +239,9 @@ pub fn triage(
                     i.arr.max(0.0) * p,
                     format!(
                         "{} ARR × {:.0} % likely lost ({why}) = {} at stake",
-                        usd(i.arr),
+                        format_usd(i.arr),
                         p * 100.0,
-                        usd(i.arr.max(0.0) * p)
+                        format_usd(i.arr.max(0.0) * p)
                     ),
                 ),
                 (None, TriageGroup::Upsell, Some(e)) => (
@@ -252,11 +249,11 @@ pub fn triage(
                     format!(
                         "{}: ~{} expansion on {} ARR",
                         e.why,
-                        usd(e.value),
-                        usd(i.arr)
+                        format_usd(e.value),
+                        format_usd(i.arr)
                     ),
                 ),
-                _ => (0.0, format!("no open risk; {} ARR", usd(i.arr))),
+                _ => (0.0, format!("no open risk; {} ARR", format_usd(i.arr))),
             };
             let item = TriageItem {
                 position: 0,

@@ -2,6 +2,7 @@
 //! crossing is worded.
 
 use super::*;
+use crate::money::format_usd;
 
 /// When an account goes to leadership, edited in Settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -80,16 +81,12 @@ pub struct EscalationFacts {
     pub signals: Vec<(SignalKind, Level)>,
 }
 
-fn money(v: f64) -> String {
-    crate::money::format_minor(v.round() as i64, "USD", 0)
-}
-
 /// The first criterion the account crosses, with the facts that crossed it.
 pub fn crossed(c: &EscalationCriteria, f: &EscalationFacts) -> Option<(&'static str, String)> {
     if !c.enabled || f.arr < c.arr_floor {
         return None;
     }
-    let floor = format!("ARR {} ≥ {}", money(f.arr), money(c.arr_floor));
+    let floor = format!("ARR {} ≥ {}", format_usd(f.arr), format_usd(c.arr_floor));
     if let Some(s) = f.severity.filter(|s| *s >= c.severity_threshold) {
         return Some((
             "severity",

@@ -397,7 +397,7 @@ impl Condition {
                     let holds = compare.holds(x, *value);
                     // Money reads as money: "ARR 886,685 USD ≥ 100,000 USD".
                     let show = |n: f64| match field {
-                        NumberField::Arr => crate::money::format_minor(n.round() as i64, "USD", 0),
+                        NumberField::Arr => crate::money::format_usd(n),
                         _ => fmt_number(n),
                     };
                     v(
