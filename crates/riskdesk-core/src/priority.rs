@@ -559,9 +559,13 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
 /// ranks that changed are written, so a re-rank of an unchanged book writes nothing.
 pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) -> Result<()> {
     let c = config(store.pool()).await?;
+    let started = std::time::Instant::now();
     let book = ids.is_none();
     let mut ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
-    let (span, batch) = if book {
+    // Many accounts (a rule run's tens of thousands) are read as ranges in account order,
+    // as the whole book is: accounts in a range that were not asked for are ranked too,
+    // which writes nothing unless their rank is stale.
+    let (span, batch) = if book || ids.len() > BOOK_BATCH {
         ids.sort_unstable();
         (Span::Range, BOOK_BATCH)
     } else {
@@ -588,6 +592,7 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
         write(&mut tx, &changed, now).await?;
         tx.commit().await?;
     }
+    tracing::debug!(took = ?started.elapsed(), "ranked {} accounts", ids.len());
     Ok(())
 }
 

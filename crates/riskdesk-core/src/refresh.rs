@@ -122,12 +122,14 @@ async fn clear(
         // A run for a later day (`--as-of`) does not stand in for today's.
         let day = today.min(Utc::now().date_naive());
         crate::store::settings::set(&mut tx, LAST_FULL_DAY, &day.to_string()).await?;
-        if let Some(key) = key {
-            crate::store::settings::set(&mut tx, FULL_KEY, &key).await?;
-            // The run's own CTAs are older than this; a user's edit during the run is
-            // picked up by the next day's refresh.
-            crate::store::settings::set(&mut tx, FULL_DONE_AT, &Utc::now().to_rfc3339()).await?;
-        }
+    }
+    // A run that stands for the whole book (all of it, or all that changed since the last
+    // one): the book is current as of now.
+    if let Some(key) = key {
+        crate::store::settings::set(&mut tx, FULL_KEY, &key).await?;
+        // The run's own CTAs are older than this; a user's edit during the run is
+        // picked up by the next day's refresh.
+        crate::store::settings::set(&mut tx, FULL_DONE_AT, &Utc::now().to_rfc3339()).await?;
     }
     match scope {
         // The whole book covers every account's owed work recorded before it started.
@@ -275,9 +277,10 @@ pub async fn run(
         },
         (scope, _) => scope,
     };
-    // Narrowed to some accounts, the run does not stand for the whole book.
-    let key = key.filter(|_| scope == Scope::Book);
+    // Narrowed to what changed, the run still stands for the whole book: what it leaves
+    // out was current already, so the next run the same day starts from its end.
     let mut summary = if matches!(&scope, Scope::Accounts(ids) if ids.is_empty()) {
+        // Nothing changed since: the marker stands as it is.
         RefreshSummary::default()
     } else {
         let mut tx = store.write().await?;

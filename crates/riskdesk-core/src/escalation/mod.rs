@@ -9,8 +9,6 @@ mod wbr;
 pub use criteria::*;
 pub use wbr::*;
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
@@ -18,7 +16,7 @@ use sqlx::SqlitePool;
 use crate::cta::CtaType;
 use crate::cta::{self, NewCta};
 use crate::signals::{Level, SignalKind};
-use crate::store::{in_list, Store, Tx};
+use crate::store::{Store, Tx};
 use crate::{new_id, timeline, Error, Result};
 
 crate::model::text_enum!(
@@ -166,112 +164,27 @@ pub(crate) async fn open_for_rule(
     .await
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct EscalationRun {
-    pub checked: u32,
-    pub opened: u32,
-}
-
-type FactsRow = (String, i64, bool, Option<f64>);
-
-/// Checks `ids` (every account when None) against the criteria and escalates the ones
-/// that cross one, at most one open escalation per account, none while a de-escalation
-/// keeps it quiet.
-pub async fn run(
-    store: &Store,
-    ids: Option<Vec<String>>,
+/// Opens the escalation a criterion asked for, in the rule run's transaction (the run
+/// judges the criteria on what it read; see `rules::run`): None when one is open.
+pub(crate) async fn open_for_criterion(
+    tx: &mut Tx,
+    account_id: &str,
+    criterion: &'static str,
+    reason: &str,
     today: NaiveDate,
-) -> Result<EscalationRun> {
-    let (report, escalated) = check(store, ids, today).await?;
-    // An open escalation counts as live risk work: re-rank the accounts that got one.
-    if !escalated.is_empty() {
-        crate::priority::refresh(store, Some(escalated), today).await?;
-    }
-    Ok(report)
-}
-
-/// `run` without the re-rank: the accounts escalated, for a caller that ranks once.
-pub(crate) async fn check(
-    store: &Store,
-    ids: Option<Vec<String>>,
-    today: NaiveDate,
-) -> Result<(EscalationRun, Vec<String>)> {
-    let c = criteria(store.pool()).await?;
-    let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
-    let mut report = EscalationRun {
-        checked: ids.len() as u32,
-        opened: 0,
-    };
-    let mut escalated: Vec<String> = Vec::new();
-    if !c.enabled {
-        return Ok((report, escalated));
-    }
-    // Category owners decide who gets an escalation: make sure the list exists.
-    crate::categories::list(store).await?;
-    for chunk in ids.chunks(2_000) {
-        let mut qb = sqlx::QueryBuilder::new(
-            "SELECT a.id, a.arr_base_minor, a.strategic, h.severity_score FROM accounts a \
-             LEFT JOIN account_health h ON h.account_id = a.id WHERE a.arr_base_minor >= ",
-        );
-        qb.push_bind((c.arr_floor * 100.0).round() as i64)
-            .push(" AND NOT EXISTS (SELECT 1 FROM escalations e WHERE e.account_id = a.id AND (e.closed_at IS NULL OR e.quiet_until > ")
-            .push_bind(today)
-            .push(")) AND a.id");
-        in_list(&mut qb, chunk);
-        let rows: Vec<FactsRow> = qb.build_query_as().fetch_all(store.pool()).await?;
-        if rows.is_empty() {
-            continue;
-        }
-        let candidates: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
-        let mut sq = sqlx::QueryBuilder::new(
-            "SELECT account_id, kind, severity FROM signals WHERE cleared_at IS NULL AND account_id",
-        );
-        in_list(&mut sq, &candidates);
-        let signals: Vec<(String, SignalKind, Level)> =
-            sq.build_query_as().fetch_all(store.pool()).await?;
-        let mut by_account: HashMap<String, Vec<(SignalKind, Level)>> = HashMap::new();
-        for (account, kind, level) in signals {
-            by_account.entry(account).or_default().push((kind, level));
-        }
-        let crossing: Vec<(String, &'static str, String)> = rows
-            .into_iter()
-            .filter_map(|(id, arr, strategic, severity)| {
-                let facts = EscalationFacts {
-                    arr: arr as f64 / 100.0,
-                    strategic,
-                    severity,
-                    signals: by_account.remove(&id).unwrap_or_default(),
-                };
-                crossed(&c, &facts).map(|(criterion, reason)| (id, criterion, reason))
-            })
-            .collect();
-        // Most batches cross nothing: no write transaction for them.
-        if crossing.is_empty() {
-            continue;
-        }
-        let mut tx = store.write().await?;
-        for (id, criterion, reason) in crossing {
-            let opened = open(
-                &mut tx,
-                Opening {
-                    account_id: &id,
-                    criterion,
-                    reason: &reason,
-                    by: None,
-                    at: Utc::now(),
-                    day: today,
-                },
-            )
-            .await?;
-            if opened.is_some() {
-                report.opened += 1;
-                escalated.push(id);
-            }
-        }
-        tx.commit().await?;
-    }
-    Ok((report, escalated))
+) -> Result<Option<String>> {
+    open(
+        tx,
+        Opening {
+            account_id,
+            criterion,
+            reason,
+            by: None,
+            at: Utc::now(),
+            day: today,
+        },
+    )
+    .await
 }
 
 /// Whether this CTA is an open escalation (closed only through `close` or `de_escalate`).

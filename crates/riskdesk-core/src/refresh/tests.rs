@@ -222,6 +222,13 @@ async fn the_whole_book_again_the_same_day_refreshes_only_what_changed() {
         .execute(&mut *tx)
         .await
         .expect("usage");
+    // An edit of the record, as a CSM's is.
+    sqlx::query("UPDATE accounts SET updated_at = ? WHERE id = ?")
+        .bind(chrono::Utc::now())
+        .bind(&id)
+        .execute(&mut *tx)
+        .await
+        .expect("edit");
     mark(&mut tx, &Scope::Accounts(vec![id.clone()]), day)
         .await
         .expect("mark");
@@ -230,6 +237,11 @@ async fn the_whole_book_again_the_same_day_refreshes_only_what_changed() {
         .await
         .expect("run");
     assert_eq!((one.health.accounts, one.health.unchanged), (1, 39));
+    // The narrowed run brought the book up to date: asked again, nothing is owed.
+    let settled = run(&store, Scope::Book, day, "t", |_, _| {})
+        .await
+        .expect("run");
+    assert_eq!((settled.health.accounts, settled.health.unchanged), (0, 40));
     let narrowed = state(store.pool()).await;
     assert_ne!(narrowed, before, "the changed account was scored again");
     forget_full(&store).await.expect("forget");

@@ -329,7 +329,7 @@ fn expansion_rank(p: ExpansionPotential) -> u8 {
 
 /// Whether a condition holds, and the evidence: for a match, the facts that made it
 /// hold; for a miss, the first facts that did not.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Verdict {
     pub holds: bool,
     pub evidence: Vec<String>,
@@ -345,15 +345,25 @@ fn fmt_number(v: f64) -> String {
 
 impl Condition {
     pub fn evaluate(&self, s: &AccountState) -> Verdict {
-        let v = |holds: bool, line: String| Verdict {
+        self.judge(s, true)
+    }
+
+    /// Whether the condition holds, without wording the evidence: a rule run asks this
+    /// of every account and words only what fires.
+    pub fn holds(&self, s: &AccountState) -> bool {
+        self.judge(s, false).holds
+    }
+
+    fn judge(&self, s: &AccountState, explain: bool) -> Verdict {
+        let v = |holds: bool, line: &dyn Fn() -> String| Verdict {
             holds,
-            evidence: vec![line],
+            evidence: if explain { vec![line()] } else { Vec::new() },
         };
         match self {
             Condition::All { conditions } => {
                 let mut evidence = Vec::new();
                 for c in conditions {
-                    let r = c.evaluate(s);
+                    let r = c.judge(s, explain);
                     if !r.holds {
                         return r;
                     }
@@ -367,7 +377,7 @@ impl Condition {
             Condition::Any { conditions } => {
                 let mut misses = Vec::new();
                 for c in conditions {
-                    let r = c.evaluate(s);
+                    let r = c.judge(s, explain);
                     if r.holds {
                         return r;
                     }
@@ -381,7 +391,7 @@ impl Condition {
             Condition::Not { condition } => {
                 // The inner evidence already states the facts ("segment enterprise is not
                 // one of tech_touch"); only the verdict flips.
-                let r = condition.evaluate(s);
+                let r = condition.judge(s, explain);
                 Verdict {
                     holds: !r.holds,
                     evidence: r.evidence,
@@ -392,7 +402,7 @@ impl Condition {
                 compare,
                 value,
             } => match s.number(*field) {
-                None => v(false, format!("{} has no data", field.label())),
+                None => v(false, &|| format!("{} has no data", field.label())),
                 Some(x) => {
                     let holds = compare.holds(x, *value);
                     // Money reads as money: "ARR 886,685 USD ≥ 100,000 USD".
@@ -400,64 +410,59 @@ impl Condition {
                         NumberField::Arr => crate::money::format_usd(n),
                         _ => fmt_number(n),
                     };
-                    v(
-                        holds,
+                    v(holds, &|| {
                         format!(
                             "{} {} {} {}",
                             field.label(),
                             show(x),
                             compare.symbol(holds),
                             show(*value)
-                        ),
-                    )
+                        )
+                    })
                 }
             },
             Condition::SegmentIn { segments } => {
                 let holds = s.segment.is_some_and(|x| segments.contains(&x));
-                let list: Vec<&str> = segments.iter().map(|x| x.as_str()).collect();
-                let name = s.segment.map_or("unknown", |x| x.as_str());
-                v(
-                    holds,
+                v(holds, &|| {
+                    let list: Vec<&str> = segments.iter().map(|x| x.as_str()).collect();
+                    let name = s.segment.map_or("unknown", |x| x.as_str());
                     format!(
                         "segment {name} is {}one of {}",
                         if holds { "" } else { "not " },
                         list.join(", ")
-                    ),
-                )
+                    )
+                })
             }
             Condition::StageIn { stages } => {
                 let holds = s.stage.is_some_and(|x| stages.contains(&x));
-                let list: Vec<&str> = stages.iter().map(|x| x.as_str()).collect();
-                let name = s.stage.map_or("unknown", |x| x.as_str());
-                v(
-                    holds,
+                v(holds, &|| {
+                    let list: Vec<&str> = stages.iter().map(|x| x.as_str()).collect();
+                    let name = s.stage.map_or("unknown", |x| x.as_str());
                     format!(
                         "stage {name} is {}one of {}",
                         if holds { "" } else { "not " },
                         list.join(", ")
-                    ),
-                )
+                    )
+                })
             }
-            Condition::Strategic { is } => v(
-                s.strategic == *is,
+            Condition::Strategic { is } => v(s.strategic == *is, &|| {
                 if s.strategic {
                     "strategic account".into()
                 } else {
                     "not a strategic account".into()
-                },
-            ),
-            Condition::Adopted { is } => v(s.adopted == Some(*is), s.adoption_evidence.clone()),
+                }
+            }),
+            Condition::Adopted { is } => v(s.adopted == Some(*is), &|| s.adoption_evidence.clone()),
             Condition::ExpansionAtLeast { potential } => {
                 let holds = s
                     .expansion
                     .is_some_and(|x| expansion_rank(x) >= expansion_rank(*potential));
-                v(
-                    holds,
+                v(holds, &|| {
                     format!(
                         "expansion potential {}",
                         s.expansion.map_or("unknown", |x| x.as_str())
-                    ),
-                )
+                    )
+                })
             }
             Condition::Signal {
                 signal,
@@ -468,15 +473,14 @@ impl Condition {
                 });
                 match hit {
                     Some((k, sev, summary)) => {
-                        v(true, format!("{} signal ({sev}): {summary}", k.label()))
+                        v(true, &|| format!("{} signal ({sev}): {summary}", k.label()))
                     }
-                    None => v(
-                        false,
+                    None => v(false, &|| {
                         format!(
                             "no {} signal at {min_severity} or above",
                             signal.map_or("risk".to_string(), |k| k.label().to_lowercase())
-                        ),
-                    ),
+                        )
+                    }),
                 }
             }
             Condition::OpenCta { cta_type, open } => {
@@ -484,31 +488,28 @@ impl Condition {
                     .live_ctas
                     .iter()
                     .find(|(t, _)| cta_type.is_none_or(|want| want == *t));
-                let kind = cta_type.map_or(String::new(), |t| format!("{t} "));
-                let line = match hit {
+                v(hit.is_some() == *open, &|| match hit {
                     Some((t, reason)) => format!("open {t} CTA: {reason}"),
-                    None => format!("no open {kind}CTA"),
-                };
-                v(hit.is_some() == *open, line)
+                    None => {
+                        let kind = cta_type.map_or(String::new(), |t| format!("{t} "));
+                        format!("no open {kind}CTA")
+                    }
+                })
             }
             Condition::SeverityAtLeast { level } => {
                 let holds = s.severity_level.is_some_and(|l| l.rank() >= level.rank());
-                v(
-                    holds,
-                    match s.severity_level {
-                        Some(l) => {
-                            format!("severity {l} {} {level}", if holds { "≥" } else { "<" })
-                        }
-                        None => "no severity yet (not scored)".into(),
-                    },
-                )
+                v(holds, &|| match s.severity_level {
+                    Some(l) => {
+                        format!("severity {l} {} {level}", if holds { "≥" } else { "<" })
+                    }
+                    None => "no severity yet (not scored)".into(),
+                })
             }
             Condition::HealthBandIs { band } => {
                 let holds = s.band.as_deref() == Some(band.as_str());
-                v(
-                    holds,
-                    format!("health band {}", s.band.as_deref().unwrap_or("none")),
-                )
+                v(holds, &|| {
+                    format!("health band {}", s.band.as_deref().unwrap_or("none"))
+                })
             }
         }
     }

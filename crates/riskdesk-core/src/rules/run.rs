@@ -8,8 +8,9 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
-use super::{templates, AccountState, Action, CtaOwner, CtaType, RuleDefinition};
+use super::{templates, AccountState, Action, CtaOwner, CtaType, RuleDefinition, Verdict};
 use crate::cta::{self, NewCta, Playbook};
+use crate::escalation::{EscalationCriteria, EscalationFacts};
 use crate::model::{ExpansionPotential, Stage};
 use crate::signals::Level;
 use crate::store::reader::{parsed, Accounts};
@@ -252,9 +253,13 @@ fn read_states(
     accounts.each(
         conn,
         "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
-         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on, s.scores, h.severity_level \
+         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on, s.scores, h.severity_level, \
+         u.active_users, u.licensed_seats \
          FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
-         LEFT JOIN health_state s ON s.account_id = a.id WHERE a.id{accounts}",
+         LEFT JOIN health_state s ON s.account_id = a.id \
+         LEFT JOIN usage_weekly u ON u.account_id = a.id \
+           AND u.week_start = (SELECT MAX(m.week_start) FROM usage_weekly m WHERE m.account_id = a.id) \
+         WHERE a.id{accounts}",
         |r| {
             let id: String = r.get(0)?;
             // A range also holds accounts this device only mirrors.
@@ -283,7 +288,9 @@ fn read_states(
                 })
                 .unwrap_or_default();
             let arr: i64 = r.get(7)?;
-            let state = AccountState {
+            // The latest usage week, two index seeks (not every week of the account).
+            let usage: (Option<i64>, Option<i64>) = (r.get(18)?, r.get(19)?);
+            let mut state = AccountState {
                 health: score,
                 band: r.get(11)?,
                 health_change_30_pct: change_pct,
@@ -316,6 +323,18 @@ fn read_states(
                 measures,
                 ..Default::default()
             };
+            if let (Some(active), Some(seats)) = usage {
+                if seats > 0 {
+                    let pct = active as f64 / seats as f64 * 100.0;
+                    state.seat_utilization_pct = Some(pct);
+                    // Usage with seats and no adoption recorded by the recompute: not adopted.
+                    if state.adopted.is_none() {
+                        state.adopted = Some(false);
+                        state.adoption_evidence =
+                            format!("not adopted: seat utilization {pct:.0} % in the latest week");
+                    }
+                }
+            }
             out.insert(
                 id,
                 Loaded {
@@ -325,28 +344,6 @@ fn read_states(
                     escalation: None,
                 },
             );
-            Ok(())
-        },
-    )?;
-    accounts.each(
-        conn,
-        "SELECT account_id, active_users, licensed_seats, MAX(week_start) FROM usage_weekly \
-         WHERE account_id{accounts} GROUP BY account_id",
-        |r| {
-            let Some(l) = out.get_mut(r.get_ref(0)?.as_str()?) else {
-                return Ok(());
-            };
-            let (active, seats): (i64, i64) = (r.get(1)?, r.get(2)?);
-            if seats > 0 {
-                let pct = active as f64 / seats as f64 * 100.0;
-                l.state.seat_utilization_pct = Some(pct);
-                // Usage with seats and no adoption recorded by the recompute: not adopted.
-                if l.state.adopted.is_none() {
-                    l.state.adopted = Some(false);
-                    l.state.adoption_evidence =
-                        format!("not adopted: seat utilization {pct:.0} % in the latest week");
-                }
-            }
             Ok(())
         },
     )?;
@@ -449,16 +446,18 @@ pub(crate) async fn apply(
         .into_iter()
         .filter(|r| r.enabled)
         .collect();
-    let ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
-    let (report, touched) = run_rules(store, &rules, Some(ids.clone()), today, dry_run).await?;
+    // What crosses the escalation criteria goes to leadership, judged on what the rules
+    // read (a dry run opens nothing).
+    let criteria = match dry_run {
+        false => Some(crate::escalation::criteria(store.pool()).await?).filter(|c| c.enabled),
+        true => None,
+    };
+    let (report, touched) =
+        run_rules(store, &rules, ids, today, dry_run, criteria.as_ref()).await?;
     let mut moved: Vec<String> = touched.into_iter().collect();
+    moved.sort_unstable();
     if !dry_run {
         crate::crashpoint("rules.applied");
-        // What crosses the escalation criteria goes to leadership.
-        let (_, escalated) = crate::escalation::check(store, Some(ids), today).await?;
-        moved.extend(escalated);
-        moved.sort_unstable();
-        moved.dedup();
     }
     log_run(store, &report, trigger).await?;
     Ok((report, moved))
@@ -490,7 +489,7 @@ pub async fn preview(
         version: 0,
         definition: definition.clone(),
     };
-    Ok(run_rules(store, &[rule], None, today, true).await?.0)
+    Ok(run_rules(store, &[rule], None, today, true, None).await?.0)
 }
 
 async fn run_rules(
@@ -499,6 +498,7 @@ async fn run_rules(
     ids: Option<Vec<String>>,
     today: NaiveDate,
     dry_run: bool,
+    criteria: Option<&EscalationCriteria>,
 ) -> Result<(RunReport, HashSet<String>)> {
     let started = Instant::now();
     // Accounts whose CTAs this run created or closed.
@@ -576,6 +576,8 @@ async fn run_rules(
         let mut opening_notes: Vec<Option<String>> = Vec::new();
         // Escalations rules open: (account, reason with the rule's evidence).
         let mut escalating: Vec<(String, String)> = Vec::new();
+        // Escalations the criteria open: (account, criterion, the facts that crossed it).
+        let mut crossing: Vec<(String, &'static str, String)> = Vec::new();
         // Digital CTAs whose owner follows the account's lane: (CTA, owner).
         let mut handing: Vec<(String, Option<String>)> = Vec::new();
         // A digital playbook runs itself: its CTA belongs to the tech-touch lane (no
@@ -605,7 +607,12 @@ async fn run_rules(
             };
             let person = needs_person(&lanes, &account.state);
             for rule in rules {
-                let verdict = rule.definition.condition.evaluate(&account.state);
+                // Words the evidence only where the rule fires (most accounts it does not).
+                let verdict = if rule.definition.condition.holds(&account.state) {
+                    rule.definition.condition.evaluate(&account.state)
+                } else {
+                    Verdict::default()
+                };
                 let category = rule.definition.actions.iter().find_map(|a| match a {
                     Action::SetCategory { category } => Some(category.clone()),
                     _ => None,
@@ -774,13 +781,42 @@ async fn run_rules(
                         // Only what this rule opened, and never a snoozed CTA: someone decided to wait.
                         if c.rule_id.as_deref() == Some(rule.id.as_str()) && c.status != "snoozed" {
                             report.closed += 1;
-                            keep(&mut report, firing(FiringOutcome::Close));
+                            // Why it no longer holds.
+                            let evidence =
+                                rule.definition.condition.evaluate(&account.state).evidence;
+                            keep(
+                                &mut report,
+                                Firing {
+                                    evidence,
+                                    ..firing(FiringOutcome::Close)
+                                },
+                            );
                             if !dry_run {
                                 closing.push((c.id.clone(), outcome.clone()));
                                 touched.insert(id.clone());
                                 live.remove(&key);
                             }
                         }
+                    }
+                }
+            }
+            // The criteria after the rules: an escalation a rule opened counts as open.
+            if let Some(c) = criteria.filter(|c| account.state.arr_major >= c.arr_floor) {
+                if account.may_escalate(today) {
+                    let facts = EscalationFacts {
+                        arr: account.state.arr_major,
+                        strategic: account.state.strategic,
+                        severity: account.state.severity,
+                        signals: account
+                            .state
+                            .signals
+                            .iter()
+                            .map(|(k, l, _)| (*k, *l))
+                            .collect(),
+                    };
+                    if let Some((criterion, why)) = crate::escalation::crossed(c, &facts) {
+                        crossing.push((id.clone(), criterion, why));
+                        account.escalation = Some(None);
                     }
                 }
             }
@@ -792,6 +828,7 @@ async fn run_rules(
                 && closing.is_empty()
                 && reopening.is_empty()
                 && escalating.is_empty()
+                && crossing.is_empty()
                 && handing.is_empty())
         {
             continue;
@@ -852,6 +889,14 @@ async fn run_rules(
         // After the batch's CTAs, so an escalation links the risk CTA a rule just opened.
         for (account, why) in &escalating {
             if crate::escalation::open_for_rule(&mut tx, account, why, today)
+                .await?
+                .is_some()
+            {
+                touched.insert(account.clone());
+            }
+        }
+        for (account, criterion, why) in &crossing {
+            if crate::escalation::open_for_criterion(&mut tx, account, criterion, why, today)
                 .await?
                 .is_some()
             {

@@ -641,3 +641,31 @@ async fn digital_playbook_ctas_stay_out_of_a_csms_list() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_quick_verdict_agrees_with_the_worded_one_on_every_account_and_template() {
+    let (_dir, store) = scored_book(300).await;
+    let ids = crate::store::accounts::ids_or_local(store.pool(), None)
+        .await
+        .expect("ids");
+    let (states, _) = load(&store, &ids, Span::List, today())
+        .await
+        .expect("states");
+    assert_eq!(states.len(), 300);
+    let mut held = 0;
+    for (name, def) in templates::templates() {
+        // Under a negation the misses' evidence becomes the reason: both ways must agree.
+        let negated = Condition::Not {
+            condition: Box::new(def.condition.clone()),
+        };
+        for condition in [&def.condition, &negated] {
+            for loaded in states.values() {
+                let worded = condition.evaluate(&loaded.state);
+                assert_eq!(condition.holds(&loaded.state), worded.holds, "{name}");
+                assert!(!worded.evidence.is_empty(), "{name}: a verdict says why");
+                held += worded.holds as usize;
+            }
+        }
+    }
+    assert!(held > 0);
+}
