@@ -290,7 +290,7 @@ pub async fn worklist(
             r.owner_name.as_deref().unwrap_or("unassigned")
         );
         if why {
-            let w = worklist::why(store.pool(), &r.account_id).await?;
+            let w = worklist::why(store.pool(), &r.account_id, today).await?;
             for f in &w.explanation.factors {
                 println!(
                     "        {:<16} {:<44} ×{:.2} → {:.1}",

@@ -208,6 +208,36 @@ pub struct Priority {
     pub explanation: PriorityExplanation,
 }
 
+/// The urgency factor's name in an explanation.
+const URGENCY: &str = "Urgency";
+
+pub(crate) fn renewal_words(days_to_renewal: i64) -> String {
+    if days_to_renewal < 0 {
+        format!("renewal {} days overdue", -days_to_renewal)
+    } else {
+        format!("renewal in {days_to_renewal} days")
+    }
+}
+
+impl PriorityExplanation {
+    /// The stored explanation names the renewal day, not the days left (which would make
+    /// every account's explanation change, and be rewritten, every day): worded as of
+    /// `today` when read.
+    pub fn as_of(mut self, renewal: NaiveDate, today: NaiveDate) -> Self {
+        for f in self.factors.iter_mut().filter(|f| f.factor == URGENCY) {
+            f.input = renewal_words((renewal - today).num_days());
+        }
+        self
+    }
+
+    fn undated(mut self, renewal: NaiveDate) -> Self {
+        for f in self.factors.iter_mut().filter(|f| f.factor == URGENCY) {
+            f.input = format!("renewal on {renewal}");
+        }
+        self
+    }
+}
+
 /// The score and its explanation; pure, so ranking properties are tested directly.
 pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
     let mut factors = Vec::new();
@@ -260,12 +290,7 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
         .iter()
         .find(|b| i.days_to_renewal <= b.within_days as i64)
         .map_or(1.0, |b| b.multiplier);
-    let renewal = if i.days_to_renewal < 0 {
-        format!("renewal {} days overdue", -i.days_to_renewal)
-    } else {
-        format!("renewal in {} days", i.days_to_renewal)
-    };
-    apply("Urgency", renewal, urgency);
+    apply(URGENCY, renewal_words(i.days_to_renewal), urgency);
     let (avoid, why) = if i.expected_unavoidable && i.arr < c.low_value_arr {
         (
             c.expected_unavoidable_low_value_multiplier,
@@ -519,7 +544,9 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
             avoidable: i.av,
         },
     );
-    let explanation = serde_json::to_string(&priority.explanation)
+    // Stored without today's count of days, so a new day rewrites only the ranks it moved
+    // (an urgency band crossed), not every explanation.
+    let explanation = serde_json::to_string(&priority.explanation.clone().undated(i.renewal))
         .map_err(|e| Error::invalid("priority", e.to_string()))?;
     let category = i.category.map(|(_, _, c)| c);
     let digest = {

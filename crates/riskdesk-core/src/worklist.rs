@@ -223,22 +223,23 @@ pub struct WhyHere {
     pub explanation: PriorityExplanation,
 }
 
-pub async fn why(pool: &SqlitePool, account_id: &str) -> Result<WhyHere> {
-    let row: Option<(f64, bool, String, String)> = sqlx::query_as(
-        "SELECT p.score, p.at_risk, p.lane, x.explanation FROM account_priority p \
+pub async fn why(pool: &SqlitePool, account_id: &str, today: NaiveDate) -> Result<WhyHere> {
+    let row: Option<(f64, bool, String, String, NaiveDate)> = sqlx::query_as(
+        "SELECT p.score, p.at_risk, p.lane, x.explanation, p.renewal_date FROM account_priority p \
          JOIN priority_explanations x ON x.account_id = p.account_id WHERE p.account_id = ?",
     )
     .bind(account_id)
     .fetch_optional(pool)
     .await?;
-    let Some((score, at_risk, lane, json)) = row else {
+    let Some((score, at_risk, lane, json, renewal)) = row else {
         return Err(Error::NotFound {
             entity: "account priority",
             id: account_id.to_string(),
         });
     };
-    let explanation = serde_json::from_str(&json)
-        .map_err(|e| Error::invalid("priority explanation", e.to_string()))?;
+    let explanation = serde_json::from_str::<PriorityExplanation>(&json)
+        .map_err(|e| Error::invalid("priority explanation", e.to_string()))?
+        .as_of(renewal, today);
     Ok(WhyHere {
         score,
         at_risk,
@@ -395,10 +396,26 @@ mod tests {
             .await
             .is_err());
 
-        let w = why(store.pool(), &all.rows[0].account_id)
+        let w = why(store.pool(), &all.rows[0].account_id, today)
             .await
             .expect("why");
         assert_eq!(w.explanation.factors.len(), 5);
+        // The days to renewal are worded as of the day asked, from the stored renewal day.
+        let days = (all.rows[0].renewal_date - today).num_days();
+        let urgency = &w.explanation.factors[3];
+        assert_eq!(urgency.factor, "Urgency");
+        assert_eq!(urgency.input, crate::priority::renewal_words(days));
+        let later = why(
+            store.pool(),
+            &all.rows[0].account_id,
+            today + chrono::Duration::days(3),
+        )
+        .await
+        .expect("why");
+        assert_eq!(
+            later.explanation.factors[3].input,
+            crate::priority::renewal_words(days - 3)
+        );
         assert!((w.score - all.rows[0].score).abs() < 1e-9);
     }
 }

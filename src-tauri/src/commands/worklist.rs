@@ -39,7 +39,7 @@ pub async fn worklist_page(
 #[specta::specta]
 pub async fn why_here(state: State<'_, AppState>, account_id: String) -> AppResult<WhyHere> {
     let id = parse_id("account_id", &account_id)?;
-    Ok(worklist::why(state.store.pool(), &id).await?)
+    Ok(worklist::why(state.store.pool(), &id, today()).await?)
 }
 
 /// The owners whose books a scope covers: None for everyone.

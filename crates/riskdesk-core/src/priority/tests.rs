@@ -306,3 +306,51 @@ async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
     proved.sort();
     assert_eq!(kept, proved, "an index no screen query is proved to use");
 }
+
+#[tokio::test]
+async fn a_new_day_rewrites_only_the_ranks_whose_urgency_band_it_crossed() {
+    let (_dir, store) = crate::store::testing::worked_book(300, 3, 0).await;
+    let today = crate::store::testing::test_day();
+    refresh(&store, None, today).await.expect("rank");
+    let read = || async {
+        let rows: Vec<(String, String, NaiveDate)> = sqlx::query_as(
+            "SELECT x.account_id, x.explanation, p.renewal_date FROM priority_explanations x \
+             JOIN account_priority p ON p.account_id = x.account_id ORDER BY x.account_id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("explanations");
+        rows
+    };
+    let before = read().await;
+    let c = config(store.pool()).await.expect("config");
+    let band = |renewal: NaiveDate, day: NaiveDate| {
+        let days = (renewal - day).num_days();
+        c.urgency.iter().position(|b| days <= b.within_days as i64)
+    };
+    let tomorrow = today + chrono::Duration::days(1);
+    // Enough days that some renewals cross a band.
+    let later = today + chrono::Duration::days(20);
+    for day in [tomorrow, later] {
+        let prev = read().await;
+        refresh(&store, None, day).await.expect("rank");
+        let now = read().await;
+        let rewritten: Vec<&String> = prev
+            .iter()
+            .zip(&now)
+            .filter(|(a, b)| a.1 != b.1)
+            .map(|(a, _)| &a.0)
+            .collect();
+        let prev_day = if day == tomorrow { today } else { tomorrow };
+        let crossed: Vec<&String> = prev
+            .iter()
+            .filter(|(_, _, renewal)| band(*renewal, prev_day) != band(*renewal, day))
+            .map(|(id, ..)| id)
+            .collect();
+        assert_eq!(rewritten, crossed, "as of {day}");
+    }
+    assert!(
+        before.iter().zip(read().await.iter()).any(|(a, b)| a.1 != b.1),
+        "20 days on, some band was crossed"
+    );
+}

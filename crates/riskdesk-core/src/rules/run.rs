@@ -459,7 +459,12 @@ pub(crate) async fn apply(
     if !dry_run {
         crate::crashpoint("rules.applied");
     }
-    log_run(store, &report, trigger).await?;
+    // Every edit, NPS response or sync page runs the rules for its accounts: the log keeps
+    // those runs only when they changed someone's work (or failed), not one line per edit.
+    let quiet = trigger == DATA_CHANGE && moved.is_empty() && report.errors.is_empty();
+    if !quiet {
+        log_run(store, &report, trigger).await?;
+    }
     Ok((report, moved))
 }
 

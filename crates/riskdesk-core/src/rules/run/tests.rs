@@ -324,6 +324,28 @@ async fn disabled_rules_do_not_fire_and_every_run_is_logged() {
     assert_eq!(log[0].trigger, SCHEDULED, "newest first");
     assert_eq!((log[0].created, log[1].created), (loud.created, 0));
     assert_eq!(log[0].accounts, 150);
+
+    // A data change that changes nobody's work is not a line in the log; one that opens
+    // a CTA is.
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    let again = run(&store, Some(ids.clone()), today(), false, DATA_CHANGE)
+        .await
+        .expect("run");
+    assert_eq!(again.created, 0);
+    assert_eq!(run_log(store.pool(), 10).await.expect("log").len(), 2);
+    sqlx::query("DELETE FROM ctas")
+        .execute(store.pool())
+        .await
+        .expect("delete");
+    let reopened = run(&store, Some(ids), today(), false, DATA_CHANGE)
+        .await
+        .expect("run");
+    assert_eq!(reopened.created, loud.created);
+    let log = run_log(store.pool(), 10).await.expect("log");
+    assert_eq!((log.len(), log[0].trigger.as_str()), (3, DATA_CHANGE));
 }
 
 #[tokio::test]
