@@ -163,7 +163,13 @@ pub async fn run(
         .await?;
     }
     // The daily run: a new day for every account (scores, signals, severity, history,
-    // priority).
+    // priority), the day after the last one this store was scored for (a store benched
+    // before has tomorrow's scores already).
+    let latest: Option<chrono::NaiveDate> =
+        sqlx::query_scalar("SELECT MAX(day) FROM health_history")
+            .fetch_one(store.pool())
+            .await?;
+    let tomorrow = latest.map_or(tomorrow, |d| d.max(today) + chrono::Duration::days(1));
     step(
         &mut rows,
         format!("full health recompute of {n} accounts, next day"),

@@ -588,7 +588,7 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
     let c = config(store.pool()).await?;
     let started = std::time::Instant::now();
     let book = ids.is_none();
-    let mut ids = crate::store::accounts::ids_or_all(store.pool(), ids).await?;
+    let mut ids = crate::store::accounts::ids_or_all(store, ids).await?;
     // Many accounts (a rule run's tens of thousands) are read as ranges in account order,
     // as the whole book is: accounts in a range that were not asked for are ranked too,
     // which writes nothing unless their rank is stale.

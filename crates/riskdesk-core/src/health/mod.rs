@@ -225,7 +225,7 @@ pub(crate) async fn score(
     let thresholds = signal_thresholds(store.pool()).await?;
     let sev = severity_config(store.pool()).await?;
     let book = ids.is_none();
-    let mut ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
+    let mut ids = crate::store::accounts::ids_or_local(store, ids).await?;
     let (span, batch) = if book {
         ids.sort_unstable();
         (facts::Span::Range, BOOK_BATCH)
@@ -394,7 +394,7 @@ async fn backfill_with_progress(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<()> {
     let cards = scorecards(store).await?;
-    let ids = crate::store::accounts::ids_or_local(store.pool(), None).await?;
+    let ids = crate::store::accounts::ids_or_local(store, None).await?;
     let (Some(first), Some(_)) = (days.iter().min(), days.iter().max()) else {
         return Ok(());
     };

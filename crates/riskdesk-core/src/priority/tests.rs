@@ -350,7 +350,10 @@ async fn a_new_day_rewrites_only_the_ranks_whose_urgency_band_it_crossed() {
         assert_eq!(rewritten, crossed, "as of {day}");
     }
     assert!(
-        before.iter().zip(read().await.iter()).any(|(a, b)| a.1 != b.1),
+        before
+            .iter()
+            .zip(read().await.iter())
+            .any(|(a, b)| a.1 != b.1),
         "20 days on, some band was crossed"
     );
 }

@@ -515,7 +515,7 @@ async fn run_rules(
         .map(|p| (p.name.clone(), p))
         .collect();
     let book = ids.is_none();
-    let mut ids = crate::store::accounts::ids_or_local(store.pool(), ids).await?;
+    let mut ids = crate::store::accounts::ids_or_local(store, ids).await?;
     // The whole book is read in account order, a large slice at a time.
     let (span, batch) = if book {
         ids.sort_unstable();
@@ -562,9 +562,25 @@ async fn run_rules(
     // Where the time goes, for `RUST_LOG=riskdesk_core::rules=debug`.
     let mut took = [std::time::Duration::ZERO; 4];
     let mut lap = Instant::now();
-    for chunk in ids.chunks(batch) {
+    // The next batch is read while this one is judged and written (its accounts are
+    // others, so what this one writes cannot change what it reads).
+    let chunks: Vec<Vec<String>> = ids.chunks(batch).map(<[String]>::to_vec).collect();
+    let prefetch = |chunk: Option<&Vec<String>>| {
+        chunk.cloned().map(|chunk| {
+            let store = store.clone();
+            tokio::spawn(async move { load(&store, &chunk, span, today).await })
+        })
+    };
+    let mut next = prefetch(chunks.first());
+    for (i, chunk) in chunks.iter().enumerate() {
         lap = Instant::now();
-        let (mut loaded, mut live) = load(store, chunk, span, today).await?;
+        let Some(reading) = next.take() else {
+            break;
+        };
+        let (mut loaded, mut live) = reading
+            .await
+            .map_err(|e| Error::invalid("rule run", e.to_string()))??;
+        next = prefetch(chunks.get(i + 1));
         took[0] += lap.elapsed();
         lap = Instant::now();
         for (account, cta_type, reason) in live.keys() {

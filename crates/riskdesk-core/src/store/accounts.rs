@@ -566,25 +566,38 @@ pub async fn account_detail(pool: &SqlitePool, id: &str) -> Result<AccountDetail
 
 /// `ids`, or every account in load order when None: what "run over these accounts, or
 /// the whole book" means everywhere.
-pub async fn ids_or_all(pool: &SqlitePool, ids: Option<Vec<String>>) -> Result<Vec<String>> {
-    match ids {
-        Some(ids) => Ok(ids),
-        None => Ok(sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
-            .fetch_all(pool)
-            .await?),
-    }
+pub async fn ids_or_all(store: &super::Store, ids: Option<Vec<String>>) -> Result<Vec<String>> {
+    every_id(store, ids, "SELECT id FROM accounts ORDER BY rowid").await
 }
 
 /// `ids`, or every account whose data lives on this device: not those that arrived by sync
 /// from another (their usage, tickets and NPS stay there), so scoring and rules over "all"
 /// never judge an account on data this device does not have.
-pub async fn ids_or_local(pool: &SqlitePool, ids: Option<Vec<String>>) -> Result<Vec<String>> {
+pub async fn ids_or_local(store: &super::Store, ids: Option<Vec<String>>) -> Result<Vec<String>> {
+    every_id(
+        store,
+        ids,
+        "SELECT id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM sync_remote r WHERE r.account_id = a.id) ORDER BY rowid",
+    )
+    .await
+}
+
+/// The whole book's ids on the bulk-read connection (a tenth of the cost through the pool).
+async fn every_id(
+    store: &super::Store,
+    ids: Option<Vec<String>>,
+    sql: &'static str,
+) -> Result<Vec<String>> {
     match ids {
         Some(ids) => Ok(ids),
-        None => Ok(sqlx::query_scalar(
-            "SELECT id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM sync_remote r WHERE r.account_id = a.id) ORDER BY rowid",
-        )
-        .fetch_all(pool)
-        .await?),
+        None => {
+            store
+                .read(move |conn| {
+                    let mut stmt = conn.prepare_cached(sql)?;
+                    let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+                    rows.collect()
+                })
+                .await
+        }
     }
 }

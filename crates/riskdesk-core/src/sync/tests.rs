@@ -428,15 +428,15 @@ async fn a_second_device_rebuilds_the_book_and_edits_converge() {
         "{escalated_name} not found on the new device"
     );
     // Accounts that came by sync are not this device's to score or run rules over.
-    let all = crate::store::accounts::ids_or_all(b.pool(), None)
+    let all = crate::store::accounts::ids_or_all(&b, None)
         .await
         .expect("all");
     assert_eq!(all.len(), 40);
-    let local_b = crate::store::accounts::ids_or_local(b.pool(), None)
+    let local_b = crate::store::accounts::ids_or_local(&b, None)
         .await
         .expect("local b");
     assert!(local_b.is_empty(), "{local_b:?}");
-    let local_a = crate::store::accounts::ids_or_local(a.pool(), None)
+    let local_a = crate::store::accounts::ids_or_local(&a, None)
         .await
         .expect("local a");
     assert_eq!(local_a.len(), 40);

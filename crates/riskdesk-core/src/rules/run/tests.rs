@@ -667,7 +667,7 @@ async fn digital_playbook_ctas_stay_out_of_a_csms_list() {
 #[tokio::test]
 async fn the_quick_verdict_agrees_with_the_worded_one_on_every_account_and_template() {
     let (_dir, store) = scored_book(300).await;
-    let ids = crate::store::accounts::ids_or_local(store.pool(), None)
+    let ids = crate::store::accounts::ids_or_local(&store, None)
         .await
         .expect("ids");
     let (states, _) = load(&store, &ids, Span::List, today())
