@@ -310,7 +310,7 @@ async fn main() -> Result<()> {
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    let result = match Cli::parse().command {
         Command::Demo {
             accounts,
             db,
@@ -422,7 +422,9 @@ async fn main() -> Result<()> {
             accounts,
             usage_rows,
         } => data::bench_import(accounts, usage_rows).await,
-    }
+    };
+    store::close_all().await;
+    result
 }
 
 async fn demo(

@@ -172,3 +172,30 @@ fn ctas_show_account_names_and_take_an_owner_by_email() {
         assert!(row.contains(csm["name"].as_str().expect("name")), "{row}");
     }
 }
+
+#[test]
+fn a_command_leaves_the_store_whole_in_its_one_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("book.db");
+    demo(&db);
+    ok(riskdesk(&["rules", "disable", "NPS detractor"], &db));
+    ok(riskdesk(&["rules", "run"], &db));
+    // Closed cleanly: the log was folded into the file, so copying the .db alone copies
+    // everything the commands wrote.
+    let wal = dir.path().join("book.db-wal");
+    assert!(
+        std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
+        "a write-ahead log was left behind"
+    );
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&db, &copy).expect("copy");
+    let exported = ok(riskdesk(&["rules", "export"], &copy));
+    assert!(exported.contains("NPS detractor"), "{exported}");
+    let rules: serde_json::Value = serde_json::from_str(&exported).expect("json");
+    let detractor = rules["rules"]
+        .as_array()
+        .and_then(|r| r.iter().find(|r| r["name"] == "NPS detractor"))
+        .cloned()
+        .expect("rule");
+    assert_eq!(detractor["enabled"], false, "{detractor}");
+}
