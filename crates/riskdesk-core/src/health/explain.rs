@@ -73,7 +73,7 @@ struct CurrentRow {
     score: Option<f64>,
     band: Option<String>,
     band_color: Option<String>,
-    measures: String,
+    measures: Vec<u8>,
     trend_7: Option<f64>,
     trend_30: Option<f64>,
     trend_90: Option<f64>,
@@ -99,8 +99,9 @@ pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<Accou
     .await?;
     let (current, trend, severity, computed_at) = match row {
         Some(r) => {
-            let measures: Vec<MeasureResult> = serde_json::from_str(&r.measures)
-                .map_err(|e| Error::invalid("measures", e.to_string()))?;
+            let measures: Vec<MeasureResult> =
+                serde_json::from_str(&super::packed::unpack(&r.measures)?)
+                    .map_err(|e| Error::invalid("measures", e.to_string()))?;
             let severity = serde_json::from_str::<Severity>(&r.severity)
                 .map_err(|e| Error::invalid("severity", e.to_string()))?;
             (

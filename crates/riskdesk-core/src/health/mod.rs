@@ -25,6 +25,7 @@ use crate::{new_id, Error, Result};
 
 mod explain;
 pub mod history;
+mod packed;
 mod settings;
 mod write;
 

@@ -527,3 +527,30 @@ async fn a_second_recompute_the_same_day_writes_nothing() {
         &seen[..seen.len().min(10)]
     );
 }
+
+#[tokio::test]
+async fn an_explanation_stored_before_packing_reads_as_a_packed_one() {
+    let (_dir, store, bundles) = with_history(20, 0).await;
+    let pool = store.pool();
+    let id = &bundles[0].account.id;
+    let packed = account_health(pool, id).await.expect("health");
+    let kind: String =
+        sqlx::query_scalar("SELECT typeof(measures) FROM health_explanations WHERE account_id = ?")
+            .bind(id)
+            .fetch_one(pool)
+            .await
+            .expect("type");
+    assert_eq!(kind, "blob", "written packed");
+    // What a store from before packing holds: the JSON as text.
+    let json =
+        serde_json::to_string(&packed.current.as_ref().expect("current").measures).expect("json");
+    sqlx::query("UPDATE health_explanations SET measures = ? WHERE account_id = ?")
+        .bind(&json)
+        .bind(id)
+        .execute(pool)
+        .await
+        .expect("plain");
+    let plain = account_health(pool, id).await.expect("health");
+    assert_eq!(plain.current, packed.current);
+    assert!(!plain.current.expect("current").measures.is_empty());
+}

@@ -97,15 +97,17 @@ pub(super) async fn write_current(
     outcomes: &[Outcome],
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let rows: Vec<(&Outcome, String, String)> = outcomes
+    let rows: Vec<(&Outcome, String, Vec<u8>)> = outcomes
         .iter()
         .map(|o| {
             Ok((
                 o,
                 serde_json::to_string(&o.severity)
                     .map_err(|e| Error::invalid("severity", e.to_string()))?,
-                serde_json::to_string(&o.health.measures)
-                    .map_err(|e| Error::invalid("measures", e.to_string()))?,
+                super::packed::pack(
+                    &serde_json::to_string(&o.health.measures)
+                        .map_err(|e| Error::invalid("measures", e.to_string()))?,
+                ),
             ))
         })
         .collect::<Result<_>>()?;
