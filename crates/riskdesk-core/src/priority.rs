@@ -190,7 +190,7 @@ pub struct PriorityFactor {
     pub points: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct PriorityExplanation {
     pub factors: Vec<PriorityFactor>,
@@ -223,16 +223,17 @@ impl PriorityExplanation {
     /// The stored explanation names the renewal day, not the days left (which would make
     /// every account's explanation change, and be rewritten, every day): worded as of
     /// `today` when read.
-    pub fn as_of(mut self, renewal: NaiveDate, today: NaiveDate) -> Self {
-        for f in self.factors.iter_mut().filter(|f| f.factor == URGENCY) {
-            f.input = renewal_words((renewal - today).num_days());
-        }
-        self
+    pub fn as_of(self, renewal: NaiveDate, today: NaiveDate) -> Self {
+        self.with_urgency(renewal_words((renewal - today).num_days()))
     }
 
-    fn undated(mut self, renewal: NaiveDate) -> Self {
-        for f in self.factors.iter_mut().filter(|f| f.factor == URGENCY) {
-            f.input = format!("renewal on {renewal}");
+    fn undated(self, renewal: NaiveDate) -> Self {
+        self.with_urgency(format!("renewal on {renewal}"))
+    }
+
+    fn with_urgency(mut self, input: String) -> Self {
+        if let Some(f) = self.factors.iter_mut().find(|f| f.factor == URGENCY) {
+            f.input = input;
         }
         self
     }
@@ -529,7 +530,7 @@ fn read_inputs(
 fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ranked> {
     let segment = i.segment.unwrap_or(Segment::MidMarket);
     let expansion = i.expansion.unwrap_or(ExpansionPotential::None);
-    let priority = compute(
+    let mut priority = compute(
         c,
         &PriorityInput {
             severity: i.sev.unwrap_or(0.0),
@@ -546,7 +547,9 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
     );
     // Stored without today's count of days, so a new day rewrites only the ranks it moved
     // (an urgency band crossed), not every explanation.
-    let explanation = serde_json::to_string(&priority.explanation.clone().undated(i.renewal))
+    // Only its stored form is used from here: taken, not copied (100K a re-rank).
+    let explanation = std::mem::take(&mut priority.explanation).undated(i.renewal);
+    let explanation = serde_json::to_string(&explanation)
         .map_err(|e| Error::invalid("priority", e.to_string()))?;
     let category = i.category.map(|(_, _, c)| c);
     let digest = {
