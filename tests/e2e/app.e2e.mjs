@@ -13,9 +13,15 @@ describe("Riskdesk desktop app", () => {
 
   /** Opens the account at the top of the table and waits for its health. */
   async function openFirstAccount() {
-    const first = await eventually(async () => (await texts(driver, "account-name"))[0], "no rows to open");
-    const row = await driver.findElement(By.xpath(`//*[@data-testid="account-row"][.//*[@data-testid="account-name" and contains(., ${JSON.stringify(first)})]]`));
-    await row.click();
+    // The table may still be reloading (a search just cleared): a row found a moment ago
+    // can be gone by the click, so the name, the row and the click are retried together.
+    const first = await eventually(async () => {
+      const name = (await texts(driver, "account-name"))[0];
+      if (!name) return null;
+      const row = await driver.findElement(By.xpath(`//*[@data-testid="account-row"][.//*[@data-testid="account-name" and contains(., ${JSON.stringify(name)})]]`));
+      await row.click();
+      return name;
+    }, "no rows to open");
     await find(driver, "measures");
     return first;
   }
