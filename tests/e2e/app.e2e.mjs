@@ -2,7 +2,7 @@
 // search, open an account and see its usage.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { By, Key } from "selenium-webdriver";
+import { By, Key, until } from "selenium-webdriver";
 import { atLeast, byTestId, eventually, find, launch, screenshot, texts } from "./harness.mjs";
 
 const DEMO_ACCOUNTS = 2500;
@@ -15,15 +15,20 @@ describe("Riskdesk desktop app", () => {
   async function openFirstAccount() {
     // The table may still be reloading (a search just cleared): a row found a moment ago
     // can be gone by the click, so the name, the row and the click are retried together.
-    const first = await eventually(async () => {
+    // A click that landed on a row being replaced opens nothing: until the account's
+    // measures show, look again and click again.
+    let clicked = null;
+    await eventually(async () => {
+      if ((await driver.findElements(byTestId("measures"))).length > 0) return true;
       const name = (await texts(driver, "account-name"))[0];
-      if (!name) return null;
+      if (!name) return false;
       const row = await driver.findElement(By.xpath(`//*[@data-testid="account-row"][.//*[@data-testid="account-name" and contains(., ${JSON.stringify(name)})]]`));
       await row.click();
-      return name;
-    }, "no rows to open");
-    await find(driver, "measures");
-    return first;
+      clicked = name;
+      await driver.wait(until.elementLocated(byTestId("measures")), 2_000);
+      return true;
+    }, "the first account did not open", 30_000);
+    return clicked;
   }
 
   before(async () => {
