@@ -9,7 +9,7 @@ use riskdesk_core::book::{self, BookSpec};
 use riskdesk_core::sync;
 use riskdesk_core::Store;
 use riskdesk_sync::http::HttpClient;
-use riskdesk_sync::{Change, Clock, PushRequest, PROTOCOL_VERSION};
+use riskdesk_sync::{Change, Clock, PushRequest};
 
 use crate::bench::{print_rows, Row};
 
@@ -184,11 +184,7 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
                 })
                 .collect();
             client
-                .push(PushRequest {
-                    protocol: PROTOCOL_VERSION,
-                    device_id: device,
-                    changes,
-                })
+                .push(PushRequest::new(&device, changes))
                 .await
                 .map_err(|e| e.to_string())?;
             let mut since = since0;

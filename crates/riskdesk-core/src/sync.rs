@@ -494,7 +494,9 @@ type OutboxRow = (
     i64,
 );
 
-/// The next page of the outbox after `after`.
+/// The next page of the outbox after `after`, ending at a record's last field: a record
+/// change (one record's fields set at one moment) travels whole, so a retried page
+/// groups exactly as it did.
 async fn outbox_page(pool: &SqlitePool, device: &str, after: i64) -> Result<Vec<(i64, Change)>> {
     let rows: Vec<OutboxRow> = sqlx::query_as(
         "SELECT seq, change_id, entity, entity_id, account_id, field, value, wall_ms, counter \
@@ -504,7 +506,8 @@ async fn outbox_page(pool: &SqlitePool, device: &str, after: i64) -> Result<Vec<
     .bind(PUSH_PAGE)
     .fetch_all(pool)
     .await?;
-    rows.into_iter()
+    let mut page = rows
+        .into_iter()
         .map(
             |(seq, change_id, entity, entity_id, account_id, field, value, wall, counter)| {
                 Ok((
@@ -527,7 +530,22 @@ async fn outbox_page(pool: &SqlitePool, device: &str, after: i64) -> Result<Vec<
                 ))
             },
         )
-        .collect()
+        .collect::<Result<Vec<_>>>()?;
+    if page.len() as i64 == PUSH_PAGE {
+        // The page may have cut the last record short: it goes whole with the next one
+        // (unless it fills the page alone, which no record's fields can).
+        let same = |a: &Change, b: &Change| {
+            a.entity == b.entity && a.entity_id == b.entity_id && a.hlc == b.hlc
+        };
+        if let Some(last) = page.last().map(|(_, c)| c.clone()) {
+            let keep = page
+                .iter()
+                .rposition(|(_, c)| !same(c, &last))
+                .map_or(page.len(), |i| i + 1);
+            page.truncate(keep);
+        }
+    }
+    Ok(page)
 }
 
 async fn record_conflicts(store: &Store, conflicts: &[Conflict]) -> Result<()> {
@@ -554,9 +572,10 @@ async fn record_conflicts(store: &Store, conflicts: &[Conflict]) -> Result<()> {
     Ok(())
 }
 
-/// Pushes one page. A push the server refuses is split in halves until the changes it
-/// refuses stand alone: those are returned with the server's reason, everything else
-/// lands, and the device never wedges on one change the server will not take.
+/// Pushes one page as record changes. A push the server refuses is split in halves until
+/// the records it refuses stand alone: those are returned with the server's reason (one
+/// of each record's changes stands for it), everything else lands, and the device never
+/// wedges on one record the server will not take.
 async fn push_page(
     transport: &impl Transport,
     device: &str,
@@ -564,19 +583,23 @@ async fn push_page(
 ) -> Result<(Vec<Conflict>, Vec<(Change, String)>)> {
     let mut conflicts = Vec::new();
     let mut refused = Vec::new();
-    let mut parts = vec![page.into_iter().map(|(_, c)| c).collect::<Vec<_>>()];
+    let mut parts = vec![PushRequest::new(device, page.into_iter().map(|(_, c)| c)).records];
     while let Some(mut part) = parts.pop() {
         let answer = transport
             .push(PushRequest {
                 protocol: PROTOCOL_VERSION,
                 device_id: device.to_string(),
-                changes: part.clone(),
+                records: part.clone(),
             })
             .await;
         match answer {
             Ok(r) => conflicts.extend(r.conflicts),
             Err(Refusal::Refused(reason)) if part.len() == 1 => {
-                refused.extend(part.pop().map(|c| (c, reason)));
+                refused.extend(
+                    part.pop()
+                        .and_then(|r| r.changes().next())
+                        .map(|c| (c, reason)),
+                );
             }
             Err(Refusal::Refused(_)) => {
                 let back = part.split_off(part.len() / 2);

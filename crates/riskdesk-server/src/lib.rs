@@ -167,7 +167,7 @@ async fn push(
     caller: Caller,
     Json(req): Json<PushRequest>,
 ) -> Result<Json<PushResponse>> {
-    let n = req.changes.len();
+    let n = req.len();
     let out = sync::push(&state.db, &caller, req).await?;
     tracing::info!(user = %caller.email, changes = n, conflicts = out.conflicts.len(), "push");
     Ok(Json(out))

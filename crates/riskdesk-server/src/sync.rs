@@ -1,23 +1,24 @@
 //! Push and pull: the server side of the protocol.
 
+mod pull;
+mod records;
+
 use std::collections::HashMap;
 
 use chrono::Utc;
-use riskdesk_sync::change::{check_version, DELETED, DIRECTORY_ACCOUNT};
+use riskdesk_sync::change::{DELETED, DIRECTORY_ACCOUNT};
 use riskdesk_sync::hlc::MAX_CLOCK_SKEW_MS;
-use riskdesk_sync::{Change, Conflict, Hlc, PushRequest, PushResponse, PROTOCOL_VERSION};
-use serde::Serialize;
-use serde_json::value::RawValue;
+use riskdesk_sync::{Change, Conflict, PushRequest, PushResponse, PROTOCOL_VERSION};
 use sqlx::{Any, Transaction};
 
 use crate::auth::Caller;
 use crate::db::{self, Db};
 use crate::error::{Error, Result};
+pub use pull::{pull, StoredPull, StoredRecord, MAX_PULL, MAX_PULL_BYTES};
+use records::NewRecord;
 
-/// The most changes one push may carry; a first sync sends its book in pages.
+/// The most changes (fields) one push may carry; a first sync sends its book in pages.
 pub const MAX_PUSH: usize = 10_000;
-/// The most changes one pull returns.
-pub const MAX_PULL: u32 = 10_000;
 
 /// Escalation work managers and executives see and write across the organisation.
 pub const ORG_ENTITIES: &[&str] = &[
@@ -32,11 +33,7 @@ pub const ORG_ENTITIES: &[&str] = &[
 
 /// The most bytes of values one push may carry (the request body is capped in `router`).
 pub const MAX_PUSH_VALUE_BYTES: usize = 12 * 1024 * 1024;
-/// About the most bytes of changes one pull page returns: a page ends after this many
-/// or at its count of changes, whichever comes first.
-pub const MAX_PULL_BYTES: i64 = 4 * 1024 * 1024;
-
-fn forbidden(why: String) -> Error {
+pub(crate) fn forbidden(why: String) -> Error {
     Error::Forbidden(why)
 }
 
@@ -47,30 +44,36 @@ fn now_ms() -> u64 {
 /// What a push may contain before anything is read: known entities and fields, bounded
 /// values, one device, no stamp from the future.
 fn check_shape(req: &PushRequest) -> Result<()> {
-    if req.changes.len() > MAX_PUSH {
+    let n = req.len();
+    if n > MAX_PUSH {
         return Err(Error::BadRequest(format!(
-            "a push carries at most {MAX_PUSH} changes; this one has {}",
-            req.changes.len()
+            "a push carries at most {MAX_PUSH} changes; this one has {n}"
         )));
     }
     let limit = now_ms().saturating_add(MAX_CLOCK_SKEW_MS);
     let mut bytes = 0usize;
-    for c in &req.changes {
-        c.validate()?;
-        if c.device_id != req.device_id {
+    for r in &req.records {
+        r.validate()?;
+        if r.hlc.device != req.device_id {
             return Err(Error::BadRequest(format!(
                 "change {} comes from device {}, not the pushing device {}",
-                c.change_id, c.device_id, req.device_id
+                r.id(),
+                r.hlc.device,
+                req.device_id
             )));
         }
-        if c.hlc.wall_ms > limit {
-            let ahead = (c.hlc.wall_ms - now_ms()) / 60_000;
+        if r.hlc.wall_ms > limit {
+            let ahead = (r.hlc.wall_ms - now_ms()) / 60_000;
             return Err(Error::BadRequest(format!(
                 "change {} is stamped {} minutes ahead of the server's clock: the clock of device {} is wrong; set it right and sync again",
-                c.change_id, ahead, c.device_id
+                r.id(), ahead, req.device_id
             )));
         }
-        bytes += c.value.to_string().len();
+        bytes += r
+            .fields
+            .iter()
+            .map(|f| f.value.to_string().len())
+            .sum::<usize>();
     }
     if bytes > MAX_PUSH_VALUE_BYTES {
         return Err(Error::BadRequest(format!(
@@ -263,7 +266,7 @@ async fn scopes(
         .await?;
     }
     for account in moved {
-        resend_account(tx, caller, &account).await?;
+        resend_account(db, tx, caller, &account).await?;
     }
     Ok(teams)
 }
@@ -272,44 +275,48 @@ async fn scopes(
 /// every record's winning fields are sequenced anew (same stamps and values, so a device
 /// that has them already keeps them), since those devices' cursors passed them long ago.
 async fn resend_account(
+    db: &Db,
     tx: &mut Transaction<'_, Any>,
     caller: &Caller,
     account: &str,
 ) -> Result<()> {
     let tag = uuid::Uuid::now_v7().simple().to_string();
-    let n = sqlx::query(
-        "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at, bytes_end) \
-         SELECT c.change_id || '~' || $1, c.entity, c.entity_id, c.account_id, c.field, c.hlc, c.device_id, $2, c.body, $3, \
-           $5 + SUM(LENGTH(c.body)) OVER (ORDER BY c.seq) \
-         FROM field_winners w JOIN changes c ON c.seq = w.seq \
-         JOIN record_scope s ON s.entity = w.entity AND s.entity_id = w.entity_id \
-         WHERE s.account_id = $4 ORDER BY c.seq",
-    )
-    .bind(tag)
-    .bind(caller.user_id.clone())
-    .bind(db::time(Utc::now()))
-    .bind(account.to_string())
-    .bind(bytes_so_far(tx).await?)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected();
-    tracing::info!(account, changes = n, "a moved account's records sent again");
+    let winners = records::winners_of_account(tx, account).await?;
+    let mut again = Vec::with_capacity(winners.len());
+    for (stored, won) in &winners {
+        let fields: Vec<_> = stored
+            .fields()?
+            .into_iter()
+            .filter(|f| won.contains(&f.field))
+            .collect();
+        again.push(NewRecord {
+            change_id: format!("{}~{tag}", stored.change_id),
+            entity: &stored.entity,
+            entity_id: &stored.entity_id,
+            account_id: &stored.account_id,
+            hlc: stored.hlc.clone(),
+            device_id: &stored.device_id,
+            fields: serde_json::to_string(&fields).map_err(|e| Error::Internal(e.to_string()))?,
+        });
+    }
+    let now = db::time(Utc::now());
+    let n = records::insert(db, tx, &caller.user_id, &now, &again)
+        .await?
+        .len();
+    tracing::info!(account, records = n, "a moved account's records sent again");
     Ok(())
 }
 
 /// The email a directory person has on the server now, lower-cased.
 async fn person_email(tx: &mut Transaction<'_, Any>, person: &str) -> Result<Option<String>> {
-    let body: Option<String> = sqlx::query_scalar(
-        "SELECT c.body FROM field_winners w JOIN changes c ON c.seq = w.seq \
-         WHERE w.entity = 'person' AND w.entity_id = $1 AND w.field = 'email'",
-    )
-    .bind(person.to_string())
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(body
-        .map(|b| parse(&b))
-        .transpose()?
-        .and_then(|w| w.value.as_str().map(|e| e.trim().to_lowercase())))
+    let Some(stored) = records::winner_of(tx, "person", person, "email").await? else {
+        return Ok(None);
+    };
+    Ok(stored
+        .change("email")?
+        .value
+        .as_str()
+        .map(|e| e.trim().to_lowercase()))
 }
 
 /// The directory is the organisation's: admins and managers keep it; anyone may fix
@@ -395,22 +402,24 @@ fn check_scope(caller: &Caller, change: &Change, team: Option<&String>) -> Resul
 
 /// Stores a push in one transaction: all of it or none of it, so a push cut off half way
 /// is simply sent again, and what had landed counts as duplicates. Set-based: a page of
-/// thousands of changes is a handful of statements. Scope and identity come from the
-/// server's records, never from the push: a refusal names the change and refuses it whole.
+/// thousands of changes is a handful of statements, and each record one row. Scope and
+/// identity come from the server's records, never from the push: a refusal names the
+/// change and refuses it whole.
 pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResponse> {
     req.check_version()?;
     let t0 = std::time::Instant::now();
     check_shape(&req)?;
+    let changes: Vec<Change> = req.changes().collect();
     let mut tx = db.begin_write().await?;
     let t_begin = t0.elapsed();
-    if !req.changes.is_empty() {
+    if !req.is_empty() {
         claim_device(&mut tx, caller, &req.device_id).await?;
     }
-    let fresh = check_records(db, &mut tx, &req.changes).await?;
+    let fresh = check_records(db, &mut tx, &changes).await?;
     let t_records = t0.elapsed();
-    let teams = scopes(db, &mut tx, caller, &req.changes).await?;
+    let teams = scopes(db, &mut tx, caller, &changes).await?;
     let t_scopes = t0.elapsed();
-    for c in &req.changes {
+    for c in &changes {
         if c.account_id == DIRECTORY_ACCOUNT {
             check_directory(&mut tx, caller, c).await?;
         } else {
@@ -430,311 +439,176 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
     }
     let t_checked = t0.elapsed();
     let now = db::time(Utc::now());
-    let mut bytes = bytes_so_far(&mut tx).await?;
-    let rows = req
-        .changes
+    let new: Vec<NewRecord> = req
+        .records
         .iter()
-        .map(|c| {
-            let body = serde_json::to_string(c).map_err(|e| Error::Internal(e.to_string()))?;
-            bytes += body.len() as i64;
-            Ok(serde_json::json!([
-                c.change_id,
-                c.entity,
-                c.entity_id,
-                c.account_id,
-                c.field,
-                c.hlc.encode(),
-                c.device_id,
-                body,
-                bytes
-            ]))
+        .map(|r| {
+            Ok(NewRecord {
+                change_id: r.id().to_string(),
+                entity: &r.entity,
+                entity_id: &r.entity_id,
+                account_id: &r.account_id,
+                hlc: r.hlc.encode(),
+                device_id: &req.device_id,
+                fields: serde_json::to_string(&r.fields)
+                    .map_err(|e| Error::Internal(e.to_string()))?,
+            })
         })
-        .collect::<Result<Vec<_>>>()?;
-    let accepted: Vec<i64> = sqlx::query_scalar(&format!(
-        "INSERT INTO changes (change_id, entity, entity_id, account_id, field, hlc, device_id, user_id, body, received_at, bytes_end) \
-         SELECT value->>0, value->>1, value->>2, value->>3, value->>4, value->>5, value->>6, $1, value->>7, $2, {} \
-         FROM {} WHERE true ON CONFLICT(change_id) DO NOTHING RETURNING seq",
-        db.json_int("value", 8),
-        db.json_rows("$3")
-    ))
-    .bind(caller.user_id.clone())
-    .bind(now.clone())
-    .bind(serde_json::Value::Array(rows).to_string())
-    .fetch_all(&mut *tx)
-    .await?;
+        .collect::<Result<_>>()?;
+    let inserted = records::insert(db, &mut tx, &caller.user_id, &now, &new).await?;
     let t_inserted = t0.elapsed();
-    let seqs = serde_json::to_string(&accepted).map_err(|e| Error::Internal(e.to_string()))?;
-    // One candidate per field (its latest change in this push): an upsert may touch a row
-    // only once per statement on PostgreSQL.
-    sqlx::query(&format!(
-        "INSERT INTO field_winners (entity, entity_id, field, hlc, seq) \
-         SELECT entity, entity_id, field, hlc, seq FROM ( \
-           SELECT entity, entity_id, field, hlc, seq, \
-             ROW_NUMBER() OVER (PARTITION BY entity, entity_id, field ORDER BY hlc DESC) AS nth \
-           FROM changes WHERE seq IN ({})) AS latest WHERE nth = 1 \
-         ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc, seq = excluded.seq \
-         WHERE excluded.hlc > field_winners.hlc",
-        db.int_list("$1")
-    ))
-    .bind(seqs.clone())
-    .execute(&mut *tx)
-    .await?;
+    // Each record stored for the first time, with its sequence number (a record a retried
+    // push carries again was stored before).
+    let index: HashMap<&str, usize> = new
+        .iter()
+        .enumerate()
+        .rev()
+        .map(|(i, r)| (r.change_id.as_str(), i))
+        .collect();
+    let accepted: Vec<(usize, i64)> = inserted
+        .iter()
+        .filter_map(|(seq, id)| index.get(id.as_str()).map(|i| (*i, *seq)))
+        .collect();
+    let conflicts = settle_winners(db, &mut tx, caller, &req, &new, &accepted, &now).await?;
     let t_winners = t0.elapsed();
-    // An accepted change that is not its field's winner lost to another device's later
-    // edit: the user who made it is told (a device superseding itself is no conflict).
-    let lost: Vec<(i64, i64, String, String)> = sqlx::query_as(&format!(
-        "SELECT c.seq, w.seq, c.body, wc.body FROM changes c \
-         JOIN field_winners w ON w.entity = c.entity AND w.entity_id = c.entity_id AND w.field = c.field \
-         JOIN changes wc ON wc.seq = w.seq \
-         WHERE c.seq IN ({}) AND w.seq <> c.seq AND wc.device_id <> c.device_id ORDER BY c.seq",
-        db.int_list("$1")
-    ))
-    .bind(seqs)
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut conflicts = Vec::with_capacity(lost.len());
-    for (lost_seq, winner_seq, lost_body, winner_body) in lost {
-        let (lost, winner) = (parse(&lost_body)?, parse(&winner_body)?);
-        // Two devices that set a field to the same value did not disagree (two copies of
-        // the same directory, say): nothing to tell anyone.
-        if lost.value == winner.value {
-            continue;
-        }
-        sqlx::query(
-            "INSERT INTO conflicts (user_id, lost_seq, winner_seq, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(caller.user_id.clone())
-        .bind(lost_seq)
-        .bind(winner_seq)
-        .bind(now.clone())
-        .execute(&mut *tx)
-        .await?;
-        conflicts.push(Conflict { lost, winner });
-    }
-    let t_lost = t0.elapsed();
     tx.commit().await?;
-    tracing::debug!(?t_begin, ?t_records, ?t_scopes, ?t_checked, ?t_inserted, ?t_winners, ?t_lost, total = ?t0.elapsed(), "push phases");
+    tracing::debug!(?t_begin, ?t_records, ?t_scopes, ?t_checked, ?t_inserted, ?t_winners, total = ?t0.elapsed(), "push phases");
+    let accepted_changes: usize = accepted
+        .iter()
+        .map(|(i, _)| req.records[*i].fields.len())
+        .sum();
     Ok(PushResponse {
         protocol: PROTOCOL_VERSION,
-        accepted: accepted.len() as u32,
-        duplicates: (req.changes.len() - accepted.len()) as u32,
+        accepted: accepted_changes as u32,
+        duplicates: (req.len() - accepted_changes) as u32,
         conflicts,
     })
 }
 
-/// Where the running count of change bytes stands (pushes are serialised, so it only
-/// grows with the sequence).
-async fn bytes_so_far(tx: &mut Transaction<'_, Any>) -> Result<i64> {
-    Ok(sqlx::query_scalar(
-        "SELECT COALESCE((SELECT bytes_end FROM changes ORDER BY seq DESC LIMIT 1), 0)",
-    )
-    .fetch_one(&mut **tx)
-    .await?)
-}
-
-fn parse(body: &str) -> Result<Change> {
-    serde_json::from_str(body)
-        .map_err(|e| Error::Internal(format!("a stored change is unreadable: {e}")))
-}
-
-/// A pull as sent: the same JSON as `riskdesk_sync::PullResponse`, each value passed
-/// through as stored (it was validated on the way in) rather than parsed and written out
-/// again.
-#[derive(Debug, Serialize)]
-pub struct StoredPull {
-    pub protocol: u32,
-    pub records: Vec<StoredRecord>,
-    pub cursor: i64,
-    pub more: bool,
-    pub head: i64,
-}
-
-/// `riskdesk_sync::PulledRecord` as sent.
-#[derive(Debug, Serialize)]
-pub struct StoredRecord {
-    pub seq: i64,
-    pub entity: String,
-    pub entity_id: String,
-    pub account_id: String,
-    pub hlc: Hlc,
-    pub fields: Vec<StoredField>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct StoredField {
-    pub change_id: String,
-    pub field: String,
-    pub value: Box<RawValue>,
-}
-
-type PulledRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    Box<RawValue>,
-);
-
-/// Changes after `since` that the caller may see, oldest first; without those `device`
-/// made (it has them already: half of a round trip's pull, otherwise).
-pub async fn pull(
+/// Last writer wins per field: the accepted records' fields become their fields' winners
+/// where their stamps are later. A field that lost to another device's later edit of a
+/// different value is a conflict, recorded for the user who made it (a device
+/// superseding itself is none).
+async fn settle_winners(
     db: &Db,
+    tx: &mut Transaction<'_, Any>,
     caller: &Caller,
-    protocol: u32,
-    since: i64,
-    limit: u32,
-    device: Option<&str>,
-) -> Result<StoredPull> {
-    check_version(protocol)?;
-    if let Some(device) = device {
-        let owner: Option<String> =
-            sqlx::query_scalar("SELECT user_id FROM devices WHERE device_id = $1")
-                .bind(device.to_string())
-                .fetch_optional(&db.pool)
-                .await?;
-        if owner.is_some_and(|o| o != caller.user_id) {
-            return Err(forbidden(format!(
-                "device {device} belongs to another user"
-            )));
+    req: &PushRequest,
+    new: &[NewRecord<'_>],
+    accepted: &[(usize, i64)],
+    now: &str,
+) -> Result<Vec<Conflict>> {
+    if accepted.is_empty() {
+        return Ok(Vec::new());
+    }
+    // One candidate per field, its latest change in this push: an upsert may touch a row
+    // only once per statement on PostgreSQL.
+    let mut latest: HashMap<(&str, &str, &str), (&str, i64)> = HashMap::new();
+    for (i, seq) in accepted {
+        let (r, hlc) = (&req.records[*i], new[*i].hlc.as_str());
+        for f in &r.fields {
+            let slot = latest
+                .entry((&r.entity, &r.entity_id, &f.field))
+                .or_insert((hlc, *seq));
+            if hlc > slot.0 {
+                *slot = (hlc, *seq);
+            }
         }
     }
-    let limit = limit.clamp(1, MAX_PULL);
-    let org: Vec<String> = ORG_ENTITIES.iter().map(|e| e.to_string()).collect();
-    // Read first: writers commit in sequence order (db::begin_write), so everything up to
-    // the head is in place, and a last page may move the cursor to it past changes the
-    // caller does not get.
-    let head: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM changes")
-        .fetch_one(&db.pool)
-        .await?;
-    // EXISTS per change, not IN (all the team's accounts): a round trip of a thousand
-    // changes must not read a 100K-account scope table. Cheapest test first: the
-    // organisation's escalation work needs no lookup.
-    // A page ends at `limit` changes or after about MAX_PULL_BYTES of changes, whichever
-    // comes first, whatever the caller's scope: the byte bound is a range of sequence
-    // numbers found through the running byte count (one index lookup), so ten teammates'
-    // large values cannot make one answer hundreds of megabytes.
-    let start: i64 = sqlx::query_scalar(
-        "SELECT COALESCE((SELECT bytes_end FROM changes WHERE seq <= $1 ORDER BY seq DESC LIMIT 1), 0)",
-    )
-    .bind(since)
-    .fetch_one(&db.pool)
-    .await?;
-    let crossing: Option<i64> = sqlx::query_scalar(
-        "SELECT seq FROM changes WHERE bytes_end > $1 ORDER BY bytes_end LIMIT 1",
-    )
-    .bind(start.saturating_add(MAX_PULL_BYTES))
-    .fetch_optional(&db.pool)
-    .await?;
-    // The crossing change itself travels: a page always makes progress.
-    let bound = crossing.map_or(head, |c| c.max(since + 1).min(head));
-    let rows = format!(
-        "SELECT seq, change_id, entity, entity_id, account_id, field, hlc, {value} AS value FROM changes c WHERE seq > $1 AND seq <= $7 AND device_id <> $8 AND ( $2 \
-           OR account_id = $9 OR ($4 AND entity IN ({})) \
-           OR EXISTS (SELECT 1 FROM account_scope s WHERE s.account_id = c.account_id AND s.team_id = $3) ) \
-         ORDER BY seq LIMIT $6",
-        db.text_list("$5"),
-        value = db.json_member("body", "value"),
-    );
-    let page: String = sqlx::query_scalar(&db.json_page(
-        &rows,
-        &[
-            "seq",
-            "change_id",
-            "entity",
-            "entity_id",
-            "account_id",
-            "field",
-            "hlc",
-            "value",
-        ],
-        &["value"],
+    let rows: Vec<serde_json::Value> = latest
+        .iter()
+        .map(|((e, id, f), (hlc, seq))| serde_json::json!([e, id, f, hlc, seq]))
+        .collect();
+    let rows = serde_json::Value::Array(rows).to_string();
+    sqlx::query(&format!(
+        "INSERT INTO field_winners (entity, entity_id, field, hlc, seq) \
+         SELECT value->>0, value->>1, value->>2, value->>3, {} FROM {} WHERE true \
+         ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc, seq = excluded.seq \
+         WHERE excluded.hlc > field_winners.hlc",
+        db.json_int("value", 4),
+        db.json_rows("$1")
     ))
-    .bind(since)
-    .bind(caller.is_admin())
-    .bind(caller.team_id.clone())
-    .bind(caller.sees_org())
-    .bind(serde_json::to_string(&org).unwrap_or_default())
-    .bind(i64::from(limit) + 1)
-    .bind(bound)
-    .bind(device.unwrap_or_default().to_string())
-    .bind(DIRECTORY_ACCOUNT)
-    .fetch_one(&db.pool)
+    .bind(rows.clone())
+    .execute(&mut **tx)
     .await?;
-    let mut rows: Vec<PulledRow> = serde_json::from_str(&page)
-        .map_err(|e| Error::Internal(format!("a page of stored changes is unreadable: {e}")))?;
-    rows.sort_by_key(|r| r.0);
-    let full = rows.len() > limit as usize;
-    let mut records: Vec<StoredRecord> = Vec::new();
-    let mut last = since;
-    let mut last_hlc = String::new();
-    for (seq, change_id, entity, entity_id, account_id, field, hlc, value) in
-        rows.into_iter().take(limit as usize)
-    {
-        last = seq;
-        let unreadable =
-            |what: &str| Error::Internal(format!("stored change {seq} has an unreadable {what}"));
-        let field = StoredField {
-            change_id,
-            field,
-            value,
-        };
-        // Consecutive changes to one record at one stamp travel as one record.
-        match records.last_mut() {
-            Some(r)
-                if r.entity == entity
-                    && r.entity_id == entity_id
-                    && r.account_id == account_id
-                    && last_hlc == hlc =>
-            {
-                r.seq = seq;
-                r.fields.push(field);
+    // The fields whose candidate did not win, and the change that beat it, if another
+    // device made it.
+    let beaten: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
+        "SELECT w.entity, w.entity_id, w.field, w.seq FROM (SELECT value FROM {}) AS k \
+         JOIN field_winners w ON w.entity = k.value->>0 AND w.entity_id = k.value->>1 AND w.field = k.value->>2 \
+         JOIN record_changes c ON c.seq = w.seq \
+         WHERE w.seq <> {} AND c.device_id <> $2",
+        db.json_rows("$1"),
+        db.json_int("k.value", 4)
+    ))
+    .bind(rows)
+    .bind(req.device_id.clone())
+    .fetch_all(&mut **tx)
+    .await?;
+    if beaten.is_empty() {
+        return Ok(Vec::new());
+    }
+    let winner_seqs: Vec<i64> = beaten.iter().map(|b| b.3).collect();
+    let winners = records::by_seq(db, tx, &winner_seqs).await?;
+    let beaten: HashMap<(&str, &str, &str), i64> = beaten
+        .iter()
+        .map(|(e, id, f, seq)| ((e.as_str(), id.as_str(), f.as_str()), *seq))
+        .collect();
+    let mut conflicts = Vec::new();
+    for (i, seq) in accepted {
+        for lost in req.records[*i].changes() {
+            let key = (
+                lost.entity.as_str(),
+                lost.entity_id.as_str(),
+                lost.field.as_str(),
+            );
+            let Some(stored) = beaten.get(&key).and_then(|s| winners.get(s)) else {
+                continue;
+            };
+            let winner = stored.change(&lost.field)?;
+            // Two devices that set a field to the same value did not disagree (two copies
+            // of the same directory, say): nothing to tell anyone.
+            if lost.value == winner.value {
+                continue;
             }
-            _ => {
-                records.push(StoredRecord {
-                    seq,
-                    entity,
-                    entity_id,
-                    account_id,
-                    hlc: Hlc::decode(&hlc).ok_or_else(|| unreadable("stamp"))?,
-                    fields: vec![field],
-                });
-                last_hlc = hlc;
-            }
+            sqlx::query(
+                "INSERT INTO conflicts (user_id, lost_seq, winner_seq, field, created_at) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(caller.user_id.clone())
+            .bind(*seq)
+            .bind(stored.seq)
+            .bind(lost.field.clone())
+            .bind(now.to_string())
+            .execute(&mut **tx)
+            .await?;
+            conflicts.push(Conflict { lost, winner });
         }
     }
-    // A full page ends at its last change; otherwise everything up to the bound was read
-    // (what the caller may not see included), and more waits beyond it if it is not the head.
-    let (cursor, more) = if full {
-        (last, true)
-    } else {
-        (bound.max(since), bound < head)
-    };
-    Ok(StoredPull {
-        head: head.max(cursor),
-        protocol: PROTOCOL_VERSION,
-        records,
-        cursor,
-        more,
-    })
+    Ok(conflicts)
 }
 
 /// The caller's edits that lost to later ones, newest first.
 pub async fn conflicts(db: &Db, caller: &Caller) -> Result<Vec<Conflict>> {
-    let rows: Vec<(String, String)> = sqlx::query_as(
-        "SELECT l.body, w.body FROM conflicts c JOIN changes l ON l.seq = c.lost_seq \
-         JOIN changes w ON w.seq = c.winner_seq WHERE c.user_id = $1 ORDER BY c.id DESC LIMIT 200",
+    let rows: Vec<(i64, i64, String)> = sqlx::query_as(
+        "SELECT lost_seq, winner_seq, field FROM conflicts WHERE user_id = $1 ORDER BY id DESC LIMIT 200",
     )
     .bind(caller.user_id.clone())
     .fetch_all(&db.pool)
     .await?;
+    let seqs: Vec<i64> = rows.iter().flat_map(|(l, w, _)| [*l, *w]).collect();
+    let mut tx = db.pool.begin().await?;
+    let stored = records::by_seq(db, &mut tx, &seqs).await?;
+    tx.commit().await?;
     rows.iter()
-        .map(|(l, w)| {
+        .map(|(l, w, field)| {
+            let find = |seq: &i64| {
+                stored.get(seq).ok_or_else(|| {
+                    Error::Internal(format!("conflict names record change {seq}, which is gone"))
+                })
+            };
             Ok(Conflict {
-                lost: parse(l)?,
-                winner: parse(w)?,
+                lost: find(l)?.change(field)?,
+                winner: find(w)?.change(field)?,
             })
         })
         .collect()

@@ -121,8 +121,9 @@ async fn a_record_keeps_the_account_it_was_first_written_under(backing: &Backing
     let r = as_ana
         .http
         .get(format!(
-            "{}/v1/pull?protocol=2&since=0&device=ana",
-            server.base
+            "{}/v1/pull?protocol={}&since=0&device=ana",
+            server.base,
+            riskdesk_sync::PROTOCOL_VERSION
         ))
         .bearer_auth(&as_ana.token)
         .send()
@@ -452,11 +453,7 @@ async fn values_pages_and_clocks_have_limits(backing: &Backing) {
         .http
         .post(format!("{}/v1/push", server.base))
         .bearer_auth(&ana.token)
-        .json(&riskdesk_sync::PushRequest {
-            protocol: riskdesk_sync::PROTOCOL_VERSION,
-            device_id: "ana".into(),
-            changes: vec![huge],
-        })
+        .json(&riskdesk_sync::PushRequest::new("ana", vec![huge]))
         .send()
         .await;
     match sent {
@@ -554,8 +551,9 @@ async fn values_pages_and_clocks_have_limits(backing: &Backing) {
     let r = ben
         .http
         .get(format!(
-            "{}/v1/pull?protocol=2&since=0&limit=10000",
-            server.base
+            "{}/v1/pull?protocol={}&since=0&limit=10000",
+            server.base,
+            riskdesk_sync::PROTOCOL_VERSION
         ))
         .bearer_auth(&ben.token)
         .send()
@@ -846,7 +844,94 @@ async fn random_hostile_pushes_never_touch_another_team(backing: &Backing) {
     );
 }
 
+/// Protocol 3 pushes records: a record that sets no field, sets one field twice at one
+/// moment, or is stamped by another device than the one pushing is refused whole, and a
+/// record retried under its id is stored once.
+async fn a_record_is_one_moment_of_one_device(backing: &Backing) {
+    backing.seed(USERS).await;
+    let server = Server::start(backing);
+    let (ana, mut ben) = enterprise_book(&server).await;
+    let t = now_ms() - 30_000;
+    let push = |records: Value| {
+        ana.http
+            .post(format!("{}/v1/push", server.base))
+            .bearer_auth(&ana.token)
+            .json(&json!({
+                "protocol": riskdesk_sync::PROTOCOL_VERSION,
+                "device_id": "ana",
+                "records": records,
+            }))
+            .send()
+    };
+    let record = |device: &str, fields: Value| {
+        json!({
+            "entity": "account",
+            "entity_id": "acc-e",
+            "account_id": "acc-e",
+            "hlc": { "wall_ms": t, "counter": 0, "device": device },
+            "fields": fields,
+        })
+    };
+    let field = |id: &str, name: &str, value: Value| json!({ "change_id": id, "field": name, "value": value });
+    refused(
+        push(json!([record("ana", json!([]))])).await.expect("push"),
+        StatusCode::BAD_REQUEST,
+        "sets no field of account acc-e",
+    )
+    .await;
+    refused(
+        push(json!([record(
+            "ana",
+            json!([
+                field("r1", "name", json!("A")),
+                field("r2", "name", json!("B"))
+            ])
+        )]))
+        .await
+        .expect("push"),
+        StatusCode::BAD_REQUEST,
+        "sets account.name twice at one moment",
+    )
+    .await;
+    refused(
+        push(json!([
+            record("ana", json!([field("r3", "name", json!("Fine"))])),
+            record("ben", json!([field("r4", "name", json!("Ben's"))]))
+        ]))
+        .await
+        .expect("push"),
+        StatusCode::BAD_REQUEST,
+        "comes from device ben, not the pushing device ana",
+    )
+    .await;
+    // Nothing of the refused pushes landed, the good record in the last one included.
+    assert_eq!(ben.pull().await, 0);
+    // A retried record is stored once, however many times it is sent.
+    let good = json!([record(
+        "ana",
+        json!([
+            field("r5", "name", json!("Northwind Ltd")),
+            field("r6", "arr_minor", json!(1))
+        ])
+    )]);
+    for expect in [(2, 0), (0, 2)] {
+        let r = push(good.clone()).await.expect("push");
+        assert_eq!(r.status(), StatusCode::OK);
+        let body: Value = r.json().await.expect("json");
+        assert_eq!(
+            (body["accepted"].as_u64(), body["duplicates"].as_u64()),
+            (Some(expect.0), Some(expect.1))
+        );
+    }
+    assert_eq!(ben.pull().await, 2);
+    assert_eq!(
+        ben.replica.state()["account"]["acc-e"]["name"],
+        json!("Northwind Ltd")
+    );
+}
+
 on_both_backends!(
+    a_record_is_one_moment_of_one_device,
     a_record_keeps_the_account_it_was_first_written_under,
     the_directory_is_kept_by_admins_and_managers,
     an_account_belongs_to_its_owners_team,

@@ -325,11 +325,7 @@ async fn a_push_cut_off_by_a_crash_is_retried_with_nothing_lost_or_doubled(backi
     let http = ana.http.clone();
     let url = format!("{}/v1/push", server.base);
     let token = ana.token.clone();
-    let body = PushRequest {
-        protocol: PROTOCOL_VERSION,
-        device_id: "ana".into(),
-        changes: batch.clone(),
-    };
+    let body = PushRequest::new("ana", batch.clone());
     let send =
         tokio::spawn(async move { http.post(url).bearer_auth(token).json(&body).send().await });
     tokio::time::sleep(std::time::Duration::from_millis(150)).await;

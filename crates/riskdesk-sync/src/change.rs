@@ -10,7 +10,9 @@ pub const MAX_ID_BYTES: usize = 100;
 /// Bumped on any incompatible change to the messages below; both sides refuse a mismatch
 /// with `Error::Version` instead of misreading each other.
 /// Version 2: pulls carry changes grouped by record and stamp (`PulledRecord`).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// Version 3: pushes carry them grouped the same way (`RecordChange`), and the server
+/// keeps each group as one row.
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// The field a tombstone sets: a record whose `_deleted` is true is gone, and stays gone
 /// until a later change sets it false again.
@@ -114,16 +116,141 @@ impl Change {
     }
 }
 
+/// One record's fields set at one moment (a record created, a form saved, a snapshot
+/// taken), by one device: what a push carries and what the server stores as one row. A
+/// first sync of a 16-field account is one of these, not sixteen changes each repeating
+/// the record, the account, the stamp and the device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordChange {
+    pub entity: String,
+    pub entity_id: String,
+    pub account_id: String,
+    pub hlc: Hlc,
+    pub fields: Vec<FieldChange>,
+}
+
+impl RecordChange {
+    /// What makes a retried record harmless: its first field's change id.
+    pub fn id(&self) -> &str {
+        self.fields.first().map_or("", |f| f.change_id.as_str())
+    }
+
+    /// The changes the record stands for, in order.
+    pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
+        expand(
+            &self.entity,
+            &self.entity_id,
+            &self.account_id,
+            &self.hlc,
+            &self.fields,
+        )
+    }
+
+    /// Each field as a change would be checked, plus what only a record can get wrong:
+    /// no fields, or one field set twice at one moment.
+    pub fn validate(&self) -> Result<(), Error> {
+        let bad = |reason: String| Error::InvalidChange {
+            change_id: self.id().to_string(),
+            reason,
+        };
+        if self.fields.is_empty() {
+            return Err(bad(format!(
+                "sets no field of {} {}",
+                self.entity, self.entity_id
+            )));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for f in &self.fields {
+            if !seen.insert(f.field.as_str()) {
+                return Err(bad(format!(
+                    "sets {}.{} twice at one moment",
+                    self.entity, f.field
+                )));
+            }
+        }
+        self.changes().try_for_each(|c| c.validate())
+    }
+}
+
+fn expand<'a>(
+    entity: &'a str,
+    entity_id: &'a str,
+    account_id: &'a str,
+    hlc: &'a Hlc,
+    fields: &'a [FieldChange],
+) -> impl Iterator<Item = Change> + 'a {
+    fields.iter().map(move |f| Change {
+        change_id: f.change_id.clone(),
+        entity: entity.to_string(),
+        entity_id: entity_id.to_string(),
+        account_id: account_id.to_string(),
+        field: f.field.clone(),
+        value: f.value.clone(),
+        hlc: hlc.clone(),
+        device_id: hlc.device.clone(),
+    })
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PushRequest {
     pub protocol: u32,
     pub device_id: String,
-    pub changes: Vec<Change>,
+    pub records: Vec<RecordChange>,
 }
 
 impl PushRequest {
+    /// `changes` grouped into records: consecutive changes to one record at one stamp
+    /// travel as one (a field set twice starts a new record).
+    pub fn new(device_id: &str, changes: impl IntoIterator<Item = Change>) -> PushRequest {
+        let mut records: Vec<RecordChange> = Vec::new();
+        for c in changes {
+            let field = FieldChange {
+                change_id: c.change_id,
+                field: c.field,
+                value: c.value,
+            };
+            match records.last_mut() {
+                Some(r)
+                    if r.entity == c.entity
+                        && r.entity_id == c.entity_id
+                        && r.account_id == c.account_id
+                        && r.hlc == c.hlc
+                        && r.fields.iter().all(|f| f.field != field.field) =>
+                {
+                    r.fields.push(field)
+                }
+                _ => records.push(RecordChange {
+                    entity: c.entity,
+                    entity_id: c.entity_id,
+                    account_id: c.account_id,
+                    hlc: c.hlc,
+                    fields: vec![field],
+                }),
+            }
+        }
+        PushRequest {
+            protocol: PROTOCOL_VERSION,
+            device_id: device_id.to_string(),
+            records,
+        }
+    }
+
     pub fn check_version(&self) -> Result<(), Error> {
         check_version(self.protocol)
+    }
+
+    /// Every change the push carries, in order.
+    pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
+        self.records.iter().flat_map(RecordChange::changes)
+    }
+
+    /// How many changes (fields) it carries.
+    pub fn len(&self) -> usize {
+        self.records.iter().map(|r| r.fields.len()).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
     }
 }
 
@@ -162,9 +289,9 @@ pub struct Sequenced {
     pub change: Change,
 }
 
-/// One field of a pulled record: the change that set it.
+/// One field of a record change: the change that set it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PulledField {
+pub struct FieldChange {
     pub change_id: String,
     pub field: String,
     pub value: serde_json::Value,
@@ -181,22 +308,19 @@ pub struct PulledRecord {
     pub entity_id: String,
     pub account_id: String,
     pub hlc: Hlc,
-    pub fields: Vec<PulledField>,
+    pub fields: Vec<FieldChange>,
 }
 
 impl PulledRecord {
     /// The changes the group stands for, in order.
     pub fn changes(&self) -> impl Iterator<Item = Change> + '_ {
-        self.fields.iter().map(|f| Change {
-            change_id: f.change_id.clone(),
-            entity: self.entity.clone(),
-            entity_id: self.entity_id.clone(),
-            account_id: self.account_id.clone(),
-            field: f.field.clone(),
-            value: f.value.clone(),
-            hlc: self.hlc.clone(),
-            device_id: self.hlc.device.clone(),
-        })
+        expand(
+            &self.entity,
+            &self.entity_id,
+            &self.account_id,
+            &self.hlc,
+            &self.fields,
+        )
     }
 }
 
@@ -227,7 +351,7 @@ impl PullResponse {
     pub fn group(changes: impl IntoIterator<Item = Sequenced>) -> Vec<PulledRecord> {
         let mut records: Vec<PulledRecord> = Vec::new();
         for Sequenced { seq, change } in changes {
-            let field = PulledField {
+            let field = FieldChange {
                 change_id: change.change_id,
                 field: change.field,
                 value: change.value,
@@ -304,5 +428,33 @@ mod tests {
         };
         let expected: Vec<Change> = page.into_iter().map(|s| s.change).collect();
         assert_eq!(back.changes(), expected);
+    }
+
+    #[test]
+    fn a_push_groups_by_record_and_stamp_and_never_sets_a_field_twice() {
+        let mut page: Vec<Change> = [(1, "a", 5), (2, "a", 5), (3, "b", 5), (4, "a", 6)]
+            .into_iter()
+            .map(|(n, id, wall)| change(n, id, wall).change)
+            .collect();
+        // The same field again at the same stamp starts a record of its own.
+        let mut again = page[3].clone();
+        again.change_id = "c5".into();
+        page.push(again);
+        let req = PushRequest::new("d", page.clone());
+        let shape: Vec<(&str, usize)> = req
+            .records
+            .iter()
+            .map(|r| (r.entity_id.as_str(), r.fields.len()))
+            .collect();
+        assert_eq!(shape, [("a", 2), ("b", 1), ("a", 1), ("a", 1)]);
+        assert_eq!(req.len(), 5);
+        assert_eq!(req.changes().collect::<Vec<_>>(), page);
+        let mut twice = req.records[0].clone();
+        twice.fields[1].field = twice.fields[0].field.clone();
+        let err = twice.validate().expect_err("a field twice");
+        assert!(err.to_string().contains("twice at one moment"), "{err}");
+        let mut empty = req.records[1].clone();
+        empty.fields.clear();
+        assert!(empty.validate().is_err());
     }
 }

@@ -10,7 +10,10 @@ pub mod http;
 pub mod merge;
 pub mod schema;
 
-pub use change::{Change, Conflict, PullResponse, PushRequest, PushResponse, PROTOCOL_VERSION};
+pub use change::{
+    Change, Conflict, FieldChange, PullResponse, PushRequest, PushResponse, RecordChange,
+    PROTOCOL_VERSION,
+};
 pub use hlc::{Clock, Hlc};
 pub use merge::{Applied, Replica};
 

@@ -25,7 +25,7 @@ impl Transport for MemoryServer {
             duplicates: 0,
             conflicts: vec![],
         };
-        for c in req.changes {
+        for c in req.changes() {
             if ids.insert(c.change_id.clone()) {
                 out.accepted += 1;
                 changes.push(c);
@@ -796,7 +796,7 @@ async fn a_change_the_server_refuses_is_set_aside_and_the_rest_lands() {
                 .1
                 .lock()
                 .map_err(|e| Refusal::Unavailable(e.to_string()))? += 1;
-            if let Some(c) = req.changes.iter().find(|c| c.entity == "person") {
+            if let Some(c) = req.changes().find(|c| c.entity == "person") {
                 return Err(Refusal::Refused(format!(
                     "{} may not be changed",
                     c.entity_id
@@ -1021,4 +1021,38 @@ async fn a_pulled_edit_of_a_local_account_is_owed_a_refresh() {
         crate::refresh::pending(a.pool()).await.expect("pending"),
         None
     );
+}
+
+/// A full outbox page ends at a record's last field, so each record change travels whole
+/// and a retried page groups exactly as it did.
+#[tokio::test]
+async fn an_outbox_page_never_cuts_a_record_change_short() {
+    let (_dir, store) = temp_store().await;
+    let device = device_id(store.pool()).await.expect("device");
+    // Record a: PUSH_PAGE - 2 fields at one stamp; record b: five fields at another.
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 + 3) \
+         INSERT INTO sync_outbox (change_id, entity, entity_id, account_id, field, value, wall_ms, counter) \
+         SELECT printf('c-%06d', i), 'account', CASE WHEN i <= ?1 - 2 THEN 'a' ELSE 'b' END, 'x', \
+           printf('f%d', i), '1', CASE WHEN i <= ?1 - 2 THEN 10 ELSE 11 END, 0 FROM n",
+    )
+    .bind(PUSH_PAGE)
+    .execute(store.pool())
+    .await
+    .expect("outbox");
+    let first = outbox_page(store.pool(), &device, 0).await.expect("page");
+    assert_eq!(
+        first.len() as i64,
+        PUSH_PAGE - 2,
+        "b waits for the next page"
+    );
+    assert!(first.iter().all(|(_, c)| c.entity_id == "a"));
+    let last = first.last().map(|(seq, _)| *seq).expect("rows");
+    let second = outbox_page(store.pool(), &device, last)
+        .await
+        .expect("page");
+    assert_eq!(second.len(), 5);
+    let request = PushRequest::new(&device, second.into_iter().map(|(_, c)| c));
+    assert_eq!(request.records.len(), 1, "b travels as one record change");
+    assert_eq!(request.len(), 5);
 }

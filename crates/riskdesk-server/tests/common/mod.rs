@@ -251,11 +251,7 @@ impl Client {
         self.http
             .post(format!("{}/v1/push", self.base))
             .bearer_auth(&self.token)
-            .json(&PushRequest {
-                protocol: PROTOCOL_VERSION,
-                device_id: self.device.clone(),
-                changes: changes.to_vec(),
-            })
+            .json(&PushRequest::new(&self.device, changes.to_vec()))
             .send()
             .await
             .expect("push")
