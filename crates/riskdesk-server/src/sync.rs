@@ -2,6 +2,7 @@
 
 mod pull;
 mod records;
+mod winners;
 
 use std::collections::HashMap;
 
@@ -156,6 +157,7 @@ async fn check_records(
 /// The team of the server user a directory person is, found by the person's email:
 /// the server's users table, not the directory, says who is in which team.
 async fn team_of_person(
+    db: &Db,
     tx: &mut Transaction<'_, Any>,
     changes: &[Change],
     person: &str,
@@ -167,7 +169,7 @@ async fn team_of_person(
         .and_then(|c| c.value.as_str().map(str::to_string));
     let email = match pushed {
         Some(e) => Some(e),
-        None => person_email(tx, person).await?,
+        None => person_email(db, tx, person).await?,
     };
     let Some(email) = email else {
         return Ok(None);
@@ -218,7 +220,7 @@ async fn scopes(
     let mut owner_teams: HashMap<&str, Option<Option<String>>> = HashMap::new();
     for owner in owners.values() {
         if !owner_teams.contains_key(owner) {
-            owner_teams.insert(owner, team_of_person(tx, changes, owner).await?);
+            owner_teams.insert(owner, team_of_person(db, tx, changes, owner).await?);
         }
     }
     let manages = matches!(caller.role.as_str(), "manager" | "admin");
@@ -281,7 +283,7 @@ async fn resend_account(
     account: &str,
 ) -> Result<()> {
     let tag = uuid::Uuid::now_v7().simple().to_string();
-    let winners = records::winners_of_account(tx, account).await?;
+    let winners = winners::of_account(db, tx, account).await?;
     let mut again = Vec::with_capacity(winners.len());
     for (stored, won) in &winners {
         let fields: Vec<_> = stored
@@ -308,8 +310,12 @@ async fn resend_account(
 }
 
 /// The email a directory person has on the server now, lower-cased.
-async fn person_email(tx: &mut Transaction<'_, Any>, person: &str) -> Result<Option<String>> {
-    let Some(stored) = records::winner_of(tx, "person", person, "email").await? else {
+async fn person_email(
+    db: &Db,
+    tx: &mut Transaction<'_, Any>,
+    person: &str,
+) -> Result<Option<String>> {
+    let Some(stored) = winners::winner_of(db, tx, "person", person, "email").await? else {
         return Ok(None);
     };
     Ok(stored
@@ -322,7 +328,12 @@ async fn person_email(tx: &mut Transaction<'_, Any>, person: &str) -> Result<Opt
 /// The directory is the organisation's: admins and managers keep it; anyone may fix
 /// their own name and title. Nobody deletes a team or a person (people are deactivated:
 /// devices hold records they own).
-async fn check_directory(tx: &mut Transaction<'_, Any>, caller: &Caller, c: &Change) -> Result<()> {
+async fn check_directory(
+    db: &Db,
+    tx: &mut Transaction<'_, Any>,
+    caller: &Caller,
+    c: &Change,
+) -> Result<()> {
     if c.field == DELETED
         && matches!(c.entity.as_str(), "team" | "person")
         && c.value == serde_json::Value::Bool(true)
@@ -342,7 +353,7 @@ async fn check_directory(tx: &mut Transaction<'_, Any>, caller: &Caller, c: &Cha
             matches!(c.field.as_str(), "name" | "title")
         };
     let email = if needs_email {
-        person_email(tx, &c.entity_id).await?
+        person_email(db, tx, &c.entity_id).await?
     } else {
         None
     };
@@ -421,7 +432,7 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
     let t_scopes = t0.elapsed();
     for c in &changes {
         if c.account_id == DIRECTORY_ACCOUNT {
-            check_directory(&mut tx, caller, c).await?;
+            check_directory(db, &mut tx, caller, c).await?;
         } else {
             check_scope(caller, c, teams.get(&c.account_id).and_then(Option::as_ref))?;
         }
@@ -486,7 +497,7 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
 }
 
 /// Last writer wins per field: the accepted records' fields become their fields' winners
-/// where their stamps are later. A field that lost to another device's later edit of a
+/// where their stamps are later (decided here, on one row of winners per record). A field that lost to another device's later edit of a
 /// different value is a conflict, recorded for the user who made it (a device
 /// superseding itself is none).
 async fn settle_winners(
@@ -501,88 +512,83 @@ async fn settle_winners(
     if accepted.is_empty() {
         return Ok(Vec::new());
     }
-    // One candidate per field, its latest change in this push: an upsert may touch a row
-    // only once per statement on PostgreSQL.
-    let mut latest: HashMap<(&str, &str, &str), (&str, i64)> = HashMap::new();
+    let keys: Vec<(&str, &str)> = {
+        let mut keys: Vec<(&str, &str)> = accepted
+            .iter()
+            .map(|(i, _)| {
+                (
+                    req.records[*i].entity.as_str(),
+                    req.records[*i].entity_id.as_str(),
+                )
+            })
+            .collect();
+        keys.sort_unstable();
+        keys.dedup();
+        keys
+    };
+    let mut known = winners::load(db, tx, &keys).await?;
+    let mut state: HashMap<(&str, &str), winners::Winners> = HashMap::with_capacity(keys.len());
+    // Each accepted field that did not win.
+    let mut lost: Vec<(usize, i64, &str)> = Vec::new();
     for (i, seq) in accepted {
         let (r, hlc) = (&req.records[*i], new[*i].hlc.as_str());
+        let w = state
+            .entry((r.entity.as_str(), r.entity_id.as_str()))
+            .or_insert_with(|| {
+                known
+                    .remove(&(r.entity.clone(), r.entity_id.clone()))
+                    .unwrap_or_default()
+            });
         for f in &r.fields {
-            let slot = latest
-                .entry((&r.entity, &r.entity_id, &f.field))
-                .or_insert((hlc, *seq));
-            if hlc > slot.0 {
-                *slot = (hlc, *seq);
+            if w.offer(&f.field, hlc, *seq).is_some() {
+                lost.push((*i, *seq, f.field.as_str()));
             }
         }
     }
-    let rows: Vec<serde_json::Value> = latest
-        .iter()
-        .map(|((e, id, f), (hlc, seq))| serde_json::json!([e, id, f, hlc, seq]))
+    // ... and the record change that finally holds it, when another device made it (a
+    // device superseding itself is no conflict).
+    let beaten: Vec<(usize, i64, &str, i64)> = lost
+        .into_iter()
+        .filter_map(|(i, seq, field)| {
+            let r = &req.records[i];
+            let (won, by) = state
+                .get(&(r.entity.as_str(), r.entity_id.as_str()))?
+                .get(field)?;
+            let device = riskdesk_sync::Hlc::decode(won).map(|h| h.device);
+            (device.as_deref() != Some(req.device_id.as_str())).then_some((i, seq, field, *by))
+        })
         .collect();
-    let rows = serde_json::Value::Array(rows).to_string();
-    sqlx::query(&format!(
-        "INSERT INTO field_winners (entity, entity_id, field, hlc, seq) \
-         SELECT value->>0, value->>1, value->>2, value->>3, {} FROM {} WHERE true \
-         ON CONFLICT(entity, entity_id, field) DO UPDATE SET hlc = excluded.hlc, seq = excluded.seq \
-         WHERE excluded.hlc > field_winners.hlc",
-        db.json_int("value", 4),
-        db.json_rows("$1")
-    ))
-    .bind(rows.clone())
-    .execute(&mut **tx)
-    .await?;
-    // The fields whose candidate did not win, and the change that beat it, if another
-    // device made it.
-    let beaten: Vec<(String, String, String, i64)> = sqlx::query_as(&format!(
-        "SELECT w.entity, w.entity_id, w.field, w.seq FROM (SELECT value FROM {}) AS k \
-         JOIN field_winners w ON w.entity = k.value->>0 AND w.entity_id = k.value->>1 AND w.field = k.value->>2 \
-         JOIN record_changes c ON c.seq = w.seq \
-         WHERE w.seq <> {} AND c.device_id <> $2",
-        db.json_rows("$1"),
-        db.json_int("k.value", 4)
-    ))
-    .bind(rows)
-    .bind(req.device_id.clone())
-    .fetch_all(&mut **tx)
-    .await?;
+    winners::save(db, tx, state.into_iter().collect()).await?;
     if beaten.is_empty() {
         return Ok(Vec::new());
     }
     let winner_seqs: Vec<i64> = beaten.iter().map(|b| b.3).collect();
-    let winners = records::by_seq(db, tx, &winner_seqs).await?;
-    let beaten: HashMap<(&str, &str, &str), i64> = beaten
-        .iter()
-        .map(|(e, id, f, seq)| ((e.as_str(), id.as_str(), f.as_str()), *seq))
-        .collect();
+    let stored = records::by_seq(db, tx, &winner_seqs).await?;
     let mut conflicts = Vec::new();
-    for (i, seq) in accepted {
-        for lost in req.records[*i].changes() {
-            let key = (
-                lost.entity.as_str(),
-                lost.entity_id.as_str(),
-                lost.field.as_str(),
-            );
-            let Some(stored) = beaten.get(&key).and_then(|s| winners.get(s)) else {
-                continue;
-            };
-            let winner = stored.change(&lost.field)?;
-            // Two devices that set a field to the same value did not disagree (two copies
-            // of the same directory, say): nothing to tell anyone.
-            if lost.value == winner.value {
-                continue;
-            }
-            sqlx::query(
-                "INSERT INTO conflicts (user_id, lost_seq, winner_seq, field, created_at) VALUES ($1, $2, $3, $4, $5)",
-            )
-            .bind(caller.user_id.clone())
-            .bind(*seq)
-            .bind(stored.seq)
-            .bind(lost.field.clone())
-            .bind(now.to_string())
-            .execute(&mut **tx)
-            .await?;
-            conflicts.push(Conflict { lost, winner });
+    for (i, seq, field, by) in beaten {
+        let Some(lost) = req.records[i].changes().find(|c| c.field == field) else {
+            continue;
+        };
+        let winner = stored
+            .get(&by)
+            .ok_or_else(|| Error::Internal(format!("record change {by} won {field} and is gone")))?
+            .change(field)?;
+        // Two devices that set a field to the same value did not disagree (two copies
+        // of the same directory, say): nothing to tell anyone.
+        if lost.value == winner.value {
+            continue;
         }
+        sqlx::query(
+            "INSERT INTO conflicts (user_id, lost_seq, winner_seq, field, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(caller.user_id.clone())
+        .bind(seq)
+        .bind(by)
+        .bind(field.to_string())
+        .bind(now.to_string())
+        .execute(&mut **tx)
+        .await?;
+        conflicts.push(Conflict { lost, winner });
     }
     Ok(conflicts)
 }

@@ -249,7 +249,7 @@ async fn a_device_upgraded_from_field_rows_keeps_what_it_knew() {
         .await
         .expect("record");
     let device = device_id(a.pool()).await.expect("device");
-    let changes: Vec<Change> = outbox_page(a.pool(), &device, 0)
+    let changes: Vec<Change> = outbox_page(&a, &device, 0)
         .await
         .expect("outbox")
         .into_iter()
@@ -1040,7 +1040,7 @@ async fn an_outbox_page_never_cuts_a_record_change_short() {
     .execute(store.pool())
     .await
     .expect("outbox");
-    let first = outbox_page(store.pool(), &device, 0).await.expect("page");
+    let first = outbox_page(&store, &device, 0).await.expect("page");
     assert_eq!(
         first.len() as i64,
         PUSH_PAGE - 2,
@@ -1048,9 +1048,7 @@ async fn an_outbox_page_never_cuts_a_record_change_short() {
     );
     assert!(first.iter().all(|(_, c)| c.entity_id == "a"));
     let last = first.last().map(|(seq, _)| *seq).expect("rows");
-    let second = outbox_page(store.pool(), &device, last)
-        .await
-        .expect("page");
+    let second = outbox_page(&store, &device, last).await.expect("page");
     assert_eq!(second.len(), 5);
     let request = PushRequest::new(&device, second.into_iter().map(|(_, c)| c));
     assert_eq!(request.records.len(), 1, "b travels as one record change");

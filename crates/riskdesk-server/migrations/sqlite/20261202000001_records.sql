@@ -30,15 +30,22 @@ UPDATE record_changes SET bytes_end = s.run
     WHERE s.seq = record_changes.seq;
 CREATE INDEX record_changes_bytes ON record_changes(bytes_end);
 
-CREATE TABLE field_winners_v3 (
+-- The winning change of every field of a record, one row per record, kept as
+-- {"s": [[hlc, seq], …], "f": {field: index into s}}: a first sync of a 100K-account book
+-- writes 100K of these, not 1.8M rows (last writer wins per field is decided in Rust).
+CREATE TABLE record_winners (
     entity      TEXT NOT NULL,
     entity_id   TEXT NOT NULL,
-    field       TEXT NOT NULL,
-    hlc         TEXT NOT NULL,
-    seq         INTEGER NOT NULL REFERENCES record_changes(seq),
-    PRIMARY KEY (entity, entity_id, field)
+    winners     TEXT NOT NULL,
+    PRIMARY KEY (entity, entity_id)
 ) WITHOUT ROWID;
-INSERT INTO field_winners_v3 SELECT entity, entity_id, field, hlc, seq FROM field_winners;
+INSERT INTO record_winners (entity, entity_id, winners)
+    SELECT entity, entity_id,
+        json_object('s', json_group_array(json_array(hlc, seq) ORDER BY field), 'f', json_group_object(field, i))
+    FROM (SELECT entity, entity_id, field, hlc, seq,
+            ROW_NUMBER() OVER (PARTITION BY entity, entity_id ORDER BY field) - 1 AS i
+          FROM field_winners) AS w
+    GROUP BY entity, entity_id;
 
 -- A conflict names the field that lost: a record holds several.
 CREATE TABLE conflicts_v3 (
@@ -56,6 +63,5 @@ INSERT INTO conflicts_v3 (id, user_id, lost_seq, winner_seq, field, created_at)
 DROP TABLE conflicts;
 DROP TABLE field_winners;
 DROP TABLE changes;
-ALTER TABLE field_winners_v3 RENAME TO field_winners;
 ALTER TABLE conflicts_v3 RENAME TO conflicts;
 CREATE INDEX conflicts_user ON conflicts(user_id, id);

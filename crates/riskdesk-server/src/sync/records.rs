@@ -76,18 +76,6 @@ async fn bytes_so_far(tx: &mut Transaction<'_, Any>) -> Result<i64> {
 }
 
 type Row = (i64, String, String, String, String, String, String, String);
-/// A `Row` and the field it wins.
-type WinnerRow = (
-    i64,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-    String,
-);
 
 /// A stored record change, read back.
 #[derive(Debug)]
@@ -182,52 +170,4 @@ pub(super) async fn by_seq(
     .fetch_all(&mut **tx)
     .await?;
     Ok(rows.into_iter().map(|r| (r.0, Stored::from(r))).collect())
-}
-
-/// The record change that holds the winning value of one field, if any.
-pub(super) async fn winner_of(
-    tx: &mut Transaction<'_, Any>,
-    entity: &str,
-    entity_id: &str,
-    field: &str,
-) -> Result<Option<Stored>> {
-    let row: Option<Row> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM field_winners w JOIN record_changes c ON c.seq = w.seq \
-         WHERE w.entity = $1 AND w.entity_id = $2 AND w.field = $3"
-    ))
-    .bind(entity.to_string())
-    .bind(entity_id.to_string())
-    .bind(field.to_string())
-    .fetch_optional(&mut **tx)
-    .await?;
-    Ok(row.map(Stored::from))
-}
-
-/// The record changes holding the winning fields of every record of `account`, each with
-/// the fields it wins, oldest first.
-pub(super) async fn winners_of_account(
-    tx: &mut Transaction<'_, Any>,
-    account: &str,
-) -> Result<Vec<(Stored, Vec<String>)>> {
-    let rows: Vec<WinnerRow> = sqlx::query_as(&format!(
-        "SELECT {COLUMNS}, w.field FROM field_winners w JOIN record_changes c ON c.seq = w.seq \
-             JOIN record_scope s ON s.entity = w.entity AND s.entity_id = w.entity_id \
-             WHERE s.account_id = $1 ORDER BY c.seq"
-    ))
-    .bind(account.to_string())
-    .fetch_all(&mut **tx)
-    .await?;
-    let mut out: Vec<(Stored, Vec<String>)> = Vec::new();
-    for (seq, change_id, entity, entity_id, account_id, hlc, device_id, fields, field) in rows {
-        match out.last_mut() {
-            Some((s, won)) if s.seq == seq => won.push(field),
-            _ => out.push((
-                Stored::from((
-                    seq, change_id, entity, entity_id, account_id, hlc, device_id, fields,
-                )),
-                vec![field],
-            )),
-        }
-    }
-    Ok(out)
 }
