@@ -535,7 +535,7 @@ async fn values_pages_and_clocks_have_limits(backing: &Backing) {
     );
     ana.push().await;
 
-    // 200 weekly updates of 30 KB each: a teammate's pull comes in pages of about 4 MB.
+    // 200 weekly updates of 30 KB each: a teammate's pull comes in pages of about 2 MB.
     for i in 0..200 {
         ana.edit(
             "risk_update",
@@ -566,7 +566,7 @@ async fn values_pages_and_clocks_have_limits(backing: &Backing) {
         "a page of {} bytes should have been cut",
         bytes.len()
     );
-    assert!(bytes.len() < 5 * 1024 * 1024, "{} bytes", bytes.len());
+    assert!(bytes.len() < 3 * 1024 * 1024, "{} bytes", bytes.len());
     let mut ben = ben;
     assert_eq!(
         ben.pull().await,

@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub const MAX_PULL: u32 = 10_000;
 /// About the most bytes of fields one pull page returns: a page ends after this many or
 /// at its count of records, whichever comes first.
-pub const MAX_PULL_BYTES: i64 = 4 * 1024 * 1024;
+pub const MAX_PULL_BYTES: i64 = 2 * 1024 * 1024;
 
 /// A pull as sent: the same JSON as `riskdesk_sync::PullResponse`, each record's fields
 /// passed through as stored (they were validated on the way in) rather than parsed and
