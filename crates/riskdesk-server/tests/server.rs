@@ -351,7 +351,42 @@ async fn a_push_cut_off_by_a_crash_is_retried_with_nothing_lost_or_doubled(backi
     assert_eq!(ben.pull().await, 8_000, "every change exactly once");
 }
 
+/// Last writer wins per field on one row of winners per record: an edit that lost to
+/// another device but was overtaken by its own device's later edit in the same push tells
+/// nobody anything; an edit of another field of the record keeps the first device's.
+async fn an_edit_overtaken_by_its_own_later_edit_is_no_conflict(backing: &Backing) {
+    backing.seed(USERS).await;
+    let server = Server::start(backing);
+    let mut ana = Client::sign_in(&server.base, "ana@acme.example", "ana").await;
+    let mut ben = Client::sign_in(&server.base, "ben@acme.example", "ben").await;
+    ana.edit(
+        "cta",
+        "cta-1",
+        "acc-1",
+        "reason",
+        json!("Usage down"),
+        1_000,
+    );
+    ana.sync().await;
+    ben.pull().await;
+    ben.edit("cta", "cta-1", "acc-1", "status", json!("closed"), 5_000);
+    ben.sync().await;
+    // Offline, ana set the status before ben did, then again after.
+    ana.edit("cta", "cta-1", "acc-1", "status", json!("snoozed"), 4_000);
+    ana.edit("cta", "cta-1", "acc-1", "status", json!("open"), 6_000);
+    let pushed = ana.push().await;
+    assert_eq!(pushed.accepted, 2);
+    assert!(pushed.conflicts.is_empty(), "{:?}", pushed.conflicts);
+    ben.pull().await;
+    ana.pull().await;
+    let state = ben.replica.state();
+    assert_eq!(state["cta"]["cta-1"]["status"], json!("open"));
+    assert_eq!(state["cta"]["cta-1"]["reason"], json!("Usage down"));
+    assert_eq!(state, ana.replica.state());
+}
+
 on_both_backends!(
+    an_edit_overtaken_by_its_own_later_edit_is_no_conflict,
     health_version_and_every_endpoint_demands_a_valid_token,
     scope_a_team_sees_its_accounts_leadership_sees_escalations,
     offline_clients_converge_and_the_loser_is_told,
