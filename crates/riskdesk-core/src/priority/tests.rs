@@ -357,3 +357,72 @@ async fn a_new_day_rewrites_only_the_ranks_whose_urgency_band_it_crossed() {
         "20 days on, some band was crossed"
     );
 }
+
+/// Ranks written column group by column group, only where a group changed, end exactly
+/// as ranks written whole: after the owner, segment, ARR and renewal of some
+/// accounts change, some CTAs close as churned, and a new day moves every score, the
+/// table equals a fresh ranking.
+#[tokio::test]
+async fn ranks_updated_in_parts_equal_ranks_written_whole() {
+    let (_dir, store) = crate::store::testing::worked_book(300, 3, 0).await;
+    let today = crate::store::testing::test_day();
+    refresh(&store, None, today).await.expect("rank");
+    let owner: Option<String> =
+        sqlx::query_scalar("SELECT owner_id FROM accounts WHERE owner_id IS NOT NULL LIMIT 1")
+            .fetch_one(store.pool())
+            .await
+            .expect("an owner");
+    for sql in [
+        "UPDATE accounts SET owner_id = ?1 WHERE rowid % 7 = 0",
+        "UPDATE accounts SET segment = CASE segment WHEN 'tech_touch' THEN 'enterprise' ELSE 'tech_touch' END WHERE rowid % 11 = 0",
+        "UPDATE accounts SET arr_base_minor = arr_base_minor * 3 + 100, renewal_date = date(renewal_date, '+40 days') WHERE rowid % 13 = 0",
+        "UPDATE ctas SET status = 'closed', outcome = 'churned', closed_at = '2026-01-01T00:00:00Z', \
+         snoozed_until = NULL WHERE status <> 'closed' AND rowid % 3 = 0",
+        "UPDATE account_health SET severity_level = 'high', severity_score = 95 WHERE rowid % 5 = 0",
+    ] {
+        sqlx::query(sql)
+            .bind(owner.clone())
+            .execute(store.pool())
+            .await
+            .expect(sql);
+    }
+    let read = || async {
+        let rows: Vec<String> = sqlx::query_scalar(
+            "SELECT concat_ws('|', account_id, at_risk, lane, printf('%.12f', score), category, flagged, \
+             open_ctas, owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, \
+             churned, digest) FROM account_priority ORDER BY account_id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("ranks");
+        rows
+    };
+    let day = today + chrono::Duration::days(1);
+    refresh(&store, None, day).await.expect("rank");
+    let in_parts = read().await;
+    sqlx::query("DELETE FROM account_priority")
+        .execute(store.pool())
+        .await
+        .expect("clear");
+    refresh(&store, None, day).await.expect("rank");
+    let whole = read().await;
+    assert_eq!(in_parts.len(), 300);
+    assert_eq!(in_parts, whole);
+    // Some of each group did move.
+    let count = |sql: &'static str| {
+        let pool = store.pool().clone();
+        let owner = owner.clone();
+        async move {
+            let n: i64 = sqlx::query_scalar(sql)
+                .bind(owner)
+                .fetch_one(&pool)
+                .await
+                .expect(sql);
+            n
+        }
+    };
+    assert!(count("SELECT COUNT(*) FROM account_priority WHERE owner_id = ?").await >= 300 / 7);
+    assert!(
+        count("SELECT COUNT(*) + 0 * length(?) FROM account_priority WHERE churned = 1").await >= 1
+    );
+}
