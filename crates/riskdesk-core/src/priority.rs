@@ -18,7 +18,7 @@ use sqlx::SqlitePool;
 use crate::model::{ExpansionPotential, Segment};
 use crate::signals::Level;
 use crate::store::reader::{parsed, Accounts};
-use crate::store::{insert_batched, Span, Store, Tx};
+use crate::store::{insert_batched, update_changed, Span, Store, Tx};
 use crate::{Error, Result};
 
 /// Days-to-renewal bands: a renewal within `within_days` multiplies by `multiplier`.
@@ -644,6 +644,10 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
 /// SQLite rewrites every index on a column an UPDATE sets, changed or not, and a new day
 /// moves nearly every score but little else (100K rows, setting every column: 5.3 s;
 /// setting the score: 1.9 s).
+fn ranked_id(r: &Ranked) -> String {
+    r.id.clone()
+}
+
 async fn write(
     tx: &mut Tx,
     rows: &[Ranked],
@@ -679,10 +683,12 @@ async fn write(
     .await?;
     // The rank, what the worklist orders by, with the digest and time that no index reads
     // (one rewrite of the row on a day that moves only the score).
-    update_where_changed(
+    update_changed(
         tx,
+        "account_priority",
         &["score", "lane", "digest", "computed_at"],
         rows,
+        ranked_id,
         |b, r| {
             b.push_bind(r.priority.score)
                 .push_bind(r.priority.lane)
@@ -691,23 +697,45 @@ async fn write(
         },
     )
     .await?;
-    update_where_changed(tx, &["at_risk"], rows, |b, r| {
-        b.push_bind(r.priority.at_risk);
-    })
+    update_changed(
+        tx,
+        "account_priority",
+        &["at_risk"],
+        rows,
+        ranked_id,
+        |b, r| {
+            b.push_bind(r.priority.at_risk);
+        },
+    )
     .await?;
-    update_where_changed(tx, &["category", "flagged", "open_ctas"], rows, |b, r| {
-        b.push_bind(r.category.clone())
-            .push_bind(r.flagged)
-            .push_bind(r.open_ctas);
-    })
+    update_changed(
+        tx,
+        "account_priority",
+        &["category", "flagged", "open_ctas"],
+        rows,
+        ranked_id,
+        |b, r| {
+            b.push_bind(r.category.clone())
+                .push_bind(r.flagged)
+                .push_bind(r.open_ctas);
+        },
+    )
     .await?;
-    update_where_changed(tx, &["severity_level"], rows, |b, r| {
-        b.push_bind(r.level);
-    })
+    update_changed(
+        tx,
+        "account_priority",
+        &["severity_level"],
+        rows,
+        ranked_id,
+        |b, r| {
+            b.push_bind(r.level);
+        },
+    )
     .await?;
     // What the worklist filters and the dashboards group by: changes with the account.
-    update_where_changed(
+    update_changed(
         tx,
+        "account_priority",
         &[
             "owner_id",
             "segment",
@@ -717,6 +745,7 @@ async fn write(
             "churned",
         ],
         rows,
+        ranked_id,
         |b, r| {
             b.push_bind(r.owner_id.clone())
                 .push_bind(r.segment)
@@ -728,9 +757,16 @@ async fn write(
     )
     .await?;
     // Ranks whose score stayed (those set above match already): no index reads these.
-    update_where_changed(tx, &["digest", "computed_at"], rows, |b, r| {
-        b.push_bind(r.digest).push_bind(now);
-    })
+    update_changed(
+        tx,
+        "account_priority",
+        &["digest", "computed_at"],
+        rows,
+        ranked_id,
+        |b, r| {
+            b.push_bind(r.digest).push_bind(now);
+        },
+    )
     .await?;
     insert_batched(
         tx,
@@ -742,44 +778,6 @@ async fn write(
         rows,
         |b, r| {
             b.push_bind(r.id.clone()).push_bind(r.explanation.clone());
-        },
-    )
-    .await
-}
-
-/// `UPDATE account_priority SET columns` from each row's values (bound by `bind`, in the
-/// order of `columns`), where any of them differs. Column names are constants, never input.
-async fn update_where_changed(
-    tx: &mut Tx,
-    columns: &[&str],
-    rows: &[Ranked],
-    mut bind: impl FnMut(
-        &mut sqlx::query_builder::Separated<'_, '_, sqlx::Sqlite, &'static str>,
-        &Ranked,
-    ),
-) -> Result<()> {
-    let set: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c} = v.column{}", i + 2))
-        .collect();
-    let old: Vec<String> = columns.iter().map(|c| format!("p.{c}")).collect();
-    let new: Vec<String> = (0..columns.len())
-        .map(|i| format!("v.column{}", i + 2))
-        .collect();
-    insert_batched(
-        tx,
-        &format!("UPDATE account_priority AS p SET {} FROM (", set.join(", ")),
-        columns.len() + 1,
-        &format!(
-            ") AS v WHERE p.account_id = v.column1 AND ({}) IS NOT ({})",
-            old.join(", "),
-            new.join(", ")
-        ),
-        rows,
-        |b, r| {
-            b.push_bind(r.id.clone());
-            bind(b, r);
         },
     )
     .await
