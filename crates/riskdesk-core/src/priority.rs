@@ -11,14 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use crate::money::format_usd;
 use std::collections::HashMap;
-use std::time::Duration;
 
 use sqlx::SqlitePool;
 
 use crate::model::{ExpansionPotential, Segment};
 use crate::signals::Level;
 use crate::store::reader::{parsed, Accounts};
-use crate::store::{insert_batched, update_changed, Span, Store, Tx};
+use crate::store::{insert_batched, Span, Store, Tx};
 use crate::{Error, Result};
 
 /// Days-to-renewal bands: a renewal within `within_days` multiplies by `multiplier`.
@@ -603,64 +602,49 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
         (Span::List, BATCH)
     };
     let now = Utc::now();
-    let (mut t_read, mut t_write, mut written) = (Duration::ZERO, Duration::ZERO, 0usize);
     for chunk in ids.chunks(batch) {
         let slice = chunk.to_vec();
-        let t = std::time::Instant::now();
         let inputs = store
             .read(move |conn| read_inputs(conn, &slice, span))
             .await?;
-        t_read += t.elapsed();
-        let (mut changed, mut unranked) = (Vec::new(), 0);
+        let mut changed = Vec::new();
         for (id, input) in inputs {
             let stored = input.digest;
             let ranked = rank(&c, id, input, today)?;
             if stored != Some(ranked.digest) {
-                // Never ranked (or ranked before ranks kept a digest): inserted first.
-                if stored.is_none() {
-                    changed.insert(unranked, ranked);
-                    unranked += 1;
-                } else {
-                    changed.push(ranked);
-                }
+                changed.push(ranked);
             }
         }
         if changed.is_empty() {
             continue;
         }
-        let t = std::time::Instant::now();
         let mut tx = store.write().await?;
-        write(&mut tx, &changed, unranked, now).await?;
+        write(&mut tx, &changed, now).await?;
         tx.commit().await?;
-        t_write += t.elapsed();
-        written += changed.len();
     }
-    tracing::debug!(took = ?started.elapsed(), ?t_read, ?t_write, written, "ranked {} accounts", ids.len());
+    tracing::debug!(took = ?started.elapsed(), "ranked {} accounts", ids.len());
     Ok(())
 }
 
-/// Writes changed ranks; the first `unranked` rows may have no rank yet. Each group of
-/// columns that indexes read is set by a statement of its own, only where it changed:
-/// SQLite rewrites every index on a column an UPDATE sets, changed or not, and a new day
-/// moves nearly every score but little else (100K rows, setting every column: 5.3 s;
-/// setting the score: 1.9 s).
-fn ranked_id(r: &Ranked) -> String {
-    r.id.clone()
-}
-
-async fn write(
-    tx: &mut Tx,
-    rows: &[Ranked],
-    unranked: usize,
-    now: chrono::DateTime<Utc>,
-) -> Result<()> {
+async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Result<()> {
     insert_batched(
         tx,
         "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, \
          owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, churned, digest) ",
         16,
-        " ON CONFLICT(account_id) DO NOTHING",
-        &rows[..unranked],
+        " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
+         score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
+         owner_id = excluded.owner_id, segment = excluded.segment, \
+         renewal_date = excluded.renewal_date, severity_level = excluded.severity_level, arr_base_minor = excluded.arr_base_minor, \
+         contract_start = excluded.contract_start, churned = excluded.churned, digest = excluded.digest \
+         WHERE (account_priority.at_risk, account_priority.lane, account_priority.score, account_priority.category, \
+                account_priority.flagged, account_priority.open_ctas, account_priority.owner_id, account_priority.segment, \
+                account_priority.renewal_date, account_priority.severity_level, account_priority.arr_base_minor, \
+                account_priority.contract_start, account_priority.churned) \
+           IS NOT (excluded.at_risk, excluded.lane, excluded.score, excluded.category, excluded.flagged, excluded.open_ctas, \
+                excluded.owner_id, excluded.segment, excluded.renewal_date, excluded.severity_level, excluded.arr_base_minor, \
+                excluded.contract_start, excluded.churned)",
+        rows,
         |b, r| {
             b.push_bind(r.id.clone())
                 .push_bind(now)
@@ -678,93 +662,6 @@ async fn write(
                 .push_bind(r.contract_start)
                 .push_bind(r.churned)
                 .push_bind(r.digest);
-        },
-    )
-    .await?;
-    // The rank, what the worklist orders by, with the digest and time that no index reads
-    // (one rewrite of the row on a day that moves only the score).
-    update_changed(
-        tx,
-        "account_priority",
-        &["score", "lane", "digest", "computed_at"],
-        rows,
-        ranked_id,
-        |b, r| {
-            b.push_bind(r.priority.score)
-                .push_bind(r.priority.lane)
-                .push_bind(r.digest)
-                .push_bind(now);
-        },
-    )
-    .await?;
-    update_changed(
-        tx,
-        "account_priority",
-        &["at_risk"],
-        rows,
-        ranked_id,
-        |b, r| {
-            b.push_bind(r.priority.at_risk);
-        },
-    )
-    .await?;
-    update_changed(
-        tx,
-        "account_priority",
-        &["category", "flagged", "open_ctas"],
-        rows,
-        ranked_id,
-        |b, r| {
-            b.push_bind(r.category.clone())
-                .push_bind(r.flagged)
-                .push_bind(r.open_ctas);
-        },
-    )
-    .await?;
-    update_changed(
-        tx,
-        "account_priority",
-        &["severity_level"],
-        rows,
-        ranked_id,
-        |b, r| {
-            b.push_bind(r.level);
-        },
-    )
-    .await?;
-    // What the worklist filters and the dashboards group by: changes with the account.
-    update_changed(
-        tx,
-        "account_priority",
-        &[
-            "owner_id",
-            "segment",
-            "renewal_date",
-            "arr_base_minor",
-            "contract_start",
-            "churned",
-        ],
-        rows,
-        ranked_id,
-        |b, r| {
-            b.push_bind(r.owner_id.clone())
-                .push_bind(r.segment)
-                .push_bind(r.renewal)
-                .push_bind(r.arr)
-                .push_bind(r.contract_start)
-                .push_bind(r.churned);
-        },
-    )
-    .await?;
-    // Ranks whose score stayed (those set above match already): no index reads these.
-    update_changed(
-        tx,
-        "account_priority",
-        &["digest", "computed_at"],
-        rows,
-        ranked_id,
-        |b, r| {
-            b.push_bind(r.digest).push_bind(now);
         },
     )
     .await?;

@@ -3,7 +3,6 @@
 //! dashboard aggregate.
 
 use super::*;
-use crate::store::update_changed;
 
 /// What `ids` add to the day's at-risk aggregate (accounts below 50, their ARR, scored).
 pub(super) async fn day_share(
@@ -117,17 +116,14 @@ pub(super) async fn write_current(
         "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \
          severity_level, severity, measures_with_data, measures_total) ",
         14,
-        // The score is set on its own below: a new day moves the severity (days to the
-        // renewal) of nearly every account and the score of few, and an UPDATE rewrites the
-        // index of every column it sets.
-        " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, \
+        " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
          band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
          severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity, \
          measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total \
-         WHERE (account_health.scorecard_id, account_health.band, account_health.band_color, \
+         WHERE (account_health.scorecard_id, account_health.score, account_health.band, account_health.band_color, \
                 account_health.trend_7, account_health.trend_30, account_health.trend_90, account_health.severity_score, \
                 account_health.severity_level, account_health.severity, account_health.measures_with_data, account_health.measures_total) \
-           IS NOT (excluded.scorecard_id, excluded.band, excluded.band_color, excluded.trend_7, excluded.trend_30, \
+           IS NOT (excluded.scorecard_id, excluded.score, excluded.band, excluded.band_color, excluded.trend_7, excluded.trend_30, \
                 excluded.trend_90, excluded.severity_score, excluded.severity_level, excluded.severity, excluded.measures_with_data, \
                 excluded.measures_total)",
         &rows,
@@ -146,17 +142,6 @@ pub(super) async fn write_current(
                 .push_bind(severity.clone())
                 .push_bind(o.health.coverage.with_data)
                 .push_bind(o.health.coverage.total);
-        },
-    )
-    .await?;
-    update_changed(
-        tx,
-        "account_health",
-        &["score"],
-        &rows,
-        |(o, ..)| o.account_id.clone(),
-        |b, (o, ..)| {
-            b.push_bind(o.health.score);
         },
     )
     .await?;

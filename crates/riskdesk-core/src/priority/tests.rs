@@ -388,9 +388,10 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
     }
     let read = || async {
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT concat_ws('|', account_id, at_risk, lane, printf('%.12f', score), category, flagged, \
+            "SELECT concat_ws('|', p.account_id, at_risk, lane, printf('%.12f', score), category, flagged, \
              open_ctas, owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, \
-             churned, digest) FROM account_priority ORDER BY account_id",
+             churned, digest, x.explanation) FROM account_priority p \
+             JOIN priority_explanations x ON x.account_id = p.account_id ORDER BY p.account_id",
         )
         .fetch_all(store.pool())
         .await
@@ -400,10 +401,12 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
     let day = today + chrono::Duration::days(1);
     refresh(&store, None, day).await.expect("rank");
     let in_parts = read().await;
-    sqlx::query("DELETE FROM account_priority")
-        .execute(store.pool())
-        .await
-        .expect("clear");
+    for table in ["account_priority", "priority_explanations"] {
+        sqlx::query(&format!("DELETE FROM {table}"))
+            .execute(store.pool())
+            .await
+            .expect("clear");
+    }
     refresh(&store, None, day).await.expect("rank");
     let whole = read().await;
     assert_eq!(in_parts.len(), 300);

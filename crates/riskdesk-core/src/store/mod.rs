@@ -147,46 +147,6 @@ pub(crate) async fn insert_batched<T>(
     Ok(())
 }
 
-/// `UPDATE table SET columns` from each row's values (its `account_id`, then what `bind`
-/// binds, in the order of `columns`), only where one of them differs. An UPDATE rewrites
-/// every index on a column it sets, changed or not: a column group that indexes read is
-/// set on its own, so a day that moves one column does not rewrite the others' indexes.
-/// Table and column names are constants, never input.
-pub(crate) async fn update_changed<T>(
-    tx: &mut Tx,
-    table: &str,
-    columns: &[&str],
-    rows: &[T],
-    id: impl Fn(&T) -> String,
-    mut bind: impl FnMut(&mut sqlx::query_builder::Separated<'_, '_, Sqlite, &'static str>, &T),
-) -> Result<()> {
-    let set: Vec<String> = columns
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!("{c} = v.column{}", i + 2))
-        .collect();
-    let old: Vec<String> = columns.iter().map(|c| format!("t.{c}")).collect();
-    let new: Vec<String> = (0..columns.len())
-        .map(|i| format!("v.column{}", i + 2))
-        .collect();
-    insert_batched(
-        tx,
-        &format!("UPDATE {table} AS t SET {} FROM (", set.join(", ")),
-        columns.len() + 1,
-        &format!(
-            ") AS v WHERE t.account_id = v.column1 AND ({}) IS NOT ({})",
-            old.join(", "),
-            new.join(", ")
-        ),
-        rows,
-        |b, r| {
-            b.push_bind(id(r));
-            bind(b, r);
-        },
-    )
-    .await
-}
-
 /// Appends ` IN (?, ?, …)` binding each id.
 pub(crate) fn in_list<'a>(qb: &mut QueryBuilder<'a, Sqlite>, ids: &'a [String]) {
     qb.push(" IN (");
