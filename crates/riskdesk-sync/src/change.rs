@@ -202,36 +202,13 @@ impl PushRequest {
     /// `changes` grouped into records: consecutive changes to one record at one stamp
     /// travel as one (a field set twice starts a new record).
     pub fn new(device_id: &str, changes: impl IntoIterator<Item = Change>) -> PushRequest {
-        let mut records: Vec<RecordChange> = Vec::new();
-        for c in changes {
-            let field = FieldChange {
-                change_id: c.change_id,
-                field: c.field,
-                value: c.value,
-            };
-            match records.last_mut() {
-                Some(r)
-                    if r.entity == c.entity
-                        && r.entity_id == c.entity_id
-                        && r.account_id == c.account_id
-                        && r.hlc == c.hlc
-                        && r.fields.iter().all(|f| f.field != field.field) =>
-                {
-                    r.fields.push(field)
-                }
-                _ => records.push(RecordChange {
-                    entity: c.entity,
-                    entity_id: c.entity_id,
-                    account_id: c.account_id,
-                    hlc: c.hlc,
-                    fields: vec![field],
-                }),
-            }
-        }
         PushRequest {
             protocol: PROTOCOL_VERSION,
             device_id: device_id.to_string(),
-            records,
+            records: group(changes.into_iter().map(|c| (0, c)))
+                .into_iter()
+                .map(|(_, r)| r)
+                .collect(),
         }
     }
 
@@ -349,35 +326,54 @@ impl PullResponse {
 
     /// Groups `changes` (oldest first, each with its sequence number) into records.
     pub fn group(changes: impl IntoIterator<Item = Sequenced>) -> Vec<PulledRecord> {
-        let mut records: Vec<PulledRecord> = Vec::new();
-        for Sequenced { seq, change } in changes {
-            let field = FieldChange {
-                change_id: change.change_id,
-                field: change.field,
-                value: change.value,
-            };
-            match records.last_mut() {
-                Some(r)
-                    if r.entity == change.entity
-                        && r.entity_id == change.entity_id
-                        && r.account_id == change.account_id
-                        && r.hlc == change.hlc =>
-                {
-                    r.seq = seq;
-                    r.fields.push(field);
-                }
-                _ => records.push(PulledRecord {
-                    seq,
-                    entity: change.entity,
-                    entity_id: change.entity_id,
-                    account_id: change.account_id,
-                    hlc: change.hlc,
-                    fields: vec![field],
-                }),
-            }
-        }
-        records
+        group(changes.into_iter().map(|s| (s.seq, s.change)))
+            .into_iter()
+            .map(|(seq, r)| PulledRecord {
+                seq,
+                entity: r.entity,
+                entity_id: r.entity_id,
+                account_id: r.account_id,
+                hlc: r.hlc,
+                fields: r.fields,
+            })
+            .collect()
     }
+}
+
+/// Consecutive changes to one record at one stamp as one record change, each with the
+/// sequence number of its last change; a field set twice starts a new one.
+fn group(changes: impl IntoIterator<Item = (i64, Change)>) -> Vec<(i64, RecordChange)> {
+    let mut records: Vec<(i64, RecordChange)> = Vec::new();
+    for (seq, c) in changes {
+        let field = FieldChange {
+            change_id: c.change_id,
+            field: c.field,
+            value: c.value,
+        };
+        match records.last_mut() {
+            Some((last, r))
+                if r.entity == c.entity
+                    && r.entity_id == c.entity_id
+                    && r.account_id == c.account_id
+                    && r.hlc == c.hlc
+                    && r.fields.iter().all(|f| f.field != field.field) =>
+            {
+                *last = seq;
+                r.fields.push(field);
+            }
+            _ => records.push((
+                seq,
+                RecordChange {
+                    entity: c.entity,
+                    entity_id: c.entity_id,
+                    account_id: c.account_id,
+                    hlc: c.hlc,
+                    fields: vec![field],
+                },
+            )),
+        }
+    }
+    records
 }
 
 #[cfg(test)]
