@@ -110,9 +110,31 @@ impl Store {
         Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
     }
 
-    /// Closes every connection, checkpointing the WAL.
+    /// Closes every connection with the write-ahead log folded into the store file, so a
+    /// copy of the `.db` alone holds everything written.
+    ///
+    /// SQLite checkpoints on the last connection's close only when that close gets an
+    /// exclusive lock; two pool connections closing at once (one returned by a task that
+    /// just finished) can each see the other and both skip it. So the log is emptied
+    /// explicitly first, while this is the only connection reading.
     pub async fn close(&self) {
         self.reader.close();
+        if !self.pool.is_closed() {
+            let folded: std::result::Result<(i64, i64, i64), sqlx::Error> =
+                sqlx::query_as("PRAGMA wal_checkpoint(TRUNCATE)")
+                    .fetch_one(&self.pool)
+                    .await;
+            match folded {
+                Ok((0, _, _)) => {}
+                Ok((busy, log, done)) => tracing::warn!(
+                    busy,
+                    log,
+                    done,
+                    "closing the store: the write-ahead log could not be emptied"
+                ),
+                Err(error) => tracing::warn!(%error, "closing the store: checkpoint failed"),
+            }
+        }
         self.pool.close().await;
     }
 

@@ -608,3 +608,38 @@ async fn the_stage_day_is_the_day_a_write_changed_the_stage() {
     write(a.clone()).await;
     assert_eq!(since(&store, a.id.clone()).await, Some(date(2026, 11, 20)));
 }
+
+/// A close leaves the whole store in its one file, so a CSM's copy of the `.db` is a
+/// backup, even when another connection is still open as the store closes (two pool
+/// connections closing at once each see the other; SQLite then skips its own
+/// checkpoint-on-close, which the CLI's store-copy test caught under load).
+#[tokio::test]
+async fn a_closed_store_leaves_no_write_ahead_log() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("riskdesk.db");
+    let store = Store::open(&path).await.expect("open");
+    for i in 0..50 {
+        sqlx::query("INSERT INTO local_settings (key, value) VALUES (?, 'x')")
+            .bind(format!("close-test-{i}"))
+            .execute(store.pool())
+            .await
+            .expect("write");
+    }
+    let other =
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .expect("other connection");
+    let seen: i64 = other
+        .query_row("SELECT count(*) FROM local_settings", [], |r| r.get(0))
+        .expect("read");
+    assert_eq!(seen, 50);
+    store.close().await;
+    drop(other);
+    let left = std::fs::metadata(dir.path().join("riskdesk.db-wal")).map_or(0, |m| m.len());
+    assert_eq!(left, 0, "{left} bytes of log left behind");
+    let copy = dir.path().join("copy.db");
+    std::fs::copy(&path, &copy).expect("copy");
+    let copied: i64 = rusqlite::Connection::open(&copy)
+        .and_then(|c| c.query_row("SELECT count(*) FROM local_settings", [], |r| r.get(0)))
+        .expect("read copy");
+    assert_eq!(copied, 50);
+}
