@@ -90,13 +90,9 @@ pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<Accou
     .bind(account_id)
     .fetch_optional(pool)
     .await?;
+    let stored = history::of_account(pool, account_id).await?;
     // The newest history row is today's score; the one before it is what changed since.
-    let previous: Option<(NaiveDate, String)> = sqlx::query_as(
-        "SELECT day, measures FROM health_history WHERE account_id = ? ORDER BY day DESC LIMIT 1 OFFSET 1",
-    )
-    .bind(account_id)
-    .fetch_optional(pool)
-    .await?;
+    let previous = stored.iter().rev().nth(1).map(|(d, _, m)| (*d, m));
     let (current, trend, severity, computed_at) = match row {
         Some(r) => {
             let measures: Vec<MeasureResult> =
@@ -135,19 +131,14 @@ pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<Accou
             None,
         ),
     };
-    let changes = match (&current, &previous) {
+    let changes = match (&current, previous) {
         (Some(c), Some((_, p))) => scorecard::changes(&history::decode(p), &c.measures),
         _ => Vec::new(),
     };
-    let history: Vec<HistoryPoint> = sqlx::query_as::<_, (NaiveDate, f64)>(
-        "SELECT day, score FROM health_history WHERE account_id = ? AND score IS NOT NULL ORDER BY day",
-    )
-    .bind(account_id)
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|(day, score)| HistoryPoint { day, score })
-    .collect();
+    let history: Vec<HistoryPoint> = stored
+        .iter()
+        .filter_map(|(day, score, _)| score.map(|score| HistoryPoint { day: *day, score }))
+        .collect();
     type SignalRow = (
         String,
         SignalKind,
@@ -192,7 +183,7 @@ pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<Accou
     .collect();
     Ok(AccountHealth {
         computed_at,
-        previous_day: previous.as_ref().map(|(d, _)| *d),
+        previous_day: previous.map(|(d, _)| d),
         current,
         changes,
         trend,

@@ -207,6 +207,52 @@ pub fn decode_recent(text: &str) -> Vec<(NaiveDate, f64)> {
         .collect()
 }
 
+/// Every day the history holds, oldest first, each found by one seek of the primary key.
+/// History is clustered by day (a day's rows are an append), so this is how one
+/// account's rows are reached: `FROM days CROSS JOIN health_history h WHERE h.day =
+/// days.d AND h.account_id …`, a seek per stored day (about 200 with the default
+/// retention) instead of a scan.
+pub(crate) const DAYS: &str = "WITH RECURSIVE days(d) AS (SELECT MIN(day) FROM health_history \
+     UNION ALL SELECT (SELECT MIN(day) FROM health_history WHERE day > days.d) FROM days WHERE days.d IS NOT NULL) ";
+
+/// One account's stored days, oldest first: (day, score, measures in `encode`'s form).
+pub(crate) async fn of_account(
+    pool: &SqlitePool,
+    account_id: &str,
+) -> Result<Vec<(NaiveDate, Option<f64>, String)>> {
+    Ok(sqlx::query_as(&format!(
+        "{DAYS}SELECT h.day, h.score, h.measures FROM days CROSS JOIN health_history h \
+         WHERE h.day = days.d AND h.account_id = ? ORDER BY h.day"
+    ))
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?)
+}
+
+/// The scores since `since` of the accounts `accounts` covers, in day order:
+/// (account, day, score).
+pub(crate) fn scores_since(
+    conn: &rusqlite::Connection,
+    accounts: &crate::store::reader::Accounts<'_>,
+    since: NaiveDate,
+    mut row: impl FnMut(&str, NaiveDate, f64),
+) -> rusqlite::Result<()> {
+    accounts.each(
+        conn,
+        &format!(
+            "{DAYS}SELECT h.account_id, h.day, h.score FROM days CROSS JOIN health_history h \
+             WHERE h.day = days.d AND h.account_id{{accounts}} AND h.score IS NOT NULL"
+        ),
+        |r| {
+            let day: NaiveDate = r.get(1)?;
+            if day >= since {
+                row(r.get_ref(0)?.as_str()?, day, r.get(2)?);
+            }
+            Ok(())
+        },
+    )
+}
+
 /// One account's score for one day, as the history keeps it.
 pub(crate) struct Entry<'a> {
     pub account_id: &'a str,
@@ -217,21 +263,50 @@ pub(crate) struct Entry<'a> {
     pub measures: String,
 }
 
+/// The small numbers history stores for scorecards, numbering any it has not seen.
+async fn scorecard_numbers(
+    tx: &mut Tx,
+    entries: &[Entry<'_>],
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut ids: Vec<&str> = entries.iter().map(|e| e.scorecard_id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    for id in &ids {
+        sqlx::query(
+            "INSERT INTO history_scorecards (scorecard_id) VALUES (?) ON CONFLICT DO NOTHING",
+        )
+        .bind(*id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT scorecard_id, n FROM history_scorecards")
+        .fetch_all(&mut **tx)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
 /// Writes the day's rows; a second run that day rewrites only the rows whose result moved.
 pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) -> Result<()> {
+    let numbers = scorecard_numbers(tx, entries).await?;
+    // Key order makes the day's rows one append.
+    let mut rows: Vec<(&Entry, i64)> = entries
+        .iter()
+        .map(|e| (e, numbers.get(e.scorecard_id).copied().unwrap_or_default()))
+        .collect();
+    rows.sort_unstable_by(|a, b| a.0.account_id.cmp(b.0.account_id));
     insert_batched(
         tx,
-        "INSERT INTO health_history (account_id, day, scorecard_id, scorecard_version, score, band, measures) ",
+        "INSERT INTO health_history (day, account_id, scorecard, scorecard_version, score, band, measures) ",
         7,
-        " ON CONFLICT(account_id, day) DO UPDATE SET scorecard_id = excluded.scorecard_id, \
+        " ON CONFLICT(day, account_id) DO UPDATE SET scorecard = excluded.scorecard, \
          scorecard_version = excluded.scorecard_version, score = excluded.score, band = excluded.band, measures = excluded.measures \
-         WHERE (health_history.scorecard_id, health_history.scorecard_version, health_history.score, health_history.band, health_history.measures) \
-           IS NOT (excluded.scorecard_id, excluded.scorecard_version, excluded.score, excluded.band, excluded.measures)",
-        entries,
-        |b, e| {
-            b.push_bind(e.account_id.to_string())
-                .push_bind(day)
-                .push_bind(e.scorecard_id.to_string())
+         WHERE (health_history.scorecard, health_history.scorecard_version, health_history.score, health_history.band, health_history.measures) \
+           IS NOT (excluded.scorecard, excluded.scorecard_version, excluded.score, excluded.band, excluded.measures)",
+        &rows,
+        |b, (e, n)| {
+            b.push_bind(day)
+                .push_bind(e.account_id.to_string())
+                .push_bind(*n)
                 .push_bind(e.scorecard_version)
                 .push_bind(e.score)
                 .push_bind(e.band.map(str::to_string))

@@ -272,27 +272,36 @@ fn read(
         },
     )?;
 
-    // A fresh book's history was written before its first current score.
-    let mut without: Vec<&str> = by_id
-        .values()
-        .filter(|f| f.history.is_empty())
-        .map(|f| f.account.id.as_str())
+    // A fresh book's history was written before its first current score. Accounts with a
+    // state row (even an empty series: never scored) need no look at the table.
+    let without: Vec<String> = by_id
+        .iter()
+        .filter(|(_, f)| f.digest.is_none())
+        .map(|(id, _)| id.clone())
         .collect();
-    without.sort_unstable();
-    let without: Vec<String> = without.into_iter().map(str::to_string).collect();
-    let mut stmt = conn.prepare_cached(
-        "SELECT day, score FROM health_history WHERE account_id = ?1 AND day >= ?2 AND score IS NOT NULL ORDER BY day",
-    )?;
-    for id in &without {
-        let mut rows = stmt.query(rusqlite::params![id, history_since])?;
-        let mut points = Vec::new();
-        while let Some(r) = rows.next()? {
-            let score: f64 = r.get(1)?;
-            // As the recent series keeps it, so either source gives the same trend.
-            points.push((r.get(0)?, (score * 100.0).round() / 100.0));
-        }
-        if let Some(f) = by_id.get_mut(id) {
-            f.history = points;
+    if !without.is_empty() {
+        let mut without = without;
+        without.sort_unstable();
+        // Most of the batch (a fresh book): its own span is a range per stored day.
+        let list = Accounts::new(&without, Span::List);
+        let over = if without.len() * 2 > ids.len() {
+            &accounts
+        } else {
+            &list
+        };
+        let mut found: HashMap<String, Vec<(NaiveDate, f64)>> = HashMap::new();
+        crate::health::history::scores_since(conn, over, history_since, |id, day, score| {
+            if let Some(points) = found.get_mut(id) {
+                // As the recent series keeps it, so either source gives the same trend.
+                points.push((day, (score * 100.0).round() / 100.0));
+            } else if by_id.get(id).is_some_and(|f| f.digest.is_none()) {
+                found.insert(id.to_string(), vec![(day, (score * 100.0).round() / 100.0)]);
+            }
+        })?;
+        for (id, points) in found {
+            if let Some(f) = by_id.get_mut(&id) {
+                f.history = points;
+            }
         }
     }
 

@@ -75,6 +75,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "lifecycle".to_string(),
             "refresh pending".to_string(),
             "compact history".to_string(),
+            "history by day".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -109,7 +110,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        18
+        19
     );
 }
 

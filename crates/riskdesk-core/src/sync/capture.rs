@@ -119,6 +119,7 @@ mod tests {
         ("account_priority", "*", "derived: ranks are recomputed on every device"),
         ("priority_explanations", "*", "derived with the ranks"),
         ("health_history", "*", "derived score history"),
+        ("history_scorecards", "*", "numbers for scorecards in the device's own history"),
         ("health_state", "*", "derived: what scoring carries from day to day"),
         ("health_explanations", "*", "derived: the current score's explanation"),
         ("risk_daily", "*", "derived dashboard aggregate"),

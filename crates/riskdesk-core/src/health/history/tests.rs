@@ -318,3 +318,138 @@ fn the_conversion_uses_the_same_codes() {
         );
     }
 }
+
+/// History kept by (account, day) before the upgrade reads the same kept by (day,
+/// account) after it: every row, each account's series, the chart and "what changed".
+#[tokio::test]
+async fn history_clustered_by_day_holds_every_row_of_the_old_layout() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("old.db");
+    let today = test_day();
+    let old = Store::open_before(&path, 20261202000019)
+        .await
+        .expect("old");
+    book::load(&old, &BookSpec::new(6, 11, today), |_, _| {})
+        .await
+        .expect("book");
+    let accounts: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id")
+        .fetch_all(old.pool())
+        .await
+        .expect("accounts");
+    // Uneven days per account, two scorecards, an unscored day.
+    for (a, account) in accounts.iter().enumerate() {
+        for i in 0..(3 + a as i64 * 4) {
+            let day = today - Duration::days(i * 3);
+            let card = if i % 2 == 0 { "card-a" } else { "card-b" };
+            let score = (i != 1).then_some(40.0 + (a as f64) + i as f64 / 4.0);
+            sqlx::query(
+                "INSERT INTO health_history (account_id, day, scorecard_id, scorecard_version, score, band, measures) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(account)
+            .bind(day)
+            .bind(card)
+            .bind(1 + i % 3)
+            .bind(score)
+            .bind(score.map(|_| "Yellow"))
+            .bind(format!("su:0.{a}{i}:{i}:1.5;ot:{a}:60:5"))
+            .execute(old.pool())
+            .await
+            .expect("history");
+        }
+    }
+    type Row = (
+        String,
+        NaiveDate,
+        String,
+        i64,
+        Option<f64>,
+        Option<String>,
+        String,
+    );
+    let before: Vec<Row> = sqlx::query_as(
+        "SELECT account_id, day, scorecard_id, scorecard_version, score, band, measures \
+         FROM health_history ORDER BY account_id, day",
+    )
+    .fetch_all(old.pool())
+    .await
+    .expect("before");
+    old.close().await;
+
+    let store = Store::open(&path).await.expect("upgrade");
+    let after: Vec<Row> = sqlx::query_as(
+        "SELECT h.account_id, h.day, c.scorecard_id, h.scorecard_version, h.score, h.band, h.measures \
+         FROM health_history h JOIN history_scorecards c ON c.n = h.scorecard ORDER BY h.account_id, h.day",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("after");
+    assert_eq!(after, before);
+    // One account's rows come from seeking each stored day, the same as a scan.
+    for account in &accounts {
+        let seeked: Vec<(NaiveDate, Option<f64>, String)> =
+            of_account(store.pool(), account).await.expect("series");
+        let scanned: Vec<(NaiveDate, Option<f64>, String)> = before
+            .iter()
+            .filter(|r| &r.0 == account)
+            .map(|r| (r.1, r.4, r.6.clone()))
+            .collect();
+        assert_eq!(seeked, scanned, "{account}");
+    }
+    // The day index is gone: the table's own key serves the dashboards' day scans.
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'health_history'",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("indexes");
+    assert!(
+        indexes.iter().all(|i| i.starts_with("sqlite_autoindex")),
+        "{indexes:?}"
+    );
+    // A new day's write numbers a new scorecard and reads back by day.
+    let mut tx = store.write().await.expect("tx");
+    let tomorrow = today + Duration::days(1);
+    let entry = Entry {
+        account_id: &accounts[0],
+        scorecard_id: "card-c",
+        scorecard_version: 1,
+        score: Some(70.0),
+        band: Some("Green"),
+        measures: "su:0.7:70:70".into(),
+    };
+    write(&mut tx, &[entry], tomorrow).await.expect("write");
+    tx.commit().await.expect("commit");
+    let last = of_account(store.pool(), &accounts[0])
+        .await
+        .expect("series")
+        .pop()
+        .expect("row");
+    assert_eq!(last, (tomorrow, Some(70.0), "su:0.7:70:70".to_string()));
+    let cards: i64 = sqlx::query_scalar("SELECT count(*) FROM history_scorecards")
+        .fetch_one(store.pool())
+        .await
+        .expect("cards");
+    assert_eq!(cards, 3);
+}
+
+/// Reading one account's history seeks the key once per stored day; it never scans.
+#[tokio::test]
+async fn one_accounts_history_is_read_by_seeks() {
+    let (_dir, store) = temp_store().await;
+    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
+        "EXPLAIN QUERY PLAN {DAYS}SELECT h.day, h.score, h.measures FROM days CROSS JOIN health_history h \
+         WHERE h.day = days.d AND h.account_id = ? ORDER BY h.day"
+    ))
+    .bind("x")
+    .fetch_all(store.pool())
+    .await
+    .expect("plan");
+    let text: Vec<&str> = plan.iter().map(|p| p.3.as_str()).collect();
+    assert!(text.iter().all(|s| !s.starts_with("SCAN h")), "{text:?}");
+    assert!(
+        text.iter()
+            .any(|s| s.contains("SEARCH h USING PRIMARY KEY (day=? AND account_id=?)")),
+        "{text:?}"
+    );
+}
