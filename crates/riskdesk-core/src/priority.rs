@@ -417,6 +417,8 @@ struct Input {
     contract_start: NaiveDate,
     /// The fingerprint of the stored rank, if any.
     digest: Option<i64>,
+    /// The stored rank's columns other than its score, if any.
+    stored: Option<Columns>,
     open: i64,
     risk: i64,
     flagged: bool,
@@ -424,6 +426,25 @@ struct Input {
     category: Option<(u8, String, String)>,
     eu: bool,
     av: bool,
+    churned: bool,
+}
+
+/// A rank's stored columns besides the score: when none moved, a re-rank sets only the
+/// score. (SQLite rewrites every index on every column an UPDATE sets, changed or not;
+/// a new day moves nearly every score through the days to renewal and little else.)
+#[derive(PartialEq, Debug)]
+struct Columns {
+    at_risk: bool,
+    lane: String,
+    category: Option<String>,
+    flagged: bool,
+    open_ctas: i64,
+    owner_id: Option<String>,
+    segment: String,
+    renewal: NaiveDate,
+    level: Option<String>,
+    arr: i64,
+    contract_start: NaiveDate,
     churned: bool,
 }
 
@@ -443,6 +464,27 @@ struct Ranked {
     contract_start: NaiveDate,
     churned: bool,
     digest: i64,
+    /// Only the score (and the explanation) moved since the stored rank.
+    score_only: bool,
+}
+
+impl Ranked {
+    fn columns(&self) -> Columns {
+        Columns {
+            at_risk: self.priority.at_risk,
+            lane: self.priority.lane.to_string(),
+            category: self.category.clone(),
+            flagged: self.flagged,
+            open_ctas: self.open_ctas,
+            owner_id: self.owner_id.clone(),
+            segment: self.segment.as_str().to_string(),
+            renewal: self.renewal,
+            level: self.level.map(|l| l.as_str().to_string()),
+            arr: self.arr,
+            contract_start: self.contract_start,
+            churned: self.churned,
+        }
+    }
 }
 
 fn read_inputs(
@@ -455,11 +497,30 @@ fn read_inputs(
     accounts.each(
         conn,
         "SELECT a.id, a.arr_base_minor, a.strategic, a.expansion_potential, a.segment, a.renewal_date, \
-         h.severity_score, h.severity_level, a.owner_id, a.contract_start, p.digest \
+         h.severity_score, h.severity_level, a.owner_id, a.contract_start, p.digest, \
+         p.at_risk, p.lane, p.category, p.flagged, p.open_ctas, p.owner_id, p.segment, p.renewal_date, \
+         p.severity_level, p.arr_base_minor, p.contract_start, p.churned \
          FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
          LEFT JOIN account_priority p ON p.account_id = a.id WHERE a.id{accounts}",
         |r| {
             let level: Option<String> = r.get(7)?;
+            let stored = match r.get::<_, Option<bool>>(11)? {
+                Some(at_risk) => Some(Columns {
+                    at_risk,
+                    lane: r.get(12)?,
+                    category: r.get(13)?,
+                    flagged: r.get(14)?,
+                    open_ctas: r.get(15)?,
+                    owner_id: r.get(16)?,
+                    segment: r.get(17)?,
+                    renewal: r.get(18)?,
+                    level: r.get(19)?,
+                    arr: r.get(20)?,
+                    contract_start: r.get(21)?,
+                    churned: r.get(22)?,
+                }),
+                None => None,
+            };
             by_id.insert(
                 r.get(0)?,
                 Input {
@@ -473,6 +534,7 @@ fn read_inputs(
                     owner_id: r.get(8)?,
                     contract_start: r.get(9)?,
                     digest: r.get(10)?,
+                    stored,
                     ..Default::default()
                 },
             );
@@ -567,7 +629,7 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
         (i.churned, &explanation).hash(&mut h);
         h.finish() as i64
     };
-    Ok(Ranked {
+    let mut ranked = Ranked {
         id,
         priority,
         category,
@@ -582,7 +644,10 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
         contract_start: i.contract_start,
         churned: i.churned,
         digest,
-    })
+        score_only: false,
+    };
+    ranked.score_only = i.stored.is_some_and(|s| s == ranked.columns());
+    Ok(ranked)
 }
 
 /// Re-ranks `ids` (every account when None) from their current health and CTAs; only
@@ -602,11 +667,20 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
         (Span::List, BATCH)
     };
     let now = Utc::now();
+    // Where the time goes (read, rank, write, commit), for `RUST_LOG=riskdesk_core=debug`.
+    let mut took = [std::time::Duration::ZERO; 4];
+    let mut lap = std::time::Instant::now();
+    let mut mark = |slot: usize| {
+        took[slot] += lap.elapsed();
+        lap = std::time::Instant::now();
+    };
+    let mut written = 0;
     for chunk in ids.chunks(batch) {
         let slice = chunk.to_vec();
         let inputs = store
             .read(move |conn| read_inputs(conn, &slice, span))
             .await?;
+        mark(0);
         let mut changed = Vec::new();
         for (id, input) in inputs {
             let stored = input.digest;
@@ -615,18 +689,49 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
                 changed.push(ranked);
             }
         }
+        mark(1);
         if changed.is_empty() {
             continue;
         }
+        written += changed.len();
         let mut tx = store.write().await?;
         write(&mut tx, &changed, now).await?;
+        mark(2);
         tx.commit().await?;
+        mark(3);
     }
-    tracing::debug!(took = ?started.elapsed(), "ranked {} accounts", ids.len());
+    tracing::debug!(
+        took = ?started.elapsed(), read = ?took[0], rank = ?took[1], write = ?took[2], commit = ?took[3],
+        "ranked {} accounts, {written} changed", ids.len()
+    );
     Ok(())
 }
 
 async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Result<()> {
+    let (score_only, whole): (Vec<&Ranked>, Vec<&Ranked>) = rows.iter().partition(|r| r.score_only);
+    // The row is there (its columns were read): the insert half never runs, and the
+    // update sets only what moved, so only the score's indexes are rewritten.
+    insert_batched(
+        tx,
+        "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, segment, renewal_date, arr_base_minor, \
+         contract_start, digest) ",
+        10,
+        " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, score = excluded.score, digest = excluded.digest",
+        &score_only,
+        |b, r| {
+            b.push_bind(r.id.clone())
+                .push_bind(now)
+                .push_bind(r.priority.at_risk)
+                .push_bind(r.priority.lane)
+                .push_bind(r.priority.score)
+                .push_bind(r.segment)
+                .push_bind(r.renewal)
+                .push_bind(r.arr)
+                .push_bind(r.contract_start)
+                .push_bind(r.digest);
+        },
+    )
+    .await?;
     insert_batched(
         tx,
         "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, \
@@ -644,7 +749,7 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
            IS NOT (excluded.at_risk, excluded.lane, excluded.score, excluded.category, excluded.flagged, excluded.open_ctas, \
                 excluded.owner_id, excluded.segment, excluded.renewal_date, excluded.severity_level, excluded.arr_base_minor, \
                 excluded.contract_start, excluded.churned)",
-        rows,
+        &whole,
         |b, r| {
             b.push_bind(r.id.clone())
                 .push_bind(now)

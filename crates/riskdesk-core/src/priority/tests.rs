@@ -379,6 +379,8 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
         "UPDATE ctas SET status = 'closed', outcome = 'churned', closed_at = '2026-01-01T00:00:00Z', \
          snoozed_until = NULL WHERE status <> 'closed' AND rowid % 3 = 0",
         "UPDATE account_health SET severity_level = 'high', severity_score = 95 WHERE rowid % 5 = 0",
+        // What a new day does to most accounts: the severity moves within its level.
+        "UPDATE account_health SET severity_score = severity_score * 0.93 WHERE rowid % 5 = 1",
     ] {
         sqlx::query(sql)
             .bind(owner.clone())
@@ -399,6 +401,34 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
         rows
     };
     let day = today + chrono::Duration::days(1);
+    // Most ranks the next day move only their score; the edited ones move more.
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    let c = config(store.pool()).await.expect("config");
+    let inputs = store
+        .read(move |conn| read_inputs(conn, &ids, Span::List))
+        .await
+        .expect("inputs");
+    let (mut score_only, mut whole_rows, mut unchanged) = (0, 0, 0);
+    for (id, input) in inputs {
+        let stored = input.digest;
+        let r = rank(&c, id, input, day).expect("rank");
+        match (stored == Some(r.digest), r.score_only) {
+            (true, _) => unchanged += 1,
+            (false, true) => score_only += 1,
+            (false, false) => whole_rows += 1,
+        }
+    }
+    assert!(
+        score_only >= 30,
+        "{score_only} score-only, {whole_rows} whole, {unchanged} unchanged"
+    );
+    assert!(
+        whole_rows >= 300 / 7,
+        "{score_only} score-only, {whole_rows} whole, {unchanged} unchanged"
+    );
     refresh(&store, None, day).await.expect("rank");
     let in_parts = read().await;
     for table in ["account_priority", "priority_explanations"] {
