@@ -70,7 +70,7 @@ async fn resolve(store: &Store, key: &str) -> Result<String> {
 pub async fn explain(db: PathBuf, key: String, json: bool) -> Result<()> {
     let store = open(&db).await?;
     let id = resolve(&store, &key).await?;
-    let h = health::account_health(store.pool(), &id).await?;
+    let h = health::account_health(&store, &id).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&h)?);
         return Ok(());

@@ -59,7 +59,7 @@ pub async fn override_measure(
         .execute(&mut *tx)
         .await?;
     refresh::after_change(store, tx, account_id, today).await?;
-    account_health(store.pool(), account_id).await
+    account_health(store, account_id).await
 }
 
 /// Logs an NPS response and re-scores its account at once, so the score, signals and
@@ -76,7 +76,7 @@ pub async fn log_nps_response(
     let mut tx = store.write().await?;
     crate::store::activity::upsert_nps(&mut tx, std::slice::from_ref(response)).await?;
     refresh::after_change(store, tx, &response.account_id, today).await?;
-    account_health(store.pool(), &response.account_id).await
+    account_health(store, &response.account_id).await
 }
 
 /// Removes an override; the measure goes back to its data.
@@ -102,5 +102,5 @@ pub async fn remove_override(
         .execute(&mut *tx)
         .await?;
     refresh::after_change(store, tx, &account_id, today).await?;
-    account_health(store.pool(), &account_id).await
+    account_health(store, &account_id).await
 }

@@ -240,7 +240,7 @@ pub async fn account_health(
     account_id: String,
 ) -> AppResult<health::AccountHealth> {
     let id = parse_id("account_id", &account_id)?;
-    Ok(health::account_health(state.store.pool(), &id).await?)
+    Ok(health::account_health(&state.store, &id).await?)
 }
 
 /// Refreshes one account now: scores, stage, signals, rules, escalation, priority.
@@ -260,7 +260,7 @@ pub async fn recompute_account(
         |_, _| {},
     )
     .await?;
-    Ok(health::account_health(state.store.pool(), &id).await?)
+    Ok(health::account_health(&state.store, &id).await?)
 }
 
 #[derive(Debug, Clone, Serialize, specta::Type)]
@@ -473,7 +473,7 @@ pub async fn log_nps_response(
     };
     let account_id = response.account_id.clone();
     riskdesk_core::overrides::log_nps_response(&state.store, &response, today()).await?;
-    Ok(health::account_health(state.store.pool(), &account_id).await?)
+    Ok(health::account_health(&state.store, &account_id).await?)
 }
 
 #[tauri::command]

@@ -63,54 +63,43 @@ pub struct AccountHealth {
     pub overrides: Vec<OverrideView>,
 }
 
-/// The current score and its explanation as `account_health` keeps them.
+/// The current score as `account_health` keeps it; its explanation is built when read.
 #[derive(sqlx::FromRow)]
 struct CurrentRow {
     computed_at: DateTime<Utc>,
-    scorecard_id: String,
-    scorecard_name: String,
-    scorecard_version: i32,
     score: Option<f64>,
-    band: Option<String>,
-    band_color: Option<String>,
-    measures: Vec<u8>,
     trend_7: Option<f64>,
     trend_30: Option<f64>,
     trend_90: Option<f64>,
     severity: String,
 }
 
-pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<AccountHealth> {
+pub async fn account_health(store: &Store, account_id: &str) -> Result<AccountHealth> {
+    let pool = store.pool();
     let row: Option<CurrentRow> = sqlx::query_as(
-        "SELECT h.computed_at, h.scorecard_id, COALESCE(x.scorecard_name, '') AS scorecard_name, \
-         COALESCE(x.scorecard_version, 0) AS scorecard_version, h.score, h.band, h.band_color, \
-         COALESCE(x.measures, '[]') AS measures, h.trend_7, h.trend_30, h.trend_90, h.severity \
-         FROM account_health h LEFT JOIN health_explanations x ON x.account_id = h.account_id WHERE h.account_id = ?",
+        "SELECT computed_at, score, trend_7, trend_30, trend_90, severity FROM account_health WHERE account_id = ?",
     )
     .bind(account_id)
     .fetch_optional(pool)
     .await?;
     let stored = history::of_account(pool, account_id).await?;
-    // The newest history row is today's score; the one before it is what changed since.
+    // The newest history row is the day last scored; the one before it is what changed since.
     let previous = stored.iter().rev().nth(1).map(|(d, _, m)| (*d, m));
     let (current, trend, severity, computed_at) = match row {
         Some(r) => {
-            let measures: Vec<MeasureResult> =
-                serde_json::from_str(&super::packed::unpack(&r.measures)?)
-                    .map_err(|e| Error::invalid("measures", e.to_string()))?;
             let severity = serde_json::from_str::<Severity>(&r.severity)
                 .map_err(|e| Error::invalid("severity", e.to_string()))?;
+            let day = stored
+                .last()
+                .map_or(r.computed_at.date_naive(), |(d, _, _)| *d);
+            let mut current = rebuilt(store, account_id, day).await?;
+            // The stored score is the one ranked and shown in lists; its explanation is
+            // rebuilt from the same data (equal but for the last bit of a float).
+            if let Some(c) = current.as_mut() {
+                c.score = r.score;
+            }
             (
-                Some(HealthScore {
-                    scorecard_id: r.scorecard_id,
-                    scorecard_name: r.scorecard_name,
-                    scorecard_version: r.scorecard_version,
-                    score: r.score,
-                    band: r.band,
-                    band_color: r.band_color,
-                    coverage: crate::scorecard::Coverage::of(&measures),
-                    measures,
-                }),
+                current,
                 Trend {
                     days_7: r.trend_7,
                     days_30: r.trend_30,
@@ -192,4 +181,29 @@ pub async fn account_health(pool: &SqlitePool, account_id: &str) -> Result<Accou
         severity,
         overrides,
     })
+}
+
+/// The account's score as scoring produces it on `day` from what the store holds now:
+/// labels, raw values as a person reads them and evidence included. What a refresh wrote
+/// that day is this, so the explanation need not be stored.
+pub(crate) async fn rebuilt(
+    store: &Store,
+    account_id: &str,
+    day: NaiveDate,
+) -> Result<Option<HealthScore>> {
+    let cards = scorecards(store).await?;
+    let thresholds = signal_thresholds(store.pool()).await?;
+    let sev = severity_config(store.pool()).await?;
+    let ids = [account_id.to_string()];
+    let facts = facts::load(
+        store,
+        &ids,
+        facts::Span::List,
+        day - Duration::days(history::RECENT_DAYS),
+    )
+    .await?;
+    Ok(facts
+        .first()
+        .and_then(|f| evaluate(&cards, f, day, &thresholds, &sev))
+        .map(|o| o.health))
 }

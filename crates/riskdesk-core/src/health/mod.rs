@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use crate::scorecard::{
-    self, facts, AccountFacts, HealthScore, MeasureKind, MeasureResult, ScoreSource, Scorecard,
+    self, facts, AccountFacts, HealthScore, MeasureKind, ScoreSource, Scorecard,
     ScorecardDefinition,
 };
 use crate::severity::{self, Severity, SeverityConfig};
@@ -25,7 +25,6 @@ use crate::{new_id, Error, Result};
 
 mod explain;
 pub mod history;
-mod packed;
 mod settings;
 mod write;
 

@@ -40,7 +40,7 @@ async fn a_full_recompute_scores_every_account_and_finds_the_planted_stories() {
         .iter()
         .filter(|b| b.stories.contains(&Story::SponsorLeft))
     {
-        let h = account_health(pool, &b.account.id).await.expect("health");
+        let h = account_health(&store, &b.account.id).await.expect("health");
         assert!(
             h.signals
                 .iter()
@@ -53,7 +53,7 @@ async fn a_full_recompute_scores_every_account_and_finds_the_planted_stories() {
         .iter()
         .filter(|b| b.stories.contains(&Story::ImplementationStalled))
     {
-        let h = account_health(pool, &b.account.id).await.expect("health");
+        let h = account_health(&store, &b.account.id).await.expect("health");
         assert!(
             h.signals
                 .iter()
@@ -76,7 +76,7 @@ async fn a_full_recompute_scores_every_account_and_finds_the_planted_stories() {
     // Stalled implementations and declining usage score lower than the book as a whole.
     let mut scores: Vec<(bool, f64)> = Vec::new();
     for b in &bundles {
-        if let Some(s) = account_health(pool, &b.account.id)
+        if let Some(s) = account_health(&store, &b.account.id)
             .await
             .expect("health")
             .current
@@ -130,7 +130,7 @@ async fn one_snapshot_a_day_history_trend_and_what_changed() {
     .expect("count");
     assert_eq!(per_account, 5, "four backfilled days and one for today");
     let id = &bundles[0].account.id;
-    let h = account_health(pool, id).await.expect("health");
+    let h = account_health(&store, id).await.expect("health");
     assert_eq!(h.history.len(), 5);
     assert_eq!(h.history.last().map(|p| p.day), Some(today()));
     let now = h.current.as_ref().and_then(|c| c.score).expect("score");
@@ -193,7 +193,7 @@ async fn an_override_rescores_at_once_and_needs_a_comment() {
     .await
     .expect_err("no comment");
     assert!(err.to_string().contains("comment"), "{err}");
-    let before = account_health(store.pool(), id)
+    let before = account_health(&store, id)
         .await
         .expect("health")
         .current
@@ -260,9 +260,7 @@ async fn signals_clear_when_their_condition_goes() {
         .await
         .expect("recompute");
     assert!(summary.signals_cleared >= 1);
-    let h = account_health(store.pool(), &b.account.id)
-        .await
-        .expect("health");
+    let h = account_health(&store, &b.account.id).await.expect("health");
     let s = h
         .signals
         .iter()
@@ -317,9 +315,7 @@ async fn logging_a_detractor_response_rescores_the_account_at_once() {
                 && !b.stories.contains(&Story::DetractorNps)
         })
         .expect("an account");
-    let before = account_health(store.pool(), &b.account.id)
-        .await
-        .expect("health");
+    let before = account_health(&store, &b.account.id).await.expect("health");
     let response = crate::model::NpsResponse {
         id: crate::new_id(),
         account_id: b.account.id.clone(),
@@ -528,29 +524,84 @@ async fn a_second_recompute_the_same_day_writes_nothing() {
     );
 }
 
+/// The explanation is built when read, from the account's data as scored that day: for
+/// every account of a worked book, on the day it was scored, after a next-day refresh and
+/// with an override, its numbers are exactly what the refresh computed and kept.
 #[tokio::test]
-async fn an_explanation_stored_before_packing_reads_as_a_packed_one() {
-    let (_dir, store, bundles) = with_history(20, 0).await;
-    let pool = store.pool();
-    let id = &bundles[0].account.id;
-    let packed = account_health(pool, id).await.expect("health");
-    let kind: String =
-        sqlx::query_scalar("SELECT typeof(measures) FROM health_explanations WHERE account_id = ?")
-            .bind(id)
-            .fetch_one(pool)
+async fn explanations_built_when_read_equal_the_stored_ones() {
+    let (_dir, store) = crate::store::testing::worked_book(400, 17, 4).await;
+    let today = crate::store::testing::test_day();
+    for day in [today, today + chrono::Duration::days(1)] {
+        if day != today {
+            crate::refresh::run(&store, crate::refresh::Scope::Book, day, "test", |_, _| {})
+                .await
+                .expect("next day");
+            // A CSM's override, with its comment, is part of the explanation.
+            let first: String = sqlx::query_scalar(
+                "SELECT account_id FROM account_health ORDER BY account_id LIMIT 1",
+            )
+            .fetch_one(store.pool())
             .await
-            .expect("type");
-    assert_eq!(kind, "blob", "written packed");
-    // What a store from before packing holds: the JSON as text.
-    let json =
-        serde_json::to_string(&packed.current.as_ref().expect("current").measures).expect("json");
-    sqlx::query("UPDATE health_explanations SET measures = ? WHERE account_id = ?")
-        .bind(&json)
-        .bind(id)
-        .execute(pool)
-        .await
-        .expect("plain");
-    let plain = account_health(pool, id).await.expect("health");
-    assert_eq!(plain.current, packed.current);
-    assert!(!plain.current.expect("current").measures.is_empty());
+            .expect("scored");
+            let after = override_measure(
+                &store,
+                &first,
+                MeasureKind::SeatUtilization,
+                35.0,
+                "Seats are being re-assigned after the reorg",
+                None,
+                Some(day + chrono::Duration::days(30)),
+                day,
+            )
+            .await
+            .expect("override");
+            let current = after.current.expect("current");
+            assert!(
+                current
+                    .measures
+                    .iter()
+                    .any(|m| format!("{:?}", m.source).contains("re-assigned after the reorg")),
+                "{current:?}"
+            );
+        }
+        let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .expect("ids");
+        let mut compared = 0;
+        for id in &ids {
+            // What the refresh computed that day, kept exactly: each measure's kind, raw
+            // value, score and contribution, and the score and band.
+            let kept: Option<(String, Option<f64>, Option<String>)> = sqlx::query_as(
+                "SELECT s.scores, h.score, h.band FROM health_state s JOIN account_health h ON h.account_id = s.account_id \
+                 WHERE s.account_id = ?",
+            )
+            .bind(id)
+            .fetch_optional(store.pool())
+            .await
+            .expect("kept");
+            let built = super::explain::rebuilt(&store, id, day)
+                .await
+                .expect("built");
+            match (kept, built) {
+                (Some((scores, score, band)), Some(b)) => {
+                    let numbers = |m: &crate::scorecard::MeasureResult| {
+                        (m.kind, m.raw, m.score, m.contribution)
+                    };
+                    let kept: Vec<_> = history::decode(&scores).iter().map(numbers).collect();
+                    let built: Vec<_> = b.measures.iter().map(numbers).collect();
+                    assert_eq!(kept, built, "{id} on {day}");
+                    assert_eq!(score, b.score, "{id} on {day}");
+                    assert_eq!(band, b.band, "{id} on {day}");
+                    // What the page shows is that explanation, with its words.
+                    let shown = account_health(&store, id).await.expect("shown");
+                    assert_eq!(shown.current.map(|c| c.measures), Some(b.measures));
+                    compared += 1;
+                }
+                (None, None) => {}
+                (k, b) => panic!("{id} on {day}: kept {k:?}, built {b:?}"),
+            }
+        }
+        assert!(compared >= 380, "{compared}");
+    }
 }

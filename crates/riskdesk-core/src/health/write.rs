@@ -1,6 +1,6 @@
-//! Writing a batch's results: the day's history rows, the current rows and explanations,
-//! signals raised, updated and cleared, band changes on the timeline, and the day's
-//! dashboard aggregate.
+//! Writing a batch's results: the day's history rows, the current rows (the
+//! explanation is built when read), signals raised, updated and cleared, band changes on the
+//! timeline, and the day's dashboard aggregate.
 
 use super::*;
 
@@ -97,17 +97,13 @@ pub(super) async fn write_current(
     outcomes: &[Outcome],
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let rows: Vec<(&Outcome, String, Vec<u8>)> = outcomes
+    let rows: Vec<(&Outcome, String)> = outcomes
         .iter()
         .map(|o| {
             Ok((
                 o,
                 serde_json::to_string(&o.severity)
                     .map_err(|e| Error::invalid("severity", e.to_string()))?,
-                super::packed::pack(
-                    &serde_json::to_string(&o.health.measures)
-                        .map_err(|e| Error::invalid("measures", e.to_string()))?,
-                ),
             ))
         })
         .collect::<Result<_>>()?;
@@ -127,7 +123,7 @@ pub(super) async fn write_current(
                 excluded.trend_90, excluded.severity_score, excluded.severity_level, excluded.severity, excluded.measures_with_data, \
                 excluded.measures_total)",
         &rows,
-        |b, (o, severity, _)| {
+        |b, (o, severity)| {
             b.push_bind(o.account_id.clone())
                 .push_bind(at)
                 .push_bind(o.health.scorecard_id.clone())
@@ -142,23 +138,6 @@ pub(super) async fn write_current(
                 .push_bind(severity.clone())
                 .push_bind(o.health.coverage.with_data)
                 .push_bind(o.health.coverage.total);
-        },
-    )
-    .await?;
-    insert_batched(
-        tx,
-        "INSERT INTO health_explanations (account_id, scorecard_name, scorecard_version, measures) ",
-        4,
-        " ON CONFLICT(account_id) DO UPDATE SET scorecard_name = excluded.scorecard_name, \
-         scorecard_version = excluded.scorecard_version, measures = excluded.measures \
-         WHERE (health_explanations.scorecard_name, health_explanations.scorecard_version, health_explanations.measures) \
-           IS NOT (excluded.scorecard_name, excluded.scorecard_version, excluded.measures)",
-        &rows,
-        |b, (o, _, measures)| {
-            b.push_bind(o.account_id.clone())
-                .push_bind(o.health.scorecard_name.clone())
-                .push_bind(o.health.scorecard_version)
-                .push_bind(measures.clone());
         },
     )
     .await?;

@@ -452,7 +452,7 @@ async fn contacts_usage_tickets_and_nps_attach_to_imported_accounts() {
     rescore(&store, vec![northwind.id.clone()], test_day(), |_, _| {})
         .await
         .expect("rescore");
-    let health = crate::health::account_health(store.pool(), &northwind.id)
+    let health = crate::health::account_health(&store, &northwind.id)
         .await
         .expect("health");
     assert!(

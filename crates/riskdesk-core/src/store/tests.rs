@@ -76,6 +76,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "refresh pending".to_string(),
             "compact history".to_string(),
             "history by day".to_string(),
+            "explanations when read".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -110,7 +111,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        19
+        20
     );
 }
 

@@ -121,7 +121,6 @@ mod tests {
         ("health_history", "*", "derived score history"),
         ("history_scorecards", "*", "numbers for scorecards in the device's own history"),
         ("health_state", "*", "derived: what scoring carries from day to day"),
-        ("health_explanations", "*", "derived: the current score's explanation"),
         ("risk_daily", "*", "derived dashboard aggregate"),
         ("signals", "*", "derived from the account's data"),
         ("contacts", "*", "the account's data feeds stay on the device that imports them (synced accounts are not scored elsewhere)"),
