@@ -675,11 +675,24 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
         lap = std::time::Instant::now();
     };
     let mut written = 0;
-    for chunk in ids.chunks(batch) {
-        let slice = chunk.to_vec();
-        let inputs = store
-            .read(move |conn| read_inputs(conn, &slice, span))
-            .await?;
+    // The next batch is read while this one is ranked and written.
+    let reader = store.clone();
+    let mut batches = crate::store::ahead::Ahead::new(
+        ids.chunks(batch).map(<[String]>::to_vec).collect(),
+        move |chunk: Vec<String>| {
+            let store = reader.clone();
+            async move {
+                store
+                    .read(move |conn| {
+                        let inputs = read_inputs(conn, &chunk, span)?;
+                        Ok((chunk, inputs))
+                    })
+                    .await
+            }
+        },
+    );
+    while let Some(read) = batches.next().await {
+        let (_, inputs) = read?;
         mark(0);
         let mut changed = Vec::new();
         for (id, input) in inputs {

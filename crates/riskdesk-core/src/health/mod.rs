@@ -249,14 +249,22 @@ pub(crate) async fn score(
         took[slot] += lap.elapsed();
         lap = Instant::now();
     };
-    for (i, chunk) in ids.chunks(batch).enumerate() {
-        let mut facts = facts::load(
-            store,
-            chunk,
-            span,
-            today - Duration::days(history::RECENT_DAYS),
-        )
-        .await?;
+    let since = today - Duration::days(history::RECENT_DAYS);
+    let reader = store.clone();
+    let mut batches = crate::store::ahead::Ahead::new(
+        ids.chunks(batch).map(<[String]>::to_vec).collect(),
+        move |chunk: Vec<String>| {
+            let store = reader.clone();
+            async move {
+                let facts = facts::load(&store, &chunk, span, since).await?;
+                Ok((chunk, facts))
+            }
+        },
+    );
+    let mut done = 0;
+    while let Some(read) = batches.next().await {
+        let (chunk, mut facts) = read?;
+        let chunk = chunk.as_slice();
         // The stage picks the scorecard, so it moves first.
         let moves: Vec<crate::lifecycle::StageMove> = facts
             .iter_mut()
@@ -315,7 +323,8 @@ pub(crate) async fn score(
         crate::crashpoint("recompute.batch");
         summary.signals_raised += raised;
         summary.signals_cleared += cleared;
-        progress((i * batch + chunk.len()).min(ids.len()), ids.len());
+        done += chunk.len();
+        progress(done.min(ids.len()), ids.len());
     }
     tracing::debug!(
         load = ?took[0], evaluate = ?took[1], history = ?took[2], current = ?took[3], signals = ?took[4],

@@ -561,26 +561,25 @@ async fn run_rules(
     }
     // Where the time goes, for `RUST_LOG=riskdesk_core::rules=debug`.
     let mut took = [std::time::Duration::ZERO; 4];
-    let mut lap = Instant::now();
-    // The next batch is read while this one is judged and written (its accounts are
-    // others, so what this one writes cannot change what it reads).
-    let chunks: Vec<Vec<String>> = ids.chunks(batch).map(<[String]>::to_vec).collect();
-    let prefetch = |chunk: Option<&Vec<String>>| {
-        chunk.cloned().map(|chunk| {
-            let store = store.clone();
-            tokio::spawn(async move { load(&store, &chunk, span, today).await })
-        })
-    };
-    let mut next = prefetch(chunks.first());
-    for (i, chunk) in chunks.iter().enumerate() {
+    let mut lap: Instant;
+    // The next batch is read while this one is judged and written.
+    let reader = store.clone();
+    let mut batches = crate::store::ahead::Ahead::new(
+        ids.chunks(batch).map(<[String]>::to_vec).collect(),
+        move |chunk: Vec<String>| {
+            let store = reader.clone();
+            async move {
+                let read = load(&store, &chunk, span, today).await?;
+                Ok((chunk, read))
+            }
+        },
+    );
+    while let Some(read) = {
         lap = Instant::now();
-        let Some(reading) = next.take() else {
-            break;
-        };
-        let (mut loaded, mut live) = reading
-            .await
-            .map_err(|e| Error::invalid("rule run", e.to_string()))??;
-        next = prefetch(chunks.get(i + 1));
+        batches.next().await
+    } {
+        let (chunk, (mut loaded, mut live)) = read?;
+        let chunk = &chunk;
         took[0] += lap.elapsed();
         lap = Instant::now();
         for (account, cta_type, reason) in live.keys() {

@@ -3,6 +3,7 @@
 //! record each change in that same transaction.
 
 pub mod accounts;
+pub(crate) mod ahead;
 pub mod activity;
 pub mod people;
 pub(crate) mod reader;
