@@ -676,21 +676,15 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
     };
     let mut written = 0;
     // The next batch is read while this one is ranked and written.
-    let reader = store.clone();
-    let mut batches = crate::store::ahead::Ahead::new(
-        ids.chunks(batch).map(<[String]>::to_vec).collect(),
-        move |chunk: Vec<String>| {
-            let store = reader.clone();
-            async move {
-                store
-                    .read(move |conn| {
-                        let inputs = read_inputs(conn, &chunk, span)?;
-                        Ok((chunk, inputs))
-                    })
-                    .await
-            }
-        },
-    );
+    let mut batches =
+        crate::store::ahead::Ahead::over(store, &ids, batch, move |store, chunk| async move {
+            store
+                .read(move |conn| {
+                    let inputs = read_inputs(conn, &chunk, span)?;
+                    Ok((chunk, inputs))
+                })
+                .await
+        });
     while let Some(read) = batches.next().await {
         let (_, inputs) = read?;
         mark(0);
@@ -720,69 +714,56 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
     Ok(())
 }
 
+/// A rank whose only moved column is its score (its row is there: its columns were
+/// read) sets only that, so only the score's indexes are rewritten; any other rank is
+/// written whole, where something moved.
+const SCORE_ONLY: &str =
+    " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, \
+     score = excluded.score, digest = excluded.digest";
+const WHOLE: &str = " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
+     score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
+     owner_id = excluded.owner_id, segment = excluded.segment, \
+     renewal_date = excluded.renewal_date, severity_level = excluded.severity_level, arr_base_minor = excluded.arr_base_minor, \
+     contract_start = excluded.contract_start, churned = excluded.churned, digest = excluded.digest \
+     WHERE (account_priority.at_risk, account_priority.lane, account_priority.score, account_priority.category, \
+            account_priority.flagged, account_priority.open_ctas, account_priority.owner_id, account_priority.segment, \
+            account_priority.renewal_date, account_priority.severity_level, account_priority.arr_base_minor, \
+            account_priority.contract_start, account_priority.churned) \
+       IS NOT (excluded.at_risk, excluded.lane, excluded.score, excluded.category, excluded.flagged, excluded.open_ctas, \
+            excluded.owner_id, excluded.segment, excluded.renewal_date, excluded.severity_level, excluded.arr_base_minor, \
+            excluded.contract_start, excluded.churned)";
+
 async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Result<()> {
     let (score_only, whole): (Vec<&Ranked>, Vec<&Ranked>) = rows.iter().partition(|r| r.score_only);
-    // The row is there (its columns were read): the insert half never runs, and the
-    // update sets only what moved, so only the score's indexes are rewritten.
-    insert_batched(
-        tx,
-        "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, segment, renewal_date, arr_base_minor, \
-         contract_start, digest) ",
-        10,
-        " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, score = excluded.score, digest = excluded.digest",
-        &score_only,
-        |b, r| {
-            b.push_bind(r.id.clone())
-                .push_bind(now)
-                .push_bind(r.priority.at_risk)
-                .push_bind(r.priority.lane)
-                .push_bind(r.priority.score)
-                .push_bind(r.segment)
-                .push_bind(r.renewal)
-                .push_bind(r.arr)
-                .push_bind(r.contract_start)
-                .push_bind(r.digest);
-        },
-    )
-    .await?;
-    insert_batched(
-        tx,
-        "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, \
-         owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, churned, digest) ",
-        16,
-        " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
-         score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
-         owner_id = excluded.owner_id, segment = excluded.segment, \
-         renewal_date = excluded.renewal_date, severity_level = excluded.severity_level, arr_base_minor = excluded.arr_base_minor, \
-         contract_start = excluded.contract_start, churned = excluded.churned, digest = excluded.digest \
-         WHERE (account_priority.at_risk, account_priority.lane, account_priority.score, account_priority.category, \
-                account_priority.flagged, account_priority.open_ctas, account_priority.owner_id, account_priority.segment, \
-                account_priority.renewal_date, account_priority.severity_level, account_priority.arr_base_minor, \
-                account_priority.contract_start, account_priority.churned) \
-           IS NOT (excluded.at_risk, excluded.lane, excluded.score, excluded.category, excluded.flagged, excluded.open_ctas, \
-                excluded.owner_id, excluded.segment, excluded.renewal_date, excluded.severity_level, excluded.arr_base_minor, \
-                excluded.contract_start, excluded.churned)",
-        &whole,
-        |b, r| {
-            b.push_bind(r.id.clone())
-                .push_bind(now)
-                .push_bind(r.priority.at_risk)
-                .push_bind(r.priority.lane)
-                .push_bind(r.priority.score)
-                .push_bind(r.category.clone())
-                .push_bind(r.flagged)
-                .push_bind(r.open_ctas)
-                .push_bind(r.owner_id.clone())
-                .push_bind(r.segment)
-                .push_bind(r.renewal)
-                .push_bind(r.level)
-                .push_bind(r.arr)
-                .push_bind(r.contract_start)
-                .push_bind(r.churned)
-                .push_bind(r.digest);
-        },
-    )
-    .await?;
+    for (rows, tail) in [(score_only, SCORE_ONLY), (whole, WHOLE)] {
+        insert_batched(
+            tx,
+            "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, \
+             owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, churned, digest) ",
+            16,
+            tail,
+            &rows,
+            |b, r| {
+                b.push_bind(r.id.clone())
+                    .push_bind(now)
+                    .push_bind(r.priority.at_risk)
+                    .push_bind(r.priority.lane)
+                    .push_bind(r.priority.score)
+                    .push_bind(r.category.clone())
+                    .push_bind(r.flagged)
+                    .push_bind(r.open_ctas)
+                    .push_bind(r.owner_id.clone())
+                    .push_bind(r.segment)
+                    .push_bind(r.renewal)
+                    .push_bind(r.level)
+                    .push_bind(r.arr)
+                    .push_bind(r.contract_start)
+                    .push_bind(r.churned)
+                    .push_bind(r.digest);
+            },
+        )
+        .await?;
+    }
     insert_batched(
         tx,
         "INSERT INTO priority_explanations (account_id, explanation) ",

@@ -250,17 +250,11 @@ pub(crate) async fn score(
         lap = Instant::now();
     };
     let since = today - Duration::days(history::RECENT_DAYS);
-    let reader = store.clone();
-    let mut batches = crate::store::ahead::Ahead::new(
-        ids.chunks(batch).map(<[String]>::to_vec).collect(),
-        move |chunk: Vec<String>| {
-            let store = reader.clone();
-            async move {
-                let facts = facts::load(&store, &chunk, span, since).await?;
-                Ok((chunk, facts))
-            }
-        },
-    );
+    let mut batches =
+        crate::store::ahead::Ahead::over(store, &ids, batch, move |store, chunk| async move {
+            let facts = facts::load(&store, &chunk, span, since).await?;
+            Ok((chunk, facts))
+        });
     let mut done = 0;
     while let Some(read) = batches.next().await {
         let (chunk, mut facts) = read?;

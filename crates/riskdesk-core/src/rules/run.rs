@@ -563,17 +563,11 @@ async fn run_rules(
     let mut took = [std::time::Duration::ZERO; 4];
     let mut lap: Instant;
     // The next batch is read while this one is judged and written.
-    let reader = store.clone();
-    let mut batches = crate::store::ahead::Ahead::new(
-        ids.chunks(batch).map(<[String]>::to_vec).collect(),
-        move |chunk: Vec<String>| {
-            let store = reader.clone();
-            async move {
-                let read = load(&store, &chunk, span, today).await?;
-                Ok((chunk, read))
-            }
-        },
-    );
+    let mut batches =
+        crate::store::ahead::Ahead::over(store, &ids, batch, move |store, chunk| async move {
+            let read = load(&store, &chunk, span, today).await?;
+            Ok((chunk, read))
+        });
     while let Some(read) = {
         lap = Instant::now();
         batches.next().await

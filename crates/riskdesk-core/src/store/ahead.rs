@@ -7,7 +7,7 @@ use std::future::Future;
 
 use tokio::task::JoinHandle;
 
-use crate::{Error, Result};
+use crate::{Error, Result, Store};
 
 /// A batch's read: its ids and what was read for them.
 type Reading<T> = JoinHandle<Result<(Vec<String>, T)>>;
@@ -34,6 +34,19 @@ impl<T: Send + 'static> Ahead<T> {
             reading,
             start,
         }
+    }
+
+    /// `ids` in batches of `batch`, each read from `store` by `read`.
+    pub(crate) fn over<F, Fut>(store: &Store, ids: &[String], batch: usize, read: F) -> Self
+    where
+        F: Fn(Store, Vec<String>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(Vec<String>, T)>> + Send + 'static,
+    {
+        let store = store.clone();
+        Self::new(
+            ids.chunks(batch.max(1)).map(<[String]>::to_vec).collect(),
+            move |chunk| read(store.clone(), chunk),
+        )
     }
 
     /// The next batch's ids and what was read for them, starting the read of the one after.

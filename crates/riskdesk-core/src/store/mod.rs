@@ -3,8 +3,8 @@
 //! record each change in that same transaction.
 
 pub mod accounts;
-pub(crate) mod ahead;
 pub mod activity;
+pub(crate) mod ahead;
 pub mod people;
 pub(crate) mod reader;
 pub use reader::Span;
