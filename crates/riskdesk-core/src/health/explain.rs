@@ -121,7 +121,7 @@ pub async fn account_health(store: &Store, account_id: &str) -> Result<AccountHe
         ),
     };
     let changes = match (&current, previous) {
-        (Some(c), Some((_, p))) => scorecard::changes(&history::decode(p), &c.measures),
+        (Some(c), Some((_, p))) => scorecard::changes(&history::unpack(p), &c.measures),
         _ => Vec::new(),
     };
     let history: Vec<HistoryPoint> = stored

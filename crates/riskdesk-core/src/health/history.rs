@@ -115,7 +115,8 @@ fn num(v: f64, decimals: i32) -> String {
 }
 
 /// `su:0.41:82:12.35;ot:3:60:5.4;…`: kind, raw value, score and contribution; an empty
-/// field is "no data".
+/// field is "no data". History rows written before `pack` hold this form.
+#[cfg(test)]
 pub fn encode(measures: &[MeasureResult]) -> String {
     encode_with(measures, num)
 }
@@ -157,24 +158,113 @@ pub fn decode(text: &str) -> Vec<MeasureResult> {
             let raw = f.next().and_then(|v| v.parse::<f64>().ok());
             let score = f.next().and_then(|v| v.parse::<f64>().ok());
             let contribution = f.next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-            Some(MeasureResult {
-                kind,
-                label: kind.label().to_string(),
-                group: None,
-                weight: 0.0,
-                raw,
-                raw_display: raw.map_or_else(|| "no data".to_string(), |r| num(r, 3)),
-                evidence: String::new(),
-                score,
-                contribution,
-                source: if score.is_some() {
-                    ScoreSource::Data
-                } else {
-                    ScoreSource::Missing
-                },
-            })
+            Some(kept(kind, raw, score, contribution))
         })
         .collect()
+}
+
+/// A measure as history keeps it: numbers, with the label its kind has today.
+fn kept(
+    kind: MeasureKind,
+    raw: Option<f64>,
+    score: Option<f64>,
+    contribution: f64,
+) -> MeasureResult {
+    MeasureResult {
+        kind,
+        label: kind.label().to_string(),
+        group: None,
+        weight: 0.0,
+        raw,
+        raw_display: raw.map_or_else(|| "no data".to_string(), |r| num(r, 3)),
+        evidence: String::new(),
+        score,
+        contribution,
+        source: if score.is_some() {
+            ScoreSource::Data
+        } else {
+            ScoreSource::Missing
+        },
+    }
+}
+
+/// Marks the binary form; text rows (written before it) start with a letter.
+const PACKED: u8 = 1;
+
+/// History's stored form: per measure its kind's number, which values it has, and the
+/// raw value (thousandths), score (tenths) and contribution (hundredths) as variable-length
+/// integers: the rounding `encode` keeps, in ~8 bytes a measure instead of ~15.
+pub fn pack(measures: &[MeasureResult]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1 + measures.len() * 9);
+    out.push(PACKED);
+    for m in measures {
+        out.push(CODES.iter().position(|c| *c == code(m.kind)).unwrap_or(0) as u8);
+        out.push(u8::from(m.raw.is_some()) | (u8::from(m.score.is_some()) << 1));
+        for (v, scale) in [(m.raw, 1e3), (m.score, 1e1), (Some(m.contribution), 1e2)] {
+            if let Some(v) = v {
+                varint(&mut out, (v * scale).round() as i64);
+            }
+        }
+    }
+    out
+}
+
+/// Reads what history stores, in either form. A damaged or unknown part ends the list
+/// there, never an error: history is an explanation's past, not its present.
+pub fn unpack(stored: &[u8]) -> Vec<MeasureResult> {
+    let Some((&PACKED, mut rest)) = stored.split_first() else {
+        return std::str::from_utf8(stored).map(decode).unwrap_or_default();
+    };
+    let mut out = Vec::new();
+    while let [number, flags, tail @ ..] = rest {
+        rest = tail;
+        let Some(kind) = CODES.get(*number as usize).and_then(|c| from_code(c)) else {
+            break;
+        };
+        let mut next = |present: bool, scale: f64| -> Option<Option<f64>> {
+            if !present {
+                return Some(None);
+            }
+            let (v, tail) = unvarint(rest)?;
+            rest = tail;
+            Some(Some(v as f64 / scale))
+        };
+        let (Some(raw), Some(score), Some(Some(contribution))) = (
+            next(flags & 1 != 0, 1e3),
+            next(flags & 2 != 0, 1e1),
+            next(true, 1e2),
+        ) else {
+            break;
+        };
+        out.push(kept(kind, raw, score, contribution));
+    }
+    out
+}
+
+/// The measure codes by number, for `pack`: append only, never reorder.
+const CODES: [&str; 12] = [
+    "su", "au", "lf", "ka", "ot", "ta", "nl", "nt", "sh", "op", "er", "cs",
+];
+
+/// Zigzag LEB128: small magnitudes of either sign in one or two bytes.
+fn varint(out: &mut Vec<u8>, v: i64) {
+    let mut z = ((v << 1) ^ (v >> 63)) as u64;
+    while z >= 0x80 {
+        out.push((z as u8) | 0x80);
+        z >>= 7;
+    }
+    out.push(z as u8);
+}
+
+fn unvarint(bytes: &[u8]) -> Option<(i64, &[u8])> {
+    let mut z: u64 = 0;
+    for (i, b) in bytes.iter().enumerate().take(10) {
+        z |= u64::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return Some((((z >> 1) as i64) ^ -((z & 1) as i64), &bytes[i + 1..]));
+        }
+    }
+    None
 }
 
 /// Days since 1970-01-01: the recent series' compact day.
@@ -215,13 +305,13 @@ pub fn decode_recent(text: &str) -> Vec<(NaiveDate, f64)> {
 pub(crate) const DAYS: &str = "WITH RECURSIVE days(d) AS (SELECT MIN(day) FROM health_history \
      UNION ALL SELECT (SELECT MIN(day) FROM health_history WHERE day > days.d) FROM days WHERE days.d IS NOT NULL) ";
 
-/// One account's stored days, oldest first: (day, score, measures in `encode`'s form).
+/// One account's stored days, oldest first: (day, score, measures as stored, for `unpack`).
 pub(crate) async fn of_account(
     pool: &SqlitePool,
     account_id: &str,
-) -> Result<Vec<(NaiveDate, Option<f64>, String)>> {
+) -> Result<Vec<(NaiveDate, Option<f64>, Vec<u8>)>> {
     Ok(sqlx::query_as(&format!(
-        "{DAYS}SELECT h.day, h.score, h.measures FROM days CROSS JOIN health_history h \
+        "{DAYS}SELECT h.day, h.score, CAST(h.measures AS BLOB) FROM days CROSS JOIN health_history h \
          WHERE h.day = days.d AND h.account_id = ? ORDER BY h.day"
     ))
     .bind(account_id)
@@ -260,7 +350,8 @@ pub(crate) struct Entry<'a> {
     pub scorecard_version: i32,
     pub score: Option<f64>,
     pub band: Option<&'a str>,
-    pub measures: String,
+    /// `pack`'s form.
+    pub measures: Vec<u8>,
 }
 
 /// The small numbers history stores for scorecards, numbering any it has not seen.

@@ -86,7 +86,7 @@ pub(super) async fn write_snapshots(
             scorecard_version: o.health.scorecard_version,
             score: o.health.score,
             band: o.health.band.as_deref(),
-            measures: history::encode(&o.health.measures),
+            measures: history::pack(&o.health.measures),
         })
         .collect();
     history::write(tx, &entries, day).await

@@ -26,7 +26,7 @@ async fn state(pool: &SqlitePool) -> Vec<Vec<String>> {
         "SELECT account_id || ':' || COALESCE(score, '') || COALESCE(band, '') || COALESCE(severity_score, '') FROM account_health ORDER BY 1",
         "SELECT account_id || ':' || kind || severity || COALESCE(cleared_at, '') FROM signals ORDER BY 1",
         "SELECT account_id || ':' || type || reason || status FROM ctas ORDER BY 1",
-        "SELECT account_id || ':' || day || COALESCE(score, '') || measures FROM health_history ORDER BY 1",
+        "SELECT account_id || ':' || day || COALESCE(score, '') || hex(measures) FROM health_history ORDER BY 1",
         "SELECT account_id || ':' || body FROM timeline_entries ORDER BY 1",
         "SELECT id || ':' || stage || COALESCE(adopted_on, '') FROM accounts ORDER BY 1",
     ] {
