@@ -1,12 +1,14 @@
-//! Score history: one compact row per account per day, thinned with age.
+//! Score history: one compact row per account per day, thinned with age, clustered by
+//! day so a day's rows are an append.
 //!
 //! A history row keeps what a later reader needs to say what moved (the scorecard and
 //! its version, the score and band, and each measure's raw value, score and
-//! contribution) in a short text form; labels come from the measure kind when read. The
-//! current score's full explanation (raw values as a person reads them, evidence,
-//! override comments) lives on `account_health`, where it is replaced rather than kept
-//! every day. Trends and the health-drop signal read the account's recent scores from a
-//! short series on `account_health`, so scoring never scans the history table.
+//! contribution) in a short binary form (`pack`; rows from before it hold a text form,
+//! still read); labels come from the measure kind when read. The current score's full
+//! explanation (raw values as a person reads them, evidence, override comments) is built
+//! when read from the account's data. Trends and the health-drop signal read the
+//! account's recent scores from a short series in `health_state`, so scoring never scans
+//! the history table.
 
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
