@@ -290,7 +290,7 @@ pub async fn worklist(
             r.owner_name.as_deref().unwrap_or("unassigned")
         );
         if why {
-            let w = worklist::why(store.pool(), &r.account_id, today).await?;
+            let w = worklist::why(&store, &r.account_id, today).await?;
             for f in &w.explanation.factors {
                 println!(
                     "        {:<16} {:<44} ×{:.2} → {:.1}",
@@ -313,7 +313,7 @@ pub async fn triage(
     let today = Utc::now().date_naive();
     let (default_from, default_to) = triage::next_quarter(today);
     let (from, to) = (from.unwrap_or(default_from), to.unwrap_or(default_to));
-    let t = triage::renewals(store.pool(), from, to, None, today).await?;
+    let t = triage::renewals(&store, from, to, None, today).await?;
     if json {
         println!("{}", serde_json::to_string_pretty(&t)?);
         return Ok(());

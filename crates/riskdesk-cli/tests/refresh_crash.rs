@@ -81,7 +81,6 @@ async fn derived_state(db: &Path) -> Vec<(String, Vec<String>)> {
         "cta_tasks",
         "escalations",
         "account_priority",
-        "priority_explanations",
         "timeline_entries",
         "risk_daily",
         "refresh_pending",

@@ -219,26 +219,6 @@ pub(crate) fn renewal_words(days_to_renewal: i64) -> String {
     }
 }
 
-impl PriorityExplanation {
-    /// The stored explanation names the renewal day, not the days left (which would make
-    /// every account's explanation change, and be rewritten, every day): worded as of
-    /// `today` when read.
-    pub fn as_of(self, renewal: NaiveDate, today: NaiveDate) -> Self {
-        self.with_urgency(renewal_words((renewal - today).num_days()))
-    }
-
-    fn undated(self, renewal: NaiveDate) -> Self {
-        self.with_urgency(format!("renewal on {renewal}"))
-    }
-
-    fn with_urgency(mut self, input: String) -> Self {
-        if let Some(f) = self.factors.iter_mut().find(|f| f.factor == URGENCY) {
-            f.input = input;
-        }
-        self
-    }
-}
-
 /// The score and its explanation; pure, so ranking properties are tested directly.
 pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
     let mut factors = Vec::new();
@@ -448,14 +428,14 @@ struct Columns {
     churned: bool,
 }
 
-/// An account's priority with what the worklist filters on, and the explanation as JSON.
+/// An account's priority with what the worklist filters on (its explanation is computed
+/// when read: `explained`).
 struct Ranked {
     id: String,
     priority: Priority,
     category: Option<String>,
     flagged: bool,
     open_ctas: i64,
-    explanation: String,
     owner_id: Option<String>,
     segment: Segment,
     renewal: NaiveDate,
@@ -464,7 +444,7 @@ struct Ranked {
     contract_start: NaiveDate,
     churned: bool,
     digest: i64,
-    /// Only the score (and the explanation) moved since the stored rank.
+    /// Only the score moved since the stored rank.
     score_only: bool,
 }
 
@@ -589,30 +569,50 @@ fn read_inputs(
         .collect())
 }
 
-fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ranked> {
-    let segment = i.segment.unwrap_or(Segment::MidMarket);
-    let expansion = i.expansion.unwrap_or(ExpansionPotential::None);
-    let mut priority = compute(
+/// The account's priority on `today` from what was read of it.
+fn priority_of(c: &PriorityConfig, i: &Input, today: NaiveDate) -> Priority {
+    compute(
         c,
         &PriorityInput {
             severity: i.sev.unwrap_or(0.0),
             level: i.level.unwrap_or(Level::Low),
             arr: i.arr as f64 / 100.0,
             strategic: i.strategic,
-            expansion,
-            segment,
+            expansion: i.expansion.unwrap_or(ExpansionPotential::None),
+            segment: i.segment.unwrap_or(Segment::MidMarket),
             days_to_renewal: (i.renewal - today).num_days(),
             risk_ctas: i.risk as u32,
             expected_unavoidable: i.eu,
             avoidable: i.av,
         },
-    );
-    // Stored without today's count of days, so a new day rewrites only the ranks it moved
-    // (an urgency band crossed), not every explanation.
-    // Only its stored form is used from here: taken, not copied (100K a re-rank).
-    let explanation = std::mem::take(&mut priority.explanation).undated(i.renewal);
-    let explanation = serde_json::to_string(&explanation)
-        .map_err(|e| Error::invalid("priority", e.to_string()))?;
+    )
+}
+
+/// The priorities of `ids` on `today`, explanations included, computed from what the store
+/// holds now: what the last re-rank stored for them (it runs whenever their inputs
+/// change), so explanations need not be stored.
+pub(crate) async fn explained(
+    store: &Store,
+    ids: &[String],
+    today: NaiveDate,
+) -> Result<HashMap<String, Priority>> {
+    let c = config(store.pool()).await?;
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(BATCH) {
+        let slice = chunk.to_vec();
+        let inputs = store
+            .read(move |conn| read_inputs(conn, &slice, Span::List))
+            .await?;
+        for (id, input) in inputs {
+            out.insert(id, priority_of(&c, &input, today));
+        }
+    }
+    Ok(out)
+}
+
+fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ranked> {
+    let segment = i.segment.unwrap_or(Segment::MidMarket);
+    let priority = priority_of(c, &i, today);
     let category = i.category.map(|(_, _, c)| c);
     let digest = {
         use std::hash::{Hash, Hasher};
@@ -626,7 +626,7 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
             i.contract_start,
         )
             .hash(&mut h);
-        (i.churned, &explanation).hash(&mut h);
+        i.churned.hash(&mut h);
         h.finish() as i64
     };
     let mut ranked = Ranked {
@@ -635,7 +635,6 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
         category,
         flagged: i.flagged,
         open_ctas: i.open,
-        explanation,
         owner_id: i.owner_id,
         segment,
         renewal: i.renewal,
@@ -764,19 +763,7 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
         )
         .await?;
     }
-    insert_batched(
-        tx,
-        "INSERT INTO priority_explanations (account_id, explanation) ",
-        2,
-        // Only ranks that changed are written: a re-rank of an unchanged book writes nothing.
-        " ON CONFLICT(account_id) DO UPDATE SET explanation = excluded.explanation \
-         WHERE priority_explanations.explanation IS NOT excluded.explanation",
-        rows,
-        |b, r| {
-            b.push_bind(r.id.clone()).push_bind(r.explanation.clone());
-        },
-    )
-    .await
+    Ok(())
 }
 
 #[cfg(test)]

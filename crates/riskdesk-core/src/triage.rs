@@ -2,6 +2,7 @@
 //! medium risk, upsell candidates, healthy) and put in one work order — revenue at stake
 //! and urgency first, each account once, with the reason for its position.
 
+use crate::Store;
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
@@ -397,23 +398,24 @@ pub fn next_quarter(today: NaiveDate) -> (NaiveDate, NaiveDate) {
 
 /// The worklist's view of the renewals: points, open risk and how the points were made.
 async fn worklist_places(
-    pool: &SqlitePool,
+    store: &Store,
     ids: &[String],
+    today: NaiveDate,
 ) -> Result<std::collections::HashMap<String, WorklistPlace>> {
     let mut places = std::collections::HashMap::new();
+    let mut explained = crate::priority::explained(store, ids, today).await?;
     for chunk in ids.chunks(5_000) {
         let mut qb = sqlx::QueryBuilder::new(
-            "SELECT p.account_id, p.score, p.at_risk, e.explanation FROM account_priority p \
-             LEFT JOIN priority_explanations e ON e.account_id = p.account_id WHERE p.account_id",
+            "SELECT account_id, score, at_risk FROM account_priority WHERE account_id",
         );
         crate::store::in_list(&mut qb, chunk);
-        let rows: Vec<(String, f64, bool, Option<String>)> =
-            qb.build_query_as().fetch_all(pool).await?;
-        for (id, points, at_risk, explanation) in rows {
-            let how = explanation
-                .and_then(|e| serde_json::from_str::<crate::priority::PriorityExplanation>(&e).ok())
-                .map(|e| {
-                    let parts: Vec<String> = e
+        let rows: Vec<(String, f64, bool)> = qb.build_query_as().fetch_all(store.pool()).await?;
+        for (id, points, at_risk) in rows {
+            let how = explained
+                .remove(&id)
+                .map(|p| {
+                    let parts: Vec<String> = p
+                        .explanation
                         .factors
                         .iter()
                         .filter(|f| f.factor == "Severity" || (f.multiplier - 1.0).abs() > 1e-9)
@@ -470,12 +472,13 @@ type Row = (
 /// Triage of the accounts renewing between `from` and `to` (inclusive), optionally of one
 /// owner's or team's book.
 pub async fn renewals(
-    pool: &SqlitePool,
+    store: &Store,
     from: NaiveDate,
     to: NaiveDate,
     owner_ids: Option<&[String]>,
     today: NaiveDate,
 ) -> Result<Triage> {
+    let pool = store.pool();
     let mut qb = sqlx::QueryBuilder::new(
         "SELECT a.id, a.name, a.arr_base_minor, a.renewal_date, h.severity_level, h.severity_score, h.score, h.band, \
          u.active_users, u.licensed_seats, a.expansion_potential \
@@ -560,7 +563,7 @@ pub async fn renewals(
         .collect();
     let settings = settings(pool).await?;
     let mut t = triage(today, from, to, inputs, &settings);
-    let places = worklist_places(pool, &ids).await?;
+    let places = worklist_places(store, &ids, today).await?;
     compare_with_worklist(&mut t, &places);
     Ok(t)
 }

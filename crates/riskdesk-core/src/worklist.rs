@@ -1,5 +1,6 @@
 //! The worklist: accounts with open risk, ranked by priority, for me, my team or everyone.
 
+use crate::Store;
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
@@ -223,23 +224,24 @@ pub struct WhyHere {
     pub explanation: PriorityExplanation,
 }
 
-pub async fn why(pool: &SqlitePool, account_id: &str, today: NaiveDate) -> Result<WhyHere> {
-    let row: Option<(f64, bool, String, String, NaiveDate)> = sqlx::query_as(
-        "SELECT p.score, p.at_risk, p.lane, x.explanation, p.renewal_date FROM account_priority p \
-         JOIN priority_explanations x ON x.account_id = p.account_id WHERE p.account_id = ?",
-    )
-    .bind(account_id)
-    .fetch_optional(pool)
-    .await?;
-    let Some((score, at_risk, lane, json, renewal)) = row else {
-        return Err(Error::NotFound {
-            entity: "account priority",
-            id: account_id.to_string(),
-        });
+pub async fn why(store: &Store, account_id: &str, today: NaiveDate) -> Result<WhyHere> {
+    let ranked: Option<(f64, bool, String)> =
+        sqlx::query_as("SELECT score, at_risk, lane FROM account_priority WHERE account_id = ?")
+            .bind(account_id)
+            .fetch_optional(store.pool())
+            .await?;
+    let not_found = || Error::NotFound {
+        entity: "account priority",
+        id: account_id.to_string(),
     };
-    let explanation = serde_json::from_str::<PriorityExplanation>(&json)
-        .map_err(|e| Error::invalid("priority explanation", e.to_string()))?
-        .as_of(renewal, today);
+    let (score, at_risk, lane) = ranked.ok_or_else(not_found)?;
+    // The explanation is computed from the same inputs the rank was (a re-rank follows
+    // every change to them); the ranked numbers are the stored ones.
+    let explanation = crate::priority::explained(store, &[account_id.to_string()], today)
+        .await?
+        .remove(account_id)
+        .ok_or_else(not_found)?
+        .explanation;
     Ok(WhyHere {
         score,
         at_risk,
@@ -396,17 +398,17 @@ mod tests {
             .await
             .is_err());
 
-        let w = why(store.pool(), &all.rows[0].account_id, today)
+        let w = why(&store, &all.rows[0].account_id, today)
             .await
             .expect("why");
         assert_eq!(w.explanation.factors.len(), 5);
-        // The days to renewal are worded as of the day asked, from the stored renewal day.
+        // The days to renewal are worded as of the day asked.
         let days = (all.rows[0].renewal_date - today).num_days();
         let urgency = &w.explanation.factors[3];
         assert_eq!(urgency.factor, "Urgency");
         assert_eq!(urgency.input, crate::priority::renewal_words(days));
         let later = why(
-            store.pool(),
+            &store,
             &all.rows[0].account_id,
             today + chrono::Duration::days(3),
         )

@@ -39,7 +39,7 @@ pub async fn worklist_page(
 #[specta::specta]
 pub async fn why_here(state: State<'_, AppState>, account_id: String) -> AppResult<WhyHere> {
     let id = parse_id("account_id", &account_id)?;
-    Ok(worklist::why(state.store.pool(), &id, today()).await?)
+    Ok(worklist::why(&state.store, &id, today()).await?)
 }
 
 /// The owners whose books a scope covers: None for everyone.
@@ -80,7 +80,7 @@ pub async fn renewal_triage(
         });
     }
     let owners = owners(&state, scope).await?;
-    Ok(triage::renewals(state.store.pool(), from, to, owners.as_deref(), today()).await?)
+    Ok(triage::renewals(&state.store, from, to, owners.as_deref(), today()).await?)
 }
 
 /// How triage orders upsells against risk.

@@ -314,12 +314,12 @@ async fn a_new_day_rewrites_only_the_ranks_whose_urgency_band_it_crossed() {
     refresh(&store, None, today).await.expect("rank");
     let read = || async {
         let rows: Vec<(String, String, NaiveDate)> = sqlx::query_as(
-            "SELECT x.account_id, x.explanation, p.renewal_date FROM priority_explanations x \
-             JOIN account_priority p ON p.account_id = x.account_id ORDER BY x.account_id",
+            "SELECT account_id, concat_ws('|', printf('%.12f', score), digest, computed_at), renewal_date \
+             FROM account_priority ORDER BY account_id",
         )
         .fetch_all(store.pool())
         .await
-        .expect("explanations");
+        .expect("ranks");
         rows
     };
     let before = read().await;
@@ -392,8 +392,7 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
         let rows: Vec<String> = sqlx::query_scalar(
             "SELECT concat_ws('|', p.account_id, at_risk, lane, printf('%.12f', score), category, flagged, \
              open_ctas, owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, \
-             churned, digest, x.explanation) FROM account_priority p \
-             JOIN priority_explanations x ON x.account_id = p.account_id ORDER BY p.account_id",
+             churned, digest) FROM account_priority p ORDER BY p.account_id",
         )
         .fetch_all(store.pool())
         .await
@@ -431,7 +430,7 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
     );
     refresh(&store, None, day).await.expect("rank");
     let in_parts = read().await;
-    for table in ["account_priority", "priority_explanations"] {
+    for table in ["account_priority"] {
         sqlx::query(&format!("DELETE FROM {table}"))
             .execute(store.pool())
             .await
@@ -458,4 +457,52 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
     assert!(
         count("SELECT COUNT(*) + 0 * length(?) FROM account_priority WHERE churned = 1").await >= 1
     );
+}
+
+/// A rank's explanation is computed when read, from the inputs the rank was: for every
+/// account of a worked book, on the day and the next, it adds up to the stored rank, with
+/// the stored lane and open risk, and words the renewal as of the day read.
+#[tokio::test]
+async fn explanations_computed_when_read_add_up_to_the_stored_rank() {
+    let (_dir, store) = crate::store::testing::worked_book(300, 5, 0).await;
+    let today = crate::store::testing::test_day();
+    for day in [today, today + chrono::Duration::days(1)] {
+        refresh(&store, None, day).await.expect("rank");
+        let rows: Vec<(String, f64, bool, String, NaiveDate)> = sqlx::query_as(
+            "SELECT account_id, score, at_risk, lane, renewal_date FROM account_priority ORDER BY account_id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("ranks");
+        let ids: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+        let explained = explained(&store, &ids, day).await.expect("explained");
+        assert_eq!(explained.len(), 300);
+        for (id, score, at_risk, lane, renewal) in rows {
+            let p = &explained[&id];
+            assert_eq!(
+                (p.score, p.at_risk, p.lane),
+                (score, at_risk, lane.as_str()),
+                "{id}"
+            );
+            let last = p.explanation.factors.last().expect("factors");
+            assert!(
+                (last.points - score).abs() < 1e-9,
+                "{id}: {last:?} vs {score}"
+            );
+            let urgency = p
+                .explanation
+                .factors
+                .iter()
+                .find(|f| f.factor == "Urgency")
+                .expect("urgency");
+            assert_eq!(
+                urgency.input,
+                renewal_words((renewal - day).num_days()),
+                "{id}"
+            );
+            assert!(
+                !p.explanation.lane_reason.is_empty() && !p.explanation.at_risk_reason.is_empty()
+            );
+        }
+    }
 }

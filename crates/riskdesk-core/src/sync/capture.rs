@@ -117,7 +117,6 @@ mod tests {
     const LOCAL_ONLY: &[(&str, &str, &str)] = &[
         ("account_health", "*", "derived: each device scores the accounts whose data it holds"),
         ("account_priority", "*", "derived: ranks are recomputed on every device"),
-        ("priority_explanations", "*", "derived with the ranks"),
         ("health_history", "*", "derived score history"),
         ("history_scorecards", "*", "numbers for scorecards in the device's own history"),
         ("health_state", "*", "derived: what scoring carries from day to day"),

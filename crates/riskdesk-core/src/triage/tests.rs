@@ -364,15 +364,9 @@ async fn groups_come_from_the_accounts_state_not_from_open_ctas() {
         risk_ctas > 0,
         "the book should have risk CTAs on accounts that are not High"
     );
-    let t = renewals(
-        store.pool(),
-        today,
-        today + Duration::days(365),
-        None,
-        today,
-    )
-    .await
-    .expect("triage");
+    let t = renewals(&store, today, today + Duration::days(365), None, today)
+        .await
+        .expect("triage");
     let levels: std::collections::HashMap<String, (Option<String>, bool)> = sqlx::query_as::<_, (String, Option<String>, bool)>(
         "SELECT a.id, h.severity_level, EXISTS (SELECT 1 FROM signals s WHERE s.account_id = a.id AND s.cleared_at IS NULL AND s.kind = 'nps_detractor') \
          FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id",
