@@ -244,6 +244,12 @@ enum Command {
         #[arg(long, value_parser = parse_text::<ExportFormat>)]
         format: Option<ExportFormat>,
     },
+    /// Return a store's free pages to the disk (after an upgrade or large deletes); takes
+    /// about as long as copying the file, and that much free space while it runs
+    Compact {
+        #[arg(long)]
+        db: PathBuf,
+    },
     /// Write a synthetic book as CRM-style CSV exports (accounts.csv, usage.csv).
     SampleCsv {
         #[arg(long, default_value_t = 1_000)]
@@ -407,6 +413,7 @@ async fn main() -> Result<()> {
             db,
             format,
         } => data::export(db, &view, path, format).await,
+        Command::Compact { db } => compact(&db).await,
         Command::SampleCsv {
             accounts,
             usage_rows,
@@ -425,6 +432,23 @@ async fn main() -> Result<()> {
     };
     store::close_all().await;
     result
+}
+
+async fn compact(db: &std::path::Path) -> Result<()> {
+    let size = || std::fs::metadata(db).map_or(0, |m| m.len());
+    let store = store::existing(db).await?;
+    let before = size();
+    let started = Instant::now();
+    store.compact().await?;
+    store.close().await;
+    println!(
+        "Compacted {}: {} MB -> {} MB in {:.1} s",
+        db.display(),
+        before / 1_000_000,
+        size() / 1_000_000,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
 }
 
 async fn demo(

@@ -129,6 +129,7 @@ fn commands_refuse_a_store_that_is_not_there() {
         vec!["ctas"],
         vec!["rules", "export"],
         vec!["people", "list"],
+        vec!["compact"],
     ] {
         let out = riskdesk(&args, &typo);
         assert!(!out.status.success(), "{args:?} succeeded");
@@ -198,4 +199,17 @@ fn a_command_leaves_the_store_whole_in_its_one_file() {
         .cloned()
         .expect("rule");
     assert_eq!(detractor["enabled"], false, "{detractor}");
+}
+
+#[test]
+fn compacting_a_store_keeps_what_it_holds() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("book.db");
+    demo(&db);
+    ok(riskdesk(&["rules", "disable", "NPS detractor"], &db));
+    let before = ok(riskdesk(&["rules", "export"], &db));
+    let said = ok(riskdesk(&["compact"], &db));
+    assert!(said.starts_with("Compacted "), "{said}");
+    assert!(said.contains(" MB -> "), "{said}");
+    assert_eq!(ok(riskdesk(&["rules", "export"], &db)), before);
 }

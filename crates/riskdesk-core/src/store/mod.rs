@@ -139,6 +139,17 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// Rewrites the store file without its free pages. Deleted rows, dropped tables and an
+    /// upgrade that rebuilt a table (history by day) leave pages SQLite reuses but never
+    /// returns to the disk; this returns them. It takes as long as copying the file and
+    /// briefly needs that much free space again, so it is a command a person runs, never
+    /// automatic.
+    pub async fn compact(&self) -> Result<()> {
+        self.reader.close();
+        sqlx::query("VACUUM").execute(&self.pool).await?;
+        Ok(())
+    }
+
     /// Names of the applied migrations, oldest first.
     pub async fn applied_migrations(&self) -> Result<Vec<String>> {
         let rows: Vec<(String,)> = sqlx::query_as(

@@ -646,3 +646,48 @@ async fn a_closed_store_leaves_no_write_ahead_log() {
         .expect("read copy");
     assert_eq!(copied, 50);
 }
+
+/// Compacting returns the pages deleted rows left to the disk and keeps every row.
+#[tokio::test]
+async fn compacting_returns_free_pages_and_keeps_the_data() {
+    let (dir, store) = crate::store::testing::temp_store().await;
+    let big = "x".repeat(4_000);
+    for i in 0..2_000 {
+        sqlx::query("INSERT INTO local_settings (key, value) VALUES (?, ?)")
+            .bind(format!("k{i}"))
+            .bind(&big)
+            .execute(store.pool())
+            .await
+            .expect("insert");
+    }
+    sqlx::query("DELETE FROM local_settings WHERE key <> 'k7'")
+        .execute(store.pool())
+        .await
+        .expect("delete");
+    let pages = |sql: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            let n: i64 = sqlx::query_scalar(sql).fetch_one(&pool).await.expect(sql);
+            n
+        }
+    };
+    let free_before = pages("PRAGMA freelist_count").await;
+    let count_before = pages("PRAGMA page_count").await;
+    assert!(free_before > 1_000, "{free_before} free pages");
+    // A bulk read left its connection open: compacting still runs.
+    let kept: i64 = store
+        .read(|c| c.query_row("SELECT count(*) FROM local_settings", [], |r| r.get(0)))
+        .await
+        .expect("read");
+    assert_eq!(kept, 1);
+    store.compact().await.expect("compact");
+    assert_eq!(pages("PRAGMA freelist_count").await, 0);
+    assert!(pages("PRAGMA page_count").await < count_before - 1_000);
+    let value: String = sqlx::query_scalar("SELECT value FROM local_settings WHERE key = 'k7'")
+        .fetch_one(store.pool())
+        .await
+        .expect("kept row");
+    assert_eq!(value, big);
+    store.close().await;
+    drop(dir);
+}
