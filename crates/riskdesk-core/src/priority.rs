@@ -412,7 +412,6 @@ struct Input {
 /// A rank's stored columns besides the score: when none moved, a re-rank sets only the
 /// score. (SQLite rewrites every index on every column an UPDATE sets, changed or not;
 /// a new day moves nearly every score through the days to renewal and little else.)
-#[derive(PartialEq, Debug)]
 struct Columns {
     at_risk: bool,
     lane: String,
@@ -449,21 +448,21 @@ struct Ranked {
 }
 
 impl Ranked {
-    fn columns(&self) -> Columns {
-        Columns {
-            at_risk: self.priority.at_risk,
-            lane: self.priority.lane.to_string(),
-            category: self.category.clone(),
-            flagged: self.flagged,
-            open_ctas: self.open_ctas,
-            owner_id: self.owner_id.clone(),
-            segment: self.segment.as_str().to_string(),
-            renewal: self.renewal,
-            level: self.level.map(|l| l.as_str().to_string()),
-            arr: self.arr,
-            contract_start: self.contract_start,
-            churned: self.churned,
-        }
+    /// Whether the stored rank holds these columns (compared in place: a re-rank asks
+    /// this of every account).
+    fn has_columns(&self, s: &Columns) -> bool {
+        s.at_risk == self.priority.at_risk
+            && s.lane == self.priority.lane
+            && s.category == self.category
+            && s.flagged == self.flagged
+            && s.open_ctas == self.open_ctas
+            && s.owner_id == self.owner_id
+            && s.segment == self.segment.as_str()
+            && s.renewal == self.renewal
+            && s.level.as_deref() == self.level.map(Level::as_str)
+            && s.arr == self.arr
+            && s.contract_start == self.contract_start
+            && s.churned == self.churned
     }
 }
 
@@ -645,7 +644,7 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
         digest,
         score_only: false,
     };
-    ranked.score_only = i.stored.is_some_and(|s| s == ranked.columns());
+    ranked.score_only = i.stored.as_ref().is_some_and(|s| ranked.has_columns(s));
     Ok(ranked)
 }
 

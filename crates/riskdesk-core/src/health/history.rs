@@ -83,26 +83,33 @@ pub async fn save_retention(store: &Store, r: &HistoryRetention) -> Result<()> {
     Ok(tx.commit().await?)
 }
 
-/// A short, stable code per measure kind: history rows outlive any renaming.
+/// A short, stable code per measure kind (history rows outlive any renaming), and by
+/// its position the number `pack` stores: append only, never reorder.
+const CODES: [(MeasureKind, &str); 12] = [
+    (MeasureKind::SeatUtilization, "su"),
+    (MeasureKind::ActiveUserTrend, "au"),
+    (MeasureKind::LoginFrequency, "lf"),
+    (MeasureKind::KeyFeatureAdoption, "ka"),
+    (MeasureKind::OpenTickets, "ot"),
+    (MeasureKind::TicketAge, "ta"),
+    (MeasureKind::NpsLatest, "nl"),
+    (MeasureKind::NpsTrend, "nt"),
+    (MeasureKind::Stakeholders, "sh"),
+    (MeasureKind::OnboardingProgress, "op"),
+    (MeasureKind::EngagementRecency, "er"),
+    (MeasureKind::CsmSentiment, "cs"),
+];
+
+fn number(kind: MeasureKind) -> usize {
+    CODES.iter().position(|(k, _)| *k == kind).unwrap_or(0)
+}
+
 fn code(kind: MeasureKind) -> &'static str {
-    match kind {
-        MeasureKind::SeatUtilization => "su",
-        MeasureKind::ActiveUserTrend => "au",
-        MeasureKind::LoginFrequency => "lf",
-        MeasureKind::KeyFeatureAdoption => "ka",
-        MeasureKind::OpenTickets => "ot",
-        MeasureKind::TicketAge => "ta",
-        MeasureKind::NpsLatest => "nl",
-        MeasureKind::NpsTrend => "nt",
-        MeasureKind::Stakeholders => "sh",
-        MeasureKind::OnboardingProgress => "op",
-        MeasureKind::EngagementRecency => "er",
-        MeasureKind::CsmSentiment => "cs",
-    }
+    CODES[number(kind)].1
 }
 
 fn from_code(c: &str) -> Option<MeasureKind> {
-    MeasureKind::ALL.iter().copied().find(|k| code(*k) == c)
+    CODES.iter().find(|(_, code)| *code == c).map(|(k, _)| *k)
 }
 
 /// Shortest text that reads back within the rounding a person can see.
@@ -200,7 +207,7 @@ pub fn pack(measures: &[MeasureResult]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + measures.len() * 9);
     out.push(PACKED);
     for m in measures {
-        out.push(CODES.iter().position(|c| *c == code(m.kind)).unwrap_or(0) as u8);
+        out.push(number(m.kind) as u8);
         out.push(u8::from(m.raw.is_some()) | (u8::from(m.score.is_some()) << 1));
         for (v, scale) in [(m.raw, 1e3), (m.score, 1e1), (Some(m.contribution), 1e2)] {
             if let Some(v) = v {
@@ -220,7 +227,7 @@ pub fn unpack(stored: &[u8]) -> Vec<MeasureResult> {
     let mut out = Vec::new();
     while let [number, flags, tail @ ..] = rest {
         rest = tail;
-        let Some(kind) = CODES.get(*number as usize).and_then(|c| from_code(c)) else {
+        let Some(&(kind, _)) = CODES.get(*number as usize) else {
             break;
         };
         let mut next = |present: bool, scale: f64| -> Option<Option<f64>> {
@@ -242,11 +249,6 @@ pub fn unpack(stored: &[u8]) -> Vec<MeasureResult> {
     }
     out
 }
-
-/// The measure codes by number, for `pack`: append only, never reorder.
-const CODES: [&str; 12] = [
-    "su", "au", "lf", "ka", "ot", "ta", "nl", "nt", "sh", "op", "er", "cs",
-];
 
 /// Zigzag LEB128: small magnitudes of either sign in one or two bytes.
 fn varint(out: &mut Vec<u8>, v: i64) {

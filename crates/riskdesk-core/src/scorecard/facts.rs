@@ -274,13 +274,12 @@ fn read(
 
     // A fresh book's history was written before its first current score. Accounts with a
     // state row (even an empty series: never scored) need no look at the table.
-    let without: Vec<String> = by_id
+    let mut without: Vec<String> = by_id
         .iter()
         .filter(|(_, f)| f.digest.is_none())
         .map(|(id, _)| id.clone())
         .collect();
     if !without.is_empty() {
-        let mut without = without;
         without.sort_unstable();
         // Most of the batch (a fresh book): its own span is a range per stored day.
         let list = Accounts::new(&without, Span::List);
@@ -291,11 +290,12 @@ fn read(
         };
         let mut found: HashMap<String, Vec<(NaiveDate, f64)>> = HashMap::new();
         crate::health::history::scores_since(conn, over, history_since, |id, day, score| {
+            // As the recent series keeps it, so either source gives the same trend.
+            let point = (day, (score * 100.0).round() / 100.0);
             if let Some(points) = found.get_mut(id) {
-                // As the recent series keeps it, so either source gives the same trend.
-                points.push((day, (score * 100.0).round() / 100.0));
+                points.push(point);
             } else if by_id.get(id).is_some_and(|f| f.digest.is_none()) {
-                found.insert(id.to_string(), vec![(day, (score * 100.0).round() / 100.0)]);
+                found.insert(id.to_string(), vec![point]);
             }
         })?;
         for (id, points) in found {
