@@ -27,7 +27,7 @@ impl Reader {
     }
 
     fn open(path: &Path) -> rusqlite::Result<Connection> {
-        let conn = Connection::open_with_flags(
+        let mut conn = Connection::open_with_flags(
             path,
             OpenFlags::SQLITE_OPEN_READ_ONLY
                 | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -36,6 +36,11 @@ impl Reader {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.execute_batch("PRAGMA cache_size = -65536; PRAGMA temp_store = memory;")?;
         conn.set_prepared_statement_cache_capacity(64);
+        // Statements are traced only when someone listens (the index test does): SQLite
+        // formats each traced statement, which a bulk read should not pay for otherwise.
+        if tracing::enabled!(target: "riskdesk_core::read", tracing::Level::TRACE) {
+            conn.trace(Some(traced));
+        }
         Ok(conn)
     }
 
@@ -64,6 +69,10 @@ impl Reader {
         let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
         *guard = None;
     }
+}
+
+fn traced(sql: &str) {
+    tracing::trace!(target: "riskdesk_core::read", sql);
 }
 
 fn read_error(path: &Path, source: rusqlite::Error) -> Error {
