@@ -29,6 +29,8 @@ pub struct AppState {
 pub fn specta_builder() -> tauri_specta::Builder<tauri::Wry> {
     tauri_specta::Builder::<tauri::Wry>::new().commands(tauri_specta::collect_commands![
         commands::app_info,
+        commands::store_size,
+        commands::compact_store,
         commands::show_logs,
         updates::check_for_update,
         notices::notify_settings,

@@ -204,6 +204,8 @@ describe("Riskdesk desktop app", () => {
     const label = (await target.getText()).split(" — ")[0];
     await target.click();
     await eventually(async () => (await (await find(driver, "current-user")).getText()).includes(label), "header did not follow the new user");
+    // The store's size comes from the store itself.
+    assert.match(await (await find(driver, "store-size")).getText(), /^\d+(\.\d+)? (KB|MB|GB)$/);
     await screenshot(driver, "06-settings");
   });
 

@@ -59,6 +59,8 @@ import type {
   TimelineItem,
   TimelineKind,
   AppInfo,
+  Compaction,
+  StoreSize,
   UpdateCheck,
   NotifySettings,
   Currency,
@@ -198,6 +200,8 @@ export type {
   AccountSort,
   AppError,
   AppInfo,
+  Compaction,
+  StoreSize,
   UpdateCheck,
   NotifySettings,
   Contact,
@@ -234,6 +238,10 @@ export function describeError(e: AppError): string {
 
 export interface Backend {
   appInfo(): Promise<AppInfo>;
+  /** The store file's size and what compacting would give back. */
+  storeSize(): Promise<StoreSize>;
+  /** Returns the store's free pages to the disk. */
+  compactStore(): Promise<Compaction>;
   /** Opens the log directory in the file manager; returns it. */
   showLogs(): Promise<string>;
   checkForUpdate(): Promise<UpdateCheck>;
@@ -356,6 +364,8 @@ async function unwrap<T>(call: Promise<Result<T>>): Promise<T> {
 
 export const tauriBackend: Backend = {
   appInfo: () => unwrap(commands.appInfo()),
+  storeSize: () => unwrap(commands.storeSize()),
+  compactStore: () => unwrap(commands.compactStore()),
   showLogs: () => unwrap(commands.showLogs()),
   checkForUpdate: () => unwrap(commands.checkForUpdate()),
   notifySettings: () => unwrap(commands.notifySettings()),

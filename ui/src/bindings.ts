@@ -16,6 +16,29 @@ async appInfo() : Promise<Result<AppInfo, AppError>> {
 }
 },
 /**
+ * The store file's size and what compacting would give back (Settings › You).
+ */
+async storeSize() : Promise<Result<StoreSize, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("store_size") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
+ * Returns the store's free pages to the disk (after a history retention change or an
+ * upgrade that rebuilt a table).
+ */
+async compactStore() : Promise<Result<Compaction, AppError>> {
+    try {
+    return { status: "ok", data: await TAURI_INVOKE("compact_store") };
+} catch (e) {
+    if(e instanceof Error) throw e;
+    else return { status: "error", error: e  as any };
+}
+},
+/**
  * Opens the log directory in the system's file manager ("Show logs"); returns it.
  */
 async showLogs() : Promise<Result<string, AppError>> {
@@ -1143,6 +1166,10 @@ status: CtaStatus | null; flagged_only: boolean;
  */
 search: string | null }
 export type CockpitRow = { cta: Cta; account_name: string; arr_base_minor: number; owner_name: string | null; tasks_total: number; tasks_done: number; severity_level: Level | null }
+/**
+ * What compacting did.
+ */
+export type Compaction = { before: StoreSize; after: StoreSize; millis: number }
 export type Compare = "lt" | "le" | "gt" | "ge" | "eq"
 /**
  * A condition over one account; groups nest.
@@ -1858,6 +1885,14 @@ export type Startup =
  * A new store: explore the demo book, or start empty.
  */
 { kind: "choose" } | { kind: "ready" } | { kind: "failed"; message: string }
+/**
+ * The store file's size (its write-ahead log aside).
+ */
+export type StoreSize = { bytes: number; 
+/**
+ * Bytes of free pages: what compacting returns to the disk.
+ */
+free_bytes: number }
 /**
  * What one sync did.
  */

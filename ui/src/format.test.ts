@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daysUntil, formatMoney, npsCategory, parseDate, relativeDays } from "./format";
+import { daysUntil, formatBytes, formatMoney, npsCategory, parseDate, relativeDays } from "./format";
 
 describe("formatMoney", () => {
   it("turns minor units into major units per currency", () => {
@@ -30,5 +30,15 @@ describe("dates", () => {
 describe("npsCategory", () => {
   it("uses the standard bands", () => {
     expect([0, 6, 7, 8, 9, 10].map(npsCategory)).toEqual(["detractor", "detractor", "passive", "passive", "promoter", "promoter"]);
+  });
+});
+
+describe("formatBytes", () => {
+  it("shows a size in the unit a file manager would", () => {
+    expect(formatBytes(1_290_000_000)).toBe("1.29 GB");
+    expect(formatBytes(27_000_000_000)).toBe("27 GB");
+    expect(formatBytes(368_400_000)).toBe("368 MB");
+    expect(formatBytes(12_400)).toBe("12 KB");
+    expect(formatBytes(10)).toBe("1 KB");
   });
 });

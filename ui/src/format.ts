@@ -93,6 +93,13 @@ export function npsCategory(score: number): "detractor" | "passive" | "promoter"
 }
 
 /** Today's UTC calendar date as 'YYYY-MM-DD', the form date inputs and the store use. */
+/** "1.3 GB", "512 MB", "12 KB": a file's size in decimal units, as file managers show it. */
+export function formatBytes(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(bytes >= 1e10 ? 0 : 2)} GB`;
+  if (bytes >= 1e6) return `${Math.round(bytes / 1e6)} MB`;
+  return `${Math.max(1, Math.round(bytes / 1e3))} KB`;
+}
+
 export function todayIso(now: Date = new Date()): string {
   return now.toISOString().slice(0, 10);
 }

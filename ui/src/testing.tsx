@@ -18,6 +18,12 @@ export function user(partial: Partial<User> & Pick<User, "name" | "role">): User
 export function fakeBackend(overrides: Partial<Backend> = {}): Backend {
   return {
     appInfo: vi.fn(async () => ({ version: "0.1.0", database_path: "/tmp/riskdesk.db", accounts: 0, log_dir: "/tmp/logs" })),
+    storeSize: vi.fn(async () => ({ bytes: 52_428_800, free_bytes: 0 })),
+    compactStore: vi.fn(async () => ({
+      before: { bytes: 52_428_800, free_bytes: 0 },
+      after: { bytes: 52_428_800, free_bytes: 0 },
+      millis: 10,
+    })),
     showLogs: vi.fn(async () => "/tmp/logs"),
     checkForUpdate: vi.fn(async () => ({ current: "0.1.0", server: null, available: null })),
     installUpdate: vi.fn(async () => {}),

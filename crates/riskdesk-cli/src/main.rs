@@ -435,18 +435,15 @@ async fn main() -> Result<()> {
 }
 
 async fn compact(db: &std::path::Path) -> Result<()> {
-    let size = || std::fs::metadata(db).map_or(0, |m| m.len());
     let store = store::existing(db).await?;
-    let before = size();
-    let started = Instant::now();
-    store.compact().await?;
+    let done = store.compact().await?;
     store.close().await;
     println!(
         "Compacted {}: {} MB -> {} MB in {:.1} s",
         db.display(),
-        before / 1_000_000,
-        size() / 1_000_000,
-        started.elapsed().as_secs_f64()
+        done.before.bytes / 1_000_000,
+        done.after.bytes / 1_000_000,
+        done.millis as f64 / 1000.0
     );
     Ok(())
 }

@@ -108,6 +108,23 @@ pub async fn app_info(app: tauri::AppHandle, state: State<'_, AppState>) -> AppR
     })
 }
 
+/// The store file's size and what compacting would give back (Settings › You).
+#[tauri::command]
+#[specta::specta]
+pub async fn store_size(state: State<'_, AppState>) -> AppResult<riskdesk_core::store::StoreSize> {
+    Ok(state.store.size().await?)
+}
+
+/// Returns the store's free pages to the disk (after a history retention change or an
+/// upgrade that rebuilt a table).
+#[tauri::command]
+#[specta::specta]
+pub async fn compact_store(
+    state: State<'_, AppState>,
+) -> AppResult<riskdesk_core::store::Compaction> {
+    Ok(state.store.compact().await?)
+}
+
 fn log_dir(app: &tauri::AppHandle) -> AppResult<std::path::PathBuf> {
     use tauri::Manager;
     app.path().app_log_dir().map_err(|e| AppError::Store {

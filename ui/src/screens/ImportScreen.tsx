@@ -5,6 +5,7 @@ import { useCallback, useEffect, useState } from "react";
 import type { Analysis, FieldMapping, ImportKind, ImportLogEntry, ImportMode, ImportProgress, ImportReport, OwnerMapping } from "../backend";
 import { ProgressBar } from "../components/ProgressBar";
 import { useApp } from "../context";
+import { formatBytes } from "../format";
 import { UnknownOwners } from "./UnknownOwners";
 
 const KINDS: Array<{ kind: ImportKind; label: string; about: string }> = [
@@ -300,7 +301,7 @@ function ColumnsStep({
   };
   const missing = analysis.fields.filter((f) => f.required && !column(f.key));
   const set = (field: string, col: string | null) => onChange(mapping.map((m) => (m.field === field ? { ...m, column: col } : m)));
-  const size = analysis.size_bytes >= 1_048_576 ? `${(analysis.size_bytes / 1_048_576).toFixed(1)} MB` : `${Math.max(1, Math.round(analysis.size_bytes / 1024))} KB`;
+  const size = formatBytes(analysis.size_bytes);
   return (
     <section className="card import-card" data-testid="import-columns">
       <div className="card-head">

@@ -63,3 +63,37 @@ describe("Settings › Recompute", () => {
     expect(((await screen.findByTestId("notify-due_today")) as HTMLInputElement).checked).toBe(false);
   });
 });
+
+describe("Settings › You › About this store", () => {
+  it("offers to compact only when there is free space, and says what compacting gave back", async () => {
+    const storeSize = vi.fn(async () => ({ bytes: 2_700_000_000, free_bytes: 1_330_000_000 }));
+    const compactStore = vi.fn(async () => ({
+      before: { bytes: 2_700_000_000, free_bytes: 1_330_000_000 },
+      after: { bytes: 1_370_000_000, free_bytes: 0 },
+      millis: 9_600,
+    }));
+    render(
+      <WithApp backend={fakeBackend({ storeSize, compactStore })}>
+        <SettingsScreen onUserChange={() => {}} initialTab="you" />
+      </WithApp>,
+    );
+    expect((await screen.findByTestId("store-space")).textContent).toContain("1.33 GB of it is free space");
+    expect(screen.getByTestId("store-size").textContent).toBe("2.70 GB");
+    fireEvent.click(screen.getByTestId("store-compact"));
+    const result = await screen.findByTestId("store-compacted");
+    expect(result.textContent).toBe("Compacted from 2.70 GB to 1.37 GB in 9.6 s.");
+    expect(compactStore).toHaveBeenCalledTimes(1);
+    expect(screen.getByTestId("store-size").textContent).toBe("1.37 GB");
+    expect(screen.queryByTestId("store-compact")).toBeNull();
+  });
+
+  it("shows the size without a compact button when nothing is free", async () => {
+    render(
+      <WithApp backend={fakeBackend()}>
+        <SettingsScreen onUserChange={() => {}} initialTab="you" />
+      </WithApp>,
+    );
+    expect((await screen.findByTestId("store-size")).textContent).toBe("52 MB");
+    expect(screen.queryByTestId("store-compact")).toBeNull();
+  });
+});

@@ -1,6 +1,8 @@
 import { useEffect, useState } from "react";
 import type {
   AppInfo,
+  Compaction,
+  StoreSize,
   HistoryRetention,
   RecomputeProgress,
   RecomputeSummary,
@@ -14,7 +16,7 @@ import type {
 import { ScorecardEditor } from "./ScorecardEditor";
 import { CategorySettings, EscalationSettings, PrioritySettings } from "./PrioritySettings";
 import { describeUser, useApp } from "../context";
-import { roleLabel } from "../format";
+import { formatBytes, roleLabel } from "../format";
 import { groupUsers } from "../components/UserPicker";
 import { SyncSettings } from "../components/Sync";
 import { PeopleSettings } from "./PeopleSettings";
@@ -418,7 +420,59 @@ function YouSettings({ onUserChange }: { onUserChange: (u: User) => void }) {
             <dd>{info.accounts.toLocaleString("en-US")}</dd>
           </dl>
         )}
+        <StoreSpace />
       </section>
     </>
+  );
+}
+
+/** The store's size on disk, and compacting it when deleted history left free space. */
+function StoreSpace() {
+  const { backend, reportError } = useApp();
+  const [size, setSize] = useState<StoreSize | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [done, setDone] = useState<Compaction | null>(null);
+
+  useEffect(() => {
+    backend.storeSize().then(setSize).catch(reportError);
+  }, [backend, reportError]);
+
+  const compact = async () => {
+    setBusy(true);
+    try {
+      const c = await backend.compactStore();
+      setDone(c);
+      setSize(c.after);
+    } catch (e) {
+      reportError(e);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  if (!size) return null;
+  return (
+    <div className="store-space" data-testid="store-space">
+      <p>
+        Size on disk: <strong data-testid="store-size">{formatBytes(size.bytes)}</strong>
+        {size.free_bytes > 0 && <> — {formatBytes(size.free_bytes)} of it is free space left by deleted history.</>}
+      </p>
+      {size.free_bytes > 0 && (
+        <>
+          <p className="muted">
+            Compacting gives the free space back to the disk. It takes about as long as copying the file, needs that much
+            free disk space while it runs, and Riskdesk waits for it.
+          </p>
+          <button className="button secondary" onClick={compact} disabled={busy} data-testid="store-compact">
+            {busy ? "Compacting…" : "Compact the store"}
+          </button>
+        </>
+      )}
+      {done && (
+        <p className="ok" data-testid="store-compacted">
+          Compacted from {formatBytes(done.before.bytes)} to {formatBytes(done.after.bytes)} in {(done.millis / 1000).toFixed(1)} s.
+        </p>
+      )}
+    </div>
   );
 }

@@ -15,7 +15,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{ConnectOptions, Connection, QueryBuilder, Sqlite, SqlitePool};
 
 use crate::{Error, Result};
 
@@ -144,10 +144,38 @@ impl Store {
     /// returns to the disk; this returns them. It takes as long as copying the file and
     /// briefly needs that much free space again, so it is a command a person runs, never
     /// automatic.
-    pub async fn compact(&self) -> Result<()> {
+    pub async fn compact(&self) -> Result<Compaction> {
+        let before = self.size().await?;
+        let started = std::time::Instant::now();
         self.reader.close();
-        sqlx::query("VACUUM").execute(&self.pool).await?;
-        Ok(())
+        // Its own connection: a VACUUM is slow by nature, and sqlx would warn of it as a
+        // slow statement in the user's log.
+        let options = (*self.pool.connect_options())
+            .clone()
+            .log_slow_statements(log::LevelFilter::Off, Duration::from_secs(1));
+        let mut conn = options.connect().await?;
+        let vacuumed = sqlx::query("VACUUM").execute(&mut conn).await;
+        conn.close().await?;
+        vacuumed?;
+        Ok(Compaction {
+            before,
+            after: self.size().await?,
+            millis: i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX),
+        })
+    }
+
+    /// How big the store file is and how much of it compacting would give back.
+    pub async fn size(&self) -> Result<StoreSize> {
+        let (page_size, pages, free): (i64, i64, i64) = sqlx::query_as(
+            "SELECT page_size, page_count, freelist_count \
+             FROM pragma_page_size, pragma_page_count, pragma_freelist_count",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(StoreSize {
+            bytes: page_size * pages,
+            free_bytes: page_size * free,
+        })
     }
 
     /// Names of the applied migrations, oldest first.
@@ -159,6 +187,24 @@ impl Store {
         .await?;
         Ok(rows.into_iter().map(|(d,)| d).collect())
     }
+}
+
+/// The store file's size (its write-ahead log aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct StoreSize {
+    pub bytes: i64,
+    /// Bytes of free pages: what compacting returns to the disk.
+    pub free_bytes: i64,
+}
+
+/// What compacting did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct Compaction {
+    pub before: StoreSize,
+    pub after: StoreSize,
+    pub millis: i64,
 }
 
 /// Inserts `rows` in batched multi-row statements. Batches of equal size produce the same

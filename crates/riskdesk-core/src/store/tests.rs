@@ -680,9 +680,15 @@ async fn compacting_returns_free_pages_and_keeps_the_data() {
         .await
         .expect("read");
     assert_eq!(kept, 1);
-    store.compact().await.expect("compact");
+    let size = store.size().await.expect("size");
+    assert_eq!(size.free_bytes, free_before * 4096);
+    let done = store.compact().await.expect("compact");
+    assert_eq!(done.before, size);
     assert_eq!(pages("PRAGMA freelist_count").await, 0);
     assert!(pages("PRAGMA page_count").await < count_before - 1_000);
+    assert_eq!(done.after, store.size().await.expect("size"));
+    assert_eq!(done.after.free_bytes, 0);
+    assert!(done.after.bytes <= size.bytes - size.free_bytes);
     let value: String = sqlx::query_scalar("SELECT value FROM local_settings WHERE key = 'k7'")
         .fetch_one(store.pool())
         .await
