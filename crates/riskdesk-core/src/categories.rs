@@ -118,17 +118,8 @@ pub async fn save(
             .await
             .map_err(|e| unique_name(e, &name))?;
             if old != name {
-                sqlx::query("UPDATE ctas SET category = ?, updated_at = ? WHERE category = ?")
-                    .bind(&name)
-                    .bind(Utc::now())
-                    .bind(&old)
-                    .execute(&mut *tx)
-                    .await?;
-                sqlx::query("UPDATE account_priority SET category = ? WHERE category = ?")
-                    .bind(&name)
-                    .bind(&old)
-                    .execute(&mut *tx)
-                    .await?;
+                crate::cta::rename_category(&mut tx, &old, &name).await?;
+                crate::priority::rename_category(&mut tx, &old, &name).await?;
             }
             id.to_string()
         }

@@ -296,17 +296,7 @@ pub async fn apply(tx: &mut Tx, moves: &[StageMove], today: NaiveDate) -> Result
             .collect()
     };
     for m in moves {
-        sqlx::query(
-            "UPDATE accounts SET stage = ?, \
-             stage_since = CASE WHEN stage IS ? THEN stage_since ELSE ? END, adopted_on = ? WHERE id = ?",
-        )
-        .bind(m.to)
-        .bind(m.to)
-        .bind(today)
-        .bind(m.adopted_on)
-        .bind(&m.account_id)
-        .execute(&mut **tx)
-        .await?;
+        crate::store::accounts::set_stage(tx, &m.account_id, m.to, m.adopted_on, today).await?;
         // An adoption day recorded without a move needs no entry of its own.
         if !scored.contains(&m.account_id) || m.from == m.to {
             continue;

@@ -198,3 +198,16 @@ pub fn nps_category(score: i32) -> &'static str {
         _ => "promoter",
     }
 }
+
+/// A person to add or update, matched by CRM id, else by email.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "specta", derive(specta::Type))]
+pub struct NewPerson {
+    pub name: String,
+    pub email: String,
+    pub role: Option<Role>,
+    pub title: Option<String>,
+    pub team: Option<String>,
+    pub salesforce_id: Option<String>,
+    pub hubspot_id: Option<String>,
+}

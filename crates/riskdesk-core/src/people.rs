@@ -6,13 +6,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
 use crate::import::RowError;
+pub use crate::model::NewPerson;
 use crate::model::Role;
-use crate::{new_id, Error, Result, Store};
+use crate::store::people::{write_person as write, Written};
+use crate::{Error, Result, Store};
 
 /// A person as the People list shows them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, sqlx::FromRow)]
@@ -29,19 +30,6 @@ pub struct Person {
     pub hubspot_id: Option<String>,
     /// Accounts this person owns.
     pub accounts: i64,
-}
-
-/// A person to add or update, matched by CRM id, else by email.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "specta", derive(specta::Type))]
-pub struct NewPerson {
-    pub name: String,
-    pub email: String,
-    pub role: Option<Role>,
-    pub title: Option<String>,
-    pub team: Option<String>,
-    pub salesforce_id: Option<String>,
-    pub hubspot_id: Option<String>,
 }
 
 const LIST: &str = "SELECT u.id, u.name, u.email, u.role, u.title, t.name AS team, u.active = 1 AS active, \
@@ -95,113 +83,6 @@ fn problems(p: &NewPerson) -> Vec<(&'static str, String)> {
     out
 }
 
-/// What writing a person did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Written {
-    Inserted,
-    Updated,
-    Unchanged,
-}
-
-async fn team_id(tx: &mut crate::store::Tx, name: &str) -> Result<String> {
-    if let Some(id) = sqlx::query_scalar("SELECT id FROM teams WHERE name = ? COLLATE NOCASE")
-        .bind(name.trim())
-        .fetch_optional(&mut **tx)
-        .await?
-    {
-        return Ok(id);
-    }
-    let id = new_id();
-    sqlx::query("INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)")
-        .bind(&id)
-        .bind(name.trim())
-        .bind(Utc::now())
-        .execute(&mut **tx)
-        .await?;
-    Ok(id)
-}
-
-type Existing = (
-    String,
-    String,
-    String,
-    Role,
-    String,
-    Option<String>,
-    Option<String>,
-    Option<String>,
-);
-
-/// Inserts or updates one person, field by field: what the file leaves out is kept.
-async fn write(tx: &mut crate::store::Tx, p: &NewPerson) -> Result<Written> {
-    let email = p.email.trim().to_lowercase();
-    let found: Option<Existing> = sqlx::query_as(
-        "SELECT id, name, email, role, title, team_id, salesforce_id, hubspot_id FROM users \
-         WHERE (salesforce_id IS NOT NULL AND salesforce_id = ?) OR (hubspot_id IS NOT NULL AND hubspot_id = ?) \
-         OR lower(email) = ? ORDER BY (lower(email) = ?) LIMIT 1",
-    )
-    .bind(p.salesforce_id.as_deref())
-    .bind(p.hubspot_id.as_deref())
-    .bind(&email)
-    .bind(&email)
-    .fetch_optional(&mut **tx)
-    .await?;
-    let team = match p.team.as_deref().filter(|t| !t.trim().is_empty()) {
-        Some(t) => Some(team_id(tx, t).await?),
-        None => None,
-    };
-    match found {
-        None => {
-            sqlx::query(
-                "INSERT INTO users (id, name, email, role, title, team_id, created_at, salesforce_id, hubspot_id) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(new_id())
-            .bind(p.name.trim())
-            .bind(&email)
-            .bind(p.role.unwrap_or(Role::Csm))
-            .bind(p.title.as_deref().unwrap_or("").trim())
-            .bind(team)
-            .bind(Utc::now())
-            .bind(p.salesforce_id.as_deref())
-            .bind(p.hubspot_id.as_deref())
-            .execute(&mut **tx)
-            .await?;
-            Ok(Written::Inserted)
-        }
-        Some((id, name, old_email, role, title, old_team, sf, hs)) => {
-            let next = (
-                p.name.trim().to_string(),
-                email.clone(),
-                p.role.unwrap_or(role),
-                p.title
-                    .as_deref()
-                    .map_or(title.clone(), |t| t.trim().to_string()),
-                team.or(old_team.clone()),
-                p.salesforce_id.clone().or(sf.clone()),
-                p.hubspot_id.clone().or(hs.clone()),
-            );
-            if next == (name, old_email, role, title, old_team, sf, hs) {
-                return Ok(Written::Unchanged);
-            }
-            sqlx::query(
-                "UPDATE users SET name = ?, email = ?, role = ?, title = ?, team_id = ?, salesforce_id = ?, hubspot_id = ? WHERE id = ?",
-            )
-            .bind(next.0)
-            .bind(next.1)
-            .bind(next.2)
-            .bind(next.3)
-            .bind(next.4)
-            .bind(next.5)
-            .bind(next.6)
-            .bind(id)
-            .execute(&mut **tx)
-            .await?;
-            Ok(Written::Updated)
-        }
-    }
-}
-
 /// Adds a person (or updates the one with that email or CRM id).
 pub async fn add(store: &Store, p: &NewPerson) -> Result<Person> {
     if let Some((field, reason)) = problems(p).into_iter().next() {
@@ -232,12 +113,7 @@ pub async fn find(pool: &SqlitePool, id_or_email: &str) -> Result<Person> {
 pub async fn set_active(store: &Store, id_or_email: &str, active: bool) -> Result<Person> {
     let person = find(store.pool(), id_or_email).await?;
     let mut tx = store.write().await?;
-    sqlx::query("UPDATE users SET active = ? WHERE id = ? AND active <> ?")
-        .bind(active)
-        .bind(&person.id)
-        .bind(active)
-        .execute(&mut *tx)
-        .await?;
+    crate::store::people::set_active(&mut tx, &person.id, active).await?;
     tx.commit().await?;
     find(store.pool(), &person.id).await
 }

@@ -731,6 +731,16 @@ const WHOLE: &str = " ON CONFLICT(account_id) DO UPDATE SET computed_at = exclud
             excluded.owner_id, excluded.segment, excluded.renewal_date, excluded.severity_level, excluded.arr_base_minor, \
             excluded.contract_start, excluded.churned)";
 
+/// A renamed risk category, in the ranks that name it (no rank moves).
+pub(crate) async fn rename_category(tx: &mut Tx, old: &str, new: &str) -> Result<()> {
+    sqlx::query("UPDATE account_priority SET category = ? WHERE category = ?")
+        .bind(new)
+        .bind(old)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Result<()> {
     let (score_only, whole): (Vec<&Ranked>, Vec<&Ranked>) = rows.iter().partition(|r| r.score_only);
     for (rows, tail) in [(score_only, SCORE_ONLY), (whole, WHOLE)] {

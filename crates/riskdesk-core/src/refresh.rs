@@ -228,10 +228,7 @@ async fn changed_since_full(store: &Store, key: &str) -> Result<Option<Vec<Strin
 /// (`riskdesk score --full`).
 pub async fn forget_full(store: &Store) -> Result<()> {
     let mut tx = store.write().await?;
-    sqlx::query("DELETE FROM local_settings WHERE key = ?")
-        .bind(FULL_KEY)
-        .execute(&mut *tx)
-        .await?;
+    crate::store::settings::remove(&mut tx, &[FULL_KEY]).await?;
     tx.commit().await?;
     Ok(())
 }

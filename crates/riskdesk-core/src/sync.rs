@@ -198,10 +198,7 @@ pub async fn adopt_old_token(store: &Store, vault: &Vault) -> Result<()> {
     if let Some(token) = settings::get(store.pool(), OLD_TOKEN).await? {
         vault.save(&token)?;
         let mut tx = store.write().await?;
-        sqlx::query("DELETE FROM local_settings WHERE key = ?")
-            .bind(OLD_TOKEN)
-            .execute(&mut *tx)
-            .await?;
+        settings::remove(&mut tx, &[OLD_TOKEN]).await?;
         tx.commit().await?;
     }
     Ok(())
@@ -226,10 +223,7 @@ pub async fn connect(
             .bind(crate::new_id())
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM local_settings WHERE key = ?")
-            .bind(CURSOR)
-            .execute(&mut *tx)
-            .await?;
+        settings::remove(&mut tx, &[CURSOR]).await?;
         tx.commit().await?;
     }
     start_recording(store, share).await?;
@@ -237,10 +231,7 @@ pub async fn connect(
     let mut tx = store.write().await?;
     settings::set(&mut tx, SERVER_URL, server_url).await?;
     settings::set(&mut tx, EMAIL, email).await?;
-    sqlx::query("DELETE FROM local_settings WHERE key = ?")
-        .bind(LAST_ERROR)
-        .execute(&mut *tx)
-        .await?;
+    settings::remove(&mut tx, &[LAST_ERROR]).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -249,11 +240,7 @@ pub async fn connect(
 pub async fn disconnect(store: &Store, vault: &Vault) -> Result<()> {
     vault.clear()?;
     let mut tx = store.write().await?;
-    sqlx::query("DELETE FROM local_settings WHERE key IN (?, ?)")
-        .bind(OLD_TOKEN)
-        .bind(LAST_ERROR)
-        .execute(&mut *tx)
-        .await?;
+    settings::remove(&mut tx, &[OLD_TOKEN, LAST_ERROR]).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -267,10 +254,7 @@ pub async fn note_attempt(
     match outcome {
         Ok(_) => {
             settings::set(&mut tx, LAST_SYNCED, &chrono::Utc::now().to_rfc3339()).await?;
-            sqlx::query("DELETE FROM local_settings WHERE key = ?")
-                .bind(LAST_ERROR)
-                .execute(&mut *tx)
-                .await?;
+            settings::remove(&mut tx, &[LAST_ERROR]).await?;
         }
         Err(e) => settings::set(&mut tx, LAST_ERROR, e).await?,
     }

@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
-use crate::model::TimelineKind;
-use crate::store::Tx;
+use crate::model::{TimelineEntry, TimelineKind};
+use crate::store::{insert_batched, Tx};
 use crate::{new_id, Error, Result};
 
 /// A timeline entry as the account page and CTA detail show it.
@@ -105,6 +105,65 @@ pub async fn system_event(
         None,
         body,
         cta_id,
+    )
+    .await
+}
+
+/// One system event on the timeline.
+pub(crate) struct SystemEvent<'a> {
+    pub account_id: &'a str,
+    pub cta_id: Option<&'a str>,
+    pub body: String,
+}
+
+/// Records many system events at once (a rule run's new CTAs and their notes), now.
+pub(crate) async fn system_events(tx: &mut Tx, events: &[SystemEvent<'_>]) -> Result<()> {
+    let now = Utc::now();
+    insert_batched(
+        tx,
+        "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body, cta_id) ",
+        7,
+        "",
+        events,
+        |b, e| {
+            b.push_bind(new_id())
+                .push_bind(e.account_id.to_string())
+                .push_bind(TimelineKind::System)
+                .push_bind(now)
+                .push_bind(None::<String>)
+                .push_bind(e.body.clone())
+                .push_bind(e.cta_id.map(str::to_string));
+        },
+    )
+    .await
+}
+
+/// Writes entries as they are (the synthetic book's history): new ones inserted,
+/// existing ones updated.
+pub async fn upsert(tx: &mut Tx, entries: &[TimelineEntry]) -> Result<()> {
+    for e in entries {
+        if e.body.trim().is_empty() {
+            return Err(Error::invalid(
+                format!("timeline entry {}.body", e.id),
+                "must not be empty",
+            ));
+        }
+    }
+    insert_batched(
+        tx,
+        "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body) ",
+        6,
+        " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, occurred_at = excluded.occurred_at, \
+         author_id = excluded.author_id, body = excluded.body",
+        entries,
+        |b, e| {
+            b.push_bind(e.id.clone())
+                .push_bind(e.account_id.clone())
+                .push_bind(e.kind)
+                .push_bind(e.occurred_at)
+                .push_bind(e.author_id.clone())
+                .push_bind(e.body.clone());
+        },
     )
     .await
 }

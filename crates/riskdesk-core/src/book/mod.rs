@@ -408,7 +408,7 @@ pub async fn load(
         activity::upsert_usage(&mut tx, &rows.usage).await?;
         activity::upsert_tickets(&mut tx, &rows.tickets).await?;
         activity::upsert_nps(&mut tx, &rows.nps).await?;
-        activity::upsert_timeline(&mut tx, &rows.timeline).await?;
+        crate::timeline::upsert(&mut tx, &rows.timeline).await?;
         summary.accounts += rows.accounts.len();
         summary.contacts += rows.contacts.len();
         summary.usage_weeks += rows.usage.len();

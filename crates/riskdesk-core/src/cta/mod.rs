@@ -201,7 +201,7 @@ pub async fn create_many(
         .iter()
         .filter(|(id, ..)| inserted.contains(*id))
         .collect();
-    let events: Vec<(String, &str, &str, String)> = made
+    let events: Vec<timeline::SystemEvent> = made
         .iter()
         .map(|(id, n, _)| {
             let by = if n.rule_id.is_some() {
@@ -209,36 +209,19 @@ pub async fn create_many(
             } else {
                 "by hand"
             };
-            (
-                new_id(),
-                n.account_id.as_str(),
-                id.as_str(),
-                format!(
+            timeline::SystemEvent {
+                account_id: n.account_id.as_str(),
+                cta_id: Some(id.as_str()),
+                body: format!(
                     "CTA opened {by}: {} ({} priority {})",
                     n.reason.trim(),
                     n.priority,
                     n.cta_type
                 ),
-            )
+            }
         })
         .collect();
-    insert_batched(
-        tx,
-        "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body, cta_id) ",
-        7,
-        "",
-        &events,
-        |b, (id, account, cta, body)| {
-            b.push_bind(id.clone())
-                .push_bind(account.to_string())
-                .push_bind("system")
-                .push_bind(now)
-                .push_bind(None::<String>)
-                .push_bind(body.clone())
-                .push_bind(cta.to_string());
-        },
-    )
-    .await?;
+    timeline::system_events(tx, &events).await?;
     let tasks: Vec<(String, &str, i64, &str, NaiveDate)> = made
         .iter()
         .flat_map(|(id, n, _)| {
@@ -369,6 +352,44 @@ pub async fn create_manual(store: &Store, m: &ManualCta, today: NaiveDate) -> Re
 }
 
 /// Closes a live CTA with an outcome, and says so on the account's timeline.
+/// A renamed risk category, on every CTA filed under it.
+/// Hands live CTAs to new owners (a rule run following an account's new owner).
+pub(crate) async fn reassign(tx: &mut Tx, to: &[(String, Option<String>)]) -> Result<()> {
+    for (cta, owner) in to {
+        sqlx::query("UPDATE ctas SET owner_id = ?, updated_at = ? WHERE id = ?")
+            .bind(owner)
+            .bind(Utc::now())
+            .bind(cta)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Wakes snoozed CTAs before their day (their rule fired again, worse).
+pub(crate) async fn wake(tx: &mut Tx, ids: &[String]) -> Result<()> {
+    for id in ids {
+        sqlx::query(
+            "UPDATE ctas SET status = 'open', snoozed_until = NULL, updated_at = ? WHERE id = ?",
+        )
+        .bind(Utc::now())
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
+}
+
+pub(crate) async fn rename_category(tx: &mut Tx, old: &str, new: &str) -> Result<()> {
+    sqlx::query("UPDATE ctas SET category = ?, updated_at = ? WHERE category = ?")
+        .bind(new)
+        .bind(Utc::now())
+        .bind(old)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
 pub async fn close(tx: &mut Tx, id: &str, outcome: &str) -> Result<()> {
     if !OUTCOMES.contains(&outcome) {
         return Err(Error::invalid(

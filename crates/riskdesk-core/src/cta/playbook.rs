@@ -145,6 +145,33 @@ pub(crate) async fn seed_default_playbooks(tx: &mut crate::store::Tx) -> Result<
     Ok(())
 }
 
+/// Inserts or replaces a playbook; a name another playbook has is refused.
+pub(crate) async fn write_playbook(tx: &mut crate::store::Tx, p: &Playbook) -> Result<()> {
+    let json =
+        serde_json::to_string(&p.tasks).map_err(|e| Error::invalid("playbook", e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO playbooks (id, name, description, kind, tasks, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
+         ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description, kind = excluded.kind, \
+         tasks = excluded.tasks, updated_at = excluded.updated_at",
+    )
+    .bind(&p.id)
+    .bind(&p.name)
+    .bind(&p.description)
+    .bind(&p.kind)
+    .bind(json)
+    .bind(chrono::Utc::now())
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| match e {
+        sqlx::Error::Database(d) if d.is_unique_violation() => Error::invalid(
+            "playbook.name",
+            format!("another playbook is called {}", p.name),
+        ),
+        other => other.into(),
+    })?;
+    Ok(())
+}
+
 /// Every playbook, the defaults first written when the store has none.
 pub async fn playbooks(store: &Store) -> Result<Vec<Playbook>> {
     let rows: Vec<(String, String, String, String, String)> =

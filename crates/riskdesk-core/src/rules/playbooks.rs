@@ -2,8 +2,6 @@
 //! playbook takes its rules along in the same transaction (and CTAs, which carry a
 //! playbook's tasks, need not know about rules).
 
-use chrono::Utc;
-
 use crate::cta::{task, Playbook, PlaybookTask};
 use crate::store::Store;
 use crate::{new_id, Error, Result};
@@ -48,9 +46,14 @@ pub async fn save_playbook(store: &Store, id: Option<&str>, p: &Playbook) -> Res
         .iter()
         .map(|t| task(t.title.trim(), t.due_in_days))
         .collect();
-    let json =
-        serde_json::to_string(&tasks).map_err(|e| Error::invalid("playbook", e.to_string()))?;
     let id = id.map(str::to_string).unwrap_or_else(new_id);
+    let playbook = Playbook {
+        id: id.clone(),
+        name: name.to_string(),
+        description: p.description.trim().to_string(),
+        kind: p.kind.clone(),
+        tasks,
+    };
     let mut tx = store.write().await?;
     let old_name: Option<String> = sqlx::query_scalar("SELECT name FROM playbooks WHERE id = ?")
         .bind(&id)
@@ -59,31 +62,7 @@ pub async fn save_playbook(store: &Store, id: Option<&str>, p: &Playbook) -> Res
     if let Some(old) = old_name.filter(|old| old != name) {
         super::run::rename_playbook(&mut tx, &old, name).await?;
     }
-    sqlx::query(
-        "INSERT INTO playbooks (id, name, description, kind, tasks, updated_at) VALUES (?, ?, ?, ?, ?, ?) \
-         ON CONFLICT(id) DO UPDATE SET name = excluded.name, description = excluded.description, kind = excluded.kind, \
-         tasks = excluded.tasks, updated_at = excluded.updated_at",
-    )
-    .bind(&id)
-    .bind(name)
-    .bind(p.description.trim())
-    .bind(&p.kind)
-    .bind(json)
-    .bind(Utc::now())
-    .execute(&mut *tx)
-    .await
-    .map_err(|e| match e {
-        sqlx::Error::Database(d) if d.is_unique_violation() => {
-            Error::invalid("playbook.name", format!("another playbook is called {name}"))
-        }
-        other => other.into(),
-    })?;
+    crate::cta::write_playbook(&mut tx, &playbook).await?;
     tx.commit().await?;
-    Ok(Playbook {
-        id,
-        name: name.to_string(),
-        description: p.description.trim().to_string(),
-        kind: p.kind.clone(),
-        tasks,
-    })
+    Ok(playbook)
 }

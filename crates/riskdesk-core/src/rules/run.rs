@@ -848,52 +848,26 @@ async fn run_rules(
             continue;
         }
         let mut tx = store.write().await?;
-        for (cta, owner) in &handing {
-            sqlx::query("UPDATE ctas SET owner_id = ?, updated_at = ? WHERE id = ?")
-                .bind(owner)
-                .bind(Utc::now())
-                .bind(cta)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for id in &reopening {
-            sqlx::query("UPDATE ctas SET status = 'open', snoozed_until = NULL, updated_at = ? WHERE id = ?")
-                .bind(Utc::now())
-                .bind(id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        cta::reassign(&mut tx, &handing).await?;
+        cta::wake(&mut tx, &reopening).await?;
         for (id, outcome) in &closing {
             cta::close(&mut tx, id, outcome).await?;
         }
         if !opening.is_empty() {
             let landed = cta::create_many(&mut tx, &opening, today).await?;
-            let now = Utc::now();
-            let notes: Vec<(String, &str, &str)> = opening
+            let notes: Vec<crate::timeline::SystemEvent> = opening
                 .iter()
                 .zip(&opening_notes)
                 .filter(|((i, _), _)| landed.contains(i))
                 .filter_map(|((_, n), note)| {
-                    note.as_deref()
-                        .map(|t| (new_id(), n.account_id.as_str(), t))
+                    note.as_deref().map(|t| crate::timeline::SystemEvent {
+                        account_id: n.account_id.as_str(),
+                        cta_id: None,
+                        body: t.to_string(),
+                    })
                 })
                 .collect();
-            crate::store::insert_batched(
-                &mut tx,
-                "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body) ",
-                6,
-                "",
-                &notes,
-                |b, (nid, account, text)| {
-                    b.push_bind(nid.clone())
-                        .push_bind(account.to_string())
-                        .push_bind("system")
-                        .push_bind(now)
-                        .push_bind(None::<String>)
-                        .push_bind(text.to_string());
-                },
-            )
-            .await?;
+            crate::timeline::system_events(&mut tx, &notes).await?;
             for (i, n) in &opening {
                 if landed.contains(i) {
                     touched.insert(n.account_id.clone());

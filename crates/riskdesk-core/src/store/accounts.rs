@@ -173,6 +173,29 @@ pub async fn finish_bulk_load(tx: &mut Tx, load: BulkLoad) -> Result<()> {
 const ACCOUNT_COLUMNS: &str = "id, name, arr_minor, currency, segment, stage, contract_start, \
     renewal_date, owner_id, strategic, expansion_potential, industry, region, crm_id, created_at, updated_at";
 
+/// An account's lifecycle stage (and the day it was reached, when it moved) and the day
+/// it adopted, if it has.
+pub(crate) async fn set_stage(
+    tx: &mut Tx,
+    id: &str,
+    stage: Stage,
+    adopted_on: Option<NaiveDate>,
+    today: NaiveDate,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE accounts SET stage = ?, \
+         stage_since = CASE WHEN stage IS ? THEN stage_since ELSE ? END, adopted_on = ? WHERE id = ?",
+    )
+    .bind(stage)
+    .bind(stage)
+    .bind(today)
+    .bind(adopted_on)
+    .bind(id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 pub async fn get_account(pool: &SqlitePool, id: &str) -> Result<Account> {
     sqlx::query_as(&format!(
         "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = ?"

@@ -3,7 +3,7 @@
 use sqlx::SqlitePool;
 
 use super::{insert_batched, Tx};
-use crate::model::{Contact, ContactStatus, NpsResponse, Ticket, TimelineEntry, UsageWeek};
+use crate::model::{Contact, ContactStatus, NpsResponse, Ticket, UsageWeek};
 use crate::{Error, Result};
 
 pub async fn upsert_contacts(tx: &mut Tx, contacts: &[Contact]) -> Result<()> {
@@ -131,34 +131,6 @@ pub async fn upsert_nps(tx: &mut Tx, responses: &[NpsResponse]) -> Result<()> {
                 .push_bind(r.comment.clone())
                 .push_bind(r.responded_on)
                 .push_bind(r.external_id.clone());
-        },
-    )
-    .await
-}
-
-pub async fn upsert_timeline(tx: &mut Tx, entries: &[TimelineEntry]) -> Result<()> {
-    for e in entries {
-        if e.body.trim().is_empty() {
-            return Err(Error::invalid(
-                format!("timeline entry {}.body", e.id),
-                "must not be empty",
-            ));
-        }
-    }
-    insert_batched(
-        tx,
-        "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body) ",
-        6,
-        " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, occurred_at = excluded.occurred_at, \
-         author_id = excluded.author_id, body = excluded.body",
-        entries,
-        |b, e| {
-            b.push_bind(e.id.clone())
-                .push_bind(e.account_id.clone())
-                .push_bind(e.kind)
-                .push_bind(e.occurred_at)
-                .push_bind(e.author_id.clone())
-                .push_bind(e.body.clone());
         },
     )
     .await

@@ -3,8 +3,10 @@
 use sqlx::SqlitePool;
 
 use super::{insert_batched, Tx};
-use crate::model::{Team, User};
-use crate::{Error, Result};
+use chrono::Utc;
+
+use crate::model::{NewPerson, Role, Team, User};
+use crate::{new_id, Error, Result};
 
 pub async fn upsert_teams(tx: &mut Tx, teams: &[Team]) -> Result<()> {
     insert_batched(
@@ -91,4 +93,122 @@ pub async fn team_member_ids(pool: &SqlitePool, user_id: &str) -> Result<Vec<Str
     .bind(user_id)
     .fetch_all(pool)
     .await?)
+}
+
+/// What writing a person did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Written {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+async fn team_id(tx: &mut Tx, name: &str) -> Result<String> {
+    if let Some(id) = sqlx::query_scalar("SELECT id FROM teams WHERE name = ? COLLATE NOCASE")
+        .bind(name.trim())
+        .fetch_optional(&mut **tx)
+        .await?
+    {
+        return Ok(id);
+    }
+    let id = new_id();
+    sqlx::query("INSERT INTO teams (id, name, created_at) VALUES (?, ?, ?)")
+        .bind(&id)
+        .bind(name.trim())
+        .bind(Utc::now())
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+type Existing = (
+    String,
+    String,
+    String,
+    Role,
+    String,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Inserts or updates one person, field by field: what the file leaves out is kept.
+pub(crate) async fn write_person(tx: &mut Tx, p: &NewPerson) -> Result<Written> {
+    let email = p.email.trim().to_lowercase();
+    let found: Option<Existing> = sqlx::query_as(
+        "SELECT id, name, email, role, title, team_id, salesforce_id, hubspot_id FROM users \
+         WHERE (salesforce_id IS NOT NULL AND salesforce_id = ?) OR (hubspot_id IS NOT NULL AND hubspot_id = ?) \
+         OR lower(email) = ? ORDER BY (lower(email) = ?) LIMIT 1",
+    )
+    .bind(p.salesforce_id.as_deref())
+    .bind(p.hubspot_id.as_deref())
+    .bind(&email)
+    .bind(&email)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let team = match p.team.as_deref().filter(|t| !t.trim().is_empty()) {
+        Some(t) => Some(team_id(tx, t).await?),
+        None => None,
+    };
+    match found {
+        None => {
+            sqlx::query(
+                "INSERT INTO users (id, name, email, role, title, team_id, created_at, salesforce_id, hubspot_id) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(new_id())
+            .bind(p.name.trim())
+            .bind(&email)
+            .bind(p.role.unwrap_or(Role::Csm))
+            .bind(p.title.as_deref().unwrap_or("").trim())
+            .bind(team)
+            .bind(Utc::now())
+            .bind(p.salesforce_id.as_deref())
+            .bind(p.hubspot_id.as_deref())
+            .execute(&mut **tx)
+            .await?;
+            Ok(Written::Inserted)
+        }
+        Some((id, name, old_email, role, title, old_team, sf, hs)) => {
+            let next = (
+                p.name.trim().to_string(),
+                email.clone(),
+                p.role.unwrap_or(role),
+                p.title
+                    .as_deref()
+                    .map_or(title.clone(), |t| t.trim().to_string()),
+                team.or(old_team.clone()),
+                p.salesforce_id.clone().or(sf.clone()),
+                p.hubspot_id.clone().or(hs.clone()),
+            );
+            if next == (name, old_email, role, title, old_team, sf, hs) {
+                return Ok(Written::Unchanged);
+            }
+            sqlx::query(
+                "UPDATE users SET name = ?, email = ?, role = ?, title = ?, team_id = ?, salesforce_id = ?, hubspot_id = ? WHERE id = ?",
+            )
+            .bind(next.0)
+            .bind(next.1)
+            .bind(next.2)
+            .bind(next.3)
+            .bind(next.4)
+            .bind(next.5)
+            .bind(next.6)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+            Ok(Written::Updated)
+        }
+    }
+}
+
+/// Deactivates a person (or activates them again).
+pub(crate) async fn set_active(tx: &mut Tx, id: &str, active: bool) -> Result<()> {
+    sqlx::query("UPDATE users SET active = ? WHERE id = ? AND active <> ?")
+        .bind(active)
+        .bind(id)
+        .bind(active)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }

@@ -15,6 +15,17 @@ pub async fn get(pool: &SqlitePool, key: &str) -> Result<Option<String>> {
     Ok(row.map(|(v,)| v))
 }
 
+/// Forgets the given keys.
+pub async fn remove(tx: &mut Tx, keys: &[&str]) -> Result<()> {
+    for key in keys {
+        sqlx::query("DELETE FROM local_settings WHERE key = ?")
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 pub async fn set(tx: &mut Tx, key: &str, value: &str) -> Result<()> {
     sqlx::query(
         "INSERT INTO local_settings (key, value) VALUES (?, ?) \

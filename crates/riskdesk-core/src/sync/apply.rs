@@ -181,18 +181,21 @@ pub(super) async fn apply_in(tx: &mut Tx, changes: &[Change]) -> Result<(u32, u3
         .collect();
     edited.sort();
     edited.dedup();
+    let mut scored_here = Vec::new();
     for chunk in edited.chunks(5_000) {
         let mut qb = sqlx::QueryBuilder::new(
-            "INSERT INTO refresh_pending (account_id, since, day) SELECT a.id, ",
+            "SELECT a.id FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM sync_remote r WHERE r.account_id = a.id) AND a.id",
         );
-        qb.push_bind(chrono::Utc::now())
-            .push(", ")
-            .push_bind(chrono::Utc::now().date_naive())
-            .push(" FROM accounts a WHERE NOT EXISTS (SELECT 1 FROM sync_remote r WHERE r.account_id = a.id) AND a.id");
         crate::store::in_list(&mut qb, chunk);
-        qb.push(" ON CONFLICT(account_id) DO UPDATE SET day = max(day, excluded.day)");
-        qb.build().execute(&mut **tx).await?;
+        let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut **tx).await?;
+        scored_here.extend(ids);
     }
+    crate::refresh::mark(
+        tx,
+        &crate::refresh::Scope::Accounts(scored_here),
+        chrono::Utc::now().date_naive(),
+    )
+    .await?;
     let pending: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM sync_records WHERE staged IS NOT NULL")
             .fetch_one(&mut **tx)
