@@ -856,6 +856,8 @@ impl Batch {
 mod apply;
 pub mod capture;
 pub mod credentials;
+mod memory;
+pub use memory::MemoryServer;
 
 pub use credentials::Vault;
 

@@ -21,14 +21,10 @@ use riskdesk_core::refresh::{self, Scope};
 use riskdesk_core::scorecard::MeasureKind;
 use riskdesk_core::signals::Level;
 use riskdesk_core::store::{accounts, AccountQuery, AccountSort};
-use riskdesk_core::sync::{self, Share, Transport};
+use riskdesk_core::sync::{self, MemoryServer, Share};
 use riskdesk_core::timeline::{self, NewActivity};
 use riskdesk_core::worklist::{self, WorklistQuery};
 use riskdesk_core::Store;
-use riskdesk_sync::change::{
-    Change, PullResponse, PushRequest, PushResponse, Sequenced, PROTOCOL_VERSION,
-};
-use riskdesk_sync::Refusal;
 use tracing::field::{Field, Visit};
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::Layer;
@@ -99,56 +95,6 @@ fn fixture(name: &str) -> PathBuf {
 
 fn today() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default()
-}
-
-/// A server in memory: keeps every change once, in order, and hands back the others'.
-#[derive(Default)]
-struct Loopback {
-    changes: Mutex<Vec<Change>>,
-}
-
-impl Transport for Loopback {
-    async fn push(&self, req: PushRequest) -> Result<PushResponse, Refusal> {
-        let mut changes = self
-            .changes
-            .lock()
-            .map_err(|e| Refusal::Unavailable(e.to_string()))?;
-        let before = changes.len();
-        changes.extend(req.changes());
-        Ok(PushResponse {
-            protocol: PROTOCOL_VERSION,
-            accepted: (changes.len() - before) as u32,
-            duplicates: 0,
-            conflicts: vec![],
-        })
-    }
-
-    async fn pull(&self, since: i64, limit: u32, device: &str) -> Result<PullResponse, String> {
-        let changes = self.changes.lock().map_err(|e| e.to_string())?;
-        let mut page: Vec<Sequenced> = changes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| Sequenced {
-                seq: i as i64 + 1,
-                change: c.clone(),
-            })
-            .filter(|s| s.seq > since && s.change.device_id != device)
-            .take(limit as usize + 1)
-            .collect();
-        let more = page.len() > limit as usize;
-        page.truncate(limit as usize);
-        let head = changes.len() as i64;
-        Ok(PullResponse {
-            protocol: PROTOCOL_VERSION,
-            more,
-            cursor: match page.last() {
-                Some(s) if more => s.seq,
-                _ => head.max(since),
-            },
-            records: PullResponse::group(page),
-            head,
-        })
-    }
 }
 
 async fn open(dir: &tempfile::TempDir, name: &str) -> Store {
@@ -470,7 +416,7 @@ async fn every_index_serves_a_statement_the_product_runs_or_a_rule() {
     sync::start_recording(&store, Share::Everything)
         .await
         .expect("record");
-    let server = Loopback::default();
+    let server = MemoryServer::default();
     sync::sync_once(&store, &server, |_| {})
         .await
         .expect("push");

@@ -1,73 +1,11 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
-use riskdesk_sync::change::{Sequenced, DELETED as DELETED_FIELD};
+use riskdesk_sync::change::DELETED as DELETED_FIELD;
 
 use super::*;
 use crate::book::{self, BookSpec};
 use crate::store::testing::{temp_store, test_day, worked_book};
-
-/// The server's part of the protocol in memory: keeps every change once, in order.
-#[derive(Default)]
-struct MemoryServer {
-    changes: Mutex<Vec<Change>>,
-    ids: Mutex<HashSet<String>>,
-}
-
-impl Transport for MemoryServer {
-    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, Refusal> {
-        let gone = |e: String| Refusal::Unavailable(e);
-        let mut ids = self.ids.lock().map_err(|e| gone(e.to_string()))?;
-        let mut changes = self.changes.lock().map_err(|e| gone(e.to_string()))?;
-        let mut out = PushResponse {
-            protocol: PROTOCOL_VERSION,
-            accepted: 0,
-            duplicates: 0,
-            conflicts: vec![],
-        };
-        for c in req.changes() {
-            if ids.insert(c.change_id.clone()) {
-                out.accepted += 1;
-                changes.push(c);
-            } else {
-                out.duplicates += 1;
-            }
-        }
-        Ok(out)
-    }
-
-    async fn pull(
-        &self,
-        since: i64,
-        limit: u32,
-        device: &str,
-    ) -> std::result::Result<PullResponse, String> {
-        let changes = self.changes.lock().map_err(|e| e.to_string())?;
-        let mut page: Vec<Sequenced> = changes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| Sequenced {
-                seq: i as i64 + 1,
-                change: c.clone(),
-            })
-            .filter(|s| s.seq > since && s.change.device_id != device)
-            .take(limit as usize + 1)
-            .collect();
-        let more = page.len() > limit as usize;
-        page.truncate(limit as usize);
-        let head = changes.len() as i64;
-        Ok(PullResponse {
-            protocol: PROTOCOL_VERSION,
-            more,
-            cursor: match page.last() {
-                Some(s) if more => s.seq,
-                _ => head.max(since),
-            },
-            records: PullResponse::group(page),
-            head,
-        })
-    }
-}
 
 async fn scalar(store: &Store, sql: &str) -> i64 {
     sqlx::query_scalar(sql)
