@@ -406,28 +406,13 @@ function YouSettings({ onUserChange }: { onUserChange: (u: User) => void }) {
       </section>
       <NotificationsCard />
       <UpdatesCard />
-      <section className="card settings-card">
-        <h2>About this store</h2>
-        {info && (
-          <dl className="fields">
-            <dt>Version</dt>
-            <dd>{info.version}</dd>
-            <dt>Database</dt>
-            <dd>
-              <code>{info.database_path}</code>
-            </dd>
-            <dt>Accounts</dt>
-            <dd>{info.accounts.toLocaleString("en-US")}</dd>
-          </dl>
-        )}
-        <StoreSpace />
-      </section>
+      <AboutStore info={info} />
     </>
   );
 }
 
-/** The store's size on disk, and compacting it when deleted history left free space. */
-function StoreSpace() {
+/** Where the store is and how big, with compacting when deleted history left free space. */
+function AboutStore({ info }: { info: AppInfo | null }) {
   const { backend, reportError } = useApp();
   const [size, setSize] = useState<StoreSize | null>(null);
   const [busy, setBusy] = useState(false);
@@ -450,14 +435,33 @@ function StoreSpace() {
     }
   };
 
-  if (!size) return null;
   return (
-    <div className="store-space" data-testid="store-space">
-      <p>
-        Size on disk: <strong data-testid="store-size">{formatBytes(size.bytes)}</strong>
-        {size.free_bytes > 0 && <> — {formatBytes(size.free_bytes)} of it is free space left by deleted history.</>}
-      </p>
-      {size.free_bytes > 0 && (
+    <section className="card settings-card" data-testid="store-space">
+      <h2>About this store</h2>
+      <dl className="fields">
+        {info && (
+          <>
+            <dt>Version</dt>
+            <dd>{info.version}</dd>
+            <dt>Database</dt>
+            <dd>
+              <code>{info.database_path}</code>
+            </dd>
+            <dt>Accounts</dt>
+            <dd>{info.accounts.toLocaleString("en-US")}</dd>
+          </>
+        )}
+        {size && (
+          <>
+            <dt>Size on disk</dt>
+            <dd>
+              <span data-testid="store-size">{formatBytes(size.bytes)}</span>
+              {size.free_bytes > 0 && <span className="muted"> — {formatBytes(size.free_bytes)} of it is free space, left by deleted history and data</span>}
+            </dd>
+          </>
+        )}
+      </dl>
+      {size && size.free_bytes > 0 && (
         <>
           <p className="muted">
             Compacting gives the free space back to the disk. It takes about as long as copying the file, needs that much
@@ -473,6 +477,6 @@ function StoreSpace() {
           Compacted from {formatBytes(done.before.bytes)} to {formatBytes(done.after.bytes)} in {(done.millis / 1000).toFixed(1)} s.
         </p>
       )}
-    </div>
+    </section>
   );
 }
