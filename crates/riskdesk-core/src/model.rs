@@ -49,6 +49,21 @@ macro_rules! text_enum {
 pub(crate) use text_enum;
 
 text_enum!(
+    /// High / Medium / Low, for signals and for account severity.
+    Level { High => "high", Medium => "medium", Low => "low" }
+);
+
+impl Level {
+    pub fn rank(self) -> u8 {
+        match self {
+            Level::High => 3,
+            Level::Medium => 2,
+            Level::Low => 1,
+        }
+    }
+}
+
+text_enum!(
     /// Who a user is in the CS organisation; decides their default views.
     Role { Csm => "csm", Manager => "manager", Executive => "executive", Admin => "admin" }
 );

@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
@@ -13,6 +14,7 @@ use crate::import::RowError;
 pub use crate::model::NewPerson;
 use crate::model::Role;
 use crate::store::people::{write_person as write, Written};
+use crate::store::AccountQuery;
 use crate::{Error, Result, Store};
 
 /// A person as the People list shows them.
@@ -81,6 +83,42 @@ fn problems(p: &NewPerson) -> Vec<(&'static str, String)> {
         }
     }
     out
+}
+
+/// Gives every account matching `q` (all pages) to `owner_id`: a manager assigning an
+/// import's unassigned accounts in one go. The accounts are refreshed at once, so their
+/// live CTAs follow the new owner and the worklist ranks them under that person. Returns
+/// how many moved.
+pub async fn assign_accounts(
+    store: &Store,
+    q: &AccountQuery,
+    owner_id: &str,
+    today: NaiveDate,
+) -> Result<u32> {
+    let active: Option<bool> = sqlx::query_scalar("SELECT active = 1 FROM users WHERE id = ?")
+        .bind(owner_id)
+        .fetch_optional(store.pool())
+        .await?;
+    match active {
+        None => {
+            return Err(Error::NotFound {
+                entity: "user",
+                id: owner_id.to_string(),
+            })
+        }
+        Some(false) => {
+            return Err(Error::invalid(
+                "owner",
+                "is deactivated: reactivate them in Settings › People first",
+            ))
+        }
+        Some(true) => {}
+    }
+    let mut tx = store.write().await?;
+    let ids = crate::store::accounts::set_owner_where(&mut tx, q, owner_id).await?;
+    let moved = ids.len() as u32;
+    crate::refresh::after_changes(store, tx, ids, today).await?;
+    Ok(moved)
 }
 
 /// Adds a person (or updates the one with that email or CRM id).

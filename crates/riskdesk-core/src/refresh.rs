@@ -326,11 +326,21 @@ async fn run_marked(
 /// owed, then runs that refresh.
 pub async fn after_change(
     store: &Store,
-    mut tx: Tx,
+    tx: Tx,
     account_id: &str,
     today: NaiveDate,
 ) -> Result<RefreshSummary> {
-    let scope = Scope::Accounts(vec![account_id.to_string()]);
+    after_changes(store, tx, vec![account_id.to_string()], today).await
+}
+
+/// `after_change` for many accounts (a bulk reassignment); nothing when none changed.
+pub async fn after_changes(
+    store: &Store,
+    mut tx: Tx,
+    account_ids: Vec<String>,
+    today: NaiveDate,
+) -> Result<RefreshSummary> {
+    let scope = Scope::Accounts(account_ids);
     mark(&mut tx, &scope, today).await?;
     tx.commit().await?;
     run_marked(

@@ -7,20 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{ContactRole, ContactStatus, Stage, TicketPriority};
 use crate::scorecard::{active_user_change, facts::AccountFacts};
 
-crate::model::text_enum!(
-    /// High / Medium / Low, for signals and for account severity.
-    Level { High => "high", Medium => "medium", Low => "low" }
-);
-
-impl Level {
-    pub fn rank(self) -> u8 {
-        match self {
-            Level::High => 3,
-            Level::Medium => 2,
-            Level::Low => 1,
-        }
-    }
-}
+pub use crate::model::Level;
 
 crate::model::text_enum!(
     SignalKind {
@@ -116,7 +103,7 @@ impl SignalThresholds {
             }
         }
         // Scoring keeps this many days of recent scores per account.
-        let recent = crate::health::history::RECENT_DAYS as u32;
+        let recent = crate::scorecard::facts::RECENT_DAYS as u32;
         if self.health_drop_window_days > recent {
             out.push(format!(
                 "health_drop_window_days: {} is longer than the {recent} days of recent scores kept",

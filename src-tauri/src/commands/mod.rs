@@ -227,7 +227,7 @@ pub async fn assign_accounts(
 ) -> AppResult<u32> {
     let query = checked_query(query)?;
     let owner = parse_id("owner_id", &owner_id)?;
-    Ok(accounts::assign(&state.store, &query, &owner, today()).await?)
+    Ok(riskdesk_core::people::assign_accounts(&state.store, &query, &owner, today()).await?)
 }
 
 #[tauri::command]

@@ -18,8 +18,7 @@ use crate::scorecard::{MeasureKind, MeasureResult, ScoreSource};
 use crate::store::{insert_batched, Store, Tx};
 use crate::{Error, Result};
 
-/// Days of daily scores an account's recent series keeps: the 90-day trend, with room.
-pub const RECENT_DAYS: i64 = 120;
+pub use crate::scorecard::facts::RECENT_DAYS;
 
 const RETENTION: &str = "history_retention";
 /// The setting holding the day history was last thinned.

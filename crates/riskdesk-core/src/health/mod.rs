@@ -15,8 +15,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 
 use crate::scorecard::{
-    self, facts, AccountFacts, HealthScore, MeasureKind, ScoreSource, Scorecard,
-    ScorecardDefinition,
+    self, AccountFacts, HealthScore, MeasureKind, ScoreSource, Scorecard, ScorecardDefinition,
 };
 use crate::severity::{self, Severity, SeverityConfig};
 use crate::signals::{self, Detected, Level, SignalKind, SignalThresholds};
@@ -24,6 +23,7 @@ use crate::store::{insert_batched, Store, Tx};
 use crate::{new_id, Error, Result};
 
 mod explain;
+pub mod facts;
 pub mod history;
 mod settings;
 mod write;

@@ -883,11 +883,11 @@ async fn unassigned_accounts_are_found_and_assigned_in_bulk() {
         .execute(store.pool())
         .await
         .expect("deactivate");
-    let err = accounts::assign(&store, &unassigned(), &omar, test_day())
+    let err = crate::people::assign_accounts(&store, &unassigned(), &omar, test_day())
         .await
         .expect_err("deactivated");
     assert!(err.to_string().contains("deactivated"), "{err}");
-    let moved = accounts::assign(&store, &unassigned(), &dana, test_day())
+    let moved = crate::people::assign_accounts(&store, &unassigned(), &dana, test_day())
         .await
         .expect("assign");
     assert_eq!(moved, report.inserted);
@@ -906,6 +906,19 @@ async fn unassigned_accounts_are_found_and_assigned_in_bulk() {
         i64::from(moved),
         "the worklist sees the new owner at once"
     );
+    let (live, unowned): (i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*), COALESCE(SUM(c.owner_id IS NULL), 0) FROM ctas c \
+         JOIN account_priority p ON p.account_id = c.account_id \
+         WHERE c.status <> 'closed' AND p.owner_id = ? AND p.lane = 'csm'",
+    )
+    .bind(&dana)
+    .fetch_one(store.pool())
+    .await
+    .expect("ctas");
+    // The accounts were refreshed with the change: the rules have given the new owner
+    // their work (nothing ran them after the import).
+    assert!(live > 0, "no live CTAs on the assigned accounts");
+    assert_eq!(unowned, 0, "their live CTAs follow the new owner at once");
 }
 
 /// The first-day story: 2025 customers from a HubSpot export carry no stage. Without

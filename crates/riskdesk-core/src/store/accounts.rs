@@ -271,7 +271,7 @@ pub struct AccountRow {
     /// Change of the health score over 30 days.
     pub trend_30: Option<f64>,
     pub severity_score: Option<f64>,
-    pub severity_level: Option<crate::signals::Level>,
+    pub severity_level: Option<crate::model::Level>,
     /// Of its scorecard's measures, how many have data (None until scored).
     pub measures_with_data: Option<i32>,
     pub measures_total: Option<i32>,
@@ -291,37 +291,15 @@ pub const MAX_PAGE: u32 = 1_000;
 /// The `owner_id` filter value for accounts nobody owns (an import's unknown owners).
 pub const UNASSIGNED: &str = "unassigned";
 
-/// Gives every account matching `q` (all pages) to `owner_id`, and re-ranks them: a
-/// manager assigning an import's unassigned accounts in one go. Returns how many moved.
-pub async fn assign(
-    store: &crate::Store,
+/// Gives every account matching `q` (all pages) to `owner_id` in `tx`; returns their ids.
+pub(crate) async fn set_owner_where(
+    tx: &mut Tx,
     q: &AccountQuery,
     owner_id: &str,
-    today: NaiveDate,
-) -> Result<u32> {
-    let active: Option<bool> = sqlx::query_scalar("SELECT active = 1 FROM users WHERE id = ?")
-        .bind(owner_id)
-        .fetch_optional(store.pool())
-        .await?;
-    match active {
-        None => {
-            return Err(Error::NotFound {
-                entity: "user",
-                id: owner_id.to_string(),
-            })
-        }
-        Some(false) => {
-            return Err(Error::invalid(
-                "owner",
-                "is deactivated: reactivate them in Settings › People first",
-            ))
-        }
-        Some(true) => {}
-    }
-    let mut tx = store.write().await?;
+) -> Result<Vec<String>> {
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT a.id FROM accounts a");
     push_filters(&mut qb, q);
-    let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut *tx).await?;
+    let ids: Vec<String> = qb.build_query_scalar().fetch_all(&mut **tx).await?;
     for chunk in ids.chunks(MAX_VARIABLES / 2) {
         let mut up: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE accounts SET owner_id = ");
         up.push_bind(owner_id)
@@ -329,13 +307,9 @@ pub async fn assign(
             .push_bind(chrono::Utc::now())
             .push(" WHERE id");
         super::in_list(&mut up, chunk);
-        up.build().execute(&mut *tx).await?;
+        up.build().execute(&mut **tx).await?;
     }
-    tx.commit().await?;
-    if !ids.is_empty() {
-        crate::priority::refresh(store, Some(ids.clone()), today).await?;
-    }
-    Ok(ids.len() as u32)
+    Ok(ids)
 }
 
 fn push_filters<'a>(qb: &mut QueryBuilder<'a, Sqlite>, q: &'a AccountQuery) {

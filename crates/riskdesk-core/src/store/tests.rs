@@ -820,3 +820,77 @@ fn each_table_is_written_by_its_one_module() {
         strays.join("\n")
     );
 }
+
+/// The crate's top-level modules whose product code names `module`, by `crate::module`
+/// or inside `crate::{…}`.
+fn modules_named(code: &str) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for (i, _) in code.match_indices("crate::") {
+        let rest = &code[i + "crate::".len()..];
+        let names: Vec<&str> = match rest.strip_prefix('{') {
+            Some(group) => group.split('}').next().unwrap_or("").split(',').collect(),
+            None => vec![rest],
+        };
+        for n in names {
+            let n: String = n
+                .trim()
+                .chars()
+                .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                .collect();
+            if !n.is_empty() {
+                out.insert(n);
+            }
+        }
+    }
+    out
+}
+
+/// No two domain modules need each other: "what depends on what" reads one way, so a
+/// module can be understood (and tested) with only what it names below it.
+#[test]
+fn no_import_cycle_between_the_crates_modules() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut sources = Vec::new();
+    product_sources(&root, &root, &mut sources);
+    let mut uses: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        Default::default();
+    for (file, text) in &sources {
+        let module = file
+            .split('/')
+            .next()
+            .unwrap_or("")
+            .trim_end_matches(".rs")
+            .to_string();
+        // The shared test fixtures build whole books; they are not the product's code.
+        let product = text
+            .find("#[cfg(test)]\npub(crate) mod testing")
+            .map_or(text.as_str(), |end| &text[..end]);
+        uses.entry(module.clone())
+            .or_default()
+            .extend(modules_named(product).into_iter().filter(|m| *m != module));
+    }
+    let known: Vec<String> = uses.keys().cloned().collect();
+    for deps in uses.values_mut() {
+        deps.retain(|d| known.contains(d));
+    }
+    assert!(uses["health"].contains("scorecard"), "{uses:?}");
+    // A depth-first walk from each module; reaching it again is a cycle.
+    let mut cycles = Vec::new();
+    for start in &known {
+        let mut stack: Vec<Vec<String>> = vec![vec![start.clone()]];
+        let mut seen = std::collections::BTreeSet::new();
+        while let Some(path) = stack.pop() {
+            let last = path.last().cloned().unwrap_or_default();
+            for next in &uses[&last] {
+                if next == start {
+                    cycles.push(format!("{} -> {start}", path.join(" -> ")));
+                } else if seen.insert(next.clone()) {
+                    let mut longer = path.clone();
+                    longer.push(next.clone());
+                    stack.push(longer);
+                }
+            }
+        }
+    }
+    assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+}

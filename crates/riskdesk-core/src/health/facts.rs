@@ -1,0 +1,227 @@
+//! Loads accounts' facts (the scorecard's inputs) from the store, set-based, on the bulk
+//! read connection.
+
+use std::collections::HashMap;
+use std::collections::HashSet;
+
+use chrono::NaiveDate;
+use rusqlite::Connection;
+
+use crate::model::{Account, Contact, NpsResponse, Ticket, UsageWeek};
+use crate::scorecard::facts::{AccountFacts, MeasureOverride};
+use crate::scorecard::MeasureKind;
+use crate::store::reader::{parsed, Accounts};
+use crate::{Result, Store};
+
+pub use crate::store::Span;
+
+/// Loads the facts of `ids`, in the order given, on the store's bulk-read connection.
+/// The score history comes from each account's recent series, or from the history table
+/// for accounts without one yet.
+pub async fn load(
+    store: &Store,
+    ids: &[String],
+    span: Span,
+    history_since: NaiveDate,
+) -> Result<Vec<AccountFacts>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids = ids.to_vec();
+    store
+        .read(move |conn| read(conn, &ids, span, history_since))
+        .await
+}
+
+fn read(
+    conn: &Connection,
+    ids: &[String],
+    span: Span,
+    history_since: NaiveDate,
+) -> rusqlite::Result<Vec<AccountFacts>> {
+    let accounts = Accounts::new(ids, span);
+
+    let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut by_id: HashMap<String, AccountFacts> = HashMap::with_capacity(ids.len());
+    accounts.each(conn, "SELECT id, name, arr_minor, currency, segment, stage, contract_start, renewal_date, owner_id, strategic, \
+         expansion_potential, industry, region, crm_id, created_at, updated_at, arr_base_minor, stage_since, adopted_on \
+         FROM accounts WHERE id{accounts}", |r| {
+        let id: String = r.get(0)?;
+        // A range also holds accounts this device only mirrors.
+        if !wanted.contains(id.as_str()) {
+            return Ok(());
+        }
+        let account = Account {
+            id: id.clone(),
+            name: r.get(1)?,
+            arr_minor: r.get(2)?,
+            currency: r.get(3)?,
+            segment: parsed(r, 4)?,
+            stage: parsed(r, 5)?,
+            contract_start: r.get(6)?,
+            renewal_date: r.get(7)?,
+            owner_id: r.get(8)?,
+            strategic: r.get(9)?,
+            expansion_potential: parsed(r, 10)?,
+            industry: r.get(11)?,
+            region: r.get(12)?,
+            crm_id: r.get(13)?,
+            created_at: r.get(14)?,
+            updated_at: r.get(15)?,
+        };
+        let mut f = AccountFacts::new(account, r.get(16)?);
+        f.stage_since = r.get(17)?;
+        f.adopted_on = r.get(18)?;
+        by_id.insert(id, f);
+        Ok(())
+    })?;
+
+    accounts.each(conn, "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption FROM usage_weekly \
+         WHERE account_id{accounts} ORDER BY account_id, week_start", |r| {
+        let id = r.get_ref(0)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.usage.push(UsageWeek {
+                account_id: f.account.id.clone(),
+                week_start: r.get(1)?,
+                active_users: r.get(2)?,
+                licensed_seats: r.get(3)?,
+                logins: r.get(4)?,
+                key_feature_adoption: r.get(5)?,
+            });
+        }
+        Ok(())
+    })?;
+
+    accounts.each(conn, "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
+         WHERE account_id{accounts} ORDER BY account_id, opened_at", |r| {
+        let id = r.get_ref(1)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.tickets.push(Ticket {
+                id: r.get(0)?,
+                account_id: f.account.id.clone(),
+                external_id: r.get(2)?,
+                subject: r.get(3)?,
+                priority: parsed(r, 4)?,
+                category: r.get(5)?,
+                opened_at: r.get(6)?,
+                resolved_at: r.get(7)?,
+            });
+        }
+        Ok(())
+    })?;
+
+    accounts.each(conn, "SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses \
+         WHERE account_id{accounts} ORDER BY account_id, responded_on, id", |r| {
+        let id = r.get_ref(1)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.nps.push(NpsResponse {
+                id: r.get(0)?,
+                account_id: f.account.id.clone(),
+                contact_id: r.get(2)?,
+                score: r.get(3)?,
+                comment: r.get(4)?,
+                responded_on: r.get(5)?,
+                external_id: r.get(6)?,
+            });
+        }
+        Ok(())
+    })?;
+
+    accounts.each(conn, "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
+         WHERE account_id{accounts} ORDER BY account_id, rowid", |r| {
+        let id = r.get_ref(1)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.contacts.push(Contact {
+                id: r.get(0)?,
+                account_id: f.account.id.clone(),
+                name: r.get(2)?,
+                email: r.get(3)?,
+                title: r.get(4)?,
+                role: parsed(r, 5)?,
+                status: parsed(r, 6)?,
+                left_on: r.get(7)?,
+                created_at: r.get(8)?,
+                external_id: r.get(9)?,
+            });
+        }
+        Ok(())
+    })?;
+
+    accounts.each(conn, "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id{accounts} \
+         ORDER BY account_id, occurred_at", |r| {
+        let id = r.get_ref(0)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.touches.push(r.get(1)?);
+        }
+        Ok(())
+    })?;
+
+    accounts.each(conn, "SELECT o.id, o.account_id, o.measure, o.score, o.comment, u.name, o.expires_on FROM measure_overrides o \
+         LEFT JOIN users u ON u.id = o.author_id WHERE o.removed_at IS NULL AND o.account_id{accounts} \
+         ORDER BY o.created_at DESC", |r| {
+        let Ok(measure) = r.get_ref(2)?.as_str()?.parse::<MeasureKind>() else {
+            return Ok(());
+        };
+        let id = r.get_ref(1)?.as_str()?;
+        if let Some(f) = by_id.get_mut(id) {
+            f.overrides.push(MeasureOverride {
+                id: r.get(0)?,
+                measure,
+                score: r.get(3)?,
+                comment: r.get(4)?,
+                author_name: r.get(5)?,
+                expires_on: r.get(6)?,
+            });
+        }
+        Ok(())
+    })?;
+
+    accounts.each(
+        conn,
+        "SELECT account_id, recent, digest FROM health_state WHERE account_id{accounts}",
+        |r| {
+            let id = r.get_ref(0)?.as_str()?;
+            if let Some(f) = by_id.get_mut(id) {
+                f.history = crate::health::history::decode_recent(r.get_ref(1)?.as_str()?);
+                f.history.retain(|(d, _)| *d >= history_since);
+                f.digest = r.get(2)?;
+            }
+            Ok(())
+        },
+    )?;
+
+    // A fresh book's history was written before its first current score. Accounts with a
+    // state row (even an empty series: never scored) need no look at the table.
+    let mut without: Vec<String> = by_id
+        .iter()
+        .filter(|(_, f)| f.digest.is_none())
+        .map(|(id, _)| id.clone())
+        .collect();
+    if !without.is_empty() {
+        without.sort_unstable();
+        // Most of the batch (a fresh book): its own span is a range per stored day.
+        let list = Accounts::new(&without, Span::List);
+        let over = if without.len() * 2 > ids.len() {
+            &accounts
+        } else {
+            &list
+        };
+        let mut found: HashMap<String, Vec<(NaiveDate, f64)>> = HashMap::new();
+        crate::health::history::scores_since(conn, over, history_since, |id, day, score| {
+            // As the recent series keeps it, so either source gives the same trend.
+            let point = (day, (score * 100.0).round() / 100.0);
+            if let Some(points) = found.get_mut(id) {
+                points.push(point);
+            } else if by_id.get(id).is_some_and(|f| f.digest.is_none()) {
+                found.insert(id.to_string(), vec![point]);
+            }
+        })?;
+        for (id, points) in found {
+            if let Some(f) = by_id.get_mut(&id) {
+                f.history = points;
+            }
+        }
+    }
+
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
