@@ -251,16 +251,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
     };
     let today = Utc::now().date_naive();
     let run = |store: Store, kind: ImportKind, path: PathBuf| async move {
-        let analysis = import::analyze(kind, &path)?;
-        let req = ImportRequest {
-            kind,
-            path: path.display().to_string(),
-            mapping: analysis.mapping,
-            default_currency: "USD".into(),
-            mode: ImportMode::AllOrNothing,
-            rejects_path: None,
-            owner_map: vec![],
-        };
+        let req = ImportRequest::suggested(kind, &path, ImportMode::AllOrNothing)?;
         let outcome = import::import(&store, &req, today, |_| {}).await?;
         anyhow::ensure!(
             outcome.report.rejected == 0,

@@ -137,17 +137,8 @@ async fn work_a_book(dir: &tempfile::TempDir) -> Store {
         (ImportKind::Tickets, "salesforce_cases.csv"),
         (ImportKind::Nps, "nps.csv"),
     ] {
-        let path = fixture(file);
-        let analysis = import::analyze(kind, &path).expect("analyze");
-        let req = ImportRequest {
-            kind,
-            path: path.display().to_string(),
-            mapping: analysis.mapping,
-            default_currency: "USD".into(),
-            mode: ImportMode::AllOrNothing,
-            rejects_path: None,
-            owner_map: vec![],
-        };
+        let req = ImportRequest::suggested(kind, &fixture(file), ImportMode::AllOrNothing)
+            .expect("analyze");
         for _ in 0..2 {
             let outcome = import::import(&store, &req, day, |_| {})
                 .await

@@ -90,6 +90,23 @@ pub struct ImportRequest {
     pub owner_map: Vec<OwnerMapping>,
 }
 
+impl ImportRequest {
+    /// The request the wizard starts from for `path`: the suggested column mapping,
+    /// amounts without a currency in US dollars, no owners mapped by hand.
+    pub fn suggested(kind: ImportKind, path: &Path, mode: ImportMode) -> Result<ImportRequest> {
+        let analysis = analyze(kind, path)?;
+        Ok(ImportRequest {
+            kind,
+            path: path.display().to_string(),
+            mapping: analysis.mapping,
+            default_currency: "USD".into(),
+            mode,
+            rejects_path: None,
+            owner_map: vec![],
+        })
+    }
+}
+
 /// One owner value of a file, and the person it means.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]

@@ -14,16 +14,7 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 fn request(kind: ImportKind, path: &Path, mode: ImportMode) -> ImportRequest {
-    let analysis = analyze(kind, path).expect("analyze");
-    ImportRequest {
-        kind,
-        path: path.display().to_string(),
-        mapping: analysis.mapping,
-        default_currency: "USD".into(),
-        mode,
-        rejects_path: None,
-        owner_map: vec![],
-    }
+    ImportRequest::suggested(kind, path, mode).expect("analyze")
 }
 
 async fn run(store: &Store, req: &ImportRequest) -> ImportReport {
