@@ -194,7 +194,9 @@ pub async fn run(
         async { Ok(refresh::run(&store, Scope::Book, tomorrow, "bench", |_, _| {}).await?) },
     )
     .await?;
-    // One account after a data change: score, stage, signals, rules, escalation, priority.
+    // One account after a data change: score, stage, signals, rules, escalation, priority,
+    // run as an edit, an import or a pulled page runs it (a data change's rule run is logged
+    // only when it changed someone's work).
     let sample: Vec<String> =
         sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid LIMIT 100")
             .fetch_all(store.pool())
@@ -207,7 +209,7 @@ pub async fn run(
             &store,
             Scope::Accounts(vec![id]),
             tomorrow,
-            "bench",
+            riskdesk_core::rules::run::DATA_CHANGE,
             |_, _| {},
         )
         .await?;
