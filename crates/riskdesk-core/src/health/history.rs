@@ -415,6 +415,29 @@ fn week_start(d: NaiveDate) -> NaiveDate {
     d - Duration::days(d.weekday().num_days_from_monday() as i64)
 }
 
+/// Records history written at `step_days` apart over `span_days` to `today` as already
+/// thinned, when that spacing keeps at most one score per week and none of it is old enough
+/// to be thinned to months: a new store's backfill, whose first prune would otherwise read
+/// all of it to delete nothing (3 s at 100K accounts). False when it was not.
+pub(crate) async fn note_thin_backfill(
+    tx: &mut Tx,
+    today: NaiveDate,
+    step_days: u32,
+    span_days: u32,
+    r: &HistoryRetention,
+) -> Result<bool> {
+    let pruned_before: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM local_settings WHERE key = ?)")
+            .bind(PRUNED_THROUGH)
+            .fetch_one(&mut **tx)
+            .await?;
+    if pruned_before || step_days < 7 || span_days > r.weekly_days {
+        return Ok(false);
+    }
+    crate::store::settings::set(tx, PRUNED_THROUGH, &today.to_string()).await?;
+    Ok(true)
+}
+
 /// Thins the history that aged past a resolution since the last prune: past
 /// `daily_days` keeps each week's first score, past `weekly_days` each month's first.
 /// Only the weeks and months that crossed a boundary are looked at, so a daily prune

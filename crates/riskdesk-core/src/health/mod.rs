@@ -377,8 +377,17 @@ pub async fn initialize_with_progress(
         .rev()
         .map(|i| today - Duration::days(i * step))
         .collect();
+    let fresh: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM health_history)")
+        .fetch_one(store.pool())
+        .await?;
     // The history costs about as much per account as today's score: half the bar each.
     backfill_with_progress(store, &days, |done, total| progress(done, total * 2)).await?;
+    if fresh {
+        let retention = history::retention(store.pool()).await?;
+        let mut tx = store.write().await?;
+        history::note_thin_backfill(&mut tx, today, step_days, weeks * 7, &retention).await?;
+        tx.commit().await?;
+    }
     recompute(store, None, today, |done, total| {
         progress(total + done, total * 2)
     })

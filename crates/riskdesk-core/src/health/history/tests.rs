@@ -501,3 +501,57 @@ async fn one_accounts_history_is_read_by_seeks() {
         "{text:?}"
     );
 }
+
+/// A new store's backfill is thin already (one score a fortnight, none old enough for
+/// months), so it is recorded as pruned and the first prune reads only its last weeks;
+/// a full prune afterwards finds nothing it should have removed. A daily backfill, one
+/// reaching into the monthly range, or a store pruned before is not noted.
+#[tokio::test]
+async fn a_new_stores_fortnightly_backfill_counts_as_pruned() {
+    let today = test_day();
+    let r = HistoryRetention::default();
+    let (_dir, store) = temp_store().await;
+    let mut tx = store.write().await.expect("tx");
+    assert!(!note_thin_backfill(&mut tx, today, 1, 182, &r)
+        .await
+        .expect("daily"));
+    assert!(!note_thin_backfill(&mut tx, today, 14, 800, &r)
+        .await
+        .expect("old"));
+    assert!(note_thin_backfill(&mut tx, today, 14, 182, &r)
+        .await
+        .expect("thin"));
+    assert!(!note_thin_backfill(&mut tx, today, 14, 182, &r)
+        .await
+        .expect("pruned"));
+    tx.rollback().await.expect("rollback");
+
+    book::load(&store, &BookSpec::new(40, 5, today), |_, _| {})
+        .await
+        .expect("book");
+    crate::health::initialize(&store, today, 26, 14)
+        .await
+        .expect("history");
+    let rows = |store: &Store| {
+        let pool = store.pool().clone();
+        async move {
+            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_history")
+                .fetch_one(&pool)
+                .await
+                .expect("rows");
+            n
+        }
+    };
+    let written = rows(&store).await;
+    assert_eq!(
+        written,
+        40 * (26 * 7 / 14 + 1),
+        "every fortnight and today kept"
+    );
+    let mut tx = store.write().await.expect("tx");
+    crate::store::settings::remove(&mut tx, &[PRUNED_THROUGH])
+        .await
+        .expect("forget");
+    assert_eq!(prune(&mut tx, today, &r).await.expect("full prune"), 0);
+    tx.commit().await.expect("commit");
+}
