@@ -382,6 +382,8 @@ pub async fn ensure(store: &Store, today: NaiveDate) -> Result<()> {
 /// Accounts per batch when a refresh names them, and when it reads the whole book.
 const BATCH: usize = 2_000;
 const BOOK_BATCH: usize = 10_000;
+/// Changed ranks per write transaction: about a second of holding the write lock at most.
+const WRITE_BATCH: usize = 50_000;
 
 /// What the refresh reads of one account: its own fields and its CTAs, folded.
 #[derive(Default)]
@@ -409,10 +411,11 @@ struct Input {
     churned: bool,
 }
 
-/// A rank's stored columns besides the score: when none moved, a re-rank sets only the
-/// score. (SQLite rewrites every index on every column an UPDATE sets, changed or not;
-/// a new day moves nearly every score through the days to renewal and little else.)
+/// A rank's stored columns: a re-rank sets only those that moved. (SQLite rewrites every
+/// index on every column an UPDATE sets, changed or not; a new day moves nearly every score
+/// through the days to renewal and little else, and a rule run moves the CTA columns.)
 struct Columns {
+    score: f64,
     at_risk: bool,
     lane: String,
     category: Option<String>,
@@ -443,26 +446,50 @@ struct Ranked {
     contract_start: NaiveDate,
     churned: bool,
     digest: i64,
-    /// Only the score moved since the stored rank.
-    score_only: bool,
+    /// The stored rank's columns that moved (bits of `COLUMNS`); None when there is no
+    /// stored rank to update.
+    moved: Option<u16>,
 }
 
+/// The rank's columns an update can set, in the order of `Ranked::moved`'s bits.
+const COLUMNS: [&str; 13] = [
+    "score",
+    "at_risk",
+    "lane",
+    "category",
+    "flagged",
+    "open_ctas",
+    "owner_id",
+    "segment",
+    "renewal_date",
+    "severity_level",
+    "arr_base_minor",
+    "contract_start",
+    "churned",
+];
+
 impl Ranked {
-    /// Whether the stored rank holds these columns (compared in place: a re-rank asks
-    /// this of every account).
-    fn has_columns(&self, s: &Columns) -> bool {
-        s.at_risk == self.priority.at_risk
-            && s.lane == self.priority.lane
-            && s.category == self.category
-            && s.flagged == self.flagged
-            && s.open_ctas == self.open_ctas
-            && s.owner_id == self.owner_id
-            && s.segment == self.segment.as_str()
-            && s.renewal == self.renewal
-            && s.level.as_deref() == self.level.map(Level::as_str)
-            && s.arr == self.arr
-            && s.contract_start == self.contract_start
-            && s.churned == self.churned
+    /// Which of the stored rank's columns differ from these (compared in place: a re-rank
+    /// asks this of every account).
+    fn moved(&self, s: &Columns) -> u16 {
+        [
+            s.score.to_bits() != self.priority.score.to_bits(),
+            s.at_risk != self.priority.at_risk,
+            s.lane != self.priority.lane,
+            s.category != self.category,
+            s.flagged != self.flagged,
+            s.open_ctas != self.open_ctas,
+            s.owner_id != self.owner_id,
+            s.segment != self.segment.as_str(),
+            s.renewal != self.renewal,
+            s.level.as_deref() != self.level.map(Level::as_str),
+            s.arr != self.arr,
+            s.contract_start != self.contract_start,
+            s.churned != self.churned,
+        ]
+        .iter()
+        .enumerate()
+        .fold(0, |bits, (i, moved)| bits | (u16::from(*moved) << i))
     }
 }
 
@@ -478,13 +505,14 @@ fn read_inputs(
         "SELECT a.id, a.arr_base_minor, a.strategic, a.expansion_potential, a.segment, a.renewal_date, \
          h.severity_score, h.severity_level, a.owner_id, a.contract_start, p.digest, \
          p.at_risk, p.lane, p.category, p.flagged, p.open_ctas, p.owner_id, p.segment, p.renewal_date, \
-         p.severity_level, p.arr_base_minor, p.contract_start, p.churned \
+         p.severity_level, p.arr_base_minor, p.contract_start, p.churned, p.score \
          FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
          LEFT JOIN account_priority p ON p.account_id = a.id WHERE a.id{accounts}",
         |r| {
             let level: Option<String> = r.get(7)?;
             let stored = match r.get::<_, Option<bool>>(11)? {
                 Some(at_risk) => Some(Columns {
+                    score: r.get(23)?,
                     at_risk,
                     lane: r.get(12)?,
                     category: r.get(13)?,
@@ -642,9 +670,9 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
         contract_start: i.contract_start,
         churned: i.churned,
         digest,
-        score_only: false,
+        moved: None,
     };
-    ranked.score_only = i.stored.as_ref().is_some_and(|s| ranked.has_columns(s));
+    ranked.moved = i.stored.as_ref().map(|s| ranked.moved(s));
     Ok(ranked)
 }
 
@@ -683,27 +711,36 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
                 })
                 .await
         });
-    while let Some(read) = batches.next().await {
-        let (_, inputs) = read?;
-        mark(0);
-        let mut changed = Vec::new();
-        for (id, input) in inputs {
-            let stored = input.digest;
-            let ranked = rank(&c, id, input, today)?;
-            if stored != Some(ranked.digest) {
-                changed.push(ranked);
+    // Changed ranks are written WRITE_BATCH at a time: each transaction rewrites most pages
+    // of the score indexes wherever its rows fall, so fewer, larger ones write far less.
+    let mut changed = Vec::new();
+    loop {
+        let read = batches.next().await;
+        let last = read.is_none();
+        if let Some(read) = read {
+            let (_, inputs) = read?;
+            mark(0);
+            for (id, input) in inputs {
+                let stored = input.digest;
+                let ranked = rank(&c, id, input, today)?;
+                if stored != Some(ranked.digest) {
+                    changed.push(ranked);
+                }
             }
+            mark(1);
         }
-        mark(1);
-        if changed.is_empty() {
-            continue;
+        if changed.len() >= WRITE_BATCH || (last && !changed.is_empty()) {
+            written += changed.len();
+            let mut tx = store.write().await?;
+            write(&mut tx, &changed, now).await?;
+            changed.clear();
+            mark(2);
+            tx.commit().await?;
+            mark(3);
         }
-        written += changed.len();
-        let mut tx = store.write().await?;
-        write(&mut tx, &changed, now).await?;
-        mark(2);
-        tx.commit().await?;
-        mark(3);
+        if last {
+            break;
+        }
     }
     tracing::debug!(
         took = ?started.elapsed(), read = ?took[0], rank = ?took[1], write = ?took[2], commit = ?took[3],
@@ -712,24 +749,24 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
     Ok(())
 }
 
-/// A rank whose only moved column is its score (its row is there: its columns were
-/// read) sets only that, so only the score's indexes are rewritten; any other rank is
-/// written whole, where something moved.
-const SCORE_ONLY: &str =
-    " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, \
-     score = excluded.score, digest = excluded.digest";
+/// A new rank, or one whose stored row is gone since it was read, is written whole.
 const WHOLE: &str = " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
      score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
      owner_id = excluded.owner_id, segment = excluded.segment, \
      renewal_date = excluded.renewal_date, severity_level = excluded.severity_level, arr_base_minor = excluded.arr_base_minor, \
-     contract_start = excluded.contract_start, churned = excluded.churned, digest = excluded.digest \
-     WHERE (account_priority.at_risk, account_priority.lane, account_priority.score, account_priority.category, \
-            account_priority.flagged, account_priority.open_ctas, account_priority.owner_id, account_priority.segment, \
-            account_priority.renewal_date, account_priority.severity_level, account_priority.arr_base_minor, \
-            account_priority.contract_start, account_priority.churned) \
-       IS NOT (excluded.at_risk, excluded.lane, excluded.score, excluded.category, excluded.flagged, excluded.open_ctas, \
-            excluded.owner_id, excluded.segment, excluded.renewal_date, excluded.severity_level, excluded.arr_base_minor, \
-            excluded.contract_start, excluded.churned)";
+     contract_start = excluded.contract_start, churned = excluded.churned, digest = excluded.digest";
+
+/// The upsert tail that sets only the columns in `moved` (bits of `COLUMNS`).
+fn setting(moved: u16) -> String {
+    let mut tail =
+        String::from(" ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, digest = excluded.digest");
+    for (i, column) in COLUMNS.iter().enumerate() {
+        if moved & (1 << i) != 0 {
+            tail.push_str(&format!(", {column} = excluded.{column}"));
+        }
+    }
+    tail
+}
 
 /// A renamed risk category, in the ranks that name it (no rank moves).
 pub(crate) async fn rename_category(tx: &mut Tx, old: &str, new: &str) -> Result<()> {
@@ -742,14 +779,20 @@ pub(crate) async fn rename_category(tx: &mut Tx, old: &str, new: &str) -> Result
 }
 
 async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Result<()> {
-    let (score_only, whole): (Vec<&Ranked>, Vec<&Ranked>) = rows.iter().partition(|r| r.score_only);
-    for (rows, tail) in [(score_only, SCORE_ONLY), (whole, WHOLE)] {
+    // Ranks that moved the same columns go in one upsert setting just those, so each
+    // index is rewritten only where one of its columns moved.
+    let mut groups: std::collections::BTreeMap<Option<u16>, Vec<&Ranked>> = Default::default();
+    for r in rows {
+        groups.entry(r.moved).or_default().push(r);
+    }
+    for (moved, rows) in groups {
+        let tail = moved.map_or_else(|| WHOLE.to_string(), setting);
         insert_batched(
             tx,
             "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, \
              owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, churned, digest) ",
             16,
-            tail,
+            &tail,
             &rows,
             |b, r| {
                 b.push_bind(r.id.clone())
