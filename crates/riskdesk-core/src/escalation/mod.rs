@@ -66,8 +66,7 @@ async fn open(tx: &mut Tx, o: Opening<'_>) -> Result<Option<String>> {
     if open.is_some() {
         return Ok(None);
     }
-    type Row = (i64, Option<f64>, Option<String>, Option<String>);
-    let (arr, severity, category, linked): Row = sqlx::query_as(
+    let (arr, severity, category, linked): Standing = sqlx::query_as(
         "SELECT a.arr_base_minor, h.severity_score, \
          (SELECT c.category FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.category IS NOT NULL \
             ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END LIMIT 1), \
@@ -84,18 +83,14 @@ async fn open(tx: &mut Tx, o: Opening<'_>) -> Result<Option<String>> {
     })?;
     let owner = owning_executive(tx, category.as_deref()).await?;
     let today = o.day;
-    let new = NewCta {
-        account_id: o.account_id.to_string(),
-        cta_type: CtaType::Escalation,
-        reason: format!("Escalation: {}", criterion_label(o.criterion)),
-        priority: Level::High,
-        owner_id: owner.clone(),
-        due_on: Some(today + Duration::days(7)),
-        rule_id: None,
-        evidence: vec![format!("escalated on {today} because {}", o.reason)],
-        category: category.clone(),
-        playbook: None,
-    };
+    let new = escalation_cta(
+        o.account_id,
+        o.criterion,
+        o.reason,
+        &category,
+        owner.clone(),
+        today,
+    );
     let Some(cta_id) = cta::create(tx, &new, today).await? else {
         return Ok(None);
     };
@@ -132,59 +127,180 @@ async fn open(tx: &mut Tx, o: Opening<'_>) -> Result<Option<String>> {
     Ok(Some(cta_id))
 }
 
-/// Opens an escalation a rule asked for, in the rule run's transaction: None when the
-/// account has one open or is in a de-escalation's quiet period.
-pub(crate) async fn open_for_rule(
-    tx: &mut Tx,
-    account_id: &str,
-    reason: &str,
-    today: NaiveDate,
-) -> Result<Option<String>> {
-    let quiet: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM escalations WHERE account_id = ? AND (closed_at IS NULL OR quiet_until > ?)",
-    )
-    .bind(account_id)
-    .bind(today)
-    .fetch_one(&mut **tx)
-    .await?;
-    if quiet > 0 {
-        return Ok(None);
-    }
-    open(
-        tx,
-        Opening {
-            account_id,
-            criterion: "rule",
-            reason,
-            by: None,
-            at: Utc::now(),
-            day: today,
-        },
-    )
-    .await
+/// What an escalation records of its account when it opens: ARR, severity, the category
+/// of its most urgent live CTA and the risk CTA it links.
+type Standing = (i64, Option<f64>, Option<String>, Option<String>);
+
+/// An escalation a rule run asks for: a rule's action (`criterion` "rule") or a crossed
+/// criterion, and why.
+pub(crate) struct Asked<'a> {
+    pub account_id: &'a str,
+    pub criterion: &'a str,
+    pub reason: &'a str,
 }
 
-/// Opens the escalation a criterion asked for, in the rule run's transaction (the run
-/// judges the criteria on what it read; see `rules::run`): None when one is open.
-pub(crate) async fn open_for_criterion(
+/// Opens the escalations a rule run asked for, in its transaction, as `open` would one
+/// after another in this order, in a few statements for the lot (a first run over a
+/// large book opens thousands): an account already escalated is skipped, as is one a
+/// rule asks for in a de-escalation's quiet period, and an account asked twice is opened
+/// once. Returns the accounts escalated.
+pub(crate) async fn open_many(
     tx: &mut Tx,
-    account_id: &str,
-    criterion: &'static str,
-    reason: &str,
+    asked: &[Asked<'_>],
     today: NaiveDate,
-) -> Result<Option<String>> {
-    open(
+) -> Result<Vec<String>> {
+    use std::collections::{HashMap, HashSet};
+    let mut accounts: Vec<String> = asked.iter().map(|a| a.account_id.to_string()).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let (mut open, mut quiet) = (HashSet::new(), HashSet::new());
+    let mut info: HashMap<String, Standing> = HashMap::new();
+    for chunk in accounts.chunks(crate::store::MAX_VARIABLES - 1) {
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT account_id, closed_at IS NULL FROM escalations WHERE (closed_at IS NULL OR quiet_until > ",
+        );
+        qb.push_bind(today).push(") AND account_id");
+        crate::store::in_list(&mut qb, chunk);
+        let rows: Vec<(String, bool)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        for (account, is_open) in rows {
+            if is_open {
+                open.insert(account);
+            } else {
+                quiet.insert(account);
+            }
+        }
+    }
+    // In order: the first ask for an account opens it; the rest find it open.
+    let mut chosen: Vec<&Asked> = Vec::new();
+    for a in asked {
+        let rule_in_quiet = a.criterion == "rule" && quiet.contains(a.account_id);
+        if !rule_in_quiet && open.insert(a.account_id.to_string()) {
+            chosen.push(a);
+        }
+    }
+    if chosen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = chosen.iter().map(|a| a.account_id.to_string()).collect();
+    for chunk in ids.chunks(crate::store::MAX_VARIABLES - 1) {
+        // After the run's CTAs, so the link finds the risk CTA a rule just opened.
+        let mut qb = sqlx::QueryBuilder::new(
+            "SELECT a.id, a.arr_base_minor, h.severity_score, \
+             (SELECT c.category FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.category IS NOT NULL \
+                ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END LIMIT 1), \
+             (SELECT c.id FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.type = 'risk' \
+                ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.created_at LIMIT 1) \
+             FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id",
+        );
+        crate::store::in_list(&mut qb, chunk);
+        type Row = (String, i64, Option<f64>, Option<String>, Option<String>);
+        let rows: Vec<Row> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        for (id, arr, severity, category, linked) in rows {
+            info.insert(id, (arr, severity, category, linked));
+        }
+    }
+    let mut owners: HashMap<Option<String>, Option<String>> = HashMap::new();
+    let mut news: Vec<(String, NewCta)> = Vec::with_capacity(chosen.len());
+    for a in &chosen {
+        let (_, _, category, _) = info.get(a.account_id).ok_or_else(|| Error::NotFound {
+            entity: "account",
+            id: a.account_id.to_string(),
+        })?;
+        let owner = match owners.get(category) {
+            Some(owner) => owner.clone(),
+            None => {
+                let owner = owning_executive(tx, category.as_deref()).await?;
+                owners.insert(category.clone(), owner.clone());
+                owner
+            }
+        };
+        news.push((
+            new_id(),
+            escalation_cta(a.account_id, a.criterion, a.reason, category, owner, today),
+        ));
+    }
+    let landed = cta::create_many(tx, &news, today).await?;
+    let mut names: HashMap<String, Option<String>> = HashMap::new();
+    for owner in owners.values().flatten() {
+        let name: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
+            .bind(owner)
+            .fetch_optional(&mut **tx)
+            .await?;
+        names.insert(owner.clone(), name);
+    }
+    let at = Utc::now();
+    let made: Vec<(&String, &Asked)> = news
+        .iter()
+        .zip(&chosen)
+        .filter(|((id, _), _)| landed.contains(id))
+        .map(|((id, _), a)| (id, *a))
+        .collect();
+    crate::store::insert_batched(
         tx,
-        Opening {
-            account_id,
-            criterion,
-            reason,
-            by: None,
-            at: Utc::now(),
-            day: today,
+        "INSERT INTO escalations (cta_id, account_id, linked_cta_id, criterion, reason, escalated_by, severity_at_open, arr_at_open_minor, opened_at) ",
+        9,
+        "",
+        &made,
+        |b, (cta_id, a)| {
+            let (arr, severity, _, linked) = &info[a.account_id];
+            b.push_bind(cta_id.to_string())
+                .push_bind(a.account_id.to_string())
+                .push_bind(linked.clone())
+                .push_bind(a.criterion.to_string())
+                .push_bind(a.reason.to_string())
+                .push_bind(None::<String>)
+                .push_bind(*severity)
+                .push_bind(*arr)
+                .push_bind(at);
         },
     )
-    .await
+    .await?;
+    let bodies: Vec<String> = made
+        .iter()
+        .map(|(_, a)| {
+            let owner = owners.get(&info[a.account_id].2).cloned().flatten();
+            let exec = owner.and_then(|o| names.get(&o).cloned().flatten());
+            format!(
+                "Escalated to {}: {}",
+                exec.as_deref().unwrap_or("leadership"),
+                a.reason
+            )
+        })
+        .collect();
+    let events: Vec<timeline::SystemEvent> = made
+        .iter()
+        .zip(&bodies)
+        .map(|((cta_id, a), body)| timeline::SystemEvent {
+            account_id: a.account_id,
+            cta_id: Some(cta_id.as_str()),
+            body: body.clone(),
+        })
+        .collect();
+    timeline::system_events(tx, &events).await?;
+    Ok(made.iter().map(|(_, a)| a.account_id.to_string()).collect())
+}
+
+/// The escalation CTA for the executive who owns the risk.
+fn escalation_cta(
+    account_id: &str,
+    criterion: &str,
+    reason: &str,
+    category: &Option<String>,
+    owner: Option<String>,
+    today: NaiveDate,
+) -> NewCta {
+    NewCta {
+        account_id: account_id.to_string(),
+        cta_type: CtaType::Escalation,
+        reason: format!("Escalation: {}", criterion_label(criterion)),
+        priority: Level::High,
+        owner_id: owner,
+        due_on: Some(today + Duration::days(7)),
+        rule_id: None,
+        evidence: vec![format!("escalated on {today} because {reason}")],
+        category: category.clone(),
+        playbook: None,
+    }
 }
 
 /// Whether this CTA is an open escalation (closed only through `close` or `de_escalate`).

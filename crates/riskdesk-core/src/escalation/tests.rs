@@ -284,3 +284,109 @@ async fn by_hand_escalation_actions_decisions_outcomes_and_de_escalation() {
         1
     );
 }
+
+/// A rule run's escalations opened together come out as opening them one by one would:
+/// the first ask for an account opens it (a second ask, by rule or criterion, finds it
+/// open), an account already escalated is skipped, a rule's ask in a quiet period is
+/// skipped while a criterion's is not, and each one says who it went to.
+#[tokio::test]
+async fn escalations_opened_together_are_those_opened_one_by_one() {
+    let (_dir, store) = scored(30).await;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 5")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    let (a, b, c, d, e) = (&ids[0], &ids[1], &ids[2], &ids[3], &ids[4]);
+    // c is escalated already; d and e were de-escalated and are in their quiet period.
+    escalate(&store, c, "Churn threat", None).await.expect("c");
+    for quiet in [d, e] {
+        let cta = escalate(&store, quiet, "Budget cut", None)
+            .await
+            .expect("escalate");
+        de_escalate(&store, &cta, "Handled by the CSM", today())
+            .await
+            .expect("de-escalate");
+    }
+    let asked = [
+        (a.as_str(), "rule", "usage fell 40 %"),
+        (a.as_str(), "severity", "severity 82"),
+        (b.as_str(), "severity", "severity 75"),
+        (c.as_str(), "rule", "champion left"),
+        (d.as_str(), "rule", "usage fell 30 %"),
+        (e.as_str(), "severity", "severity 90"),
+    ]
+    .map(|(account_id, criterion, reason)| Asked {
+        account_id,
+        criterion,
+        reason,
+    });
+    let mut tx = store.write().await.expect("tx");
+    let opened = open_many(&mut tx, &asked, today()).await.expect("open");
+    tx.commit().await.expect("commit");
+    assert_eq!(opened, vec![a.clone(), b.clone(), e.clone()]);
+    let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
+        "SELECT e.account_id, e.criterion, e.reason, c.reason, c.evidence FROM escalations e \
+         JOIN ctas c ON c.id = e.cta_id WHERE e.closed_at IS NULL AND e.account_id <> ? ORDER BY e.account_id",
+    )
+    .bind(c)
+    .fetch_all(store.pool())
+    .await
+    .expect("rows");
+    let mut expected = vec![
+        (
+            a.clone(),
+            "rule",
+            "usage fell 40 %",
+            "Escalation: Escalated by a rule",
+        ),
+        (
+            b.clone(),
+            "severity",
+            "severity 75",
+            "Escalation: Severity over threshold",
+        ),
+        (
+            e.clone(),
+            "severity",
+            "severity 90",
+            "Escalation: Severity over threshold",
+        ),
+    ];
+    expected.sort();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    for (row, (account, criterion, reason, cta_reason)) in rows.iter().zip(&expected) {
+        assert_eq!(
+            (&row.0, row.1.as_str(), row.2.as_str()),
+            (account, *criterion, *reason)
+        );
+        assert_eq!(row.3, *cta_reason);
+        assert!(
+            row.4
+                .contains(&format!("escalated on {} because {reason}", today())),
+            "{}",
+            row.4
+        );
+    }
+    // Each says in the account's timeline who it went to, after its CTA was opened.
+    for account in [a, b, e] {
+        let notes: Vec<String> = sqlx::query_scalar(
+            "SELECT body FROM timeline_entries WHERE account_id = ? AND cta_id IN \
+             (SELECT cta_id FROM escalations WHERE account_id = ? AND closed_at IS NULL) ORDER BY id",
+        )
+        .bind(account)
+        .bind(account)
+        .fetch_all(store.pool())
+        .await
+        .expect("notes");
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].starts_with("CTA opened by hand: Escalation: "),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].starts_with("Escalated to ")
+                && !notes[1].starts_with("Escalated to leadership"),
+            "{notes:?}"
+        );
+    }
+}

@@ -875,22 +875,24 @@ async fn run_rules(
             }
         }
         // After the batch's CTAs, so an escalation links the risk CTA a rule just opened.
-        for (account, why) in &escalating {
-            if crate::escalation::open_for_rule(&mut tx, account, why, today)
-                .await?
-                .is_some()
-            {
-                touched.insert(account.clone());
-            }
-        }
-        for (account, criterion, why) in &crossing {
-            if crate::escalation::open_for_criterion(&mut tx, account, criterion, why, today)
-                .await?
-                .is_some()
-            {
-                touched.insert(account.clone());
-            }
-        }
+        let asked: Vec<crate::escalation::Asked> = escalating
+            .iter()
+            .map(|(account, why)| crate::escalation::Asked {
+                account_id: account,
+                criterion: "rule",
+                reason: why,
+            })
+            .chain(
+                crossing
+                    .iter()
+                    .map(|(account, criterion, why)| crate::escalation::Asked {
+                        account_id: account,
+                        criterion,
+                        reason: why,
+                    }),
+            )
+            .collect();
+        touched.extend(crate::escalation::open_many(&mut tx, &asked, today).await?);
         took[2] += lap.elapsed();
         lap = Instant::now();
         tx.commit().await?;
