@@ -171,6 +171,19 @@ pub fn decode(text: &str) -> Vec<MeasureResult> {
         .collect()
 }
 
+/// Only each measure's score from `encode`'s form, for the rules, which read every
+/// account's on each run (without the labels and formatted values `decode` builds).
+pub fn decode_scores(text: &str) -> Vec<(MeasureKind, Option<f64>)> {
+    text.split(';')
+        .filter_map(|part| {
+            let mut f = part.split(':');
+            let kind = from_code(f.next()?)?;
+            let score = f.nth(1).and_then(|v| v.parse::<f64>().ok());
+            Some((kind, score))
+        })
+        .collect()
+}
+
 /// A measure as history keeps it: numbers, with the label its kind has today.
 fn kept(
     kind: MeasureKind,

@@ -280,12 +280,7 @@ fn read_states(
             let measures = r
                 .get_ref(16)?
                 .as_str_or_null()?
-                .map(|text| {
-                    crate::health::history::decode(text)
-                        .into_iter()
-                        .map(|m| (m.kind, m.score))
-                        .collect()
-                })
+                .map(crate::health::history::decode_scores)
                 .unwrap_or_default();
             let arr: i64 = r.get(7)?;
             // The latest usage week, two index seeks (not every week of the account).

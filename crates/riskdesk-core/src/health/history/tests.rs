@@ -354,6 +354,23 @@ fn exact_form_reads_back_bit_for_bit() {
     assert_eq!(back[0].contribution, ms[0].contribution);
 }
 
+/// The rules' lean read of the exact form gives each measure's score as `decode` does.
+#[test]
+fn scores_alone_read_as_decode_reads_them() {
+    let ms = vec![
+        measure(MeasureKind::SeatUtilization, Some(0.41), Some(39.999_999_7), 12.3),
+        measure(MeasureKind::OpenTickets, Some(3.0), None, 0.0),
+        measure(MeasureKind::NpsLatest, None, None, 0.0),
+    ];
+    let text = encode_exact(&ms);
+    let full: Vec<_> = decode(&text).iter().map(|m| (m.kind, m.score)).collect();
+    assert_eq!(decode_scores(&text), full);
+    assert_eq!(full[0], (MeasureKind::SeatUtilization, Some(39.999_999_7)));
+    assert_eq!(full[1], (MeasureKind::OpenTickets, None));
+    assert_eq!(decode_scores("zz:1:2:3;ot:1:2:3"), vec![(MeasureKind::OpenTickets, Some(2.0))]);
+    assert!(decode_scores("").is_empty());
+}
+
 /// The migration that converted old snapshots names each kind by the code history uses.
 #[test]
 fn the_conversion_uses_the_same_codes() {
