@@ -381,9 +381,16 @@ pub async fn ensure(store: &Store, today: NaiveDate) -> Result<()> {
 
 /// Accounts per batch when a refresh names them, and when it reads the whole book.
 const BATCH: usize = 2_000;
+#[cfg(not(test))]
 const BOOK_BATCH: usize = 10_000;
 /// Changed ranks per write transaction: about a second of holding the write lock at most.
+#[cfg(not(test))]
 const WRITE_BATCH: usize = 50_000;
+// Small in tests, so a worked book is read in many batches and written in several.
+#[cfg(test)]
+const BOOK_BATCH: usize = 64;
+#[cfg(test)]
+const WRITE_BATCH: usize = 100;
 
 /// What the refresh reads of one account: its own fields and its CTAs, folded.
 #[derive(Default)]

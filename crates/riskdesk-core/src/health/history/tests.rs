@@ -358,7 +358,12 @@ fn exact_form_reads_back_bit_for_bit() {
 #[test]
 fn scores_alone_read_as_decode_reads_them() {
     let ms = vec![
-        measure(MeasureKind::SeatUtilization, Some(0.41), Some(39.999_999_7), 12.3),
+        measure(
+            MeasureKind::SeatUtilization,
+            Some(0.41),
+            Some(39.999_999_7),
+            12.3,
+        ),
         measure(MeasureKind::OpenTickets, Some(3.0), None, 0.0),
         measure(MeasureKind::NpsLatest, None, None, 0.0),
     ];
@@ -367,7 +372,10 @@ fn scores_alone_read_as_decode_reads_them() {
     assert_eq!(decode_scores(&text), full);
     assert_eq!(full[0], (MeasureKind::SeatUtilization, Some(39.999_999_7)));
     assert_eq!(full[1], (MeasureKind::OpenTickets, None));
-    assert_eq!(decode_scores("zz:1:2:3;ot:1:2:3"), vec![(MeasureKind::OpenTickets, Some(2.0))]);
+    assert_eq!(
+        decode_scores("zz:1:2:3;ot:1:2:3"),
+        vec![(MeasureKind::OpenTickets, Some(2.0))]
+    );
     assert!(decode_scores("").is_empty());
 }
 
