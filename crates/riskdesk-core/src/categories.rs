@@ -30,6 +30,10 @@ const DEFAULTS: [(&str, &str); 8] = [
 /// Every category in order, the defaults written (with owners found by title) when the
 /// store has none.
 pub async fn list(store: &Store) -> Result<Vec<RiskCategory>> {
+    store.cached("categories", read(store)).await
+}
+
+async fn read(store: &Store) -> Result<Vec<RiskCategory>> {
     let rows: Vec<RiskCategory> = sqlx::query_as(
         "SELECT c.id, c.name, c.owner_id, u.name AS owner_name FROM risk_categories c \
          LEFT JOIN users u ON u.id = c.owner_id ORDER BY c.position, c.name",
@@ -57,7 +61,7 @@ pub async fn list(store: &Store) -> Result<Vec<RiskCategory>> {
             .await?;
     }
     tx.commit().await?;
-    Box::pin(list(store)).await
+    Box::pin(read(store)).await
 }
 
 /// Adds a category (id None) or renames it / changes its owner. Renaming carries the

@@ -22,6 +22,14 @@ pub async fn get<T: DeserializeOwned + Default>(pool: &SqlitePool, key: &str) ->
     }
 }
 
+/// `get`, kept in memory until a settings table changes (see `store::cache`).
+pub(crate) async fn cached<T>(store: &crate::Store, key: &'static str) -> Result<T>
+where
+    T: DeserializeOwned + Default + Clone + Send + Sync + 'static,
+{
+    store.cached(key, get(store.pool(), key)).await
+}
+
 /// Saves `value` under `key` in the caller's transaction.
 pub async fn set<T: Serialize>(tx: &mut Tx, key: &str, value: &T) -> Result<()> {
     let json = serde_json::to_string(value).map_err(|e| Error::invalid(key, e.to_string()))?;

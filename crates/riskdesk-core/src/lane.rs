@@ -3,7 +3,6 @@
 
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 use crate::signals::Level;
 use crate::Result;
@@ -62,8 +61,9 @@ pub struct LaneSummary {
     pub exceptions: Vec<LaneException>,
 }
 
-pub async fn summary(pool: &SqlitePool, today: NaiveDate) -> Result<LaneSummary> {
-    let config = crate::priority::config(pool).await?;
+pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSummary> {
+    let pool = store.pool();
+    let config = crate::priority::config(store).await?;
     let (accounts, at_risk, arr, at_risk_arr): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(p.at_risk), 0), COALESCE(SUM(a.arr_base_minor), 0), \
          COALESCE(SUM(CASE WHEN p.at_risk = 1 THEN a.arr_base_minor ELSE 0 END), 0) \
@@ -134,7 +134,7 @@ mod tests {
     async fn the_lane_holds_the_small_accounts_and_surfaces_only_exceptions() {
         let (_dir, store) = worked_book(800, 9, 4).await;
         let today = test_day();
-        let s = summary(store.pool(), today).await.expect("lane");
+        let s = summary(&store, today).await.expect("lane");
         let tech_touch: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE segment = 'tech_touch'")
                 .fetch_one(store.pool())

@@ -7,7 +7,6 @@
 
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 use crate::model::{Stage, UsageWeek};
 use crate::scorecard::AccountFacts;
@@ -71,8 +70,8 @@ impl StageCriteria {
     }
 }
 
-pub async fn criteria(pool: &SqlitePool) -> Result<StageCriteria> {
-    crate::config::get(pool, CRITERIA).await
+pub async fn criteria(store: &crate::Store) -> Result<StageCriteria> {
+    crate::config::cached(store, CRITERIA).await
 }
 
 pub async fn save_criteria(store: &Store, c: &StageCriteria) -> Result<()> {

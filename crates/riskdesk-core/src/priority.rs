@@ -12,8 +12,6 @@ use serde::{Deserialize, Serialize};
 use crate::money::format_usd;
 use std::collections::HashMap;
 
-use sqlx::SqlitePool;
-
 use crate::model::{ExpansionPotential, Segment};
 use crate::signals::Level;
 use crate::store::reader::{parsed, Accounts};
@@ -350,8 +348,8 @@ pub fn lane(
 
 const CONFIG_KEY: &str = "priority";
 
-pub async fn config(pool: &SqlitePool) -> Result<PriorityConfig> {
-    crate::config::get(pool, CONFIG_KEY).await
+pub async fn config(store: &crate::Store) -> Result<PriorityConfig> {
+    crate::config::cached(store, CONFIG_KEY).await
 }
 
 /// Saves the weights and re-ranks the book with them.
@@ -630,7 +628,7 @@ pub(crate) async fn explained(
     ids: &[String],
     today: NaiveDate,
 ) -> Result<HashMap<String, Priority>> {
-    let c = config(store.pool()).await?;
+    let c = config(store).await?;
     let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(BATCH) {
         let slice = chunk.to_vec();
@@ -686,7 +684,7 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
 /// Re-ranks `ids` (every account when None) from their current health and CTAs; only
 /// ranks that changed are written, so a re-rank of an unchanged book writes nothing.
 pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) -> Result<()> {
-    let c = config(store.pool()).await?;
+    let c = config(store).await?;
     let started = std::time::Instant::now();
     let book = ids.is_none();
     let mut ids = crate::store::accounts::ids_or_all(store, ids).await?;

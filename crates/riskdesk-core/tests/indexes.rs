@@ -242,7 +242,7 @@ async fn work_a_book(dir: &tempfile::TempDir) -> Store {
     riskdesk_core::dashboard::dashboard(store.pool(), day)
         .await
         .expect("dashboard");
-    riskdesk_core::lane::summary(store.pool(), day)
+    riskdesk_core::lane::summary(&store, day)
         .await
         .expect("lanes");
     riskdesk_core::huddle::huddle(store.pool(), None)
@@ -357,7 +357,7 @@ async fn work_a_book(dir: &tempfile::TempDir) -> Store {
     escalation::close(&store, &raised, EscalationOutcome::Saved, None)
         .await
         .expect("close escalation");
-    escalation::refinement::report(store.pool())
+    escalation::refinement::report(&store)
         .await
         .expect("refinement");
     let mut tx = store.write().await.expect("tx");

@@ -13,7 +13,7 @@ use crate::AppState;
 #[tauri::command]
 #[specta::specta]
 pub async fn escalation_criteria(state: State<'_, AppState>) -> AppResult<EscalationCriteria> {
-    Ok(escalation::criteria(state.store.pool()).await?)
+    Ok(escalation::criteria(&state.store).await?)
 }
 
 #[tauri::command]
@@ -126,5 +126,5 @@ pub async fn add_escalation_decision(
 #[tauri::command]
 #[specta::specta]
 pub async fn escalation_refinement(state: State<'_, AppState>) -> AppResult<Refinement> {
-    Ok(refinement::report(state.store.pool()).await?)
+    Ok(refinement::report(&state.store).await?)
 }

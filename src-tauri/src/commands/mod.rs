@@ -412,7 +412,7 @@ pub async fn save_scorecard(
 #[tauri::command]
 #[specta::specta]
 pub async fn signal_thresholds(state: State<'_, AppState>) -> AppResult<SignalThresholds> {
-    Ok(health::signal_thresholds(state.store.pool()).await?)
+    Ok(health::signal_thresholds(&state.store).await?)
 }
 
 #[tauri::command]
@@ -428,7 +428,7 @@ pub async fn save_signal_thresholds(
 #[tauri::command]
 #[specta::specta]
 pub async fn stage_criteria(state: State<'_, AppState>) -> AppResult<StageCriteria> {
-    Ok(lifecycle::criteria(state.store.pool()).await?)
+    Ok(lifecycle::criteria(&state.store).await?)
 }
 
 #[tauri::command]
@@ -496,7 +496,7 @@ pub async fn log_nps_response(
 #[tauri::command]
 #[specta::specta]
 pub async fn severity_config(state: State<'_, AppState>) -> AppResult<SeverityConfig> {
-    Ok(health::severity_config(state.store.pool()).await?)
+    Ok(health::severity_config(&state.store).await?)
 }
 
 #[tauri::command]

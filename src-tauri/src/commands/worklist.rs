@@ -151,13 +151,13 @@ pub async fn export_huddle(state: State<'_, AppState>, everyone: bool) -> AppRes
 #[tauri::command]
 #[specta::specta]
 pub async fn tech_touch_lane(state: State<'_, AppState>) -> AppResult<LaneSummary> {
-    Ok(lane::summary(state.store.pool(), today()).await?)
+    Ok(lane::summary(&state.store, today()).await?)
 }
 
 #[tauri::command]
 #[specta::specta]
 pub async fn priority_config(state: State<'_, AppState>) -> AppResult<PriorityConfig> {
-    Ok(priority::config(state.store.pool()).await?)
+    Ok(priority::config(&state.store).await?)
 }
 
 /// Saves the weights and re-ranks the whole book with them.

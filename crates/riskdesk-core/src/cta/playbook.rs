@@ -174,6 +174,10 @@ pub(crate) async fn write_playbook(tx: &mut crate::store::Tx, p: &Playbook) -> R
 
 /// Every playbook, the defaults first written when the store has none.
 pub async fn playbooks(store: &Store) -> Result<Vec<Playbook>> {
+    store.cached("playbooks", read_playbooks(store)).await
+}
+
+async fn read_playbooks(store: &Store) -> Result<Vec<Playbook>> {
     let rows: Vec<(String, String, String, String, String)> =
         sqlx::query_as("SELECT id, name, description, kind, tasks FROM playbooks ORDER BY rowid")
             .fetch_all(store.pool())
@@ -182,7 +186,7 @@ pub async fn playbooks(store: &Store) -> Result<Vec<Playbook>> {
         let mut tx = store.write().await?;
         seed_default_playbooks(&mut tx).await?;
         tx.commit().await?;
-        return Box::pin(playbooks(store)).await;
+        return Box::pin(read_playbooks(store)).await;
     }
     rows.into_iter()
         .map(|(id, name, description, kind, tasks)| {

@@ -59,8 +59,8 @@ impl EscalationCriteria {
 
 const CONFIG_KEY: &str = "escalation";
 
-pub async fn criteria(pool: &SqlitePool) -> Result<EscalationCriteria> {
-    crate::config::get(pool, CONFIG_KEY).await
+pub async fn criteria(store: &crate::Store) -> Result<EscalationCriteria> {
+    crate::config::cached(store, CONFIG_KEY).await
 }
 
 pub async fn save_criteria(store: &Store, c: &EscalationCriteria) -> Result<()> {

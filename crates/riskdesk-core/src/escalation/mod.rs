@@ -442,7 +442,7 @@ pub async fn de_escalate(
             "say why leadership is no longer needed",
         ));
     }
-    let quiet = criteria(store.pool()).await?.quiet_days;
+    let quiet = criteria(store).await?.quiet_days;
     let mut tx = store.write().await?;
     let account = end(
         &mut tx,

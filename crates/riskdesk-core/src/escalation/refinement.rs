@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::SqlitePool;
 
 use super::{criterion_label, EscalationOutcome};
 use crate::Result;
@@ -222,8 +221,9 @@ type Row = (
 );
 
 /// The report over every closed escalation in the store.
-pub async fn report(pool: &SqlitePool) -> Result<Refinement> {
-    let current = super::criteria(pool).await?.severity_threshold;
+pub async fn report(store: &crate::Store) -> Result<Refinement> {
+    let pool = store.pool();
+    let current = super::criteria(store).await?.severity_threshold;
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT criterion, severity_at_open, outcome, arr_at_open_minor, arr_retained_minor, opened_at, closed_at \
          FROM escalations WHERE closed_at IS NOT NULL",

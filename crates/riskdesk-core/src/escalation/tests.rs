@@ -221,7 +221,7 @@ async fn by_hand_escalation_actions_decisions_outcomes_and_de_escalation() {
             .await
             .expect("cta");
     assert_eq!(status, "closed:downsell");
-    let report = refinement::report(store.pool()).await.expect("report");
+    let report = refinement::report(&store).await.expect("report");
     assert_eq!(report.summary.mix.downsell, 1);
     assert_eq!(report.summary.arr_retained_minor, arr / 2);
 

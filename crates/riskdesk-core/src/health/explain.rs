@@ -192,8 +192,8 @@ pub(crate) async fn rebuilt(
     day: NaiveDate,
 ) -> Result<Option<HealthScore>> {
     let cards = scorecards(store).await?;
-    let thresholds = signal_thresholds(store.pool()).await?;
-    let sev = severity_config(store.pool()).await?;
+    let thresholds = signal_thresholds(store).await?;
+    let sev = severity_config(store).await?;
     let ids = [account_id.to_string()];
     let facts = facts::load(
         store,

@@ -227,8 +227,8 @@ pub(crate) async fn score(
 ) -> Result<(RecomputeSummary, Vec<String>)> {
     let started = Instant::now();
     let cards = scorecards(store).await?;
-    let thresholds = signal_thresholds(store.pool()).await?;
-    let sev = severity_config(store.pool()).await?;
+    let thresholds = signal_thresholds(store).await?;
+    let sev = severity_config(store).await?;
     let book = ids.is_none();
     let mut ids = crate::store::accounts::ids_or_local(store, ids).await?;
     let (span, batch) = if book {
@@ -242,7 +242,7 @@ pub(crate) async fn score(
         accounts: ids.len() as u32,
         ..Default::default()
     };
-    let stages = crate::lifecycle::criteria(store.pool()).await?;
+    let stages = crate::lifecycle::criteria(store).await?;
     // A few accounts move the day's dashboard aggregate by their own difference; the
     // whole book (or a large part) recounts it.
     let incremental = ids.len() <= BATCH;
@@ -415,8 +415,8 @@ async fn backfill_with_progress(
     let (Some(first), Some(_)) = (days.iter().min(), days.iter().max()) else {
         return Ok(());
     };
-    let thresholds = signal_thresholds(store.pool()).await?;
-    let sev = severity_config(store.pool()).await?;
+    let thresholds = signal_thresholds(store).await?;
+    let sev = severity_config(store).await?;
     let mut done = 0;
     for chunk in ids.chunks(BATCH) {
         let facts =

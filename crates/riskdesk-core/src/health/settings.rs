@@ -7,8 +7,8 @@ const SIGNAL_THRESHOLDS: &str = "signal_thresholds";
 
 const SEVERITY: &str = "severity";
 
-pub async fn signal_thresholds(pool: &SqlitePool) -> Result<SignalThresholds> {
-    crate::config::get(pool, SIGNAL_THRESHOLDS).await
+pub async fn signal_thresholds(store: &crate::Store) -> Result<SignalThresholds> {
+    crate::config::cached(store, SIGNAL_THRESHOLDS).await
 }
 
 pub async fn save_signal_thresholds(store: &Store, t: &SignalThresholds) -> Result<()> {
@@ -20,8 +20,8 @@ pub async fn save_signal_thresholds(store: &Store, t: &SignalThresholds) -> Resu
     Ok(tx.commit().await?)
 }
 
-pub async fn severity_config(pool: &SqlitePool) -> Result<SeverityConfig> {
-    crate::config::get(pool, SEVERITY).await
+pub async fn severity_config(store: &crate::Store) -> Result<SeverityConfig> {
+    crate::config::cached(store, SEVERITY).await
 }
 
 pub async fn save_severity_config(store: &Store, c: &SeverityConfig) -> Result<()> {
@@ -35,6 +35,10 @@ pub async fn save_severity_config(store: &Store, c: &SeverityConfig) -> Result<(
 
 /// Every scorecard, the defaults first written when the store has none.
 pub async fn scorecards(store: &Store) -> Result<Vec<Scorecard>> {
+    store.cached("scorecards", read_scorecards(store)).await
+}
+
+async fn read_scorecards(store: &Store) -> Result<Vec<Scorecard>> {
     let rows: Vec<(String, String, i32, String)> =
         sqlx::query_as("SELECT id, name, version, definition FROM scorecards ORDER BY rowid")
             .fetch_all(store.pool())
@@ -45,7 +49,7 @@ pub async fn scorecards(store: &Store) -> Result<Vec<Scorecard>> {
             write_scorecard(&mut tx, &new_id(), &name, 1, &definition).await?;
         }
         tx.commit().await?;
-        return Box::pin(scorecards(store)).await;
+        return Box::pin(read_scorecards(store)).await;
     }
     rows.into_iter()
         .map(|(id, name, version, json)| {

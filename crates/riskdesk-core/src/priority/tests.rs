@@ -323,7 +323,7 @@ async fn a_new_day_rewrites_only_the_ranks_whose_urgency_band_it_crossed() {
         rows
     };
     let before = read().await;
-    let c = config(store.pool()).await.expect("config");
+    let c = config(&store).await.expect("config");
     let band = |renewal: NaiveDate, day: NaiveDate| {
         let days = (renewal - day).num_days();
         c.urgency.iter().position(|b| days <= b.within_days as i64)
@@ -405,7 +405,7 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
         .fetch_all(store.pool())
         .await
         .expect("ids");
-    let c = config(store.pool()).await.expect("config");
+    let c = config(&store).await.expect("config");
     let inputs = store
         .read(move |conn| read_inputs(conn, &ids, Span::List))
         .await

@@ -252,7 +252,7 @@ async fn the_whole_book_again_the_same_day_refreshes_only_what_changed() {
     assert_eq!(state(store.pool()).await, narrowed);
 
     // A changed setting makes the next one whole again, as does another day.
-    let mut severity = crate::health::severity_config(store.pool())
+    let mut severity = crate::health::severity_config(&store)
         .await
         .expect("severity");
     severity.high_at -= 1.0;

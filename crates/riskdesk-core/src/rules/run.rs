@@ -29,6 +29,10 @@ pub struct Rule {
 
 /// Every rule, the templates first written (enabled) when the store has none.
 pub async fn rules(store: &Store) -> Result<Vec<Rule>> {
+    store.cached("rules", read_rules(store)).await
+}
+
+async fn read_rules(store: &Store) -> Result<Vec<Rule>> {
     let rows: Vec<(String, String, bool, i32, String)> =
         sqlx::query_as("SELECT id, name, enabled, version, definition FROM rules ORDER BY rowid")
             .fetch_all(store.pool())
@@ -37,7 +41,7 @@ pub async fn rules(store: &Store) -> Result<Vec<Rule>> {
         for (name, definition) in templates::templates() {
             save_rule(store, None, &name, true, &definition).await?;
         }
-        return Box::pin(rules(store)).await;
+        return Box::pin(read_rules(store)).await;
     }
     rows.into_iter()
         .map(|(id, name, enabled, version, json)| {
@@ -444,7 +448,7 @@ pub(crate) async fn apply(
     // What crosses the escalation criteria goes to leadership, judged on what the rules
     // read (a dry run opens nothing).
     let criteria = match dry_run {
-        false => Some(crate::escalation::criteria(store.pool()).await?).filter(|c| c.enabled),
+        false => Some(crate::escalation::criteria(store).await?).filter(|c| c.enabled),
         true => None,
     };
     let (report, touched) =
@@ -549,7 +553,7 @@ async fn run_rules(
         }
     };
     // Who owns a digital playbook's CTA depends on the account's lane.
-    let lanes = crate::priority::config(store.pool()).await?;
+    let lanes = crate::priority::config(store).await?;
     // Category owners decide who gets an escalation a rule opens: make sure they exist.
     if !dry_run {
         crate::categories::list(store).await?;

@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod activity;
 pub(crate) mod ahead;
+mod cache;
 pub mod people;
 pub(crate) mod reader;
 pub use reader::Span;
@@ -58,6 +59,7 @@ pub(crate) const MAX_VARIABLES: usize = 30_000;
 pub struct Store {
     pool: SqlitePool,
     reader: reader::Reader,
+    cache: cache::Cache,
 }
 
 impl Store {
@@ -68,6 +70,7 @@ impl Store {
         Ok(Store {
             pool,
             reader: reader::Reader::new(path),
+            cache: Default::default(),
         })
     }
 
@@ -91,6 +94,7 @@ impl Store {
         Ok(Store {
             pool,
             reader: reader::Reader::new(path),
+            cache: Default::default(),
         })
     }
 

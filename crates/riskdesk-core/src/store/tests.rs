@@ -78,6 +78,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "history by day".to_string(),
             "explanations when read".to_string(),
             "rank explanations when read".to_string(),
+            "settings version".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -112,7 +113,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        21
+        22
     );
 }
 

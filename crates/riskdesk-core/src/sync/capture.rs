@@ -135,6 +135,7 @@ mod tests {
         ("scorecards", "*", "scoring configuration of the device that scores"),
         ("config", "*", "this device's settings"),
         ("local_settings", "*", "this device's settings and sync state"),
+        ("settings_version", "*", "counts this store's settings writes, so it re-reads them only after one (store/cache.rs)"),
         ("risk_categories", "*", "category owners are configured per store"),
         ("fx_rates", "*", "reference data every store ships with"),
         ("sync_clock", "*", "sync's own state"),

@@ -477,9 +477,7 @@ async fn a_rule_opens_escalations_that_reach_the_wbr() {
         set_enabled(&store, &r.id, false).await.expect("disable");
     }
     // The criteria stay out of it: only the rule escalates.
-    let mut criteria = crate::escalation::criteria(store.pool())
-        .await
-        .expect("criteria");
+    let mut criteria = crate::escalation::criteria(&store).await.expect("criteria");
     criteria.enabled = false;
     crate::escalation::save_criteria(&store, &criteria)
         .await
