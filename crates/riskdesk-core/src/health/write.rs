@@ -27,6 +27,10 @@ pub(super) async fn note_band_changes(
     ids: &[String],
     outcomes: &[Outcome],
 ) -> Result<()> {
+    // Nothing scored differently (a same-day refresh of an unchanged account): no query.
+    if ids.is_empty() {
+        return Ok(());
+    }
     let mut qb = sqlx::QueryBuilder::new(
         "SELECT account_id, band FROM account_health WHERE band IS NOT NULL AND account_id",
     );
@@ -164,6 +168,9 @@ pub(super) async fn write_signals(
     outcomes: &[Outcome],
     at: DateTime<Utc>,
 ) -> Result<(u32, u32)> {
+    if chunk.is_empty() {
+        return Ok((0, 0));
+    }
     let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
         "SELECT id, account_id, kind, severity, summary, evidence FROM signals WHERE cleared_at IS NULL AND account_id IN (",
     );
