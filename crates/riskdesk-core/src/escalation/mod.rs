@@ -44,111 +44,30 @@ async fn owning_executive(tx: &mut Tx, category: Option<&str>) -> Result<Option<
     .await?)
 }
 
-struct Opening<'a> {
-    account_id: &'a str,
-    criterion: &'a str,
-    reason: &'a str,
-    by: Option<&'a str>,
-    at: DateTime<Utc>,
-    /// The business day it is opened on (a run's `today`), for its evidence and due date.
-    day: NaiveDate,
-}
-
-/// Opens an escalation: an escalation CTA for the owning executive, linked to the CSM's
-/// risk CTA. Returns None when the account already has an open escalation.
-async fn open(tx: &mut Tx, o: Opening<'_>) -> Result<Option<String>> {
-    let open: Option<String> = sqlx::query_scalar(
-        "SELECT cta_id FROM escalations WHERE account_id = ? AND closed_at IS NULL",
-    )
-    .bind(o.account_id)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if open.is_some() {
-        return Ok(None);
-    }
-    let (arr, severity, category, linked): Standing = sqlx::query_as(
-        "SELECT a.arr_base_minor, h.severity_score, \
-         (SELECT c.category FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.category IS NOT NULL \
-            ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END LIMIT 1), \
-         (SELECT c.id FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.type = 'risk' \
-            ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.created_at LIMIT 1) \
-         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id = ?",
-    )
-    .bind(o.account_id)
-    .fetch_optional(&mut **tx)
-    .await?
-    .ok_or_else(|| Error::NotFound {
-        entity: "account",
-        id: o.account_id.to_string(),
-    })?;
-    let owner = owning_executive(tx, category.as_deref()).await?;
-    let today = o.day;
-    let new = escalation_cta(
-        o.account_id,
-        o.criterion,
-        o.reason,
-        &category,
-        owner.clone(),
-        today,
-    );
-    let Some(cta_id) = cta::create(tx, &new, today).await? else {
-        return Ok(None);
-    };
-    sqlx::query(
-        "INSERT INTO escalations (cta_id, account_id, linked_cta_id, criterion, reason, escalated_by, severity_at_open, arr_at_open_minor, opened_at) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&cta_id)
-    .bind(o.account_id)
-    .bind(&linked)
-    .bind(o.criterion)
-    .bind(o.reason)
-    .bind(o.by)
-    .bind(severity)
-    .bind(arr)
-    .bind(o.at)
-    .execute(&mut **tx)
-    .await?;
-    let exec: Option<String> = sqlx::query_scalar("SELECT name FROM users WHERE id = ?")
-        .bind(&owner)
-        .fetch_optional(&mut **tx)
-        .await?;
-    timeline::system_event(
-        tx,
-        o.account_id,
-        Some(&cta_id),
-        &format!(
-            "Escalated to {}: {}",
-            exec.as_deref().unwrap_or("leadership"),
-            o.reason
-        ),
-    )
-    .await?;
-    Ok(Some(cta_id))
-}
-
 /// What an escalation records of its account when it opens: ARR, severity, the category
 /// of its most urgent live CTA and the risk CTA it links.
 type Standing = (i64, Option<f64>, Option<String>, Option<String>);
 
-/// An escalation a rule run asks for: a rule's action (`criterion` "rule") or a crossed
-/// criterion, and why.
+/// An escalation asked for: by hand ("manual", with who), by a rule's action ("rule")
+/// or by a crossed criterion, and why.
 pub(crate) struct Asked<'a> {
     pub account_id: &'a str,
     pub criterion: &'a str,
     pub reason: &'a str,
+    pub by: Option<&'a str>,
 }
 
-/// Opens the escalations a rule run asked for, in its transaction, as `open` would one
-/// after another in this order, in a few statements for the lot (a first run over a
-/// large book opens thousands): an account already escalated is skipped, as is one a
-/// rule asks for in a de-escalation's quiet period, and an account asked twice is opened
-/// once. Returns the accounts escalated.
+/// Opens escalations in the caller's transaction: each an escalation CTA for the
+/// executive who owns the risk's category, linked to the CSM's risk CTA. In a few
+/// statements for the lot (a first rule run over a large book opens thousands), as one
+/// after another in this order would: an account already escalated is skipped, as is one
+/// a rule asks for in a de-escalation's quiet period, and an account asked twice is
+/// opened once. Returns (account, escalation CTA) for each one opened.
 pub(crate) async fn open_many(
     tx: &mut Tx,
     asked: &[Asked<'_>],
     today: NaiveDate,
-) -> Result<Vec<String>> {
+) -> Result<Vec<(String, String)>> {
     use std::collections::{HashMap, HashSet};
     let mut accounts: Vec<String> = asked.iter().map(|a| a.account_id.to_string()).collect();
     accounts.sort_unstable();
@@ -248,7 +167,7 @@ pub(crate) async fn open_many(
                 .push_bind(linked.clone())
                 .push_bind(a.criterion.to_string())
                 .push_bind(a.reason.to_string())
-                .push_bind(None::<String>)
+                .push_bind(a.by.map(str::to_string))
                 .push_bind(*severity)
                 .push_bind(*arr)
                 .push_bind(at);
@@ -277,7 +196,10 @@ pub(crate) async fn open_many(
         })
         .collect();
     timeline::system_events(tx, &events).await?;
-    Ok(made.iter().map(|(_, a)| a.account_id.to_string()).collect())
+    Ok(made
+        .iter()
+        .map(|(cta_id, a)| (a.account_id.to_string(), cta_id.to_string()))
+        .collect())
 }
 
 /// The escalation CTA for the executive who owns the risk.
@@ -329,19 +251,16 @@ pub async fn escalate(
     }
     crate::categories::list(store).await?;
     let mut tx = store.write().await?;
-    let id = open(
-        &mut tx,
-        Opening {
-            account_id,
-            criterion: "manual",
-            reason: reason.trim(),
-            by,
-            at: Utc::now(),
-            day: Utc::now().date_naive(),
-        },
-    )
-    .await?
-    .ok_or_else(|| Error::invalid("escalation", "this account is already escalated"))?;
+    let asked = Asked {
+        account_id,
+        criterion: "manual",
+        reason: reason.trim(),
+        by,
+    };
+    let (_, id) = open_many(&mut tx, &[asked], Utc::now().date_naive())
+        .await?
+        .pop()
+        .ok_or_else(|| Error::invalid("escalation", "this account is already escalated"))?;
     tx.commit().await?;
     crate::priority::refresh(
         store,

@@ -297,8 +297,29 @@ async fn escalations_opened_together_are_those_opened_one_by_one() {
         .await
         .expect("ids");
     let (a, b, c, d, e) = (&ids[0], &ids[1], &ids[2], &ids[3], &ids[4]);
-    // c is escalated already; d and e were de-escalated and are in their quiet period.
-    escalate(&store, c, "Churn threat", None).await.expect("c");
+    // c is escalated already, by hand; d and e were de-escalated and are in their quiet period.
+    let csm: String = sqlx::query_scalar("SELECT id FROM users WHERE role = 'csm' LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .expect("csm");
+    let by_hand = escalate(&store, c, "Churn threat", Some(&csm))
+        .await
+        .expect("c");
+    let (by, reason): (Option<String>, String) = sqlx::query_as(
+        "SELECT e.escalated_by, c.reason FROM escalations e JOIN ctas c ON c.id = e.cta_id WHERE e.cta_id = ?",
+    )
+    .bind(&by_hand)
+    .fetch_one(store.pool())
+    .await
+    .expect("by hand");
+    assert_eq!(
+        (by.as_deref(), reason.as_str()),
+        (Some(csm.as_str()), "Escalation: Escalated by hand")
+    );
+    assert!(
+        escalate(&store, c, "Again", None).await.is_err(),
+        "a second escalation of an escalated account is refused"
+    );
     for quiet in [d, e] {
         let cta = escalate(&store, quiet, "Budget cut", None)
             .await
@@ -319,11 +340,13 @@ async fn escalations_opened_together_are_those_opened_one_by_one() {
         account_id,
         criterion,
         reason,
+        by: None,
     });
     let mut tx = store.write().await.expect("tx");
     let opened = open_many(&mut tx, &asked, today()).await.expect("open");
     tx.commit().await.expect("commit");
-    assert_eq!(opened, vec![a.clone(), b.clone(), e.clone()]);
+    let accounts: Vec<&String> = opened.iter().map(|(account, _)| account).collect();
+    assert_eq!(accounts, vec![a, b, e]);
     let rows: Vec<(String, String, String, String, String)> = sqlx::query_as(
         "SELECT e.account_id, e.criterion, e.reason, c.reason, c.evidence FROM escalations e \
          JOIN ctas c ON c.id = e.cta_id WHERE e.closed_at IS NULL AND e.account_id <> ? ORDER BY e.account_id",

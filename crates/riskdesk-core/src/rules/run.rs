@@ -887,6 +887,7 @@ async fn run_rules(
                 account_id: account,
                 criterion: "rule",
                 reason: why,
+                by: None,
             })
             .chain(
                 crossing
@@ -895,10 +896,12 @@ async fn run_rules(
                         account_id: account,
                         criterion,
                         reason: why,
+                        by: None,
                     }),
             )
             .collect();
-        touched.extend(crate::escalation::open_many(&mut tx, &asked, today).await?);
+        let opened = crate::escalation::open_many(&mut tx, &asked, today).await?;
+        touched.extend(opened.into_iter().map(|(account, _)| account));
         took[2] += lap.elapsed();
         lap = Instant::now();
         tx.commit().await?;
