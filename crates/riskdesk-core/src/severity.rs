@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::scorecard::{MapPoint, Mapping};
-use crate::signals::{Detected, Level};
+use crate::signals::{Detected, Level, SignalKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -110,6 +110,213 @@ fn renewal_value(days: i64) -> f64 {
     .apply(days as f64)
 }
 
+/// What a severity was computed from, and its score and level: everything its
+/// explanation needs. A refresh keeps this (a few numbers) instead of the explanation,
+/// which is rebuilt from it when read, so the daily rewrite of every account's severity
+/// (the days to renewal move it) writes ~30 bytes instead of ~500.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Assessment {
+    pub health: Option<f64>,
+    /// The active signals, in the order they were detected.
+    pub signals: Vec<(SignalKind, Level)>,
+    /// Their points under the settings of the day, summed and capped at 100.
+    pub signal_points: f64,
+    pub arr_base_minor: i64,
+    pub days_to_renewal: i64,
+    /// Share of risk from poor health under the settings of the day.
+    pub health_weight: f64,
+    pub score: f64,
+    pub level: Level,
+}
+
+/// The numbers of an assessment, each computed one way for the score and its explanation.
+struct Parts {
+    health_risk: f64,
+    risk: f64,
+    arr: f64,
+    renewal: f64,
+    impact: f64,
+    score: f64,
+}
+
+impl Assessment {
+    pub fn new(
+        health: Option<f64>,
+        signals: &[Detected],
+        arr_base_minor: i64,
+        days_to_renewal: i64,
+        c: &SeverityConfig,
+    ) -> Assessment {
+        let signal_points: f64 = signals
+            .iter()
+            .map(|s| match s.severity {
+                Level::High => c.high_signal_points,
+                Level::Medium => c.medium_signal_points,
+                Level::Low => c.low_signal_points,
+            })
+            .fold(0.0, |a, b| a + b)
+            .min(100.0);
+        let mut a = Assessment {
+            health,
+            signals: signals.iter().map(|s| (s.kind, s.severity)).collect(),
+            signal_points,
+            arr_base_minor,
+            days_to_renewal,
+            health_weight: c.health_weight,
+            score: 0.0,
+            level: Level::Low,
+        };
+        a.score = a.parts().score;
+        a.level = c.level(a.score);
+        a
+    }
+
+    fn parts(&self) -> Parts {
+        let health_risk = self.health.map_or(50.0, |h| (100.0 - h).clamp(0.0, 100.0));
+        let risk =
+            self.health_weight * health_risk + (1.0 - self.health_weight) * self.signal_points;
+        let arr = arr_value(self.arr_base_minor);
+        let renewal = renewal_value(self.days_to_renewal);
+        let impact = 0.6 + 0.4 * (0.5 * arr + 0.5 * renewal) / 100.0;
+        Parts {
+            health_risk,
+            risk,
+            arr,
+            renewal,
+            impact,
+            score: (risk * impact).clamp(0.0, 100.0),
+        }
+    }
+
+    /// The explanation a person reads: each factor with its input and role.
+    pub fn explain(&self) -> Severity {
+        let p = self.parts();
+        let signal_list = if self.signals.is_empty() {
+            "none".to_string()
+        } else {
+            self.signals
+                .iter()
+                .map(|(kind, level)| format!("{} ({level})", kind.label()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        Severity {
+            score: self.score,
+            level: self.level,
+            risk: p.risk,
+            impact: p.impact,
+            factors: vec![
+                SeverityFactor {
+                    name: "Health".into(),
+                    input: self.health.map_or("no score (counted as 50)".into(), |h| {
+                        format!("score {h:.0}")
+                    }),
+                    value: p.health_risk,
+                    role: format!("risk × {:.2}", self.health_weight),
+                },
+                SeverityFactor {
+                    name: "Active signals".into(),
+                    input: signal_list,
+                    value: self.signal_points,
+                    role: format!("risk × {:.2}", 1.0 - self.health_weight),
+                },
+                SeverityFactor {
+                    name: "ARR".into(),
+                    input: crate::money::format_minor(
+                        self.arr_base_minor,
+                        "USD (base currency)",
+                        2,
+                    ),
+                    value: p.arr,
+                    role: "impact × 0.2".into(),
+                },
+                SeverityFactor {
+                    name: "Time to renewal".into(),
+                    input: format!("{} days", self.days_to_renewal),
+                    value: p.renewal,
+                    role: "impact × 0.2".into(),
+                },
+            ],
+            formula: format!(
+                "risk {:.0} × impact {:.2} = {:.0}",
+                p.risk, p.impact, self.score
+            ),
+        }
+    }
+
+    /// The stored form of the inputs the score and level columns do not hold:
+    /// `weight;signal points;ARR minor;days;kind:level,…` (floats in Rust's shortest
+    /// form, which reads back to the same bits).
+    pub fn encode(&self) -> String {
+        let signals: Vec<String> = self
+            .signals
+            .iter()
+            .map(|(kind, level)| format!("{kind}:{level}"))
+            .collect();
+        format!(
+            "{};{};{};{};{}",
+            self.health_weight,
+            self.signal_points,
+            self.arr_base_minor,
+            self.days_to_renewal,
+            signals.join(",")
+        )
+    }
+
+    /// Reads [`Assessment::encode`]'s form back, given the columns stored beside it.
+    pub fn decode(
+        text: &str,
+        health: Option<f64>,
+        score: f64,
+        level: Level,
+    ) -> crate::Result<Assessment> {
+        let bad =
+            || crate::Error::invalid("severity", format!("'{text}' is not a stored severity"));
+        let mut parts = text.splitn(5, ';');
+        let mut next = || parts.next().ok_or_else(bad);
+        let health_weight: f64 = next()?.parse().map_err(|_| bad())?;
+        let signal_points: f64 = next()?.parse().map_err(|_| bad())?;
+        let arr_base_minor: i64 = next()?.parse().map_err(|_| bad())?;
+        let days_to_renewal: i64 = next()?.parse().map_err(|_| bad())?;
+        let list = next()?;
+        let signals = if list.is_empty() {
+            Vec::new()
+        } else {
+            list.split(',')
+                .map(|pair| {
+                    let (kind, level) = pair.split_once(':').ok_or_else(bad)?;
+                    Ok((kind.parse()?, level.parse()?))
+                })
+                .collect::<crate::Result<_>>()?
+        };
+        Ok(Assessment {
+            health,
+            signals,
+            signal_points,
+            arr_base_minor,
+            days_to_renewal,
+            health_weight,
+            score,
+            level,
+        })
+    }
+}
+
+/// A stored severity as a person reads it: the compact form a refresh writes, or the
+/// whole explanation as JSON that stores written before it hold.
+pub fn read_stored(
+    text: &str,
+    health: Option<f64>,
+    score: f64,
+    level: Level,
+) -> crate::Result<Severity> {
+    if text.starts_with('{') {
+        return serde_json::from_str(text)
+            .map_err(|e| crate::Error::invalid("severity", e.to_string()));
+    }
+    Ok(Assessment::decode(text, health, score, level)?.explain())
+}
+
 pub fn assess(
     health: Option<f64>,
     signals: &[Detected],
@@ -117,71 +324,12 @@ pub fn assess(
     days_to_renewal: i64,
     c: &SeverityConfig,
 ) -> Severity {
-    let health_risk = health.map_or(50.0, |h| (100.0 - h).clamp(0.0, 100.0));
-    let signal_points: f64 = signals
-        .iter()
-        .map(|s| match s.severity {
-            Level::High => c.high_signal_points,
-            Level::Medium => c.medium_signal_points,
-            Level::Low => c.low_signal_points,
-        })
-        .fold(0.0, |a, b| a + b)
-        .min(100.0);
-    let risk = c.health_weight * health_risk + (1.0 - c.health_weight) * signal_points;
-    let arr = arr_value(arr_base_minor);
-    let renewal = renewal_value(days_to_renewal);
-    let impact = 0.6 + 0.4 * (0.5 * arr + 0.5 * renewal) / 100.0;
-    let score = (risk * impact).clamp(0.0, 100.0);
-    let signal_list = if signals.is_empty() {
-        "none".to_string()
-    } else {
-        signals
-            .iter()
-            .map(|s| format!("{} ({})", s.kind.label(), s.severity))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    Severity {
-        score,
-        level: c.level(score),
-        risk,
-        impact,
-        factors: vec![
-            SeverityFactor {
-                name: "Health".into(),
-                input: health.map_or("no score (counted as 50)".into(), |h| {
-                    format!("score {h:.0}")
-                }),
-                value: health_risk,
-                role: format!("risk × {:.2}", c.health_weight),
-            },
-            SeverityFactor {
-                name: "Active signals".into(),
-                input: signal_list,
-                value: signal_points,
-                role: format!("risk × {:.2}", 1.0 - c.health_weight),
-            },
-            SeverityFactor {
-                name: "ARR".into(),
-                input: crate::money::format_minor(arr_base_minor, "USD (base currency)", 2),
-                value: arr,
-                role: "impact × 0.2".into(),
-            },
-            SeverityFactor {
-                name: "Time to renewal".into(),
-                input: format!("{days_to_renewal} days"),
-                value: renewal,
-                role: "impact × 0.2".into(),
-            },
-        ],
-        formula: format!("risk {risk:.0} × impact {impact:.2} = {score:.0}"),
-    }
+    Assessment::new(health, signals, arr_base_minor, days_to_renewal, c).explain()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::signals::SignalKind;
 
     fn signal(severity: Level) -> Detected {
         Detected {
@@ -241,5 +389,54 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(c.problems().len(), 1);
+    }
+
+    #[test]
+    fn a_stored_assessment_explains_itself_exactly_as_when_it_was_computed() {
+        let c = SeverityConfig {
+            health_weight: 0.6180339887,
+            medium_signal_points: 17.3,
+            ..Default::default()
+        };
+        let cases = [
+            (Some(83.421_052_631_578_95), vec![], 1_535_82, 312),
+            (
+                Some(12.5),
+                vec![
+                    signal(Level::High),
+                    signal(Level::Medium),
+                    signal(Level::Low),
+                ],
+                987_654_321_00,
+                -40,
+            ),
+            (None, vec![signal(Level::Medium)], 0, 0),
+        ];
+        for (health, signals, arr, days) in cases {
+            let a = Assessment::new(health, &signals, arr, days, &c);
+            let stored = a.encode();
+            let back = Assessment::decode(&stored, health, a.score, a.level).expect("decode");
+            assert_eq!(back, a);
+            let read = read_stored(&stored, health, a.score, a.level).expect("read");
+            assert_eq!(read, assess(health, &signals, arr, days, &c));
+            // A store written before the compact form holds the explanation itself.
+            let legacy = serde_json::to_string(&read).expect("json");
+            assert!(stored.len() * 4 < legacy.len(), "{stored}");
+            assert_eq!(
+                read_stored(&legacy, health, a.score, a.level).expect("legacy"),
+                read
+            );
+        }
+        for bad in [
+            "",
+            "0.5;x;1;2;",
+            "0.5;0;1;2;usage_drop",
+            "0.5;0;1;2;usage_drop:dire",
+        ] {
+            assert!(
+                Assessment::decode(bad, None, 0.0, Level::Low).is_err(),
+                "{bad}"
+            );
+        }
     }
 }

@@ -71,13 +71,15 @@ struct CurrentRow {
     trend_7: Option<f64>,
     trend_30: Option<f64>,
     trend_90: Option<f64>,
+    severity_score: f64,
+    severity_level: Level,
     severity: String,
 }
 
 pub async fn account_health(store: &Store, account_id: &str) -> Result<AccountHealth> {
     let pool = store.pool();
     let row: Option<CurrentRow> = sqlx::query_as(
-        "SELECT computed_at, score, trend_7, trend_30, trend_90, severity FROM account_health WHERE account_id = ?",
+        "SELECT computed_at, score, trend_7, trend_30, trend_90, severity_score, severity_level, severity FROM account_health WHERE account_id = ?",
     )
     .bind(account_id)
     .fetch_optional(pool)
@@ -87,8 +89,12 @@ pub async fn account_health(store: &Store, account_id: &str) -> Result<AccountHe
     let previous = stored.iter().rev().nth(1).map(|(d, _, m)| (*d, m));
     let (current, trend, severity, computed_at) = match row {
         Some(r) => {
-            let severity = serde_json::from_str::<Severity>(&r.severity)
-                .map_err(|e| Error::invalid("severity", e.to_string()))?;
+            let severity = crate::severity::read_stored(
+                &r.severity,
+                r.score,
+                r.severity_score,
+                r.severity_level,
+            )?;
             let day = stored
                 .last()
                 .map_or(r.computed_at.date_naive(), |(d, _, _)| *d);

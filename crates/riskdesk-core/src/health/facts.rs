@@ -182,7 +182,7 @@ fn read(
         |r| {
             let id = r.get_ref(0)?.as_str()?;
             if let Some(f) = by_id.get_mut(id) {
-                f.history = crate::health::history::decode_recent(r.get_ref(1)?.as_str()?);
+                f.history = crate::health::history::decode_recent(r.get_ref(1)?.as_bytes()?);
                 f.history.retain(|(d, _)| *d >= history_since);
                 f.digest = r.get(2)?;
             }

@@ -17,7 +17,7 @@ use sqlx::{QueryBuilder, Sqlite, SqlitePool};
 use crate::scorecard::{
     self, AccountFacts, HealthScore, MeasureKind, ScoreSource, Scorecard, ScorecardDefinition,
 };
-use crate::severity::{self, Severity, SeverityConfig};
+use crate::severity::{Assessment, Severity, SeverityConfig};
 use crate::signals::{self, Detected, Level, SignalKind, SignalThresholds};
 use crate::store::{insert_batched, Store, Tx};
 use crate::{new_id, Error, Result};
@@ -66,10 +66,10 @@ struct Outcome {
     account_id: String,
     health: HealthScore,
     detected: Vec<Detected>,
-    severity: Severity,
+    severity: Assessment,
     trends: [Option<f64>; 3],
     /// The recent-score series with today's score in it.
-    recent: String,
+    recent: Vec<u8>,
     /// Fingerprint of all of the above and the day.
     digest: i64,
     /// The store already holds exactly this for the day.
@@ -101,7 +101,7 @@ fn evaluate(
             .map(|i| (i, bands.len(), name))
     });
     let detected = signals::detect(f, today, health.score, band, thresholds);
-    let severity = severity::assess(
+    let severity = Assessment::new(
         health.score,
         &detected,
         f.arr_base_minor,
@@ -146,9 +146,9 @@ fn evaluate(
 fn fingerprint(
     today: NaiveDate,
     health: &HealthScore,
-    severity: &Severity,
+    severity: &Assessment,
     trends: &[Option<f64>; 3],
-    recent: &str,
+    recent: &[u8],
     detected: &[Detected],
 ) -> i64 {
     use std::hash::{Hash, Hasher};
@@ -182,13 +182,15 @@ fn fingerprint(
     }
     (severity.score.to_bits(), severity.level.as_str()).hash(&mut h);
     (
-        severity.risk.to_bits(),
-        severity.impact.to_bits(),
-        &severity.formula,
+        bits(severity.health),
+        severity.signal_points.to_bits(),
+        severity.arr_base_minor,
+        severity.days_to_renewal,
+        severity.health_weight.to_bits(),
     )
         .hash(&mut h);
-    for f in &severity.factors {
-        (&f.name, &f.input, f.value.to_bits(), &f.role).hash(&mut h);
+    for (kind, level) in &severity.signals {
+        (kind.as_str(), level.as_str()).hash(&mut h);
     }
     for d in detected {
         (

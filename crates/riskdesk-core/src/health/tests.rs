@@ -596,6 +596,48 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
                     // What the page shows is that explanation, with its words.
                     let shown = account_health(&store, id).await.expect("shown");
                     assert_eq!(shown.current.map(|c| c.measures), Some(b.measures));
+                    // Severity, kept as its inputs, reads as assessing the account's ARR,
+                    // renewal and active signals that day would.
+                    let (arr, renewal, severity): (i64, NaiveDate, f64) = sqlx::query_as(
+                        "SELECT a.arr_base_minor, a.renewal_date, h.severity_score FROM accounts a \
+                         JOIN account_health h ON h.account_id = a.id WHERE a.id = ?",
+                    )
+                    .bind(id)
+                    .fetch_one(store.pool())
+                    .await
+                    .expect("account");
+                    let active: Vec<Detected> = sqlx::query_as::<_, (SignalKind, Level)>(
+                        "SELECT kind, severity FROM signals WHERE account_id = ? AND cleared_at IS NULL",
+                    )
+                    .bind(id)
+                    .fetch_all(store.pool())
+                    .await
+                    .expect("signals")
+                    .into_iter()
+                    .map(|(kind, severity)| Detected {
+                        kind,
+                        severity,
+                        summary: String::new(),
+                        evidence: vec![],
+                    })
+                    .collect();
+                    let config = severity_config(&store).await.expect("config");
+                    let mut expected = crate::severity::assess(
+                        score,
+                        &active,
+                        arr,
+                        (renewal - day).num_days(),
+                        &config,
+                    );
+                    let mut read = shown.severity.expect("severity");
+                    assert_eq!(read.score, severity, "{id} on {day}");
+                    // The signals are listed as detected; compare them as a set.
+                    for s in [&mut expected, &mut read] {
+                        let mut listed: Vec<&str> = s.factors[1].input.split(", ").collect();
+                        listed.sort_unstable();
+                        s.factors[1].input = listed.join(", ");
+                    }
+                    assert_eq!(read, expected, "{id} on {day}");
                     compared += 1;
                 }
                 (None, None) => {}

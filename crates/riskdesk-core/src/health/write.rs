@@ -101,16 +101,7 @@ pub(super) async fn write_current(
     outcomes: &[Outcome],
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let rows: Vec<(&Outcome, String)> = outcomes
-        .iter()
-        .map(|o| {
-            Ok((
-                o,
-                serde_json::to_string(&o.severity)
-                    .map_err(|e| Error::invalid("severity", e.to_string()))?,
-            ))
-        })
-        .collect::<Result<_>>()?;
+    let rows: Vec<(&Outcome, String)> = outcomes.iter().map(|o| (o, o.severity.encode())).collect();
     insert_batched(
         tx,
         "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \

@@ -111,12 +111,61 @@ fn recent_series_keeps_the_last_120_days() {
         .rev()
         .map(|i| (today - Duration::days(i), 50.0 + i as f64 / 3.0))
         .collect();
-    let back = decode_recent(&encode_recent(&points, today));
+    let stored = encode_recent(&points, today);
+    // A day apart and a third of a point each: about 3 bytes a day.
+    assert!(stored.len() <= 4 + 3 * points.len(), "{}", stored.len());
+    let back = decode_recent(&stored);
     assert_eq!(back.len(), RECENT_DAYS as usize + 1);
     assert_eq!(back[0].0, today - Duration::days(RECENT_DAYS));
     assert_eq!(back.last().map(|p| p.0), Some(today));
     assert!((back[0].1 - (50.0 + 40.0)).abs() < 0.01);
-    assert!(decode_recent("").is_empty());
+    assert!(decode_recent(b"").is_empty());
+    assert_eq!(decode_recent(&encode_recent(&[], today)), vec![]);
+}
+
+/// The binary series reads back exactly what the text form stores wrote before it read
+/// back (the same two-decimal rounding, bit for bit), across gaps, falls and rises.
+#[test]
+fn the_recent_series_reads_as_its_text_form_did() {
+    let today = test_day();
+    let points: Vec<(NaiveDate, f64)> = [
+        (118, 99.999),
+        (90, 0.004),
+        (89, 100.0),
+        (30, 63.125),
+        (7, 12.345678),
+        (1, 12.3456),
+        (0, 87.65),
+    ]
+    .iter()
+    .map(|(ago, s)| (today - Duration::days(*ago), *s))
+    .collect();
+    let text: String = points
+        .iter()
+        .map(|(d, s)| {
+            format!(
+                "{}:{}",
+                (*d - NaiveDate::default()).num_days(),
+                (s * 100.0).round() / 100.0
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let stored = encode_recent(&points, today);
+    let back = decode_recent(&stored);
+    assert_eq!(back, decode_recent(text.as_bytes()));
+    assert_eq!(back.len(), points.len());
+    assert!(
+        stored.len() * 2 < text.len(),
+        "{} bytes against {}",
+        stored.len(),
+        text.len()
+    );
+    // A damaged tail ends the series, never an error.
+    assert_eq!(
+        decode_recent(&stored[..stored.len() - 1]),
+        back[..back.len() - 1]
+    );
 }
 
 async fn days_kept(store: &Store, account: &str) -> Vec<NaiveDate> {
@@ -314,11 +363,12 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
     let chart: Vec<(NaiveDate, f64)> = h.history.iter().map(|p| (p.day, p.score)).collect();
     assert_eq!(chart, vec![(yesterday, 86.0), (today, 65.5)]);
     // Trends after the upgrade read the recent series the migration built.
-    let recent: String = sqlx::query_scalar("SELECT recent FROM health_state WHERE account_id = ?")
-        .bind(&account)
-        .fetch_one(store.pool())
-        .await
-        .expect("recent");
+    let recent: Vec<u8> =
+        sqlx::query_scalar("SELECT recent FROM health_state WHERE account_id = ?")
+            .bind(&account)
+            .fetch_one(store.pool())
+            .await
+            .expect("recent");
     assert_eq!(
         decode_recent(&recent),
         vec![(yesterday, 86.0), (today, 65.5)]
