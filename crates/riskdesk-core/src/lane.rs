@@ -95,7 +95,7 @@ pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSumma
     .await?;
     let trend = sqlx::query_as(
         "SELECT s.day, SUM(s.score < 50) AS at_risk, COUNT(s.score) AS scored FROM health_history s \
-         JOIN account_priority p ON p.account_id = s.account_id \
+         JOIN accounts a ON a.rowid = s.account JOIN account_priority p ON p.account_id = a.id \
          WHERE p.lane = 'digital' AND s.day >= ? GROUP BY s.day ORDER BY s.day",
     )
     .bind(today - Duration::days(90))

@@ -337,26 +337,24 @@ pub fn decode_recent(stored: &[u8]) -> Vec<(NaiveDate, f64)> {
     out
 }
 
-/// Every day the history holds, oldest first, each found by one seek of the primary key.
-/// History is clustered by day (a day's rows are an append), so this is how one
-/// account's rows are reached: `FROM days CROSS JOIN health_history h WHERE h.day =
-/// days.d AND h.account_id …`, a seek per stored day (about 200 with the default
-/// retention) instead of a scan.
-pub(crate) const DAYS: &str = "WITH RECURSIVE days(d) AS (SELECT MIN(day) FROM health_history \
-     UNION ALL SELECT (SELECT MIN(day) FROM health_history WHERE day > days.d) FROM days WHERE days.d IS NOT NULL) ";
+/// History is clustered by day (a day's rows are an append), so one account's rows are
+/// reached by a seek per day the history holds (`history_days`, kept with the rows; about
+/// 200 with the default retention) instead of a scan: `FROM history_days d CROSS JOIN
+/// health_history h WHERE h.day = d.day AND h.account = …`.
+pub(crate) fn one_account() -> &'static str {
+    "SELECT h.day, h.score, CAST(h.measures AS BLOB) FROM history_days d CROSS JOIN health_history h \
+     WHERE h.day = d.day AND h.account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY d.day"
+}
 
 /// One account's stored days, oldest first: (day, score, measures as stored, for `unpack`).
 pub(crate) async fn of_account(
     pool: &SqlitePool,
     account_id: &str,
 ) -> Result<Vec<(NaiveDate, Option<f64>, Vec<u8>)>> {
-    Ok(sqlx::query_as(&format!(
-        "{DAYS}SELECT h.day, h.score, CAST(h.measures AS BLOB) FROM days CROSS JOIN health_history h \
-         WHERE h.day = days.d AND h.account_id = ? ORDER BY h.day"
-    ))
-    .bind(account_id)
-    .fetch_all(pool)
-    .await?)
+    Ok(sqlx::query_as(one_account())
+        .bind(account_id)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// The scores since `since` of the accounts `accounts` covers, in day order:
@@ -370,8 +368,8 @@ pub(crate) fn scores_since(
     accounts.each(
         conn,
         &format!(
-            "{DAYS}SELECT h.account_id, h.day, h.score FROM days CROSS JOIN health_history h \
-             WHERE h.day = days.d AND h.account_id{{accounts}} AND h.score IS NOT NULL"
+            "SELECT a.id, h.day, h.score FROM history_days d CROSS JOIN health_history h JOIN accounts a ON a.rowid = h.account \
+             WHERE h.day = d.day AND h.account IN (SELECT rowid FROM accounts WHERE id{{accounts}}) AND h.score IS NOT NULL"
         ),
         |r| {
             let day: NaiveDate = r.get(1)?;
@@ -419,17 +417,22 @@ async fn scorecard_numbers(
 /// Writes the day's rows; a second run that day rewrites only the rows whose result moved.
 pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) -> Result<()> {
     let numbers = scorecard_numbers(tx, entries).await?;
-    // Key order makes the day's rows one append.
-    let mut rows: Vec<(&Entry, i64)> = entries
+    let rows: Vec<(&Entry, i64)> = entries
         .iter()
         .map(|e| (e, numbers.get(e.scorecard_id).copied().unwrap_or_default()))
         .collect();
-    rows.sort_unstable_by(|a, b| a.0.account_id.cmp(b.0.account_id));
+    sqlx::query("INSERT INTO history_days (day) VALUES (?) ON CONFLICT DO NOTHING")
+        .bind(day)
+        .execute(&mut **tx)
+        .await?;
+    // Each row's account key is its row number, looked up by id as the rows go in.
     insert_batched(
         tx,
-        "INSERT INTO health_history (day, account_id, scorecard, scorecard_version, score, band, measures) ",
+        "INSERT INTO health_history (day, account, scorecard, scorecard_version, score, band, measures) \
+         SELECT v.column1, a.rowid, v.column3, v.column4, v.column5, v.column6, v.column7 FROM (",
         7,
-        " ON CONFLICT(day, account_id) DO UPDATE SET scorecard = excluded.scorecard, \
+        ") v JOIN accounts a ON a.id = v.column2 WHERE true ORDER BY a.rowid \
+         ON CONFLICT(day, account) DO UPDATE SET scorecard = excluded.scorecard, \
          scorecard_version = excluded.scorecard_version, score = excluded.score, band = excluded.band, measures = excluded.measures \
          WHERE (health_history.scorecard, health_history.scorecard_version, health_history.score, health_history.band, health_history.measures) \
            IS NOT (excluded.scorecard, excluded.scorecard_version, excluded.score, excluded.band, excluded.measures)",
@@ -499,9 +502,9 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
         week_start(l - Duration::days(r.daily_days as i64)) - Duration::days(7)
     });
     removed += sqlx::query(
-        "DELETE FROM health_history WHERE day >= ? AND day < ? AND day >= ? AND (account_id, day) NOT IN \
-         (SELECT account_id, MIN(day) FROM health_history WHERE day >= ? AND day < ? AND day >= ? \
-          GROUP BY account_id, date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days'))",
+        "DELETE FROM health_history WHERE day >= ? AND day < ? AND day >= ? AND (account, day) NOT IN \
+         (SELECT account, MIN(day) FROM health_history WHERE day >= ? AND day < ? AND day >= ? \
+          GROUP BY account, date(day, '-' || ((CAST(strftime('%w', day) AS INTEGER) + 6) % 7) || ' days'))",
     )
     .bind(weekly_cut)
     .bind(daily_cut)
@@ -517,8 +520,8 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
         NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d)
     });
     removed += sqlx::query(
-        "DELETE FROM health_history WHERE day < ? AND day >= ? AND (account_id, day) NOT IN \
-         (SELECT account_id, MIN(day) FROM health_history WHERE day < ? AND day >= ? GROUP BY account_id, substr(day, 1, 7))",
+        "DELETE FROM health_history WHERE day < ? AND day >= ? AND (account, day) NOT IN \
+         (SELECT account, MIN(day) FROM health_history WHERE day < ? AND day >= ? GROUP BY account, substr(day, 1, 7))",
     )
     .bind(weekly_cut)
     .bind(monthly_from)
@@ -527,6 +530,13 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
     .execute(&mut **tx)
     .await?
     .rows_affected();
+    // Days thinned away entirely leave the list of days.
+    sqlx::query(
+        "DELETE FROM history_days WHERE day < ? AND NOT EXISTS (SELECT 1 FROM health_history h WHERE h.day = history_days.day)",
+    )
+    .bind(daily_cut)
+    .execute(&mut **tx)
+    .await?;
     crate::store::settings::set(tx, PRUNED_THROUGH, &today.to_string()).await?;
     Ok(removed)
 }

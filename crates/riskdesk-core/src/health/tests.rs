@@ -123,7 +123,7 @@ async fn one_snapshot_a_day_history_trend_and_what_changed() {
         .expect("again the same day");
     let pool = store.pool();
     let per_account: i64 = sqlx::query_scalar(
-        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM health_history GROUP BY account_id)",
+        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM health_history GROUP BY account)",
     )
     .fetch_one(pool)
     .await
@@ -156,7 +156,7 @@ async fn one_snapshot_a_day_history_trend_and_what_changed() {
     recompute(&store, Some(vec![id.clone()]), today(), |_, _| {})
         .await
         .expect("again");
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_history WHERE account_id = ?")
+    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_history WHERE account = (SELECT rowid FROM accounts WHERE id = ?)")
         .bind(id)
         .fetch_one(pool)
         .await

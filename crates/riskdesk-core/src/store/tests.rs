@@ -79,6 +79,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "explanations when read".to_string(),
             "rank explanations when read".to_string(),
             "settings version".to_string(),
+            "history account keys".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -113,7 +114,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        22
+        23
     );
 }
 
@@ -727,6 +728,7 @@ const WRITERS: &[(&str, &str)] = &[
     ("account_health", "health/"),
     ("health_state", "health/"),
     ("health_history", "health/"),
+    ("history_days", "health/"),
     ("history_scorecards", "health/"),
     ("scorecards", "health/"),
     ("risk_daily", "health/"),

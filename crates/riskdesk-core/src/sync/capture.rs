@@ -118,6 +118,7 @@ mod tests {
         ("account_health", "*", "derived: each device scores the accounts whose data it holds"),
         ("account_priority", "*", "derived: ranks are recomputed on every device"),
         ("health_history", "*", "derived score history"),
+        ("history_days", "*", "the days the device's own score history holds"),
         ("history_scorecards", "*", "numbers for scorecards in the device's own history"),
         ("health_state", "*", "derived: what scoring carries from day to day"),
         ("risk_daily", "*", "derived dashboard aggregate"),

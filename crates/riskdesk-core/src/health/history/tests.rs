@@ -169,7 +169,7 @@ fn the_recent_series_reads_as_its_text_form_did() {
 }
 
 async fn days_kept(store: &Store, account: &str) -> Vec<NaiveDate> {
-    sqlx::query_scalar("SELECT day FROM health_history WHERE account_id = ? ORDER BY day")
+    sqlx::query_scalar("SELECT day FROM health_history WHERE account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY day")
         .bind(account)
         .fetch_all(store.pool())
         .await
@@ -501,8 +501,9 @@ async fn history_clustered_by_day_holds_every_row_of_the_old_layout() {
 
     let store = Store::open(&path).await.expect("upgrade");
     let after: Vec<Row> = sqlx::query_as(
-        "SELECT h.account_id, h.day, c.scorecard_id, h.scorecard_version, h.score, h.band, h.measures \
-         FROM health_history h JOIN history_scorecards c ON c.n = h.scorecard ORDER BY h.account_id, h.day",
+        "SELECT a.id, h.day, c.scorecard_id, h.scorecard_version, h.score, h.band, h.measures \
+         FROM health_history h JOIN history_scorecards c ON c.n = h.scorecard JOIN accounts a ON a.rowid = h.account \
+         ORDER BY a.id, h.day",
     )
     .fetch_all(store.pool())
     .await
@@ -560,21 +561,108 @@ async fn history_clustered_by_day_holds_every_row_of_the_old_layout() {
 #[tokio::test]
 async fn one_accounts_history_is_read_by_seeks() {
     let (_dir, store) = temp_store().await;
-    let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(&format!(
-        "EXPLAIN QUERY PLAN {DAYS}SELECT h.day, h.score, h.measures FROM days CROSS JOIN health_history h \
-         WHERE h.day = days.d AND h.account_id = ? ORDER BY h.day"
-    ))
-    .bind("x")
-    .fetch_all(store.pool())
-    .await
-    .expect("plan");
+    let plan: Vec<(i64, i64, i64, String)> =
+        sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", one_account()))
+            .bind("x")
+            .fetch_all(store.pool())
+            .await
+            .expect("plan");
     let text: Vec<&str> = plan.iter().map(|p| p.3.as_str()).collect();
-    assert!(text.iter().all(|s| !s.starts_with("SCAN h")), "{text:?}");
     assert!(
         text.iter()
-            .any(|s| s.contains("SEARCH h USING PRIMARY KEY (day=? AND account_id=?)")),
+            .all(|s| *s != "SCAN h" && !s.starts_with("SCAN h ") && !s.contains("TEMP B-TREE")),
         "{text:?}"
     );
+    assert!(
+        text.iter()
+            .any(|s| s.contains("SEARCH h USING PRIMARY KEY (day=? AND account=?)")),
+        "{text:?}"
+    );
+}
+
+/// An account's history goes with it, and only its own: the rows of a deleted account
+/// are gone, the others' are all there, and a new account never inherits them.
+#[tokio::test]
+async fn a_deleted_accounts_history_goes_with_it() {
+    let (_dir, store) = temp_store().await;
+    let today = test_day();
+    book::load(&store, &BookSpec::new(5, 3, today), |_, _| {})
+        .await
+        .expect("book");
+    let accounts: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+        .fetch_all(store.pool())
+        .await
+        .expect("accounts");
+    let mut tx = store.write().await.expect("tx");
+    for (i, day) in [today - Duration::days(14), today].into_iter().enumerate() {
+        let entries: Vec<Entry> = accounts
+            .iter()
+            .map(|a| Entry {
+                account_id: a,
+                scorecard_id: "card",
+                scorecard_version: 1,
+                score: Some(50.0 + i as f64),
+                band: Some("Yellow"),
+                measures: vec![],
+            })
+            .collect();
+        write(&mut tx, &entries, day).await.expect("write");
+    }
+    tx.commit().await.expect("commit");
+    let total = |store: &Store| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM health_history")
+                .fetch_one(&pool)
+                .await
+                .expect("count")
+        }
+    };
+    assert_eq!(total(&store).await, 10);
+    // The newest account: its row number is the one SQLite hands out next.
+    let gone = accounts.last().expect("account");
+    let mut again = crate::store::accounts::get_account(store.pool(), gone)
+        .await
+        .expect("account");
+    let gone_key: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
+        .bind(gone)
+        .fetch_one(store.pool())
+        .await
+        .expect("key");
+    sqlx::query("DELETE FROM accounts WHERE id = ?")
+        .bind(gone)
+        .execute(store.pool())
+        .await
+        .expect("delete");
+    assert_eq!(total(&store).await, 8);
+    assert!(of_account(store.pool(), gone)
+        .await
+        .expect("series")
+        .is_empty());
+    for a in &accounts[..4] {
+        assert_eq!(
+            of_account(store.pool(), a).await.expect("series").len(),
+            2,
+            "{a}"
+        );
+    }
+    again.id = crate::new_id();
+    again.crm_id = None;
+    let mut tx = store.write().await.expect("tx");
+    crate::store::accounts::upsert_accounts(&mut tx, &[again.clone()])
+        .await
+        .expect("another account");
+    tx.commit().await.expect("commit");
+    let key: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
+        .bind(&again.id)
+        .fetch_one(store.pool())
+        .await
+        .expect("key");
+    assert_eq!(key, gone_key, "the row number is handed out again");
+    assert!(of_account(store.pool(), &again.id)
+        .await
+        .expect("series")
+        .is_empty());
 }
 
 /// A new store's backfill is thin already (one score a fortnight, none old enough for
