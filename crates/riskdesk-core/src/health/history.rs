@@ -367,10 +367,8 @@ pub(crate) fn scores_since(
 ) -> rusqlite::Result<()> {
     accounts.each(
         conn,
-        &format!(
-            "SELECT a.id, h.day, h.score FROM history_days d CROSS JOIN health_history h JOIN accounts a ON a.rowid = h.account \
-             WHERE h.day = d.day AND h.account IN (SELECT rowid FROM accounts WHERE id{{accounts}}) AND h.score IS NOT NULL"
-        ),
+        "SELECT a.id, h.day, h.score FROM history_days d CROSS JOIN health_history h JOIN accounts a ON a.rowid = h.account \
+         WHERE h.day = d.day AND h.account IN (SELECT rowid FROM accounts WHERE id{accounts}) AND h.score IS NOT NULL",
         |r| {
             let day: NaiveDate = r.get(1)?;
             if day >= since {
