@@ -7,6 +7,7 @@
 pub mod files;
 pub mod playbooks;
 pub mod run;
+mod saved;
 pub mod templates;
 
 use serde::{Deserialize, Serialize};

@@ -3,7 +3,8 @@ use chrono::NaiveDate;
 use super::*;
 use crate::book::{self, BookSpec};
 use crate::health;
-use crate::rules::{Compare, Condition, NumberField};
+use crate::rules::{Action, Compare, Condition, CtaOwner, NumberField};
+use crate::signals::Level;
 use crate::store::testing::temp_store;
 
 fn today() -> NaiveDate {
@@ -668,12 +669,12 @@ async fn the_quick_verdict_agrees_with_the_worded_one_on_every_account_and_templ
     let ids = crate::store::accounts::ids_or_local(&store, None)
         .await
         .expect("ids");
-    let (states, _) = load(&store, &ids, Span::List, today())
+    let (states, _) = state::load(&store, &ids, Span::List, today())
         .await
         .expect("states");
     assert_eq!(states.len(), 300);
     let mut held = 0;
-    for (name, def) in templates::templates() {
+    for (name, def) in crate::rules::templates::templates() {
         // Under a negation the misses' evidence becomes the reason: both ways must agree.
         let negated = Condition::Not {
             condition: Box::new(def.condition.clone()),
