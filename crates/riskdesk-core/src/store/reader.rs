@@ -132,6 +132,43 @@ impl<'a> Accounts<'a> {
 }
 
 /// A text column parsed into one of the model's enums.
+/// A `YYYY-MM-DD` column as a date, read without a format parser (a whole-book pass
+/// reads several per account); any other text is an error naming the column.
+pub(crate) fn day(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<chrono::NaiveDate> {
+    let text = row.get_ref(i)?.as_str()?;
+    ymd(text).ok_or_else(|| {
+        rusqlite::Error::FromSqlConversionFailure(
+            i,
+            rusqlite::types::Type::Text,
+            format!("'{text}' is not a YYYY-MM-DD date").into(),
+        )
+    })
+}
+
+/// [`day`] for a column that may be NULL.
+pub(crate) fn day_or_null(
+    row: &rusqlite::Row<'_>,
+    i: usize,
+) -> rusqlite::Result<Option<chrono::NaiveDate>> {
+    match row.get_ref(i)? {
+        rusqlite::types::ValueRef::Null => Ok(None),
+        _ => day(row, i).map(Some),
+    }
+}
+
+fn ymd(text: &str) -> Option<chrono::NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |s: &[u8]| -> Option<u32> {
+        s.iter().try_fold(0u32, |n, c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    chrono::NaiveDate::from_ymd_opt(num(&b[..4])? as i32, num(&b[5..7])?, num(&b[8..])?)
+}
+
 pub(crate) fn parsed<T: std::str::FromStr>(
     row: &rusqlite::Row<'_>,
     i: usize,
@@ -144,4 +181,30 @@ pub(crate) fn parsed<T: std::str::FromStr>(
             format!("unexpected value '{text}'").into(),
         )
     })
+}
+
+#[cfg(test)]
+mod day_tests {
+    use super::ymd;
+    use chrono::NaiveDate;
+
+    #[test]
+    fn a_stored_day_reads_as_chrono_parses_it() {
+        let mut d = NaiveDate::from_ymd_opt(1999, 12, 25).expect("day");
+        for _ in 0..12_000 {
+            assert_eq!(ymd(&d.to_string()), Some(d));
+            d += chrono::Duration::days(3);
+        }
+        for bad in [
+            "2026-02-30",
+            "2026-1-02",
+            "2026/01/02",
+            "abcd-ef-gh",
+            "2026-01-021",
+            "",
+            "+202-01-01",
+        ] {
+            assert_eq!(ymd(bad), None, "{bad}");
+        }
+    }
 }

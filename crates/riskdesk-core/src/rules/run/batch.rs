@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{Duration, NaiveDate};
 
-use super::state::{needs_person, LiveCta, LiveMap, Loaded};
+use super::state::{needs_person, LiveCta, LiveMap, Loaded, LoadedMap};
 use super::{Firing, FiringOutcome, Rule, RunReport};
 use crate::cta::{self, NewCta, Playbook};
 use crate::escalation::{EscalationCriteria, EscalationFacts};
@@ -134,12 +134,7 @@ impl Batch {
     /// A digital playbook runs itself: its CTA belongs to the tech-touch lane (no person)
     /// unless the account is an exception a person must take. Someone who took the CTA by
     /// hand keeps it.
-    pub(super) fn hand_digital(
-        &mut self,
-        judge: &Judge,
-        loaded: &HashMap<String, Loaded>,
-        live: &LiveMap,
-    ) {
+    pub(super) fn hand_digital(&mut self, judge: &Judge, loaded: &LoadedMap, live: &LiveMap) {
         if judge.dry_run {
             return;
         }

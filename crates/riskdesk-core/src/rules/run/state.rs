@@ -1,14 +1,14 @@
 //! What a run reads about its accounts: each account's state as the conditions see it,
 //! its escalation and its live CTAs, a batch at a time on the bulk-read connection.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 use chrono::NaiveDate;
 
 use super::super::AccountState;
 use crate::model::{ExpansionPotential, Stage};
 use crate::signals::Level;
-use crate::store::reader::{parsed, Accounts};
+use crate::store::reader::{day, day_or_null, parsed, Accounts};
 use crate::store::{Span, Store};
 use crate::Result;
 
@@ -40,7 +40,10 @@ pub(super) struct LiveCta {
 }
 
 /// Live CTAs by (account, type, reason).
-pub(super) type LiveMap = HashMap<(String, String, String), LiveCta>;
+pub(super) type LiveMap = FxHashMap<(String, String, String), LiveCta>;
+
+/// What a batch read, by account id.
+pub(super) type LoadedMap = FxHashMap<String, Loaded>;
 
 /// What the rules read about `ids`, on the store's bulk-read connection.
 pub(super) async fn load(
@@ -48,7 +51,7 @@ pub(super) async fn load(
     ids: &[String],
     span: Span,
     today: NaiveDate,
-) -> Result<(HashMap<String, Loaded>, LiveMap)> {
+) -> Result<(LoadedMap, LiveMap)> {
     let ids = ids.to_vec();
     store
         .read(move |conn| read_states(conn, &ids, span, today))
@@ -60,10 +63,10 @@ fn read_states(
     ids: &[String],
     span: Span,
     today: NaiveDate,
-) -> rusqlite::Result<(HashMap<String, Loaded>, LiveMap)> {
+) -> rusqlite::Result<(LoadedMap, LiveMap)> {
     let accounts = Accounts::new(ids, span);
-    let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
-    let mut out: HashMap<String, Loaded> = HashMap::with_capacity(ids.len());
+    let wanted: FxHashSet<&str> = ids.iter().map(String::as_str).collect();
+    let mut out = LoadedMap::with_capacity_and_hasher(ids.len(), Default::default());
     accounts.each(
         conn,
         "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
@@ -75,18 +78,18 @@ fn read_states(
            AND u.week_start = (SELECT MAX(m.week_start) FROM usage_weekly m WHERE m.account_id = a.id) \
          WHERE a.id{accounts}",
         |r| {
-            let id: String = r.get(0)?;
             // A range also holds accounts this device only mirrors.
-            if !wanted.contains(id.as_str()) {
+            if !wanted.contains(r.get_ref(0)?.as_str()?) {
                 return Ok(());
             }
+            let id: String = r.get(0)?;
             let stage: Stage = parsed(r, 4)?;
             let score: Option<f64> = r.get(10)?;
             let trend_30: Option<f64> = r.get(12)?;
-            let renewal: NaiveDate = r.get(8)?;
-            let contract: NaiveDate = r.get(9)?;
-            let stage_since: Option<NaiveDate> = r.get(14)?;
-            let adopted_on: Option<NaiveDate> = r.get(15)?;
+            let renewal: NaiveDate = day(r, 8)?;
+            let contract: NaiveDate = day(r, 9)?;
+            let stage_since: Option<NaiveDate> = day_or_null(r, 14)?;
+            let adopted_on: Option<NaiveDate> = day_or_null(r, 15)?;
             let change_pct = match (score, trend_30) {
                 (Some(s), Some(t)) if s - t > 0.0 => Some(t / (s - t) * 100.0),
                 _ => None,
@@ -185,7 +188,7 @@ fn read_states(
             Ok(())
         },
     )?;
-    let mut live = HashMap::new();
+    let mut live = LiveMap::default();
     accounts.each(
         conn,
         "SELECT id, account_id, type, reason, status, snoozed_until, rule_id, owner_id FROM ctas WHERE status <> 'closed' AND account_id{accounts}",
