@@ -92,14 +92,16 @@ impl WorklistQuery {
     }
 }
 
+/// Appends the page's filters: at risk, in `lane` (both lanes when None), and the query's.
 fn push_filters<'a>(
     qb: &mut QueryBuilder<'a, Sqlite>,
     q: &'a WorklistQuery,
+    lane: Option<&'static str>,
     today: NaiveDate,
 ) -> Result<()> {
     qb.push(" WHERE p.at_risk = 1");
-    if !q.include_digital {
-        qb.push(" AND p.lane = 'csm'");
+    if let Some(lane) = lane {
+        qb.push(" AND p.lane = '").push(lane).push("'");
     }
     // Unassigned accounts are nobody's, so no team's: that filter looks past the scope.
     let unassigned = q.owner_id.as_deref() == Some(crate::store::accounts::UNASSIGNED);
@@ -155,18 +157,36 @@ fn page_query<'a>(
     limit: u32,
     today: NaiveDate,
 ) -> Result<QueryBuilder<'a, Sqlite>> {
+    // The page's rows, ranked: each lane read in rank order from its index and the two
+    // merged (a compound SELECT's ORDER BY merges its arms), so no index on the score
+    // across lanes is kept up to date every day for the screens that show both.
     let mut qb = QueryBuilder::new(format!(
         "{prefix}SELECT a.id AS account_id, a.name, a.arr_minor, a.currency, a.segment, a.strategic, a.owner_id, u.name AS owner_name, \
          a.renewal_date, h.score AS health, h.band, h.band_color, h.trend_30, h.severity_score, h.severity_level, \
          p.score, p.lane, p.category, p.flagged, p.open_ctas, \
-         EXISTS (SELECT 1 FROM escalations e WHERE e.account_id = p.account_id AND e.closed_at IS NULL) AS escalated{FILTERED} JOIN accounts a ON a.id = p.account_id \
-         LEFT JOIN account_health h ON h.account_id = p.account_id LEFT JOIN users u ON u.id = a.owner_id"
+         EXISTS (SELECT 1 FROM escalations e WHERE e.account_id = p.account_id AND e.closed_at IS NULL) AS escalated \
+         FROM (SELECT p.account_id, p.score, p.lane, p.category, p.flagged, p.open_ctas{FILTERED}"
     ));
-    push_filters(&mut qb, q, today)?;
-    qb.push(" ORDER BY p.score DESC, p.account_id LIMIT ")
+    let lanes: &[&'static str] = if q.include_digital {
+        &["csm", "digital"]
+    } else {
+        &["csm"]
+    };
+    for (i, lane) in lanes.iter().enumerate() {
+        if i > 0 {
+            qb.push(" UNION ALL SELECT p.account_id, p.score, p.lane, p.category, p.flagged, p.open_ctas")
+                .push(FILTERED);
+        }
+        push_filters(&mut qb, q, Some(lane), today)?;
+    }
+    qb.push(" ORDER BY 2 DESC, 1 LIMIT ")
         .push_bind(limit)
         .push(" OFFSET ")
-        .push_bind(q.offset);
+        .push_bind(q.offset)
+        .push(
+            ") p JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account_id = p.account_id \
+             LEFT JOIN users u ON u.id = a.owner_id ORDER BY p.score DESC, p.account_id",
+        );
     Ok(qb)
 }
 
@@ -186,7 +206,7 @@ pub(crate) async fn page_plan(
 pub async fn page(pool: &SqlitePool, q: &WorklistQuery, today: NaiveDate) -> Result<WorklistPage> {
     let limit = q.limit.clamp(1, MAX_LIMIT);
     let mut count = QueryBuilder::new(format!("SELECT COUNT(*){FILTERED}"));
-    push_filters(&mut count, q, today)?;
+    push_filters(&mut count, q, (!q.include_digital).then_some("csm"), today)?;
     let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
     let mut qb = page_query("", q, limit, today)?;
     let mut rows: Vec<WorklistRow> = qb.build_query_as().fetch_all(pool).await?;
@@ -394,6 +414,37 @@ mod tests {
             with_lane.total > all.total,
             "tech-touch accounts stay out of the worklist"
         );
+        // Both lanes merged read as one ranking, page after page, with filters too.
+        for filtered in [None, Some(Level::Medium)] {
+            let expected: Vec<String> = sqlx::query_scalar(
+                "SELECT account_id FROM account_priority WHERE at_risk = 1 \
+                 AND (?1 IS NULL OR severity_level = ?1) ORDER BY score DESC, account_id",
+            )
+            .bind(filtered)
+            .fetch_all(store.pool())
+            .await
+            .expect("ranking");
+            assert!(expected.len() > 15, "{}", expected.len());
+            let mut paged = Vec::new();
+            for offset in (0..expected.len() as u32).step_by(7) {
+                let p = page(
+                    store.pool(),
+                    &WorklistQuery {
+                        include_digital: true,
+                        severity: filtered,
+                        offset,
+                        limit: 7,
+                        ..query(CtaScope::All, None)
+                    },
+                    today,
+                )
+                .await
+                .expect("page");
+                assert_eq!(p.total as usize, expected.len());
+                paged.extend(p.rows.into_iter().map(|r| r.account_id));
+            }
+            assert_eq!(paged, expected, "{filtered:?}");
+        }
         assert!(page(store.pool(), &query(CtaScope::Mine, None), today)
             .await
             .is_err());

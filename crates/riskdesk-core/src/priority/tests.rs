@@ -234,8 +234,9 @@ fn bad_weights_are_named() {
 }
 
 /// Every index on `account_priority` is what SQLite picks for the screen query it serves,
-/// and no other index is kept: the worklist's pages (everyone, with the tech-touch lane,
-/// one owner) and the dashboards' at-risk slices read covering indexes; the attrition and
+/// and no other index is kept: the worklist's pages (everyone, one owner, and with the
+/// tech-touch lane each lane in rank order merged) and the dashboards' at-risk slices read
+/// covering indexes; the attrition and
 /// tenure charts name theirs with INDEXED BY (a missing index fails the dashboard).
 #[tokio::test]
 async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
@@ -252,16 +253,9 @@ async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
     let pages = [
         ("account_priority_rank", WorklistQuery::everyone(100)),
         (
-            "account_priority_all_lanes",
-            WorklistQuery {
-                include_digital: true,
-                ..WorklistQuery::everyone(100)
-            },
-        ),
-        (
             "account_priority_owner",
             WorklistQuery {
-                owner_id: Some(owner),
+                owner_id: Some(owner.clone()),
                 ..WorklistQuery::everyone(100)
             },
         ),
@@ -273,6 +267,30 @@ async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
             "{index} not used by the worklist page:\n{plan}"
         );
         proved.push(index);
+    }
+    // Both lanes: each read in rank order from its index and merged, never sorted whole
+    // (the page's own few rows are ordered once more after the merge).
+    for (index, owner_id) in [
+        ("account_priority_rank", None),
+        ("account_priority_owner", Some(owner)),
+    ] {
+        let q = WorklistQuery {
+            include_digital: true,
+            owner_id,
+            ..WorklistQuery::everyone(100)
+        };
+        let plan = page_plan(store.pool(), &q, today).await.expect("plan");
+        let arms = plan
+            .lines()
+            .filter(|l| l.contains(&format!("USING INDEX {index} (")))
+            .count();
+        assert!(
+            plan.contains("MERGE (UNION ALL)") && arms == 2,
+            "the lanes are not merged from {index}:\n{plan}"
+        );
+        let merged = plan.split("MERGE (UNION ALL)").nth(1).unwrap_or_default();
+        let inner = merged.split("SCAN p").next().unwrap_or_default();
+        assert!(!inner.contains("TEMP B-TREE"), "a lane is sorted:\n{plan}");
     }
     for (column, index) in [
         ("severity_level", "account_priority_by_severity"),

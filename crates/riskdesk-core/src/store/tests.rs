@@ -80,6 +80,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "rank explanations when read".to_string(),
             "settings version".to_string(),
             "history account keys".to_string(),
+            "one rank index per lane".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -114,7 +115,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        23
+        24
     );
 }
 
