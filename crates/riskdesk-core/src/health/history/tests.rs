@@ -663,6 +663,28 @@ async fn a_deleted_accounts_history_goes_with_it() {
         .await
         .expect("series")
         .is_empty());
+    // Compacting the store (a VACUUM) keeps each account's row number, so its history.
+    sqlx::query("DELETE FROM accounts WHERE id = ?")
+        .bind(&accounts[0])
+        .execute(store.pool())
+        .await
+        .expect("delete the first");
+    let keys = || async {
+        sqlx::query_as::<_, (String, i64)>("SELECT id, rowid FROM accounts ORDER BY id")
+            .fetch_all(store.pool())
+            .await
+            .expect("keys")
+    };
+    let before = keys().await;
+    store.compact().await.expect("compact");
+    assert_eq!(keys().await, before);
+    for a in &accounts[1..4] {
+        assert_eq!(
+            of_account(store.pool(), a).await.expect("series").len(),
+            2,
+            "{a}"
+        );
+    }
 }
 
 /// A new store's backfill is thin already (one score a fortnight, none old enough for
