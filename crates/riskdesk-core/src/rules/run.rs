@@ -204,14 +204,7 @@ async fn run_rules(
     if !dry_run {
         crate::categories::list(store).await?;
     }
-    let judge = batch::Judge {
-        rules,
-        playbooks: &playbooks,
-        lanes: &lanes,
-        criteria,
-        today,
-        dry_run,
-    };
+    let judge = batch::Judge::new(rules, &playbooks, &lanes, criteria, today, dry_run);
     // Accounts whose CTAs or escalations this run changed.
     let mut touched = HashSet::new();
     // Where the time goes, for `RUST_LOG=riskdesk_core::rules=debug`.

@@ -18,13 +18,15 @@ use crate::{new_id, Result};
 
 /// What stays the same across a run's batches.
 pub(super) struct Judge<'a> {
-    pub rules: &'a [Rule],
-    pub playbooks: &'a HashMap<String, Playbook>,
+    rules: &'a [Rule],
+    /// Each rule's category, close outcome and note, read once for the run.
+    extras: Vec<RuleExtras>,
+    playbooks: &'a HashMap<String, Playbook>,
     /// Who owns a digital playbook's CTA depends on the account's lane.
-    pub lanes: &'a PriorityConfig,
-    pub criteria: Option<&'a EscalationCriteria>,
-    pub today: NaiveDate,
-    pub dry_run: bool,
+    lanes: &'a PriorityConfig,
+    criteria: Option<&'a EscalationCriteria>,
+    today: NaiveDate,
+    dry_run: bool,
 }
 
 /// What a batch writes, gathered while its accounts are judged.
@@ -46,6 +48,27 @@ pub(super) struct Batch {
     handing: Vec<(String, Option<String>)>,
     /// Accounts whose live work this batch changed.
     pub touched: HashSet<String>,
+}
+
+impl<'a> Judge<'a> {
+    pub(super) fn new(
+        rules: &'a [Rule],
+        playbooks: &'a HashMap<String, Playbook>,
+        lanes: &'a PriorityConfig,
+        criteria: Option<&'a EscalationCriteria>,
+        today: NaiveDate,
+        dry_run: bool,
+    ) -> Self {
+        Judge {
+            rules,
+            extras: rules.iter().map(RuleExtras::of).collect(),
+            playbooks,
+            lanes,
+            criteria,
+            today,
+            dry_run,
+        }
+    }
 }
 
 /// What one CTA action of a rule asks for.
@@ -103,7 +126,7 @@ fn escalation_reason(action: &Action) -> Option<&str> {
     }
 }
 
-/// What a rule does beside its CTAs, read once per rule and account.
+/// What a rule does beside its CTAs.
 struct RuleExtras {
     category: Option<String>,
     close_outcome: Option<String>,
@@ -168,14 +191,13 @@ impl Batch {
         live: &mut LiveMap,
         report: &mut RunReport,
     ) {
-        for rule in judge.rules {
+        for (rule, extras) in judge.rules.iter().zip(&judge.extras) {
             // Words the evidence only where the rule fires (most accounts it does not).
             let verdict = if rule.definition.condition.holds(&account.state) {
                 rule.definition.condition.evaluate(&account.state)
             } else {
                 Verdict::default()
             };
-            let extras = RuleExtras::of(rule);
             for action in &rule.definition.actions {
                 if let Some(reason) = escalation_reason(action) {
                     if verdict.holds {
@@ -183,7 +205,7 @@ impl Batch {
                     }
                 } else if let Some(ask) = CtaAsk::of(action) {
                     self.cta(
-                        judge, rule, &extras, id, account, ask, &verdict, live, report,
+                        judge, rule, extras, id, account, ask, &verdict, live, report,
                     );
                 }
             }
