@@ -1,6 +1,7 @@
 //! Account severity: how bad the risk is (health and active signals) times how much it
 //! matters (ARR and time to renewal). A healthy account stays low however large it is.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::scorecard::{MapPoint, Mapping};
@@ -112,8 +113,12 @@ fn renewal_value(days: i64) -> f64 {
 
 /// What a severity was computed from, and its score and level: everything its
 /// explanation needs. A refresh keeps this (a few numbers) instead of the explanation,
-/// which is rebuilt from it when read, so the daily rewrite of every account's severity
-/// (the days to renewal move it) writes ~30 bytes instead of ~500.
+/// which is rebuilt from it when read.
+///
+/// The score is kept to a tenth of a point (lists show whole points) and the stored form
+/// holds the renewal date, not the days to it: the days move every account's exact
+/// severity a little every day, and a tenth leaves about one account in ten changing on a
+/// day without new data, so the rest keep their stored severity and rank untouched.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Assessment {
     pub health: Option<f64>,
@@ -122,6 +127,9 @@ pub struct Assessment {
     /// Their points under the settings of the day, summed and capped at 100.
     pub signal_points: f64,
     pub arr_base_minor: i64,
+    pub renewal: NaiveDate,
+    /// From the day assessed, which is not stored: a reader passes the day the account
+    /// was last scored, on which the stored score still held.
     pub days_to_renewal: i64,
     /// Share of risk from poor health under the settings of the day.
     pub health_weight: f64,
@@ -144,7 +152,8 @@ impl Assessment {
         health: Option<f64>,
         signals: &[Detected],
         arr_base_minor: i64,
-        days_to_renewal: i64,
+        renewal: NaiveDate,
+        on: NaiveDate,
         c: &SeverityConfig,
     ) -> Assessment {
         let signal_points: f64 = signals
@@ -161,12 +170,13 @@ impl Assessment {
             signals: signals.iter().map(|s| (s.kind, s.severity)).collect(),
             signal_points,
             arr_base_minor,
-            days_to_renewal,
+            renewal,
+            days_to_renewal: (renewal - on).num_days(),
             health_weight: c.health_weight,
             score: 0.0,
             level: Level::Low,
         };
-        a.score = a.parts().score;
+        a.score = tenth(a.parts().score);
         a.level = c.level(a.score);
         a
     }
@@ -245,8 +255,8 @@ impl Assessment {
     }
 
     /// The stored form of the inputs the score and level columns do not hold:
-    /// `weight;signal points;ARR minor;days;kind:level,…` (floats in Rust's shortest
-    /// form, which reads back to the same bits).
+    /// `weight;signal points;ARR minor;renewal date;kind:level,…` (floats in Rust's
+    /// shortest form, which reads back to the same bits). Nothing in it moves with the day.
     pub fn encode(&self) -> String {
         let signals: Vec<String> = self
             .signals
@@ -258,17 +268,21 @@ impl Assessment {
             self.health_weight,
             self.signal_points,
             self.arr_base_minor,
-            self.days_to_renewal,
+            self.renewal,
             signals.join(",")
         )
     }
 
-    /// Reads [`Assessment::encode`]'s form back, given the columns stored beside it.
+    /// Reads [`Assessment::encode`]'s form back, given the columns stored beside it and
+    /// `on`, the day the account was last scored. Rows written before the renewal date
+    /// was kept hold the days to it on the day they were written, which was the day the
+    /// account was last scored (they were rewritten daily).
     pub fn decode(
         text: &str,
         health: Option<f64>,
         score: f64,
         level: Level,
+        on: NaiveDate,
     ) -> crate::Result<Assessment> {
         let bad =
             || crate::Error::invalid("severity", format!("'{text}' is not a stored severity"));
@@ -277,7 +291,16 @@ impl Assessment {
         let health_weight: f64 = next()?.parse().map_err(|_| bad())?;
         let signal_points: f64 = next()?.parse().map_err(|_| bad())?;
         let arr_base_minor: i64 = next()?.parse().map_err(|_| bad())?;
-        let days_to_renewal: i64 = next()?.parse().map_err(|_| bad())?;
+        let renewal = next()?;
+        let renewal = match renewal.parse::<NaiveDate>() {
+            Ok(date) => date,
+            Err(_) => {
+                let days: i64 = renewal.parse().map_err(|_| bad())?;
+                chrono::TimeDelta::try_days(days)
+                    .and_then(|d| on.checked_add_signed(d))
+                    .ok_or_else(bad)?
+            }
+        };
         let list = next()?;
         let signals = if list.is_empty() {
             Vec::new()
@@ -294,12 +317,18 @@ impl Assessment {
             signals,
             signal_points,
             arr_base_minor,
-            days_to_renewal,
+            renewal,
+            days_to_renewal: (renewal - on).num_days(),
             health_weight,
             score,
             level,
         })
     }
+}
+
+/// A severity score as kept and compared: to a tenth of a point.
+fn tenth(score: f64) -> f64 {
+    (score * 10.0).round() / 10.0
 }
 
 /// A stored severity as a person reads it: the compact form a refresh writes, or the
@@ -309,27 +338,47 @@ pub fn read_stored(
     health: Option<f64>,
     score: f64,
     level: Level,
+    on: NaiveDate,
 ) -> crate::Result<Severity> {
     if text.starts_with('{') {
         return serde_json::from_str(text)
             .map_err(|e| crate::Error::invalid("severity", e.to_string()));
     }
-    Ok(Assessment::decode(text, health, score, level)?.explain())
+    Ok(Assessment::decode(text, health, score, level, on)?.explain())
 }
 
+/// The severity on `on` of an account renewing on `renewal`.
 pub fn assess(
     health: Option<f64>,
     signals: &[Detected],
     arr_base_minor: i64,
-    days_to_renewal: i64,
+    renewal: NaiveDate,
+    on: NaiveDate,
     c: &SeverityConfig,
 ) -> Severity {
-    Assessment::new(health, signals, arr_base_minor, days_to_renewal, c).explain()
+    Assessment::new(health, signals, arr_base_minor, renewal, on, c).explain()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ON: NaiveDate = NaiveDate::from_ymd_opt(2026, 12, 1).expect("day");
+
+    /// The renewal date `days` after [`ON`].
+    fn renewing(days: i64) -> NaiveDate {
+        ON + chrono::Duration::days(days)
+    }
+
+    fn at(
+        health: Option<f64>,
+        signals: &[Detected],
+        arr: i64,
+        days: i64,
+        c: &SeverityConfig,
+    ) -> Severity {
+        assess(health, signals, arr, renewing(days), ON, c)
+    }
 
     fn signal(severity: Level) -> Detected {
         Detected {
@@ -343,14 +392,14 @@ mod tests {
     #[test]
     fn healthy_accounts_stay_low_however_large() {
         let c = SeverityConfig::default();
-        let s = assess(Some(92.0), &[], 5_000_000_00, 10, &c);
+        let s = at(Some(92.0), &[], 5_000_000_00, 10, &c);
         assert_eq!(s.level, Level::Low, "{}", s.formula);
     }
 
     #[test]
     fn poor_health_and_signals_on_a_big_renewing_account_is_high() {
         let c = SeverityConfig::default();
-        let s = assess(
+        let s = at(
             Some(30.0),
             &[signal(Level::High), signal(Level::Medium)],
             2_000_000_00,
@@ -358,17 +407,18 @@ mod tests {
             &c,
         );
         assert_eq!(s.level, Level::High, "{}", s.formula);
-        assert!((s.score - s.risk * s.impact).abs() < 1e-9);
+        assert!((s.score - s.risk * s.impact).abs() <= 0.05 + 1e-9);
+        assert_eq!(s.score, (s.score * 10.0).round() / 10.0, "kept to a tenth");
     }
 
     #[test]
     fn more_arr_sooner_renewal_or_more_signals_never_lower_severity() {
         let c = SeverityConfig::default();
-        let base = assess(Some(40.0), &[signal(Level::Medium)], 50_000_00, 200, &c).score;
-        assert!(assess(Some(40.0), &[signal(Level::Medium)], 500_000_00, 200, &c).score >= base);
-        assert!(assess(Some(40.0), &[signal(Level::Medium)], 50_000_00, 20, &c).score >= base);
+        let base = at(Some(40.0), &[signal(Level::Medium)], 50_000_00, 200, &c).score;
+        assert!(at(Some(40.0), &[signal(Level::Medium)], 500_000_00, 200, &c).score >= base);
+        assert!(at(Some(40.0), &[signal(Level::Medium)], 50_000_00, 20, &c).score >= base);
         assert!(
-            assess(
+            at(
                 Some(40.0),
                 &[signal(Level::Medium), signal(Level::Low)],
                 50_000_00,
@@ -378,7 +428,7 @@ mod tests {
             .score
                 >= base
         );
-        assert!(assess(Some(30.0), &[signal(Level::Medium)], 50_000_00, 200, &c).score >= base);
+        assert!(at(Some(30.0), &[signal(Level::Medium)], 50_000_00, 200, &c).score >= base);
     }
 
     #[test]
@@ -413,17 +463,37 @@ mod tests {
             (None, vec![signal(Level::Medium)], 0, 0),
         ];
         for (health, signals, arr, days) in cases {
-            let a = Assessment::new(health, &signals, arr, days, &c);
+            let a = Assessment::new(health, &signals, arr, renewing(days), ON, &c);
             let stored = a.encode();
-            let back = Assessment::decode(&stored, health, a.score, a.level).expect("decode");
+            let back = Assessment::decode(&stored, health, a.score, a.level, ON).expect("decode");
             assert_eq!(back, a);
-            let read = read_stored(&stored, health, a.score, a.level).expect("read");
-            assert_eq!(read, assess(health, &signals, arr, days, &c));
+            let read = read_stored(&stored, health, a.score, a.level, ON).expect("read");
+            assert_eq!(read, at(health, &signals, arr, days, &c));
+            // Read on a later day (the account scored again, its severity unchanged to
+            // the tenth), the days to renewal are that day's.
+            let later = ON + chrono::Duration::days(3);
+            let moved =
+                Assessment::decode(&stored, health, a.score, a.level, later).expect("later");
+            assert_eq!(moved.days_to_renewal, days - 3);
+            assert_eq!(moved.renewal, a.renewal);
+            // Rows written before the renewal date was kept hold the days on their day.
+            let old = format!(
+                "{};{};{};{};{}",
+                a.health_weight,
+                a.signal_points,
+                a.arr_base_minor,
+                days,
+                stored.rsplit(';').next().unwrap_or_default()
+            );
+            assert_eq!(
+                Assessment::decode(&old, health, a.score, a.level, ON).expect("days form"),
+                a
+            );
             // A store written before the compact form holds the explanation itself.
             let legacy = serde_json::to_string(&read).expect("json");
             assert!(stored.len() * 4 < legacy.len(), "{stored}");
             assert_eq!(
-                read_stored(&legacy, health, a.score, a.level).expect("legacy"),
+                read_stored(&legacy, health, a.score, a.level, ON).expect("legacy"),
                 read
             );
         }
@@ -432,9 +502,11 @@ mod tests {
             "0.5;x;1;2;",
             "0.5;0;1;2;usage_drop",
             "0.5;0;1;2;usage_drop:dire",
+            "0.5;0;1;2026-13-01;",
+            "0.5;0;1;9223372036854775807;",
         ] {
             assert!(
-                Assessment::decode(bad, None, 0.0, Level::Low).is_err(),
+                Assessment::decode(bad, None, 0.0, Level::Low, ON).is_err(),
                 "{bad}"
             );
         }

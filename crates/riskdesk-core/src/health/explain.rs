@@ -89,15 +89,16 @@ pub async fn account_health(store: &Store, account_id: &str) -> Result<AccountHe
     let previous = stored.iter().rev().nth(1).map(|(d, _, m)| (*d, m));
     let (current, trend, severity, computed_at) = match row {
         Some(r) => {
+            let day = stored
+                .last()
+                .map_or(r.computed_at.date_naive(), |(d, _, _)| *d);
             let severity = crate::severity::read_stored(
                 &r.severity,
                 r.score,
                 r.severity_score,
                 r.severity_level,
+                day,
             )?;
-            let day = stored
-                .last()
-                .map_or(r.computed_at.date_naive(), |(d, _, _)| *d);
             let mut current = rebuilt(store, account_id, day).await?;
             // The stored score is the one ranked and shown in lists; its explanation is
             // rebuilt from the same data (equal but for the last bit of a float).

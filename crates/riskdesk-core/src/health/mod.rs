@@ -105,7 +105,8 @@ fn evaluate(
         health.score,
         &detected,
         f.arr_base_minor,
-        (f.account.renewal_date - today).num_days(),
+        f.account.renewal_date,
+        today,
         sev,
     );
     let trends = [7, 30, 90].map(|d| {
@@ -185,7 +186,7 @@ fn fingerprint(
         bits(severity.health),
         severity.signal_points.to_bits(),
         severity.arr_base_minor,
-        severity.days_to_renewal,
+        severity.renewal,
         severity.health_weight.to_bits(),
     )
         .hash(&mut h);

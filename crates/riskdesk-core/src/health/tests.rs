@@ -533,9 +533,24 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
     let today = crate::store::testing::test_day();
     for day in [today, today + chrono::Duration::days(1)] {
         if day != today {
+            let kept_severity = || async {
+                sqlx::query_as::<_, (String, String, f64)>(
+                    "SELECT account_id, severity, severity_score FROM account_health ORDER BY account_id",
+                )
+                .fetch_all(store.pool())
+                .await
+                .expect("severities")
+            };
+            let before = kept_severity().await;
             crate::refresh::run(&store, crate::refresh::Scope::Book, day, "test", |_, _| {})
                 .await
                 .expect("next day");
+            // A day later the days to renewal moved for every account, yet most severities
+            // are the same to the tenth and are not rewritten: their explanations below are
+            // read with the new day's days to renewal.
+            let after = kept_severity().await;
+            let same = before.iter().zip(&after).filter(|(b, a)| b == a).count();
+            assert!(same * 2 > after.len(), "{same} of {} kept", after.len());
             // A CSM's override, with its comment, is part of the explanation.
             let first: String = sqlx::query_scalar(
                 "SELECT account_id FROM account_health ORDER BY account_id LIMIT 1",
@@ -622,13 +637,8 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
                     })
                     .collect();
                     let config = severity_config(&store).await.expect("config");
-                    let mut expected = crate::severity::assess(
-                        score,
-                        &active,
-                        arr,
-                        (renewal - day).num_days(),
-                        &config,
-                    );
+                    let mut expected =
+                        crate::severity::assess(score, &active, arr, renewal, day, &config);
                     let mut read = shown.severity.expect("severity");
                     assert_eq!(read.score, severity, "{id} on {day}");
                     // The signals are listed as detected; compare them as a set.
