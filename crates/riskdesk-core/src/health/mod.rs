@@ -205,6 +205,56 @@ fn fingerprint(
     h.finish() as i64
 }
 
+/// What scoring a batch needs besides its facts: the settings of the run.
+struct Judge {
+    cards: Vec<Scorecard>,
+    thresholds: SignalThresholds,
+    sev: SeverityConfig,
+    stages: crate::lifecycle::StageCriteria,
+}
+
+/// A batch scored: its stage moves, and the outcomes the store does not hold yet.
+struct Judged {
+    moves: Vec<crate::lifecycle::StageMove>,
+    outcomes: Vec<Outcome>,
+    /// Accounts given a score (written or not).
+    scored: u32,
+    /// Time spent judging, beside the writes.
+    took: std::time::Duration,
+}
+
+impl Judge {
+    fn batch(&self, mut facts: Vec<AccountFacts>, today: NaiveDate) -> Judged {
+        let started = Instant::now();
+        // The stage picks the scorecard, so it moves first.
+        let moves: Vec<crate::lifecycle::StageMove> = facts
+            .iter_mut()
+            .filter_map(|f| {
+                let m = crate::lifecycle::next(f, today, &self.stages)?;
+                if f.account.stage != m.to {
+                    f.stage_since = Some(today);
+                }
+                f.account.stage = m.to;
+                f.adopted_on = m.adopted_on;
+                Some(m)
+            })
+            .collect();
+        let outcomes: Vec<Outcome> = facts
+            .iter()
+            .filter_map(|f| evaluate(&self.cards, f, today, &self.thresholds, &self.sev))
+            .collect();
+        let scored = outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
+        // What the store already holds for the day is not written again.
+        let outcomes = outcomes.into_iter().filter(|o| !o.unchanged).collect();
+        Judged {
+            moves,
+            outcomes,
+            scored,
+            took: started.elapsed(),
+        }
+    }
+}
+
 /// Recomputes `ids` (every account when None) as of `today` and re-ranks them.
 /// `progress` gets (done, total).
 pub async fn recompute(
@@ -229,9 +279,12 @@ pub(crate) async fn score(
     mut progress: impl FnMut(usize, usize),
 ) -> Result<(RecomputeSummary, Vec<String>)> {
     let started = Instant::now();
-    let cards = scorecards(store).await?;
-    let thresholds = signal_thresholds(store).await?;
-    let sev = severity_config(store).await?;
+    let judge = std::sync::Arc::new(Judge {
+        cards: scorecards(store).await?,
+        thresholds: signal_thresholds(store).await?,
+        sev: severity_config(store).await?,
+        stages: crate::lifecycle::criteria(store).await?,
+    });
     let book = ids.is_none();
     let mut ids = crate::store::accounts::ids_or_local(store, ids).await?;
     let (span, batch) = if book {
@@ -245,52 +298,45 @@ pub(crate) async fn score(
         accounts: ids.len() as u32,
         ..Default::default()
     };
-    let stages = crate::lifecycle::criteria(store).await?;
     // A few accounts move the day's dashboard aggregate by their own difference; the
     // whole book (or a large part) recounts it.
     let incremental = ids.len() <= BATCH;
     let mut aggregated = true;
     // Where the time goes, for `RUST_LOG=riskdesk_core::health=debug`.
     let mut took = [std::time::Duration::ZERO; 6];
+    let mut judged_for = std::time::Duration::ZERO;
     let mut lap = Instant::now();
     let mut mark = |slot: usize| {
         took[slot] += lap.elapsed();
         lap = Instant::now();
     };
     let since = today - Duration::days(history::RECENT_DAYS);
-    let mut batches =
-        crate::store::ahead::Ahead::over(store, &ids, batch, move |store, chunk| async move {
+    // Each batch is judged as soon as it is read, beside the writing of the one before.
+    let mut batches = crate::store::ahead::Ahead::over(store, &ids, batch, move |store, chunk| {
+        let judge = std::sync::Arc::clone(&judge);
+        async move {
             let facts = facts::load(&store, &chunk, span, since).await?;
-            Ok((chunk, facts))
-        });
+            let judged = tokio::task::spawn_blocking(move || judge.batch(facts, today))
+                .await
+                .map_err(|e| Error::invalid("scoring a batch", e.to_string()))?;
+            Ok((chunk, judged))
+        }
+    });
     let mut done = 0;
     while let Some(read) = batches.next().await {
-        let (chunk, mut facts) = read?;
+        let (chunk, judged) = read?;
         let chunk = chunk.as_slice();
-        // The stage picks the scorecard, so it moves first.
-        let moves: Vec<crate::lifecycle::StageMove> = facts
-            .iter_mut()
-            .filter_map(|f| {
-                let m = crate::lifecycle::next(f, today, &stages)?;
-                if f.account.stage != m.to {
-                    f.stage_since = Some(today);
-                }
-                f.account.stage = m.to;
-                f.adopted_on = m.adopted_on;
-                Some(m)
-            })
-            .collect();
+        let Judged {
+            moves,
+            outcomes,
+            scored,
+            took: judging,
+        } = judged;
         summary.stages_moved += moves.iter().filter(|m| m.from != m.to).count() as u32;
+        summary.scored += scored;
+        judged_for += judging;
         mark(0);
-        let outcomes: Vec<Outcome> = facts
-            .iter()
-            .filter_map(|f| evaluate(&cards, f, today, &thresholds, &sev))
-            .collect();
-        summary.scored += outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
-        // What the store already holds for the day is not written again.
-        let outcomes: Vec<Outcome> = outcomes.into_iter().filter(|o| !o.unchanged).collect();
         let changed: Vec<String> = outcomes.iter().map(|o| o.account_id.clone()).collect();
-        mark(1);
         let mut tx = store.write().await?;
         let before = if incremental {
             Some(day_share(&mut tx, chunk, today).await?)
@@ -329,7 +375,7 @@ pub(crate) async fn score(
         progress(done.min(ids.len()), ids.len());
     }
     tracing::debug!(
-        load = ?took[0], evaluate = ?took[1], history = ?took[2], current = ?took[3], signals = ?took[4],
+        waiting = ?took[0], judging_beside = ?judged_for, history = ?took[2], current = ?took[3], signals = ?took[4],
         commit = ?took[5], "recompute of {} accounts", ids.len()
     );
     if book {
