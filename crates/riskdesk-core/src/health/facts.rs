@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use rusqlite::Connection;
 
-use crate::model::{Account, Contact, NpsResponse, Ticket, UsageWeek};
+use crate::model::{Account, Contact, Level, NpsResponse, Ticket, UsageWeek};
 use crate::scorecard::facts::{AccountFacts, MeasureOverride};
 use crate::scorecard::MeasureKind;
 use crate::store::reader::{parsed, Accounts};
@@ -31,6 +31,102 @@ pub async fn load(
     store
         .read(move |conn| read(conn, &ids, span, history_since))
         .await
+}
+
+/// What the store holds for an account now, read beside its facts: a recompute compares
+/// with it where it reads, and writes only what differs.
+#[derive(Debug, Default)]
+pub struct Kept {
+    pub current: Option<Current>,
+    /// Its active signals.
+    pub signals: Vec<KeptSignal>,
+}
+
+/// An account's `account_health` row, but for when it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Current {
+    pub scorecard_id: String,
+    pub score: Option<f64>,
+    pub band: Option<String>,
+    pub band_color: Option<String>,
+    pub trends: [Option<f64>; 3],
+    pub severity_score: f64,
+    pub severity_level: Level,
+    pub severity: String,
+    pub measures_with_data: Option<u32>,
+    pub measures_total: Option<u32>,
+}
+
+#[derive(Debug, Clone)]
+pub struct KeptSignal {
+    pub id: String,
+    pub kind: String,
+    pub severity: Level,
+    pub summary: String,
+    pub evidence: String,
+}
+
+/// [`load`], with what the store holds for each account now.
+pub async fn load_with_kept(
+    store: &Store,
+    ids: &[String],
+    span: Span,
+    history_since: NaiveDate,
+) -> Result<(Vec<AccountFacts>, HashMap<String, Kept>)> {
+    if ids.is_empty() {
+        return Ok((Vec::new(), HashMap::new()));
+    }
+    let ids = ids.to_vec();
+    store
+        .read(move |conn| {
+            let facts = read(conn, &ids, span, history_since)?;
+            let kept = read_kept(conn, &ids, span)?;
+            Ok((facts, kept))
+        })
+        .await
+}
+
+fn read_kept(
+    conn: &Connection,
+    ids: &[String],
+    span: Span,
+) -> rusqlite::Result<HashMap<String, Kept>> {
+    let accounts = Accounts::new(ids, span);
+    let mut kept: HashMap<String, Kept> = HashMap::with_capacity(ids.len());
+    accounts.each(conn, "SELECT account_id, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \
+         severity_level, severity, measures_with_data, measures_total FROM account_health WHERE account_id{accounts}", |r| {
+        let current = Current {
+            scorecard_id: r.get(1)?,
+            score: r.get(2)?,
+            band: r.get(3)?,
+            band_color: r.get(4)?,
+            trends: [r.get(5)?, r.get(6)?, r.get(7)?],
+            severity_score: r.get(8)?,
+            severity_level: parsed(r, 9)?,
+            severity: r.get(10)?,
+            measures_with_data: r.get(11)?,
+            measures_total: r.get(12)?,
+        };
+        kept.entry(r.get(0)?).or_default().current = Some(current);
+        Ok(())
+    })?;
+    accounts.each(
+        conn,
+        "SELECT account_id, id, kind, severity, summary, evidence FROM signals \
+         WHERE cleared_at IS NULL AND account_id{accounts}",
+        |r| {
+            let signal = KeptSignal {
+                id: r.get(1)?,
+                kind: r.get(2)?,
+                severity: parsed(r, 3)?,
+                summary: r.get(4)?,
+                evidence: r.get(5)?,
+            };
+            kept.entry(r.get(0)?).or_default().signals.push(signal);
+            Ok(())
+        },
+    )?;
+    Ok(kept)
 }
 
 fn read(

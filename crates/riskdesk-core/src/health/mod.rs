@@ -74,6 +74,8 @@ struct Outcome {
     digest: i64,
     /// The store already holds exactly this for the day.
     unchanged: bool,
+    /// Its `account_health` row differs from the stored one (set when judged).
+    current_moved: bool,
 }
 
 fn score_at(history: &[(NaiveDate, f64)], day: NaiveDate) -> Option<f64> {
@@ -132,6 +134,7 @@ fn evaluate(
     Some(Outcome {
         account_id: f.account.id.clone(),
         unchanged: f.digest == Some(digest),
+        current_moved: true,
         recent,
         digest,
         health,
@@ -213,18 +216,44 @@ struct Judge {
     stages: crate::lifecycle::StageCriteria,
 }
 
-/// A batch scored: its stage moves, and the outcomes the store does not hold yet.
+/// A batch scored and compared with what the store holds, so that only what differs is
+/// written: the store's side is read with the facts, and the comparing happens beside the
+/// writing of the batch before.
 struct Judged {
     moves: Vec<crate::lifecycle::StageMove>,
+    /// The outcomes the store does not hold for the day yet.
     outcomes: Vec<Outcome>,
+    /// "Health changed band" for the timeline, by account.
+    band_notes: Vec<(String, String)>,
+    signals: SignalChanges,
     /// Accounts given a score (written or not).
     scored: u32,
     /// Time spent judging, beside the writes.
     took: std::time::Duration,
 }
 
+/// Signals raised or changed (one upsert by id) and cleared.
+#[derive(Default)]
+struct SignalChanges {
+    upserts: Vec<SignalRow>,
+    gone: Vec<String>,
+    raised: u32,
+}
+
+struct SignalRow {
+    id: String,
+    account_id: String,
+    detected: Detected,
+    evidence: String,
+}
+
 impl Judge {
-    fn batch(&self, mut facts: Vec<AccountFacts>, today: NaiveDate) -> Judged {
+    fn batch(
+        &self,
+        mut facts: Vec<AccountFacts>,
+        mut kept: HashMap<String, facts::Kept>,
+        today: NaiveDate,
+    ) -> Result<Judged> {
         let started = Instant::now();
         // The stage picks the scorecard, so it moves first.
         let moves: Vec<crate::lifecycle::StageMove> = facts
@@ -245,12 +274,88 @@ impl Judge {
             .collect();
         let scored = outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
         // What the store already holds for the day is not written again.
-        let outcomes = outcomes.into_iter().filter(|o| !o.unchanged).collect();
-        Judged {
+        let mut outcomes: Vec<Outcome> = outcomes.into_iter().filter(|o| !o.unchanged).collect();
+        let mut band_notes = Vec::new();
+        let mut signals = SignalChanges::default();
+        for o in &mut outcomes {
+            let k = kept.remove(&o.account_id).unwrap_or_default();
+            let old_band = k.current.as_ref().and_then(|c| c.band.as_ref());
+            // A first score is not a change of band.
+            if let (Some(old), Some(new)) = (old_band, o.health.band.as_ref()) {
+                if old != new {
+                    let score = o
+                        .health
+                        .score
+                        .map_or(String::new(), |s| format!(" (score {s:.0})"));
+                    band_notes.push((
+                        o.account_id.clone(),
+                        format!("Health changed band: {old} → {new}{score}"),
+                    ));
+                }
+            }
+            o.current_moved = k.current.as_ref() != Some(&o.current());
+            signals.compare(o, k.signals)?;
+        }
+        Ok(Judged {
             moves,
             outcomes,
+            band_notes,
+            signals,
             scored,
             took: started.elapsed(),
+        })
+    }
+}
+
+impl SignalChanges {
+    /// New signals and changed ones are upserted; active ones no longer detected are
+    /// cleared. Unchanged, which is most signals on most days, writes nothing.
+    fn compare(&mut self, o: &Outcome, active: Vec<facts::KeptSignal>) -> Result<()> {
+        let mut active: HashMap<String, facts::KeptSignal> =
+            active.into_iter().map(|s| (s.kind.clone(), s)).collect();
+        for d in &o.detected {
+            let evidence = serde_json::to_string(&d.evidence)
+                .map_err(|e| Error::invalid("signal", e.to_string()))?;
+            let id = match active.remove(d.kind.as_str()) {
+                Some(s)
+                    if s.severity == d.severity
+                        && s.summary == d.summary
+                        && s.evidence == evidence =>
+                {
+                    continue
+                }
+                Some(s) => s.id,
+                None => {
+                    self.raised += 1;
+                    new_id()
+                }
+            };
+            self.upserts.push(SignalRow {
+                id,
+                account_id: o.account_id.clone(),
+                detected: d.clone(),
+                evidence,
+            });
+        }
+        self.gone.extend(active.into_values().map(|s| s.id));
+        Ok(())
+    }
+}
+
+impl Outcome {
+    /// The `account_health` row this outcome writes, but for when.
+    fn current(&self) -> facts::Current {
+        facts::Current {
+            scorecard_id: self.health.scorecard_id.clone(),
+            score: self.health.score,
+            band: self.health.band.clone(),
+            band_color: self.health.band_color.clone(),
+            trends: self.trends,
+            severity_score: self.severity.score,
+            severity_level: self.severity.level,
+            severity: self.severity.encode(),
+            measures_with_data: Some(self.health.coverage.with_data),
+            measures_total: Some(self.health.coverage.total),
         }
     }
 }
@@ -315,10 +420,10 @@ pub(crate) async fn score(
     let mut batches = crate::store::ahead::Ahead::over(store, &ids, batch, move |store, chunk| {
         let judge = std::sync::Arc::clone(&judge);
         async move {
-            let facts = facts::load(&store, &chunk, span, since).await?;
-            let judged = tokio::task::spawn_blocking(move || judge.batch(facts, today))
+            let (facts, kept) = facts::load_with_kept(&store, &chunk, span, since).await?;
+            let judged = tokio::task::spawn_blocking(move || judge.batch(facts, kept, today))
                 .await
-                .map_err(|e| Error::invalid("scoring a batch", e.to_string()))?;
+                .map_err(|e| Error::invalid("scoring a batch", e.to_string()))??;
             Ok((chunk, judged))
         }
     });
@@ -329,14 +434,17 @@ pub(crate) async fn score(
         let Judged {
             moves,
             outcomes,
+            band_notes,
+            signals,
             scored,
             took: judging,
         } = judged;
         summary.stages_moved += moves.iter().filter(|m| m.from != m.to).count() as u32;
         summary.scored += scored;
+        summary.signals_raised += signals.raised;
+        summary.signals_cleared += signals.gone.len() as u32;
         judged_for += judging;
         mark(0);
-        let changed: Vec<String> = outcomes.iter().map(|o| o.account_id.clone()).collect();
         let mut tx = store.write().await?;
         let before = if incremental {
             Some(day_share(&mut tx, chunk, today).await?)
@@ -344,12 +452,14 @@ pub(crate) async fn score(
             None
         };
         crate::lifecycle::apply(&mut tx, &moves, today).await?;
-        note_band_changes(&mut tx, &changed, &outcomes).await?;
+        for (account_id, note) in &band_notes {
+            crate::timeline::system_event(&mut tx, account_id, None, note).await?;
+        }
         write_snapshots(&mut tx, &outcomes, today).await?;
         mark(2);
         write_current(&mut tx, &outcomes, now).await?;
         mark(3);
-        let (raised, cleared) = write_signals(&mut tx, &changed, &outcomes, now).await?;
+        write_signals(&mut tx, &signals, now).await?;
         mark(4);
         if let Some(before) = before {
             let after = day_share(&mut tx, chunk, today).await?;
@@ -369,8 +479,6 @@ pub(crate) async fn score(
         tx.commit().await?;
         mark(5);
         crate::crashpoint("recompute.batch");
-        summary.signals_raised += raised;
-        summary.signals_cleared += cleared;
         done += chunk.len();
         progress(done.min(ids.len()), ids.len());
     }

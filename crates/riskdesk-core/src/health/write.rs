@@ -1,6 +1,6 @@
-//! Writing a batch's results: the day's history rows, the current rows (the
-//! explanation is built when read), signals raised, updated and cleared, band changes on the
-//! timeline, and the day's dashboard aggregate.
+//! Writing a batch's results, as judged against what the store held: the day's history
+//! rows, the current rows that moved (the explanation is built when read), signals raised,
+//! updated and cleared, and the day's dashboard aggregate.
 
 use super::*;
 
@@ -18,48 +18,6 @@ pub(super) async fn day_share(
     qb.push_bind(day).push(" AND a.id");
     crate::store::in_list(&mut qb, ids);
     Ok(qb.build_query_as().fetch_one(&mut **tx).await?)
-}
-
-/// Puts "health changed band" on the timeline of every account whose band moved since
-/// its last score (a first score is not a change).
-pub(super) async fn note_band_changes(
-    tx: &mut Tx,
-    ids: &[String],
-    outcomes: &[Outcome],
-) -> Result<()> {
-    // Nothing scored differently (a same-day refresh of an unchanged account): no query.
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let mut qb = sqlx::QueryBuilder::new(
-        "SELECT account_id, band FROM account_health WHERE band IS NOT NULL AND account_id",
-    );
-    crate::store::in_list(&mut qb, ids);
-    let before: HashMap<String, String> = qb
-        .build_query_as::<(String, String)>()
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .collect();
-    for o in outcomes {
-        let (Some(old), Some(new)) = (before.get(&o.account_id), o.health.band.as_ref()) else {
-            continue;
-        };
-        if old != new {
-            let score = o
-                .health
-                .score
-                .map_or(String::new(), |s| format!(" (score {s:.0})"));
-            crate::timeline::system_event(
-                tx,
-                &o.account_id,
-                None,
-                &format!("Health changed band: {old} → {new}{score}"),
-            )
-            .await?;
-        }
-    }
-    Ok(())
 }
 
 /// Rewrites the dashboards' daily at-risk aggregates for `days` from their snapshots.
@@ -96,12 +54,18 @@ pub(super) async fn write_snapshots(
     history::write(tx, &entries, day).await
 }
 
+/// Upserts the current rows that moved, and every outcome's state (its recent series
+/// moves each day).
 pub(super) async fn write_current(
     tx: &mut Tx,
     outcomes: &[Outcome],
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let rows: Vec<(&Outcome, String)> = outcomes.iter().map(|o| (o, o.severity.encode())).collect();
+    let rows: Vec<(&str, facts::Current)> = outcomes
+        .iter()
+        .filter(|o| o.current_moved)
+        .map(|o| (o.account_id.as_str(), o.current()))
+        .collect();
     insert_batched(
         tx,
         "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \
@@ -110,29 +74,23 @@ pub(super) async fn write_current(
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
          band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
          severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity, \
-         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total \
-         WHERE (account_health.scorecard_id, account_health.score, account_health.band, account_health.band_color, \
-                account_health.trend_7, account_health.trend_30, account_health.trend_90, account_health.severity_score, \
-                account_health.severity_level, account_health.severity, account_health.measures_with_data, account_health.measures_total) \
-           IS NOT (excluded.scorecard_id, excluded.score, excluded.band, excluded.band_color, excluded.trend_7, excluded.trend_30, \
-                excluded.trend_90, excluded.severity_score, excluded.severity_level, excluded.severity, excluded.measures_with_data, \
-                excluded.measures_total)",
+         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total",
         &rows,
-        |b, (o, severity)| {
-            b.push_bind(o.account_id.clone())
+        |b, (account_id, c)| {
+            b.push_bind(account_id.to_string())
                 .push_bind(at)
-                .push_bind(o.health.scorecard_id.clone())
-                .push_bind(o.health.score)
-                .push_bind(o.health.band.clone())
-                .push_bind(o.health.band_color.clone())
-                .push_bind(o.trends[0])
-                .push_bind(o.trends[1])
-                .push_bind(o.trends[2])
-                .push_bind(o.severity.score)
-                .push_bind(o.severity.level)
-                .push_bind(severity.clone())
-                .push_bind(o.health.coverage.with_data)
-                .push_bind(o.health.coverage.total);
+                .push_bind(c.scorecard_id.clone())
+                .push_bind(c.score)
+                .push_bind(c.band.clone())
+                .push_bind(c.band_color.clone())
+                .push_bind(c.trends[0])
+                .push_bind(c.trends[1])
+                .push_bind(c.trends[2])
+                .push_bind(c.severity_score)
+                .push_bind(c.severity_level)
+                .push_bind(c.severity.clone())
+                .push_bind(c.measures_with_data)
+                .push_bind(c.measures_total);
         },
     )
     .await?;
@@ -152,80 +110,35 @@ pub(super) async fn write_current(
     .await
 }
 
-/// Raises new signals, refreshes the ones still present and clears the ones that are gone.
+/// Raises new signals, refreshes the ones still present and clears the ones that are gone,
+/// as judged against the active ones read with the batch.
 pub(super) async fn write_signals(
     tx: &mut Tx,
-    chunk: &[String],
-    outcomes: &[Outcome],
+    changes: &SignalChanges,
     at: DateTime<Utc>,
-) -> Result<(u32, u32)> {
-    if chunk.is_empty() {
-        return Ok((0, 0));
-    }
-    let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-        "SELECT id, account_id, kind, severity, summary, evidence FROM signals WHERE cleared_at IS NULL AND account_id IN (",
-    );
-    let mut list = qb.separated(", ");
-    for id in chunk {
-        list.push_bind(id.as_str());
-    }
-    qb.push(")");
-    type ActiveRow = (String, String, String, Level, String, String);
-    let active: Vec<ActiveRow> = qb.build_query_as().fetch_all(&mut **tx).await?;
-    let mut active: HashMap<(String, String), (String, Level, String, String)> = active
-        .into_iter()
-        .map(|(id, a, k, sev, summary, evidence)| ((a, k), (id, sev, summary, evidence)))
-        .collect();
-    // New signals and changed ones go in one upsert by id; gone ones are cleared together.
-    type Upsert<'a> = (String, &'a str, &'a Detected, String);
-    let mut upserts: Vec<Upsert> = Vec::new();
-    let mut raised = 0;
-    for o in outcomes {
-        for d in &o.detected {
-            let evidence = serde_json::to_string(&d.evidence)
-                .map_err(|e| Error::invalid("signal", e.to_string()))?;
-            match active.remove(&(o.account_id.clone(), d.kind.as_str().to_string())) {
-                // Unchanged: nothing to write, which is most signals on most days.
-                Some((_, sev, summary, ev))
-                    if sev == d.severity && summary == d.summary && ev == evidence => {}
-                Some((id, ..)) => upserts.push((id, &o.account_id, d, evidence)),
-                None => {
-                    upserts.push((new_id(), &o.account_id, d, evidence));
-                    raised += 1;
-                }
-            }
-        }
-    }
+) -> Result<()> {
     insert_batched(
         tx,
         "INSERT INTO signals (id, account_id, kind, severity, summary, evidence, detected_at) ",
         7,
         " ON CONFLICT(id) DO UPDATE SET severity = excluded.severity, summary = excluded.summary, evidence = excluded.evidence",
-        &upserts,
-        |b, (id, account, d, evidence)| {
-            b.push_bind(id.clone())
-                .push_bind(account.to_string())
-                .push_bind(d.kind)
-                .push_bind(d.severity)
-                .push_bind(d.summary.clone())
-                .push_bind(evidence.clone())
+        &changes.upserts,
+        |b, s| {
+            b.push_bind(s.id.clone())
+                .push_bind(s.account_id.clone())
+                .push_bind(s.detected.kind)
+                .push_bind(s.detected.severity)
+                .push_bind(s.detected.summary.clone())
+                .push_bind(s.evidence.clone())
                 .push_bind(at);
         },
     )
     .await?;
-    // Accounts that were evaluated but no longer show a signal: clear it.
-    let evaluated: std::collections::HashSet<&str> =
-        outcomes.iter().map(|o| o.account_id.as_str()).collect();
-    let gone: Vec<String> = active
-        .into_iter()
-        .filter(|((account_id, _), _)| evaluated.contains(account_id.as_str()))
-        .map(|(_, (id, ..))| id)
-        .collect();
-    for ids in gone.chunks(crate::store::MAX_VARIABLES - 1) {
+    for ids in changes.gone.chunks(crate::store::MAX_VARIABLES - 1) {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE signals SET cleared_at = ");
         qb.push_bind(at).push(" WHERE id");
         crate::store::in_list(&mut qb, ids);
         qb.build().execute(&mut **tx).await?;
     }
-    Ok((raised, gone.len() as u32))
+    Ok(())
 }

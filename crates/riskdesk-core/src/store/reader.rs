@@ -131,7 +131,6 @@ impl<'a> Accounts<'a> {
     }
 }
 
-/// A text column parsed into one of the model's enums.
 /// A `YYYY-MM-DD` column as a date, read without a format parser (a whole-book pass
 /// reads several per account); any other text is an error naming the column.
 pub(crate) fn day(row: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<chrono::NaiveDate> {
@@ -169,6 +168,7 @@ fn ymd(text: &str) -> Option<chrono::NaiveDate> {
     chrono::NaiveDate::from_ymd_opt(num(&b[..4])? as i32, num(&b[5..7])?, num(&b[8..])?)
 }
 
+/// A text column parsed into one of the model's enums.
 pub(crate) fn parsed<T: std::str::FromStr>(
     row: &rusqlite::Row<'_>,
     i: usize,
