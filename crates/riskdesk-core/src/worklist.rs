@@ -162,7 +162,7 @@ fn page_query<'a>(
     // across lanes is kept up to date every day for the screens that show both.
     let mut qb = QueryBuilder::new(format!(
         "{prefix}SELECT a.id AS account_id, a.name, a.arr_minor, a.currency, a.segment, a.strategic, a.owner_id, u.name AS owner_name, \
-         a.renewal_date, h.score AS health, h.band, h.band_color, h.trend_30, h.severity_score, h.severity_level, \
+         a.renewal_date, h.score AS health, h.band, h.band_color, s.trend_30, h.severity_score, h.severity_level, \
          p.score, p.lane, p.category, p.flagged, p.open_ctas, \
          EXISTS (SELECT 1 FROM escalations e WHERE e.account_id = p.account_id AND e.closed_at IS NULL) AS escalated \
          FROM (SELECT p.account_id, p.score, p.lane, p.category, p.flagged, p.open_ctas{FILTERED}"
@@ -185,6 +185,7 @@ fn page_query<'a>(
         .push_bind(q.offset)
         .push(
             ") p JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account_id = p.account_id \
+             LEFT JOIN health_state s ON s.account_id = p.account_id \
              LEFT JOIN users u ON u.id = a.owner_id ORDER BY p.score DESC, p.account_id",
         );
     Ok(qb)

@@ -49,12 +49,13 @@ pub struct Current {
     pub score: Option<f64>,
     pub band: Option<String>,
     pub band_color: Option<String>,
-    pub trends: [Option<f64>; 3],
     pub severity_score: f64,
     pub severity_level: Level,
     pub severity: String,
     pub measures_with_data: Option<u32>,
     pub measures_total: Option<u32>,
+    /// Each measure's numbers, exactly (history.rs `encode_exact`).
+    pub scores: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -93,19 +94,19 @@ fn read_kept(
 ) -> rusqlite::Result<HashMap<String, Kept>> {
     let accounts = Accounts::new(ids, span);
     let mut kept: HashMap<String, Kept> = HashMap::with_capacity(ids.len());
-    accounts.each(conn, "SELECT account_id, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \
-         severity_level, severity, measures_with_data, measures_total FROM account_health WHERE account_id{accounts}", |r| {
+    accounts.each(conn, "SELECT account_id, scorecard_id, score, band, band_color, severity_score, severity_level, severity, \
+         measures_with_data, measures_total, scores FROM account_health WHERE account_id{accounts}", |r| {
         let current = Current {
             scorecard_id: r.get(1)?,
             score: r.get(2)?,
             band: r.get(3)?,
             band_color: r.get(4)?,
-            trends: [r.get(5)?, r.get(6)?, r.get(7)?],
-            severity_score: r.get(8)?,
-            severity_level: parsed(r, 9)?,
-            severity: r.get(10)?,
-            measures_with_data: r.get(11)?,
-            measures_total: r.get(12)?,
+            severity_score: r.get(5)?,
+            severity_level: parsed(r, 6)?,
+            severity: r.get(7)?,
+            measures_with_data: r.get(8)?,
+            measures_total: r.get(9)?,
+            scores: r.get(10)?,
         };
         kept.entry(r.get(0)?).or_default().current = Some(current);
         Ok(())

@@ -350,12 +350,12 @@ impl Outcome {
             score: self.health.score,
             band: self.health.band.clone(),
             band_color: self.health.band_color.clone(),
-            trends: self.trends,
             severity_score: self.severity.score,
             severity_level: self.severity.level,
             severity: self.severity.encode(),
             measures_with_data: Some(self.health.coverage.with_data),
             measures_total: Some(self.health.coverage.total),
+            scores: Some(history::encode_exact(&self.health.measures)),
         }
     }
 }

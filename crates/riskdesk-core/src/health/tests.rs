@@ -588,8 +588,7 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
             // What the refresh computed that day, kept exactly: each measure's kind, raw
             // value, score and contribution, and the score and band.
             let kept: Option<(String, Option<f64>, Option<String>)> = sqlx::query_as(
-                "SELECT s.scores, h.score, h.band FROM health_state s JOIN account_health h ON h.account_id = s.account_id \
-                 WHERE s.account_id = ?",
+                "SELECT h.scores, h.score, h.band FROM account_health h WHERE h.account_id = ?",
             )
             .bind(id)
             .fetch_optional(store.pool())
@@ -666,10 +665,10 @@ async fn a_next_day_rewrites_no_current_row_or_signal_as_it_was() {
     sqlx::raw_sql(
         "CREATE TABLE rewrites (what TEXT NOT NULL);
          CREATE TRIGGER same_health AFTER UPDATE ON account_health
-         WHEN (OLD.scorecard_id, OLD.score, OLD.band, OLD.band_color, OLD.trend_7, OLD.trend_30, OLD.trend_90,
-               OLD.severity_score, OLD.severity_level, OLD.severity, OLD.measures_with_data, OLD.measures_total)
-           IS (NEW.scorecard_id, NEW.score, NEW.band, NEW.band_color, NEW.trend_7, NEW.trend_30, NEW.trend_90,
-               NEW.severity_score, NEW.severity_level, NEW.severity, NEW.measures_with_data, NEW.measures_total)
+         WHEN (OLD.scorecard_id, OLD.score, OLD.band, OLD.band_color, OLD.severity_score, OLD.severity_level,
+               OLD.severity, OLD.measures_with_data, OLD.measures_total, OLD.scores)
+           IS (NEW.scorecard_id, NEW.score, NEW.band, NEW.band_color, NEW.severity_score, NEW.severity_level,
+               NEW.severity, NEW.measures_with_data, NEW.measures_total, NEW.scores)
          BEGIN INSERT INTO rewrites VALUES ('account_health ' || NEW.account_id); END;
          CREATE TRIGGER same_signal AFTER UPDATE ON signals
          WHEN (OLD.severity, OLD.summary, OLD.evidence, OLD.cleared_at) IS (NEW.severity, NEW.summary, NEW.evidence, NEW.cleared_at)

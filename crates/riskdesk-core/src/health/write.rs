@@ -68,13 +68,13 @@ pub(super) async fn write_current(
         .collect();
     insert_batched(
         tx,
-        "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, trend_7, trend_30, trend_90, severity_score, \
-         severity_level, severity, measures_with_data, measures_total) ",
-        14,
+        "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, severity_score, \
+         severity_level, severity, measures_with_data, measures_total, scores) ",
+        12,
         " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
-         band = excluded.band, band_color = excluded.band_color, trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90, \
-         severity_score = excluded.severity_score, severity_level = excluded.severity_level, severity = excluded.severity, \
-         measures_with_data = excluded.measures_with_data, measures_total = excluded.measures_total",
+         band = excluded.band, band_color = excluded.band_color, severity_score = excluded.severity_score, \
+         severity_level = excluded.severity_level, severity = excluded.severity, measures_with_data = excluded.measures_with_data, \
+         measures_total = excluded.measures_total, scores = excluded.scores",
         &rows,
         |b, (account_id, c)| {
             b.push_bind(account_id.to_string())
@@ -83,28 +83,29 @@ pub(super) async fn write_current(
                 .push_bind(c.score)
                 .push_bind(c.band.clone())
                 .push_bind(c.band_color.clone())
-                .push_bind(c.trends[0])
-                .push_bind(c.trends[1])
-                .push_bind(c.trends[2])
                 .push_bind(c.severity_score)
                 .push_bind(c.severity_level)
                 .push_bind(c.severity.clone())
                 .push_bind(c.measures_with_data)
-                .push_bind(c.measures_total);
+                .push_bind(c.measures_total)
+                .push_bind(c.scores.clone());
         },
     )
     .await?;
     insert_batched(
         tx,
-        "INSERT INTO health_state (account_id, recent, scores, digest) ",
-        4,
-        " ON CONFLICT(account_id) DO UPDATE SET recent = excluded.recent, scores = excluded.scores, digest = excluded.digest",
+        "INSERT INTO health_state (account_id, recent, digest, trend_7, trend_30, trend_90) ",
+        6,
+        " ON CONFLICT(account_id) DO UPDATE SET recent = excluded.recent, digest = excluded.digest, \
+         trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90",
         outcomes,
         |b, o| {
             b.push_bind(o.account_id.clone())
                 .push_bind(o.recent.clone())
-                .push_bind(history::encode_exact(&o.health.measures))
-                .push_bind(o.digest);
+                .push_bind(o.digest)
+                .push_bind(o.trends[0])
+                .push_bind(o.trends[1])
+                .push_bind(o.trends[2]);
         },
     )
     .await

@@ -491,10 +491,10 @@ pub async fn query_accounts(pool: &SqlitePool, q: &AccountQuery) -> Result<Accou
     } else {
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
             "SELECT a.rowid AS rid, a.id, a.name, a.arr_minor, a.currency, a.segment, a.stage, a.renewal_date, \
-             a.owner_id, u.name AS owner_name, a.strategic, h.score AS health, h.band, h.band_color, h.trend_30, \
+             a.owner_id, u.name AS owner_name, a.strategic, h.score AS health, h.band, h.band_color, s.trend_30, \
              h.severity_score, h.severity_level, h.measures_with_data, h.measures_total \
              FROM accounts a LEFT JOIN users u ON u.id = a.owner_id \
-             LEFT JOIN account_health h ON h.account_id = a.id WHERE a.rowid IN (",
+             LEFT JOIN account_health h ON h.account_id = a.id LEFT JOIN health_state s ON s.account_id = a.id WHERE a.rowid IN (",
         );
         let mut list = qb.separated(", ");
         for id in &rowids {

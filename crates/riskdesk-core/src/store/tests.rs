@@ -81,6 +81,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "settings version".to_string(),
             "history account keys".to_string(),
             "one rank index per lane".to_string(),
+            "daily state apart".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -115,7 +116,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        24
+        25
     );
 }
 

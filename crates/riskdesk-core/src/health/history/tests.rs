@@ -331,7 +331,7 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
     };
     sqlx::query(
         "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, severity_score, severity_level, severity, \
-         measures_with_data, measures_total) VALUES (?, ?, 'card', 65.5, 'Green', '#16a34a', 30, 'low', ?, 2, 2)",
+         measures_with_data, measures_total, trend_7, trend_30) VALUES (?, ?, 'card', 65.5, 'Green', '#16a34a', 30, 'low', ?, 2, 2, -20.5, -12.25)",
     )
     .bind(&account)
     .bind(today.and_hms_opt(6, 0, 0).expect("time").and_utc())
@@ -354,6 +354,11 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
     assert!(!current.measures.is_empty());
     assert_eq!(current.measures, built.measures);
     assert_eq!(current.score, Some(65.5), "the stored score");
+    // The trends moved to the daily state with the recent series (migration 25).
+    assert_eq!(
+        (h.trend.days_7, h.trend.days_30, h.trend.days_90),
+        (Some(-20.5), Some(-12.25), None)
+    );
     assert_eq!(h.previous_day, Some(yesterday));
     // What changed since compares yesterday's kept numbers with it.
     assert_eq!(
@@ -373,12 +378,13 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
         decode_recent(&recent),
         vec![(yesterday, 86.0), (today, 65.5)]
     );
-    // Rules read each measure's score, unrounded, from the same state.
-    let scores: String = sqlx::query_scalar("SELECT scores FROM health_state WHERE account_id = ?")
-        .bind(&account)
-        .fetch_one(store.pool())
-        .await
-        .expect("scores");
+    // Rules read each measure's score, unrounded, kept with the current score.
+    let scores: String =
+        sqlx::query_scalar("SELECT scores FROM account_health WHERE account_id = ?")
+            .bind(&account)
+            .fetch_one(store.pool())
+            .await
+            .expect("scores");
     let read: Vec<(MeasureKind, Option<f64>)> =
         decode(&scores).iter().map(|m| (m.kind, m.score)).collect();
     assert_eq!(

@@ -70,7 +70,7 @@ fn read_states(
     accounts.each(
         conn,
         "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
-         a.contract_start, h.score, h.band, h.trend_30, h.severity_score, a.stage_since, a.adopted_on, s.scores, h.severity_level, \
+         a.contract_start, h.score, h.band, s.trend_30, h.severity_score, a.stage_since, a.adopted_on, h.scores, h.severity_level, \
          u.active_users, u.licensed_seats \
          FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
          LEFT JOIN health_state s ON s.account_id = a.id \
