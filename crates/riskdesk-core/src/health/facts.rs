@@ -141,7 +141,7 @@ fn read(
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut by_id = Book::with_capacity(ids.len());
     accounts.each(conn, "SELECT id, name, arr_minor, currency, segment, stage, contract_start, renewal_date, owner_id, strategic, \
-         expansion_potential, industry, region, crm_id, created_at, updated_at, arr_base_minor, stage_since, adopted_on \
+         expansion_potential, industry, region, crm_id, created_at, updated_at, arr_base_minor, stage_since, adopted_on, rowid \
          FROM accounts WHERE id{accounts}", |r| {
         let id: String = r.get(0)?;
         // A range also holds accounts this device only mirrors.
@@ -169,25 +169,44 @@ fn read(
         let mut f = AccountFacts::new(account, r.get(16)?);
         f.stage_since = day_or_null(r, 17)?;
         f.adopted_on = day_or_null(r, 18)?;
-        by_id.insert(f);
+        by_id.insert(f, r.get(19)?);
         Ok(())
     })?;
 
-    accounts.each(conn, "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption FROM usage_weekly \
-         WHERE account_id{accounts} ORDER BY account_id, week_start", |r| {
-        let id = r.get_ref(0)?.as_str()?;
-        if let Some(f) = by_id.get(id) {
-            f.usage.push(UsageWeek {
-                account_id: f.account.id.clone(),
-                week_start: day(r, 1)?,
-                active_users: r.get(2)?,
-                licensed_seats: r.get(3)?,
-                logins: r.get(4)?,
-                key_feature_adoption: r.get(5)?,
-            });
+    // Usage is keyed by the account's row number (migration 26): the batch's row numbers
+    // as one range when they are about as many as it spans (a book loaded in order), else
+    // as a list.
+    let rowids = by_id.rowids();
+    if let (Some(&lo), Some(&hi)) = (rowids.first(), rowids.last()) {
+        let columns = "SELECT account, week_start, active_users, licensed_seats, logins, key_feature_adoption FROM usage_weekly";
+        let (sql, params): (String, Vec<rusqlite::types::Value>) = if (hi - lo) as usize
+            <= rowids.len() * 2
+        {
+            let sql =
+                format!("{columns} WHERE account BETWEEN ?1 AND ?2 ORDER BY account, week_start");
+            (sql, vec![lo.into(), hi.into()])
+        } else {
+            let list = serde_json::to_string(&rowids).unwrap_or_default();
+            let sql = format!(
+                    "{columns} WHERE account IN (SELECT value FROM json_each(?1)) ORDER BY account, week_start"
+                );
+            (sql, vec![list.into()])
+        };
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        while let Some(r) = rows.next()? {
+            if let Some(f) = by_id.by_rowid(r.get(0)?) {
+                f.usage.push(UsageWeek {
+                    account_id: f.account.id.clone(),
+                    week_start: day(r, 1)?,
+                    active_users: r.get(2)?,
+                    licensed_seats: r.get(3)?,
+                    logins: r.get(4)?,
+                    key_feature_adoption: r.get(5)?,
+                });
+            }
         }
-        Ok(())
-    })?;
+    }
 
     accounts.each(conn, "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
          WHERE account_id{accounts} ORDER BY account_id, opened_at", |r| {
@@ -329,6 +348,9 @@ fn read(
 struct Book {
     facts: Vec<AccountFacts>,
     at: rustc_hash::FxHashMap<String, usize>,
+    /// By `accounts.rowid`, for the tables keyed by it.
+    at_row: rustc_hash::FxHashMap<i64, usize>,
+    rows: Vec<i64>,
     last: usize,
 }
 
@@ -339,13 +361,33 @@ impl Book {
         Book {
             facts: Vec::with_capacity(n),
             at,
+            at_row: rustc_hash::FxHashMap::default(),
+            rows: Vec::with_capacity(n),
             last: 0,
         }
     }
 
-    fn insert(&mut self, f: AccountFacts) {
+    fn insert(&mut self, f: AccountFacts, rowid: i64) {
         self.at.insert(f.account.id.clone(), self.facts.len());
+        self.at_row.insert(rowid, self.facts.len());
+        self.rows.push(rowid);
         self.facts.push(f);
+    }
+
+    /// The accounts' row numbers, ascending.
+    fn rowids(&self) -> Vec<i64> {
+        let mut rows = self.rows.clone();
+        rows.sort_unstable();
+        rows
+    }
+
+    fn by_rowid(&mut self, rowid: i64) -> Option<&mut AccountFacts> {
+        if self.rows.get(self.last) == Some(&rowid) {
+            return self.facts.get_mut(self.last);
+        }
+        let i = *self.at_row.get(&rowid)?;
+        self.last = i;
+        self.facts.get_mut(i)
     }
 
     fn get(&mut self, id: &str) -> Option<&mut AccountFacts> {

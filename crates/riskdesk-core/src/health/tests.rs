@@ -698,3 +698,34 @@ async fn a_next_day_rewrites_no_current_row_or_signal_as_it_was() {
         "{moved} of 300 current rows moved"
     );
 }
+
+/// Facts read usage by the accounts' row numbers, as one range or as a list: either way
+/// each account gets exactly its own weeks, oldest first, as the account page reads them.
+#[tokio::test]
+async fn facts_read_each_accounts_usage_by_range_or_list() {
+    let (_dir, store) = crate::store::testing::worked_book(90, 5, 2).await;
+    let mut all: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    all.sort_unstable();
+    let spread: Vec<String> = all.iter().step_by(9).cloned().collect();
+    let since = today() - Duration::days(120);
+    for (ids, span) in [
+        (&all, facts::Span::Range),
+        (&spread, facts::Span::List),
+        (&all[10..12].to_vec(), facts::Span::List),
+    ] {
+        let read = facts::load(&store, ids, span, since).await.expect("facts");
+        assert_eq!(read.len(), ids.len());
+        let mut weeks = 0;
+        for f in &read {
+            let own = crate::store::activity::usage_of(store.pool(), &f.account.id, 10_000)
+                .await
+                .expect("usage");
+            assert_eq!(f.usage, own, "{}", f.account.id);
+            weeks += own.len();
+        }
+        assert!(weeks >= ids.len() * 4, "{weeks} weeks for {} accounts", ids.len());
+    }
+}

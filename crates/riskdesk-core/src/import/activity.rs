@@ -276,13 +276,13 @@ pub async fn apply_usage(
         tx,
         |qb| {
             qb.push(
-                "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption \
-                 FROM usage_weekly WHERE week_start BETWEEN ",
+                "SELECT a.id AS account_id, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption \
+                 FROM accounts a JOIN usage_weekly u ON u.account = a.rowid WHERE u.week_start BETWEEN ",
             )
             .push_bind(first)
             .push(" AND ")
             .push_bind(last)
-            .push(" AND account_id IN");
+            .push(" AND a.id IN");
         },
         ids(),
     )
@@ -294,8 +294,8 @@ pub async fn apply_usage(
     let latest: HashMap<String, i32> = if drafts.iter().any(|d| d.adoption.is_none()) {
         fetch_in::<(String, i32)>(
             tx,
-            head("SELECT account_id, key_feature_adoption FROM usage_weekly u WHERE week_start = \
-             (SELECT MAX(week_start) FROM usage_weekly m WHERE m.account_id = u.account_id) AND account_id IN"),
+            head("SELECT a.id, u.key_feature_adoption FROM accounts a JOIN usage_weekly u ON u.account = a.rowid \
+             WHERE u.week_start = (SELECT MAX(m.week_start) FROM usage_weekly m WHERE m.account = a.rowid) AND a.id IN"),
             ids(),
         )
         .await?

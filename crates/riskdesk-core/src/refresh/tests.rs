@@ -217,7 +217,7 @@ async fn the_whole_book_again_the_same_day_refreshes_only_what_changed() {
         .expect("id");
     let before = state(store.pool()).await;
     let mut tx = store.write().await.expect("tx");
-    sqlx::query("UPDATE usage_weekly SET active_users = 0 WHERE account_id = ?")
+    sqlx::query("UPDATE usage_weekly SET active_users = 0 WHERE account = (SELECT rowid FROM accounts WHERE id = ?)")
         .bind(&id)
         .execute(&mut *tx)
         .await

@@ -59,14 +59,18 @@ pub async fn upsert_usage(tx: &mut Tx, weeks: &[UsageWeek]) -> Result<()> {
     }
     insert_batched(
         tx,
-        "INSERT INTO usage_weekly (account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption) ",
+        "INSERT INTO usage_weekly (account, week_start, active_users, licensed_seats, logins, key_feature_adoption) ",
         6,
-        " ON CONFLICT(account_id, week_start) DO UPDATE SET active_users = excluded.active_users, \
+        " ON CONFLICT(account, week_start) DO UPDATE SET active_users = excluded.active_users, \
          licensed_seats = excluded.licensed_seats, logins = excluded.logins, \
          key_feature_adoption = excluded.key_feature_adoption",
         weeks,
         |b, w| {
-            b.push_bind(w.account_id.clone())
+            // Keyed by the account's row number (migration 26); no such account, no row
+            // number, and the NOT NULL key refuses the week as the foreign key did.
+            b.push("(SELECT rowid FROM accounts WHERE id = ")
+                .push_bind_unseparated(w.account_id.clone())
+                .push_unseparated(")")
                 .push_bind(w.week_start)
                 .push_bind(w.active_users)
                 .push_bind(w.licensed_seats)
@@ -151,8 +155,8 @@ pub async fn contacts_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Cont
 /// The latest `weeks` weeks, oldest first.
 pub async fn usage_of(pool: &SqlitePool, account_id: &str, weeks: u32) -> Result<Vec<UsageWeek>> {
     let mut rows: Vec<UsageWeek> = sqlx::query_as(
-        "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption \
-         FROM usage_weekly WHERE account_id = ? ORDER BY week_start DESC LIMIT ?",
+        "SELECT a.id AS account_id, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption \
+         FROM accounts a JOIN usage_weekly u ON u.account = a.rowid WHERE a.id = ? ORDER BY u.week_start DESC LIMIT ?",
     )
     .bind(account_id)
     .bind(weeks as i64)

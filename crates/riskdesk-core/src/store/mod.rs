@@ -288,4 +288,4 @@ pub(crate) mod testing {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -82,6 +82,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "history account keys".to_string(),
             "one rank index per lane".to_string(),
             "daily state apart".to_string(),
+            "usage account keys".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -116,7 +117,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        25
+        26
     );
 }
 
@@ -898,4 +899,127 @@ fn no_import_cycle_between_the_crates_modules() {
         }
     }
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
+}
+
+/// Loads a book into a store opened before migration 26, whose usage is keyed by the
+/// account's id: the book is written in today's layout and its usage moved back.
+pub(crate) async fn load_before_usage_keys(old: &Store, spec: &crate::book::BookSpec) {
+    sqlx::raw_sql(
+        "ALTER TABLE usage_weekly RENAME TO usage_weekly_by_id;
+         CREATE TABLE usage_weekly (account INTEGER NOT NULL, week_start TEXT NOT NULL,
+             active_users INTEGER NOT NULL, licensed_seats INTEGER NOT NULL, logins INTEGER NOT NULL,
+             key_feature_adoption INTEGER NOT NULL, PRIMARY KEY (account, week_start)) WITHOUT ROWID;",
+    )
+    .execute(old.pool())
+    .await
+    .expect("today's usage layout");
+    crate::book::load(old, spec, |_, _| {}).await.expect("book");
+    sqlx::raw_sql(
+        "INSERT INTO usage_weekly_by_id SELECT a.id, u.week_start, u.active_users, u.licensed_seats, u.logins, \
+             u.key_feature_adoption FROM usage_weekly u JOIN accounts a ON a.rowid = u.account;
+         DROP TABLE usage_weekly;
+         ALTER TABLE usage_weekly_by_id RENAME TO usage_weekly;",
+    )
+    .execute(old.pool())
+    .await
+    .expect("usage by account id");
+}
+
+/// Usage keyed by the account's row number (migration 26) holds every week of the old
+/// layout under its account; an account's weeks go when it does, and a week for an
+/// account the store does not hold is refused, as the foreign key refused it.
+#[tokio::test]
+async fn usage_weeks_keep_their_account_through_the_row_number_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("old.db");
+    let today = crate::store::testing::test_day();
+    let old = Store::open_before(&path, 20261202000026)
+        .await
+        .expect("old");
+    load_before_usage_keys(&old, &crate::book::BookSpec::new(4, 9, today)).await;
+    type Week = (String, NaiveDate, i64, i64, i64, i64);
+    let before: Vec<Week> = sqlx::query_as(
+        "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption \
+         FROM usage_weekly ORDER BY 1, 2",
+    )
+    .fetch_all(old.pool())
+    .await
+    .expect("old weeks");
+    assert!(before.len() > 20, "{}", before.len());
+    old.close().await;
+
+    let store = Store::open(&path).await.expect("upgrade");
+    let after: Vec<Week> = sqlx::query_as(
+        "SELECT a.id, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption \
+         FROM usage_weekly u JOIN accounts a ON a.rowid = u.account ORDER BY 1, 2",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("weeks");
+    assert_eq!(after, before);
+    // The account page reads them as before.
+    let first = &before[0].0;
+    let shown = activity::usage_of(store.pool(), first, 1000)
+        .await
+        .expect("usage of");
+    let expected: Vec<(NaiveDate, i64)> = before
+        .iter()
+        .filter(|w| &w.0 == first)
+        .map(|w| (w.1, w.2))
+        .collect();
+    assert_eq!(
+        shown
+            .iter()
+            .map(|w| (w.week_start, w.active_users as i64))
+            .collect::<Vec<_>>(),
+        expected
+    );
+    assert!(shown.iter().all(|w| &w.account_id == first));
+
+    // Deleting an account deletes its weeks and only its weeks.
+    let mut tx = store.write().await.expect("tx");
+    sqlx::query("DELETE FROM accounts WHERE id = ?")
+        .bind(first)
+        .execute(&mut *tx)
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_weekly")
+        .fetch_one(store.pool())
+        .await
+        .expect("left");
+    assert_eq!(
+        left as usize,
+        before.iter().filter(|w| &w.0 != first).count()
+    );
+
+    // A week for an account the store does not hold is refused, and nothing is written.
+    let mut week = UsageWeek {
+        account_id: "not-an-account".into(),
+        week_start: today,
+        active_users: 1,
+        licensed_seats: 2,
+        logins: 3,
+        key_feature_adoption: 4,
+    };
+    let mut tx = store.write().await.expect("tx");
+    assert!(activity::upsert_usage(&mut tx, std::slice::from_ref(&week))
+        .await
+        .is_err());
+    drop(tx);
+    // And one for a held account lands under its row number, updated in place.
+    week.account_id = before.last().expect("weeks").0.clone();
+    for users in [5, 6] {
+        week.active_users = users;
+        let mut tx = store.write().await.expect("tx");
+        activity::upsert_usage(&mut tx, std::slice::from_ref(&week))
+            .await
+            .expect("upsert");
+        tx.commit().await.expect("commit");
+    }
+    let now = activity::usage_of(store.pool(), &week.account_id, 1)
+        .await
+        .expect("latest");
+    assert_eq!(now.len(), 1);
+    assert_eq!((now[0].week_start, now[0].active_users), (today, 6));
 }

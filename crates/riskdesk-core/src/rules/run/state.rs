@@ -74,8 +74,8 @@ fn read_states(
          u.active_users, u.licensed_seats \
          FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
          LEFT JOIN health_state s ON s.account_id = a.id \
-         LEFT JOIN usage_weekly u ON u.account_id = a.id \
-           AND u.week_start = (SELECT MAX(m.week_start) FROM usage_weekly m WHERE m.account_id = a.id) \
+         LEFT JOIN usage_weekly u ON u.account = a.rowid \
+           AND u.week_start = (SELECT MAX(m.week_start) FROM usage_weekly m WHERE m.account = a.rowid) \
          WHERE a.id{accounts}",
         |r| {
             // A range also holds accounts this device only mirrors.
