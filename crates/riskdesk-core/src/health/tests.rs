@@ -726,6 +726,10 @@ async fn facts_read_each_accounts_usage_by_range_or_list() {
             assert_eq!(f.usage, own, "{}", f.account.id);
             weeks += own.len();
         }
-        assert!(weeks >= ids.len() * 4, "{weeks} weeks for {} accounts", ids.len());
+        assert!(
+            weeks >= ids.len() * 4,
+            "{weeks} weeks for {} accounts",
+            ids.len()
+        );
     }
 }

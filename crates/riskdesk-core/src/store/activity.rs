@@ -57,6 +57,19 @@ pub async fn upsert_usage(tx: &mut Tx, weeks: &[UsageWeek]) -> Result<()> {
             ));
         }
     }
+    // Usage is keyed by the account's row number (migration 26): the weeks' accounts are
+    // looked up once, and a week for an account the store does not hold is refused by name.
+    let rows = row_numbers(tx, weeks.iter().map(|w| w.account_id.as_str())).await?;
+    let mut keyed = Vec::with_capacity(weeks.len());
+    for w in weeks {
+        let Some(&row) = rows.get(w.account_id.as_str()) else {
+            return Err(Error::invalid(
+                format!("usage {} week {}.account_id", w.account_id, w.week_start),
+                "no such account",
+            ));
+        };
+        keyed.push((row, w));
+    }
     insert_batched(
         tx,
         "INSERT INTO usage_weekly (account, week_start, active_users, licensed_seats, logins, key_feature_adoption) ",
@@ -64,13 +77,9 @@ pub async fn upsert_usage(tx: &mut Tx, weeks: &[UsageWeek]) -> Result<()> {
         " ON CONFLICT(account, week_start) DO UPDATE SET active_users = excluded.active_users, \
          licensed_seats = excluded.licensed_seats, logins = excluded.logins, \
          key_feature_adoption = excluded.key_feature_adoption",
-        weeks,
-        |b, w| {
-            // Keyed by the account's row number (migration 26); no such account, no row
-            // number, and the NOT NULL key refuses the week as the foreign key did.
-            b.push("(SELECT rowid FROM accounts WHERE id = ")
-                .push_bind_unseparated(w.account_id.clone())
-                .push_unseparated(")")
+        &keyed,
+        |b, (row, w)| {
+            b.push_bind(*row)
                 .push_bind(w.week_start)
                 .push_bind(w.active_users)
                 .push_bind(w.licensed_seats)
@@ -79,6 +88,28 @@ pub async fn upsert_usage(tx: &mut Tx, weeks: &[UsageWeek]) -> Result<()> {
         },
     )
     .await
+}
+
+/// `accounts.rowid` of each of `ids` the store holds.
+async fn row_numbers<'a>(
+    tx: &mut Tx,
+    ids: impl Iterator<Item = &'a str>,
+) -> Result<std::collections::HashMap<String, i64>> {
+    let mut ids: Vec<&str> = ids.collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = std::collections::HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(50_000) {
+        let list = serde_json::to_string(chunk).unwrap_or_default();
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, rowid FROM accounts WHERE id IN (SELECT value FROM json_each(?))",
+        )
+        .bind(list)
+        .fetch_all(&mut **tx)
+        .await?;
+        out.extend(rows);
+    }
+    Ok(out)
 }
 
 pub async fn upsert_tickets(tx: &mut Tx, tickets: &[Ticket]) -> Result<()> {

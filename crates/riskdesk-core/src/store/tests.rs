@@ -927,7 +927,7 @@ pub(crate) async fn load_before_usage_keys(old: &Store, spec: &crate::book::Book
 
 /// Usage keyed by the account's row number (migration 26) holds every week of the old
 /// layout under its account; an account's weeks go when it does, and a week for an
-/// account the store does not hold is refused, as the foreign key refused it.
+/// account the store does not hold is refused, naming it.
 #[tokio::test]
 async fn usage_weeks_keep_their_account_through_the_row_number_key() {
     let dir = tempfile::tempdir().expect("dir");
@@ -1003,9 +1003,10 @@ async fn usage_weeks_keep_their_account_through_the_row_number_key() {
         key_feature_adoption: 4,
     };
     let mut tx = store.write().await.expect("tx");
-    assert!(activity::upsert_usage(&mut tx, std::slice::from_ref(&week))
+    let refused = activity::upsert_usage(&mut tx, std::slice::from_ref(&week))
         .await
-        .is_err());
+        .expect_err("no such account");
+    assert!(refused.to_string().contains("not-an-account"), "{refused}");
     drop(tx);
     // And one for a held account lands under its row number, updated in place.
     week.account_id = before.last().expect("weeks").0.clone();
