@@ -134,8 +134,10 @@ pub async fn explain(db: PathBuf, key: String, json: bool) -> Result<()> {
     }
     if let Some(sev) = &h.severity {
         println!(
-            "\nseverity {:.0} ({}): {}",
-            sev.score, sev.level, sev.formula
+            "\nseverity {} ({}): {}",
+            riskdesk_core::severity::whole(sev.score),
+            sev.level,
+            sev.formula
         );
         for f in &sev.factors {
             println!(

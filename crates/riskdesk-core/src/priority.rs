@@ -223,7 +223,7 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
     let mut points = i.severity.clamp(0.0, 100.0);
     factors.push(PriorityFactor {
         factor: "Severity".into(),
-        input: format!("{:.0} ({})", i.severity, i.level),
+        input: format!("{} ({})", crate::severity::whole(i.severity), i.level),
         multiplier: 1.0,
         points,
     });

@@ -248,8 +248,10 @@ impl Assessment {
                 },
             ],
             formula: format!(
-                "risk {:.0} × impact {:.2} = {:.0}",
-                p.risk, p.impact, self.score
+                "risk {:.0} × impact {:.2} = {}",
+                p.risk,
+                p.impact,
+                whole(self.score)
             ),
         }
     }
@@ -329,6 +331,12 @@ impl Assessment {
 /// A severity score as kept and compared: to a tenth of a point.
 fn tenth(score: f64) -> f64 {
     (score * 10.0).round() / 10.0
+}
+
+/// A severity score as people read it, in whole points: halves round up, as the screens
+/// round (`{:.0}` alone rounds 4.5 to 4, and a tenth is a half one time in ten).
+pub fn whole(score: f64) -> String {
+    format!("{:.0}", score.round())
 }
 
 /// A stored severity as a person reads it: the compact form a refresh writes, or the
@@ -429,6 +437,26 @@ mod tests {
                 >= base
         );
         assert!(at(Some(30.0), &[signal(Level::Medium)], 50_000_00, 200, &c).score >= base);
+    }
+
+    #[test]
+    fn a_half_point_reads_rounded_up_as_on_the_screens() {
+        assert_eq!(whole(4.5), "5");
+        assert_eq!(whole(52.5), "53");
+        assert_eq!(whole(4.45), "4");
+        assert_eq!(whole(0.0), "0");
+        let c = SeverityConfig::default();
+        // Find an assessment that lands on a half and read its formula.
+        let half = (0..400)
+            .map(|days| at(Some(50.0), &[], 80_000_00, days, &c))
+            .find(|s| (s.score * 10.0).round() as i64 % 10 == 5)
+            .expect("some day lands on a half");
+        assert!(
+            half.formula.ends_with(&format!("= {}", half.score.ceil())),
+            "{} for {}",
+            half.formula,
+            half.score
+        );
     }
 
     #[test]

@@ -129,12 +129,14 @@ const UNSCORED_LIKELIHOOD: f64 = 0.3;
 fn likelihood(group: TriageGroup, i: &TriageInput) -> Option<(f64, String)> {
     let from_severity = (i.severity_score / 100.0).clamp(0.05, 1.0);
     match group {
-        TriageGroup::AtRisk | TriageGroup::MediumRisk => {
-            Some((from_severity, format!("severity {:.0}", i.severity_score)))
-        }
-        TriageGroup::Detractor if from_severity >= DETRACTOR_LIKELIHOOD => {
-            Some((from_severity, format!("severity {:.0}", i.severity_score)))
-        }
+        TriageGroup::AtRisk | TriageGroup::MediumRisk => Some((
+            from_severity,
+            format!("severity {}", crate::severity::whole(i.severity_score)),
+        )),
+        TriageGroup::Detractor if from_severity >= DETRACTOR_LIKELIHOOD => Some((
+            from_severity,
+            format!("severity {}", crate::severity::whole(i.severity_score)),
+        )),
         TriageGroup::Detractor => Some((
             DETRACTOR_LIKELIHOOD,
             format!(

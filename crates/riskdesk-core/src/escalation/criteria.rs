@@ -90,7 +90,11 @@ pub fn crossed(c: &EscalationCriteria, f: &EscalationFacts) -> Option<(&'static 
     if let Some(s) = f.severity.filter(|s| *s >= c.severity_threshold) {
         return Some((
             "severity",
-            format!("severity {s:.0} ≥ {:.0}; {floor}", c.severity_threshold),
+            format!(
+                "severity {} ≥ {:.0}; {floor}",
+                crate::severity::whole(s),
+                c.severity_threshold
+            ),
         ));
     }
     let has = |kind: SignalKind, min: Level| {
