@@ -417,16 +417,18 @@ pub(crate) async fn score(
     };
     let since = today - Duration::days(history::RECENT_DAYS);
     // Each batch is judged as soon as it is read, beside the writing of the one before.
-    let mut batches = crate::store::ahead::Ahead::over(store, &ids, batch, move |store, chunk| {
-        let judge = std::sync::Arc::clone(&judge);
-        async move {
-            let (facts, kept) = facts::load_with_kept(&store, &chunk, span, since).await?;
-            let judged = tokio::task::spawn_blocking(move || judge.batch(facts, kept, today))
-                .await
-                .map_err(|e| Error::invalid("scoring a batch", e.to_string()))??;
-            Ok((chunk, judged))
-        }
-    });
+    // Two batches ahead: one is judged while the next is read, beside the writing.
+    let mut batches =
+        crate::store::ahead::Ahead::deep(store, &ids, batch, 2, move |store, chunk| {
+            let judge = std::sync::Arc::clone(&judge);
+            async move {
+                let (facts, kept) = facts::load_with_kept(&store, &chunk, span, since).await?;
+                let judged = tokio::task::spawn_blocking(move || judge.batch(facts, kept, today))
+                    .await
+                    .map_err(|e| Error::invalid("scoring a batch", e.to_string()))??;
+                Ok((chunk, judged))
+            }
+        });
     let mut done = 0;
     while let Some(read) = batches.next().await {
         let (chunk, judged) = read?;

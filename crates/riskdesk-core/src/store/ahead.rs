@@ -15,20 +15,20 @@ type Start<T> = Box<dyn FnMut(Vec<String>) -> Reading<T> + Send>;
 
 pub(crate) struct Ahead<T> {
     chunks: std::vec::IntoIter<Vec<String>>,
-    reading: Option<Reading<T>>,
+    reading: std::collections::VecDeque<Reading<T>>,
     start: Start<T>,
 }
 
 impl<T: Send + 'static> Ahead<T> {
-    /// Starts reading the first of `chunks` with `read`.
-    pub(crate) fn new<F, Fut>(chunks: Vec<Vec<String>>, read: F) -> Self
+    /// Starts reading the first `depth` of `chunks` with `read`.
+    pub(crate) fn new<F, Fut>(chunks: Vec<Vec<String>>, depth: usize, read: F) -> Self
     where
         F: Fn(Vec<String>) -> Fut + Send + 'static,
         Fut: Future<Output = Result<(Vec<String>, T)>> + Send + 'static,
     {
         let mut start: Start<T> = Box::new(move |chunk| tokio::spawn(read(chunk)));
         let mut chunks = chunks.into_iter();
-        let reading = chunks.next().map(&mut start);
+        let reading = chunks.by_ref().take(depth.max(1)).map(&mut start).collect();
         Ahead {
             chunks,
             reading,
@@ -36,8 +36,25 @@ impl<T: Send + 'static> Ahead<T> {
         }
     }
 
-    /// `ids` in batches of `batch`, each read from `store` by `read`.
+    /// `ids` in batches of `batch`, each read from `store` by `read`, one batch ahead.
     pub(crate) fn over<F, Fut>(store: &Store, ids: &[String], batch: usize, read: F) -> Self
+    where
+        F: Fn(Store, Vec<String>) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<(Vec<String>, T)>> + Send + 'static,
+    {
+        Self::deep(store, ids, batch, 1, read)
+    }
+
+    /// `over`, `depth` batches ahead: for a read that also computes, so one batch's
+    /// computing overlaps the next one's reading (the reads themselves take turns on the
+    /// one read connection).
+    pub(crate) fn deep<F, Fut>(
+        store: &Store,
+        ids: &[String],
+        batch: usize,
+        depth: usize,
+        read: F,
+    ) -> Self
     where
         F: Fn(Store, Vec<String>) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<(Vec<String>, T)>> + Send + 'static,
@@ -45,17 +62,20 @@ impl<T: Send + 'static> Ahead<T> {
         let store = store.clone();
         Self::new(
             ids.chunks(batch.max(1)).map(<[String]>::to_vec).collect(),
+            depth,
             move |chunk| read(store.clone(), chunk),
         )
     }
 
-    /// The next batch's ids and what was read for them, starting the read of the one after.
+    /// The next batch's ids and what was read for them, starting the read of a later one.
     pub(crate) async fn next(&mut self) -> Option<Result<(Vec<String>, T)>> {
-        let reading = self.reading.take()?;
+        let reading = self.reading.pop_front()?;
         let done = reading
             .await
             .map_err(|e| Error::invalid("reading a batch", e.to_string()));
-        self.reading = self.chunks.next().map(&mut self.start);
+        if let Some(chunk) = self.chunks.next() {
+            self.reading.push_back((self.start)(chunk));
+        }
         Some(done.and_then(|r| r))
     }
 }
@@ -69,23 +89,28 @@ mod tests {
         let chunks: Vec<Vec<String>> = (0..5)
             .map(|i| vec![format!("a{i}"), format!("b{i}")])
             .collect();
-        let mut ahead = Ahead::new(chunks.clone(), |chunk: Vec<String>| async move {
-            let n = chunk.len();
-            Ok((chunk, n))
-        });
-        let mut seen = Vec::new();
-        while let Some(batch) = ahead.next().await {
-            let (ids, n) = batch.expect("batch");
-            assert_eq!(n, 2);
-            seen.push(ids);
+        for depth in [1, 2, 3, 9] {
+            // Later batches finish first; they still come back in order.
+            let mut ahead = Ahead::new(chunks.clone(), depth, |chunk: Vec<String>| async move {
+                let late = 5 - chunk[0][1..].parse::<u64>().unwrap_or(0);
+                tokio::time::sleep(std::time::Duration::from_millis(late * 3)).await;
+                let n = chunk.len();
+                Ok((chunk, n))
+            });
+            let mut seen = Vec::new();
+            while let Some(batch) = ahead.next().await {
+                let (ids, n) = batch.expect("batch");
+                assert_eq!(n, 2);
+                seen.push(ids);
+            }
+            assert_eq!(seen, chunks, "{depth} ahead");
         }
-        assert_eq!(seen, chunks);
     }
 
     #[tokio::test]
     async fn a_failed_read_is_the_callers_error() {
         let chunks = vec![vec!["a".to_string()], vec!["b".to_string()]];
-        let mut ahead = Ahead::new(chunks, |chunk: Vec<String>| async move {
+        let mut ahead = Ahead::new(chunks, 2, |chunk: Vec<String>| async move {
             if chunk[0] == "b" {
                 Err(Error::invalid("read", "the disk went away"))
             } else {
