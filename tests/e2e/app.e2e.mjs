@@ -112,7 +112,14 @@ describe("Riskdesk desktop app", () => {
     const score = await find(driver, "health-score");
     await eventually(async () => /\d+\s*(Red|Yellow|Green)/.test(await score.getText()), "no health score with a band");
     await atLeast(driver, By.css('[data-testid="measures"] tbody tr'), 5, "expected the scorecard's measures");
-    assert.match(await (await find(driver, "severity-card")).getText(), /(high|medium|low)/i);
+    const severity = await (await find(driver, "severity-card")).getText();
+    assert.match(severity, /(high|medium|low)/i);
+    // The severity shown and its formula's result are the same whole number.
+    const shown = severity.match(/(\d+)\s*\/ 100 · risk \d+ × impact [\d.]+ = (\d+)/);
+    assert.ok(shown, severity);
+    assert.equal(shown[1], shown[2], severity);
+    // The health card says which day the score is from.
+    assert.match(await (await find(driver, "health-card")).getText(), /scored [A-Z][a-z]{2} \d{1,2}, \d{4}/);
     await screenshot(driver, "04-account");
     await (await find(driver, "back-to-accounts")).click();
     const search = await find(driver, "account-search");

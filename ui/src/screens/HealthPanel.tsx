@@ -41,6 +41,7 @@ export function HealthPanel({ accountId, refreshKey = 0 }: { accountId: string; 
 
   if (!health) return <section className="card span-2 muted">Loading health…</section>;
   const current = health.current;
+  const lastScored = health.history.length > 0 ? health.history[health.history.length - 1].day : null;
   const active = health.signals.filter((s) => !s.cleared_at);
   const cleared = health.signals.filter((s) => s.cleared_at);
 
@@ -65,7 +66,14 @@ export function HealthPanel({ accountId, refreshKey = 0 }: { accountId: string; 
             )}
             <p className="muted small">
               {current ? `Scorecard “${current.scorecard_name}” v${current.scorecard_version}` : "No score yet."}
-              {health.computed_at && ` · computed ${formatDateTime(health.computed_at)}`}
+              {/* The day last scored; the row itself is rewritten only when a number moves. */}
+              {lastScored ? (
+                <span title={health.computed_at ? `unchanged since ${formatDateTime(health.computed_at)}` : undefined}>
+                  {` · scored ${formatDate(lastScored)}`}
+                </span>
+              ) : (
+                health.computed_at && ` · computed ${formatDateTime(health.computed_at)}`
+              )}
             </p>
             <div className="trends">
               <span>7 days <TrendMark delta={health.trend.days_7} label="7 days" /></span>
