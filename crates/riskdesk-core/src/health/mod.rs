@@ -74,8 +74,8 @@ struct Outcome {
     digest: i64,
     /// The store already holds exactly this for the day.
     unchanged: bool,
-    /// Its `account_health` row differs from the stored one (set when judged).
-    current_moved: bool,
+    /// Its `account_health` row, when it differs from the stored one (set when judged).
+    moved_current: Option<facts::Current>,
 }
 
 fn score_at(history: &[(NaiveDate, f64)], day: NaiveDate) -> Option<f64> {
@@ -134,7 +134,7 @@ fn evaluate(
     Some(Outcome {
         account_id: f.account.id.clone(),
         unchanged: f.digest == Some(digest),
-        current_moved: true,
+        moved_current: None,
         recent,
         digest,
         health,
@@ -293,7 +293,8 @@ impl Judge {
                     ));
                 }
             }
-            o.current_moved = k.current.as_ref() != Some(&o.current());
+            let now = o.current();
+            o.moved_current = (k.current.as_ref() != Some(&now)).then_some(now);
             signals.compare(o, k.signals)?;
         }
         Ok(Judged {

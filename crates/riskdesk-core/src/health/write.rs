@@ -61,10 +61,9 @@ pub(super) async fn write_current(
     outcomes: &[Outcome],
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let rows: Vec<(&str, facts::Current)> = outcomes
+    let rows: Vec<(&str, &facts::Current)> = outcomes
         .iter()
-        .filter(|o| o.current_moved)
-        .map(|o| (o.account_id.as_str(), o.current()))
+        .filter_map(|o| Some((o.account_id.as_str(), o.moved_current.as_ref()?)))
         .collect();
     insert_batched(
         tx,
