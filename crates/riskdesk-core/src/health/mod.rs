@@ -409,7 +409,7 @@ pub(crate) async fn score(
     let incremental = ids.len() <= BATCH;
     let mut aggregated = true;
     // Where the time goes, for `RUST_LOG=riskdesk_core::health=debug`.
-    let mut took = [std::time::Duration::ZERO; 6];
+    let mut took = [std::time::Duration::ZERO; 5];
     let mut judged_for = std::time::Duration::ZERO;
     let mut lap = Instant::now();
     let mut mark = |slot: usize| {
@@ -459,11 +459,11 @@ pub(crate) async fn score(
             crate::timeline::system_event(&mut tx, account_id, None, note).await?;
         }
         write_snapshots(&mut tx, &outcomes, today).await?;
-        mark(2);
+        mark(1);
         write_current(&mut tx, &outcomes, now).await?;
-        mark(3);
+        mark(2);
         write_signals(&mut tx, &signals, now).await?;
-        mark(4);
+        mark(3);
         if let Some(before) = before {
             let after = day_share(&mut tx, chunk, today).await?;
             let moved = sqlx::query(
@@ -480,14 +480,14 @@ pub(crate) async fn score(
             aggregated = false;
         }
         tx.commit().await?;
-        mark(5);
+        mark(4);
         crate::crashpoint("recompute.batch");
         done += chunk.len();
         progress(done.min(ids.len()), ids.len());
     }
     tracing::debug!(
-        waiting = ?took[0], judging_beside = ?judged_for, history = ?took[2], current = ?took[3], signals = ?took[4],
-        commit = ?took[5], "recompute of {} accounts", ids.len()
+        waiting = ?took[0], judging_beside = ?judged_for, history = ?took[1], current = ?took[2], signals = ?took[3],
+        commit = ?took[4], "recompute of {} accounts", ids.len()
     );
     if book {
         let retention = history::retention(store.pool()).await?;
