@@ -212,6 +212,6 @@ pub(crate) async fn rebuilt(
     .await?;
     Ok(facts
         .first()
-        .and_then(|f| evaluate(&cards, f, day, &thresholds, &sev))
+        .and_then(|f| evaluate(&cards, f, day, &thresholds, &sev, scorecard::Words::Built))
         .map(|o| o.health))
 }

@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use crate::model::{Account, Contact, Level, NpsResponse, Ticket, UsageWeek};
 use crate::scorecard::facts::{AccountFacts, MeasureOverride};
 use crate::scorecard::MeasureKind;
-use crate::store::reader::{day, day_or_null, parsed, Accounts};
+use crate::store::reader::{day, day_or_null, parsed, time, time_or_null, Accounts};
 use crate::{Result, Store};
 
 pub use crate::store::Span;
@@ -32,6 +32,9 @@ pub async fn load(
         .read(move |conn| read(conn, &ids, span, history_since))
         .await
 }
+
+/// What the store holds for each account, by id.
+pub type KeptBook = rustc_hash::FxHashMap<String, Kept>;
 
 /// What the store holds for an account now, read beside its facts: a recompute compares
 /// with it where it reads, and writes only what differs.
@@ -73,9 +76,9 @@ pub async fn load_with_kept(
     ids: &[String],
     span: Span,
     history_since: NaiveDate,
-) -> Result<(Vec<AccountFacts>, HashMap<String, Kept>)> {
+) -> Result<(Vec<AccountFacts>, KeptBook)> {
     if ids.is_empty() {
-        return Ok((Vec::new(), HashMap::new()));
+        return Ok((Vec::new(), KeptBook::default()));
     }
     let ids = ids.to_vec();
     store
@@ -87,13 +90,10 @@ pub async fn load_with_kept(
         .await
 }
 
-fn read_kept(
-    conn: &Connection,
-    ids: &[String],
-    span: Span,
-) -> rusqlite::Result<HashMap<String, Kept>> {
+fn read_kept(conn: &Connection, ids: &[String], span: Span) -> rusqlite::Result<KeptBook> {
     let accounts = Accounts::new(ids, span);
-    let mut kept: HashMap<String, Kept> = HashMap::with_capacity(ids.len());
+    let mut kept = KeptBook::default();
+    kept.reserve(ids.len());
     accounts.each(conn, "SELECT account_id, scorecard_id, score, band, band_color, severity_score, severity_level, severity, \
          measures_with_data, measures_total, scores FROM account_health WHERE account_id{accounts}", |r| {
         let current = Current {
@@ -163,8 +163,8 @@ fn read(
             industry: r.get(11)?,
             region: r.get(12)?,
             crm_id: r.get(13)?,
-            created_at: r.get(14)?,
-            updated_at: r.get(15)?,
+            created_at: time(r, 14)?,
+            updated_at: time(r, 15)?,
         };
         let mut f = AccountFacts::new(account, r.get(16)?);
         f.stage_since = day_or_null(r, 17)?;
@@ -219,8 +219,8 @@ fn read(
                 subject: r.get(3)?,
                 priority: parsed(r, 4)?,
                 category: r.get(5)?,
-                opened_at: r.get(6)?,
-                resolved_at: r.get(7)?,
+                opened_at: time(r, 6)?,
+                resolved_at: time_or_null(r, 7)?,
             });
         }
         Ok(())
@@ -263,7 +263,7 @@ fn read(
                 role: parsed(r, 5)?,
                 status: parsed(r, 6)?,
                 left_on: day_or_null(r, 7)?,
-                created_at: r.get(8)?,
+                created_at: time(r, 8)?,
                 external_id: r.get(9)?,
             });
         }
@@ -274,7 +274,7 @@ fn read(
          ORDER BY account_id, occurred_at", |r| {
         let id = r.get_ref(0)?.as_str()?;
         if let Some(f) = by_id.get(id) {
-            f.touches.push(r.get(1)?);
+            f.touches.push(time(r, 1)?);
         }
         Ok(())
     })?;

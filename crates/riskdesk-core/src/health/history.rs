@@ -126,16 +126,20 @@ fn num(v: f64, decimals: i32) -> String {
 /// field is "no data". History rows written before `pack` hold this form.
 #[cfg(test)]
 pub fn encode(measures: &[MeasureResult]) -> String {
-    encode_with(measures, num)
+    encode_with(measures, |out, v, digits| out.push_str(&num(v, digits)))
 }
 
 /// `encode` without rounding (each number reads back bit for bit): what rules compare
 /// against their thresholds.
 pub fn encode_exact(measures: &[MeasureResult]) -> String {
-    encode_with(measures, |v, _| format!("{v}"))
+    // Written in place: a whole-book recompute writes 3.3M numbers.
+    encode_with(measures, |out, v, _| {
+        use std::fmt::Write;
+        let _ = write!(out, "{v}");
+    })
 }
 
-fn encode_with(measures: &[MeasureResult], num: impl Fn(f64, i32) -> String) -> String {
+fn encode_with(measures: &[MeasureResult], num: impl Fn(&mut String, f64, i32)) -> String {
     let mut out = String::with_capacity(measures.len() * 20);
     for (i, m) in measures.iter().enumerate() {
         if i > 0 {
@@ -144,14 +148,14 @@ fn encode_with(measures: &[MeasureResult], num: impl Fn(f64, i32) -> String) -> 
         out.push_str(code(m.kind));
         out.push(':');
         if let Some(r) = m.raw {
-            out.push_str(&num(r, 3));
+            num(&mut out, r, 3);
         }
         out.push(':');
         if let Some(s) = m.score {
-            out.push_str(&num(s, 1));
+            num(&mut out, s, 1);
         }
         out.push(':');
-        out.push_str(&num(m.contribution, 2));
+        num(&mut out, m.contribution, 2);
     }
     out
 }
@@ -423,7 +427,9 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
         .bind(day)
         .execute(&mut **tx)
         .await?;
-    // Each row's account key is its row number, looked up by id as the rows go in.
+    // Each row's account key is its row number, looked up by id as the rows go in. The day
+    // is bound as the text sqlx would make of it, made once (not once a row).
+    let day_text = day.format("%F").to_string();
     insert_batched(
         tx,
         "INSERT INTO health_history (day, account, scorecard, scorecard_version, score, band, measures) \
@@ -436,7 +442,7 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
            IS NOT (excluded.scorecard, excluded.scorecard_version, excluded.score, excluded.band, excluded.measures)",
         &rows,
         |b, (e, n)| {
-            b.push_bind(day)
+            b.push_bind(day_text.clone())
                 .push_bind(e.account_id.to_string())
                 .push_bind(*n)
                 .push_bind(e.scorecard_version)

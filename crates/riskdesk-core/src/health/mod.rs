@@ -92,9 +92,10 @@ fn evaluate(
     today: NaiveDate,
     thresholds: &SignalThresholds,
     sev: &SeverityConfig,
+    words: scorecard::Words,
 ) -> Option<Outcome> {
     let card = scorecard::assign(cards, f.account.segment, f.account.stage)?;
-    let health = scorecard::score(card, f, today);
+    let health = scorecard::score_in(card, f, today, words);
     let bands = &card.definition.bands;
     let band = health.band.as_deref().and_then(|name| {
         bands
@@ -251,7 +252,7 @@ impl Judge {
     fn batch(
         &self,
         mut facts: Vec<AccountFacts>,
-        mut kept: HashMap<String, facts::Kept>,
+        mut kept: facts::KeptBook,
         today: NaiveDate,
     ) -> Result<Judged> {
         let started = Instant::now();
@@ -270,7 +271,16 @@ impl Judge {
             .collect();
         let outcomes: Vec<Outcome> = facts
             .iter()
-            .filter_map(|f| evaluate(&self.cards, f, today, &self.thresholds, &self.sev))
+            .filter_map(|f| {
+                evaluate(
+                    &self.cards,
+                    f,
+                    today,
+                    &self.thresholds,
+                    &self.sev,
+                    scorecard::Words::Skipped,
+                )
+            })
             .collect();
         let scored = outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
         // What the store already holds for the day is not written again.
@@ -312,12 +322,13 @@ impl SignalChanges {
     /// New signals and changed ones are upserted; active ones no longer detected are
     /// cleared. Unchanged, which is most signals on most days, writes nothing.
     fn compare(&mut self, o: &Outcome, active: Vec<facts::KeptSignal>) -> Result<()> {
-        let mut active: HashMap<String, facts::KeptSignal> =
-            active.into_iter().map(|s| (s.kind.clone(), s)).collect();
+        // A handful per account: a list, not a map.
+        let mut active = active;
         for d in &o.detected {
             let evidence = serde_json::to_string(&d.evidence)
                 .map_err(|e| Error::invalid("signal", e.to_string()))?;
-            let id = match active.remove(d.kind.as_str()) {
+            let found = active.iter().position(|s| s.kind == d.kind.as_str());
+            let id = match found.map(|i| active.swap_remove(i)) {
                 Some(s)
                     if s.severity == d.severity
                         && s.summary == d.summary
@@ -338,7 +349,7 @@ impl SignalChanges {
                 evidence,
             });
         }
-        self.gone.extend(active.into_values().map(|s| s.id));
+        self.gone.extend(active.into_iter().map(|s| s.id));
         Ok(())
     }
 }
@@ -591,7 +602,14 @@ async fn backfill_with_progress(
                 .filter_map(|f| {
                     let mut then = f.as_of(day);
                     then.history = history.get(&f.account.id).cloned().unwrap_or_default();
-                    evaluate(&cards, &then, day, &thresholds, &sev)
+                    evaluate(
+                        &cards,
+                        &then,
+                        day,
+                        &thresholds,
+                        &sev,
+                        scorecard::Words::Skipped,
+                    )
                 })
                 .collect();
             for o in &outcomes {

@@ -61,6 +61,7 @@ pub(super) async fn write_current(
     outcomes: &[Outcome],
     at: DateTime<Utc>,
 ) -> Result<()> {
+    let at_text = stamp(at);
     let rows: Vec<(&str, &facts::Current)> = outcomes
         .iter()
         .filter_map(|o| Some((o.account_id.as_str(), o.moved_current.as_ref()?)))
@@ -77,7 +78,7 @@ pub(super) async fn write_current(
         &rows,
         |b, (account_id, c)| {
             b.push_bind(account_id.to_string())
-                .push_bind(at)
+                .push_bind(at_text.clone())
                 .push_bind(c.scorecard_id.clone())
                 .push_bind(c.score)
                 .push_bind(c.band.clone())
@@ -117,6 +118,7 @@ pub(super) async fn write_signals(
     changes: &SignalChanges,
     at: DateTime<Utc>,
 ) -> Result<()> {
+    let at_text = stamp(at);
     insert_batched(
         tx,
         "INSERT INTO signals (id, account_id, kind, severity, summary, evidence, detected_at) ",
@@ -130,7 +132,7 @@ pub(super) async fn write_signals(
                 .push_bind(s.detected.severity)
                 .push_bind(s.detected.summary.clone())
                 .push_bind(s.evidence.clone())
-                .push_bind(at);
+                .push_bind(at_text.clone());
         },
     )
     .await?;
@@ -141,4 +143,47 @@ pub(super) async fn write_signals(
         qb.build().execute(&mut **tx).await?;
     }
     Ok(())
+}
+
+/// `at` as sqlx binds a time, made once for a batch's rows (formatting it per row was a
+/// visible share of a recompute).
+fn stamp(at: DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
+#[cfg(test)]
+mod stamp_tests {
+    use super::*;
+
+    /// The text bound for a time is the text sqlx would bind for it, so the columns read
+    /// back (and sort) as before.
+    #[tokio::test]
+    async fn a_stamp_is_the_text_sqlx_binds() {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:")
+            .await
+            .expect("pool");
+        for at in [
+            Utc::now(),
+            "2026-12-02T09:00:00Z"
+                .parse::<DateTime<Utc>>()
+                .expect("time"),
+            "2026-12-02T09:00:00.120Z"
+                .parse::<DateTime<Utc>>()
+                .expect("time"),
+        ] {
+            let bound: String = sqlx::query_scalar("SELECT ?")
+                .bind(at)
+                .fetch_one(&pool)
+                .await
+                .expect("select");
+            assert_eq!(stamp(at), bound);
+        }
+        let day = NaiveDate::from_ymd_opt(2026, 3, 9).expect("day");
+        let bound: String = sqlx::query_scalar("SELECT ?")
+            .bind(day)
+            .fetch_one(&pool)
+            .await
+            .expect("select");
+        assert_eq!(day.format("%F").to_string(), bound);
+    }
 }

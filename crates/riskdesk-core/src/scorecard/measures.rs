@@ -13,12 +13,31 @@ pub struct RawValue {
     pub evidence: String,
 }
 
-fn raw(value: f64, display: String, evidence: String) -> Option<RawValue> {
-    Some(RawValue {
-        value,
-        display,
-        evidence,
-    })
+/// Whether a raw value's words are built. A recompute stores numbers only (the words are
+/// built again when the score is read), and formatting them was a tenth of its time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Words {
+    Built,
+    Skipped,
+}
+
+impl Words {
+    fn raw(
+        self,
+        value: f64,
+        display: impl FnOnce() -> String,
+        evidence: impl FnOnce() -> String,
+    ) -> Option<RawValue> {
+        let (display, evidence) = match self {
+            Words::Built => (display(), evidence()),
+            Words::Skipped => (String::new(), String::new()),
+        };
+        Some(RawValue {
+            value,
+            display,
+            evidence,
+        })
+    }
 }
 
 fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
@@ -43,27 +62,37 @@ pub fn active_user_change(facts: &AccountFacts) -> Option<(f64, f64, f64)> {
 }
 
 pub fn raw_value(kind: MeasureKind, facts: &AccountFacts, today: NaiveDate) -> Option<RawValue> {
+    raw_value_in(kind, facts, today, Words::Built)
+}
+
+pub(crate) fn raw_value_in(
+    kind: MeasureKind,
+    facts: &AccountFacts,
+    today: NaiveDate,
+    words: Words,
+) -> Option<RawValue> {
     let latest = facts.usage.last();
     match kind {
         MeasureKind::SeatUtilization => {
             let w = latest.filter(|w| w.licensed_seats > 0)?;
             let pct = w.active_users as f64 / w.licensed_seats as f64 * 100.0;
-            raw(
+            words.raw(
                 pct,
-                format!("{pct:.0} % of {} seats", w.licensed_seats),
-                format!(
-                    "week of {}: {} active users, {} seats",
-                    w.week_start, w.active_users, w.licensed_seats
-                ),
+                || format!("{pct:.0} % of {} seats", w.licensed_seats),
+                || {
+                    format!(
+                        "week of {}: {} active users, {} seats",
+                        w.week_start, w.active_users, w.licensed_seats
+                    )
+                },
             )
         }
         MeasureKind::ActiveUserTrend => {
             let (change, recent, baseline) = active_user_change(facts)?;
-            raw(
+            words.raw(
                 change,
-                if change.abs() < 0.5 { "0 %".to_string() } else { format!("{change:+.0} %") },
-                format!("last 4 weeks average {recent:.1} active users against {baseline:.1} the 8 weeks before"),
-            )
+                || if change.abs() < 0.5 { "0 %".to_string() } else { format!("{change:+.0} %") },
+                || format!("last 4 weeks average {recent:.1} active users against {baseline:.1} the 8 weeks before"))
         }
         MeasureKind::LoginFrequency => {
             let n = facts.usage.len();
@@ -78,19 +107,25 @@ pub fn raw_value(kind: MeasureKind, facts: &AccountFacts, today: NaiveDate) -> O
             } else {
                 0.0
             };
-            raw(
+            words.raw(
                 per_user,
-                format!("{per_user:.1} per active user per week"),
-                format!(
-                    "{logins} logins by {users} user-weeks over the last {} weeks",
-                    weeks.len()
-                ),
+                || format!("{per_user:.1} per active user per week"),
+                || {
+                    format!(
+                        "{logins} logins by {users} user-weeks over the last {} weeks",
+                        weeks.len()
+                    )
+                },
             )
         }
         MeasureKind::KeyFeatureAdoption => {
             let w = latest?;
             let v = w.key_feature_adoption as f64;
-            raw(v, format!("{v:.0} %"), format!("week of {}", w.week_start))
+            words.raw(
+                v,
+                || format!("{v:.0} %"),
+                || format!("week of {}", w.week_start),
+            )
         }
         // An account that never had a ticket has no support data: "0 open" would count as
         // a perfect measure for an account whose ticket feed was never connected.
@@ -110,10 +145,10 @@ pub fn raw_value(kind: MeasureKind, facts: &AccountFacts, today: NaiveDate) -> O
                     )
                 })
                 .count();
-            raw(
+            words.raw(
                 open.len() as f64,
-                format!("{} open", open.len()),
-                format!("{} open, {urgent} of them high or urgent", open.len()),
+                || format!("{} open", open.len()),
+                || format!("{} open, {urgent} of them high or urgent", open.len()),
             )
         }
         MeasureKind::TicketAge => {
@@ -124,23 +159,23 @@ pub fn raw_value(kind: MeasureKind, facts: &AccountFacts, today: NaiveDate) -> O
                 .map(|t| t.opened_at.date_naive())
                 .min();
             match oldest {
-                None => raw(0.0, "no open tickets".into(), String::new()),
+                None => words.raw(0.0, || "no open tickets".into(), || String::new()),
                 Some(d) => {
                     let days = (today - d).num_days().max(0) as f64;
-                    raw(
+                    words.raw(
                         days,
-                        format!("{days:.0} days"),
-                        format!("oldest open ticket opened {d}"),
+                        || format!("{days:.0} days"),
+                        || format!("oldest open ticket opened {d}"),
                     )
                 }
             }
         }
         MeasureKind::NpsLatest => {
             let r = facts.nps.last()?;
-            raw(
+            words.raw(
                 r.score as f64,
-                format!("{}", r.score),
-                format!("response of {}", r.responded_on),
+                || format!("{}", r.score),
+                || format!("response of {}", r.responded_on),
             )
         }
         MeasureKind::NpsTrend => {
@@ -150,13 +185,15 @@ pub fn raw_value(kind: MeasureKind, facts: &AccountFacts, today: NaiveDate) -> O
             }
             let (prev, last) = (&facts.nps[n - 2], &facts.nps[n - 1]);
             let delta = (last.score - prev.score) as f64;
-            raw(
+            words.raw(
                 delta,
-                format!("{delta:+.0}"),
-                format!(
-                    "{} on {} after {} on {}",
-                    last.score, last.responded_on, prev.score, prev.responded_on
-                ),
+                || format!("{delta:+.0}"),
+                || {
+                    format!(
+                        "{} on {} after {} on {}",
+                        last.score, last.responded_on, prev.score, prev.responded_on
+                    )
+                },
             )
         }
         MeasureKind::Stakeholders => {
@@ -178,31 +215,36 @@ pub fn raw_value(kind: MeasureKind, facts: &AccountFacts, today: NaiveDate) -> O
             .map(|(_, n)| n)
             .collect();
             let count = 2 - missing.len();
-            let evidence = if missing.is_empty() {
-                "sponsor and champion active".to_string()
-            } else {
-                format!("no active {}", missing.join(" or "))
-            };
-            raw(count as f64, format!("{count} of 2"), evidence)
+            words.raw(
+                count as f64,
+                || format!("{count} of 2"),
+                || {
+                    if missing.is_empty() {
+                        "sponsor and champion active".to_string()
+                    } else {
+                        format!("no active {}", missing.join(" or "))
+                    }
+                },
+            )
         }
         MeasureKind::OnboardingProgress => {
             if facts.account.stage != Stage::Onboarding {
                 return None;
             }
             let days = (today - facts.account.contract_start).num_days().max(0) as f64;
-            raw(
+            words.raw(
                 days,
-                format!("{days:.0} days in onboarding"),
-                format!("contract started {}", facts.account.contract_start),
+                || format!("{days:.0} days in onboarding"),
+                || format!("contract started {}", facts.account.contract_start),
             )
         }
         MeasureKind::EngagementRecency => {
             let last = *facts.touches.last()?;
             let days = (today - last.date_naive()).num_days().max(0) as f64;
-            raw(
+            words.raw(
                 days,
-                format!("{days:.0} days ago"),
-                format!("last touch on {}", last.date_naive()),
+                || format!("{days:.0} days ago"),
+                || format!("last touch on {}", last.date_naive()),
             )
         }
         MeasureKind::CsmSentiment => None,

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 pub use defaults::default_scorecards;
 pub use facts::AccountFacts;
-pub use measures::{active_user_change, raw_value, RawValue};
+pub use measures::{active_user_change, raw_value, RawValue, Words};
 
 use crate::model::{Segment, Stage};
 use crate::{Error, Result};
@@ -370,12 +370,23 @@ pub struct HealthScore {
 
 /// Scores `facts` with `card` as of `today`.
 pub fn score(card: &Scorecard, facts: &AccountFacts, today: chrono::NaiveDate) -> HealthScore {
+    score_in(card, facts, today, Words::Built)
+}
+
+/// [`score`], with the raw values' words built or not (`raw_display` and `evidence` are
+/// left empty when skipped).
+pub fn score_in(
+    card: &Scorecard,
+    facts: &AccountFacts,
+    today: chrono::NaiveDate,
+    words: Words,
+) -> HealthScore {
     let mut measures: Vec<MeasureResult> = card
         .definition
         .measures
         .iter()
         .map(|m| {
-            let raw = raw_value(m.kind, facts, today);
+            let raw = measures::raw_value_in(m.kind, facts, today, words);
             let active_override = facts
                 .overrides
                 .iter()
@@ -395,16 +406,19 @@ pub fn score(card: &Scorecard, facts: &AccountFacts, today: chrono::NaiveDate) -
                 ),
                 (None, None) => (None, ScoreSource::Missing),
             };
+            let (raw, raw_display, evidence) = match (raw, words) {
+                (Some(r), _) => (Some(r.value), r.display, r.evidence),
+                (None, Words::Built) => (None, "no data".to_string(), String::new()),
+                (None, Words::Skipped) => (None, String::new(), String::new()),
+            };
             MeasureResult {
                 kind: m.kind,
                 label: m.kind.label().to_string(),
                 group: m.group.clone(),
                 weight: m.weight,
-                raw: raw.as_ref().map(|r| r.value),
-                raw_display: raw
-                    .as_ref()
-                    .map_or_else(|| "no data".to_string(), |r| r.display.clone()),
-                evidence: raw.map(|r| r.evidence).unwrap_or_default(),
+                raw,
+                raw_display,
+                evidence,
                 score,
                 contribution: 0.0,
                 source,
