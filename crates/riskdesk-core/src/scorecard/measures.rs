@@ -159,7 +159,7 @@ pub(crate) fn raw_value_in(
                 .map(|t| t.opened_at.date_naive())
                 .min();
             match oldest {
-                None => words.raw(0.0, || "no open tickets".into(), || String::new()),
+                None => words.raw(0.0, || "no open tickets".into(), String::new),
                 Some(d) => {
                     let days = (today - d).num_days().max(0) as f64;
                     words.raw(
