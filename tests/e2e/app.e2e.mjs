@@ -64,6 +64,18 @@ describe("Riskdesk desktop app", () => {
     }, "rows did not render");
     assert.ok(names.every((n) => n.trim().length > 0));
     await screenshot(driver, "02-accounts");
+    // At the 1440 px window every cell but a long name shows whole: no "▼ …", "10 o…"
+    // or "in 291 d…".
+    const cut = await driver.executeScript(`
+      const heads = [...document.querySelectorAll('.table-head [role=columnheader]')].map((h) => h.textContent.trim());
+      const out = [];
+      for (const row of document.querySelectorAll('[data-testid=account-row]')) {
+        [...row.children].forEach((cell, i) => {
+          if (i > 0 && cell.offsetParent !== null && cell.scrollWidth > cell.clientWidth + 1) out.push(heads[i] + ": " + cell.textContent.trim());
+        });
+      }
+      return out;`);
+    assert.deepEqual(cut, [], "cells cut short in the accounts table");
   });
 
   test("sorting by name orders the rows alphabetically", async () => {

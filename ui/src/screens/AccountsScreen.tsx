@@ -285,7 +285,7 @@ function Cells({ row, digits }: { row: AccountRow; digits: number }) {
   const days = daysUntil(row.renewal_date);
   return (
     <>
-      <div className="cell name" role="cell" data-testid="account-name">
+      <div className="cell name" role="cell" data-testid="account-name" title={row.name}>
         {row.strategic && (
           <span className="star" title="Strategic account">
             ★
@@ -327,7 +327,7 @@ function Cells({ row, digits }: { row: AccountRow; digits: number }) {
       <div className="cell" role="cell">
         {formatDate(row.renewal_date)} <span className={days <= 90 ? "soon" : "muted"}>{relativeDays(days)}</span>
       </div>
-      <div className="cell" role="cell" data-testid="account-owner">
+      <div className="cell" role="cell" data-testid="account-owner" title={row.owner_name ?? undefined}>
         {row.owner_name ?? <span className="muted">Unassigned</span>}
       </div>
     </>
