@@ -5,10 +5,11 @@
 //! timeline. Adoption is a milestone: once reached it is kept, so a dip in usage later is
 //! a usage signal, not a return to onboarding.
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Stage, UsageWeek};
+use crate::model::Stage;
+use crate::scorecard::facts::UsageSeen;
 use crate::scorecard::AccountFacts;
 use crate::store::{Store, Tx};
 use crate::{Error, Result};
@@ -105,40 +106,6 @@ impl Adoption {
     }
 }
 
-fn utilization(w: &UsageWeek) -> Option<f64> {
-    (w.licensed_seats > 0).then(|| w.active_users as f64 / w.licensed_seats as f64 * 100.0)
-}
-
-/// The first run of `adopt_weeks` consecutive weeks at or above the share, as (the day
-/// the run completed, the shares), among weeks up to `today`.
-fn first_adopted_run(
-    usage: &[UsageWeek],
-    today: NaiveDate,
-    c: &StageCriteria,
-) -> Option<(NaiveDate, Vec<f64>)> {
-    let weeks = c.adopt_weeks.max(1) as usize;
-    let mut run: Vec<(NaiveDate, f64)> = Vec::new();
-    for w in usage.iter().filter(|w| w.week_start <= today) {
-        let consecutive = run
-            .last()
-            .is_some_and(|(d, _)| w.week_start - *d == Duration::days(7));
-        match utilization(w) {
-            Some(pct) if pct >= c.adopt_seat_pct => {
-                if !consecutive {
-                    run.clear();
-                }
-                run.push((w.week_start, pct));
-                if run.len() == weeks {
-                    let done = (w.week_start + Duration::days(6)).min(today);
-                    return Some((done, run.into_iter().map(|(_, p)| p).collect()));
-                }
-            }
-            _ => run.clear(),
-        }
-    }
-    None
-}
-
 fn shares(pcts: &[f64]) -> String {
     pcts.iter()
         .map(|p| format!("{p:.0} %"))
@@ -160,10 +127,18 @@ pub fn adoption(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Adopti
             evidence: format!("adopted on {on}"),
         };
     }
-    if let Some((on, pcts)) = first_adopted_run(&f.usage, today, c) {
+    let read;
+    let seen = match &f.usage_seen {
+        Some(kept) => kept,
+        None => {
+            read = UsageSeen::of(&f.usage, today, c.adopt_seat_pct, c.adopt_weeks);
+            &read
+        }
+    };
+    if let Some((on, pcts)) = &seen.first_run {
         return Adoption::Adopted {
-            on: Some(on),
-            evidence: format!("adopted on {on}: {} ({})", rule(), shares(&pcts)),
+            on: Some(*on),
+            evidence: format!("adopted on {on}: {} ({})", rule(), shares(pcts)),
         };
     }
     if matches!(f.account.stage, Stage::Adopting | Stage::Mature) {
@@ -175,21 +150,14 @@ pub fn adoption(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Adopti
             ),
         };
     }
-    let seen: Vec<f64> = f
-        .usage
-        .iter()
-        .filter(|w| w.week_start <= today)
-        .filter_map(utilization)
-        .collect();
-    if seen.is_empty() {
+    if !seen.any_seats {
         return Adoption::Unknown;
     }
-    let recent = &seen[seen.len().saturating_sub(c.adopt_weeks as usize)..];
     Adoption::NotYet {
         evidence: format!(
             "not adopted: {} not yet met (latest {})",
             rule(),
-            shares(recent)
+            shares(&seen.tail)
         ),
     }
 }

@@ -308,10 +308,7 @@ pub fn detect(
     let not_adopted = facts.adopted_on.is_none_or(|d| d > today)
         && (facts.account.stage == Stage::Onboarding
             || (facts.account.stage == Stage::Renewal && first_term))
-        && facts
-            .usage
-            .iter()
-            .any(|w| w.week_start <= today && w.licensed_seats > 0);
+        && facts.any_seats_by(today);
     if not_adopted && since_contract >= t.implementation_days as i64 {
         let severity = if since_contract >= t.implementation_days as i64 + 30 {
             Level::High

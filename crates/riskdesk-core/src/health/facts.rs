@@ -29,8 +29,51 @@ pub async fn load(
     }
     let ids = ids.to_vec();
     store
-        .read(move |conn| read(conn, &ids, span, history_since))
+        .read(move |conn| read(conn, &ids, span, history_since, None).map(|(f, _)| f))
         .await
+}
+
+/// How a whole-book recompute reads usage: an account whose kept [`UsageSeen`] still holds
+/// (made under these criteria, its usage unwritten since, see [`Narrow::holds`])
+/// reads only its last [`RECENT_WEEKS`] weeks.
+#[derive(Debug, Clone, Copy)]
+pub struct Narrow {
+    pub today: NaiveDate,
+    pub adopt_seat_pct: f64,
+    pub adopt_weeks: u32,
+}
+
+impl Narrow {
+    pub fn new(today: NaiveDate, c: &crate::lifecycle::StageCriteria) -> Narrow {
+        Narrow {
+            today,
+            adopt_seat_pct: c.adopt_seat_pct,
+            adopt_weeks: c.adopt_weeks,
+        }
+    }
+
+    /// Whether a summary of usage whose latest week starts on `latest`, and whose first
+    /// qualifying run completed on `run_done`, says on `today` what it said the day it
+    /// was made: every week had started, and the run's day is not one `today` would cut
+    /// short (a run completing in a week still under way completes "today").
+    pub fn holds(&self, latest: NaiveDate, run_done: Option<NaiveDate>) -> bool {
+        latest <= self.today && run_done.is_none_or(|on| on <= self.today)
+    }
+
+    /// Whether a summary made on `today` can be kept: as [`Narrow::holds`], with the run
+    /// completed before today (one completing today may be a cut-short week's).
+    pub fn keeps(&self, latest: NaiveDate, run_done: Option<NaiveDate>) -> bool {
+        latest <= self.today && run_done.is_none_or(|on| on < self.today)
+    }
+}
+
+/// A batch as a whole-book recompute reads it: the facts, what the store holds for each
+/// account, and the count of usage writes seen before the read (a [`UsageSeen`] made from
+/// it is kept only if no write came since).
+pub struct Read {
+    pub facts: Vec<AccountFacts>,
+    pub kept: KeptBook,
+    pub usage_epoch: i64,
 }
 
 /// What the store holds for each account, by id.
@@ -70,22 +113,25 @@ pub struct KeptSignal {
     pub evidence: String,
 }
 
-/// [`load`], with what the store holds for each account now.
+/// [`load`], with what the store holds for each account now, and usage narrowed when
+/// `narrow` says how (a whole book's read, in account order).
 pub async fn load_with_kept(
     store: &Store,
     ids: &[String],
     span: Span,
     history_since: NaiveDate,
-) -> Result<(Vec<AccountFacts>, KeptBook)> {
-    if ids.is_empty() {
-        return Ok((Vec::new(), KeptBook::default()));
-    }
+    narrow: Option<Narrow>,
+) -> Result<Read> {
     let ids = ids.to_vec();
     store
         .read(move |conn| {
-            let facts = read(conn, &ids, span, history_since)?;
+            let (facts, usage_epoch) = read(conn, &ids, span, history_since, narrow)?;
             let kept = read_kept(conn, &ids, span)?;
-            Ok((facts, kept))
+            Ok(Read {
+                facts,
+                kept,
+                usage_epoch,
+            })
         })
         .await
 }
@@ -135,7 +181,15 @@ fn read(
     ids: &[String],
     span: Span,
     history_since: NaiveDate,
-) -> rusqlite::Result<Vec<AccountFacts>> {
+    narrow: Option<Narrow>,
+) -> rusqlite::Result<(Vec<AccountFacts>, i64)> {
+    if ids.is_empty() {
+        return Ok((Vec::new(), 0));
+    }
+    // Before anything else is read: a write after it makes what this read summarises stale.
+    let usage_epoch: i64 = conn
+        .prepare_cached("SELECT n FROM usage_epoch")?
+        .query_row([], |r| r.get(0))?;
     let accounts = Accounts::new(ids, span);
 
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
@@ -169,44 +223,13 @@ fn read(
         let mut f = AccountFacts::new(account, r.get(16)?);
         f.stage_since = day_or_null(r, 17)?;
         f.adopted_on = day_or_null(r, 18)?;
-        by_id.insert(f, r.get(19)?);
+        let row = r.get(19)?;
+        f.row = Some(row);
+        by_id.insert(f, row);
         Ok(())
     })?;
 
-    // Usage is keyed by the account's row number (migration 26): the batch's row numbers
-    // as one range when they are about as many as it spans (a book loaded in order), else
-    // as a list.
-    let rowids = by_id.rowids();
-    if let (Some(&lo), Some(&hi)) = (rowids.first(), rowids.last()) {
-        let columns = "SELECT account, week_start, active_users, licensed_seats, logins, key_feature_adoption FROM usage_weekly";
-        let (sql, params): (String, Vec<rusqlite::types::Value>) = if (hi - lo) as usize
-            <= rowids.len() * 2
-        {
-            let sql =
-                format!("{columns} WHERE account BETWEEN ?1 AND ?2 ORDER BY account, week_start");
-            (sql, vec![lo.into(), hi.into()])
-        } else {
-            let list = serde_json::to_string(&rowids).unwrap_or_default();
-            let sql = format!(
-                    "{columns} WHERE account IN (SELECT value FROM json_each(?1)) ORDER BY account, week_start"
-                );
-            (sql, vec![list.into()])
-        };
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-        while let Some(r) = rows.next()? {
-            if let Some(f) = by_id.by_rowid(r.get(0)?) {
-                f.usage.push(UsageWeek {
-                    account_id: f.account.id.clone(),
-                    week_start: day(r, 1)?,
-                    active_users: r.get(2)?,
-                    licensed_seats: r.get(3)?,
-                    logins: r.get(4)?,
-                    key_feature_adoption: r.get(5)?,
-                });
-            }
-        }
-    }
+    read_usage(conn, &mut by_id, narrow)?;
 
     accounts.each(conn, "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
          WHERE account_id{accounts} ORDER BY account_id, opened_at", |r| {
@@ -347,7 +370,122 @@ fn read(
         }
     }
 
-    Ok(by_id.in_order(ids))
+    Ok((by_id.in_order(ids), usage_epoch))
+}
+
+/// Reads the batch's usage weeks, keyed by the account's row number (migration 26). With
+/// `narrow`, an account whose kept summary holds reads only its recent weeks (one index
+/// seek each); the rest read every week, as one row-number range when they are about as
+/// many as it spans (a book loaded in order), else as a list.
+fn read_usage(conn: &Connection, by_id: &mut Book, narrow: Option<Narrow>) -> rusqlite::Result<()> {
+    let rowids = by_id.rowids();
+    let (Some(&lo), Some(&hi)) = (rowids.first(), rowids.last()) else {
+        return Ok(());
+    };
+    let columns = "u.account, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption";
+    let mut recent: Vec<(i64, String)> = Vec::new();
+    if let Some(n) = narrow {
+        let mut stmt = conn.prepare_cached(
+            "SELECT account, adopt_seat_pct, adopt_weeks, latest_week, recent_from, first_run_on, first_run_shares, tail, \
+             any_seats FROM usage_summary WHERE account BETWEEN ?1 AND ?2",
+        )?;
+        let mut rows = stmt.query([lo, hi])?;
+        while let Some(r) = rows.next()? {
+            let row: i64 = r.get(0)?;
+            let holds = r.get::<_, f64>(1)? == n.adopt_seat_pct
+                && r.get::<_, u32>(2)? == n.adopt_weeks
+                && n.holds(day(r, 3)?, day_or_null(r, 5)?);
+            let Some(f) = by_id.by_rowid(row).filter(|_| holds) else {
+                continue;
+            };
+            let numbers = |i: usize| -> rusqlite::Result<Vec<f64>> {
+                let text = r.get_ref(i)?.as_str()?;
+                serde_json::from_str(text).map_err(|e| {
+                    rusqlite::Error::FromSqlConversionFailure(
+                        i,
+                        rusqlite::types::Type::Text,
+                        e.into(),
+                    )
+                })
+            };
+            let first_run = match day_or_null(r, 5)? {
+                Some(on) => Some((on, numbers(6)?)),
+                None => None,
+            };
+            f.usage_seen = Some(crate::scorecard::facts::UsageSeen {
+                first_run,
+                tail: numbers(7)?,
+                any_seats: r.get(8)?,
+            });
+            recent.push((row, r.get(4)?));
+        }
+    }
+    let mut push = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
+        if let Some(f) = by_id.by_rowid(r.get(0)?) {
+            f.usage.push(UsageWeek {
+                account_id: f.account.id.clone(),
+                week_start: day(r, 1)?,
+                active_users: r.get(2)?,
+                licensed_seats: r.get(3)?,
+                logins: r.get(4)?,
+                key_feature_adoption: r.get(5)?,
+            });
+        }
+        Ok(())
+    };
+    if !recent.is_empty() {
+        // One seek into the usage key per account, for its recent weeks in order; the
+        // accounts whose recent weeks start on the same day (most of a weekly feed) in one
+        // statement. (A list of pairs, each parsed per account, cost more than it saved.)
+        let mut by_from: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
+        for (row, from) in &recent {
+            by_from.entry(from.as_str()).or_default().push(*row);
+        }
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {columns} FROM json_each(?1) j CROSS JOIN usage_weekly u \
+             ON u.account = j.value AND u.week_start >= ?2"
+        ))?;
+        for (from, rows) in by_from {
+            let list = serde_json::to_string(&rows).unwrap_or_default();
+            let mut rows = stmt.query(rusqlite::params![list, from])?;
+            while let Some(r) = rows.next()? {
+                push(r)?;
+            }
+        }
+    }
+    let whole: Vec<i64> = if recent.is_empty() {
+        rowids
+    } else {
+        let narrowed: rustc_hash::FxHashSet<i64> = recent.iter().map(|(r, _)| *r).collect();
+        rowids
+            .into_iter()
+            .filter(|r| !narrowed.contains(r))
+            .collect()
+    };
+    let (Some(&lo), Some(&hi)) = (whole.first(), whole.last()) else {
+        return Ok(());
+    };
+    let (sql, params): (String, Vec<rusqlite::types::Value>) = if recent.is_empty()
+        && (hi - lo) as usize <= whole.len() * 2
+    {
+        let sql = format!(
+            "SELECT {columns} FROM usage_weekly u WHERE u.account BETWEEN ?1 AND ?2 ORDER BY u.account, u.week_start"
+        );
+        (sql, vec![lo.into(), hi.into()])
+    } else {
+        let list = serde_json::to_string(&whole).unwrap_or_default();
+        let sql = format!(
+            "SELECT {columns} FROM usage_weekly u WHERE u.account IN (SELECT value FROM json_each(?1)) \
+             ORDER BY u.account, u.week_start"
+        );
+        (sql, vec![list.into()])
+    };
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(r) = rows.next()? {
+        push(r)?;
+    }
+    Ok(())
 }
 
 /// A batch's facts by account. Rows arrive in account order, so a row of the same account

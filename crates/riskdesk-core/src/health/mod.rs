@@ -227,6 +227,8 @@ struct Judged {
     /// "Health changed band" for the timeline, by account.
     band_notes: Vec<(String, String)>,
     signals: SignalChanges,
+    /// Usage summaries to keep, made from accounts read whole.
+    usage_seen: UsageSeenRows,
     /// Accounts given a score (written or not).
     scored: u32,
     /// Time spent judging, beside the writes.
@@ -248,14 +250,70 @@ struct SignalRow {
     evidence: String,
 }
 
+/// Usage summaries made from accounts whose whole usage was read, to keep if no usage
+/// was written since the read (`epoch`: the count of usage writes it saw).
+#[derive(Default)]
+struct UsageSeenRows {
+    epoch: i64,
+    rows: Vec<UsageSeenRow>,
+}
+
+struct UsageSeenRow {
+    account: i64,
+    narrow: facts::Narrow,
+    latest_week: NaiveDate,
+    recent_from: NaiveDate,
+    seen: scorecard::facts::UsageSeen,
+}
+
+impl UsageSeenRows {
+    /// The summaries of the accounts `narrow` read whole that later days can use.
+    fn of(facts: &[AccountFacts], narrow: Option<facts::Narrow>, epoch: i64) -> UsageSeenRows {
+        let Some(n) = narrow else {
+            return UsageSeenRows::default();
+        };
+        let rows = facts
+            .iter()
+            .filter(|f| f.usage_seen.is_none())
+            .filter_map(|f| {
+                let latest_week = f.usage.last()?.week_start;
+                let seen = scorecard::facts::UsageSeen::of(
+                    &f.usage,
+                    n.today,
+                    n.adopt_seat_pct,
+                    n.adopt_weeks,
+                );
+                if !n.keeps(latest_week, seen.first_run.as_ref().map(|(on, _)| *on)) {
+                    return None;
+                }
+                let from = f.usage.len().saturating_sub(scorecard::facts::RECENT_WEEKS);
+                Some(UsageSeenRow {
+                    account: f.row?,
+                    narrow: n,
+                    latest_week,
+                    recent_from: f.usage.get(from)?.week_start,
+                    seen,
+                })
+            })
+            .collect();
+        UsageSeenRows { epoch, rows }
+    }
+}
+
 impl Judge {
     fn batch(
         &self,
-        mut facts: Vec<AccountFacts>,
-        mut kept: facts::KeptBook,
+        read: facts::Read,
         today: NaiveDate,
+        narrow: Option<facts::Narrow>,
     ) -> Result<Judged> {
         let started = Instant::now();
+        let facts::Read {
+            mut facts,
+            mut kept,
+            usage_epoch,
+        } = read;
+        let usage_seen = UsageSeenRows::of(&facts, narrow, usage_epoch);
         // The stage picks the scorecard, so it moves first.
         let moves: Vec<crate::lifecycle::StageMove> = facts
             .iter_mut()
@@ -312,6 +370,7 @@ impl Judge {
             outcomes,
             band_notes,
             signals,
+            usage_seen,
             scored,
             took: started.elapsed(),
         })
@@ -428,14 +487,16 @@ pub(crate) async fn score(
         lap = Instant::now();
     };
     let since = today - Duration::days(history::RECENT_DAYS);
+    // A whole book reads each account's kept usage summary and only its recent weeks.
+    let narrow = book.then(|| facts::Narrow::new(today, &judge.stages));
     // Each batch is judged as soon as it is read, beside the writing of the one before.
     // Two batches ahead: one is judged while the next is read, beside the writing.
     let mut batches =
         crate::store::ahead::Ahead::deep(store, &ids, batch, 2, move |store, chunk| {
             let judge = std::sync::Arc::clone(&judge);
             async move {
-                let (facts, kept) = facts::load_with_kept(&store, &chunk, span, since).await?;
-                let judged = tokio::task::spawn_blocking(move || judge.batch(facts, kept, today))
+                let read = facts::load_with_kept(&store, &chunk, span, since, narrow).await?;
+                let judged = tokio::task::spawn_blocking(move || judge.batch(read, today, narrow))
                     .await
                     .map_err(|e| Error::invalid("scoring a batch", e.to_string()))??;
                 Ok((chunk, judged))
@@ -450,6 +511,7 @@ pub(crate) async fn score(
             outcomes,
             band_notes,
             signals,
+            usage_seen,
             scored,
             took: judging,
         } = judged;
@@ -474,6 +536,7 @@ pub(crate) async fn score(
         write_current(&mut tx, &outcomes, now).await?;
         mark(2);
         write_signals(&mut tx, &signals, now).await?;
+        write_usage_seen(&mut tx, &usage_seen).await?;
         mark(3);
         if let Some(before) = before {
             let after = day_share(&mut tx, chunk, today).await?;

@@ -733,3 +733,212 @@ async fn facts_read_each_accounts_usage_by_range_or_list() {
         );
     }
 }
+
+/// What a recompute leaves in the store, by account row number and without wall-clock
+/// times or fresh ids: to compare two stores that started as copies.
+async fn derived(store: &Store) -> Vec<String> {
+    let mut out = Vec::new();
+    for sql in [
+        "SELECT rowid || ' ' || stage || ' ' || COALESCE(stage_since, '-') || ' ' || COALESCE(adopted_on, '-') FROM accounts ORDER BY rowid",
+        "SELECT a.rowid || ' ' || h.scorecard_id || ' ' || COALESCE(h.score, '-') || ' ' || COALESCE(h.band, '-') || ' ' || h.severity_score \
+         || ' ' || h.severity_level || ' ' || h.severity || ' ' || COALESCE(h.scores, '-') \
+         FROM account_health h JOIN accounts a ON a.id = h.account_id ORDER BY a.rowid",
+        "SELECT a.rowid || ' ' || hex(s.recent) || ' ' || s.digest || ' ' || COALESCE(s.trend_7, '-') || ' ' || COALESCE(s.trend_30, '-') \
+         FROM health_state s JOIN accounts a ON a.id = s.account_id ORDER BY a.rowid",
+        "SELECT a.rowid || ' ' || s.kind || ' ' || s.severity || ' ' || s.summary || ' ' || s.evidence || ' ' || (s.cleared_at IS NULL) \
+         FROM signals s JOIN accounts a ON a.id = s.account_id ORDER BY a.rowid, s.kind, s.detected_at",
+        "SELECT day || ' ' || account || ' ' || COALESCE(score, '-') || ' ' || COALESCE(band, '-') || ' ' || hex(measures) \
+         FROM health_history ORDER BY day, account",
+        "SELECT a.rowid || ' ' || t.body FROM timeline_entries t JOIN accounts a ON a.id = t.account_id \
+         WHERE t.kind = 'system' ORDER BY a.rowid, t.occurred_at, t.body",
+    ] {
+        let rows: Vec<String> = sqlx::query_scalar(sql)
+            .fetch_all(store.pool())
+            .await
+            .expect(sql);
+        out.extend(rows);
+    }
+    out
+}
+
+async fn count(store: &Store, sql: &str) -> i64 {
+    sqlx::query_scalar(sql)
+        .fetch_one(store.pool())
+        .await
+        .expect(sql)
+}
+
+/// A whole-book recompute reads only the recent weeks of accounts whose usage summary it
+/// kept, and writes exactly what reading every week writes: stages and the reasons for
+/// them, scores, severities, state, signals and history. Also after a usage write (its
+/// trigger drops the account's summary) and after the criteria change (summaries made
+/// under others are not used).
+#[tokio::test]
+async fn a_recompute_on_kept_usage_summaries_writes_what_a_whole_read_writes() {
+    let (dir, narrowed, _) = demo(300).await;
+    recompute(&narrowed, None, today(), |_, _| {})
+        .await
+        .expect("first day");
+    let kept = count(&narrowed, "SELECT COUNT(*) FROM usage_summary").await;
+    let with_usage = count(
+        &narrowed,
+        "SELECT COUNT(DISTINCT account) FROM usage_weekly",
+    )
+    .await;
+    let long = count(
+        &narrowed,
+        "SELECT COUNT(*) FROM (SELECT account FROM usage_weekly GROUP BY account HAVING COUNT(*) > 12)",
+    )
+    .await;
+    // All but an account whose run completes in the week under way (kept from a later day).
+    assert!(
+        kept >= with_usage - 3 && long > 200,
+        "{kept} summaries for {with_usage} accounts with usage, {long} with more than 12 weeks"
+    );
+    // The whole-read store: a copy that keeps no summary.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(narrowed.pool())
+        .await
+        .expect("checkpoint");
+    narrowed.close().await;
+    std::fs::copy(dir.path().join("riskdesk.db"), dir.path().join("whole.db")).expect("copy");
+    let narrowed = Store::open(&dir.path().join("riskdesk.db"))
+        .await
+        .expect("reopen");
+    let whole = Store::open(&dir.path().join("whole.db"))
+        .await
+        .expect("copy");
+    sqlx::query("DELETE FROM usage_summary")
+        .execute(whole.pool())
+        .await
+        .expect("drop summaries");
+
+    // A week of high use completes a run for an onboarding account with usage.
+    let onboarding: String = sqlx::query_scalar(
+        "SELECT a.id FROM accounts a JOIN usage_summary s ON s.account = a.rowid \
+         WHERE a.stage = 'onboarding' AND s.first_run_on IS NULL ORDER BY a.rowid LIMIT 1",
+    )
+    .fetch_one(narrowed.pool())
+    .await
+    .expect("an onboarding account");
+    let latest: NaiveDate = sqlx::query_scalar(
+        "SELECT MAX(week_start) FROM usage_weekly u JOIN accounts a ON a.rowid = u.account WHERE a.id = ?",
+    )
+    .bind(&onboarding)
+    .fetch_one(narrowed.pool())
+    .await
+    .expect("latest week");
+    let week = |n: i64| crate::model::UsageWeek {
+        account_id: onboarding.clone(),
+        week_start: latest + Duration::days(7 * n),
+        active_users: 95,
+        licensed_seats: 100,
+        logins: 400,
+        key_feature_adoption: 70,
+    };
+    let weeks: Vec<_> = (1..=4).map(week).collect();
+
+    let days = [
+        today() + Duration::days(1),
+        today() + Duration::days(40),
+        today() + Duration::days(47),
+    ];
+    for (i, day) in days.into_iter().enumerate() {
+        if i == 1 {
+            for store in [&narrowed, &whole] {
+                let mut tx = store.write().await.expect("tx");
+                crate::store::activity::upsert_usage(&mut tx, &weeks)
+                    .await
+                    .expect("usage");
+                tx.commit().await.expect("commit");
+            }
+            let left = count(
+                &narrowed,
+                &format!("SELECT COUNT(*) FROM usage_summary s JOIN accounts a ON a.rowid = s.account WHERE a.id = '{onboarding}'"),
+            )
+            .await;
+            assert_eq!(left, 0, "a usage write drops the account's summary");
+        }
+        if i == 2 {
+            let c = crate::lifecycle::StageCriteria {
+                adopt_weeks: 3,
+                adopt_seat_pct: 35.0,
+                ..Default::default()
+            };
+            for store in [&narrowed, &whole] {
+                crate::lifecycle::save_criteria(store, &c)
+                    .await
+                    .expect("criteria");
+            }
+        }
+        let before = count(&narrowed, "SELECT COUNT(*) FROM usage_summary").await;
+        for store in [&narrowed, &whole] {
+            recompute(store, None, day, |_, _| {})
+                .await
+                .expect("recompute");
+        }
+        let (a, b) = (derived(&narrowed).await, derived(&whole).await);
+        assert_eq!(a.len(), b.len(), "{day}");
+        let differ: Vec<_> = a.iter().zip(&b).filter(|(x, y)| x != y).take(5).collect();
+        assert!(differ.is_empty(), "{day}: {differ:#?}");
+        assert!(
+            before > 200,
+            "{day}: {before} summaries kept before the run"
+        );
+    }
+    // The onboarding account adopted through the added weeks, in both.
+    let stage: String = sqlx::query_scalar("SELECT stage FROM accounts WHERE id = ?")
+        .bind(&onboarding)
+        .fetch_one(narrowed.pool())
+        .await
+        .expect("stage");
+    assert_eq!(stage, "adopting");
+    // Summaries made under the new criteria replaced the old ones.
+    let old = count(
+        &narrowed,
+        "SELECT COUNT(*) FROM usage_summary WHERE adopt_weeks <> 3",
+    )
+    .await;
+    assert_eq!(old, 0);
+}
+
+/// A summary made from a read that a usage write followed is not kept: it would describe
+/// usage the store no longer holds.
+#[tokio::test]
+async fn a_usage_summary_read_before_a_usage_write_is_not_kept() {
+    let (_dir, store, bundles) = demo(20).await;
+    let ids: Vec<String> = {
+        let mut ids: Vec<String> = bundles.iter().map(|b| b.account.id.clone()).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let day = today();
+    let narrow = facts::Narrow::new(day, &crate::lifecycle::StageCriteria::default());
+    let read = facts::load_with_kept(&store, &ids, facts::Span::Range, day, Some(narrow))
+        .await
+        .expect("read");
+    let rows = UsageSeenRows::of(&read.facts, Some(narrow), read.usage_epoch);
+    assert!(rows.rows.len() > 10, "{} summaries", rows.rows.len());
+    let b = &bundles[0];
+    let mut w = b.usage.last().expect("usage").clone();
+    w.active_users += 1;
+    let mut tx = store.write().await.expect("tx");
+    crate::store::activity::upsert_usage(&mut tx, &[w])
+        .await
+        .expect("usage");
+    write_usage_seen(&mut tx, &rows).await.expect("write");
+    tx.commit().await.expect("commit");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM usage_summary").await, 0);
+    // Read again after the write: kept.
+    let read = facts::load_with_kept(&store, &ids, facts::Span::Range, day, Some(narrow))
+        .await
+        .expect("read");
+    let rows = UsageSeenRows::of(&read.facts, Some(narrow), read.usage_epoch);
+    let mut tx = store.write().await.expect("tx");
+    write_usage_seen(&mut tx, &rows).await.expect("write");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM usage_summary").await,
+        rows.rows.len() as i64
+    );
+}

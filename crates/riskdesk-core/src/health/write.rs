@@ -145,6 +145,45 @@ pub(super) async fn write_signals(
     Ok(())
 }
 
+/// Keeps the usage summaries of the batch's accounts read whole, unless usage was written
+/// since they were read (they would summarise what no longer is).
+pub(super) async fn write_usage_seen(tx: &mut Tx, seen: &UsageSeenRows) -> Result<()> {
+    if seen.rows.is_empty() {
+        return Ok(());
+    }
+    let epoch: i64 = sqlx::query_scalar("SELECT n FROM usage_epoch")
+        .fetch_one(&mut **tx)
+        .await?;
+    if epoch != seen.epoch {
+        return Ok(());
+    }
+    let numbers = |v: &[f64]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
+    insert_batched(
+        tx,
+        "INSERT OR REPLACE INTO usage_summary (account, adopt_seat_pct, adopt_weeks, latest_week, recent_from, \
+         first_run_on, first_run_shares, tail, any_seats) ",
+        9,
+        "",
+        &seen.rows,
+        |b, r| {
+            let (on, shares) = match &r.seen.first_run {
+                Some((on, shares)) => (Some(*on), numbers(shares)),
+                None => (None, "[]".to_string()),
+            };
+            b.push_bind(r.account)
+                .push_bind(r.narrow.adopt_seat_pct)
+                .push_bind(r.narrow.adopt_weeks)
+                .push_bind(r.latest_week)
+                .push_bind(r.recent_from)
+                .push_bind(on)
+                .push_bind(shares)
+                .push_bind(numbers(&r.seen.tail))
+                .push_bind(r.seen.any_seats);
+        },
+    )
+    .await
+}
+
 /// `at` as sqlx binds a time, made once for a batch's rows (formatting it per row was a
 /// visible share of a recompute).
 fn stamp(at: DateTime<Utc>) -> String {

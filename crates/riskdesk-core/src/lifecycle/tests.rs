@@ -1,6 +1,7 @@
 use super::*;
 use crate::model::{Segment, Stage};
 use crate::scorecard::tests::{account, day, usage};
+use chrono::Duration;
 
 /// Usage weeks end in the week of 2026-11-16; "today" is the Sunday after.
 fn today() -> NaiveDate {

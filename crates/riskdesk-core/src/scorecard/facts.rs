@@ -1,10 +1,15 @@
 //! Everything scoring and signal detection read about one account (`health::facts`
 //! loads it in batches).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, Utc};
 
 use super::MeasureKind;
 use crate::model::{Account, Contact, NpsResponse, Ticket, UsageWeek};
+
+/// The usage weeks the measures read: the last 12 (the active-user trend's 4 against the
+/// 8 before them). A whole-book recompute reads no more of an account whose
+/// [`UsageSeen`] it keeps.
+pub const RECENT_WEEKS: usize = 12;
 
 /// A CSM's override of one measure.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,6 +48,78 @@ pub struct AccountFacts {
     pub adopted_on: Option<NaiveDate>,
     /// The fingerprint of what the last recompute wrote (see `health`).
     pub digest: Option<i64>,
+    /// `accounts.rowid`, when read from a store.
+    pub row: Option<i64>,
+    /// What the whole usage history says about adoption, when kept from an earlier run:
+    /// `usage` then holds only the last [`RECENT_WEEKS`] weeks (a whole-book recompute's
+    /// read, never `as_of`'s).
+    pub usage_seen: Option<UsageSeen>,
+}
+
+/// What an account's whole usage says about adoption, as of a day by which every one of
+/// its weeks had ended (so later days say the same until the usage changes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct UsageSeen {
+    /// The first run of `weeks` consecutive weeks at or above the share: the day it
+    /// completed and the weeks' utilizations.
+    pub first_run: Option<(NaiveDate, Vec<f64>)>,
+    /// The last `weeks` utilizations (of weeks with seats).
+    pub tail: Vec<f64>,
+    /// Whether any week had licensed seats.
+    pub any_seats: bool,
+}
+
+/// A week's seat utilization in percent; None without seats.
+pub fn utilization(w: &UsageWeek) -> Option<f64> {
+    (w.licensed_seats > 0).then(|| w.active_users as f64 / w.licensed_seats as f64 * 100.0)
+}
+
+impl UsageSeen {
+    /// Reads `usage` (oldest first) as of `today`, by the criteria: at least `pct` % of
+    /// seats used for `weeks` consecutive weeks.
+    pub fn of(usage: &[UsageWeek], today: NaiveDate, pct: f64, weeks: u32) -> UsageSeen {
+        let seen: Vec<f64> = usage
+            .iter()
+            .filter(|w| w.week_start <= today)
+            .filter_map(utilization)
+            .collect();
+        UsageSeen {
+            first_run: first_run(usage, today, pct, weeks),
+            tail: seen[seen.len().saturating_sub(weeks as usize)..].to_vec(),
+            any_seats: !seen.is_empty(),
+        }
+    }
+}
+
+/// The first run of `weeks` consecutive weeks at or above `pct`, as (the day the run
+/// completed, the shares), among weeks up to `today`.
+fn first_run(
+    usage: &[UsageWeek],
+    today: NaiveDate,
+    pct: f64,
+    weeks: u32,
+) -> Option<(NaiveDate, Vec<f64>)> {
+    let weeks = weeks.max(1) as usize;
+    let mut run: Vec<(NaiveDate, f64)> = Vec::new();
+    for w in usage.iter().filter(|w| w.week_start <= today) {
+        let consecutive = run
+            .last()
+            .is_some_and(|(d, _)| w.week_start - *d == Duration::days(7));
+        match utilization(w) {
+            Some(share) if share >= pct => {
+                if !consecutive {
+                    run.clear();
+                }
+                run.push((w.week_start, share));
+                if run.len() == weeks {
+                    let done = (w.week_start + Duration::days(6)).min(today);
+                    return Some((done, run.into_iter().map(|(_, p)| p).collect()));
+                }
+            }
+            _ => run.clear(),
+        }
+    }
+    None
 }
 
 impl AccountFacts {
@@ -60,11 +137,26 @@ impl AccountFacts {
             stage_since: None,
             adopted_on: None,
             digest: None,
+            row: None,
+            usage_seen: None,
+        }
+    }
+
+    /// Whether any week up to `today` had licensed seats.
+    pub fn any_seats_by(&self, today: NaiveDate) -> bool {
+        match &self.usage_seen {
+            Some(seen) => seen.any_seats,
+            None => self
+                .usage
+                .iter()
+                .any(|w| w.week_start <= today && w.licensed_seats > 0),
         }
     }
 
     /// The facts as they stood at the end of `day`: what a score computed that day saw.
+    /// (Of facts read whole: a kept [`UsageSeen`] stands for weeks not read.)
     pub fn as_of(&self, day: NaiveDate) -> AccountFacts {
+        debug_assert!(self.usage_seen.is_none(), "as_of of narrowed facts");
         let end = day.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
         let before_end = |t: &DateTime<Utc>| end.is_none_or(|e| *t <= e);
         let mut f = self.clone();

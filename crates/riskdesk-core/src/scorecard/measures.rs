@@ -54,7 +54,7 @@ pub fn active_user_change(facts: &AccountFacts) -> Option<(f64, f64, f64)> {
     }
     let recent = mean(facts.usage[n - 4..].iter().map(|w| w.active_users as f64))?;
     let baseline = mean(
-        facts.usage[n.saturating_sub(12)..n - 4]
+        facts.usage[n.saturating_sub(super::facts::RECENT_WEEKS)..n - 4]
             .iter()
             .map(|w| w.active_users as f64),
     )?;

@@ -83,6 +83,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "one rank index per lane".to_string(),
             "daily state apart".to_string(),
             "usage account keys".to_string(),
+            "usage summary".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -117,7 +118,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        26
+        27
     );
 }
 
@@ -730,6 +731,7 @@ const WRITERS: &[(&str, &str)] = &[
     ("signals", "health/"),
     ("account_health", "health/"),
     ("health_state", "health/"),
+    ("usage_summary", "health/"),
     ("health_history", "health/"),
     ("history_days", "health/"),
     ("history_scorecards", "health/"),
