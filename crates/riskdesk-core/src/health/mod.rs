@@ -38,13 +38,18 @@ pub const LAST_FULL_DAY: &str = "refresh.last_full_day";
 /// Accounts per batch when a refresh names them.
 const BATCH: usize = 400;
 /// Accounts per batch when the whole book is read in account order: each table is one
-/// index range per batch, and each batch one transaction. (Writing 20,000 a transaction
-/// was measured: commits 1.0 -> 0.6 s, but the reads then waited on the writes, no gain.)
+/// index range per batch.
 #[cfg(not(test))]
 const BOOK_BATCH: usize = 5_000;
 /// Small in tests, so a worked book is read and written in many batches.
 #[cfg(test)]
 const BOOK_BATCH: usize = 64;
+/// Batches written in one transaction. The moved current rows move entries all over the
+/// score and severity indexes, and each commit writes every index page it touched: a
+/// commit per 5,000 accounts wrote them 20 times over at 100K (commits 0.6-0.7 s, 0.4-0.45
+/// s this way). More a transaction saved no more, and would keep a CSM's own writes (a
+/// logged call) waiting for longer than the ~1 s four take.
+const BATCHES_A_TRANSACTION: usize = 4;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "specta", derive(specta::Type))]
@@ -503,6 +508,8 @@ pub(crate) async fn score(
             }
         });
     let mut done = 0;
+    let mut open: Option<Tx> = None;
+    let mut held = 0;
     while let Some(read) = batches.next().await {
         let (chunk, judged) = read?;
         let chunk = chunk.as_slice();
@@ -521,7 +528,10 @@ pub(crate) async fn score(
         summary.signals_cleared += signals.gone.len() as u32;
         judged_for += judging;
         mark(0);
-        let mut tx = store.write().await?;
+        let mut tx = match open.take() {
+            Some(tx) => tx,
+            None => store.write().await?,
+        };
         let before = if incremental {
             Some(day_share(&mut tx, chunk, today).await?)
         } else {
@@ -553,10 +563,16 @@ pub(crate) async fn score(
         } else {
             aggregated = false;
         }
-        tx.commit().await?;
+        done += chunk.len();
+        held += 1;
+        if held >= BATCHES_A_TRANSACTION || done >= ids.len() {
+            tx.commit().await?;
+            held = 0;
+        } else {
+            open = Some(tx);
+        }
         mark(4);
         crate::crashpoint("recompute.batch");
-        done += chunk.len();
         progress(done.min(ids.len()), ids.len());
     }
     tracing::debug!(
