@@ -69,6 +69,8 @@ pub struct RecomputeSummary {
 /// The result for one account, before it is written.
 struct Outcome {
     account_id: String,
+    /// `accounts.rowid`, when read with the facts.
+    row: Option<i64>,
     health: HealthScore,
     detected: Vec<Detected>,
     severity: Assessment,
@@ -139,6 +141,7 @@ fn evaluate(
     let digest = fingerprint(today, &health, &severity, &trends, &recent, &detected);
     Some(Outcome {
         account_id: f.account.id.clone(),
+        row: f.row,
         unchanged: f.digest == Some(digest),
         moved_current: None,
         recent,

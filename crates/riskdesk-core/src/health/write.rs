@@ -44,6 +44,7 @@ pub(super) async fn write_snapshots(
         .iter()
         .map(|o| history::Entry {
             account_id: &o.account_id,
+            row: o.row,
             scorecard_id: &o.health.scorecard_id,
             scorecard_version: o.health.scorecard_version,
             score: o.health.score,

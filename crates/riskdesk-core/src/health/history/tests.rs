@@ -193,6 +193,7 @@ async fn retention_thins_history_by_age_and_only_what_aged() {
         let day = today - Duration::days(i);
         let e = Entry {
             account_id: &account,
+            row: None,
             scorecard_id: "card",
             scorecard_version: 1,
             score: Some(60.0),
@@ -239,6 +240,7 @@ async fn retention_thins_history_by_age_and_only_what_aged() {
     let mut tx = store.write().await.expect("tx");
     let e = Entry {
         account_id: &account,
+        row: None,
         scorecard_id: "card",
         scorecard_version: 1,
         score: Some(61.0),
@@ -538,6 +540,7 @@ async fn history_clustered_by_day_holds_every_row_of_the_old_layout() {
     let tomorrow = today + Duration::days(1);
     let entry = Entry {
         account_id: &accounts[0],
+        row: None,
         scorecard_id: "card-c",
         scorecard_version: 1,
         score: Some(70.0),
@@ -601,6 +604,7 @@ async fn a_deleted_accounts_history_goes_with_it() {
             .iter()
             .map(|a| Entry {
                 account_id: a,
+                row: None,
                 scorecard_id: "card",
                 scorecard_version: 1,
                 score: Some(50.0 + i as f64),
