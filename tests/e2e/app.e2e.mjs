@@ -66,16 +66,30 @@ describe("Riskdesk desktop app", () => {
     await screenshot(driver, "02-accounts");
     // At the 1440 px window every cell but a long name shows whole: no "▼ …", "10 o…"
     // or "in 291 d…".
-    const cut = await driver.executeScript(`
-      const heads = [...document.querySelectorAll('.table-head [role=columnheader]')].map((h) => h.textContent.trim());
-      const out = [];
-      for (const row of document.querySelectorAll('[data-testid=account-row]')) {
-        [...row.children].forEach((cell, i) => {
-          if (i > 0 && cell.offsetParent !== null && cell.scrollWidth > cell.clientWidth + 1) out.push(heads[i] + ": " + cell.textContent.trim());
-        });
-      }
-      return out;`);
-    assert.deepEqual(cut, [], "cells cut short in the accounts table");
+    const cells = () =>
+      driver.executeScript(`
+        const heads = [...document.querySelectorAll('.table-head [role=columnheader]')];
+        const cut = [];
+        for (const row of document.querySelectorAll('[data-testid=account-row]')) {
+          [...row.children].forEach((cell, i) => {
+            if (i > 0 && cell.offsetParent !== null && cell.scrollWidth > cell.clientWidth + 1) cut.push(heads[i].textContent.trim() + ": " + cell.textContent.trim());
+          });
+        }
+        return { cut, shown: heads.filter((h) => h.offsetParent !== null).map((h) => h.textContent.trim()), width: window.innerWidth };`);
+    const wide = await cells();
+    assert.deepEqual(wide.cut, [], "cells cut short in the accounts table");
+    assert.ok(wide.shown.some((h) => /segment/i.test(h)), `columns at ${wide.width} px: ${wide.shown}`);
+    // A 1366 px laptop: the segment column gives way rather than every cell being cut.
+    await driver.manage().window().setRect({ width: 1366, height: 900 });
+    const narrow = await eventually(async () => {
+      const c = await cells();
+      return c.width < 1400 ? c : null;
+    }, "the window did not narrow");
+    assert.ok(!narrow.shown.some((h) => /segment/i.test(h)), `columns at ${narrow.width} px: ${narrow.shown}`);
+    assert.deepEqual(narrow.cut, [], `cells cut short at ${narrow.width} px`);
+    await screenshot(driver, "02b-accounts-1366");
+    await driver.manage().window().setRect({ width: 1440, height: 900 });
+    await eventually(async () => (await cells()).width >= 1400, "the window did not widen again");
   });
 
   test("sorting by name orders the rows alphabetically", async () => {
