@@ -125,8 +125,12 @@ pub async fn load_with_kept(
     let ids = ids.to_vec();
     store
         .read(move |conn| {
+            // One snapshot: the usage write count, the summaries, the weeks and what the
+            // store holds all as of the same moment.
+            let snapshot = conn.unchecked_transaction()?;
             let (facts, usage_epoch) = read(conn, &ids, span, history_since, narrow)?;
             let kept = read_kept(conn, &ids, span)?;
+            snapshot.commit()?;
             Ok(Read {
                 facts,
                 kept,
@@ -186,7 +190,7 @@ fn read(
     if ids.is_empty() {
         return Ok((Vec::new(), 0));
     }
-    // Before anything else is read: a write after it makes what this read summarises stale.
+    // A write after this makes what the read summarises stale.
     let usage_epoch: i64 = conn
         .prepare_cached("SELECT n FROM usage_epoch")?
         .query_row([], |r| r.get(0))?;
