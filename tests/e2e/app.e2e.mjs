@@ -146,6 +146,10 @@ describe("Riskdesk desktop app", () => {
     assert.equal(shown[1], shown[2], severity);
     // The health card says which day the score is from.
     assert.match(await (await find(driver, "health-card")).getText(), /scored [A-Z][a-z]{2} \d{1,2}, \d{4}/);
+    // Each trend says something, "—" when there is no score from that far back yet.
+    const trends = (await texts(driver, "health-trend")).map((t) => t.trim());
+    assert.equal(trends.length, 3, `${trends}`);
+    assert.ok(trends.every((t) => /^\d+ days (▲ \d+|▼ \d+|=|—)$/.test(t)), `${trends}`);
     await screenshot(driver, "04-account");
     await (await find(driver, "back-to-accounts")).click();
     const search = await find(driver, "account-search");

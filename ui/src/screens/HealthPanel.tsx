@@ -69,16 +69,30 @@ export function HealthPanel({ accountId, refreshKey = 0 }: { accountId: string; 
               {/* The day last scored; the row itself is rewritten only when a number moves. */}
               {lastScored ? (
                 <span title={health.computed_at ? `unchanged since ${formatDateTime(health.computed_at)}` : undefined}>
-                  {` · scored ${formatDate(lastScored)}`}
+                  {" · "}
+                  <span className="nowrap">scored {formatDate(lastScored)}</span>
                 </span>
               ) : (
                 health.computed_at && ` · computed ${formatDateTime(health.computed_at)}`
               )}
             </p>
             <div className="trends">
-              <span>7 days <TrendMark delta={health.trend.days_7} label="7 days" /></span>
-              <span>30 days <TrendMark delta={health.trend.days_30} /></span>
-              <span>90 days <TrendMark delta={health.trend.days_90} label="90 days" /></span>
+              {([
+                ["7 days", health.trend.days_7],
+                ["30 days", health.trend.days_30],
+                ["90 days", health.trend.days_90],
+              ] as const).map(([label, delta]) => (
+                <span key={label} data-testid="health-trend">
+                  {label}{" "}
+                  {delta === null ? (
+                    <span className="trend flat" title={`No score from ${label} ago yet`}>
+                      —
+                    </span>
+                  ) : (
+                    <TrendMark delta={delta} label={label} />
+                  )}
+                </span>
+              ))}
             </div>
             <button className="button" disabled={busy} onClick={() => run(() => backend.recomputeAccount(accountId))} data-testid="recompute-account">
               {busy ? "Scoring…" : "Recompute now"}
