@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileS
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { eventually, find, launch, pickUser, screenshot, setValue, texts } from "./harness.mjs";
+import { byTestId, eventually, find, launch, pickUser, screenshot, setValue, texts } from "./harness.mjs";
 
 const fixtures = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../fixtures/import");
 
@@ -81,16 +81,26 @@ describe("Import", () => {
       const names = await texts(driver, "account-name");
       return names.some((t) => t.includes("Coho Winery")) && names.some((t) => t.includes("Blue Yonder Analytics"));
     }, "the imported accounts are not listed as unassigned");
-    // The bar re-renders while the list loads: find the select afresh on every try.
-    await eventually(async () => {
-      const assignTo = await find(driver, "assign-to");
-      const option = (await assignTo.findElements(By.xpath(`./option[.="Dmitri Patel"]`)))[0];
-      if (!option) return false;
-      await setValue(driver, assignTo, await option.getAttribute("value"));
-      return (await find(driver, "assign-accounts")).isEnabled();
-    }, "nobody to assign to");
-    await (await find(driver, "assign-accounts")).click();
-    await eventually(async () => !(await texts(driver, "account-name")).some((t) => t.includes("Coho Winery")), "the accounts are still unassigned");
+    // The bar re-renders while the list loads, so a choice or a click can land on a bar
+    // about to be replaced: choose and click until the assignment shows, which is when the
+    // loaded list (not one still loading, which lists no one) no longer has Coho.
+    await eventually(
+      async () => {
+        const loaded = (await (await find(driver, "account-count")).getText()) !== "Loading…";
+        const button = (await driver.findElements(byTestId("assign-accounts")))[0];
+        const busy = button && (await button.getText()) === "Assigning…";
+        if (loaded && !busy && !(await texts(driver, "account-name")).some((t) => t.includes("Coho Winery"))) return true;
+        if (!button || busy) return false;
+        const assignTo = await find(driver, "assign-to");
+        const option = (await assignTo.findElements(By.xpath(`./option[.="Dmitri Patel"]`)))[0];
+        if (!option) return false;
+        await setValue(driver, assignTo, await option.getAttribute("value"));
+        if (await button.isEnabled()) await button.click();
+        return false;
+      },
+      "the accounts are still unassigned",
+      30_000,
+    );
     await (await find(driver, "unassigned-filter")).click();
     await setValue(driver, await find(driver, "account-search"), "Coho");
     await eventually(async () => (await texts(driver, "account-row")).some((t) => t.includes("Coho Winery") && t.includes("Dmitri Patel")), "Coho Winery is not Dmitri's");
