@@ -7,5 +7,6 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    riskdesk_core::process::prefer_small_pages();
     riskdesk_app::run();
 }

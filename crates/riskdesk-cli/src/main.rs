@@ -308,6 +308,7 @@ async fn main() -> Result<()> {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
+    riskdesk_core::process::prefer_small_pages();
     // RUST_LOG=info shows where an import or a recompute spends its time.
     tracing_subscriber::fmt()
         .with_env_filter(

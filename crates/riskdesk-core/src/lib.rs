@@ -23,6 +23,7 @@ pub mod notify;
 pub mod overrides;
 pub mod people;
 pub mod priority;
+pub mod process;
 pub mod refresh;
 pub mod report;
 pub mod rules;
