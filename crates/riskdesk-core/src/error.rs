@@ -22,6 +22,13 @@ pub enum Error {
         source: rusqlite::Error,
     },
 
+    #[error("database write error in {what}: {source}")]
+    Write {
+        what: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
 

@@ -63,52 +63,51 @@ pub(super) async fn write_current(
     at: DateTime<Utc>,
 ) -> Result<()> {
     let at_text = stamp(at);
-    let rows: Vec<(&str, &facts::Current)> = outcomes
-        .iter()
-        .filter_map(|o| Some((o.account_id.as_str(), o.moved_current.as_ref()?)))
-        .collect();
-    insert_batched(
-        tx,
-        "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, severity_score, \
-         severity_level, severity, measures_with_data, measures_total, scores) ",
-        12,
-        " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
-         band = excluded.band, band_color = excluded.band_color, severity_score = excluded.severity_score, \
-         severity_level = excluded.severity_level, severity = excluded.severity, measures_with_data = excluded.measures_with_data, \
-         measures_total = excluded.measures_total, scores = excluded.scores",
-        &rows,
-        |b, (account_id, c)| {
-            b.push_bind(account_id.to_string())
-                .push_bind(at_text.clone())
-                .push_bind(c.scorecard_id.clone())
-                .push_bind(c.score)
-                .push_bind(c.band.clone())
-                .push_bind(c.band_color.clone())
-                .push_bind(c.severity_score)
-                .push_bind(c.severity_level)
-                .push_bind(c.severity.clone())
-                .push_bind(c.measures_with_data)
-                .push_bind(c.measures_total)
-                .push_bind(c.scores.clone());
-        },
-    )
-    .await?;
-    insert_batched(
-        tx,
-        "INSERT INTO health_state (account_id, recent, digest, trend_7, trend_30, trend_90) ",
-        6,
-        " ON CONFLICT(account_id) DO UPDATE SET recent = excluded.recent, digest = excluded.digest, \
-         trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90",
-        outcomes,
-        |b, o| {
-            b.push_bind(o.account_id.clone())
-                .push_bind(o.recent.clone())
-                .push_bind(o.digest)
-                .push_bind(o.trends[0])
-                .push_bind(o.trends[1])
-                .push_bind(o.trends[2]);
-        },
-    )
+    crate::store::write_raw(tx, "current health", |conn| {
+        let mut current = conn.prepare(
+            "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, severity_score, \
+             severity_level, severity, measures_with_data, measures_total, scores) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+             ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
+             band = excluded.band, band_color = excluded.band_color, severity_score = excluded.severity_score, \
+             severity_level = excluded.severity_level, severity = excluded.severity, measures_with_data = excluded.measures_with_data, \
+             measures_total = excluded.measures_total, scores = excluded.scores",
+        )?;
+        for o in outcomes {
+            let Some(c) = o.moved_current.as_ref() else {
+                continue;
+            };
+            current.execute(rusqlite::params![
+                o.account_id,
+                at_text,
+                c.scorecard_id,
+                c.score,
+                c.band,
+                c.band_color,
+                c.severity_score,
+                c.severity_level.as_str(),
+                c.severity,
+                c.measures_with_data,
+                c.measures_total,
+                c.scores,
+            ])?;
+        }
+        let mut state = conn.prepare(
+            "INSERT INTO health_state (account_id, recent, digest, trend_7, trend_30, trend_90) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT(account_id) DO UPDATE SET recent = excluded.recent, digest = excluded.digest, \
+             trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90",
+        )?;
+        for o in outcomes {
+            state.execute(rusqlite::params![
+                o.account_id,
+                o.recent,
+                o.digest,
+                o.trends[0],
+                o.trends[1],
+                o.trends[2],
+            ])?;
+        }
+        Ok(())
+    })
     .await
 }
 

@@ -1026,3 +1026,60 @@ async fn usage_weeks_keep_their_account_through_the_row_number_key() {
     assert_eq!(now.len(), 1);
     assert_eq!((now[0].week_start, now[0].active_users), (today, 6));
 }
+
+/// A raw write is part of the caller's transaction: it reads what the transaction wrote
+/// through sqlx, a rollback undoes it, a commit keeps it, and a failure names the write.
+#[tokio::test]
+async fn a_raw_write_is_inside_the_callers_transaction() {
+    let (_dir, store) = temp_store().await;
+    let count = |store: Store| async move {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM local_settings WHERE key LIKE 'raw-%'")
+            .fetch_one(store.pool())
+            .await
+            .expect("count")
+    };
+    for commit in [false, true] {
+        let mut tx = store.write().await.expect("tx");
+        sqlx::query("INSERT INTO local_settings (key, value) VALUES ('raw-sqlx', '1')")
+            .execute(&mut *tx)
+            .await
+            .expect("sqlx insert");
+        let seen = write_raw(&mut tx, "a test row", |conn| {
+            conn.execute(
+                "INSERT INTO local_settings (key, value) VALUES ('raw-rusqlite', '2')",
+                [],
+            )?;
+            conn.query_row(
+                "SELECT COUNT(*) FROM local_settings WHERE key LIKE 'raw-%'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+        })
+        .await
+        .expect("raw write");
+        assert_eq!(seen, 2, "the raw write sees the transaction's own rows");
+        // sqlx goes on in the same transaction after it.
+        let after: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM local_settings WHERE key LIKE 'raw-%'")
+                .fetch_one(&mut *tx)
+                .await
+                .expect("count in tx");
+        assert_eq!(after, 2);
+        if commit {
+            tx.commit().await.expect("commit");
+        } else {
+            tx.rollback().await.expect("rollback");
+        }
+        assert_eq!(count(store.clone()).await, if commit { 2 } else { 0 });
+    }
+    let mut tx = store.write().await.expect("tx");
+    let err = write_raw(&mut tx, "a test row", |conn| {
+        conn.execute(
+            "INSERT INTO local_settings (key, value) VALUES ('raw-sqlx', '3')",
+            [],
+        )
+    })
+    .await
+    .expect_err("a duplicate key is refused");
+    assert!(err.to_string().contains("a test row"), "{err}");
+}
