@@ -297,14 +297,18 @@ fn read(
         Ok(())
     })?;
 
-    accounts.each(conn, "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id{accounts} \
-         ORDER BY account_id, occurred_at", |r| {
-        let id = r.get_ref(0)?.as_str()?;
-        if let Some(f) = by_id.get(id) {
-            f.touches.push(time(r, 1)?);
-        }
-        Ok(())
-    })?;
+    if narrow.is_some() {
+        read_last_touches(conn, &mut by_id)?;
+    } else {
+        accounts.each(conn, "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id{accounts} \
+             ORDER BY account_id, occurred_at", |r| {
+            let id = r.get_ref(0)?.as_str()?;
+            if let Some(f) = by_id.get(id) {
+                f.touches.push(time(r, 1)?);
+            }
+            Ok(())
+        })?;
+    }
 
     accounts.each(conn, "SELECT o.id, o.account_id, o.measure, o.score, o.comment, u.name, o.expires_on FROM measure_overrides o \
          LEFT JOIN users u ON u.id = o.author_id WHERE o.removed_at IS NULL AND o.account_id{accounts} \
@@ -375,6 +379,27 @@ fn read(
     }
 
     Ok((by_id.in_order(ids), usage_epoch))
+}
+
+/// A whole book's touches: each account's last one only, from `last_touch` (migration 28,
+/// kept by triggers as entries arrive), one row an account by row-number range instead of
+/// every entry it ever had. The engagement measure reads only the last touch; nothing
+/// else a recompute judges reads touches.
+fn read_last_touches(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()> {
+    let rowids = by_id.rowids();
+    let (Some(&lo), Some(&hi)) = (rowids.first(), rowids.last()) else {
+        return Ok(());
+    };
+    let mut stmt = conn.prepare_cached(
+        "SELECT account, at FROM last_touch WHERE account BETWEEN ?1 AND ?2 AND at IS NOT NULL",
+    )?;
+    let mut rows = stmt.query([lo, hi])?;
+    while let Some(r) = rows.next()? {
+        if let Some(f) = by_id.by_rowid(r.get(0)?) {
+            f.touches.push(time(r, 1)?);
+        }
+    }
+    Ok(())
 }
 
 /// Reads the batch's usage weeks, keyed by the account's row number (migration 26). With

@@ -942,3 +942,203 @@ async fn a_usage_summary_read_before_a_usage_write_is_not_kept() {
         rows.rows.len() as i64
     );
 }
+
+/// Each account's last touch as the timeline says it (the greatest non-system entry time,
+/// as text), and as `last_touch` keeps it, by account row number.
+async fn last_touches(store: &Store) -> (Vec<(i64, String)>, Vec<(i64, String)>) {
+    let said = sqlx::query_as(
+        "SELECT a.rowid, MAX(t.occurred_at) FROM timeline_entries t JOIN accounts a ON a.id = t.account_id \
+         WHERE t.kind <> 'system' GROUP BY a.rowid ORDER BY a.rowid",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("from the timeline");
+    let kept =
+        sqlx::query_as("SELECT account, at FROM last_touch WHERE at IS NOT NULL ORDER BY account")
+            .fetch_all(store.pool())
+            .await
+            .expect("kept");
+    (said, kept)
+}
+
+/// A whole book's read gives each account its last touch alone, the one reading every
+/// entry ends with (the engagement measure reads no other).
+async fn assert_touches_read_narrow_as_whole(store: &Store) {
+    let mut ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    ids.sort_unstable();
+    let since = today() - Duration::days(120);
+    let whole = facts::load(store, &ids, facts::Span::Range, since)
+        .await
+        .expect("whole");
+    let narrow = facts::Narrow::new(today(), &crate::lifecycle::StageCriteria::default());
+    let read = facts::load_with_kept(store, &ids, facts::Span::Range, since, Some(narrow))
+        .await
+        .expect("narrow");
+    assert_eq!(whole.len(), read.facts.len());
+    let mut touched = 0;
+    for (w, n) in whole.iter().zip(&read.facts) {
+        assert_eq!(w.account.id, n.account.id);
+        let last: Vec<_> = w.touches.last().copied().into_iter().collect();
+        assert_eq!(n.touches, last, "{}", w.account.id);
+        touched += usize::from(!last.is_empty());
+    }
+    assert!(
+        touched > ids.len() / 2,
+        "{touched} of {} touched",
+        ids.len()
+    );
+}
+
+/// `last_touch` follows the timeline through every way an entry can arrive, change or go
+/// (a logged call, an upserted entry, a system event, a moved, re-kinded, re-dated or
+/// deleted entry, an account deleted and its row number handed to a new one), and a whole
+/// book's read of it gives what reading every entry gives.
+#[tokio::test]
+async fn the_last_touch_is_kept_as_entries_arrive_change_and_go() {
+    let (_dir, store) = crate::store::testing::worked_book(60, 5, 2).await;
+    let check = |step: &'static str| {
+        let store = store.clone();
+        async move {
+            let (said, kept) = last_touches(&store).await;
+            assert!(!said.is_empty(), "{step}");
+            assert_eq!(kept, said, "after {step}");
+            assert_touches_read_narrow_as_whole(&store).await;
+        }
+    };
+    check("the migration's fill and the book's load").await;
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    let at = |days: i64| Utc::now() - Duration::days(days);
+    let mut tx = store.write().await.expect("tx");
+    for (i, id) in ids.iter().take(6).enumerate() {
+        // A later touch, then an older one (which moves nothing), then a later system event.
+        crate::timeline::log(
+            &mut tx,
+            &crate::timeline::NewActivity {
+                account_id: id.clone(),
+                kind: crate::model::TimelineKind::Call,
+                occurred_at: at(i as i64),
+                body: "Checked in".into(),
+                cta_id: None,
+            },
+            None,
+        )
+        .await
+        .expect("log");
+        crate::timeline::upsert(
+            &mut tx,
+            &[crate::model::TimelineEntry {
+                id: crate::new_id(),
+                account_id: id.clone(),
+                kind: crate::model::TimelineKind::Email,
+                occurred_at: at(400),
+                author_id: None,
+                body: "An old email".into(),
+            }],
+        )
+        .await
+        .expect("upsert");
+        crate::timeline::system_event(&mut tx, id, None, "Health changed band")
+            .await
+            .expect("system event");
+    }
+    tx.commit().await.expect("commit");
+    check("new entries").await;
+    let last_of = |id: String| {
+        let store = store.clone();
+        async move {
+            sqlx::query_scalar::<_, String>(
+                "SELECT id FROM timeline_entries WHERE account_id = ? AND kind <> 'system' ORDER BY occurred_at DESC LIMIT 1",
+            )
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .expect("last entry")
+        }
+    };
+    for (step, sql) in [
+        (
+            "a last touch dated back",
+            "UPDATE timeline_entries SET occurred_at = '2020-01-01T00:00:00+00:00' WHERE id = ?1",
+        ),
+        (
+            "a last touch made a system event",
+            "UPDATE timeline_entries SET kind = 'system' WHERE id = ?1",
+        ),
+        (
+            "a last touch moved to another account",
+            "UPDATE timeline_entries SET account_id = ?2 WHERE id = ?1",
+        ),
+        (
+            "a last touch deleted",
+            "DELETE FROM timeline_entries WHERE id = ?1",
+        ),
+    ] {
+        for i in 0..3 {
+            let entry = last_of(ids[i].clone()).await;
+            sqlx::query(sql)
+                .bind(&entry)
+                .bind(&ids[ids.len() - 1 - i])
+                .execute(store.pool())
+                .await
+                .expect(step);
+        }
+        check(step).await;
+    }
+    // Every touch of an account gone: it has none.
+    sqlx::query("DELETE FROM timeline_entries WHERE account_id = ?1 AND kind <> 'system'")
+        .bind(&ids[3])
+        .execute(store.pool())
+        .await
+        .expect("delete touches");
+    check("an account's touches all deleted").await;
+    let none: Option<String> = sqlx::query_scalar(
+        "SELECT at FROM last_touch WHERE account = (SELECT rowid FROM accounts WHERE id = ?)",
+    )
+    .bind(&ids[3])
+    .fetch_optional(store.pool())
+    .await
+    .expect("row")
+    .flatten();
+    assert_eq!(none, None);
+    // The newest account deleted, and its row number handed to a new one: no touch.
+    let gone = ids.last().expect("account");
+    let mut again = crate::store::accounts::get_account(store.pool(), gone)
+        .await
+        .expect("account");
+    let gone_key: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
+        .bind(gone)
+        .fetch_one(store.pool())
+        .await
+        .expect("key");
+    sqlx::query("DELETE FROM accounts WHERE id = ?")
+        .bind(gone)
+        .execute(store.pool())
+        .await
+        .expect("delete");
+    again.id = crate::new_id();
+    again.crm_id = None;
+    let mut tx = store.write().await.expect("tx");
+    crate::store::accounts::upsert_accounts(&mut tx, &[again.clone()])
+        .await
+        .expect("another account");
+    tx.commit().await.expect("commit");
+    let key: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
+        .bind(&again.id)
+        .fetch_one(store.pool())
+        .await
+        .expect("key");
+    assert_eq!(key, gone_key, "the row number is handed out again");
+    check("an account deleted and its row number reused").await;
+    let kept: i64 = count(
+        &store,
+        &format!("SELECT COUNT(*) FROM last_touch WHERE account = {key}"),
+    )
+    .await;
+    assert_eq!(kept, 0);
+}

@@ -38,7 +38,8 @@ pub struct AccountFacts {
     /// Oldest first.
     pub nps: Vec<NpsResponse>,
     pub contacts: Vec<Contact>,
-    /// Calls, meetings, emails, notes and risk updates, oldest first.
+    /// Calls, meetings, emails, notes and risk updates, oldest first. A whole-book
+    /// recompute's read holds only the last (all the measures read), never `as_of`'s.
     pub touches: Vec<DateTime<Utc>>,
     pub overrides: Vec<MeasureOverride>,
     /// Past daily scores, oldest first.

@@ -84,6 +84,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "daily state apart".to_string(),
             "usage account keys".to_string(),
             "usage summary".to_string(),
+            "last touch".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -118,7 +119,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        27
+        28
     );
 }
 

@@ -130,6 +130,7 @@ mod tests {
         ("tickets", "*", "an account's data feed, as contacts"),
         ("nps_responses", "*", "an account's data feed, as contacts"),
         ("timeline_entries", "*", "the device's own log of calls and system events"),
+        ("last_touch", "*", "derived from the device's own timeline"),
         ("measure_overrides", "*", "a CSM's judgment applies where the account is scored"),
         ("imports", "*", "this device's import history"),
         ("refresh_pending", "*", "derived work this device owes after a change"),
