@@ -487,7 +487,7 @@ pub(crate) async fn score(
     let incremental = ids.len() <= BATCH;
     let mut aggregated = true;
     // Where the time goes, for `RUST_LOG=riskdesk_core::health=debug`.
-    let mut took = [std::time::Duration::ZERO; 5];
+    let mut took = [std::time::Duration::ZERO; 6];
     let mut judged_for = std::time::Duration::ZERO;
     let mut lap = Instant::now();
     let mut mark = |slot: usize| {
@@ -549,8 +549,9 @@ pub(crate) async fn score(
         write_current(&mut tx, &outcomes, now).await?;
         mark(2);
         write_signals(&mut tx, &signals, now).await?;
-        write_usage_seen(&mut tx, &usage_seen).await?;
         mark(3);
+        write_usage_seen(&mut tx, &usage_seen).await?;
+        mark(5);
         if let Some(before) = before {
             let after = day_share(&mut tx, chunk, today).await?;
             let moved = sqlx::query(
@@ -580,7 +581,7 @@ pub(crate) async fn score(
     }
     tracing::debug!(
         waiting = ?took[0], judging_beside = ?judged_for, history = ?took[1], current = ?took[2], signals = ?took[3],
-        commit = ?took[4], "recompute of {} accounts", ids.len()
+        usage_summaries = ?took[5], commit = ?took[4], "recompute of {} accounts", ids.len()
     );
     if book {
         let retention = history::retention(store.pool()).await?;
