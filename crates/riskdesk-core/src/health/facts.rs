@@ -196,6 +196,28 @@ fn read(
         .query_row([], |r| r.get(0))?;
     let accounts = Accounts::new(ids, span);
 
+    let mut by_id = read_accounts(conn, &accounts, ids)?;
+    read_usage(conn, &mut by_id, narrow)?;
+    read_tickets(conn, &accounts, &mut by_id)?;
+    read_nps(conn, &accounts, &mut by_id)?;
+    read_contacts(conn, &accounts, &mut by_id)?;
+    if narrow.is_some() {
+        read_last_touches(conn, &mut by_id)?;
+    } else {
+        read_touches(conn, &accounts, &mut by_id)?;
+    }
+    read_overrides(conn, &accounts, &mut by_id)?;
+    read_history(conn, &accounts, ids, history_since, &mut by_id)?;
+    Ok((by_id.in_order(ids), usage_epoch))
+}
+
+/// The batch's accounts, each with its row number; a range's accounts outside `ids` (mirrored
+/// from another device) are skipped.
+fn read_accounts(
+    conn: &Connection,
+    accounts: &Accounts<'_>,
+    ids: &[String],
+) -> rusqlite::Result<Book> {
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut by_id = Book::with_capacity(ids.len());
     accounts.each(conn, "SELECT id, name, arr_minor, currency, segment, stage, contract_start, renewal_date, owner_id, strategic, \
@@ -233,8 +255,15 @@ fn read(
         Ok(())
     })?;
 
-    read_usage(conn, &mut by_id, narrow)?;
+    Ok(by_id)
+}
 
+/// Every ticket of the batch's accounts, oldest first.
+fn read_tickets(
+    conn: &Connection,
+    accounts: &Accounts<'_>,
+    by_id: &mut Book,
+) -> rusqlite::Result<()> {
     accounts.each(conn, "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
          WHERE account_id{accounts} ORDER BY account_id, opened_at", |r| {
         let id = r.get_ref(1)?.as_str()?;
@@ -251,8 +280,11 @@ fn read(
             });
         }
         Ok(())
-    })?;
+    })
+}
 
+/// Every NPS response, oldest first.
+fn read_nps(conn: &Connection, accounts: &Accounts<'_>, by_id: &mut Book) -> rusqlite::Result<()> {
     accounts.each(conn, "SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses \
          WHERE account_id{accounts} ORDER BY account_id, responded_on", |r| {
         let id = r.get_ref(1)?.as_str()?;
@@ -277,6 +309,15 @@ fn read(
             .sort_by(|a, b| (a.responded_on, &a.id).cmp(&(b.responded_on, &b.id)));
     }
 
+    Ok(())
+}
+
+/// Every contact, in the order they were added.
+fn read_contacts(
+    conn: &Connection,
+    accounts: &Accounts<'_>,
+    by_id: &mut Book,
+) -> rusqlite::Result<()> {
     accounts.each(conn, "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
          WHERE account_id{accounts} ORDER BY account_id, rowid", |r| {
         let id = r.get_ref(1)?.as_str()?;
@@ -295,21 +336,31 @@ fn read(
             });
         }
         Ok(())
-    })?;
+    })
+}
 
-    if narrow.is_some() {
-        read_last_touches(conn, &mut by_id)?;
-    } else {
-        accounts.each(conn, "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id{accounts} \
-             ORDER BY account_id, occurred_at", |r| {
-            let id = r.get_ref(0)?.as_str()?;
-            if let Some(f) = by_id.get(id) {
-                f.touches.push(time(r, 1)?);
-            }
-            Ok(())
-        })?;
-    }
+/// Every touch (timeline entries other than system events), oldest first.
+fn read_touches(
+    conn: &Connection,
+    accounts: &Accounts<'_>,
+    by_id: &mut Book,
+) -> rusqlite::Result<()> {
+    accounts.each(conn, "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id{accounts} \
+         ORDER BY account_id, occurred_at", |r| {
+        let id = r.get_ref(0)?.as_str()?;
+        if let Some(f) = by_id.get(id) {
+            f.touches.push(time(r, 1)?);
+        }
+        Ok(())
+    })
+}
 
+/// The measure overrides in force, newest first.
+fn read_overrides(
+    conn: &Connection,
+    accounts: &Accounts<'_>,
+    by_id: &mut Book,
+) -> rusqlite::Result<()> {
     accounts.each(conn, "SELECT o.id, o.account_id, o.measure, o.score, o.comment, u.name, o.expires_on FROM measure_overrides o \
          LEFT JOIN users u ON u.id = o.author_id WHERE o.removed_at IS NULL AND o.account_id{accounts} \
          ORDER BY o.created_at DESC", |r| {
@@ -328,8 +379,18 @@ fn read(
             });
         }
         Ok(())
-    })?;
+    })
+}
 
+/// The recent scores and fingerprint from each account's state, or from the history table
+/// for accounts without one yet.
+fn read_history(
+    conn: &Connection,
+    accounts: &Accounts<'_>,
+    ids: &[String],
+    history_since: NaiveDate,
+    by_id: &mut Book,
+) -> rusqlite::Result<()> {
     accounts.each(
         conn,
         "SELECT account_id, recent, digest FROM health_state WHERE account_id{accounts}",
@@ -357,7 +418,7 @@ fn read(
         // Most of the batch (a fresh book): its own span is a range per stored day.
         let list = Accounts::new(&without, Span::List);
         let over = if without.len() * 2 > ids.len() {
-            &accounts
+            accounts
         } else {
             &list
         };
@@ -378,7 +439,7 @@ fn read(
         }
     }
 
-    Ok((by_id.in_order(ids), usage_epoch))
+    Ok(())
 }
 
 /// A whole book's touches: each account's last one only, from `last_touch` (migration 28,
