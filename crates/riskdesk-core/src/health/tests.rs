@@ -1108,32 +1108,8 @@ async fn the_last_touch_is_kept_as_entries_arrive_change_and_go() {
     assert_eq!(none, None);
     // The newest account deleted, and its row number handed to a new one: no touch.
     let gone = ids.last().expect("account");
-    let mut again = crate::store::accounts::get_account(store.pool(), gone)
-        .await
-        .expect("account");
-    let gone_key: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
-        .bind(gone)
-        .fetch_one(store.pool())
-        .await
-        .expect("key");
-    sqlx::query("DELETE FROM accounts WHERE id = ?")
-        .bind(gone)
-        .execute(store.pool())
-        .await
-        .expect("delete");
-    again.id = crate::new_id();
-    again.crm_id = None;
-    let mut tx = store.write().await.expect("tx");
-    crate::store::accounts::upsert_accounts(&mut tx, &[again.clone()])
-        .await
-        .expect("another account");
-    tx.commit().await.expect("commit");
-    let key: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
-        .bind(&again.id)
-        .fetch_one(store.pool())
-        .await
-        .expect("key");
-    assert_eq!(key, gone_key, "the row number is handed out again");
+    let (was, key) = crate::store::testing::delete_account(&store, gone).await;
+    crate::store::testing::reuse_row_number(&store, was, key).await;
     check("an account deleted and its row number reused").await;
     let kept: i64 = count(
         &store,

@@ -627,19 +627,7 @@ async fn a_deleted_accounts_history_goes_with_it() {
     assert_eq!(total(&store).await, 10);
     // The newest account: its row number is the one SQLite hands out next.
     let gone = accounts.last().expect("account");
-    let mut again = crate::store::accounts::get_account(store.pool(), gone)
-        .await
-        .expect("account");
-    let gone_key: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
-        .bind(gone)
-        .fetch_one(store.pool())
-        .await
-        .expect("key");
-    sqlx::query("DELETE FROM accounts WHERE id = ?")
-        .bind(gone)
-        .execute(store.pool())
-        .await
-        .expect("delete");
+    let (was, gone_key) = crate::store::testing::delete_account(&store, gone).await;
     assert_eq!(total(&store).await, 8);
     assert!(of_account(store.pool(), gone)
         .await
@@ -652,20 +640,8 @@ async fn a_deleted_accounts_history_goes_with_it() {
             "{a}"
         );
     }
-    again.id = crate::new_id();
-    again.crm_id = None;
-    let mut tx = store.write().await.expect("tx");
-    crate::store::accounts::upsert_accounts(&mut tx, &[again.clone()])
-        .await
-        .expect("another account");
-    tx.commit().await.expect("commit");
-    let key: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
-        .bind(&again.id)
-        .fetch_one(store.pool())
-        .await
-        .expect("key");
-    assert_eq!(key, gone_key, "the row number is handed out again");
-    assert!(of_account(store.pool(), &again.id)
+    let again = crate::store::testing::reuse_row_number(&store, was, gone_key).await;
+    assert!(of_account(store.pool(), &again)
         .await
         .expect("series")
         .is_empty());
