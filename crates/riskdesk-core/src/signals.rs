@@ -136,8 +136,9 @@ fn detected(kind: SignalKind, severity: Level, summary: String, evidence: Vec<St
 /// Product-side ticket categories: the ones that repeat when the product falls short.
 const PRODUCT_CATEGORIES: [&str; 3] = ["Bug", "Performance", "Integration"];
 
-/// Every signal the facts show today. `health` is today's score and `band_rank` its
-/// band's position (0 = worst) out of `bands`.
+/// Every signal the facts show today, one rule each below, in this order. `health` is
+/// today's score and `band` today's band: its position (0 = worst), how many there are,
+/// its name.
 pub fn detect(
     facts: &AccountFacts,
     today: NaiveDate,
@@ -146,8 +147,19 @@ pub fn detect(
     t: &SignalThresholds,
 ) -> Vec<Detected> {
     let mut out = Vec::new();
-    let days_ago = |d: NaiveDate| (today - d).num_days();
+    usage_drop(&mut out, facts, t);
+    tickets_rising(&mut out, facts, today, t);
+    stakeholders_left(&mut out, facts, today, t);
+    recurring_issues(&mut out, facts, today, t);
+    nps_detractor(&mut out, facts, today, t);
+    implementation_delay(&mut out, facts, today, t);
+    health_drop(&mut out, facts, today, health, t);
+    renewal_at_risk(&mut out, facts, today, band, t);
+    out
+}
 
+/// Active users down against their trailing baseline.
+fn usage_drop(out: &mut Vec<Detected>, facts: &AccountFacts, t: &SignalThresholds) {
     if let Some((change, recent, baseline)) = active_user_change(facts) {
         if -change >= t.usage_drop_pct {
             let severity = if -change >= t.usage_drop_pct * 1.6 {
@@ -169,7 +181,16 @@ pub fn detect(
             ));
         }
     }
+}
 
+/// Unresolved tickets opened in the last 28 days, past the threshold.
+fn tickets_rising(
+    out: &mut Vec<Detected>,
+    facts: &AccountFacts,
+    today: NaiveDate,
+    t: &SignalThresholds,
+) {
+    let days_ago = |d: NaiveDate| (today - d).num_days();
     let recent_open: Vec<_> = facts
         .tickets
         .iter()
@@ -207,7 +228,16 @@ pub fn detect(
                 .collect(),
         ));
     }
+}
 
+/// A sponsor or champion who left within the lookback, with no active one named.
+fn stakeholders_left(
+    out: &mut Vec<Detected>,
+    facts: &AccountFacts,
+    today: NaiveDate,
+    t: &SignalThresholds,
+) {
+    let days_ago = |d: NaiveDate| (today - d).num_days();
     for (role, kind, severity) in [
         (ContactRole::Sponsor, SignalKind::SponsorLeft, Level::High),
         (
@@ -239,7 +269,16 @@ pub fn detect(
             ));
         }
     }
+}
 
+/// The product category with the most tickets in 60 days, past the threshold.
+fn recurring_issues(
+    out: &mut Vec<Detected>,
+    facts: &AccountFacts,
+    today: NaiveDate,
+    t: &SignalThresholds,
+) {
+    let days_ago = |d: NaiveDate| (today - d).num_days();
     let mut by_category: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
     for tk in facts.tickets.iter().filter(|tk| {
         days_ago(tk.opened_at.date_naive()) <= 60
@@ -275,7 +314,16 @@ pub fn detect(
             ));
         }
     }
+}
 
+/// The latest NPS response a detractor's, within the lookback.
+fn nps_detractor(
+    out: &mut Vec<Detected>,
+    facts: &AccountFacts,
+    today: NaiveDate,
+    t: &SignalThresholds,
+) {
+    let days_ago = |d: NaiveDate| (today - d).num_days();
     if let Some(r) = facts
         .nps
         .last()
@@ -298,7 +346,16 @@ pub fn detect(
             vec![format!("score {} (0–6 is a detractor)", r.score)],
         ));
     }
+}
 
+/// Not adopted long after the contract date.
+fn implementation_delay(
+    out: &mut Vec<Detected>,
+    facts: &AccountFacts,
+    today: NaiveDate,
+    t: &SignalThresholds,
+) {
+    let days_ago = |d: NaiveDate| (today - d).num_days();
     let since_contract = days_ago(facts.account.contract_start);
     // Not adopted: no adoption day (the recompute records it from usage before signals
     // run), and usage data that could have shown one.
@@ -325,7 +382,16 @@ pub fn detect(
             ],
         ));
     }
+}
 
+/// Today's score well below the first one in the window.
+fn health_drop(
+    out: &mut Vec<Detected>,
+    facts: &AccountFacts,
+    today: NaiveDate,
+    health: Option<f64>,
+    t: &SignalThresholds,
+) {
     if let Some(now) = health {
         let window_start = today - chrono::Duration::days(t.health_drop_window_days as i64);
         if let Some((day, before)) = facts
@@ -349,7 +415,16 @@ pub fn detect(
             }
         }
     }
+}
 
+/// Renewing soon from a band below the best.
+fn renewal_at_risk(
+    out: &mut Vec<Detected>,
+    facts: &AccountFacts,
+    today: NaiveDate,
+    band: Option<(usize, usize, &str)>,
+    t: &SignalThresholds,
+) {
     if let Some((rank, count, name)) = band {
         let days = (facts.account.renewal_date - today).num_days();
         if days <= t.renewal_window_days as i64 && rank + 1 < count {
@@ -366,7 +441,6 @@ pub fn detect(
             ));
         }
     }
-    out
 }
 
 #[cfg(test)]
