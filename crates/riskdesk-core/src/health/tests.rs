@@ -1108,8 +1108,8 @@ async fn the_last_touch_is_kept_as_entries_arrive_change_and_go() {
     assert_eq!(none, None);
     // The newest account deleted, and its row number handed to a new one: no touch.
     let gone = ids.last().expect("account");
-    let (was, key) = crate::store::testing::delete_account(&store, gone).await;
-    crate::store::testing::reuse_row_number(&store, was, key).await;
+    let (was, key) = crate::store::accounts::testing::delete_account(&store, gone).await;
+    crate::store::accounts::testing::reuse_row_number(&store, was, key).await;
     check("an account deleted and its row number reused").await;
     let kept: i64 = count(
         &store,

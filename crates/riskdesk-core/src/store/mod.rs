@@ -309,49 +309,6 @@ pub(crate) mod testing {
             .expect("rules");
         (dir, store)
     }
-
-    /// Deletes the account `id` and returns it with the row number it had: a test of what
-    /// goes with an account, and (with [`reuse_row_number`]) of what a new account that
-    /// SQLite hands the same number must not inherit.
-    pub async fn delete_account(store: &Store, id: &str) -> (crate::model::Account, i64) {
-        let account = crate::store::accounts::get_account(store.pool(), id)
-            .await
-            .expect("account");
-        let key: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
-            .bind(id)
-            .fetch_one(store.pool())
-            .await
-            .expect("key");
-        sqlx::query("DELETE FROM accounts WHERE id = ?")
-            .bind(id)
-            .execute(store.pool())
-            .await
-            .expect("delete");
-        (account, key)
-    }
-
-    /// Adds a copy of the deleted newest account under a new id, checks SQLite gave it the
-    /// deleted one's row number `key`, and returns its id.
-    pub async fn reuse_row_number(
-        store: &Store,
-        mut was: crate::model::Account,
-        key: i64,
-    ) -> String {
-        was.id = crate::new_id();
-        was.crm_id = None;
-        let mut tx = store.write().await.expect("tx");
-        crate::store::accounts::upsert_accounts(&mut tx, std::slice::from_ref(&was))
-            .await
-            .expect("another account");
-        tx.commit().await.expect("commit");
-        let again: i64 = sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
-            .bind(&was.id)
-            .fetch_one(store.pool())
-            .await
-            .expect("key");
-        assert_eq!(again, key, "the row number is handed out again");
-        was.id
-    }
 }
 
 #[cfg(test)]

@@ -627,7 +627,7 @@ async fn a_deleted_accounts_history_goes_with_it() {
     assert_eq!(total(&store).await, 10);
     // The newest account: its row number is the one SQLite hands out next.
     let gone = accounts.last().expect("account");
-    let (was, gone_key) = crate::store::testing::delete_account(&store, gone).await;
+    let (was, gone_key) = crate::store::accounts::testing::delete_account(&store, gone).await;
     assert_eq!(total(&store).await, 8);
     assert!(of_account(store.pool(), gone)
         .await
@@ -640,7 +640,7 @@ async fn a_deleted_accounts_history_goes_with_it() {
             "{a}"
         );
     }
-    let again = crate::store::testing::reuse_row_number(&store, was, gone_key).await;
+    let again = crate::store::accounts::testing::reuse_row_number(&store, was, gone_key).await;
     assert!(of_account(store.pool(), &again)
         .await
         .expect("series")
