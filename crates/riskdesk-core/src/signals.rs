@@ -124,6 +124,15 @@ pub struct Detected {
     pub evidence: Vec<String>,
 }
 
+/// A signal is High when it is well past its threshold, else Medium.
+fn high_if(well_past: bool) -> Level {
+    if well_past {
+        Level::High
+    } else {
+        Level::Medium
+    }
+}
+
 fn detected(kind: SignalKind, severity: Level, summary: String, evidence: Vec<String>) -> Detected {
     Detected {
         kind,
@@ -162,11 +171,7 @@ pub fn detect(
 fn usage_drop(out: &mut Vec<Detected>, facts: &AccountFacts, t: &SignalThresholds) {
     if let Some((change, recent, baseline)) = active_user_change(facts) {
         if -change >= t.usage_drop_pct {
-            let severity = if -change >= t.usage_drop_pct * 1.6 {
-                Level::High
-            } else {
-                Level::Medium
-            };
+            let severity = high_if(-change >= t.usage_drop_pct * 1.6);
             out.push(detected(
                 SignalKind::UsageDrop,
                 severity,
@@ -201,11 +206,8 @@ fn tickets_rising(
             .iter()
             .filter(|tk| tk.priority == TicketPriority::Urgent)
             .count();
-        let severity = if urgent > 0 || recent_open.len() as u32 >= t.tickets_rising_count * 2 {
-            Level::High
-        } else {
-            Level::Medium
-        };
+        let severity =
+            high_if(urgent > 0 || recent_open.len() as u32 >= t.tickets_rising_count * 2);
         out.push(detected(
             SignalKind::TicketsRising,
             severity,
@@ -291,11 +293,7 @@ fn recurring_issues(
     }
     if let Some((category, list)) = by_category.into_iter().max_by_key(|(_, l)| l.len()) {
         if list.len() as u32 >= t.recurring_issue_count {
-            let severity = if list.len() as u32 >= t.recurring_issue_count * 2 {
-                Level::High
-            } else {
-                Level::Medium
-            };
+            let severity = high_if(list.len() as u32 >= t.recurring_issue_count * 2);
             out.push(detected(
                 SignalKind::RecurringIssues,
                 severity,
@@ -329,11 +327,7 @@ fn nps_detractor(
         .last()
         .filter(|r| r.score <= 6 && days_ago(r.responded_on) <= t.detractor_lookback_days as i64)
     {
-        let severity = if r.score <= 3 {
-            Level::High
-        } else {
-            Level::Medium
-        };
+        let severity = high_if(r.score <= 3);
         let comment = if r.comment.is_empty() {
             String::new()
         } else {
@@ -367,11 +361,7 @@ fn implementation_delay(
             || (facts.account.stage == Stage::Renewal && first_term))
         && facts.any_seats_by(today);
     if not_adopted && since_contract >= t.implementation_days as i64 {
-        let severity = if since_contract >= t.implementation_days as i64 + 30 {
-            Level::High
-        } else {
-            Level::Medium
-        };
+        let severity = high_if(since_contract >= t.implementation_days as i64 + 30);
         out.push(detected(
             SignalKind::ImplementationDelay,
             severity,
@@ -401,11 +391,7 @@ fn health_drop(
         {
             let drop = (before - now) / before * 100.0;
             if *before > 0.0 && drop >= t.health_drop_pct {
-                let severity = if drop >= t.health_drop_pct * 1.75 {
-                    Level::High
-                } else {
-                    Level::Medium
-                };
+                let severity = high_if(drop >= t.health_drop_pct * 1.75);
                 out.push(detected(
                     SignalKind::HealthDrop,
                     severity,
@@ -428,11 +414,7 @@ fn renewal_at_risk(
     if let Some((rank, count, name)) = band {
         let days = (facts.account.renewal_date - today).num_days();
         if days <= t.renewal_window_days as i64 && rank + 1 < count {
-            let severity = if rank == 0 {
-                Level::High
-            } else {
-                Level::Medium
-            };
+            let severity = high_if(rank == 0);
             out.push(detected(
                 SignalKind::RenewalAtRisk,
                 severity,
