@@ -124,6 +124,11 @@ pub struct Detected {
     pub evidence: Vec<String>,
 }
 
+/// Whole days from `d` to `today` (negative for a day after it).
+fn days_ago(today: NaiveDate, d: NaiveDate) -> i64 {
+    (today - d).num_days()
+}
+
 /// A signal is High when it is well past its threshold, else Medium.
 fn high_if(well_past: bool) -> Level {
     if well_past {
@@ -195,11 +200,10 @@ fn tickets_rising(
     today: NaiveDate,
     t: &SignalThresholds,
 ) {
-    let days_ago = |d: NaiveDate| (today - d).num_days();
     let recent_open: Vec<_> = facts
         .tickets
         .iter()
-        .filter(|tk| tk.resolved_at.is_none() && days_ago(tk.opened_at.date_naive()) <= 28)
+        .filter(|tk| tk.resolved_at.is_none() && days_ago(today, tk.opened_at.date_naive()) <= 28)
         .collect();
     if recent_open.len() as u32 >= t.tickets_rising_count {
         let urgent = recent_open
@@ -239,7 +243,6 @@ fn stakeholders_left(
     today: NaiveDate,
     t: &SignalThresholds,
 ) {
-    let days_ago = |d: NaiveDate| (today - d).num_days();
     for (role, kind, severity) in [
         (ContactRole::Sponsor, SignalKind::SponsorLeft, Level::High),
         (
@@ -257,7 +260,7 @@ fn stakeholders_left(
             .iter()
             .filter(|c| c.role == role && c.status == ContactStatus::Left)
             .filter_map(|c| c.left_on.map(|d| (c, d)))
-            .filter(|(_, d)| days_ago(*d) <= t.stakeholder_lookback_days as i64)
+            .filter(|(_, d)| days_ago(today, *d) <= t.stakeholder_lookback_days as i64)
             .max_by_key(|(_, d)| *d);
         if let (false, Some((c, d))) = (active, left) {
             out.push(detected(
@@ -267,7 +270,12 @@ fn stakeholders_left(
                     "{} ({}) left on {d}; no active {role} named",
                     c.name, c.title
                 ),
-                vec![format!("{} {} left {} days ago", role, c.name, days_ago(d))],
+                vec![format!(
+                    "{} {} left {} days ago",
+                    role,
+                    c.name,
+                    days_ago(today, d)
+                )],
             ));
         }
     }
@@ -280,10 +288,9 @@ fn recurring_issues(
     today: NaiveDate,
     t: &SignalThresholds,
 ) {
-    let days_ago = |d: NaiveDate| (today - d).num_days();
     let mut by_category: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
     for tk in facts.tickets.iter().filter(|tk| {
-        days_ago(tk.opened_at.date_naive()) <= 60
+        days_ago(today, tk.opened_at.date_naive()) <= 60
             && PRODUCT_CATEGORIES.contains(&tk.category.as_str())
     }) {
         by_category
@@ -321,12 +328,9 @@ fn nps_detractor(
     today: NaiveDate,
     t: &SignalThresholds,
 ) {
-    let days_ago = |d: NaiveDate| (today - d).num_days();
-    if let Some(r) = facts
-        .nps
-        .last()
-        .filter(|r| r.score <= 6 && days_ago(r.responded_on) <= t.detractor_lookback_days as i64)
-    {
+    if let Some(r) = facts.nps.last().filter(|r| {
+        r.score <= 6 && days_ago(today, r.responded_on) <= t.detractor_lookback_days as i64
+    }) {
         let severity = high_if(r.score <= 3);
         let comment = if r.comment.is_empty() {
             String::new()
@@ -349,8 +353,7 @@ fn implementation_delay(
     today: NaiveDate,
     t: &SignalThresholds,
 ) {
-    let days_ago = |d: NaiveDate| (today - d).num_days();
-    let since_contract = days_ago(facts.account.contract_start);
+    let since_contract = days_ago(today, facts.account.contract_start);
     // Not adopted: no adoption day (the recompute records it from usage before signals
     // run), and usage data that could have shown one.
     // A first-term account that reaches its renewal window unadopted still counts.
