@@ -79,7 +79,8 @@ pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSumma
     .await?;
     let by_severity = sqlx::query_as(
         "SELECT COALESCE(h.severity_level, 'unscored') AS label, COUNT(*) AS count FROM account_priority p \
-         LEFT JOIN account_health h ON h.account_id = p.account_id WHERE p.lane = 'digital' \
+         LEFT JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account = a.rowid \
+         WHERE p.lane = 'digital' \
          GROUP BY label ORDER BY CASE label WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 ELSE 3 END",
     )
     .fetch_all(pool)
@@ -103,7 +104,7 @@ pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSumma
     .await?;
     let exceptions = sqlx::query_as(
         "SELECT a.id AS account_id, a.name, a.arr_base_minor, h.severity_level, a.expansion_potential, u.name AS owner_name \
-         FROM account_priority p JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account_id = a.id \
+         FROM account_priority p JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account = a.rowid \
          LEFT JOIN users u ON u.id = a.owner_id \
          WHERE p.lane = 'csm' AND p.at_risk = 1 AND (a.segment = 'tech_touch' OR a.arr_base_minor < ?) \
          ORDER BY p.score DESC LIMIT 100",

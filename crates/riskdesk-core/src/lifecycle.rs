@@ -251,7 +251,9 @@ pub fn label(s: Stage) -> &'static str {
 /// stage, like its first score, is not a change).
 pub async fn apply(tx: &mut Tx, moves: &[StageMove], today: NaiveDate) -> Result<()> {
     let ids: Vec<String> = moves.iter().map(|m| m.account_id.clone()).collect();
-    let mut qb = sqlx::QueryBuilder::new("SELECT account_id FROM account_health WHERE account_id");
+    let mut qb = sqlx::QueryBuilder::new(
+        "SELECT a.id FROM accounts a CROSS JOIN account_health h ON h.account = a.rowid WHERE a.id",
+    );
     crate::store::in_list(&mut qb, &ids);
     let scored: std::collections::HashSet<String> = if ids.is_empty() {
         Default::default()

@@ -511,7 +511,7 @@ fn read_inputs(
          h.severity_score, h.severity_level, a.owner_id, a.contract_start, p.digest, \
          p.at_risk, p.lane, p.category, p.flagged, p.open_ctas, p.owner_id, p.segment, p.renewal_date, \
          p.severity_level, p.arr_base_minor, p.contract_start, p.churned, p.score \
-         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
+         FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
          LEFT JOIN account_priority p ON p.account_id = a.id WHERE a.id{accounts}",
         |r| {
             let level: Option<String> = r.get(7)?;

@@ -197,7 +197,7 @@ pub async fn root_cause(pool: &SqlitePool, from: NaiveDate, to: NaiveDate) -> Re
         "SELECT COALESCE(c.category, 'not categorized'), COUNT(*), COUNT(DISTINCT c.account_id), AVG(h.score), \
          (SELECT AVG(n.score) FROM nps_responses n WHERE n.account_id IN (SELECT account_id FROM ctas c2 WHERE c2.category IS c.category) \
             AND n.responded_on >= ? AND n.responded_on < ?) \
-         FROM ctas c LEFT JOIN account_health h ON h.account_id = c.account_id \
+         FROM ctas c LEFT JOIN accounts a ON a.id = c.account_id LEFT JOIN account_health h ON h.account = a.rowid \
          WHERE c.created_at < ? AND (c.closed_at IS NULL OR c.closed_at >= ?) GROUP BY c.category ORDER BY COUNT(*) DESC",
     )
     .bind(from)

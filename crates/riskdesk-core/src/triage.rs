@@ -484,7 +484,7 @@ pub async fn renewals(
     let mut qb = sqlx::QueryBuilder::new(
         "SELECT a.id, a.name, a.arr_base_minor, a.renewal_date, h.severity_level, h.severity_score, h.score, h.band, \
          u.active_users, u.licensed_seats, a.expansion_potential \
-         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
+         FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
          LEFT JOIN usage_weekly u ON u.account = a.rowid \
            AND u.week_start = (SELECT max(week_start) FROM usage_weekly w WHERE w.account = a.rowid) \
          WHERE a.renewal_date BETWEEN ",

@@ -184,8 +184,8 @@ fn page_query<'a>(
         .push(" OFFSET ")
         .push_bind(q.offset)
         .push(
-            ") p JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account_id = p.account_id \
-             LEFT JOIN health_state s ON s.account_id = p.account_id \
+            ") p JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account = a.rowid \
+             LEFT JOIN health_state s ON s.account = a.rowid \
              LEFT JOIN users u ON u.id = a.owner_id ORDER BY p.score DESC, p.account_id",
         );
     Ok(qb)

@@ -51,7 +51,7 @@ pub async fn cockpit(pool: &SqlitePool, q: &CockpitQuery) -> Result<Vec<CockpitR
          (SELECT COUNT(*) FROM cta_tasks t WHERE t.cta_id = c.id AND t.done_at IS NOT NULL) AS tasks_done, \
          h.severity_level \
          FROM ctas c JOIN accounts a ON a.id = c.account_id LEFT JOIN users u ON u.id = c.owner_id \
-         LEFT JOIN account_health h ON h.account_id = c.account_id WHERE 1 = 1",
+         LEFT JOIN account_health h ON h.account = a.rowid WHERE 1 = 1",
         columns.join(", ")
     ));
     match (q.scope, &q.user_id) {

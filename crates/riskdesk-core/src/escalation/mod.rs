@@ -109,7 +109,7 @@ pub(crate) async fn open_many(
                 ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END LIMIT 1), \
              (SELECT c.id FROM ctas c WHERE c.account_id = a.id AND c.status <> 'closed' AND c.type = 'risk' \
                 ORDER BY CASE c.priority WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, c.created_at LIMIT 1) \
-             FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id WHERE a.id",
+             FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid WHERE a.id",
         );
         crate::store::in_list(&mut qb, chunk);
         type Row = (String, i64, Option<f64>, Option<String>, Option<String>);

@@ -173,7 +173,7 @@ pub async fn wbr(pool: &SqlitePool, today: NaiveDate) -> Result<Vec<WbrItem>> {
         "SELECT e.cta_id, a.id, a.name, a.arr_base_minor, h.severity_score, h.severity_level, s.trend_30, c.category, \
          x.name, o.name, e.criterion, e.reason, e.opened_at, a.renewal_date, e.linked_cta_id \
          FROM escalations e JOIN accounts a ON a.id = e.account_id JOIN ctas c ON c.id = e.cta_id \
-         LEFT JOIN account_health h ON h.account_id = a.id LEFT JOIN health_state s ON s.account_id = a.id LEFT JOIN users x ON x.id = c.owner_id \
+         LEFT JOIN account_health h ON h.account = a.rowid LEFT JOIN health_state s ON s.account = a.rowid LEFT JOIN users x ON x.id = c.owner_id \
          LEFT JOIN users o ON o.id = a.owner_id WHERE e.closed_at IS NULL ORDER BY a.arr_base_minor DESC, a.name",
     )
     .fetch_all(pool)

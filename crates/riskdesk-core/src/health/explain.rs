@@ -79,8 +79,8 @@ struct CurrentRow {
 pub async fn account_health(store: &Store, account_id: &str) -> Result<AccountHealth> {
     let pool = store.pool();
     let row: Option<CurrentRow> = sqlx::query_as(
-        "SELECT h.computed_at, h.score, s.trend_7, s.trend_30, s.trend_90, h.severity_score, h.severity_level, h.severity FROM account_health h \
-         LEFT JOIN health_state s ON s.account_id = h.account_id WHERE h.account_id = ?",
+        "SELECT h.computed_at, h.score, s.trend_7, s.trend_30, s.trend_90, h.severity_score, h.severity_level, h.severity FROM accounts a \
+         JOIN account_health h ON h.account = a.rowid LEFT JOIN health_state s ON s.account = a.rowid WHERE a.id = ?",
     )
     .bind(account_id)
     .fetch_optional(pool)

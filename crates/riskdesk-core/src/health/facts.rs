@@ -144,8 +144,9 @@ fn read_kept(conn: &Connection, ids: &[String], span: Span) -> rusqlite::Result<
     let accounts = Accounts::new(ids, span);
     let mut kept = KeptBook::default();
     kept.reserve(ids.len());
-    accounts.each(conn, "SELECT account_id, scorecard_id, score, band, band_color, severity_score, severity_level, severity, \
-         measures_with_data, measures_total, scores FROM account_health WHERE account_id{accounts}", |r| {
+    accounts.each(conn, "SELECT a.id, h.scorecard_id, h.score, h.band, h.band_color, h.severity_score, h.severity_level, h.severity, \
+         h.measures_with_data, h.measures_total, h.scores FROM accounts a CROSS JOIN account_health h ON h.account = a.rowid \
+         WHERE a.id{accounts}", |r| {
         let current = Current {
             scorecard_id: r.get(1)?,
             score: r.get(2)?,
@@ -393,7 +394,8 @@ fn read_history(
 ) -> rusqlite::Result<()> {
     accounts.each(
         conn,
-        "SELECT account_id, recent, digest FROM health_state WHERE account_id{accounts}",
+        "SELECT a.id, s.recent, s.digest FROM accounts a CROSS JOIN health_state s ON s.account = a.rowid \
+         WHERE a.id{accounts}",
         |r| {
             let id = r.get_ref(0)?.as_str()?;
             if let Some(f) = by_id.get(id) {

@@ -456,19 +456,19 @@ async fn a_band_change_goes_on_the_timeline_and_a_first_score_does_not() {
         "a first score is not a change"
     );
     let (id, band): (String, String) = sqlx::query_as(
-        "SELECT account_id, band FROM account_health WHERE band IS NOT NULL LIMIT 1",
+        "SELECT a.id, h.band FROM account_health h JOIN accounts a ON a.rowid = h.account WHERE h.band IS NOT NULL LIMIT 1",
     )
     .fetch_one(store.pool())
     .await
     .expect("scored");
     // As if yesterday's score had been in another band (yesterday's fingerprint is not
     // today's, so the recompute writes).
-    sqlx::query("UPDATE account_health SET band = 'Yesterday' WHERE account_id = ?")
+    sqlx::query("UPDATE account_health SET band = 'Yesterday' WHERE account = (SELECT rowid FROM accounts WHERE id = ?)")
         .bind(&id)
         .execute(store.pool())
         .await
         .expect("update");
-    sqlx::query("UPDATE health_state SET digest = 0 WHERE account_id = ?")
+    sqlx::query("UPDATE health_state SET digest = 0 WHERE account = (SELECT rowid FROM accounts WHERE id = ?)")
         .bind(&id)
         .execute(store.pool())
         .await
@@ -535,7 +535,7 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
         if day != today {
             let kept_severity = || async {
                 sqlx::query_as::<_, (String, String, f64)>(
-                    "SELECT account_id, severity, severity_score FROM account_health ORDER BY account_id",
+                    "SELECT a.id, h.severity, h.severity_score FROM account_health h JOIN accounts a ON a.rowid = h.account ORDER BY a.id",
                 )
                 .fetch_all(store.pool())
                 .await
@@ -553,7 +553,7 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
             assert!(same * 2 > after.len(), "{same} of {} kept", after.len());
             // A CSM's override, with its comment, is part of the explanation.
             let first: String = sqlx::query_scalar(
-                "SELECT account_id FROM account_health ORDER BY account_id LIMIT 1",
+                "SELECT a.id FROM account_health h JOIN accounts a ON a.rowid = h.account ORDER BY a.id LIMIT 1",
             )
             .fetch_one(store.pool())
             .await
@@ -588,7 +588,7 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
             // What the refresh computed that day, kept exactly: each measure's kind, raw
             // value, score and contribution, and the score and band.
             let kept: Option<(String, Option<f64>, Option<String>)> = sqlx::query_as(
-                "SELECT h.scores, h.score, h.band FROM account_health h WHERE h.account_id = ?",
+                "SELECT h.scores, h.score, h.band FROM account_health h JOIN accounts a ON a.rowid = h.account WHERE a.id = ?",
             )
             .bind(id)
             .fetch_optional(store.pool())
@@ -614,7 +614,7 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
                     // renewal and active signals that day would.
                     let (arr, renewal, severity): (i64, NaiveDate, f64) = sqlx::query_as(
                         "SELECT a.arr_base_minor, a.renewal_date, h.severity_score FROM accounts a \
-                         JOIN account_health h ON h.account_id = a.id WHERE a.id = ?",
+                         JOIN account_health h ON h.account = a.rowid WHERE a.id = ?",
                     )
                     .bind(id)
                     .fetch_one(store.pool())
@@ -669,7 +669,7 @@ async fn a_next_day_rewrites_no_current_row_or_signal_as_it_was() {
                OLD.severity, OLD.measures_with_data, OLD.measures_total, OLD.scores)
            IS (NEW.scorecard_id, NEW.score, NEW.band, NEW.band_color, NEW.severity_score, NEW.severity_level,
                NEW.severity, NEW.measures_with_data, NEW.measures_total, NEW.scores)
-         BEGIN INSERT INTO rewrites VALUES ('account_health ' || NEW.account_id); END;
+         BEGIN INSERT INTO rewrites VALUES ('account_health ' || NEW.account); END;
          CREATE TRIGGER same_signal AFTER UPDATE ON signals
          WHEN (OLD.severity, OLD.summary, OLD.evidence, OLD.cleared_at) IS (NEW.severity, NEW.summary, NEW.evidence, NEW.cleared_at)
          BEGIN INSERT INTO rewrites VALUES ('signal ' || NEW.id); END;
@@ -742,9 +742,9 @@ async fn derived(store: &Store) -> Vec<String> {
         "SELECT rowid || ' ' || stage || ' ' || COALESCE(stage_since, '-') || ' ' || COALESCE(adopted_on, '-') FROM accounts ORDER BY rowid",
         "SELECT a.rowid || ' ' || h.scorecard_id || ' ' || COALESCE(h.score, '-') || ' ' || COALESCE(h.band, '-') || ' ' || h.severity_score \
          || ' ' || h.severity_level || ' ' || h.severity || ' ' || COALESCE(h.scores, '-') \
-         FROM account_health h JOIN accounts a ON a.id = h.account_id ORDER BY a.rowid",
+         FROM account_health h JOIN accounts a ON a.rowid = h.account ORDER BY a.rowid",
         "SELECT a.rowid || ' ' || hex(s.recent) || ' ' || s.digest || ' ' || COALESCE(s.trend_7, '-') || ' ' || COALESCE(s.trend_30, '-') \
-         FROM health_state s JOIN accounts a ON a.id = s.account_id ORDER BY a.rowid",
+         FROM health_state s JOIN accounts a ON a.rowid = s.account ORDER BY a.rowid",
         "SELECT a.rowid || ' ' || s.kind || ' ' || s.severity || ' ' || s.summary || ' ' || s.evidence || ' ' || (s.cleared_at IS NULL) \
          FROM signals s JOIN accounts a ON a.id = s.account_id ORDER BY a.rowid, s.kind, s.detected_at",
         "SELECT day || ' ' || account || ' ' || COALESCE(score, '-') || ' ' || COALESCE(band, '-') || ' ' || hex(measures) \
@@ -1117,4 +1117,58 @@ async fn the_last_touch_is_kept_as_entries_arrive_change_and_go() {
     )
     .await;
     assert_eq!(kept, 0);
+}
+
+/// The current score and daily state are keyed by the account's row number (migration
+/// 29): they go with their account, and an account SQLite hands the same number shows
+/// no score until it is scored, then its own.
+#[tokio::test]
+async fn the_current_score_goes_with_its_account_and_no_new_one_inherits_it() {
+    let (_dir, store, _) = demo(30).await;
+    recompute(&store, None, today(), |_, _| {})
+        .await
+        .expect("scored");
+    let rows = |key: i64| {
+        let pool = store.pool().clone();
+        async move {
+            let mut n = 0;
+            for table in ["account_health", "health_state"] {
+                n += sqlx::query_scalar::<_, i64>(&format!(
+                    "SELECT COUNT(*) FROM {table} WHERE account = ?"
+                ))
+                .bind(key)
+                .fetch_one(&pool)
+                .await
+                .expect("count");
+            }
+            n
+        }
+    };
+    let newest: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid DESC LIMIT 1")
+        .fetch_one(store.pool())
+        .await
+        .expect("newest");
+    let scored = account_health(&store, &newest).await.expect("health");
+    assert!(scored.current.is_some(), "scored before");
+    let (was, key) = crate::store::accounts::testing::delete_account(&store, &newest).await;
+    assert_eq!(rows(key).await, 0, "its rows went with it");
+    let again = crate::store::accounts::testing::reuse_row_number(&store, was, key).await;
+    let fresh = account_health(&store, &again).await.expect("health");
+    assert!(
+        fresh.current.is_none(),
+        "{:?}",
+        fresh.current.map(|c| c.score)
+    );
+    assert_eq!((fresh.trend.days_7, fresh.trend.days_30), (None, None));
+    recompute(&store, Some(vec![again.clone()]), today(), |_, _| {})
+        .await
+        .expect("scored again");
+    assert_eq!(rows(key).await, 2);
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM account_health h JOIN accounts a ON a.rowid = h.account",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("count");
+    assert_eq!(total, 30, "every account's row, and no other");
 }

@@ -56,7 +56,7 @@ pub(super) async fn write_snapshots(
 }
 
 /// Upserts the current rows that moved, and every outcome's state (its recent series
-/// moves each day).
+/// moves each day), keyed by the account's row number (read with its facts).
 pub(super) async fn write_current(
     tx: &mut Tx,
     outcomes: &[Outcome],
@@ -65,9 +65,9 @@ pub(super) async fn write_current(
     let at_text = stamp(at);
     crate::store::write_raw(tx, "current health", |conn| {
         let mut current = conn.prepare(
-            "INSERT INTO account_health (account_id, computed_at, scorecard_id, score, band, band_color, severity_score, \
+            "INSERT INTO account_health (account, computed_at, scorecard_id, score, band, band_color, severity_score, \
              severity_level, severity, measures_with_data, measures_total, scores) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-             ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
+             ON CONFLICT(account) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
              band = excluded.band, band_color = excluded.band_color, severity_score = excluded.severity_score, \
              severity_level = excluded.severity_level, severity = excluded.severity, measures_with_data = excluded.measures_with_data, \
              measures_total = excluded.measures_total, scores = excluded.scores",
@@ -77,7 +77,7 @@ pub(super) async fn write_current(
                 continue;
             };
             current.execute(rusqlite::params![
-                o.account_id,
+                row_of(o)?,
                 at_text,
                 c.scorecard_id,
                 c.score,
@@ -92,13 +92,13 @@ pub(super) async fn write_current(
             ])?;
         }
         let mut state = conn.prepare(
-            "INSERT INTO health_state (account_id, recent, digest, trend_7, trend_30, trend_90) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
-             ON CONFLICT(account_id) DO UPDATE SET recent = excluded.recent, digest = excluded.digest, \
+            "INSERT INTO health_state (account, recent, digest, trend_7, trend_30, trend_90) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
+             ON CONFLICT(account) DO UPDATE SET recent = excluded.recent, digest = excluded.digest, \
              trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90",
         )?;
         for o in outcomes {
             state.execute(rusqlite::params![
-                o.account_id,
+                row_of(o)?,
                 o.recent,
                 o.digest,
                 o.trends[0],
@@ -109,6 +109,16 @@ pub(super) async fn write_current(
         Ok(())
     })
     .await
+}
+
+/// An outcome's account row number. Every outcome a recompute writes was read with it; one
+/// without would be a new key (SQLite numbers a NULL one), so it is an error.
+fn row_of(o: &Outcome) -> rusqlite::Result<i64> {
+    o.row.ok_or_else(|| {
+        rusqlite::Error::ToSqlConversionFailure(
+            format!("account {} has no row number", o.account_id).into(),
+        )
+    })
 }
 
 /// Raises new signals, refreshes the ones still present and clears the ones that are gone,

@@ -23,7 +23,7 @@ async fn count(pool: &SqlitePool, sql: &str) -> i64 {
 async fn state(pool: &SqlitePool) -> Vec<Vec<String>> {
     let mut out = Vec::new();
     for sql in [
-        "SELECT account_id || ':' || COALESCE(score, '') || COALESCE(band, '') || COALESCE(severity_score, '') FROM account_health ORDER BY 1",
+        "SELECT a.id || ':' || COALESCE(h.score, '') || COALESCE(h.band, '') || COALESCE(h.severity_score, '') FROM account_health h JOIN accounts a ON a.rowid = h.account ORDER BY 1",
         "SELECT account_id || ':' || kind || severity || COALESCE(cleared_at, '') FROM signals ORDER BY 1",
         "SELECT account_id || ':' || type || reason || status FROM ctas ORDER BY 1",
         "SELECT a.id || ':' || h.day || COALESCE(h.score, '') || hex(h.measures) FROM health_history h JOIN accounts a ON a.rowid = h.account ORDER BY 1",
@@ -131,7 +131,7 @@ async fn a_small_refresh_keeps_the_days_aggregate_exact() {
         .await
         .expect("book");
     let healthy: String = sqlx::query_scalar(
-        "SELECT account_id FROM account_health WHERE score >= 70 ORDER BY account_id LIMIT 1",
+        "SELECT a.id FROM account_health h JOIN accounts a ON a.rowid = h.account WHERE h.score >= 70 ORDER BY a.id LIMIT 1",
     )
     .fetch_one(store.pool())
     .await
@@ -180,7 +180,7 @@ async fn a_small_refresh_keeps_the_days_aggregate_exact() {
     .expect("recount");
     assert_eq!(stored, recount);
     let score: Option<f64> =
-        sqlx::query_scalar("SELECT score FROM account_health WHERE account_id = ?")
+        sqlx::query_scalar("SELECT h.score FROM account_health h JOIN accounts a ON a.rowid = h.account WHERE a.id = ?")
             .bind(&healthy)
             .fetch_one(store.pool())
             .await

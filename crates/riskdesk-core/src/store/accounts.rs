@@ -387,7 +387,7 @@ async fn page_rowids(pool: &SqlitePool, q: &AccountQuery) -> Result<Vec<i64>> {
             qb.push(" LEFT JOIN users u ON u.id = a.owner_id");
         }
         AccountSort::Health | AccountSort::Severity => {
-            qb.push(" LEFT JOIN account_health h ON h.account_id = a.id");
+            qb.push(" LEFT JOIN account_health h ON h.account = a.rowid");
         }
         _ => {}
     }
@@ -423,18 +423,16 @@ const OWNER_WALK: IndexWalk = IndexWalk {
 
 const HEALTH_WALK: IndexWalk = IndexWalk {
     count_present: "SELECT COUNT(*) FROM account_health WHERE score IS NOT NULL",
-    with_key: "SELECT a.rowid FROM account_health h CROSS JOIN accounts a ON a.id = h.account_id \
-               WHERE h.score IS NOT NULL ORDER BY h.score {dir}, h.rowid {dir}",
-    missing: "SELECT a.rowid FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
+    with_key: "SELECT account FROM account_health WHERE score IS NOT NULL ORDER BY score {dir}, account {dir}",
+    missing: "SELECT a.rowid FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
               WHERE h.score IS NULL ORDER BY a.rowid {dir}",
 };
 
 const SEVERITY_WALK: IndexWalk = IndexWalk {
     count_present: "SELECT COUNT(*) FROM account_health",
-    with_key: "SELECT a.rowid FROM account_health h CROSS JOIN accounts a ON a.id = h.account_id \
-               ORDER BY h.severity_score {dir}, h.rowid {dir}",
-    missing: "SELECT a.rowid FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
-              WHERE h.account_id IS NULL ORDER BY a.rowid {dir}",
+    with_key: "SELECT account FROM account_health ORDER BY severity_score {dir}, account {dir}",
+    missing: "SELECT a.rowid FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
+              WHERE h.account IS NULL ORDER BY a.rowid {dir}",
 };
 
 async fn walk_rowids(pool: &SqlitePool, q: &AccountQuery, walk: &IndexWalk) -> Result<Vec<i64>> {
@@ -494,7 +492,7 @@ pub async fn query_accounts(pool: &SqlitePool, q: &AccountQuery) -> Result<Accou
              a.owner_id, u.name AS owner_name, a.strategic, h.score AS health, h.band, h.band_color, s.trend_30, \
              h.severity_score, h.severity_level, h.measures_with_data, h.measures_total \
              FROM accounts a LEFT JOIN users u ON u.id = a.owner_id \
-             LEFT JOIN account_health h ON h.account_id = a.id LEFT JOIN health_state s ON s.account_id = a.id WHERE a.rowid IN (",
+             LEFT JOIN account_health h ON h.account = a.rowid LEFT JOIN health_state s ON s.account = a.rowid WHERE a.rowid IN (",
         );
         let mut list = qb.separated(", ");
         for id in &rowids {

@@ -354,7 +354,7 @@ async fn groups_come_from_the_accounts_state_not_from_open_ctas() {
         .await
         .expect("refresh");
     let risk_ctas: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM ctas c JOIN account_health h ON h.account_id = c.account_id \
+        "SELECT COUNT(*) FROM ctas c JOIN accounts a ON a.id = c.account_id JOIN account_health h ON h.account = a.rowid \
          WHERE c.status <> 'closed' AND c.type = 'risk' AND h.severity_level <> 'high'",
     )
     .fetch_one(store.pool())
@@ -369,7 +369,7 @@ async fn groups_come_from_the_accounts_state_not_from_open_ctas() {
         .expect("triage");
     let levels: std::collections::HashMap<String, (Option<String>, bool)> = sqlx::query_as::<_, (String, Option<String>, bool)>(
         "SELECT a.id, h.severity_level, EXISTS (SELECT 1 FROM signals s WHERE s.account_id = a.id AND s.cleared_at IS NULL AND s.kind = 'nps_detractor') \
-         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id",
+         FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid",
     )
     .fetch_all(store.pool())
     .await

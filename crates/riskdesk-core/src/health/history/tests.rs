@@ -368,19 +368,20 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
     let chart: Vec<(NaiveDate, f64)> = h.history.iter().map(|p| (p.day, p.score)).collect();
     assert_eq!(chart, vec![(yesterday, 86.0), (today, 65.5)]);
     // Trends after the upgrade read the recent series the migration built.
-    let recent: Vec<u8> =
-        sqlx::query_scalar("SELECT recent FROM health_state WHERE account_id = ?")
-            .bind(&account)
-            .fetch_one(store.pool())
-            .await
-            .expect("recent");
+    let recent: Vec<u8> = sqlx::query_scalar(
+        "SELECT s.recent FROM health_state s JOIN accounts a ON a.rowid = s.account WHERE a.id = ?",
+    )
+    .bind(&account)
+    .fetch_one(store.pool())
+    .await
+    .expect("recent");
     assert_eq!(
         decode_recent(&recent),
         vec![(yesterday, 86.0), (today, 65.5)]
     );
     // Rules read each measure's score, unrounded, kept with the current score.
     let scores: String =
-        sqlx::query_scalar("SELECT scores FROM account_health WHERE account_id = ?")
+        sqlx::query_scalar("SELECT h.scores FROM account_health h JOIN accounts a ON a.rowid = h.account WHERE a.id = ?")
             .bind(&account)
             .fetch_one(store.pool())
             .await

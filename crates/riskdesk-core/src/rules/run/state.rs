@@ -72,8 +72,8 @@ fn read_states(
         "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
          a.contract_start, h.score, h.band, s.trend_30, h.severity_score, a.stage_since, a.adopted_on, h.scores, h.severity_level, \
          u.active_users, u.licensed_seats \
-         FROM accounts a LEFT JOIN account_health h ON h.account_id = a.id \
-         LEFT JOIN health_state s ON s.account_id = a.id \
+         FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
+         LEFT JOIN health_state s ON s.account = a.rowid \
          LEFT JOIN usage_weekly u ON u.account = a.rowid \
            AND u.week_start = (SELECT MAX(m.week_start) FROM usage_weekly m WHERE m.account = a.rowid) \
          WHERE a.id{accounts}",

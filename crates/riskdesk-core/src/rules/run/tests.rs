@@ -263,7 +263,7 @@ async fn a_preview_of_an_unsaved_rule_says_who_would_fire_and_logs_nothing() {
     };
     let expected = count(
         &store,
-        "SELECT COUNT(*) FROM accounts a JOIN account_health h ON h.account_id = a.id \
+        "SELECT COUNT(*) FROM accounts a JOIN account_health h ON h.account = a.rowid \
          WHERE julianday(a.renewal_date) - julianday('2026-11-23') <= 90 AND h.score < 50",
     )
     .await;
@@ -511,7 +511,7 @@ async fn a_rule_opens_escalations_that_reach_the_wbr() {
     .expect("save");
     let expected = count(
         &store,
-        "SELECT COUNT(*) FROM accounts a JOIN account_health h ON h.account_id = a.id \
+        "SELECT COUNT(*) FROM accounts a JOIN account_health h ON h.account = a.rowid \
          WHERE h.severity_level = 'high' AND a.arr_base_minor >= 2000000",
     )
     .await;
