@@ -62,7 +62,7 @@ pub(super) async fn write_current(
     outcomes: &[Outcome],
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let at_text = stamp(at);
+    let at_text = crate::store::stamp(at);
     crate::store::write_raw(tx, "current health", |conn| {
         let mut current = conn.prepare(
             "INSERT INTO account_health (account, computed_at, scorecard_id, score, band, band_color, severity_score, \
@@ -128,7 +128,7 @@ pub(super) async fn write_signals(
     changes: &SignalChanges,
     at: DateTime<Utc>,
 ) -> Result<()> {
-    let at_text = stamp(at);
+    let at_text = crate::store::stamp(at);
     insert_batched(
         tx,
         "INSERT INTO signals (id, account_id, kind, severity, summary, evidence, detected_at) ",
@@ -192,47 +192,4 @@ pub(super) async fn write_usage_seen(tx: &mut Tx, seen: &UsageSeenRows) -> Resul
         },
     )
     .await
-}
-
-/// `at` as sqlx binds a time, made once for a batch's rows (formatting it per row was a
-/// visible share of a recompute).
-fn stamp(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
-}
-
-#[cfg(test)]
-mod stamp_tests {
-    use super::*;
-
-    /// The text bound for a time is the text sqlx would bind for it, so the columns read
-    /// back (and sort) as before.
-    #[tokio::test]
-    async fn a_stamp_is_the_text_sqlx_binds() {
-        let pool = sqlx::SqlitePool::connect("sqlite::memory:")
-            .await
-            .expect("pool");
-        for at in [
-            Utc::now(),
-            "2026-12-02T09:00:00Z"
-                .parse::<DateTime<Utc>>()
-                .expect("time"),
-            "2026-12-02T09:00:00.120Z"
-                .parse::<DateTime<Utc>>()
-                .expect("time"),
-        ] {
-            let bound: String = sqlx::query_scalar("SELECT ?")
-                .bind(at)
-                .fetch_one(&pool)
-                .await
-                .expect("select");
-            assert_eq!(stamp(at), bound);
-        }
-        let day = NaiveDate::from_ymd_opt(2026, 3, 9).expect("day");
-        let bound: String = sqlx::query_scalar("SELECT ?")
-            .bind(day)
-            .fetch_one(&pool)
-            .await
-            .expect("select");
-        assert_eq!(day.format("%F").to_string(), bound);
-    }
 }

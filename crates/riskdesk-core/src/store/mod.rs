@@ -231,6 +231,12 @@ pub(crate) async fn insert_batched<T>(
     Ok(())
 }
 
+/// `at` as sqlx binds a time, made once for a batch's rows (formatting it per row was a
+/// visible share of a recompute), for the writes made through rusqlite.
+pub(crate) fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+}
+
 /// Runs `write` on the transaction's own connection through rusqlite, inside the same
 /// transaction: for a hot bulk write, where sqlx's per-row cost (values handed to its
 /// worker thread, a statement rebuilt per batch of rows) is a visible share (a 100K-account

@@ -1,4 +1,4 @@
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 
 use super::testing::temp_store;
 use super::*;
@@ -1084,4 +1084,36 @@ async fn a_raw_write_is_inside_the_callers_transaction() {
     .await
     .expect_err("a duplicate key is refused");
     assert!(err.to_string().contains("a test row"), "{err}");
+}
+
+/// The text bound for a time is the text sqlx would bind for it, so the columns read
+/// back (and sort) as before.
+#[tokio::test]
+async fn a_stamp_is_the_text_sqlx_binds() {
+    let pool = sqlx::SqlitePool::connect("sqlite::memory:")
+        .await
+        .expect("pool");
+    for at in [
+        Utc::now(),
+        "2026-12-02T09:00:00Z"
+            .parse::<DateTime<Utc>>()
+            .expect("time"),
+        "2026-12-02T09:00:00.120Z"
+            .parse::<DateTime<Utc>>()
+            .expect("time"),
+    ] {
+        let bound: String = sqlx::query_scalar("SELECT ?")
+            .bind(at)
+            .fetch_one(&pool)
+            .await
+            .expect("select");
+        assert_eq!(super::stamp(at), bound);
+    }
+    let day = NaiveDate::from_ymd_opt(2026, 3, 9).expect("day");
+    let bound: String = sqlx::query_scalar("SELECT ?")
+        .bind(day)
+        .fetch_one(&pool)
+        .await
+        .expect("select");
+    assert_eq!(day.format("%F").to_string(), bound);
 }
