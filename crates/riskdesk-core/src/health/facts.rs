@@ -466,19 +466,18 @@ fn read_last_touches(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()
 }
 
 /// Reads the batch's usage weeks, keyed by the account's row number (migration 26). With
-/// `narrow`, an account whose kept summary holds reads only its recent weeks (one index
-/// seek each); the rest read every week, as one row-number range when they are about as
-/// many as it spans (a book loaded in order), else as a list.
+/// `narrow`, an account whose kept summary holds takes its recent weeks from the summary
+/// (migration 30) and reads no weekly row; the rest read every week, as one row-number
+/// range when they are about as many as it spans (a book loaded in order), else as a list.
 fn read_usage(conn: &Connection, by_id: &mut Book, narrow: Option<Narrow>) -> rusqlite::Result<()> {
     let rowids = by_id.rowids();
     let (Some(&lo), Some(&hi)) = (rowids.first(), rowids.last()) else {
         return Ok(());
     };
-    let columns = "u.account, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption";
-    let mut recent: Vec<(i64, String)> = Vec::new();
+    let mut narrowed: rustc_hash::FxHashSet<i64> = Default::default();
     if let Some(n) = narrow {
         let mut stmt = conn.prepare_cached(
-            "SELECT account, adopt_seat_pct, adopt_weeks, latest_week, recent_from, first_run_on, first_run_shares, tail, \
+            "SELECT account, adopt_seat_pct, adopt_weeks, latest_week, recent, first_run_on, first_run_shares, tail, \
              any_seats FROM usage_summary WHERE account BETWEEN ?1 AND ?2",
         )?;
         let mut rows = stmt.query([lo, hi])?;
@@ -488,6 +487,12 @@ fn read_usage(conn: &Connection, by_id: &mut Book, narrow: Option<Narrow>) -> ru
                 && r.get::<_, u32>(2)? == n.adopt_weeks
                 && n.holds(day(r, 3)?, day_or_null(r, 5)?);
             let Some(f) = by_id.by_rowid(row).filter(|_| holds) else {
+                continue;
+            };
+            // A summary whose weeks do not read back is not used: the account reads whole.
+            let Some(weeks) = super::usage_weeks::unpack(r.get_ref(4)?.as_blob()?, &f.account.id)
+                .filter(|w| !w.is_empty())
+            else {
                 continue;
             };
             let numbers = |i: usize| -> rusqlite::Result<Vec<f64>> {
@@ -504,60 +509,25 @@ fn read_usage(conn: &Connection, by_id: &mut Book, narrow: Option<Narrow>) -> ru
                 Some(on) => Some((on, numbers(6)?)),
                 None => None,
             };
+            f.usage = weeks;
             f.usage_seen = Some(crate::scorecard::facts::UsageSeen {
                 first_run,
                 tail: numbers(7)?,
                 any_seats: r.get(8)?,
             });
-            recent.push((row, r.get(4)?));
+            narrowed.insert(row);
         }
     }
-    let mut push = |r: &rusqlite::Row<'_>| -> rusqlite::Result<()> {
-        if let Some(f) = by_id.by_rowid(r.get(0)?) {
-            f.usage.push(UsageWeek {
-                account_id: f.account.id.clone(),
-                week_start: day(r, 1)?,
-                active_users: r.get(2)?,
-                licensed_seats: r.get(3)?,
-                logins: r.get(4)?,
-                key_feature_adoption: r.get(5)?,
-            });
-        }
-        Ok(())
-    };
-    if !recent.is_empty() {
-        // One seek into the usage key per account, for its recent weeks in order; the
-        // accounts whose recent weeks start on the same day (most of a weekly feed) in one
-        // statement. (A list of pairs, each parsed per account, cost more than it saved.)
-        let mut by_from: std::collections::BTreeMap<&str, Vec<i64>> = Default::default();
-        for (row, from) in &recent {
-            by_from.entry(from.as_str()).or_default().push(*row);
-        }
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {columns} FROM json_each(?1) j CROSS JOIN usage_weekly u \
-             ON u.account = j.value AND u.week_start >= ?2"
-        ))?;
-        for (from, rows) in by_from {
-            let list = serde_json::to_string(&rows).unwrap_or_default();
-            let mut rows = stmt.query(rusqlite::params![list, from])?;
-            while let Some(r) = rows.next()? {
-                push(r)?;
-            }
-        }
-    }
-    let whole: Vec<i64> = if recent.is_empty() {
-        rowids
-    } else {
-        let narrowed: rustc_hash::FxHashSet<i64> = recent.iter().map(|(r, _)| *r).collect();
-        rowids
-            .into_iter()
-            .filter(|r| !narrowed.contains(r))
-            .collect()
-    };
+    let whole: Vec<i64> = rowids
+        .into_iter()
+        .filter(|r| !narrowed.contains(r))
+        .collect();
     let (Some(&lo), Some(&hi)) = (whole.first(), whole.last()) else {
         return Ok(());
     };
-    let (sql, params): (String, Vec<rusqlite::types::Value>) = if recent.is_empty()
+    let columns = "u.account, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption";
+    // A range would also return the weeks of narrowed accounts inside it.
+    let (sql, params): (String, Vec<rusqlite::types::Value>) = if narrowed.is_empty()
         && (hi - lo) as usize <= whole.len() * 2
     {
         let sql = format!(
@@ -575,7 +545,16 @@ fn read_usage(conn: &Connection, by_id: &mut Book, narrow: Option<Narrow>) -> ru
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
     while let Some(r) = rows.next()? {
-        push(r)?;
+        if let Some(f) = by_id.by_rowid(r.get(0)?) {
+            f.usage.push(UsageWeek {
+                account_id: f.account.id.clone(),
+                week_start: day(r, 1)?,
+                active_users: r.get(2)?,
+                licensed_seats: r.get(3)?,
+                logins: r.get(4)?,
+                key_feature_adoption: r.get(5)?,
+            });
+        }
     }
     Ok(())
 }

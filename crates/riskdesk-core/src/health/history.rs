@@ -267,7 +267,7 @@ pub fn unpack(stored: &[u8]) -> Vec<MeasureResult> {
 }
 
 /// Zigzag LEB128: small magnitudes of either sign in one or two bytes.
-fn varint(out: &mut Vec<u8>, v: i64) {
+pub(crate) fn varint(out: &mut Vec<u8>, v: i64) {
     let mut z = ((v << 1) ^ (v >> 63)) as u64;
     while z >= 0x80 {
         out.push((z as u8) | 0x80);
@@ -276,7 +276,7 @@ fn varint(out: &mut Vec<u8>, v: i64) {
     out.push(z as u8);
 }
 
-fn unvarint(bytes: &[u8]) -> Option<(i64, &[u8])> {
+pub(crate) fn unvarint(bytes: &[u8]) -> Option<(i64, &[u8])> {
     let mut z: u64 = 0;
     for (i, b) in bytes.iter().enumerate().take(10) {
         z |= u64::from(b & 0x7f) << (7 * i);
@@ -288,7 +288,7 @@ fn unvarint(bytes: &[u8]) -> Option<(i64, &[u8])> {
 }
 
 /// Days since 1970-01-01: the recent series' compact day.
-fn epoch_day(d: NaiveDate) -> i64 {
+pub(crate) fn epoch_day(d: NaiveDate) -> i64 {
     (d - NaiveDate::default()).num_days()
 }
 

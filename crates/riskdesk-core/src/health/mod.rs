@@ -26,6 +26,7 @@ mod explain;
 pub mod facts;
 pub mod history;
 mod settings;
+mod usage_weeks;
 mod write;
 
 pub use explain::*;
@@ -270,7 +271,8 @@ struct UsageSeenRow {
     account: i64,
     narrow: facts::Narrow,
     latest_week: NaiveDate,
-    recent_from: NaiveDate,
+    /// The last weeks, packed (usage_weeks.rs).
+    recent: Vec<u8>,
     seen: scorecard::facts::UsageSeen,
 }
 
@@ -294,12 +296,11 @@ impl UsageSeenRows {
                 if !n.keeps(latest_week, seen.first_run.as_ref().map(|(on, _)| *on)) {
                     return None;
                 }
-                let from = f.usage.len().saturating_sub(scorecard::facts::RECENT_WEEKS);
                 Some(UsageSeenRow {
                     account: f.row?,
                     narrow: n,
                     latest_week,
-                    recent_from: f.usage.get(from)?.week_start,
+                    recent: usage_weeks::pack(&f.usage),
                     seen,
                 })
             })

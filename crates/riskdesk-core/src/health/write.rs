@@ -170,7 +170,7 @@ pub(super) async fn write_usage_seen(tx: &mut Tx, seen: &UsageSeenRows) -> Resul
     let numbers = |v: &[f64]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
     insert_batched(
         tx,
-        "INSERT OR REPLACE INTO usage_summary (account, adopt_seat_pct, adopt_weeks, latest_week, recent_from, \
+        "INSERT OR REPLACE INTO usage_summary (account, adopt_seat_pct, adopt_weeks, latest_week, recent, \
          first_run_on, first_run_shares, tail, any_seats) ",
         9,
         "",
@@ -184,7 +184,7 @@ pub(super) async fn write_usage_seen(tx: &mut Tx, seen: &UsageSeenRows) -> Resul
                 .push_bind(r.narrow.adopt_seat_pct)
                 .push_bind(r.narrow.adopt_weeks)
                 .push_bind(r.latest_week)
-                .push_bind(r.recent_from)
+                .push_bind(r.recent.clone())
                 .push_bind(on)
                 .push_bind(shares)
                 .push_bind(numbers(&r.seen.tail))

@@ -86,6 +86,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "usage summary".to_string(),
             "last touch".to_string(),
             "health account keys".to_string(),
+            "usage summary weeks".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -120,7 +121,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        29
+        30
     );
 }
 
