@@ -53,7 +53,7 @@ pub async fn huddle(pool: &SqlitePool, team_of: Option<&str>) -> Result<Vec<Hudd
         "SELECT owner_id, owner_name, account_id, name, arr_base_minor, renewal_date, severity_level, score FROM ( \
            SELECT a.owner_id, u.name AS owner_name, a.id AS account_id, a.name, a.arr_base_minor, a.renewal_date, h.severity_level, p.score, \
                   ROW_NUMBER() OVER (PARTITION BY a.owner_id ORDER BY p.score DESC, a.name) AS n \
-           FROM account_priority p JOIN accounts a ON a.id = p.account_id JOIN users u ON u.id = a.owner_id \
+           FROM account_priority p JOIN accounts a ON a.rowid = p.account JOIN users u ON u.id = a.owner_id \
            LEFT JOIN account_health h ON h.account = a.rowid \
            WHERE p.at_risk = 1 AND p.lane = 'csm' AND u.role = 'csm' \
              AND (? IS NULL OR u.team_id = (SELECT team_id FROM users WHERE id = ?))) \

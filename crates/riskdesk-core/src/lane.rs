@@ -67,7 +67,7 @@ pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSumma
     let (accounts, at_risk, arr, at_risk_arr): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(p.at_risk), 0), COALESCE(SUM(a.arr_base_minor), 0), \
          COALESCE(SUM(CASE WHEN p.at_risk = 1 THEN a.arr_base_minor ELSE 0 END), 0) \
-         FROM account_priority p JOIN accounts a ON a.id = p.account_id WHERE p.lane = 'digital'",
+         FROM account_priority p JOIN accounts a ON a.rowid = p.account WHERE p.lane = 'digital'",
     )
     .fetch_one(pool)
     .await?;
@@ -79,7 +79,7 @@ pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSumma
     .await?;
     let by_severity = sqlx::query_as(
         "SELECT COALESCE(h.severity_level, 'unscored') AS label, COUNT(*) AS count FROM account_priority p \
-         LEFT JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account = a.rowid \
+         LEFT JOIN accounts a ON a.rowid = p.account LEFT JOIN account_health h ON h.account = a.rowid \
          WHERE p.lane = 'digital' \
          GROUP BY label ORDER BY CASE label WHEN 'high' THEN 0 WHEN 'medium' THEN 1 WHEN 'low' THEN 2 ELSE 3 END",
     )
@@ -96,7 +96,7 @@ pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSumma
     .await?;
     let trend = sqlx::query_as(
         "SELECT s.day, SUM(s.score < 50) AS at_risk, COUNT(s.score) AS scored FROM health_history s \
-         JOIN accounts a ON a.rowid = s.account JOIN account_priority p ON p.account_id = a.id \
+         JOIN accounts a ON a.rowid = s.account JOIN account_priority p ON p.account = a.rowid \
          WHERE p.lane = 'digital' AND s.day >= ? GROUP BY s.day ORDER BY s.day",
     )
     .bind(today - Duration::days(90))
@@ -104,7 +104,7 @@ pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSumma
     .await?;
     let exceptions = sqlx::query_as(
         "SELECT a.id AS account_id, a.name, a.arr_base_minor, h.severity_level, a.expansion_potential, u.name AS owner_name \
-         FROM account_priority p JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account = a.rowid \
+         FROM account_priority p JOIN accounts a ON a.rowid = p.account LEFT JOIN account_health h ON h.account = a.rowid \
          LEFT JOIN users u ON u.id = a.owner_id \
          WHERE p.lane = 'csm' AND p.at_risk = 1 AND (a.segment = 'tech_touch' OR a.arr_base_minor < ?) \
          ORDER BY p.score DESC LIMIT 100",
@@ -167,7 +167,7 @@ mod tests {
         );
         // No lane account is in a CSM worklist, and every exception is High severity.
         let csm_tech_touch: Vec<String> = sqlx::query_scalar(
-            "SELECT p.account_id FROM account_priority p JOIN accounts a ON a.id = p.account_id \
+            "SELECT a.id FROM account_priority p JOIN accounts a ON a.rowid = p.account \
              WHERE p.lane = 'csm' AND a.segment = 'tech_touch'",
         )
         .fetch_all(store.pool())

@@ -367,7 +367,7 @@ pub async fn save_config(store: &Store, c: &PriorityConfig, today: NaiveDate) ->
 /// or accounts imported since), so the worklist never silently misses one.
 pub async fn ensure(store: &Store, today: NaiveDate) -> Result<()> {
     let missing: Vec<String> = sqlx::query_scalar(
-        "SELECT a.id FROM accounts a LEFT JOIN account_priority p ON p.account_id = a.id WHERE p.account_id IS NULL",
+        "SELECT a.id FROM accounts a LEFT JOIN account_priority p ON p.account = a.rowid WHERE p.account IS NULL",
     )
     .fetch_all(store.pool())
     .await?;
@@ -393,6 +393,8 @@ const WRITE_BATCH: usize = 100;
 /// What the refresh reads of one account: its own fields and its CTAs, folded.
 #[derive(Default)]
 struct Input {
+    /// `accounts.rowid`: the rank's key.
+    row: i64,
     arr: i64,
     strategic: bool,
     expansion: Option<ExpansionPotential>,
@@ -438,7 +440,8 @@ struct Columns {
 /// An account's priority with what the worklist filters on (its explanation is computed
 /// when read: `explained`).
 struct Ranked {
-    id: String,
+    /// `accounts.rowid`: the rank's key.
+    row: i64,
     priority: Priority,
     category: Option<String>,
     flagged: bool,
@@ -510,9 +513,9 @@ fn read_inputs(
         "SELECT a.id, a.arr_base_minor, a.strategic, a.expansion_potential, a.segment, a.renewal_date, \
          h.severity_score, h.severity_level, a.owner_id, a.contract_start, p.digest, \
          p.at_risk, p.lane, p.category, p.flagged, p.open_ctas, p.owner_id, p.segment, p.renewal_date, \
-         p.severity_level, p.arr_base_minor, p.contract_start, p.churned, p.score \
+         p.severity_level, p.arr_base_minor, p.contract_start, p.churned, p.score, a.rowid \
          FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
-         LEFT JOIN account_priority p ON p.account_id = a.id WHERE a.id{accounts}",
+         LEFT JOIN account_priority p ON p.account = a.rowid WHERE a.id{accounts}",
         |r| {
             let level: Option<String> = r.get(7)?;
             let stored = match r.get::<_, Option<bool>>(11)? {
@@ -536,6 +539,7 @@ fn read_inputs(
             by_id.insert(
                 r.get(0)?,
                 Input {
+                    row: r.get(24)?,
                     arr: r.get(1)?,
                     strategic: r.get(2)?,
                     expansion: Some(parsed(r, 3)?),
@@ -642,7 +646,7 @@ pub(crate) async fn explained(
     Ok(out)
 }
 
-fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ranked> {
+fn rank(c: &PriorityConfig, i: Input, today: NaiveDate) -> Result<Ranked> {
     let segment = i.segment.unwrap_or(Segment::MidMarket);
     let priority = priority_of(c, &i, today);
     let category = i.category.map(|(_, _, c)| c);
@@ -662,7 +666,7 @@ fn rank(c: &PriorityConfig, id: String, i: Input, today: NaiveDate) -> Result<Ra
         h.finish() as i64
     };
     let mut ranked = Ranked {
-        id,
+        row: i.row,
         priority,
         category,
         flagged: i.flagged,
@@ -725,9 +729,9 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
         if let Some(read) = read {
             let (_, inputs) = read?;
             mark(0);
-            for (id, input) in inputs {
+            for (_, input) in inputs {
                 let stored = input.digest;
-                let ranked = rank(&c, id, input, today)?;
+                let ranked = rank(&c, input, today)?;
                 if stored != Some(ranked.digest) {
                     changed.push(ranked);
                 }
@@ -755,7 +759,7 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
 }
 
 /// A new rank, or one whose stored row is gone since it was read, is written whole.
-const WHOLE: &str = " ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
+const WHOLE: &str = " ON CONFLICT(account) DO UPDATE SET computed_at = excluded.computed_at, at_risk = excluded.at_risk, lane = excluded.lane, \
      score = excluded.score, category = excluded.category, flagged = excluded.flagged, open_ctas = excluded.open_ctas, \
      owner_id = excluded.owner_id, segment = excluded.segment, \
      renewal_date = excluded.renewal_date, severity_level = excluded.severity_level, arr_base_minor = excluded.arr_base_minor, \
@@ -764,7 +768,7 @@ const WHOLE: &str = " ON CONFLICT(account_id) DO UPDATE SET computed_at = exclud
 /// The upsert tail that sets only the columns in `moved` (bits of `COLUMNS`).
 fn setting(moved: u16) -> String {
     let mut tail =
-        String::from(" ON CONFLICT(account_id) DO UPDATE SET computed_at = excluded.computed_at, digest = excluded.digest");
+        String::from(" ON CONFLICT(account) DO UPDATE SET computed_at = excluded.computed_at, digest = excluded.digest");
     for (i, column) in COLUMNS.iter().enumerate() {
         if moved & (1 << i) != 0 {
             tail.push_str(&format!(", {column} = excluded.{column}"));
@@ -798,13 +802,13 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
         for (moved, rows) in groups {
             let tail = moved.map_or_else(|| WHOLE.to_string(), setting);
             let mut upsert = conn.prepare(&format!(
-                "INSERT INTO account_priority (account_id, computed_at, at_risk, lane, score, category, flagged, open_ctas, \
+                "INSERT INTO account_priority (account, computed_at, at_risk, lane, score, category, flagged, open_ctas, \
                  owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, churned, digest) \
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16){tail}"
             ))?;
             for r in rows {
                 upsert.execute(rusqlite::params![
-                    r.id,
+                    r.row,
                     now,
                     r.priority.at_risk,
                     r.priority.lane,

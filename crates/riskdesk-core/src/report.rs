@@ -81,7 +81,7 @@ pub async fn monthly(pool: &SqlitePool, from: NaiveDate, to: NaiveDate) -> Resul
     let until = to.succ_opt().unwrap_or(to);
     let top: Vec<TopRisk> = sqlx::query_as(
         "SELECT a.name, p.arr_base_minor, p.severity_level, p.score, p.category, u.name FROM account_priority p \
-         JOIN accounts a ON a.id = p.account_id LEFT JOIN users u ON u.id = p.owner_id \
+         JOIN accounts a ON a.rowid = p.account LEFT JOIN users u ON u.id = p.owner_id \
          WHERE p.at_risk = 1 AND p.lane = 'csm' ORDER BY p.score DESC LIMIT 20",
     )
     .fetch_all(pool)

@@ -408,7 +408,7 @@ async fn worklist_places(
     let mut explained = crate::priority::explained(store, ids, today).await?;
     for chunk in ids.chunks(5_000) {
         let mut qb = sqlx::QueryBuilder::new(
-            "SELECT account_id, score, at_risk FROM account_priority WHERE account_id",
+            "SELECT a.id, p.score, p.at_risk FROM accounts a CROSS JOIN account_priority p ON p.account = a.rowid WHERE a.id",
         );
         crate::store::in_list(&mut qb, chunk);
         let rows: Vec<(String, f64, bool)> = qb.build_query_as().fetch_all(store.pool()).await?;

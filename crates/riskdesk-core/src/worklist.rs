@@ -164,8 +164,8 @@ fn page_query<'a>(
         "{prefix}SELECT a.id AS account_id, a.name, a.arr_minor, a.currency, a.segment, a.strategic, a.owner_id, u.name AS owner_name, \
          a.renewal_date, h.score AS health, h.band, h.band_color, s.trend_30, h.severity_score, h.severity_level, \
          p.score, p.lane, p.category, p.flagged, p.open_ctas, \
-         EXISTS (SELECT 1 FROM escalations e WHERE e.account_id = p.account_id AND e.closed_at IS NULL) AS escalated \
-         FROM (SELECT p.account_id, p.score, p.lane, p.category, p.flagged, p.open_ctas{FILTERED}"
+         EXISTS (SELECT 1 FROM escalations e WHERE e.account_id = a.id AND e.closed_at IS NULL) AS escalated \
+         FROM (SELECT p.account, p.score, p.lane, p.category, p.flagged, p.open_ctas{FILTERED}"
     ));
     let lanes: &[&'static str] = if q.include_digital {
         &["csm", "digital"]
@@ -174,8 +174,10 @@ fn page_query<'a>(
     };
     for (i, lane) in lanes.iter().enumerate() {
         if i > 0 {
-            qb.push(" UNION ALL SELECT p.account_id, p.score, p.lane, p.category, p.flagged, p.open_ctas")
-                .push(FILTERED);
+            qb.push(
+                " UNION ALL SELECT p.account, p.score, p.lane, p.category, p.flagged, p.open_ctas",
+            )
+            .push(FILTERED);
         }
         push_filters(&mut qb, q, Some(lane), today)?;
     }
@@ -184,9 +186,9 @@ fn page_query<'a>(
         .push(" OFFSET ")
         .push_bind(q.offset)
         .push(
-            ") p JOIN accounts a ON a.id = p.account_id LEFT JOIN account_health h ON h.account = a.rowid \
+            ") p JOIN accounts a ON a.rowid = p.account LEFT JOIN account_health h ON h.account = a.rowid \
              LEFT JOIN health_state s ON s.account = a.rowid \
-             LEFT JOIN users u ON u.id = a.owner_id ORDER BY p.score DESC, p.account_id",
+             LEFT JOIN users u ON u.id = a.owner_id ORDER BY p.score DESC, p.account",
         );
     Ok(qb)
 }
@@ -247,7 +249,9 @@ pub struct WhyHere {
 
 pub async fn why(store: &Store, account_id: &str, today: NaiveDate) -> Result<WhyHere> {
     let ranked: Option<(f64, bool, String)> =
-        sqlx::query_as("SELECT score, at_risk, lane FROM account_priority WHERE account_id = ?")
+        sqlx::query_as(
+            "SELECT score, at_risk, lane FROM account_priority WHERE account = (SELECT rowid FROM accounts WHERE id = ?)",
+        )
             .bind(account_id)
             .fetch_optional(store.pool())
             .await?;
@@ -418,8 +422,8 @@ mod tests {
         // Both lanes merged read as one ranking, page after page, with filters too.
         for filtered in [None, Some(Level::Medium)] {
             let expected: Vec<String> = sqlx::query_scalar(
-                "SELECT account_id FROM account_priority WHERE at_risk = 1 \
-                 AND (?1 IS NULL OR severity_level = ?1) ORDER BY score DESC, account_id",
+                "SELECT a.id FROM account_priority p JOIN accounts a ON a.rowid = p.account WHERE p.at_risk = 1 \
+                 AND (?1 IS NULL OR p.severity_level = ?1) ORDER BY p.score DESC, p.account",
             )
             .bind(filtered)
             .fetch_all(store.pool())

@@ -158,8 +158,8 @@ async fn work_a_book(dir: &tempfile::TempDir) -> Store {
     .await;
     let account = id(
         &store,
-        "SELECT account_id FROM account_priority p WHERE NOT EXISTS (SELECT 1 FROM escalations e \
-         WHERE e.account_id = p.account_id AND e.closed_at IS NULL) ORDER BY score DESC LIMIT 1",
+        "SELECT a.id FROM account_priority p JOIN accounts a ON a.rowid = p.account WHERE NOT EXISTS (SELECT 1 FROM escalations e \
+         WHERE e.account_id = a.id AND e.closed_at IS NULL) ORDER BY p.score DESC LIMIT 1",
     )
     .await;
     for sort in AccountSort::ALL {

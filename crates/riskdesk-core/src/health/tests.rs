@@ -1119,9 +1119,9 @@ async fn the_last_touch_is_kept_as_entries_arrive_change_and_go() {
     assert_eq!(kept, 0);
 }
 
-/// The current score and daily state are keyed by the account's row number (migration
-/// 29): they go with their account, and an account SQLite hands the same number shows
-/// no score until it is scored, then its own.
+/// The current score, daily state and rank are keyed by the account's row number
+/// (migrations 29 and 31): they go with their account, and an account SQLite hands the
+/// same number shows no score or rank until it is scored, then its own.
 #[tokio::test]
 async fn the_current_score_goes_with_its_account_and_no_new_one_inherits_it() {
     let (_dir, store, _) = demo(30).await;
@@ -1132,7 +1132,7 @@ async fn the_current_score_goes_with_its_account_and_no_new_one_inherits_it() {
         let pool = store.pool().clone();
         async move {
             let mut n = 0;
-            for table in ["account_health", "health_state"] {
+            for table in ["account_health", "health_state", "account_priority"] {
                 n += sqlx::query_scalar::<_, i64>(&format!(
                     "SELECT COUNT(*) FROM {table} WHERE account = ?"
                 ))
@@ -1160,15 +1160,21 @@ async fn the_current_score_goes_with_its_account_and_no_new_one_inherits_it() {
         fresh.current.map(|c| c.score)
     );
     assert_eq!((fresh.trend.days_7, fresh.trend.days_30), (None, None));
+    assert!(
+        crate::worklist::why(&store, &again, today()).await.is_err(),
+        "no rank until ranked"
+    );
     recompute(&store, Some(vec![again.clone()]), today(), |_, _| {})
         .await
         .expect("scored again");
-    assert_eq!(rows(key).await, 2);
-    let total: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM account_health h JOIN accounts a ON a.rowid = h.account",
-    )
-    .fetch_one(store.pool())
-    .await
-    .expect("count");
-    assert_eq!(total, 30, "every account's row, and no other");
+    assert_eq!(rows(key).await, 3);
+    for table in ["account_health", "account_priority"] {
+        let total: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} t JOIN accounts a ON a.rowid = t.account"
+        ))
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+        assert_eq!(total, 30, "{table}: every account's row, and no other");
+    }
 }

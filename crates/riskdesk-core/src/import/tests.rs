@@ -899,7 +899,7 @@ async fn unassigned_accounts_are_found_and_assigned_in_bulk() {
     );
     let (live, unowned): (i64, i64) = sqlx::query_as(
         "SELECT COUNT(*), COALESCE(SUM(c.owner_id IS NULL), 0) FROM ctas c \
-         JOIN account_priority p ON p.account_id = c.account_id \
+         JOIN accounts a ON a.id = c.account_id JOIN account_priority p ON p.account = a.rowid \
          WHERE c.status <> 'closed' AND p.owner_id = ? AND p.lane = 'csm'",
     )
     .bind(&dana)

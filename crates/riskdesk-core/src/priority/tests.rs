@@ -332,8 +332,8 @@ async fn a_new_day_rewrites_only_the_ranks_whose_urgency_band_it_crossed() {
     refresh(&store, None, today).await.expect("rank");
     let read = || async {
         let rows: Vec<(String, String, NaiveDate)> = sqlx::query_as(
-            "SELECT account_id, concat_ws('|', printf('%.12f', score), digest, computed_at), renewal_date \
-             FROM account_priority ORDER BY account_id",
+            "SELECT a.id, concat_ws('|', printf('%.12f', p.score), p.digest, p.computed_at), p.renewal_date \
+             FROM account_priority p JOIN accounts a ON a.rowid = p.account ORDER BY a.id",
         )
         .fetch_all(store.pool())
         .await
@@ -408,9 +408,9 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
     }
     let read = || async {
         let rows: Vec<String> = sqlx::query_scalar(
-            "SELECT concat_ws('|', p.account_id, at_risk, lane, printf('%.12f', score), category, flagged, \
+            "SELECT concat_ws('|', p.account, at_risk, lane, printf('%.12f', score), category, flagged, \
              open_ctas, owner_id, segment, renewal_date, severity_level, arr_base_minor, contract_start, \
-             churned, digest) FROM account_priority p ORDER BY p.account_id",
+             churned, digest) FROM account_priority p ORDER BY p.account",
         )
         .fetch_all(store.pool())
         .await
@@ -430,9 +430,9 @@ async fn ranks_updated_in_parts_equal_ranks_written_whole() {
         .expect("inputs");
     let (mut score_only, mut whole_rows, mut unchanged) = (0, 0, 0);
     let mut groups = std::collections::HashSet::new();
-    for (id, input) in inputs {
+    for (_, input) in inputs {
         let stored = input.digest;
-        let r = rank(&c, id, input, day).expect("rank");
+        let r = rank(&c, input, day).expect("rank");
         if stored != Some(r.digest) {
             groups.insert(r.moved);
         }
@@ -493,7 +493,7 @@ async fn explanations_computed_when_read_add_up_to_the_stored_rank() {
     for day in [today, today + chrono::Duration::days(1)] {
         refresh(&store, None, day).await.expect("rank");
         let rows: Vec<(String, f64, bool, String, NaiveDate)> = sqlx::query_as(
-            "SELECT account_id, score, at_risk, lane, renewal_date FROM account_priority ORDER BY account_id",
+            "SELECT a.id, p.score, p.at_risk, p.lane, p.renewal_date FROM account_priority p JOIN accounts a ON a.rowid = p.account ORDER BY a.id",
         )
         .fetch_all(store.pool())
         .await

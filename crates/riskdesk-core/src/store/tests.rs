@@ -87,6 +87,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "last touch".to_string(),
             "health account keys".to_string(),
             "usage summary weeks".to_string(),
+            "rank account keys".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -121,7 +122,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        30
+        31
     );
 }
 

@@ -602,14 +602,14 @@ async fn digital_playbook_ctas_stay_out_of_a_csms_list() {
     assert!(digital > 0, "the book should start digital playbooks");
     let owned_in_lane = count(
         &store,
-        "SELECT COUNT(*) FROM ctas c JOIN account_priority p ON p.account_id = c.account_id \
+        "SELECT COUNT(*) FROM ctas c JOIN accounts a ON a.id = c.account_id JOIN account_priority p ON p.account = a.rowid \
          WHERE c.type = 'digital' AND c.status <> 'closed' AND c.owner_id IS NOT NULL AND p.lane = 'digital'",
     )
     .await;
     assert_eq!(owned_in_lane, 0, "no CSM owns a digital-lane playbook CTA");
     // One handed to its CSM the old way goes back to the lane on the next run.
     let cta: String = sqlx::query_scalar(
-        "SELECT c.id FROM ctas c JOIN account_priority p ON p.account_id = c.account_id \
+        "SELECT c.id FROM ctas c JOIN accounts a ON a.id = c.account_id JOIN account_priority p ON p.account = a.rowid \
          WHERE c.type = 'digital' AND p.lane = 'digital' LIMIT 1",
     )
     .fetch_one(store.pool())
@@ -651,7 +651,7 @@ async fn digital_playbook_ctas_stay_out_of_a_csms_list() {
     assert!(!mine.is_empty());
     for r in mine.iter().filter(|r| r.cta.cta_type == CtaType::Digital) {
         let lane: String =
-            sqlx::query_scalar("SELECT lane FROM account_priority WHERE account_id = ?")
+            sqlx::query_scalar("SELECT p.lane FROM account_priority p JOIN accounts a ON a.rowid = p.account WHERE a.id = ?")
                 .bind(&r.cta.account_id)
                 .fetch_one(store.pool())
                 .await
