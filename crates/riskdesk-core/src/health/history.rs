@@ -213,37 +213,66 @@ fn kept(
     }
 }
 
-/// Marks the binary form; text rows (written before it) start with a letter.
+/// Marks the binary forms; text rows (written before them) start with a letter.
 const PACKED: u8 = 1;
+const PACKED_HEADED: u8 = 2;
 
-/// History's stored form: per measure its kind's number, which values it has, and the
-/// raw value (thousandths), score (tenths) and contribution (hundredths) as variable-length
-/// integers: the rounding `encode` keeps, in ~8 bytes a measure instead of ~15.
+// A measure's number and its three flags share one byte in `PACKED_HEADED`.
+const _: () = assert!(CODES.len() <= 32);
+
+/// History's stored form: per measure one byte for its kind's number and which values it
+/// has, then the raw value (thousandths), score (tenths) and contribution (hundredths,
+/// left out when zero) as variable-length integers: the rounding `encode` keeps, in ~6
+/// bytes a measure instead of ~15 (a measure without data: 1). Rows written before hold
+/// the first binary form (two bytes a measure before its values, the contribution always
+/// there) or the text form; both still read.
 pub fn pack(measures: &[MeasureResult]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(1 + measures.len() * 9);
-    out.push(PACKED);
+    let mut out = Vec::with_capacity(1 + measures.len() * 7);
+    out.push(PACKED_HEADED);
     for m in measures {
-        out.push(number(m.kind) as u8);
-        out.push(u8::from(m.raw.is_some()) | (u8::from(m.score.is_some()) << 1));
-        for (v, scale) in [(m.raw, 1e3), (m.score, 1e1), (Some(m.contribution), 1e2)] {
+        let contribution = (m.contribution * 1e2).round() as i64;
+        out.push(
+            number(m.kind) as u8
+                | u8::from(m.raw.is_some()) << 5
+                | u8::from(m.score.is_some()) << 6
+                | u8::from(contribution != 0) << 7,
+        );
+        for (v, scale) in [(m.raw, 1e3), (m.score, 1e1)] {
             if let Some(v) = v {
                 varint(&mut out, (v * scale).round() as i64);
             }
+        }
+        if contribution != 0 {
+            varint(&mut out, contribution);
         }
     }
     out
 }
 
-/// Reads what history stores, in either form. A damaged or unknown part ends the list
-/// there, never an error: history is an explanation's past, not its present.
+/// Reads what history stores, in any of its forms. A damaged or unknown part ends the
+/// list there, never an error: history is an explanation's past, not its present.
 pub fn unpack(stored: &[u8]) -> Vec<MeasureResult> {
-    let Some((&PACKED, mut rest)) = stored.split_first() else {
-        return std::str::from_utf8(stored).map(decode).unwrap_or_default();
+    let (headed, mut rest) = match stored.split_first() {
+        Some((&PACKED_HEADED, rest)) => (true, rest),
+        Some((&PACKED, rest)) => (false, rest),
+        _ => return std::str::from_utf8(stored).map(decode).unwrap_or_default(),
     };
     let mut out = Vec::new();
-    while let [number, flags, tail @ ..] = rest {
-        rest = tail;
-        let Some(&(kind, _)) = CODES.get(*number as usize) else {
+    loop {
+        // (number, has raw, has score, has contribution)
+        let head = match (headed, rest) {
+            (true, [h, tail @ ..]) => {
+                rest = tail;
+                (*h & 31, h & 32 != 0, h & 64 != 0, h & 128 != 0)
+            }
+            (false, [number, flags, tail @ ..]) => {
+                rest = tail;
+                (*number, flags & 1 != 0, flags & 2 != 0, true)
+            }
+            _ => break,
+        };
+        let (number, has_raw, has_score, has_contribution) = head;
+        let Some(&(kind, _)) = CODES.get(number as usize) else {
             break;
         };
         let mut next = |present: bool, scale: f64| -> Option<Option<f64>> {
@@ -254,14 +283,14 @@ pub fn unpack(stored: &[u8]) -> Vec<MeasureResult> {
             rest = tail;
             Some(Some(v as f64 / scale))
         };
-        let (Some(raw), Some(score), Some(Some(contribution))) = (
-            next(flags & 1 != 0, 1e3),
-            next(flags & 2 != 0, 1e1),
-            next(true, 1e2),
+        let (Some(raw), Some(score), Some(contribution)) = (
+            next(has_raw, 1e3),
+            next(has_score, 1e1),
+            next(has_contribution, 1e2),
         ) else {
             break;
         };
-        out.push(kept(kind, raw, score, contribution));
+        out.push(kept(kind, raw, score, contribution.unwrap_or(0.0)));
     }
     out
 }

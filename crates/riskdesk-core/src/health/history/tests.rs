@@ -101,7 +101,30 @@ fn packed_measures_read_back_as_the_text_form_did() {
         unpack(&[1, 200, 0, 0]).is_empty(),
         "an unknown kind ends the list"
     );
+    assert!(unpack(&[2, 31]).is_empty(), "so in the headed form");
     assert!(unpack(&[]).is_empty());
+    // A measure without data is one byte, and a zero contribution is left out.
+    assert_eq!(
+        pack(&[measure(MeasureKind::NpsLatest, None, None, 0.0)]).len(),
+        2
+    );
+    // Rows in the first binary form (two bytes a measure before its values, the
+    // contribution always there) read as they did.
+    let mut first = vec![1u8];
+    for (number, flags, values) in [
+        (0u8, 3u8, vec![412, 413, 1235]),
+        (4, 3, vec![3000, 600, 500]),
+        (6, 0, vec![0]),
+        (1, 3, vec![-375, 120, -325]),
+        (2, 1, vec![123_456_789, 0]),
+        (11, 2, vec![1000, 2500]),
+    ] {
+        first.extend([number, flags]);
+        for v in values {
+            crate::health::history::varint(&mut first, v);
+        }
+    }
+    assert_eq!(unpack(&first), decode(&text));
 }
 
 #[test]
