@@ -795,7 +795,6 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
         groups.entry(r.moved).or_default().push(r);
     }
     let now = crate::store::stamp(now);
-    let day = |d: NaiveDate| d.format("%F").to_string();
     // Row by row on the transaction's own connection: a next day moves ~27K ranks of 16
     // values each (sqlx's batched inserts: 0.43 s).
     crate::store::write_raw(tx, "ranks", |conn| {
@@ -818,10 +817,10 @@ async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Resu
                     r.open_ctas,
                     r.owner_id,
                     r.segment.as_str(),
-                    day(r.renewal),
+                    r.renewal,
                     r.level.map(Level::as_str),
                     r.arr,
-                    day(r.contract_start),
+                    r.contract_start,
                     r.churned,
                     r.digest,
                 ])?;
