@@ -83,13 +83,16 @@ describe("Import", () => {
     }, "the imported accounts are not listed as unassigned");
     // The bar re-renders while the list loads, so a choice or a click can land on a bar
     // about to be replaced: choose and click until the assignment shows, which is when the
-    // loaded list (not one still loading, which lists no one) no longer has Coho.
+    // loaded list no longer has Coho. Loaded means counted and its rows shown: a list
+    // whose count has arrived but whose rows have not lists no one, Coho included.
     await eventually(
       async () => {
-        const loaded = (await (await find(driver, "account-count")).getText()) !== "Loading…";
+        const count = await (await find(driver, "account-count")).getText();
+        const names = await texts(driver, "account-name");
+        const loaded = count !== "Loading…" && (count.startsWith("0 ") || names.length > 0);
         const button = (await driver.findElements(byTestId("assign-accounts")))[0];
         const busy = button && (await button.getText()) === "Assigning…";
-        if (loaded && !busy && !(await texts(driver, "account-name")).some((t) => t.includes("Coho Winery"))) return true;
+        if (loaded && !busy && !names.some((t) => t.includes("Coho Winery"))) return true;
         if (!button || busy) return false;
         const assignTo = await find(driver, "assign-to");
         const option = (await assignTo.findElements(By.xpath(`./option[.="Dmitri Patel"]`)))[0];
