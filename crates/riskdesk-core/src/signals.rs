@@ -5,7 +5,8 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use crate::model::{ContactRole, ContactStatus, Stage, TicketPriority};
-use crate::scorecard::{active_user_change, facts::AccountFacts};
+use crate::scorecard::active_user_change;
+use crate::scorecard::facts::{AccountFacts, RECURRING_TICKET_DAYS, RISING_TICKET_DAYS};
 
 pub use crate::model::Level;
 
@@ -203,7 +204,10 @@ fn tickets_rising(
     let recent_open: Vec<_> = facts
         .tickets
         .iter()
-        .filter(|tk| tk.resolved_at.is_none() && days_ago(today, tk.opened_at.date_naive()) <= 28)
+        .filter(|tk| {
+            tk.resolved_at.is_none()
+                && days_ago(today, tk.opened_at.date_naive()) <= RISING_TICKET_DAYS
+        })
         .collect();
     if recent_open.len() as u32 >= t.tickets_rising_count {
         let urgent = recent_open
@@ -290,7 +294,7 @@ fn recurring_issues(
 ) {
     let mut by_category: std::collections::BTreeMap<&str, Vec<_>> = Default::default();
     for tk in facts.tickets.iter().filter(|tk| {
-        days_ago(today, tk.opened_at.date_naive()) <= 60
+        days_ago(today, tk.opened_at.date_naive()) <= RECURRING_TICKET_DAYS
             && PRODUCT_CATEGORIES.contains(&tk.category.as_str())
     }) {
         by_category

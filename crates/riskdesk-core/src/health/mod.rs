@@ -435,7 +435,7 @@ impl Outcome {
             severity: self.severity.encode(),
             measures_with_data: Some(self.health.coverage.with_data),
             measures_total: Some(self.health.coverage.total),
-            scores: Some(history::encode_exact(&self.health.measures)),
+            scores: Some(history::pack_exact(&self.health.measures)),
         }
     }
 }

@@ -587,7 +587,7 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
         for id in &ids {
             // What the refresh computed that day, kept exactly: each measure's kind, raw
             // value, score and contribution, and the score and band.
-            let kept: Option<(String, Option<f64>, Option<String>)> = sqlx::query_as(
+            let kept: Option<(Vec<u8>, Option<f64>, Option<String>)> = sqlx::query_as(
                 "SELECT h.scores, h.score, h.band FROM account_health h JOIN accounts a ON a.rowid = h.account WHERE a.id = ?",
             )
             .bind(id)
@@ -602,7 +602,7 @@ async fn explanations_built_when_read_equal_the_stored_ones() {
                     let numbers = |m: &crate::scorecard::MeasureResult| {
                         (m.kind, m.raw, m.score, m.contribution)
                     };
-                    let kept: Vec<_> = history::decode(&scores).iter().map(numbers).collect();
+                    let kept: Vec<_> = history::unpack_exact(&scores).iter().map(numbers).collect();
                     let built: Vec<_> = b.measures.iter().map(numbers).collect();
                     assert_eq!(kept, built, "{id} on {day}");
                     assert_eq!(score, b.score, "{id} on {day}");
@@ -741,7 +741,7 @@ async fn derived(store: &Store) -> Vec<String> {
     for sql in [
         "SELECT rowid || ' ' || stage || ' ' || COALESCE(stage_since, '-') || ' ' || COALESCE(adopted_on, '-') FROM accounts ORDER BY rowid",
         "SELECT a.rowid || ' ' || h.scorecard_id || ' ' || COALESCE(h.score, '-') || ' ' || COALESCE(h.band, '-') || ' ' || h.severity_score \
-         || ' ' || h.severity_level || ' ' || h.severity || ' ' || COALESCE(h.scores, '-') \
+         || ' ' || h.severity_level || ' ' || h.severity || ' ' || COALESCE(hex(h.scores), '-') \
          FROM account_health h JOIN accounts a ON a.rowid = h.account ORDER BY a.rowid",
         "SELECT a.rowid || ' ' || hex(s.recent) || ' ' || s.digest || ' ' || COALESCE(s.trend_7, '-') || ' ' || COALESCE(s.trend_30, '-') \
          FROM health_state s JOIN accounts a ON a.rowid = s.account ORDER BY a.rowid",
@@ -1176,5 +1176,164 @@ async fn the_current_score_goes_with_its_account_and_no_new_one_inherits_it() {
         .await
         .expect("count");
         assert_eq!(total, 30, "{table}: every account's row, and no other");
+    }
+}
+
+/// A whole book's read leaves out only the tickets and contacts no measure or signal reads
+/// (resolved tickets opened before the judged days; contacts neither sponsor nor
+/// champion), and every account is judged exactly as reading all of them judges it: on the
+/// day and 45 days on (tickets cross the window), including an account whose only ticket is
+/// an old resolved one (support data, "0 open") and one whose only contact is a user.
+#[tokio::test]
+async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_all() {
+    use crate::model::{Contact, ContactRole, ContactStatus, Ticket, TicketPriority};
+    let (_dir, store, bundles) = demo(300).await;
+    let mut ids: Vec<String> = bundles.iter().map(|b| b.account.id.clone()).collect();
+    ids.sort_unstable();
+    let cards = scorecards(&store).await.expect("cards");
+    let thresholds = signal_thresholds(&store).await.expect("thresholds");
+    let sev = severity_config(&store).await.expect("severity");
+    let raw = |f: &AccountFacts, day: NaiveDate, kind: MeasureKind| {
+        let o = evaluate(&cards, f, day, &thresholds, &sev, scorecard::Words::Built)?;
+        o.health
+            .measures
+            .into_iter()
+            .find(|m| m.kind == kind)
+            .map(|m| m.raw)
+    };
+    // Accounts whose scorecard has the measure (it reads Some(None) without data).
+    let before = facts::load(&store, &ids, facts::Span::Range, today())
+        .await
+        .expect("facts");
+    let with = |kind: MeasureKind, not: Option<&String>| {
+        before
+            .iter()
+            .find(|f| Some(&f.account.id) != not && raw(f, today(), kind).is_some())
+            .map(|f| f.account.id.clone())
+            .expect("an account scored on it")
+    };
+    let old_ticket = &with(MeasureKind::OpenTickets, None);
+    let user_only = &with(MeasureKind::Stakeholders, Some(old_ticket));
+    let mut tx = store.write().await.expect("tx");
+    for (table, id) in [("tickets", old_ticket), ("contacts", user_only)] {
+        sqlx::query(&format!("DELETE FROM {table} WHERE account_id = ?"))
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .expect("clear");
+    }
+    let opened = (today() - Duration::days(200))
+        .and_hms_opt(9, 0, 0)
+        .expect("time")
+        .and_utc();
+    crate::store::activity::upsert_tickets(
+        &mut tx,
+        &[Ticket {
+            id: crate::new_id(),
+            account_id: old_ticket.clone(),
+            external_id: Some("T-OLD".into()),
+            subject: "Export failed".into(),
+            priority: TicketPriority::Urgent,
+            category: "Bug".into(),
+            opened_at: opened,
+            resolved_at: Some(opened + Duration::days(3)),
+        }],
+    )
+    .await
+    .expect("ticket");
+    crate::store::activity::upsert_contacts(
+        &mut tx,
+        &[Contact {
+            id: crate::new_id(),
+            account_id: user_only.clone(),
+            name: "Ada User".into(),
+            email: "ada@example.com".into(),
+            title: "Analyst".into(),
+            role: ContactRole::User,
+            status: ContactStatus::Active,
+            left_on: None,
+            created_at: opened,
+            external_id: None,
+        }],
+    )
+    .await
+    .expect("contact");
+    tx.commit().await.expect("commit");
+
+    for day in [today(), today() + Duration::days(45)] {
+        let since = day - Duration::days(120);
+        let whole = facts::load(&store, &ids, facts::Span::Range, since)
+            .await
+            .expect("whole");
+        let narrow = facts::Narrow::new(day, &crate::lifecycle::StageCriteria::default());
+        let read = facts::load_with_kept(&store, &ids, facts::Span::Range, since, Some(narrow))
+            .await
+            .expect("narrow");
+        assert_eq!(whole.len(), read.facts.len());
+        let cut = (day - Duration::days(crate::scorecard::facts::TICKETS_JUDGED_DAYS))
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc();
+        let (mut tickets_left, mut contacts_left) = (0, 0);
+        for (w, n) in whole.iter().zip(&read.facts) {
+            assert_eq!(w.account.id, n.account.id);
+            let kept: Vec<&Ticket> = w
+                .tickets
+                .iter()
+                .filter(|t| t.resolved_at.is_none() || t.opened_at >= cut)
+                .collect();
+            assert_eq!(
+                n.tickets.iter().collect::<Vec<_>>(),
+                kept,
+                "{}",
+                w.account.id
+            );
+            assert_eq!(n.earlier_tickets, kept.len() < w.tickets.len());
+            let named: Vec<&Contact> = w
+                .contacts
+                .iter()
+                .filter(|c| matches!(c.role, ContactRole::Sponsor | ContactRole::Champion))
+                .collect();
+            assert_eq!(
+                n.contacts.iter().collect::<Vec<_>>(),
+                named,
+                "{}",
+                w.account.id
+            );
+            assert_eq!(n.other_contacts, named.len() < w.contacts.len());
+            tickets_left += usize::from(n.earlier_tickets);
+            contacts_left += usize::from(n.other_contacts);
+
+            let judged = |f: &AccountFacts| {
+                evaluate(&cards, f, day, &thresholds, &sev, scorecard::Words::Built)
+                    .map(|o| (o.health, o.detected, o.severity))
+            };
+            assert_eq!(judged(w), judged(n), "{day}: {}", w.account.id);
+        }
+        assert!(
+            tickets_left > 30 && contacts_left > 30,
+            "{day}: {tickets_left} accounts with tickets left out, {contacts_left} with contacts"
+        );
+        // The crafted accounts: support data with nothing open, contacts with no sponsor.
+        let at = |id: &String| {
+            read.facts
+                .iter()
+                .find(|f| &f.account.id == id)
+                .expect("read")
+        };
+        let f = at(old_ticket);
+        assert!(f.tickets.is_empty() && f.earlier_tickets);
+        assert_eq!(
+            raw(f, day, MeasureKind::OpenTickets),
+            Some(Some(0.0)),
+            "{day}"
+        );
+        let f = at(user_only);
+        assert!(f.contacts.is_empty() && f.other_contacts);
+        assert_eq!(
+            raw(f, day, MeasureKind::Stakeholders),
+            Some(Some(0.0)),
+            "{day}"
+        );
     }
 }

@@ -34,10 +34,20 @@ pub struct AccountFacts {
     pub arr_base_minor: i64,
     /// Oldest week first.
     pub usage: Vec<UsageWeek>,
+    /// Oldest first. A whole book's read holds only those a measure or signal reads:
+    /// the open ones and those opened in the last [`TICKETS_JUDGED_DAYS`] (see
+    /// [`AccountFacts::earlier_tickets`]).
     pub tickets: Vec<Ticket>,
+    /// Whether the account has tickets `tickets` leaves out (a whole book's read): it has
+    /// support data even when none is listed.
+    pub earlier_tickets: bool,
     /// Oldest first.
     pub nps: Vec<NpsResponse>,
+    /// In the order they were added. A whole book's read holds only sponsors and
+    /// champions, the roles a measure or signal reads (see [`AccountFacts::other_contacts`]).
     pub contacts: Vec<Contact>,
+    /// Whether the account has contacts `contacts` leaves out (a whole book's read).
+    pub other_contacts: bool,
     /// Calls, meetings, emails, notes and risk updates, oldest first. A whole-book
     /// recompute's read holds only the last (all the measures read), never `as_of`'s.
     pub touches: Vec<DateTime<Utc>>,
@@ -130,8 +140,10 @@ impl AccountFacts {
             arr_base_minor,
             usage: Vec::new(),
             tickets: Vec::new(),
+            earlier_tickets: false,
             nps: Vec::new(),
             contacts: Vec::new(),
+            other_contacts: false,
             touches: Vec::new(),
             overrides: Vec::new(),
             history: Vec::new(),
@@ -141,6 +153,17 @@ impl AccountFacts {
             row: None,
             usage_seen: None,
         }
+    }
+
+    /// Whether the account has any ticket: one without never had its support feed
+    /// connected, which no measure reads as "0 open".
+    pub fn has_tickets(&self) -> bool {
+        self.earlier_tickets || !self.tickets.is_empty()
+    }
+
+    /// Whether the account has any contact named.
+    pub fn has_contacts(&self) -> bool {
+        self.other_contacts || !self.contacts.is_empty()
     }
 
     /// Whether any week up to `today` had licensed seats.
@@ -157,7 +180,10 @@ impl AccountFacts {
     /// The facts as they stood at the end of `day`: what a score computed that day saw.
     /// (Of facts read whole: a kept [`UsageSeen`] stands for weeks not read.)
     pub fn as_of(&self, day: NaiveDate) -> AccountFacts {
-        debug_assert!(self.usage_seen.is_none(), "as_of of narrowed facts");
+        debug_assert!(
+            self.usage_seen.is_none() && !self.earlier_tickets && !self.other_contacts,
+            "as_of of narrowed facts"
+        );
         let end = day.and_hms_opt(23, 59, 59).map(|t| t.and_utc());
         let before_end = |t: &DateTime<Utc>| end.is_none_or(|e| *t <= e);
         let mut f = self.clone();
@@ -181,6 +207,21 @@ impl AccountFacts {
         f
     }
 }
+
+/// The days of tickets, back from today, that a measure or signal reads beside the open
+/// ones: the longest look back of the ticket signals.
+pub const TICKETS_JUDGED_DAYS: i64 = if RISING_TICKET_DAYS > RECURRING_TICKET_DAYS {
+    RISING_TICKET_DAYS
+} else {
+    RECURRING_TICKET_DAYS
+};
+
+/// How far back the rising-tickets signal looks: unresolved tickets opened in these last
+/// days.
+pub const RISING_TICKET_DAYS: i64 = 28;
+/// How far back the recurring-issues signal looks: tickets of any state opened in these
+/// last days.
+pub const RECURRING_TICKET_DAYS: i64 = 60;
 
 /// Days of recent daily scores an account's facts carry (and `health_state` keeps): the
 /// trend and the health-drop signal read no further back.

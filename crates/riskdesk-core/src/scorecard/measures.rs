@@ -129,7 +129,7 @@ pub(crate) fn raw_value_in(
         }
         // An account that never had a ticket has no support data: "0 open" would count as
         // a perfect measure for an account whose ticket feed was never connected.
-        MeasureKind::OpenTickets | MeasureKind::TicketAge if facts.tickets.is_empty() => None,
+        MeasureKind::OpenTickets | MeasureKind::TicketAge if !facts.has_tickets() => None,
         MeasureKind::OpenTickets => {
             let open: Vec<_> = facts
                 .tickets
@@ -197,7 +197,7 @@ pub(crate) fn raw_value_in(
             )
         }
         MeasureKind::Stakeholders => {
-            if facts.contacts.is_empty() {
+            if !facts.has_contacts() {
                 return None;
             }
             let filled = |role: ContactRole| {

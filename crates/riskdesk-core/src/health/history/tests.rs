@@ -403,14 +403,17 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
         vec![(yesterday, 86.0), (today, 65.5)]
     );
     // Rules read each measure's score, unrounded, kept with the current score.
-    let scores: String =
+    let scores: Vec<u8> =
         sqlx::query_scalar("SELECT h.scores FROM account_health h JOIN accounts a ON a.rowid = h.account WHERE a.id = ?")
             .bind(&account)
             .fetch_one(store.pool())
             .await
             .expect("scores");
-    let read: Vec<(MeasureKind, Option<f64>)> =
-        decode(&scores).iter().map(|m| (m.kind, m.score)).collect();
+    let read: Vec<(MeasureKind, Option<f64>)> = unpack_exact(&scores)
+        .iter()
+        .map(|m| (m.kind, m.score))
+        .collect();
+    assert_eq!(exact_scores(&scores), read);
     assert_eq!(
         read,
         vec![
@@ -418,6 +421,61 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
             (MeasureKind::OpenTickets, Some(90.0))
         ]
     );
+}
+
+/// The current row's form keeps every number bit for bit, and which values a measure
+/// has; rows written in the text form before it still read, as the same numbers.
+#[test]
+fn exact_binary_form_reads_back_bit_for_bit_and_the_text_form_still_reads() {
+    let ms = vec![
+        measure(
+            MeasureKind::SeatUtilization,
+            Some(0.412_345_678_9),
+            Some(39.999_999_7),
+            12.345_678_91,
+        ),
+        measure(MeasureKind::OpenTickets, Some(-0.0), None, 0.0),
+        measure(MeasureKind::NpsLatest, None, None, 0.0),
+        measure(MeasureKind::Stakeholders, Some(2.0), Some(100.0), 1e-300),
+    ];
+    let numbers = |m: &MeasureResult| {
+        (
+            m.kind,
+            m.raw.map(f64::to_bits),
+            m.score.map(f64::to_bits),
+            m.contribution.to_bits(),
+        )
+    };
+    let packed = pack_exact(&ms);
+    let want: Vec<_> = ms.iter().map(numbers).collect();
+    assert_eq!(
+        unpack_exact(&packed)
+            .iter()
+            .map(numbers)
+            .collect::<Vec<_>>(),
+        want
+    );
+    assert_eq!(
+        exact_scores(&packed),
+        ms.iter().map(|m| (m.kind, m.score)).collect::<Vec<_>>()
+    );
+    // A zero contribution and a measure without data cost one byte each.
+    assert_eq!(packed.len(), 1 + (1 + 24) + (1 + 8) + 1 + (1 + 24));
+    // Written before it: the text form.
+    let text = encode_exact(&ms);
+    let old: Vec<_> = unpack_exact(text.as_bytes())
+        .iter()
+        .map(|m| (m.kind, m.raw, m.score, m.contribution))
+        .collect();
+    let new: Vec<_> = unpack_exact(&packed)
+        .iter()
+        .map(|m| (m.kind, m.raw, m.score, m.contribution))
+        .collect();
+    assert_eq!(old, new);
+    assert_eq!(exact_scores(text.as_bytes()), exact_scores(&packed));
+    // A cut-short row reads as far as it is whole.
+    assert_eq!(unpack_exact(&packed[..packed.len() - 3]).len(), 3);
+    assert!(unpack_exact(&[]).is_empty() && exact_scores(&[3]).is_empty());
 }
 
 #[test]

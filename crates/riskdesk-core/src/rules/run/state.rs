@@ -96,8 +96,8 @@ fn read_states(
             };
             let measures = r
                 .get_ref(16)?
-                .as_str_or_null()?
-                .map(crate::health::history::decode_scores)
+                .as_bytes_or_null()?
+                .map(crate::health::history::exact_scores)
                 .unwrap_or_default();
             let arr: i64 = r.get(7)?;
             // The latest usage week, two index seeks (not every week of the account).
