@@ -403,8 +403,17 @@ pub(crate) fn unvarint(bytes: &[u8]) -> Option<(i64, &[u8])> {
 
 /// Days since 1970-01-01: the recent series' compact day.
 pub(crate) fn epoch_day(d: NaiveDate) -> i64 {
-    (d - NaiveDate::default()).num_days()
+    i64::from(d.num_days_from_ce()) - CE_TO_EPOCH
 }
+
+/// [`epoch_day`]'s inverse, by the day count itself rather than chrono's date arithmetic
+/// (a whole book unpacks 1.2M usage weeks and 12M recent points a run).
+pub(crate) fn from_epoch_day(day: i64) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day.checked_add(CE_TO_EPOCH)?).ok()?)
+}
+
+/// 1970-01-01 counted from 0001-01-01 as day 1.
+const CE_TO_EPOCH: i64 = 719_163;
 
 /// The recent series, oldest first, only days within `RECENT_DAYS` of `today`: a
 /// `PACKED` byte, then per point the days since the previous point's day and the change
@@ -429,7 +438,7 @@ pub fn encode_recent(points: &[(NaiveDate, f64)], today: NaiveDate) -> Vec<u8> {
 /// wrote before it (`20688:81.2,20689:80.9,…`). Each score reads back as the text form's
 /// two-decimal rounding did, bit for bit.
 pub fn decode_recent(stored: &[u8]) -> Vec<(NaiveDate, f64)> {
-    let day_of = |d: i64| NaiveDate::default().checked_add_signed(Duration::days(d));
+    let day_of = from_epoch_day;
     let Some((&PACKED, mut rest)) = stored.split_first() else {
         let text = std::str::from_utf8(stored).unwrap_or_default();
         return text

@@ -4,9 +4,9 @@
 //! and a usage write drops the summary (migration 27's triggers), so they are the
 //! account's last weeks for as long as the summary stands.
 
-use chrono::{Duration, NaiveDate};
+use chrono::NaiveDate;
 
-use super::history::{epoch_day, unvarint, varint};
+use super::history::{epoch_day, from_epoch_day, unvarint, varint};
 use crate::model::UsageWeek;
 use crate::scorecard::facts::RECENT_WEEKS;
 
@@ -46,7 +46,7 @@ pub(crate) fn unpack(stored: &[u8], account_id: &str) -> Option<Vec<UsageWeek>> 
             (value()?, value()?, value()?, value()?);
         out.push(UsageWeek {
             account_id: account_id.to_string(),
-            week_start: NaiveDate::default().checked_add_signed(Duration::days(day))?,
+            week_start: from_epoch_day(day)?,
             active_users,
             licensed_seats,
             logins,
@@ -65,6 +65,7 @@ fn take(rest: &mut &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Duration;
 
     fn week(start: NaiveDate, n: i32) -> UsageWeek {
         UsageWeek {

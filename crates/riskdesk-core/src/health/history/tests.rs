@@ -804,3 +804,28 @@ async fn a_new_stores_fortnightly_backfill_counts_as_pruned() {
     assert_eq!(prune(&mut tx, today, &r).await.expect("full prune"), 0);
     tx.commit().await.expect("commit");
 }
+
+/// Packed days count from 1970-01-01 and read back as the same date, across years, leap
+/// days and before 1970; a count no date has reads as none.
+#[test]
+fn epoch_days_read_back_as_their_dates() {
+    let d = |y, m, day| NaiveDate::from_ymd_opt(y, m, day).expect("date");
+    assert_eq!(epoch_day(d(1970, 1, 1)), 0);
+    assert_eq!(epoch_day(d(2026, 12, 2)), 20_789);
+    for date in [
+        d(1970, 1, 1),
+        d(1969, 12, 31),
+        d(2024, 2, 29),
+        d(2026, 12, 2),
+        d(1, 1, 1),
+        d(9999, 12, 31),
+    ] {
+        assert_eq!(from_epoch_day(epoch_day(date)), Some(date), "{date}");
+        assert_eq!(
+            from_epoch_day(epoch_day(date)),
+            NaiveDate::default().checked_add_signed(Duration::days(epoch_day(date)))
+        );
+    }
+    assert_eq!(from_epoch_day(i64::MAX), None);
+    assert_eq!(from_epoch_day(i64::from(i32::MAX)), None);
+}
