@@ -4,7 +4,6 @@
 //! and a usage write drops the summary (migration 27's triggers), so they are the
 //! account's last weeks for as long as the summary stands.
 
-use chrono::NaiveDate;
 
 use super::history::{epoch_day, from_epoch_day, unvarint, varint};
 use crate::model::UsageWeek;
