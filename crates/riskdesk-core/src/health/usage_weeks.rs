@@ -4,7 +4,6 @@
 //! and a usage write drops the summary (migration 27's triggers), so they are the
 //! account's last weeks for as long as the summary stands.
 
-
 use super::history::{epoch_day, from_epoch_day, unvarint, varint};
 use crate::model::UsageWeek;
 use crate::scorecard::facts::RECENT_WEEKS;
@@ -64,7 +63,7 @@ fn take(rest: &mut &[u8]) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use chrono::Duration;
+    use chrono::{Duration, NaiveDate};
 
     fn week(start: NaiveDate, n: i32) -> UsageWeek {
         UsageWeek {
