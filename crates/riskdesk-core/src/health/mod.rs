@@ -589,9 +589,11 @@ pub(crate) async fn score(
     );
     if book {
         let retention = history::retention(store.pool()).await?;
+        let pruning = std::time::Instant::now();
         let mut tx = store.write().await?;
-        history::prune(&mut tx, today, &retention).await?;
+        let removed = history::prune(&mut tx, today, &retention).await?;
         tx.commit().await?;
+        tracing::debug!(removed, took = ?pruning.elapsed(), "history pruned");
     }
     if !aggregated {
         aggregate_days(store, &[today]).await?;

@@ -1337,3 +1337,57 @@ async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_a
         );
     }
 }
+
+/// The current-row upsert runs once per moved account: a CHECK's IN list of three values
+/// made SQLite build a temporary b-tree on every run (migration 32 replaced it). The
+/// check still refuses what it refused.
+#[tokio::test]
+async fn the_current_row_upsert_builds_no_temporary_table_and_still_checks_the_level() {
+    let (_dir, store) = temp_store().await;
+    let plan: Vec<String> = sqlx::query(&format!("EXPLAIN {}", super::write::UPSERT_CURRENT))
+        .fetch_all(store.pool())
+        .await
+        .expect("explain")
+        .iter()
+        .map(|r| sqlx::Row::get::<String, _>(r, "opcode"))
+        .collect();
+    assert!(plan.iter().any(|op| op == "Insert"), "{plan:?}");
+    assert!(
+        !plan.iter().any(|op| op == "OpenEphemeral"),
+        "the upsert builds a temporary table per row: {plan:?}"
+    );
+
+    let write = |level: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query(super::write::UPSERT_CURRENT)
+                .bind(1_i64)
+                .bind("2026-12-03T00:00:00Z")
+                .bind("scorecard")
+                .bind(61.0)
+                .bind("Watch")
+                .bind("amber")
+                .bind(40.0)
+                .bind(level)
+                .bind("1;0;0;2027-01-01;")
+                .bind(5)
+                .bind(11)
+                .bind(Vec::<u8>::new())
+                .execute(&pool)
+                .await
+        }
+    };
+    for level in ["high", "medium", "low"] {
+        write(level).await.expect(level);
+    }
+    for bad in ["severe", "High", "", "high "] {
+        let err = write(bad).await.expect_err(bad).to_string();
+        assert!(err.contains("CHECK constraint failed"), "{bad}: {err}");
+    }
+    let level: String =
+        sqlx::query_scalar("SELECT severity_level FROM account_health WHERE account = 1")
+            .fetch_one(store.pool())
+            .await
+            .expect("row");
+    assert_eq!(level, "low");
+}

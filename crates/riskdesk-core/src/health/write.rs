@@ -55,6 +55,16 @@ pub(super) async fn write_snapshots(
     history::write(tx, &entries, day).await
 }
 
+/// One account's current row, run once per row that moved (~50K a next day at 100K), so
+/// nothing in it may cost per execution what a set-based write pays once (migration 32).
+pub(super) const UPSERT_CURRENT: &str =
+    "INSERT INTO account_health (account, computed_at, scorecard_id, score, band, band_color, severity_score, \
+     severity_level, severity, measures_with_data, measures_total, scores) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+     ON CONFLICT(account) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
+     band = excluded.band, band_color = excluded.band_color, severity_score = excluded.severity_score, \
+     severity_level = excluded.severity_level, severity = excluded.severity, measures_with_data = excluded.measures_with_data, \
+     measures_total = excluded.measures_total, scores = excluded.scores";
+
 /// Upserts the current rows that moved, and every outcome's state (its recent series
 /// moves each day), keyed by the account's row number (read with its facts).
 pub(super) async fn write_current(
@@ -64,14 +74,7 @@ pub(super) async fn write_current(
 ) -> Result<()> {
     let at_text = crate::store::stamp(at);
     crate::store::write_raw(tx, "current health", |conn| {
-        let mut current = conn.prepare(
-            "INSERT INTO account_health (account, computed_at, scorecard_id, score, band, band_color, severity_score, \
-             severity_level, severity, measures_with_data, measures_total, scores) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-             ON CONFLICT(account) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
-             band = excluded.band, band_color = excluded.band_color, severity_score = excluded.severity_score, \
-             severity_level = excluded.severity_level, severity = excluded.severity, measures_with_data = excluded.measures_with_data, \
-             measures_total = excluded.measures_total, scores = excluded.scores",
-        )?;
+        let mut current = conn.prepare(UPSERT_CURRENT)?;
         for o in outcomes {
             let Some(c) = o.moved_current.as_ref() else {
                 continue;

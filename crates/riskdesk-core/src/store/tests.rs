@@ -88,6 +88,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "health account keys".to_string(),
             "usage summary weeks".to_string(),
             "rank account keys".to_string(),
+            "health level check".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -122,7 +123,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        31
+        32
     );
 }
 

@@ -829,3 +829,67 @@ fn epoch_days_read_back_as_their_dates() {
     assert_eq!(from_epoch_day(i64::MAX), None);
     assert_eq!(from_epoch_day(i64::from(i32::MAX)), None);
 }
+
+/// Each account keeps its own first score of each week and month, whichever day that is
+/// for it (an account scored from a Wednesday keeps the Wednesday while another keeps the
+/// Monday), and a second prune of thinned history removes nothing.
+#[tokio::test]
+async fn retention_keeps_each_accounts_own_first_score_of_a_period() {
+    let (_dir, store) = temp_store().await;
+    let today = test_day();
+    book::load(&store, &BookSpec::new(2, 3, today), |_, _| {})
+        .await
+        .expect("book");
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    let r = HistoryRetention::default();
+    let week = week_start(today - Duration::days(200));
+    let month = {
+        let d = today - Duration::days(r.weekly_days as i64 + 200);
+        NaiveDate::from_ymd_opt(d.year(), d.month(), 1).expect("month")
+    };
+    let mut tx = store.write().await.expect("tx");
+    let mut written = 0_u64;
+    for (account, week_from, month_from) in [(&ids[0], 0, 0), (&ids[1], 2, 9)] {
+        let days = (week_from..7)
+            .map(|i| week + Duration::days(i))
+            .chain((month_from..28).map(|i| month + Duration::days(i)));
+        for day in days {
+            let e = Entry {
+                account_id: account,
+                row: None,
+                scorecard_id: "card",
+                scorecard_version: 1,
+                score: Some(50.0),
+                band: Some("Yellow"),
+                measures: "su:0.5:50:50".into(),
+            };
+            write(&mut tx, &[e], day).await.expect("write");
+            written += 1;
+        }
+    }
+    let removed = prune(&mut tx, today, &r).await.expect("prune");
+    assert_eq!(prune(&mut tx, today, &r).await.expect("again"), 0);
+    tx.commit().await.expect("commit");
+    assert_eq!(written - removed, 4);
+    assert_eq!(days_kept(&store, &ids[0]).await, vec![month, week]);
+    assert_eq!(
+        days_kept(&store, &ids[1]).await,
+        vec![month + Duration::days(9), week + Duration::days(2)]
+    );
+    let listed: Vec<NaiveDate> = sqlx::query_scalar("SELECT day FROM history_days ORDER BY day")
+        .fetch_all(store.pool())
+        .await
+        .expect("days");
+    assert_eq!(
+        listed,
+        vec![
+            month,
+            month + Duration::days(9),
+            week,
+            week + Duration::days(2)
+        ]
+    );
+}
