@@ -217,8 +217,103 @@ pub(crate) fn renewal_words(days_to_renewal: i64) -> String {
     }
 }
 
+/// What a re-rank stores of an account: the score, whether it is at risk and its lane,
+/// without the words of [`compute`]'s explanation (a re-rank of 100K accounts formatted
+/// ~1M strings it then dropped; explanations are built when read).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Scored {
+    pub score: f64,
+    pub at_risk: bool,
+    /// "csm" or "digital".
+    pub lane: &'static str,
+}
+
+/// How avoidability weighs, so the multiplier and its words come from one judgement.
+enum Avoid {
+    ExpectedLowValue,
+    Expected,
+    Avoidable,
+    NotJudged,
+}
+
+impl Avoid {
+    fn of(c: &PriorityConfig, i: &PriorityInput) -> Self {
+        if i.expected_unavoidable && i.arr < c.low_value_arr {
+            Self::ExpectedLowValue
+        } else if i.expected_unavoidable {
+            Self::Expected
+        } else if i.avoidable {
+            Self::Avoidable
+        } else {
+            Self::NotJudged
+        }
+    }
+
+    fn multiplier(&self, c: &PriorityConfig) -> f64 {
+        match self {
+            Self::ExpectedLowValue => c.expected_unavoidable_low_value_multiplier,
+            Self::Expected => c.expected_unavoidable_multiplier,
+            Self::Avoidable => c.avoidable_multiplier,
+            Self::NotJudged => 1.0,
+        }
+    }
+
+    fn words(&self, c: &PriorityConfig) -> String {
+        match self {
+            Self::ExpectedLowValue => format!(
+                "expected and unavoidable, on an account below {}",
+                format_usd(c.low_value_arr)
+            ),
+            Self::Expected => "expected and unavoidable".to_string(),
+            Self::Avoidable => "avoidable".to_string(),
+            Self::NotJudged => "not judged yet".to_string(),
+        }
+    }
+}
+
+/// The multipliers applied after severity, in the explanation's order: revenue impact,
+/// strategic value, urgency, avoidability.
+fn multipliers(c: &PriorityConfig, i: &PriorityInput, avoid: &Avoid) -> [f64; 4] {
+    // Clamped below so a tiny account is not worth nothing, above so one huge account
+    // cannot drown the list; monotone in ARR either way.
+    let revenue =
+        (1.0 + c.revenue_weight * (i.arr.max(1.0) / c.reference_arr).log10()).clamp(0.25, 3.0);
+    let strategic = if i.strategic {
+        c.strategic_multiplier
+    } else {
+        1.0
+    };
+    let expansion = match i.expansion {
+        ExpansionPotential::High => c.expansion_high_multiplier,
+        ExpansionPotential::Medium => c.expansion_medium_multiplier,
+        _ => 1.0,
+    };
+    let urgency = c
+        .urgency
+        .iter()
+        .find(|b| i.days_to_renewal <= b.within_days as i64)
+        .map_or(1.0, |b| b.multiplier);
+    [revenue, strategic * expansion, urgency, avoid.multiplier(c)]
+}
+
+/// The score, at-risk flag and lane alone: what [`compute`] gives, without its words.
+pub fn score(c: &PriorityConfig, i: &PriorityInput) -> Scored {
+    let avoid = Avoid::of(c, i);
+    let mut points = i.severity.clamp(0.0, 100.0);
+    for m in multipliers(c, i, &avoid) {
+        points *= m;
+    }
+    Scored {
+        score: points,
+        at_risk: i.level != Level::Low || i.risk_ctas > 0,
+        lane: Lane::of(c, i.segment, i.arr, i.level, i.expansion).key(),
+    }
+}
+
 /// The score and its explanation; pure, so ranking properties are tested directly.
 pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
+    let avoid = Avoid::of(c, i);
+    let [revenue, strategic, urgency, avoidability] = multipliers(c, i, &avoid);
     let mut factors = Vec::new();
     let mut points = i.severity.clamp(0.0, 100.0);
     factors.push(PriorityFactor {
@@ -236,25 +331,11 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
             points,
         });
     };
-    // Clamped below so a tiny account is not worth nothing, above so one huge account
-    // cannot drown the list; monotone in ARR either way.
-    let revenue =
-        (1.0 + c.revenue_weight * (i.arr.max(1.0) / c.reference_arr).log10()).clamp(0.25, 3.0);
     apply(
         "Revenue impact",
         format!("ARR {}", format_usd(i.arr)),
         revenue,
     );
-    let strategic = if i.strategic {
-        c.strategic_multiplier
-    } else {
-        1.0
-    };
-    let expansion = match i.expansion {
-        ExpansionPotential::High => c.expansion_high_multiplier,
-        ExpansionPotential::Medium => c.expansion_medium_multiplier,
-        _ => 1.0,
-    };
     apply(
         "Strategic value",
         format!(
@@ -262,33 +343,10 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
             if i.strategic { "strategic; " } else { "" },
             i.expansion
         ),
-        strategic * expansion,
+        strategic,
     );
-    let urgency = c
-        .urgency
-        .iter()
-        .find(|b| i.days_to_renewal <= b.within_days as i64)
-        .map_or(1.0, |b| b.multiplier);
     apply(URGENCY, renewal_words(i.days_to_renewal), urgency);
-    let (avoid, why) = if i.expected_unavoidable && i.arr < c.low_value_arr {
-        (
-            c.expected_unavoidable_low_value_multiplier,
-            format!(
-                "expected and unavoidable, on an account below {}",
-                format_usd(c.low_value_arr)
-            ),
-        )
-    } else if i.expected_unavoidable {
-        (
-            c.expected_unavoidable_multiplier,
-            "expected and unavoidable".to_string(),
-        )
-    } else if i.avoidable {
-        (c.avoidable_multiplier, "avoidable".to_string())
-    } else {
-        (1.0, "not judged yet".to_string())
-    };
-    apply("Avoidability", why, avoid);
+    apply("Avoidability", avoid.words(c), avoidability);
 
     let at_risk = i.level != Level::Low || i.risk_ctas > 0;
     let at_risk_reason = match (i.level, i.risk_ctas) {
@@ -310,9 +368,65 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
     }
 }
 
-/// The lane an account works in, and why: "csm" for a person, "digital" for the
-/// tech-touch lane's playbooks (small accounts, unless High severity with expansion
-/// potential makes one an exception a person takes).
+/// Why an account works in its lane; the key and the words come from one judgement.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Lane {
+    Named,
+    Exception,
+    TechTouch,
+    BelowArr,
+}
+
+impl Lane {
+    /// Small accounts (the tech-touch segment or ARR below the line) go to the digital
+    /// lane's playbooks, unless High severity with expansion potential makes one an
+    /// exception a person takes.
+    pub(crate) fn of(
+        c: &PriorityConfig,
+        segment: Segment,
+        arr: f64,
+        level: Level,
+        expansion: ExpansionPotential,
+    ) -> Self {
+        let small = segment == Segment::TechTouch || arr < c.digital_lane_arr;
+        let exception = level == Level::High
+            && matches!(
+                expansion,
+                ExpansionPotential::High | ExpansionPotential::Medium
+            );
+        match (small, exception) {
+            (false, _) => Self::Named,
+            (true, true) => Self::Exception,
+            (true, false) if segment == Segment::TechTouch => Self::TechTouch,
+            (true, false) => Self::BelowArr,
+        }
+    }
+
+    /// "csm" for a person, "digital" for the tech-touch lane.
+    pub(crate) fn key(self) -> &'static str {
+        match self {
+            Self::Named | Self::Exception => "csm",
+            Self::TechTouch | Self::BelowArr => "digital",
+        }
+    }
+
+    fn words(self, c: &PriorityConfig) -> String {
+        match self {
+            Self::Named => "a named CSM account".to_string(),
+            Self::Exception => {
+                "tech-touch, surfaced to a person: High severity with expansion potential"
+                    .to_string()
+            }
+            Self::TechTouch => "tech-touch segment: digital playbooks".to_string(),
+            Self::BelowArr => format!(
+                "ARR below {}: digital playbooks",
+                format_usd(c.digital_lane_arr)
+            ),
+        }
+    }
+}
+
+/// The lane an account works in ("csm" or "digital"), and why.
 pub fn lane(
     c: &PriorityConfig,
     segment: Segment,
@@ -320,30 +434,8 @@ pub fn lane(
     level: Level,
     expansion: ExpansionPotential,
 ) -> (&'static str, String) {
-    let small = segment == Segment::TechTouch || arr < c.digital_lane_arr;
-    let exception = level == Level::High
-        && matches!(
-            expansion,
-            ExpansionPotential::High | ExpansionPotential::Medium
-        );
-    match (small, exception) {
-        (false, _) => ("csm", "a named CSM account".to_string()),
-        (true, true) => (
-            "csm",
-            "tech-touch, surfaced to a person: High severity with expansion potential".to_string(),
-        ),
-        (true, false) if segment == Segment::TechTouch => (
-            "digital",
-            "tech-touch segment: digital playbooks".to_string(),
-        ),
-        (true, false) => (
-            "digital",
-            format!(
-                "ARR below {}: digital playbooks",
-                format_usd(c.digital_lane_arr)
-            ),
-        ),
-    }
+    let l = Lane::of(c, segment, arr, level, expansion);
+    (l.key(), l.words(c))
 }
 
 const CONFIG_KEY: &str = "priority";
@@ -442,7 +534,7 @@ struct Columns {
 struct Ranked {
     /// `accounts.rowid`: the rank's key.
     row: i64,
-    priority: Priority,
+    priority: Scored,
     category: Option<String>,
     flagged: bool,
     open_ctas: i64,
@@ -605,23 +697,20 @@ fn read_inputs(
         .collect())
 }
 
-/// The account's priority on `today` from what was read of it.
-fn priority_of(c: &PriorityConfig, i: &Input, today: NaiveDate) -> Priority {
-    compute(
-        c,
-        &PriorityInput {
-            severity: i.sev.unwrap_or(0.0),
-            level: i.level.unwrap_or(Level::Low),
-            arr: i.arr as f64 / 100.0,
-            strategic: i.strategic,
-            expansion: i.expansion.unwrap_or(ExpansionPotential::None),
-            segment: i.segment.unwrap_or(Segment::MidMarket),
-            days_to_renewal: (i.renewal - today).num_days(),
-            risk_ctas: i.risk as u32,
-            expected_unavoidable: i.eu,
-            avoidable: i.av,
-        },
-    )
+/// What the account's priority on `today` is computed from, as read of it.
+fn input_of(i: &Input, today: NaiveDate) -> PriorityInput {
+    PriorityInput {
+        severity: i.sev.unwrap_or(0.0),
+        level: i.level.unwrap_or(Level::Low),
+        arr: i.arr as f64 / 100.0,
+        strategic: i.strategic,
+        expansion: i.expansion.unwrap_or(ExpansionPotential::None),
+        segment: i.segment.unwrap_or(Segment::MidMarket),
+        days_to_renewal: (i.renewal - today).num_days(),
+        risk_ctas: i.risk as u32,
+        expected_unavoidable: i.eu,
+        avoidable: i.av,
+    }
 }
 
 /// The priorities of `ids` on `today`, explanations included, computed from what the store
@@ -640,7 +729,7 @@ pub(crate) async fn explained(
             .read(move |conn| read_inputs(conn, &slice, Span::List))
             .await?;
         for (id, input) in inputs {
-            out.insert(id, priority_of(&c, &input, today));
+            out.insert(id, compute(&c, &input_of(&input, today)));
         }
     }
     Ok(out)
@@ -648,7 +737,7 @@ pub(crate) async fn explained(
 
 fn rank(c: &PriorityConfig, i: Input, today: NaiveDate) -> Result<Ranked> {
     let segment = i.segment.unwrap_or(Segment::MidMarket);
-    let priority = priority_of(c, &i, today);
+    let priority = score(c, &input_of(&i, today));
     let category = i.category.map(|(_, _, c)| c);
     let digest = {
         use std::hash::{Hash, Hasher};

@@ -530,3 +530,52 @@ async fn explanations_computed_when_read_add_up_to_the_stored_rank() {
         }
     }
 }
+
+proptest::proptest! {
+    /// A re-rank stores `score`'s numbers and the explanation screens show `compute`'s:
+    /// they are one judgement, bit for bit, over every kind of input.
+    #[test]
+    fn the_numbers_alone_are_the_explained_numbers(
+        severity in -10.0f64..120.0,
+        level in 0usize..3,
+        arr in 0.0f64..5_000_000.0,
+        strategic: bool,
+        expansion in 0usize..4,
+        segment in 0usize..4,
+        days_to_renewal in -400i64..800,
+        risk_ctas in 0u32..3,
+        expected_unavoidable: bool,
+        avoidable: bool,
+    ) {
+        let i = PriorityInput {
+            severity,
+            level: [Level::Low, Level::Medium, Level::High][level],
+            arr,
+            strategic,
+            expansion: [
+                ExpansionPotential::None,
+                ExpansionPotential::Low,
+                ExpansionPotential::Medium,
+                ExpansionPotential::High,
+            ][expansion],
+            segment: [
+                Segment::Strategic,
+                Segment::Enterprise,
+                Segment::MidMarket,
+                Segment::TechTouch,
+            ][segment],
+            days_to_renewal,
+            risk_ctas,
+            expected_unavoidable,
+            avoidable,
+        };
+        let c = PriorityConfig::default();
+        let explained = compute(&c, &i);
+        let scored = super::score(&c, &i);
+        proptest::prop_assert_eq!(scored.score.to_bits(), explained.score.to_bits());
+        proptest::prop_assert_eq!(scored.at_risk, explained.at_risk);
+        proptest::prop_assert_eq!(scored.lane, explained.lane);
+        let last = explained.explanation.factors.last().map(|f| f.points);
+        proptest::prop_assert_eq!(last.map(f64::to_bits), Some(explained.score.to_bits()));
+    }
+}

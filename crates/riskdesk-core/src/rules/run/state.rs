@@ -213,17 +213,18 @@ fn read_states(
 }
 
 /// Whether a digital playbook's CTA on this account needs a person: not in the tech-touch
-/// lane, or an exception in it (see `priority::lane`).
+/// lane, or an exception in it (see `priority::Lane`).
 pub(super) fn needs_person(c: &crate::priority::PriorityConfig, s: &AccountState) -> bool {
     let Some(segment) = s.segment else {
         return true;
     };
-    let (lane, _) = crate::priority::lane(
+    crate::priority::Lane::of(
         c,
         segment,
         s.arr_major,
         s.severity_level.unwrap_or(Level::Low),
         s.expansion.unwrap_or(ExpansionPotential::None),
-    );
-    lane == "csm"
+    )
+    .key()
+        == "csm"
 }
