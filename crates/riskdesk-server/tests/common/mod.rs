@@ -96,12 +96,24 @@ impl Backing {
         db.close().await;
     }
 
-    /// Drops a PostgreSQL test database (call after the server has stopped).
+    /// Drops a PostgreSQL test database (call after the server has stopped). A plain drop
+    /// first: PostgreSQL stops an autovacuum worker on the new database for it, where a
+    /// forced drop refuses to end that superuser process (it failed CI once). Forced when
+    /// a connection of the stopped server is still going away; a few tries, then the error.
     pub async fn finish(self) {
         if let Backing::Postgres(url) = self {
-            sqlx::Any::force_drop_database(&url)
-                .await
-                .expect("drop the test database");
+            let mut last = None;
+            for _ in 0..10 {
+                match sqlx::Any::drop_database(&url).await {
+                    Ok(()) => return,
+                    Err(plain) => match sqlx::Any::force_drop_database(&url).await {
+                        Ok(()) => return,
+                        Err(forced) => last = Some(format!("{plain}; forced: {forced}")),
+                    },
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+            }
+            panic!("drop the test database: {}", last.unwrap_or_default());
         }
     }
 }
