@@ -296,6 +296,11 @@ fn multipliers(c: &PriorityConfig, i: &PriorityInput, avoid: &Avoid) -> [f64; 4]
     [revenue, strategic * expansion, urgency, avoid.multiplier(c)]
 }
 
+/// Open risk: severity above Low, or a live risk CTA.
+fn at_risk(i: &PriorityInput) -> bool {
+    i.level != Level::Low || i.risk_ctas > 0
+}
+
 /// The score, at-risk flag and lane alone: what [`compute`] gives, without its words.
 pub fn score(c: &PriorityConfig, i: &PriorityInput) -> Scored {
     let avoid = Avoid::of(c, i);
@@ -305,7 +310,7 @@ pub fn score(c: &PriorityConfig, i: &PriorityInput) -> Scored {
     }
     Scored {
         score: points,
-        at_risk: i.level != Level::Low || i.risk_ctas > 0,
+        at_risk: at_risk(i),
         lane: Lane::of(c, i.segment, i.arr, i.level, i.expansion).key(),
     }
 }
@@ -348,7 +353,7 @@ pub fn compute(c: &PriorityConfig, i: &PriorityInput) -> Priority {
     apply(URGENCY, renewal_words(i.days_to_renewal), urgency);
     apply("Avoidability", avoid.words(c), avoidability);
 
-    let at_risk = i.level != Level::Low || i.risk_ctas > 0;
+    let at_risk = at_risk(i);
     let at_risk_reason = match (i.level, i.risk_ctas) {
         (Level::Low, 0) => "no open risk: Low severity and no live risk CTA".to_string(),
         (Level::Low, n) => format!("{n} live risk CTA(s)"),

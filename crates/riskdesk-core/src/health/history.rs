@@ -689,9 +689,8 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
             let mut qb: QueryBuilder<Sqlite> =
                 QueryBuilder::new("DELETE FROM health_history WHERE day = ");
             qb.push_bind(day).push(
-                " AND EXISTS (SELECT 1 FROM health_history e WHERE e.account = health_history.account AND e.day",
+                " AND EXISTS (SELECT 1 FROM health_history e WHERE e.account = health_history.account AND e.day IN (",
             );
-            qb.push(" IN (");
             let mut list = qb.separated(", ");
             for e in chunk {
                 list.push_bind(*e);
