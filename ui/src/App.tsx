@@ -24,7 +24,7 @@ import type { AppInfo } from "./backend";
 
 export function App({ backend }: { backend: Backend }) {
   const [ready, setReady] = useState<{ startedEmpty: User | null } | null>(null);
-  if (!ready) return <StartupScreen backend={backend} onReady={(startedEmpty) => setReady({ startedEmpty })} />;
+  if (!ready) return <StartupScreen backend={backend} onReady={(startedEmpty) => setReady((was) => was ?? { startedEmpty })} />;
   return <Workspace backend={backend} startedEmpty={ready.startedEmpty} />;
 }
 

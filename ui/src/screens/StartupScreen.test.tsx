@@ -41,4 +41,33 @@ describe("First start", () => {
     await waitFor(() => expect(onReady).toHaveBeenCalledWith(me));
     expect(startEmpty).toHaveBeenLastCalledWith("Ana Ruiz", "ana@acme.example");
   });
+
+  it("an empty start opens the app as started by me even when a poll sees the store ready first", async () => {
+    // The store becomes ready while the start's own answer is still on its way: the poll
+    // must not open the app as if nobody had started it (the welcome would vanish).
+    const me = user({ name: "Ana Ruiz", role: "admin" });
+    let started = false;
+    let answer: (u: typeof me) => void = () => {};
+    const startEmpty = vi.fn(
+      () =>
+        new Promise<typeof me>((resolve) => {
+          started = true;
+          answer = resolve;
+        }),
+    );
+    const startupStatus = vi.fn(async () => (started ? { kind: "ready" as const } : { kind: "choose" as const }));
+    const onReady = vi.fn();
+    render(<StartupScreen backend={fakeBackend({ startupStatus, startEmpty })} onReady={onReady} />);
+    await screen.findByTestId("first-start");
+    fireEvent.change(screen.getByTestId("start-name"), { target: { value: "Ana Ruiz" } });
+    fireEvent.change(screen.getByTestId("start-email"), { target: { value: "ana@acme.example" } });
+    fireEvent.click(screen.getByTestId("start-empty"));
+    const polls = startupStatus.mock.calls.length;
+    await waitFor(() => expect(startupStatus.mock.calls.length).toBeGreaterThan(polls + 1), { timeout: 3000 });
+    expect(onReady).not.toHaveBeenCalled();
+    expect(screen.getByTestId("first-start")).toBeTruthy();
+    answer(me);
+    await waitFor(() => expect(onReady).toHaveBeenCalledWith(me));
+    expect(onReady).toHaveBeenCalledTimes(1);
+  });
 });

@@ -1,6 +1,6 @@
 // What the window shows before the store is ready: the demo book being made (with its
 // progress), the first-start choice, or why the store could not be opened.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { Backend, Startup, User } from "../backend";
 import { ProgressBar } from "../components/ProgressBar";
 
@@ -10,6 +10,11 @@ const POLL_MS = 250;
 export function StartupScreen({ backend, onReady }: { backend: Backend; onReady: (startedEmpty: User | null) => void }) {
   const [status, setStatus] = useState<Startup | null>(null);
   const [error, setError] = useState<string | null>(null);
+  // Set once the user starts empty: from then on that start, not the poll, says the store
+  // is ready. Otherwise a poll answering "ready" just before (or just after) the start's
+  // own answer would open the app as if nobody had started it, and the welcome would
+  // vanish.
+  const startingEmpty = useRef(false);
 
   useEffect(() => {
     let alive = true;
@@ -18,8 +23,9 @@ export function StartupScreen({ backend, onReady }: { backend: Backend; onReady:
       try {
         const s = await backend.startupStatus();
         if (!alive) return;
-        setStatus(s);
-        if (s.kind === "ready") {
+        // While an empty start runs, its own answer opens the app (or shows its error).
+        if (s.kind !== "ready" || !startingEmpty.current) setStatus(s);
+        if (s.kind === "ready" && !startingEmpty.current) {
           onReady(null);
           return;
         }
@@ -49,7 +55,13 @@ export function StartupScreen({ backend, onReady }: { backend: Backend; onReady:
         ) : status.kind === "preparing" ? (
           <Preparing status={status} />
         ) : status.kind === "choose" ? (
-          <Choose backend={backend} onStartedEmpty={(me) => onReady(me)} />
+          <Choose
+            backend={backend}
+            onStarting={(starting) => {
+              startingEmpty.current = starting;
+            }}
+            onStartedEmpty={(me) => onReady(me)}
+          />
         ) : (
           <div data-testid="startup-failed">
             <h1>Riskdesk could not open its store</h1>
@@ -81,7 +93,7 @@ function Preparing({ status }: { status: Extract<Startup, { kind: "preparing" }>
   );
 }
 
-function Choose({ backend, onStartedEmpty }: { backend: Backend; onStartedEmpty: (me: User) => void }) {
+function Choose({ backend, onStarting, onStartedEmpty }: { backend: Backend; onStarting: (starting: boolean) => void; onStartedEmpty: (me: User) => void }) {
   const [name, setName] = useState("");
   const [email, setEmail] = useState("");
   const [busy, setBusy] = useState(false);
@@ -99,9 +111,11 @@ function Choose({ backend, onStartedEmpty }: { backend: Backend; onStartedEmpty:
   const empty = async () => {
     setBusy(true);
     setError(null);
+    onStarting(true);
     try {
       onStartedEmpty(await backend.startEmpty(name.trim(), email.trim()));
     } catch (e) {
+      onStarting(false);
       setError(e instanceof Error ? e.message : String(e));
       setBusy(false);
     }
