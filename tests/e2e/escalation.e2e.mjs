@@ -99,7 +99,7 @@ describe("Escalations", () => {
     await eventually(async () => /Closed\s*1[\s\S]*· saved\s*1/.test(await funnel.getText()), "the funnel does not count the saved escalation");
     await screenshot(driver, "32-dashboards");
     const high = await eventually(async () => {
-      for (const l of await driver.findElements(byTestId("dash-severity-link"))) if ((await l.getText()) === "high") return l;
+      for (const l of await driver.findElements(byTestId("dash-severity-link"))) if ((await l.getText()) === "High") return l;
       return null;
     }, "no High severity bar");
     await high.click();

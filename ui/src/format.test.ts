@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { daysUntil, formatBytes, formatMoney, npsCategory, parseDate, relativeDays } from "./format";
+import { bySeverity, daysUntil, formatBytes, formatMoney, npsCategory, parseDate, relativeDays } from "./format";
 
 describe("formatMoney", () => {
   it("turns minor units into major units per currency", () => {
@@ -40,5 +40,15 @@ describe("formatBytes", () => {
     expect(formatBytes(368_400_000)).toBe("368 MB");
     expect(formatBytes(12_400)).toBe("12 KB");
     expect(formatBytes(10)).toBe("1 KB");
+  });
+});
+
+describe("bySeverity", () => {
+  it("orders at-risk slices High, Medium, Low, then the unscored, whatever their ARR", () => {
+    const slice = (key: string | null, arr: number) => ({ key, label: key ?? "not categorized", accounts: 1, arr_base_minor: arr });
+    const ordered = bySeverity([slice("medium", 900), slice(null, 950), slice("low", 500), slice("high", 100)]);
+    expect(ordered.map((s) => s.label)).toEqual(["High", "Medium", "Low", "Not scored"]);
+    expect(ordered.map((s) => s.key)).toEqual(["high", "medium", "low", null]);
+    expect(ordered.map((s) => s.arr_base_minor)).toEqual([100, 900, 500, 950]);
   });
 });

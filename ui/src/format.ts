@@ -1,6 +1,6 @@
 // Display formatting. Money arrives as integer minor units plus a currency code and is
 // only turned into a decimal here, for display.
-import type { Segment, Stage, Role } from "./backend";
+import type { Level, Segment, Stage, Role } from "./backend";
 
 const moneyFormats = new Map<string, Intl.NumberFormat>();
 
@@ -73,6 +73,22 @@ export const segmentLabel: Record<Segment, string> = {
   mid_market: "Mid-market",
   tech_touch: "Tech-touch",
 };
+
+export const levelLabel: Record<Level, string> = {
+  high: "High",
+  medium: "Medium",
+  low: "Low",
+};
+
+/** At-risk slices by severity as a reader scans them: High first, then Medium and Low,
+ * then accounts at risk (a live risk CTA) that have no severity yet. */
+export function bySeverity<T extends { key: string | null; label: string }>(slices: T[]): T[] {
+  const rank: Record<string, number> = { high: 0, medium: 1, low: 2 };
+  const order = (key: string | null) => (key === null ? 3 : (rank[key] ?? 3));
+  return slices
+    .map((s) => ({ ...s, label: s.key === null ? "Not scored" : (levelLabel[s.key as Level] ?? s.key) }))
+    .sort((a, b) => order(a.key) - order(b.key));
+}
 
 export const stageLabel: Record<Stage, string> = {
   onboarding: "Onboarding",

@@ -2,7 +2,7 @@ import { useEffect, useRef, useState } from "react";
 import { Bar, BarChart, CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { Attrition, Dashboard, ReportKind, ReportPreview, Slice } from "../backend";
 import { useApp } from "../context";
-import { formatDate, formatMoney, segmentLabel } from "../format";
+import { bySeverity, formatDate, formatMoney, segmentLabel } from "../format";
 import type { WorklistPreset } from "./WorklistScreen";
 
 const usd = (minor: number) => formatMoney(minor, "USD", 2, true);
@@ -50,7 +50,7 @@ export function DashboardsScreen({ onDrill }: { onDrill: (preset: WorklistPreset
         </dl>
       </section>
       <div className="grid">
-        <SliceChart title="ARR at risk by severity" testId="dash-severity" slices={d.by_severity} onPick={(s) => s.key && drill({ severity: s.key as never })} />
+        <SliceChart title="ARR at risk by severity" testId="dash-severity" slices={bySeverity(d.by_severity)} onPick={(s) => s.key && drill({ severity: s.key as never })} />
         <SliceChart title="ARR at risk by category" testId="dash-category" slices={d.by_category} onPick={(s) => s.key && drill({ category: s.key })} />
         <SliceChart
           title="ARR at risk by segment"
