@@ -699,10 +699,7 @@ fn read_inputs(
             Ok(())
         },
     )?;
-    Ok(ids
-        .iter()
-        .filter_map(|id| by_id.remove_entry(id))
-        .collect())
+    Ok(ids.iter().filter_map(|id| by_id.remove_entry(id)).collect())
 }
 
 /// What the account's priority on `today` is computed from, as read of it.
