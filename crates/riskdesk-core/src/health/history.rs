@@ -606,6 +606,10 @@ fn week_start(d: NaiveDate) -> NaiveDate {
     d - Duration::days(d.weekday().num_days_from_monday() as i64)
 }
 
+fn month_start(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).unwrap_or(d)
+}
+
 /// Records history written at `step_days` apart over `span_days` to `today` as already
 /// thinned, when that spacing keeps at most one score per week and none of it is old enough
 /// to be thinned to months: a new store's backfill, whose first prune would otherwise read
@@ -638,10 +642,7 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
     // Whole weeks (Monday to Sunday) older than the daily horizon, the last few of them:
     // a prune that was skipped for a while catches up on the next.
     let daily_cut = week_start(today - Duration::days(r.daily_days as i64));
-    let weekly_cut = {
-        let d = today - Duration::days(r.weekly_days as i64);
-        NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d)
-    };
+    let weekly_cut = month_start(today - Duration::days(r.weekly_days as i64));
     let last: Option<NaiveDate> =
         sqlx::query_scalar::<_, String>("SELECT value FROM local_settings WHERE key = ?")
             .bind(PRUNED_THROUGH)
@@ -653,8 +654,7 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
         week_start(l - Duration::days(r.daily_days as i64)) - Duration::days(7)
     });
     let monthly_from = last.map_or(NaiveDate::MIN, |l| {
-        let d = l - Duration::days(r.weekly_days as i64 + 31);
-        NaiveDate::from_ymd_opt(d.year(), d.month(), 1).unwrap_or(d)
+        month_start(l - Duration::days(r.weekly_days as i64 + 31))
     });
     let days: Vec<NaiveDate> =
         sqlx::query_scalar("SELECT day FROM history_days WHERE day < ? AND day >= ? ORDER BY day")
@@ -669,8 +669,7 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
     let monthly = |d: NaiveDate| d < weekly_cut;
     for (at, &day) in days.iter().enumerate() {
         let (period_start, from) = if monthly(day) {
-            let first = NaiveDate::from_ymd_opt(day.year(), day.month(), 1).unwrap_or(day);
-            (first, monthly_from)
+            (month_start(day), monthly_from)
         } else {
             (week_start(day), weekly_from)
         };
