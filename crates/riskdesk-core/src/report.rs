@@ -104,7 +104,7 @@ pub async fn monthly(pool: &SqlitePool, from: NaiveDate, to: NaiveDate) -> Resul
     .fetch_all(pool)
     .await?;
     let recurring: Vec<(String, i64, i64)> = sqlx::query_as(
-        "SELECT category, COUNT(*), COUNT(DISTINCT account_id) FROM tickets WHERE opened_at >= ? AND opened_at < ? \
+        "SELECT category, COUNT(*), COUNT(DISTINCT account) FROM tickets WHERE opened_at >= ? AND opened_at < ? \
          GROUP BY category ORDER BY COUNT(*) DESC",
     )
     .bind(from)
@@ -195,7 +195,8 @@ pub async fn root_cause(pool: &SqlitePool, from: NaiveDate, to: NaiveDate) -> Re
     let until = to.succ_opt().unwrap_or(to);
     let by_category: Vec<CategoryLine> = sqlx::query_as(
         "SELECT COALESCE(c.category, 'not categorized'), COUNT(*), COUNT(DISTINCT c.account_id), AVG(h.score), \
-         (SELECT AVG(n.score) FROM nps_responses n WHERE n.account_id IN (SELECT account_id FROM ctas c2 WHERE c2.category IS c.category) \
+         (SELECT AVG(n.score) FROM nps_responses n WHERE n.account IN (SELECT a2.rowid FROM ctas c2 JOIN accounts a2 ON a2.id = c2.account_id \
+            WHERE c2.category IS c.category) \
             AND n.responded_on >= ? AND n.responded_on < ?) \
          FROM ctas c LEFT JOIN accounts a ON a.id = c.account_id LEFT JOIN account_health h ON h.account = a.rowid \
          WHERE c.created_at < ? AND (c.closed_at IS NULL OR c.closed_at >= ?) GROUP BY c.category ORDER BY COUNT(*) DESC",
@@ -207,8 +208,8 @@ pub async fn root_cause(pool: &SqlitePool, from: NaiveDate, to: NaiveDate) -> Re
     .fetch_all(pool)
     .await?;
     let comments: Vec<(String, String, i64, String)> = sqlx::query_as(
-        "SELECT COALESCE((SELECT c.category FROM ctas c WHERE c.account_id = n.account_id AND c.category IS NOT NULL LIMIT 1), 'not categorized'), \
-         a.name, n.score, n.comment FROM nps_responses n JOIN accounts a ON a.id = n.account_id \
+        "SELECT COALESCE((SELECT c.category FROM ctas c WHERE c.account_id = a.id AND c.category IS NOT NULL LIMIT 1), 'not categorized'), \
+         a.name, n.score, n.comment FROM nps_responses n JOIN accounts a ON a.rowid = n.account \
          WHERE n.score <= 6 AND n.comment <> '' AND n.responded_on >= ? AND n.responded_on < ? ORDER BY 1, n.score LIMIT 200",
     )
     .bind(from)

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
 use crate::model::{TimelineEntry, TimelineKind};
-use crate::store::{insert_batched, Tx};
+use crate::store::{insert_batched, with_rows, Tx};
 use crate::{new_id, Error, Result};
 
 /// A timeline entry as the account page and CTA detail show it.
@@ -119,15 +119,22 @@ pub(crate) struct SystemEvent<'a> {
 /// Records many system events at once (a rule run's new CTAs and their notes), now.
 pub(crate) async fn system_events(tx: &mut Tx, events: &[SystemEvent<'_>]) -> Result<()> {
     let now = Utc::now();
+    let keyed = with_rows(
+        tx,
+        events,
+        |e| e.account_id,
+        |e| format!("timeline event \"{}\"", e.body),
+    )
+    .await?;
     insert_batched(
         tx,
-        "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body, cta_id) ",
+        "INSERT INTO timeline_entries (id, account, kind, occurred_at, author_id, body, cta_id) ",
         7,
         "",
-        events,
-        |b, e| {
+        &keyed,
+        |b, (row, e)| {
             b.push_bind(new_id())
-                .push_bind(e.account_id.to_string())
+                .push_bind(*row)
                 .push_bind(TimelineKind::System)
                 .push_bind(now)
                 .push_bind(None::<String>)
@@ -149,16 +156,23 @@ pub async fn upsert(tx: &mut Tx, entries: &[TimelineEntry]) -> Result<()> {
             ));
         }
     }
+    let keyed = with_rows(
+        tx,
+        entries,
+        |e| &e.account_id,
+        |e| format!("timeline entry {}", e.id),
+    )
+    .await?;
     insert_batched(
         tx,
-        "INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body) ",
+        "INSERT INTO timeline_entries (id, account, kind, occurred_at, author_id, body) ",
         6,
         " ON CONFLICT(id) DO UPDATE SET kind = excluded.kind, occurred_at = excluded.occurred_at, \
          author_id = excluded.author_id, body = excluded.body",
-        entries,
-        |b, e| {
+        &keyed,
+        |b, (row, e)| {
             b.push_bind(e.id.clone())
-                .push_bind(e.account_id.clone())
+                .push_bind(*row)
                 .push_bind(e.kind)
                 .push_bind(e.occurred_at)
                 .push_bind(e.author_id.clone())
@@ -178,21 +192,26 @@ async fn insert(
     cta_id: Option<&str>,
 ) -> Result<String> {
     let id = new_id();
-    sqlx::query("INSERT INTO timeline_entries (id, account_id, kind, occurred_at, author_id, body, cta_id) VALUES (?, ?, ?, ?, ?, ?, ?)")
-        .bind(&id)
-        .bind(account_id)
-        .bind(kind)
-        .bind(at)
-        .bind(author_id)
-        .bind(body)
-        .bind(cta_id)
-        .execute(&mut **tx)
-        .await?;
+    // The account's row number (migration 33); one the store does not hold leaves it NULL,
+    // which the table refuses.
+    sqlx::query(
+        "INSERT INTO timeline_entries (id, account, kind, occurred_at, author_id, body, cta_id) \
+         VALUES (?, (SELECT rowid FROM accounts WHERE id = ?), ?, ?, ?, ?, ?)",
+    )
+    .bind(&id)
+    .bind(account_id)
+    .bind(kind)
+    .bind(at)
+    .bind(author_id)
+    .bind(body)
+    .bind(cta_id)
+    .execute(&mut **tx)
+    .await?;
     Ok(id)
 }
 
-const ITEM_SELECT: &str = "SELECT t.id, t.account_id, t.kind, t.occurred_at, u.name AS author_name, t.body, t.cta_id, c.reason AS cta_reason \
-     FROM timeline_entries t LEFT JOIN users u ON u.id = t.author_id LEFT JOIN ctas c ON c.id = t.cta_id";
+const ITEM_SELECT: &str = "SELECT t.id, a.id AS account_id, t.kind, t.occurred_at, u.name AS author_name, t.body, t.cta_id, c.reason AS cta_reason \
+     FROM timeline_entries t JOIN accounts a ON a.rowid = t.account LEFT JOIN users u ON u.id = t.author_id LEFT JOIN ctas c ON c.id = t.cta_id";
 
 /// An account's timeline, newest first.
 pub async fn of_account(
@@ -201,7 +220,7 @@ pub async fn of_account(
     limit: u32,
 ) -> Result<Vec<TimelineItem>> {
     Ok(sqlx::query_as(&format!(
-        "{ITEM_SELECT} WHERE t.account_id = ? ORDER BY t.occurred_at DESC, t.rowid DESC LIMIT ?"
+        "{ITEM_SELECT} WHERE t.account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY t.occurred_at DESC, t.rowid DESC LIMIT ?"
     ))
     .bind(account_id)
     .bind(limit)

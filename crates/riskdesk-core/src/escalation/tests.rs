@@ -393,7 +393,7 @@ async fn escalations_opened_together_are_those_opened_one_by_one() {
     // Each says in the account's timeline who it went to, after its CTA was opened.
     for account in [a, b, e] {
         let notes: Vec<String> = sqlx::query_scalar(
-            "SELECT body FROM timeline_entries WHERE account_id = ? AND cta_id IN \
+            "SELECT body FROM timeline_entries WHERE account = (SELECT rowid FROM accounts WHERE id = ?) AND cta_id IN \
              (SELECT cta_id FROM escalations WHERE account_id = ? AND closed_at IS NULL) ORDER BY id",
         )
         .bind(account)

@@ -201,13 +201,13 @@ fn read(
 
     let mut by_id = read_accounts(conn, &accounts, ids)?;
     read_usage(conn, &mut by_id, narrow)?;
-    read_tickets(conn, &accounts, &mut by_id, narrow)?;
-    read_nps(conn, &accounts, &mut by_id)?;
-    read_contacts(conn, &accounts, &mut by_id, narrow)?;
+    read_tickets(conn, &mut by_id, narrow)?;
+    read_nps(conn, &mut by_id)?;
+    read_contacts(conn, &mut by_id, narrow)?;
     if narrow.is_some() {
         read_last_touches(conn, &mut by_id)?;
     } else {
-        read_touches(conn, &accounts, &mut by_id)?;
+        read_touches(conn, &mut by_id)?;
     }
     read_overrides(conn, &accounts, &mut by_id)?;
     read_history(conn, &accounts, ids, history_since, &mut by_id)?;
@@ -267,7 +267,6 @@ fn read_accounts(
 /// accounts hold 272K tickets, of which 134K are read).
 fn read_tickets(
     conn: &Connection,
-    accounts: &Accounts<'_>,
     by_id: &mut Book,
     narrow: Option<Narrow>,
 ) -> rusqlite::Result<()> {
@@ -276,10 +275,10 @@ fn read_tickets(
             .and_time(chrono::NaiveTime::MIN)
             .and_utc()
     });
-    accounts.each(conn, "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
-         WHERE account_id{accounts} ORDER BY account_id, opened_at", |r| {
-        let id = r.get_ref(1)?.as_str()?;
-        if let Some(f) = by_id.get(id) {
+    let rows = by_id.rowids();
+    each_keyed(conn, &rows, true, "SELECT id, account, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
+         WHERE account{rows} ORDER BY account, opened_at", |r| {
+        if let Some(f) = by_id.by_rowid(r.get(1)?) {
             let opened_at = time(r, 6)?;
             let resolved = !matches!(r.get_ref(7)?, rusqlite::types::ValueRef::Null);
             if cut.is_some_and(|cut| resolved && opened_at < cut) {
@@ -302,11 +301,11 @@ fn read_tickets(
 }
 
 /// Every NPS response, oldest first.
-fn read_nps(conn: &Connection, accounts: &Accounts<'_>, by_id: &mut Book) -> rusqlite::Result<()> {
-    accounts.each(conn, "SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses \
-         WHERE account_id{accounts} ORDER BY account_id, responded_on", |r| {
-        let id = r.get_ref(1)?.as_str()?;
-        if let Some(f) = by_id.get(id) {
+fn read_nps(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()> {
+    let rows = by_id.rowids();
+    each_keyed(conn, &rows, true, "SELECT id, account, contact_id, score, comment, responded_on, external_id FROM nps_responses \
+         WHERE account{rows} ORDER BY account, responded_on", |r| {
+        if let Some(f) = by_id.by_rowid(r.get(1)?) {
             f.nps.push(NpsResponse {
                 id: r.get(0)?,
                 account_id: f.account.id.clone(),
@@ -334,15 +333,14 @@ fn read_nps(conn: &Connection, accounts: &Accounts<'_>, by_id: &mut Book) -> rus
 /// champions, the roles a measure or signal reads, the others counted only as there.
 fn read_contacts(
     conn: &Connection,
-    accounts: &Accounts<'_>,
     by_id: &mut Book,
     narrow: Option<Narrow>,
 ) -> rusqlite::Result<()> {
     use crate::model::ContactRole;
-    accounts.each(conn, "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
-         WHERE account_id{accounts} ORDER BY account_id, rowid", |r| {
-        let id = r.get_ref(1)?.as_str()?;
-        if let Some(f) = by_id.get(id) {
+    let rows = by_id.rowids();
+    each_keyed(conn, &rows, true, "SELECT id, account, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
+         WHERE account{rows} ORDER BY account, rowid", |r| {
+        if let Some(f) = by_id.by_rowid(r.get(1)?) {
             let role: ContactRole = parsed(r, 5)?;
             if narrow.is_some() && !matches!(role, ContactRole::Sponsor | ContactRole::Champion) {
                 f.other_contacts = true;
@@ -366,15 +364,11 @@ fn read_contacts(
 }
 
 /// Every touch (timeline entries other than system events), oldest first.
-fn read_touches(
-    conn: &Connection,
-    accounts: &Accounts<'_>,
-    by_id: &mut Book,
-) -> rusqlite::Result<()> {
-    accounts.each(conn, "SELECT account_id, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account_id{accounts} \
-         ORDER BY account_id, occurred_at", |r| {
-        let id = r.get_ref(0)?.as_str()?;
-        if let Some(f) = by_id.get(id) {
+fn read_touches(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()> {
+    let rows = by_id.rowids();
+    each_keyed(conn, &rows, true, "SELECT account, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account{rows} \
+         ORDER BY account, occurred_at", |r| {
+        if let Some(f) = by_id.by_rowid(r.get(0)?) {
             f.touches.push(time(r, 1)?);
         }
         Ok(())
@@ -474,20 +468,19 @@ fn read_history(
 /// every entry it ever had. The engagement measure reads only the last touch; nothing
 /// else a recompute judges reads touches.
 fn read_last_touches(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()> {
-    let rowids = by_id.rowids();
-    let (Some(&lo), Some(&hi)) = (rowids.first(), rowids.last()) else {
-        return Ok(());
-    };
-    let mut stmt = conn.prepare_cached(
-        "SELECT account, at FROM last_touch WHERE account BETWEEN ?1 AND ?2 AND at IS NOT NULL",
-    )?;
-    let mut rows = stmt.query([lo, hi])?;
-    while let Some(r) = rows.next()? {
-        if let Some(f) = by_id.by_rowid(r.get(0)?) {
-            f.touches.push(time(r, 1)?);
-        }
-    }
-    Ok(())
+    let rows = by_id.rowids();
+    each_keyed(
+        conn,
+        &rows,
+        true,
+        "SELECT account, at FROM last_touch WHERE account{rows} AND at IS NOT NULL",
+        |r| {
+            if let Some(f) = by_id.by_rowid(r.get(0)?) {
+                f.touches.push(time(r, 1)?);
+            }
+            Ok(())
+        },
+    )
 }
 
 /// Reads the batch's usage weeks, keyed by the account's row number (migration 26). With
@@ -547,39 +540,54 @@ fn read_usage(conn: &Connection, by_id: &mut Book, narrow: Option<Narrow>) -> ru
         .into_iter()
         .filter(|r| !narrowed.contains(r))
         .collect();
-    let (Some(&lo), Some(&hi)) = (whole.first(), whole.last()) else {
+    // A range would also return the weeks of narrowed accounts inside it.
+    each_keyed(
+        conn,
+        &whole,
+        narrowed.is_empty(),
+        "SELECT account, week_start, active_users, licensed_seats, logins, key_feature_adoption \
+         FROM usage_weekly WHERE account{rows} ORDER BY account, week_start",
+        |r| {
+            if let Some(f) = by_id.by_rowid(r.get(0)?) {
+                f.usage.push(UsageWeek {
+                    account_id: f.account.id.clone(),
+                    week_start: day(r, 1)?,
+                    active_users: r.get(2)?,
+                    licensed_seats: r.get(3)?,
+                    logins: r.get(4)?,
+                    key_feature_adoption: r.get(5)?,
+                });
+            }
+            Ok(())
+        },
+    )
+}
+
+/// Runs `sql` over the tables keyed by `accounts.rowid` for the accounts on `rows`
+/// (ascending): `{rows}` after the account column becomes one row-number range when they
+/// are about as many as it spans (a book loaded in order) and `range_ok` allows rows of
+/// others inside it, else a list.
+fn each_keyed(
+    conn: &Connection,
+    rows: &[i64],
+    range_ok: bool,
+    sql: &str,
+    mut row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else {
         return Ok(());
     };
-    let columns = "u.account, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption";
-    // A range would also return the weeks of narrowed accounts inside it.
-    let (sql, params): (String, Vec<rusqlite::types::Value>) = if narrowed.is_empty()
-        && (hi - lo) as usize <= whole.len() * 2
-    {
-        let sql = format!(
-            "SELECT {columns} FROM usage_weekly u WHERE u.account BETWEEN ?1 AND ?2 ORDER BY u.account, u.week_start"
-        );
-        (sql, vec![lo.into(), hi.into()])
-    } else {
-        let list = serde_json::to_string(&whole).unwrap_or_default();
-        let sql = format!(
-            "SELECT {columns} FROM usage_weekly u WHERE u.account IN (SELECT value FROM json_each(?1)) \
-             ORDER BY u.account, u.week_start"
-        );
-        (sql, vec![list.into()])
-    };
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(r) = rows.next()? {
-        if let Some(f) = by_id.by_rowid(r.get(0)?) {
-            f.usage.push(UsageWeek {
-                account_id: f.account.id.clone(),
-                week_start: day(r, 1)?,
-                active_users: r.get(2)?,
-                licensed_seats: r.get(3)?,
-                logins: r.get(4)?,
-                key_feature_adoption: r.get(5)?,
-            });
-        }
+    let (predicate, params): (&str, Vec<rusqlite::types::Value>) =
+        if range_ok && (hi - lo) as usize <= rows.len() * 2 {
+            (" BETWEEN ?1 AND ?2", vec![lo.into(), hi.into()])
+        } else {
+            let list = serde_json::to_string(rows).unwrap_or_default();
+            (" IN (SELECT value FROM json_each(?1))", vec![list.into()])
+        };
+    let mut stmt = conn.prepare_cached(&sql.replace("{rows}", predicate))?;
+    let mut found = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(r) = found.next()? {
+        row(r)?;
     }
     Ok(())
 }

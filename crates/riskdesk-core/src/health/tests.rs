@@ -749,7 +749,7 @@ async fn derived(store: &Store) -> Vec<String> {
          FROM signals s JOIN accounts a ON a.id = s.account_id ORDER BY a.rowid, s.kind, s.detected_at",
         "SELECT day || ' ' || account || ' ' || COALESCE(score, '-') || ' ' || COALESCE(band, '-') || ' ' || hex(measures) \
          FROM health_history ORDER BY day, account",
-        "SELECT a.rowid || ' ' || t.body FROM timeline_entries t JOIN accounts a ON a.id = t.account_id \
+        "SELECT a.rowid || ' ' || t.body FROM timeline_entries t JOIN accounts a ON a.rowid = t.account \
          WHERE t.kind = 'system' ORDER BY a.rowid, t.occurred_at, t.body",
     ] {
         let rows: Vec<String> = sqlx::query_scalar(sql)
@@ -947,7 +947,7 @@ async fn a_usage_summary_read_before_a_usage_write_is_not_kept() {
 /// as text), and as `last_touch` keeps it, by account row number.
 async fn last_touches(store: &Store) -> (Vec<(i64, String)>, Vec<(i64, String)>) {
     let said = sqlx::query_as(
-        "SELECT a.rowid, MAX(t.occurred_at) FROM timeline_entries t JOIN accounts a ON a.id = t.account_id \
+        "SELECT a.rowid, MAX(t.occurred_at) FROM timeline_entries t JOIN accounts a ON a.rowid = t.account \
          WHERE t.kind <> 'system' GROUP BY a.rowid ORDER BY a.rowid",
     )
     .fetch_all(store.pool())
@@ -1053,7 +1053,7 @@ async fn the_last_touch_is_kept_as_entries_arrive_change_and_go() {
         let store = store.clone();
         async move {
             sqlx::query_scalar::<_, String>(
-                "SELECT id FROM timeline_entries WHERE account_id = ? AND kind <> 'system' ORDER BY occurred_at DESC LIMIT 1",
+                "SELECT id FROM timeline_entries WHERE account = (SELECT rowid FROM accounts WHERE id = ?) AND kind <> 'system' ORDER BY occurred_at DESC LIMIT 1",
             )
             .bind(id)
             .fetch_one(store.pool())
@@ -1072,7 +1072,7 @@ async fn the_last_touch_is_kept_as_entries_arrive_change_and_go() {
         ),
         (
             "a last touch moved to another account",
-            "UPDATE timeline_entries SET account_id = ?2 WHERE id = ?1",
+            "UPDATE timeline_entries SET account = (SELECT rowid FROM accounts WHERE id = ?2) WHERE id = ?1",
         ),
         (
             "a last touch deleted",
@@ -1091,7 +1091,7 @@ async fn the_last_touch_is_kept_as_entries_arrive_change_and_go() {
         check(step).await;
     }
     // Every touch of an account gone: it has none.
-    sqlx::query("DELETE FROM timeline_entries WHERE account_id = ?1 AND kind <> 'system'")
+    sqlx::query("DELETE FROM timeline_entries WHERE account = (SELECT rowid FROM accounts WHERE id = ?1) AND kind <> 'system'")
         .bind(&ids[3])
         .execute(store.pool())
         .await
@@ -1216,11 +1216,13 @@ async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_a
     let user_only = &with(MeasureKind::Stakeholders, Some(old_ticket));
     let mut tx = store.write().await.expect("tx");
     for (table, id) in [("tickets", old_ticket), ("contacts", user_only)] {
-        sqlx::query(&format!("DELETE FROM {table} WHERE account_id = ?"))
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .expect("clear");
+        sqlx::query(&format!(
+            "DELETE FROM {table} WHERE account = (SELECT rowid FROM accounts WHERE id = ?)"
+        ))
+        .bind(id)
+        .execute(&mut *tx)
+        .await
+        .expect("clear");
     }
     let opened = (today() - Duration::days(200))
         .and_hms_opt(9, 0, 0)

@@ -167,8 +167,8 @@ pub async fn apply_contacts(
 ) -> Result<Applied> {
     let before: HashMap<String, Contact> = fetch_in::<Contact>(
         tx,
-        head("SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id \
-         FROM contacts WHERE external_id IN"),
+        head("SELECT c.id, a.id AS account_id, c.name, c.email, c.title, c.role, c.status, c.left_on, c.created_at, c.external_id \
+         FROM contacts c JOIN accounts a ON a.rowid = c.account WHERE c.external_id IN"),
         drafts.iter().map(|d| d.key.clone()),
     )
     .await?
@@ -394,8 +394,8 @@ pub async fn apply_tickets(
 ) -> Result<Applied> {
     let before: HashMap<(String, String), Ticket> = fetch_in::<Ticket>(
         tx,
-        head("SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at \
-         FROM tickets WHERE external_id IN"),
+        head("SELECT t.id, a.id AS account_id, t.external_id, t.subject, t.priority, t.category, t.opened_at, t.resolved_at \
+         FROM tickets t JOIN accounts a ON a.rowid = t.account WHERE t.external_id IN"),
         drafts.iter().map(|d| d.external_id.clone()),
     )
     .await?
@@ -491,8 +491,8 @@ pub async fn apply_nps(
     let before: HashMap<String, NpsResponse> = fetch_in::<NpsResponse>(
         tx,
         head(
-            "SELECT id, account_id, contact_id, score, comment, responded_on, external_id \
-         FROM nps_responses WHERE external_id IN",
+            "SELECT n.id, a.id AS account_id, n.contact_id, n.score, n.comment, n.responded_on, n.external_id \
+         FROM nps_responses n JOIN accounts a ON a.rowid = n.account WHERE n.external_id IN",
         ),
         drafts.iter().map(|d| d.key.clone()),
     )
@@ -510,7 +510,8 @@ pub async fn apply_nps(
     let contacts: HashMap<(String, String), String> = fetch_in::<(String, String, String)>(
         tx,
         head(
-            "SELECT account_id, lower(email), id FROM contacts WHERE email != '' AND account_id IN",
+            "SELECT a.id, lower(c.email), c.id FROM accounts a JOIN contacts c ON c.account = a.rowid \
+             WHERE c.email != '' AND a.id IN",
         ),
         accounts.into_iter(),
     )

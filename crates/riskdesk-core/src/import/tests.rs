@@ -979,7 +979,7 @@ async fn stages_move_from_usage_and_only_real_non_adoption_fires() {
     // The fourth week at 55 % (week of 2026-11-02) completed on 2026-11-08.
     assert_eq!(on, NaiveDate::from_ymd_opt(2026, 11, 8));
     let moved: Vec<String> = sqlx::query_scalar(
-        "SELECT body FROM timeline_entries WHERE account_id = ? AND body LIKE 'Stage moved%'",
+        "SELECT body FROM timeline_entries WHERE account = (SELECT rowid FROM accounts WHERE id = ?) AND body LIKE 'Stage moved%'",
     )
     .bind(&adopted.id)
     .fetch_all(store.pool())

@@ -27,7 +27,7 @@ async fn state(pool: &SqlitePool) -> Vec<Vec<String>> {
         "SELECT account_id || ':' || kind || severity || COALESCE(cleared_at, '') FROM signals ORDER BY 1",
         "SELECT account_id || ':' || type || reason || status FROM ctas ORDER BY 1",
         "SELECT a.id || ':' || h.day || COALESCE(h.score, '') || hex(h.measures) FROM health_history h JOIN accounts a ON a.rowid = h.account ORDER BY 1",
-        "SELECT account_id || ':' || body FROM timeline_entries ORDER BY 1",
+        "SELECT a.id || ':' || t.body FROM timeline_entries t JOIN accounts a ON a.rowid = t.account ORDER BY 1",
         "SELECT id || ':' || stage || COALESCE(adopted_on, '') FROM accounts ORDER BY 1",
     ] {
         out.push(

@@ -15,17 +15,24 @@ pub async fn upsert_contacts(tx: &mut Tx, contacts: &[Contact]) -> Result<()> {
             ));
         }
     }
+    let keyed = with_rows(
+        tx,
+        contacts,
+        |c| &c.account_id,
+        |c| format!("contact {} ({})", c.name, c.id),
+    )
+    .await?;
     insert_batched(
         tx,
-        "INSERT INTO contacts (id, account_id, name, email, title, role, status, left_on, created_at, external_id) ",
+        "INSERT INTO contacts (id, account, name, email, title, role, status, left_on, created_at, external_id) ",
         10,
         " ON CONFLICT(id) DO UPDATE SET name = excluded.name, email = excluded.email, \
          title = excluded.title, role = excluded.role, status = excluded.status, left_on = excluded.left_on, \
          external_id = excluded.external_id",
-        contacts,
-        |b, c| {
+        &keyed,
+        |b, (row, c)| {
             b.push_bind(c.id.clone())
-                .push_bind(c.account_id.clone())
+                .push_bind(*row)
                 .push_bind(c.name.clone())
                 .push_bind(c.email.clone())
                 .push_bind(c.title.clone())
@@ -57,19 +64,13 @@ pub async fn upsert_usage(tx: &mut Tx, weeks: &[UsageWeek]) -> Result<()> {
             ));
         }
     }
-    // Usage is keyed by the account's row number (migration 26): the weeks' accounts are
-    // looked up once, and a week for an account the store does not hold is refused by name.
-    let rows = row_numbers(tx, weeks.iter().map(|w| w.account_id.as_str())).await?;
-    let mut keyed = Vec::with_capacity(weeks.len());
-    for w in weeks {
-        let Some(&row) = rows.get(w.account_id.as_str()) else {
-            return Err(Error::invalid(
-                format!("usage {} week {}.account_id", w.account_id, w.week_start),
-                "no such account",
-            ));
-        };
-        keyed.push((row, w));
-    }
+    let keyed = with_rows(
+        tx,
+        weeks,
+        |w| &w.account_id,
+        |w| format!("usage {} week {}", w.account_id, w.week_start),
+    )
+    .await?;
     insert_batched(
         tx,
         "INSERT INTO usage_weekly (account, week_start, active_users, licensed_seats, logins, key_feature_adoption) ",
@@ -88,6 +89,28 @@ pub async fn upsert_usage(tx: &mut Tx, weeks: &[UsageWeek]) -> Result<()> {
         },
     )
     .await
+}
+
+/// Each of `items` with its account's row number: usage, contacts, tickets, NPS responses
+/// and the timeline are keyed by it (migrations 26 and 33). The accounts are looked up
+/// once, and an item of an account the store does not hold is refused by name.
+pub(crate) async fn with_rows<'t, T>(
+    tx: &mut Tx,
+    items: &'t [T],
+    account: impl Fn(&T) -> &str,
+    name: impl Fn(&T) -> String,
+) -> Result<Vec<(i64, &'t T)>> {
+    let rows = row_numbers(tx, items.iter().map(&account)).await?;
+    items
+        .iter()
+        .map(|item| match rows.get(account(item)) {
+            Some(&row) => Ok((row, item)),
+            None => Err(Error::invalid(
+                format!("{}.account_id", name(item)),
+                format!("no such account: {}", account(item)),
+            )),
+        })
+        .collect()
 }
 
 /// `accounts.rowid` of each of `ids` the store holds.
@@ -121,16 +144,23 @@ pub async fn upsert_tickets(tx: &mut Tx, tickets: &[Ticket]) -> Result<()> {
             ));
         }
     }
+    let keyed = with_rows(
+        tx,
+        tickets,
+        |t| &t.account_id,
+        |t| format!("ticket {}", t.id),
+    )
+    .await?;
     insert_batched(
         tx,
-        "INSERT INTO tickets (id, account_id, external_id, subject, priority, category, opened_at, resolved_at) ",
+        "INSERT INTO tickets (id, account, external_id, subject, priority, category, opened_at, resolved_at) ",
         8,
         " ON CONFLICT(id) DO UPDATE SET subject = excluded.subject, priority = excluded.priority, \
          category = excluded.category, opened_at = excluded.opened_at, resolved_at = excluded.resolved_at",
-        tickets,
-        |b, t| {
+        &keyed,
+        |b, (row, t)| {
             b.push_bind(t.id.clone())
-                .push_bind(t.account_id.clone())
+                .push_bind(*row)
                 .push_bind(t.external_id.clone())
                 .push_bind(t.subject.clone())
                 .push_bind(t.priority)
@@ -151,16 +181,23 @@ pub async fn upsert_nps(tx: &mut Tx, responses: &[NpsResponse]) -> Result<()> {
             ));
         }
     }
+    let keyed = with_rows(
+        tx,
+        responses,
+        |r| &r.account_id,
+        |r| format!("nps response {}", r.id),
+    )
+    .await?;
     insert_batched(
         tx,
-        "INSERT INTO nps_responses (id, account_id, contact_id, score, comment, responded_on, external_id) ",
+        "INSERT INTO nps_responses (id, account, contact_id, score, comment, responded_on, external_id) ",
         7,
         " ON CONFLICT(id) DO UPDATE SET contact_id = excluded.contact_id, score = excluded.score, \
          comment = excluded.comment, responded_on = excluded.responded_on, external_id = excluded.external_id",
-        responses,
-        |b, r| {
+        &keyed,
+        |b, (row, r)| {
             b.push_bind(r.id.clone())
-                .push_bind(r.account_id.clone())
+                .push_bind(*row)
                 .push_bind(r.contact_id.clone())
                 .push_bind(r.score)
                 .push_bind(r.comment.clone())
@@ -174,9 +211,9 @@ pub async fn upsert_nps(tx: &mut Tx, responses: &[NpsResponse]) -> Result<()> {
 /// Sponsors and champions first: they are who the CSM needs to see.
 pub async fn contacts_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Contact>> {
     Ok(sqlx::query_as(
-        "SELECT id, account_id, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
-         WHERE account_id = ? ORDER BY CASE role WHEN 'sponsor' THEN 0 WHEN 'champion' THEN 1 \
-         WHEN 'billing' THEN 2 ELSE 3 END, name",
+        "SELECT c.id, a.id AS account_id, c.name, c.email, c.title, c.role, c.status, c.left_on, c.created_at, c.external_id \
+         FROM accounts a JOIN contacts c ON c.account = a.rowid WHERE a.id = ? ORDER BY CASE c.role WHEN 'sponsor' THEN 0 WHEN 'champion' THEN 1 \
+         WHEN 'billing' THEN 2 ELSE 3 END, c.name",
     )
     .bind(account_id)
     .fetch_all(pool)
@@ -199,8 +236,8 @@ pub async fn usage_of(pool: &SqlitePool, account_id: &str, weeks: u32) -> Result
 
 pub async fn tickets_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Ticket>> {
     Ok(sqlx::query_as(
-        "SELECT id, account_id, external_id, subject, priority, category, opened_at, resolved_at \
-         FROM tickets WHERE account_id = ? ORDER BY opened_at DESC",
+        "SELECT t.id, a.id AS account_id, t.external_id, t.subject, t.priority, t.category, t.opened_at, t.resolved_at \
+         FROM accounts a JOIN tickets t ON t.account = a.rowid WHERE a.id = ? ORDER BY t.opened_at DESC",
     )
     .bind(account_id)
     .fetch_all(pool)
@@ -209,8 +246,8 @@ pub async fn tickets_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Ticke
 
 pub async fn nps_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<NpsResponse>> {
     Ok(sqlx::query_as(
-        "SELECT id, account_id, contact_id, score, comment, responded_on, external_id FROM nps_responses \
-         WHERE account_id = ? ORDER BY responded_on DESC",
+        "SELECT n.id, a.id AS account_id, n.contact_id, n.score, n.comment, n.responded_on, n.external_id \
+         FROM accounts a JOIN nps_responses n ON n.account = a.rowid WHERE a.id = ? ORDER BY n.responded_on DESC",
     )
     .bind(account_id)
     .fetch_all(pool)

@@ -8,6 +8,7 @@ pub(crate) mod ahead;
 mod cache;
 pub mod people;
 pub(crate) mod reader;
+pub(crate) use activity::with_rows;
 pub use reader::Span;
 pub mod settings;
 

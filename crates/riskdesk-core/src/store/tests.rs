@@ -89,6 +89,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "usage summary weeks".to_string(),
             "rank account keys".to_string(),
             "health level check".to_string(),
+            "feed account keys".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -123,7 +124,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        32
+        33
     );
 }
 
@@ -908,28 +909,82 @@ fn no_import_cycle_between_the_crates_modules() {
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }
 
-/// Loads a book into a store opened before migration 26, whose usage is keyed by the
-/// account's id: the book is written in today's layout and its usage moved back.
-pub(crate) async fn load_before_usage_keys(old: &Store, spec: &crate::book::BookSpec) {
-    sqlx::raw_sql(
-        "ALTER TABLE usage_weekly RENAME TO usage_weekly_by_id;
+/// Loads a book into a store opened before migration 26 or 33, whose usage (before 26)
+/// and contacts, tickets, NPS responses and timeline (before 33) are keyed by the
+/// account's id: the book is written in today's layout and those rows moved back.
+pub(crate) async fn load_in_old_layout(old: &Store, spec: &crate::book::BookSpec) {
+    // Each feed's columns after its account, as the old and today's layouts share them.
+    const FEEDS: [(&str, &str); 4] = [
+        (
+            "contacts",
+            "name, email, title, role, status, left_on, created_at, external_id",
+        ),
+        (
+            "tickets",
+            "external_id, subject, priority, category, opened_at, resolved_at",
+        ),
+        (
+            "nps_responses",
+            "contact_id, score, comment, responded_on, external_id",
+        ),
+        (
+            "timeline_entries",
+            "kind, occurred_at, author_id, body, cta_id",
+        ),
+    ];
+    let by_id = |table: &'static str| async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'account_id'",
+        )
+        .bind(table)
+        .fetch_one(old.pool())
+        .await
+        .expect("columns")
+            > 0
+    };
+    let (mut today, mut back) = (String::new(), String::new());
+    if by_id("usage_weekly").await {
+        today.push_str(
+            "ALTER TABLE usage_weekly RENAME TO usage_weekly_by_id;
          CREATE TABLE usage_weekly (account INTEGER NOT NULL, week_start TEXT NOT NULL,
              active_users INTEGER NOT NULL, licensed_seats INTEGER NOT NULL, logins INTEGER NOT NULL,
              key_feature_adoption INTEGER NOT NULL, PRIMARY KEY (account, week_start)) WITHOUT ROWID;",
-    )
-    .execute(old.pool())
-    .await
-    .expect("today's usage layout");
-    crate::book::load(old, spec, |_, _| {}).await.expect("book");
-    sqlx::raw_sql(
-        "INSERT INTO usage_weekly_by_id SELECT a.id, u.week_start, u.active_users, u.licensed_seats, u.logins, \
+        );
+        back.push_str(
+            "INSERT INTO usage_weekly_by_id SELECT a.id, u.week_start, u.active_users, u.licensed_seats, u.logins, \
              u.key_feature_adoption FROM usage_weekly u JOIN accounts a ON a.rowid = u.account;
          DROP TABLE usage_weekly;
          ALTER TABLE usage_weekly_by_id RENAME TO usage_weekly;",
-    )
-    .execute(old.pool())
-    .await
-    .expect("usage by account id");
+        );
+    }
+    let feeds = if by_id("contacts").await {
+        &FEEDS[..]
+    } else {
+        &[]
+    };
+    for (table, columns) in feeds {
+        today.push_str(&format!(
+            "ALTER TABLE {table} RENAME TO {table}_by_id;
+             CREATE TABLE {table} (id TEXT PRIMARY KEY NOT NULL, account INTEGER NOT NULL, {columns});"
+        ));
+        let from: Vec<String> = columns.split(", ").map(|c| format!("f.{c}")).collect();
+        back.push_str(&format!(
+            "INSERT INTO {table}_by_id (rowid, id, account_id, {columns})
+                 SELECT f.rowid, f.id, a.id, {} FROM {table} f JOIN accounts a ON a.rowid = f.account ORDER BY f.rowid;
+             DROP TABLE {table};
+             ALTER TABLE {table}_by_id RENAME TO {table};",
+            from.join(", ")
+        ));
+    }
+    sqlx::raw_sql(&today)
+        .execute(old.pool())
+        .await
+        .expect("today's usage and feed layout");
+    crate::book::load(old, spec, |_, _| {}).await.expect("book");
+    sqlx::raw_sql(&back)
+        .execute(old.pool())
+        .await
+        .expect("usage and feeds by account id");
 }
 
 /// Usage keyed by the account's row number (migration 26) holds every week of the old
@@ -943,7 +998,7 @@ async fn usage_weeks_keep_their_account_through_the_row_number_key() {
     let old = Store::open_before(&path, 20261202000026)
         .await
         .expect("old");
-    load_before_usage_keys(&old, &crate::book::BookSpec::new(4, 9, today)).await;
+    load_in_old_layout(&old, &crate::book::BookSpec::new(4, 9, today)).await;
     type Week = (String, NaiveDate, i64, i64, i64, i64);
     let before: Vec<Week> = sqlx::query_as(
         "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption \
@@ -1030,6 +1085,147 @@ async fn usage_weeks_keep_their_account_through_the_row_number_key() {
         .expect("latest");
     assert_eq!(now.len(), 1);
     assert_eq!((now[0].week_start, now[0].active_users), (today, 6));
+}
+
+/// Contacts, tickets, NPS responses and timeline entries keyed by the account's row
+/// number (migration 33) hold every row of the old layout under its account, in its order,
+/// with each response's contact; the account page reads them as before; an account's rows
+/// go when it does (and its last touch); a row for an account the store does not hold is
+/// refused, naming it.
+#[tokio::test]
+async fn feeds_keep_their_account_through_the_row_number_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("old.db");
+    let today = crate::store::testing::test_day();
+    let old = Store::open_before(&path, 20261203000033)
+        .await
+        .expect("old");
+    load_in_old_layout(&old, &crate::book::BookSpec::new(12, 30, today)).await;
+    // Responses from a known contact: the reference must survive the rebuild of both.
+    sqlx::query(
+        "UPDATE nps_responses SET contact_id = \
+         (SELECT c.id FROM contacts c WHERE c.account_id = nps_responses.account_id ORDER BY c.rowid LIMIT 1)",
+    )
+    .execute(old.pool())
+    .await
+    .expect("contacts of responses");
+    // Every row of each feed as text, its account by id, in row order.
+    const FEEDS: [(&str, &str); 4] = [
+        ("contacts", "id || name || email || role || status || COALESCE(left_on, '') || created_at || COALESCE(external_id, '')"),
+        ("tickets", "id || subject || priority || category || opened_at || COALESCE(resolved_at, '') || COALESCE(external_id, '')"),
+        ("nps_responses", "id || COALESCE(contact_id, '-') || score || comment || responded_on"),
+        ("timeline_entries", "id || kind || occurred_at || COALESCE(author_id, '') || body || COALESCE(cta_id, '')"),
+    ];
+    let mut before = Vec::new();
+    for (table, row) in FEEDS {
+        let rows: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT account_id, {row} FROM {table} ORDER BY rowid"
+        ))
+        .fetch_all(old.pool())
+        .await
+        .expect("old rows");
+        assert!(rows.len() > 8, "{table}: {}", rows.len());
+        before.push(rows);
+    }
+    let touches_before: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT account, at FROM last_touch ORDER BY 1")
+            .fetch_all(old.pool())
+            .await
+            .expect("touches");
+    let with_contact: i64 = sqlx::query_scalar("SELECT COUNT(contact_id) FROM nps_responses")
+        .fetch_one(old.pool())
+        .await
+        .expect("count");
+    assert!(with_contact > 5, "{with_contact}");
+    old.close().await;
+
+    let store = Store::open(&path).await.expect("upgrade");
+    for ((table, row), rows) in FEEDS.iter().zip(&before) {
+        let after: Vec<(String, String)> = sqlx::query_as(&format!(
+            "SELECT a.id, {} FROM {table} f JOIN accounts a ON a.rowid = f.account ORDER BY f.rowid",
+            row.split(" || ").map(|c| if c.starts_with("COALESCE(") { c.replacen("COALESCE(", "COALESCE(f.", 1) } else { format!("f.{c}") }).collect::<Vec<_>>().join(" || ")
+        ))
+        .fetch_all(store.pool())
+        .await
+        .expect("rows");
+        assert_eq!(&after, rows, "{table}");
+    }
+    let touches: Vec<(i64, Option<String>)> =
+        sqlx::query_as("SELECT account, at FROM last_touch ORDER BY 1")
+            .fetch_all(store.pool())
+            .await
+            .expect("touches");
+    assert_eq!(touches, touches_before);
+
+    // The account page reads them as before.
+    let first = before[1][0].0.clone();
+    let tickets = activity::tickets_of(store.pool(), &first)
+        .await
+        .expect("tickets");
+    assert_eq!(
+        tickets.len(),
+        before[1].iter().filter(|(a, _)| *a == first).count()
+    );
+    assert!(tickets.iter().all(|t| t.account_id == first));
+    let contacts = activity::contacts_of(store.pool(), &first)
+        .await
+        .expect("contacts");
+    assert_eq!(
+        contacts.len(),
+        before[0].iter().filter(|(a, _)| *a == first).count()
+    );
+    let entries = crate::timeline::of_account(store.pool(), &first, 1000)
+        .await
+        .expect("timeline");
+    assert_eq!(
+        entries.len(),
+        before[3].iter().filter(|(a, _)| *a == first).count()
+    );
+    assert!(entries.iter().all(|e| e.account_id == first));
+
+    // Deleting an account deletes its rows and only its rows, and its last touch.
+    let mut tx = store.write().await.expect("tx");
+    sqlx::query("DELETE FROM accounts WHERE id = ?")
+        .bind(&first)
+        .execute(&mut *tx)
+        .await
+        .expect("delete");
+    tx.commit().await.expect("commit");
+    for ((table, _), rows) in FEEDS.iter().zip(&before) {
+        let left: i64 = sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(store.pool())
+            .await
+            .expect("left");
+        assert_eq!(
+            left as usize,
+            rows.iter().filter(|(a, _)| *a != first).count(),
+            "{table}"
+        );
+    }
+    let orphans: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM last_touch WHERE account NOT IN (SELECT rowid FROM accounts)",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("orphans");
+    assert_eq!(orphans, 0);
+
+    // A ticket of an account the store does not hold is refused by name; nothing is written.
+    let mut ticket = tickets[0].clone();
+    ticket.id = new_id();
+    ticket.account_id = "not-an-account".into();
+    let mut tx = store.write().await.expect("tx");
+    let refused = activity::upsert_tickets(&mut tx, std::slice::from_ref(&ticket))
+        .await
+        .expect_err("no such account");
+    assert!(refused.to_string().contains("not-an-account"), "{refused}");
+    drop(tx);
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE id = ?")
+        .bind(&ticket.id)
+        .fetch_one(store.pool())
+        .await
+        .expect("count");
+    assert_eq!(held, 0);
 }
 
 /// A raw write is part of the caller's transaction: it reads what the transaction wrote

@@ -312,7 +312,7 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
     let old = Store::open_before(&path, 20261201000018)
         .await
         .expect("old");
-    crate::store::tests::load_before_usage_keys(&old, &BookSpec::new(2, 5, today)).await;
+    crate::store::tests::load_in_old_layout(&old, &BookSpec::new(2, 5, today)).await;
     let account: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
         .fetch_one(old.pool())
         .await
@@ -540,7 +540,7 @@ async fn history_clustered_by_day_holds_every_row_of_the_old_layout() {
     let old = Store::open_before(&path, 20261202000019)
         .await
         .expect("old");
-    crate::store::tests::load_before_usage_keys(&old, &BookSpec::new(6, 11, today)).await;
+    crate::store::tests::load_in_old_layout(&old, &BookSpec::new(6, 11, today)).await;
     let accounts: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id")
         .fetch_all(old.pool())
         .await

@@ -80,7 +80,7 @@ async fn a_dry_run_previews_and_writes_nothing_then_a_run_creates_each_cta_once(
         count(
             &store,
             "SELECT COUNT(*) FROM ctas c WHERE c.source = 'rule' AND NOT EXISTS \
-             (SELECT 1 FROM timeline_entries e WHERE e.cta_id = c.id AND e.account_id = c.account_id AND e.body LIKE 'CTA opened by a rule: %')"
+             (SELECT 1 FROM timeline_entries e WHERE e.cta_id = c.id AND e.account = (SELECT rowid FROM accounts WHERE id = c.account_id) AND e.body LIKE 'CTA opened by a rule: %')"
         )
         .await,
         0
