@@ -486,7 +486,7 @@ pub async fn renewals(
          u.active_users, u.licensed_seats, a.expansion_potential \
          FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
          LEFT JOIN usage_weekly u ON u.account = a.rowid \
-           AND u.week_start = (SELECT max(week_start) FROM usage_weekly w WHERE w.account = a.rowid) \
+           AND u.week = (SELECT max(w.week) FROM usage_weekly w WHERE w.account = a.rowid) \
          WHERE a.renewal_date BETWEEN ",
     );
     qb.push_bind(from).push(" AND ").push_bind(to);

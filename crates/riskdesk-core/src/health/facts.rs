@@ -10,7 +10,7 @@ use rusqlite::Connection;
 use crate::model::{Account, Contact, Level, NpsResponse, Ticket, UsageWeek};
 use crate::scorecard::facts::{AccountFacts, MeasureOverride, TICKETS_JUDGED_DAYS};
 use crate::scorecard::MeasureKind;
-use crate::store::reader::{day, day_or_null, parsed, time, time_or_null, Accounts};
+use crate::store::reader::{day, day_number, day_or_null, parsed, time, time_or_null, Accounts};
 use crate::{Result, Store};
 
 pub use crate::store::Span;
@@ -545,13 +545,13 @@ fn read_usage(conn: &Connection, by_id: &mut Book, narrow: Option<Narrow>) -> ru
         conn,
         &whole,
         narrowed.is_empty(),
-        "SELECT account, week_start, active_users, licensed_seats, logins, key_feature_adoption \
-         FROM usage_weekly WHERE account{rows} ORDER BY account, week_start",
+        "SELECT account, week, active_users, licensed_seats, logins, key_feature_adoption \
+         FROM usage_weekly WHERE account{rows} ORDER BY account, week",
         |r| {
             if let Some(f) = by_id.by_rowid(r.get(0)?) {
                 f.usage.push(UsageWeek {
                     account_id: f.account.id.clone(),
-                    week_start: day(r, 1)?,
+                    week_start: day_number(r, 1)?,
                     active_users: r.get(2)?,
                     licensed_seats: r.get(3)?,
                     logins: r.get(4)?,

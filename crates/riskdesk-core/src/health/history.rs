@@ -401,19 +401,7 @@ pub(crate) fn unvarint(bytes: &[u8]) -> Option<(i64, &[u8])> {
     None
 }
 
-/// Days since 1970-01-01: the recent series' compact day.
-pub(crate) fn epoch_day(d: NaiveDate) -> i64 {
-    i64::from(d.num_days_from_ce()) - CE_TO_EPOCH
-}
-
-/// [`epoch_day`]'s inverse, by the day count itself rather than chrono's date arithmetic
-/// (a whole book unpacks 1.2M usage weeks and 12M recent points a run).
-pub(crate) fn from_epoch_day(day: i64) -> Option<NaiveDate> {
-    NaiveDate::from_num_days_from_ce_opt(i32::try_from(day.checked_add(CE_TO_EPOCH)?).ok()?)
-}
-
-/// 1970-01-01 counted from 0001-01-01 as day 1.
-const CE_TO_EPOCH: i64 = 719_163;
+pub(crate) use crate::store::reader::{epoch_day, from_epoch_day};
 
 /// The recent series, oldest first, only days within `RECENT_DAYS` of `today`: a
 /// `PACKED` byte, then per point the days since the previous point's day and the change

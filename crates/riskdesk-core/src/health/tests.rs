@@ -822,7 +822,7 @@ async fn a_recompute_on_kept_usage_summaries_writes_what_a_whole_read_writes() {
     .await
     .expect("an onboarding account");
     let latest: NaiveDate = sqlx::query_scalar(
-        "SELECT MAX(week_start) FROM usage_weekly u JOIN accounts a ON a.rowid = u.account WHERE a.id = ?",
+        "SELECT date(MAX(u.week) * 86400, 'unixepoch') FROM usage_weekly u JOIN accounts a ON a.rowid = u.account WHERE a.id = ?",
     )
     .bind(&onboarding)
     .fetch_one(narrowed.pool())

@@ -276,12 +276,13 @@ pub async fn apply_usage(
         tx,
         |qb| {
             qb.push(
-                "SELECT a.id AS account_id, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption \
-                 FROM accounts a JOIN usage_weekly u ON u.account = a.rowid WHERE u.week_start BETWEEN ",
+                "SELECT a.id AS account_id, date(u.week * 86400, 'unixepoch') AS week_start, u.active_users, u.licensed_seats, \
+                 u.logins, u.key_feature_adoption \
+                 FROM accounts a JOIN usage_weekly u ON u.account = a.rowid WHERE u.week BETWEEN ",
             )
-            .push_bind(first)
+            .push_bind(crate::store::reader::epoch_day(first))
             .push(" AND ")
-            .push_bind(last)
+            .push_bind(crate::store::reader::epoch_day(last))
             .push(" AND a.id IN");
         },
         ids(),
@@ -295,7 +296,7 @@ pub async fn apply_usage(
         fetch_in::<(String, i32)>(
             tx,
             head("SELECT a.id, u.key_feature_adoption FROM accounts a JOIN usage_weekly u ON u.account = a.rowid \
-             WHERE u.week_start = (SELECT MAX(m.week_start) FROM usage_weekly m WHERE m.account = a.rowid) AND a.id IN"),
+             WHERE u.week = (SELECT MAX(m.week) FROM usage_weekly m WHERE m.account = a.rowid) AND a.id IN"),
             ids(),
         )
         .await?

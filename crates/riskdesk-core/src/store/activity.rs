@@ -2,6 +2,7 @@
 
 use sqlx::SqlitePool;
 
+use super::reader::epoch_day;
 use super::{insert_batched, Tx};
 use crate::model::{Contact, ContactStatus, NpsResponse, Ticket, UsageWeek};
 use crate::{Error, Result};
@@ -73,15 +74,15 @@ pub async fn upsert_usage(tx: &mut Tx, weeks: &[UsageWeek]) -> Result<()> {
     .await?;
     insert_batched(
         tx,
-        "INSERT INTO usage_weekly (account, week_start, active_users, licensed_seats, logins, key_feature_adoption) ",
+        "INSERT INTO usage_weekly (account, week, active_users, licensed_seats, logins, key_feature_adoption) ",
         6,
-        " ON CONFLICT(account, week_start) DO UPDATE SET active_users = excluded.active_users, \
+        " ON CONFLICT(account, week) DO UPDATE SET active_users = excluded.active_users, \
          licensed_seats = excluded.licensed_seats, logins = excluded.logins, \
          key_feature_adoption = excluded.key_feature_adoption",
         &keyed,
         |b, (row, w)| {
             b.push_bind(*row)
-                .push_bind(w.week_start)
+                .push_bind(epoch_day(w.week_start))
                 .push_bind(w.active_users)
                 .push_bind(w.licensed_seats)
                 .push_bind(w.logins)
@@ -223,8 +224,9 @@ pub async fn contacts_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Cont
 /// The latest `weeks` weeks, oldest first.
 pub async fn usage_of(pool: &SqlitePool, account_id: &str, weeks: u32) -> Result<Vec<UsageWeek>> {
     let mut rows: Vec<UsageWeek> = sqlx::query_as(
-        "SELECT a.id AS account_id, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption \
-         FROM accounts a JOIN usage_weekly u ON u.account = a.rowid WHERE a.id = ? ORDER BY u.week_start DESC LIMIT ?",
+        "SELECT a.id AS account_id, date(u.week * 86400, 'unixepoch') AS week_start, u.active_users, u.licensed_seats, \
+         u.logins, u.key_feature_adoption \
+         FROM accounts a JOIN usage_weekly u ON u.account = a.rowid WHERE a.id = ? ORDER BY u.week DESC LIMIT ?",
     )
     .bind(account_id)
     .bind(weeks as i64)

@@ -90,6 +90,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "rank account keys".to_string(),
             "health level check".to_string(),
             "feed account keys".to_string(),
+            "usage week numbers".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -124,7 +125,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        33
+        34
     );
 }
 
@@ -909,9 +910,10 @@ fn no_import_cycle_between_the_crates_modules() {
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }
 
-/// Loads a book into a store opened before migration 26 or 33, whose usage (before 26)
-/// and contacts, tickets, NPS responses and timeline (before 33) are keyed by the
-/// account's id: the book is written in today's layout and those rows moved back.
+/// Loads a book into a store opened before migration 26, 33 or 34, whose usage (before
+/// 26) and contacts, tickets, NPS responses and timeline (before 33) are keyed by the
+/// account's id, and whose usage weeks are text (before 34): the book is written in
+/// today's layout and those rows moved back.
 pub(crate) async fn load_in_old_layout(old: &Store, spec: &crate::book::BookSpec) {
     // Each feed's columns after its account, as the old and today's layouts share them.
     const FEEDS: [(&str, &str); 4] = [
@@ -932,30 +934,36 @@ pub(crate) async fn load_in_old_layout(old: &Store, spec: &crate::book::BookSpec
             "kind, occurred_at, author_id, body, cta_id",
         ),
     ];
-    let by_id = |table: &'static str| async move {
-        sqlx::query_scalar::<_, i64>(
-            "SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = 'account_id'",
-        )
-        .bind(table)
-        .fetch_one(old.pool())
-        .await
-        .expect("columns")
+    let has = |table: &'static str, column: &'static str| async move {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM pragma_table_info(?) WHERE name = ?")
+            .bind(table)
+            .bind(column)
+            .fetch_one(old.pool())
+            .await
+            .expect("columns")
             > 0
     };
+    let by_id = |table: &'static str| has(table, "account_id");
     let (mut today, mut back) = (String::new(), String::new());
-    if by_id("usage_weekly").await {
+    if !has("usage_weekly", "week").await {
+        // Before 34 the week is text; before 26 the account is its id too.
+        let account = if by_id("usage_weekly").await {
+            "a.id"
+        } else {
+            "u.account"
+        };
         today.push_str(
-            "ALTER TABLE usage_weekly RENAME TO usage_weekly_by_id;
-         CREATE TABLE usage_weekly (account INTEGER NOT NULL, week_start TEXT NOT NULL,
-             active_users INTEGER NOT NULL, licensed_seats INTEGER NOT NULL, logins INTEGER NOT NULL,
-             key_feature_adoption INTEGER NOT NULL, PRIMARY KEY (account, week_start)) WITHOUT ROWID;",
+            "ALTER TABLE usage_weekly RENAME TO usage_weekly_old;
+             CREATE TABLE usage_weekly (account INTEGER NOT NULL, week INTEGER NOT NULL,
+                 active_users INTEGER NOT NULL, licensed_seats INTEGER NOT NULL, logins INTEGER NOT NULL,
+                 key_feature_adoption INTEGER NOT NULL, PRIMARY KEY (account, week)) WITHOUT ROWID;",
         );
-        back.push_str(
-            "INSERT INTO usage_weekly_by_id SELECT a.id, u.week_start, u.active_users, u.licensed_seats, u.logins, \
-             u.key_feature_adoption FROM usage_weekly u JOIN accounts a ON a.rowid = u.account;
-         DROP TABLE usage_weekly;
-         ALTER TABLE usage_weekly_by_id RENAME TO usage_weekly;",
-        );
+        back.push_str(&format!(
+            "INSERT INTO usage_weekly_old SELECT {account}, date(u.week * 86400, 'unixepoch'), u.active_users, \
+                 u.licensed_seats, u.logins, u.key_feature_adoption FROM usage_weekly u JOIN accounts a ON a.rowid = u.account;
+             DROP TABLE usage_weekly;
+             ALTER TABLE usage_weekly_old RENAME TO usage_weekly;"
+        ));
     }
     let feeds = if by_id("contacts").await {
         &FEEDS[..]
@@ -987,9 +995,10 @@ pub(crate) async fn load_in_old_layout(old: &Store, spec: &crate::book::BookSpec
         .expect("usage and feeds by account id");
 }
 
-/// Usage keyed by the account's row number (migration 26) holds every week of the old
-/// layout under its account; an account's weeks go when it does, and a week for an
-/// account the store does not hold is refused, naming it.
+/// Usage keyed by the account's row number (migration 26) and the week's day number
+/// (migration 34) holds every week of the old layout under its account and on its day; an
+/// account's weeks go when it does, and a week for an account the store does not hold is
+/// refused, naming it.
 #[tokio::test]
 async fn usage_weeks_keep_their_account_through_the_row_number_key() {
     let dir = tempfile::tempdir().expect("dir");
@@ -1012,7 +1021,7 @@ async fn usage_weeks_keep_their_account_through_the_row_number_key() {
 
     let store = Store::open(&path).await.expect("upgrade");
     let after: Vec<Week> = sqlx::query_as(
-        "SELECT a.id, u.week_start, u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption \
+        "SELECT a.id, date(u.week * 86400, 'unixepoch'), u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption \
          FROM usage_weekly u JOIN accounts a ON a.rowid = u.account ORDER BY 1, 2",
     )
     .fetch_all(store.pool())

@@ -75,7 +75,7 @@ fn read_states(
          FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
          LEFT JOIN health_state s ON s.account = a.rowid \
          LEFT JOIN usage_weekly u ON u.account = a.rowid \
-           AND u.week_start = (SELECT MAX(m.week_start) FROM usage_weekly m WHERE m.account = a.rowid) \
+           AND u.week = (SELECT MAX(m.week) FROM usage_weekly m WHERE m.account = a.rowid) \
          WHERE a.id{accounts}",
         |r| {
             // A range also holds accounts this device only mirrors.
