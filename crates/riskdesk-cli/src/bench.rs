@@ -166,7 +166,7 @@ pub async fn run(
     // priority), the day after the last one this store was scored for (a store benched
     // before has tomorrow's scores already).
     let latest: Option<chrono::NaiveDate> =
-        sqlx::query_scalar("SELECT MAX(day) FROM health_history")
+        sqlx::query_scalar("SELECT date(MAX(epoch_day) * 86400, 'unixepoch') FROM health_history")
             .fetch_one(store.pool())
             .await?;
     let tomorrow = latest.map_or(tomorrow, |d| d.max(today) + chrono::Duration::days(1));

@@ -95,11 +95,11 @@ pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSumma
     .fetch_all(pool)
     .await?;
     let trend = sqlx::query_as(
-        "SELECT s.day, SUM(s.score < 50) AS at_risk, COUNT(s.score) AS scored FROM health_history s \
-         JOIN accounts a ON a.rowid = s.account JOIN account_priority p ON p.account = a.rowid \
-         WHERE p.lane = 'digital' AND s.day >= ? GROUP BY s.day ORDER BY s.day",
+        "SELECT date(s.epoch_day * 86400, 'unixepoch') AS day, SUM(s.score < 50) AS at_risk, COUNT(s.score) AS scored \
+         FROM health_history s JOIN accounts a ON a.rowid = s.account JOIN account_priority p ON p.account = a.rowid \
+         WHERE p.lane = 'digital' AND s.epoch_day >= ? GROUP BY s.epoch_day ORDER BY s.epoch_day",
     )
-    .bind(today - Duration::days(90))
+    .bind(crate::store::reader::epoch_day(today - Duration::days(90)))
     .fetch_all(pool)
     .await?;
     let exceptions = sqlx::query_as(

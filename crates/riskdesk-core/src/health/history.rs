@@ -455,10 +455,12 @@ pub fn decode_recent(stored: &[u8]) -> Vec<(NaiveDate, f64)> {
 /// History is clustered by day (a day's rows are an append), so one account's rows are
 /// reached by a seek per day the history holds (`history_days`, kept with the rows; about
 /// 200 with the default retention) instead of a scan: `FROM history_days d CROSS JOIN
-/// health_history h WHERE h.day = d.day AND h.account = …`.
+/// health_history h WHERE h.epoch_day = d.epoch_day AND h.account = …`. Days are stored
+/// as their number (migration 35) and read back as dates.
 pub(crate) fn one_account() -> &'static str {
-    "SELECT h.day, h.score, CAST(h.measures AS BLOB) FROM history_days d CROSS JOIN health_history h \
-     WHERE h.day = d.day AND h.account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY d.day"
+    "SELECT date(h.epoch_day * 86400, 'unixepoch'), h.score, CAST(h.measures AS BLOB) FROM history_days d \
+     CROSS JOIN health_history h \
+     WHERE h.epoch_day = d.epoch_day AND h.account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY d.epoch_day"
 }
 
 /// One account's stored days, oldest first: (day, score, measures as stored, for `unpack`).
@@ -482,10 +484,10 @@ pub(crate) fn scores_since(
 ) -> rusqlite::Result<()> {
     accounts.each(
         conn,
-        "SELECT a.id, h.day, h.score FROM history_days d CROSS JOIN health_history h JOIN accounts a ON a.rowid = h.account \
-         WHERE h.day = d.day AND h.account IN (SELECT rowid FROM accounts WHERE id{accounts}) AND h.score IS NOT NULL",
+        "SELECT a.id, h.epoch_day, h.score FROM history_days d CROSS JOIN health_history h JOIN accounts a ON a.rowid = h.account \
+         WHERE h.epoch_day = d.epoch_day AND h.account IN (SELECT rowid FROM accounts WHERE id{accounts}) AND h.score IS NOT NULL",
         |r| {
-            let day: NaiveDate = r.get(1)?;
+            let day = crate::store::reader::day_number(r, 1)?;
             if day >= since {
                 row(r.get_ref(0)?.as_str()?, day, r.get(2)?);
             }
@@ -536,27 +538,27 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
         .iter()
         .map(|e| (e, numbers.get(e.scorecard_id).copied().unwrap_or_default()))
         .collect();
-    sqlx::query("INSERT INTO history_days (day) VALUES (?) ON CONFLICT DO NOTHING")
-        .bind(day)
+    let day_number = epoch_day(day);
+    sqlx::query("INSERT INTO history_days (epoch_day) VALUES (?) ON CONFLICT DO NOTHING")
+        .bind(day_number)
         .execute(&mut **tx)
         .await?;
-    let on_conflict = " ON CONFLICT(day, account) DO UPDATE SET scorecard = excluded.scorecard, \
+    let on_conflict = " ON CONFLICT(epoch_day, account) DO UPDATE SET scorecard = excluded.scorecard, \
          scorecard_version = excluded.scorecard_version, score = excluded.score, band = excluded.band, measures = excluded.measures \
          WHERE (health_history.scorecard, health_history.scorecard_version, health_history.score, health_history.band, health_history.measures) \
            IS NOT (excluded.scorecard, excluded.scorecard_version, excluded.score, excluded.band, excluded.measures)";
-    let day_text = day.format("%F").to_string();
     if rows.iter().all(|(e, _)| e.row.is_some()) {
         // Row numbers known (a recompute reads them with the facts): written in key order,
         // with no lookup or sort per row. (0.38-0.44 -> 0.25-0.28 s for 100K rows.)
         rows.sort_by_key(|(e, _)| e.row);
         return insert_batched(
             tx,
-            "INSERT INTO health_history (day, account, scorecard, scorecard_version, score, band, measures) ",
+            "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band, measures) ",
             7,
             on_conflict,
             &rows,
             |b, (e, n)| {
-                b.push_bind(day_text.clone())
+                b.push_bind(day_number)
                     .push_bind(e.row)
                     .push_bind(*n)
                     .push_bind(e.scorecard_version)
@@ -567,17 +569,16 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
         )
         .await;
     }
-    // Each row's account key is its row number, looked up by id as the rows go in. The day
-    // is bound as the text sqlx would make of it, made once (not once a row).
+    // Each row's account key is its row number, looked up by id as the rows go in.
     insert_batched(
         tx,
-        "INSERT INTO health_history (day, account, scorecard, scorecard_version, score, band, measures) \
+        "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band, measures) \
          SELECT v.column1, a.rowid, v.column3, v.column4, v.column5, v.column6, v.column7 FROM (",
         7,
         &format!(") v JOIN accounts a ON a.id = v.column2 WHERE true ORDER BY a.rowid{on_conflict}"),
         &rows,
         |b, (e, n)| {
-            b.push_bind(day_text.clone())
+            b.push_bind(day_number)
                 .push_bind(e.account_id.to_string())
                 .push_bind(*n)
                 .push_bind(e.scorecard_version)
@@ -644,12 +645,16 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
     let monthly_from = last.map_or(NaiveDate::MIN, |l| {
         month_start(l - Duration::days(r.weekly_days as i64 + 31))
     });
-    let days: Vec<NaiveDate> =
-        sqlx::query_scalar("SELECT day FROM history_days WHERE day < ? AND day >= ? ORDER BY day")
-            .bind(daily_cut)
-            .bind(weekly_from.min(monthly_from))
-            .fetch_all(&mut **tx)
-            .await?;
+    let days: Vec<NaiveDate> = sqlx::query_scalar::<_, i64>(
+        "SELECT epoch_day FROM history_days WHERE epoch_day < ? AND epoch_day >= ? ORDER BY epoch_day",
+    )
+    .bind(epoch_day(daily_cut))
+    .bind(epoch_day(weekly_from.min(monthly_from)))
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .filter_map(from_epoch_day)
+    .collect();
     // Each day keeps the rows of accounts with no earlier score in its week (month), so
     // an account's first score of the period stays. Day by day, each row is one seek per
     // earlier day of its period: a week already thinned costs nothing, where grouping
@@ -674,13 +679,13 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
         }
         for chunk in earlier.chunks(crate::store::MAX_VARIABLES - 1) {
             let mut qb: QueryBuilder<Sqlite> =
-                QueryBuilder::new("DELETE FROM health_history WHERE day = ");
-            qb.push_bind(day).push(
-                " AND EXISTS (SELECT 1 FROM health_history e WHERE e.account = health_history.account AND e.day IN (",
+                QueryBuilder::new("DELETE FROM health_history WHERE epoch_day = ");
+            qb.push_bind(epoch_day(day)).push(
+                " AND EXISTS (SELECT 1 FROM health_history e WHERE e.account = health_history.account AND e.epoch_day IN (",
             );
             let mut list = qb.separated(", ");
             for e in chunk {
-                list.push_bind(*e);
+                list.push_bind(epoch_day(*e));
             }
             qb.push("))");
             removed += qb.build().execute(&mut **tx).await?.rows_affected();
@@ -688,9 +693,10 @@ pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -
     }
     // Days thinned away entirely leave the list of days.
     sqlx::query(
-        "DELETE FROM history_days WHERE day < ? AND NOT EXISTS (SELECT 1 FROM health_history h WHERE h.day = history_days.day)",
+        "DELETE FROM history_days WHERE epoch_day < ? \
+         AND NOT EXISTS (SELECT 1 FROM health_history h WHERE h.epoch_day = history_days.epoch_day)",
     )
-    .bind(daily_cut)
+    .bind(epoch_day(daily_cut))
     .execute(&mut **tx)
     .await?;
     crate::store::settings::set(tx, PRUNED_THROUGH, &today.to_string()).await?;

@@ -13,9 +13,10 @@ pub(super) async fn day_share(
     let mut qb = QueryBuilder::new(
         "SELECT COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), \
          COUNT(s.score) FROM health_history s JOIN accounts a ON a.rowid = s.account \
-         WHERE s.day = ",
+         WHERE s.epoch_day = ",
     );
-    qb.push_bind(day).push(" AND a.id");
+    qb.push_bind(crate::store::reader::epoch_day(day))
+        .push(" AND a.id");
     crate::store::in_list(&mut qb, ids);
     Ok(qb.build_query_as().fetch_one(&mut **tx).await?)
 }
@@ -25,10 +26,10 @@ pub(super) async fn aggregate_days(store: &Store, days: &[NaiveDate]) -> Result<
     let mut tx = store.write().await?;
     for day in days {
         sqlx::query(
-            "INSERT INTO risk_daily (day, accounts, arr_base_minor, scored)              SELECT ?, COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), COUNT(s.score)              FROM health_history s JOIN accounts a ON a.rowid = s.account WHERE s.day = ?              ON CONFLICT(day) DO UPDATE SET accounts = excluded.accounts, arr_base_minor = excluded.arr_base_minor, scored = excluded.scored",
+            "INSERT INTO risk_daily (day, accounts, arr_base_minor, scored)              SELECT ?, COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), COUNT(s.score)              FROM health_history s JOIN accounts a ON a.rowid = s.account WHERE s.epoch_day = ?              ON CONFLICT(day) DO UPDATE SET accounts = excluded.accounts, arr_base_minor = excluded.arr_base_minor, scored = excluded.scored",
         )
         .bind(day)
-        .bind(day)
+        .bind(crate::store::reader::epoch_day(*day))
         .execute(&mut *tx)
         .await?;
     }

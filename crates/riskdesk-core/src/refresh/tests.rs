@@ -26,7 +26,7 @@ async fn state(pool: &SqlitePool) -> Vec<Vec<String>> {
         "SELECT a.id || ':' || COALESCE(h.score, '') || COALESCE(h.band, '') || COALESCE(h.severity_score, '') FROM account_health h JOIN accounts a ON a.rowid = h.account ORDER BY 1",
         "SELECT account_id || ':' || kind || severity || COALESCE(cleared_at, '') FROM signals ORDER BY 1",
         "SELECT account_id || ':' || type || reason || status FROM ctas ORDER BY 1",
-        "SELECT a.id || ':' || h.day || COALESCE(h.score, '') || hex(h.measures) FROM health_history h JOIN accounts a ON a.rowid = h.account ORDER BY 1",
+        "SELECT a.id || ':' || h.epoch_day || COALESCE(h.score, '') || hex(h.measures) FROM health_history h JOIN accounts a ON a.rowid = h.account ORDER BY 1",
         "SELECT a.id || ':' || t.body FROM timeline_entries t JOIN accounts a ON a.rowid = t.account ORDER BY 1",
         "SELECT id || ':' || stage || COALESCE(adopted_on, '') FROM accounts ORDER BY 1",
     ] {
@@ -172,9 +172,9 @@ async fn a_small_refresh_keeps_the_days_aggregate_exact() {
             .expect("stored");
     let recount: (i64, i64, i64) = sqlx::query_as(
         "SELECT COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), COUNT(s.score) \
-         FROM health_history s JOIN accounts a ON a.rowid = s.account WHERE s.day = ?",
+         FROM health_history s JOIN accounts a ON a.rowid = s.account WHERE s.epoch_day = ?",
     )
-    .bind(test_day())
+    .bind(crate::store::reader::epoch_day(test_day()))
     .fetch_one(store.pool())
     .await
     .expect("recount");

@@ -91,6 +91,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "health level check".to_string(),
             "feed account keys".to_string(),
             "usage week numbers".to_string(),
+            "history day numbers".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -125,7 +126,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        34
+        35
     );
 }
 

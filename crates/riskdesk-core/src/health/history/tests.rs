@@ -192,11 +192,14 @@ fn the_recent_series_reads_as_its_text_form_did() {
 }
 
 async fn days_kept(store: &Store, account: &str) -> Vec<NaiveDate> {
-    sqlx::query_scalar("SELECT day FROM health_history WHERE account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY day")
-        .bind(account)
-        .fetch_all(store.pool())
-        .await
-        .expect("days")
+    sqlx::query_scalar(
+        "SELECT date(epoch_day * 86400, 'unixepoch') FROM health_history \
+         WHERE account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY epoch_day",
+    )
+    .bind(account)
+    .fetch_all(store.pool())
+    .await
+    .expect("days")
 }
 
 #[tokio::test]
@@ -587,9 +590,9 @@ async fn history_clustered_by_day_holds_every_row_of_the_old_layout() {
 
     let store = Store::open(&path).await.expect("upgrade");
     let after: Vec<Row> = sqlx::query_as(
-        "SELECT a.id, h.day, c.scorecard_id, h.scorecard_version, h.score, h.band, h.measures \
+        "SELECT a.id, date(h.epoch_day * 86400, 'unixepoch'), c.scorecard_id, h.scorecard_version, h.score, h.band, h.measures \
          FROM health_history h JOIN history_scorecards c ON c.n = h.scorecard JOIN accounts a ON a.rowid = h.account \
-         ORDER BY a.id, h.day",
+         ORDER BY a.id, h.epoch_day",
     )
     .fetch_all(store.pool())
     .await
@@ -662,7 +665,7 @@ async fn one_accounts_history_is_read_by_seeks() {
     );
     assert!(
         text.iter()
-            .any(|s| s.contains("SEARCH h USING PRIMARY KEY (day=? AND account=?)")),
+            .any(|s| s.contains("SEARCH h USING PRIMARY KEY (epoch_day=? AND account=?)")),
         "{text:?}"
     );
 }
@@ -879,10 +882,12 @@ async fn retention_keeps_each_accounts_own_first_score_of_a_period() {
         days_kept(&store, &ids[1]).await,
         vec![month + Duration::days(9), week + Duration::days(2)]
     );
-    let listed: Vec<NaiveDate> = sqlx::query_scalar("SELECT day FROM history_days ORDER BY day")
-        .fetch_all(store.pool())
-        .await
-        .expect("days");
+    let listed: Vec<NaiveDate> = sqlx::query_scalar(
+        "SELECT date(epoch_day * 86400, 'unixepoch') FROM history_days ORDER BY epoch_day",
+    )
+    .fetch_all(store.pool())
+    .await
+    .expect("days");
     assert_eq!(
         listed,
         vec![
