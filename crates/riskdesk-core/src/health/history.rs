@@ -509,23 +509,27 @@ pub(crate) struct Entry<'a> {
     pub measures: Vec<u8>,
 }
 
-/// The small numbers history stores for scorecards, numbering any it has not seen.
-async fn scorecard_numbers(
+/// The small numbers history stores for scorecards (`history_scorecards`) or band names
+/// (`history_bands`), numbering any it has not seen. `table` and `column` are this
+/// module's constants, never input.
+async fn numbers<'a>(
     tx: &mut Tx,
-    entries: &[Entry<'_>],
+    table: &str,
+    column: &str,
+    values: impl Iterator<Item = &'a str>,
 ) -> Result<std::collections::HashMap<String, i64>> {
-    let mut ids: Vec<&str> = entries.iter().map(|e| e.scorecard_id).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    for id in &ids {
-        sqlx::query(
-            "INSERT INTO history_scorecards (scorecard_id) VALUES (?) ON CONFLICT DO NOTHING",
-        )
-        .bind(*id)
+    let mut values: Vec<&str> = values.collect();
+    values.sort_unstable();
+    values.dedup();
+    for v in &values {
+        sqlx::query(&format!(
+            "INSERT INTO {table} ({column}) VALUES (?) ON CONFLICT DO NOTHING"
+        ))
+        .bind(*v)
         .execute(&mut **tx)
         .await?;
     }
-    let rows: Vec<(String, i64)> = sqlx::query_as("SELECT scorecard_id, n FROM history_scorecards")
+    let rows: Vec<(String, i64)> = sqlx::query_as(&format!("SELECT {column}, n FROM {table}"))
         .fetch_all(&mut **tx)
         .await?;
     Ok(rows.into_iter().collect())
@@ -533,10 +537,26 @@ async fn scorecard_numbers(
 
 /// Writes the day's rows; a second run that day rewrites only the rows whose result moved.
 pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) -> Result<()> {
-    let numbers = scorecard_numbers(tx, entries).await?;
-    let mut rows: Vec<(&Entry, i64)> = entries
+    let cards = numbers(
+        tx,
+        "history_scorecards",
+        "scorecard_id",
+        entries.iter().map(|e| e.scorecard_id),
+    )
+    .await?;
+    let bands = numbers(
+        tx,
+        "history_bands",
+        "band",
+        entries.iter().filter_map(|e| e.band),
+    )
+    .await?;
+    let mut rows: Vec<(&Entry, i64, Option<i64>)> = entries
         .iter()
-        .map(|e| (e, numbers.get(e.scorecard_id).copied().unwrap_or_default()))
+        .map(|e| {
+            let card = cards.get(e.scorecard_id).copied().unwrap_or_default();
+            (e, card, e.band.and_then(|b| bands.get(b).copied()))
+        })
         .collect();
     let day_number = epoch_day(day);
     sqlx::query("INSERT INTO history_days (epoch_day) VALUES (?) ON CONFLICT DO NOTHING")
@@ -544,26 +564,26 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
         .execute(&mut **tx)
         .await?;
     let on_conflict = " ON CONFLICT(epoch_day, account) DO UPDATE SET scorecard = excluded.scorecard, \
-         scorecard_version = excluded.scorecard_version, score = excluded.score, band = excluded.band, measures = excluded.measures \
-         WHERE (health_history.scorecard, health_history.scorecard_version, health_history.score, health_history.band, health_history.measures) \
-           IS NOT (excluded.scorecard, excluded.scorecard_version, excluded.score, excluded.band, excluded.measures)";
-    if rows.iter().all(|(e, _)| e.row.is_some()) {
+         scorecard_version = excluded.scorecard_version, score = excluded.score, band_n = excluded.band_n, measures = excluded.measures \
+         WHERE (health_history.scorecard, health_history.scorecard_version, health_history.score, health_history.band_n, health_history.measures) \
+           IS NOT (excluded.scorecard, excluded.scorecard_version, excluded.score, excluded.band_n, excluded.measures)";
+    if rows.iter().all(|(e, ..)| e.row.is_some()) {
         // Row numbers known (a recompute reads them with the facts): written in key order,
         // with no lookup or sort per row. (0.38-0.44 -> 0.25-0.28 s for 100K rows.)
-        rows.sort_by_key(|(e, _)| e.row);
+        rows.sort_by_key(|(e, ..)| e.row);
         return insert_batched(
             tx,
-            "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band, measures) ",
+            "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band_n, measures) ",
             7,
             on_conflict,
             &rows,
-            |b, (e, n)| {
+            |b, (e, card, band)| {
                 b.push_bind(day_number)
                     .push_bind(e.row)
-                    .push_bind(*n)
+                    .push_bind(*card)
                     .push_bind(e.scorecard_version)
                     .push_bind(e.score)
-                    .push_bind(e.band.map(str::to_string))
+                    .push_bind(*band)
                     .push_bind(e.measures.clone());
             },
         )
@@ -572,18 +592,18 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
     // Each row's account key is its row number, looked up by id as the rows go in.
     insert_batched(
         tx,
-        "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band, measures) \
+        "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band_n, measures) \
          SELECT v.column1, a.rowid, v.column3, v.column4, v.column5, v.column6, v.column7 FROM (",
         7,
         &format!(") v JOIN accounts a ON a.id = v.column2 WHERE true ORDER BY a.rowid{on_conflict}"),
         &rows,
-        |b, (e, n)| {
+        |b, (e, card, band)| {
             b.push_bind(day_number)
                 .push_bind(e.account_id.to_string())
-                .push_bind(*n)
+                .push_bind(*card)
                 .push_bind(e.scorecard_version)
                 .push_bind(e.score)
-                .push_bind(e.band.map(str::to_string))
+                .push_bind(*band)
                 .push_bind(e.measures.clone());
         },
     )

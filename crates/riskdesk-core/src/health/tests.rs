@@ -747,7 +747,7 @@ async fn derived(store: &Store) -> Vec<String> {
          FROM health_state s JOIN accounts a ON a.rowid = s.account ORDER BY a.rowid",
         "SELECT a.rowid || ' ' || s.kind || ' ' || s.severity || ' ' || s.summary || ' ' || s.evidence || ' ' || (s.cleared_at IS NULL) \
          FROM signals s JOIN accounts a ON a.id = s.account_id ORDER BY a.rowid, s.kind, s.detected_at",
-        "SELECT epoch_day || ' ' || account || ' ' || COALESCE(score, '-') || ' ' || COALESCE(band, '-') || ' ' || hex(measures) \
+        "SELECT epoch_day || ' ' || account || ' ' || COALESCE(score, '-') || ' ' || COALESCE(band_n, '-') || ' ' || hex(measures) \
          FROM health_history ORDER BY epoch_day, account",
         "SELECT a.rowid || ' ' || t.body FROM timeline_entries t JOIN accounts a ON a.rowid = t.account \
          WHERE t.kind = 'system' ORDER BY a.rowid, t.occurred_at, t.body",

@@ -743,6 +743,7 @@ const WRITERS: &[(&str, &str)] = &[
     ("health_history", "health/"),
     ("history_days", "health/"),
     ("history_scorecards", "health/"),
+    ("history_bands", "health/"),
     ("scorecards", "health/"),
     ("risk_daily", "health/"),
     ("account_priority", "priority.rs"),

@@ -120,6 +120,7 @@ mod tests {
         ("health_history", "*", "derived score history"),
         ("history_days", "*", "the days the device's own score history holds"),
         ("history_scorecards", "*", "numbers for scorecards in the device's own history"),
+        ("history_bands", "*", "numbers for band names in the device's own history"),
         ("health_state", "*", "derived: what scoring carries from day to day"),
         ("risk_daily", "*", "derived dashboard aggregate"),
         ("signals", "*", "derived from the account's data"),

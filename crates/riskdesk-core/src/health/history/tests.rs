@@ -590,8 +590,8 @@ async fn history_clustered_by_day_holds_every_row_of_the_old_layout() {
 
     let store = Store::open(&path).await.expect("upgrade");
     let after: Vec<Row> = sqlx::query_as(
-        "SELECT a.id, date(h.epoch_day * 86400, 'unixepoch'), c.scorecard_id, h.scorecard_version, h.score, h.band, h.measures \
-         FROM health_history h JOIN history_scorecards c ON c.n = h.scorecard JOIN accounts a ON a.rowid = h.account \
+        "SELECT a.id, date(h.epoch_day * 86400, 'unixepoch'), c.scorecard_id, h.scorecard_version, h.score, b.band, h.measures \
+         FROM health_history h JOIN history_scorecards c ON c.n = h.scorecard LEFT JOIN history_bands b ON b.n = h.band_n JOIN accounts a ON a.rowid = h.account \
          ORDER BY a.id, h.epoch_day",
     )
     .fetch_all(store.pool())
