@@ -200,14 +200,16 @@ fn read(
     let accounts = Accounts::new(ids, span);
 
     let mut by_id = read_accounts(conn, &accounts, ids)?;
-    read_usage(conn, &mut by_id, narrow)?;
-    read_tickets(conn, &mut by_id, narrow)?;
-    read_nps(conn, &mut by_id)?;
-    read_contacts(conn, &mut by_id, narrow)?;
+    // The feeds are keyed by the accounts' row numbers (migrations 26, 28 and 33).
+    let rows = by_id.rowids();
+    read_usage(conn, &rows, &mut by_id, narrow)?;
+    read_tickets(conn, &rows, &mut by_id, narrow)?;
+    read_nps(conn, &rows, &mut by_id)?;
+    read_contacts(conn, &rows, &mut by_id, narrow)?;
     if narrow.is_some() {
-        read_last_touches(conn, &mut by_id)?;
+        read_last_touches(conn, &rows, &mut by_id)?;
     } else {
-        read_touches(conn, &mut by_id)?;
+        read_touches(conn, &rows, &mut by_id)?;
     }
     read_overrides(conn, &accounts, &mut by_id)?;
     read_history(conn, &accounts, ids, history_since, &mut by_id)?;
@@ -267,6 +269,7 @@ fn read_accounts(
 /// accounts hold 272K tickets, of which 134K are read).
 fn read_tickets(
     conn: &Connection,
+    rows: &[i64],
     by_id: &mut Book,
     narrow: Option<Narrow>,
 ) -> rusqlite::Result<()> {
@@ -275,8 +278,7 @@ fn read_tickets(
             .and_time(chrono::NaiveTime::MIN)
             .and_utc()
     });
-    let rows = by_id.rowids();
-    each_keyed(conn, &rows, true, "SELECT id, account, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
+    each_keyed(conn, rows, true, "SELECT id, account, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
          WHERE account{rows} ORDER BY account, opened_at", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
             let opened_at = time(r, 6)?;
@@ -301,9 +303,8 @@ fn read_tickets(
 }
 
 /// Every NPS response, oldest first.
-fn read_nps(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()> {
-    let rows = by_id.rowids();
-    each_keyed(conn, &rows, true, "SELECT id, account, contact_id, score, comment, responded_on, external_id FROM nps_responses \
+fn read_nps(conn: &Connection, rows: &[i64], by_id: &mut Book) -> rusqlite::Result<()> {
+    each_keyed(conn, rows, true, "SELECT id, account, contact_id, score, comment, responded_on, external_id FROM nps_responses \
          WHERE account{rows} ORDER BY account, responded_on", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
             f.nps.push(NpsResponse {
@@ -333,12 +334,12 @@ fn read_nps(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()> {
 /// champions, the roles a measure or signal reads, the others counted only as there.
 fn read_contacts(
     conn: &Connection,
+    rows: &[i64],
     by_id: &mut Book,
     narrow: Option<Narrow>,
 ) -> rusqlite::Result<()> {
     use crate::model::ContactRole;
-    let rows = by_id.rowids();
-    each_keyed(conn, &rows, true, "SELECT id, account, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
+    each_keyed(conn, rows, true, "SELECT id, account, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
          WHERE account{rows} ORDER BY account, rowid", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
             let role: ContactRole = parsed(r, 5)?;
@@ -364,9 +365,8 @@ fn read_contacts(
 }
 
 /// Every touch (timeline entries other than system events), oldest first.
-fn read_touches(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()> {
-    let rows = by_id.rowids();
-    each_keyed(conn, &rows, true, "SELECT account, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account{rows} \
+fn read_touches(conn: &Connection, rows: &[i64], by_id: &mut Book) -> rusqlite::Result<()> {
+    each_keyed(conn, rows, true, "SELECT account, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account{rows} \
          ORDER BY account, occurred_at", |r| {
         if let Some(f) = by_id.by_rowid(r.get(0)?) {
             f.touches.push(time(r, 1)?);
@@ -467,11 +467,10 @@ fn read_history(
 /// kept by triggers as entries arrive), one row an account by row-number range instead of
 /// every entry it ever had. The engagement measure reads only the last touch; nothing
 /// else a recompute judges reads touches.
-fn read_last_touches(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()> {
-    let rows = by_id.rowids();
+fn read_last_touches(conn: &Connection, rows: &[i64], by_id: &mut Book) -> rusqlite::Result<()> {
     each_keyed(
         conn,
-        &rows,
+        rows,
         true,
         "SELECT account, at FROM last_touch WHERE account{rows} AND at IS NOT NULL",
         |r| {
@@ -487,8 +486,12 @@ fn read_last_touches(conn: &Connection, by_id: &mut Book) -> rusqlite::Result<()
 /// `narrow`, an account whose kept summary holds takes its recent weeks from the summary
 /// (migration 30) and reads no weekly row; the rest read every week, as one row-number
 /// range when they are about as many as it spans (a book loaded in order), else as a list.
-fn read_usage(conn: &Connection, by_id: &mut Book, narrow: Option<Narrow>) -> rusqlite::Result<()> {
-    let rowids = by_id.rowids();
+fn read_usage(
+    conn: &Connection,
+    rowids: &[i64],
+    by_id: &mut Book,
+    narrow: Option<Narrow>,
+) -> rusqlite::Result<()> {
     let (Some(&lo), Some(&hi)) = (rowids.first(), rowids.last()) else {
         return Ok(());
     };
@@ -537,7 +540,8 @@ fn read_usage(conn: &Connection, by_id: &mut Book, narrow: Option<Narrow>) -> ru
         }
     }
     let whole: Vec<i64> = rowids
-        .into_iter()
+        .iter()
+        .copied()
         .filter(|r| !narrowed.contains(r))
         .collect();
     // A range would also return the weeks of narrowed accounts inside it.
