@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod activity;
 pub(crate) mod ahead;
 mod cache;
+mod checkpoint;
 pub mod people;
 pub(crate) mod reader;
 pub(crate) use activity::with_rows;
@@ -14,6 +15,7 @@ pub mod settings;
 
 use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -68,7 +70,9 @@ async fn connect(path: &Path) -> Result<SqlitePool> {
         .foreign_keys(true)
         .busy_timeout(Duration::from_secs(10))
         .pragma("cache_size", "-65536")
-        .pragma("temp_store", "memory");
+        .pragma("temp_store", "memory")
+        // The checkpoint thread folds the log in (see `checkpoint`), never a commit.
+        .pragma("wal_autocheckpoint", "0");
     let pool = SqlitePoolOptions::new()
         .max_connections(4)
         .connect_with(options)
@@ -84,6 +88,7 @@ pub struct Store {
     pool: SqlitePool,
     reader: reader::Reader,
     cache: cache::Cache,
+    checkpointer: Arc<checkpoint::Checkpointer>,
 }
 
 impl Store {
@@ -95,6 +100,7 @@ impl Store {
             pool,
             reader: reader::Reader::new(path),
             cache: Default::default(),
+            checkpointer: Arc::new(checkpoint::Checkpointer::start(path)),
         })
     }
 
@@ -119,6 +125,7 @@ impl Store {
             pool,
             reader: reader::Reader::new(path),
             cache: Default::default(),
+            checkpointer: Arc::new(checkpoint::Checkpointer::start(path)),
         })
     }
 
@@ -147,6 +154,7 @@ impl Store {
     /// just finished) can each see the other and both skip it. So the log is emptied
     /// explicitly first, while this is the only connection reading.
     pub async fn close(&self) {
+        self.checkpointer.stop();
         self.reader.close();
         if !self.pool.is_closed() {
             let folded: std::result::Result<(i64, i64, i64), sqlx::Error> =
