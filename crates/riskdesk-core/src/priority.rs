@@ -814,9 +814,12 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
                 })
                 .await
         });
-    // Changed ranks are written WRITE_BATCH at a time: each transaction rewrites most pages
-    // of the score indexes wherever its rows fall, so fewer, larger ones write far less.
+    // Changed ranks are committed WRITE_BATCH at a time: each transaction rewrites most
+    // pages of the score indexes wherever its rows fall, so fewer, larger ones write far
+    // less. Each batch's are written as soon as it is ranked, while the next is read.
     let mut changed = Vec::new();
+    let mut open: Option<Tx> = None;
+    let mut held = 0;
     loop {
         let read = batches.next().await;
         let last = read.is_none();
@@ -832,13 +835,22 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
             }
             mark(1);
         }
-        if changed.len() >= WRITE_BATCH || (last && !changed.is_empty()) {
+        if !changed.is_empty() {
+            let tx = match open.as_mut() {
+                Some(tx) => tx,
+                None => open.insert(store.write().await?),
+            };
+            write(tx, &changed, now).await?;
+            held += changed.len();
             written += changed.len();
-            let mut tx = store.write().await?;
-            write(&mut tx, &changed, now).await?;
             changed.clear();
             mark(2);
-            tx.commit().await?;
+        }
+        if held >= WRITE_BATCH || last {
+            if let Some(tx) = open.take() {
+                tx.commit().await?;
+            }
+            held = 0;
             mark(3);
         }
         if last {

@@ -199,12 +199,12 @@ fn read(
         .query_row([], |r| r.get(0))?;
     let accounts = Accounts::new(ids, span);
 
-    let mut by_id = read_accounts(conn, &accounts, ids)?;
+    let mut by_id = read_accounts(conn, &accounts, ids, narrow.is_some())?;
     // The feeds are keyed by the accounts' row numbers (migrations 26, 28 and 33).
     let rows = by_id.rowids();
     read_usage(conn, &rows, &mut by_id, narrow)?;
     read_tickets(conn, &rows, &mut by_id, narrow)?;
-    read_nps(conn, &rows, &mut by_id)?;
+    read_nps(conn, &rows, &mut by_id, narrow.is_some())?;
     read_contacts(conn, &rows, &mut by_id, narrow)?;
     if narrow.is_some() {
         read_last_touches(conn, &rows, &mut by_id)?;
@@ -217,44 +217,66 @@ fn read(
 }
 
 /// The batch's accounts, each with its row number; a range's accounts outside `ids` (mirrored
-/// from another device) are skipped.
+/// from another device) are skipped. A narrow read leaves out what no measure, signal,
+/// severity or stage reads (name, money as entered, owner, CRM fields, timestamps: empty or
+/// zero here), so a whole book does not decode and allocate them for 100K accounts.
 fn read_accounts(
     conn: &Connection,
     accounts: &Accounts<'_>,
     ids: &[String],
+    narrow: bool,
 ) -> rusqlite::Result<Book> {
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut by_id = Book::with_capacity(ids.len());
-    accounts.each(conn, "SELECT id, name, arr_minor, currency, segment, stage, contract_start, renewal_date, owner_id, strategic, \
-         expansion_potential, industry, region, crm_id, created_at, updated_at, arr_base_minor, stage_since, adopted_on, rowid \
-         FROM accounts WHERE id{accounts}", |r| {
+    let sql = if narrow {
+        "SELECT id, segment, stage, contract_start, renewal_date, arr_base_minor, stage_since, adopted_on, rowid \
+         FROM accounts WHERE id{accounts}"
+    } else {
+        "SELECT id, segment, stage, contract_start, renewal_date, arr_base_minor, stage_since, adopted_on, rowid, \
+         name, arr_minor, currency, owner_id, strategic, expansion_potential, industry, region, crm_id, created_at, updated_at \
+         FROM accounts WHERE id{accounts}"
+    };
+    accounts.each(conn, sql, |r| {
         let id: String = r.get(0)?;
         // A range also holds accounts this device only mirrors.
         if !wanted.contains(id.as_str()) {
             return Ok(());
         }
-        let account = Account {
-            id: id.clone(),
-            name: r.get(1)?,
-            arr_minor: r.get(2)?,
-            currency: r.get(3)?,
-            segment: parsed(r, 4)?,
-            stage: parsed(r, 5)?,
-            contract_start: day(r, 6)?,
-            renewal_date: day(r, 7)?,
-            owner_id: r.get(8)?,
-            strategic: r.get(9)?,
-            expansion_potential: parsed(r, 10)?,
-            industry: r.get(11)?,
-            region: r.get(12)?,
-            crm_id: r.get(13)?,
-            created_at: time(r, 14)?,
-            updated_at: time(r, 15)?,
+        let mut account = Account {
+            id,
+            name: String::new(),
+            arr_minor: 0,
+            currency: String::new(),
+            segment: parsed(r, 1)?,
+            stage: parsed(r, 2)?,
+            contract_start: day(r, 3)?,
+            renewal_date: day(r, 4)?,
+            owner_id: None,
+            strategic: false,
+            expansion_potential: crate::model::ExpansionPotential::None,
+            industry: String::new(),
+            region: String::new(),
+            crm_id: None,
+            created_at: chrono::DateTime::UNIX_EPOCH,
+            updated_at: chrono::DateTime::UNIX_EPOCH,
         };
-        let mut f = AccountFacts::new(account, r.get(16)?);
-        f.stage_since = day_or_null(r, 17)?;
-        f.adopted_on = day_or_null(r, 18)?;
-        let row = r.get(19)?;
+        if !narrow {
+            account.name = r.get(9)?;
+            account.arr_minor = r.get(10)?;
+            account.currency = r.get(11)?;
+            account.owner_id = r.get(12)?;
+            account.strategic = r.get(13)?;
+            account.expansion_potential = parsed(r, 14)?;
+            account.industry = r.get(15)?;
+            account.region = r.get(16)?;
+            account.crm_id = r.get(17)?;
+            account.created_at = time(r, 18)?;
+            account.updated_at = time(r, 19)?;
+        }
+        let mut f = AccountFacts::new(account, r.get(5)?);
+        f.stage_since = day_or_null(r, 6)?;
+        f.adopted_on = day_or_null(r, 7)?;
+        let row = r.get(8)?;
         f.row = Some(row);
         by_id.insert(f, row);
         Ok(())
@@ -287,9 +309,14 @@ fn read_tickets(
                 f.earlier_tickets = true;
                 return Ok(());
             }
+            // Read narrow, a ticket is what measures and signals read of it: no ids.
+            let (id, account_id) = match cut {
+                Some(_) => (String::new(), String::new()),
+                None => (r.get(0)?, f.account.id.clone()),
+            };
             f.tickets.push(Ticket {
-                id: r.get(0)?,
-                account_id: f.account.id.clone(),
+                id,
+                account_id,
                 external_id: r.get(2)?,
                 subject: r.get(3)?,
                 priority: parsed(r, 4)?,
@@ -302,20 +329,32 @@ fn read_tickets(
     })
 }
 
-/// Every NPS response, oldest first.
-fn read_nps(conn: &Connection, rows: &[i64], by_id: &mut Book) -> rusqlite::Result<()> {
+/// Every NPS response, oldest first; read `narrow`, without the account, contact and
+/// external ids (the id stays: it orders a day's responses).
+fn read_nps(
+    conn: &Connection,
+    rows: &[i64],
+    by_id: &mut Book,
+    narrow: bool,
+) -> rusqlite::Result<()> {
     each_keyed(conn, rows, true, "SELECT id, account, contact_id, score, comment, responded_on, external_id FROM nps_responses \
          WHERE account{rows} ORDER BY account, responded_on", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
-            f.nps.push(NpsResponse {
+            let mut response = NpsResponse {
                 id: r.get(0)?,
-                account_id: f.account.id.clone(),
-                contact_id: r.get(2)?,
+                account_id: String::new(),
+                contact_id: None,
                 score: r.get(3)?,
                 comment: r.get(4)?,
                 responded_on: day(r, 5)?,
-                external_id: r.get(6)?,
-            });
+                external_id: None,
+            };
+            if !narrow {
+                response.account_id = f.account.id.clone();
+                response.contact_id = r.get(2)?;
+                response.external_id = r.get(6)?;
+            }
+            f.nps.push(response);
         }
         Ok(())
     })?;
@@ -331,14 +370,16 @@ fn read_nps(conn: &Connection, rows: &[i64], by_id: &mut Book) -> rusqlite::Resu
 }
 
 /// Every contact, in the order they were added; with `narrow`, only sponsors and
-/// champions, the roles a measure or signal reads, the others counted only as there.
+/// champions, the roles a measure or signal reads, the others counted only as there, and
+/// of those only role and status (and name, title and day for one who left, which a
+/// signal names): a whole book holds 200K of them.
 fn read_contacts(
     conn: &Connection,
     rows: &[i64],
     by_id: &mut Book,
     narrow: Option<Narrow>,
 ) -> rusqlite::Result<()> {
-    use crate::model::ContactRole;
+    use crate::model::{ContactRole, ContactStatus};
     each_keyed(conn, rows, true, "SELECT id, account, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
          WHERE account{rows} ORDER BY account, rowid", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
@@ -347,18 +388,32 @@ fn read_contacts(
                 f.other_contacts = true;
                 return Ok(());
             }
-            f.contacts.push(Contact {
-                id: r.get(0)?,
-                account_id: f.account.id.clone(),
-                name: r.get(2)?,
-                email: r.get(3)?,
-                title: r.get(4)?,
+            let status: ContactStatus = parsed(r, 6)?;
+            let mut contact = Contact {
+                id: String::new(),
+                account_id: String::new(),
+                name: String::new(),
+                email: String::new(),
+                title: String::new(),
                 role,
-                status: parsed(r, 6)?,
-                left_on: day_or_null(r, 7)?,
-                created_at: time(r, 8)?,
-                external_id: r.get(9)?,
-            });
+                status,
+                left_on: None,
+                created_at: chrono::DateTime::UNIX_EPOCH,
+                external_id: None,
+            };
+            if narrow.is_none() || status == ContactStatus::Left {
+                contact.name = r.get(2)?;
+                contact.title = r.get(4)?;
+                contact.left_on = day_or_null(r, 7)?;
+            }
+            if narrow.is_none() {
+                contact.id = r.get(0)?;
+                contact.account_id = f.account.id.clone();
+                contact.email = r.get(3)?;
+                contact.created_at = time(r, 8)?;
+                contact.external_id = r.get(9)?;
+            }
+            f.contacts.push(contact);
         }
         Ok(())
     })

@@ -1276,7 +1276,7 @@ async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_a
             .and_hms_opt(0, 0, 0)
             .expect("midnight")
             .and_utc();
-        let (mut tickets_left, mut contacts_left) = (0, 0);
+        let (mut tickets_left, mut contacts_left, mut left_named) = (0, 0, 0);
         for (w, n) in whole.iter().zip(&read.facts) {
             assert_eq!(w.account.id, n.account.id);
             let kept: Vec<&Ticket> = w
@@ -1284,24 +1284,76 @@ async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_a
                 .iter()
                 .filter(|t| t.resolved_at.is_none() || t.opened_at >= cut)
                 .collect();
+            // Read narrow, each keeps what measures and signals read of it, and only that.
+            let judged_part = |t: &Ticket| {
+                (
+                    t.external_id.clone(),
+                    t.subject.clone(),
+                    t.priority,
+                    t.category.clone(),
+                    t.opened_at,
+                    t.resolved_at,
+                )
+            };
             assert_eq!(
-                n.tickets.iter().collect::<Vec<_>>(),
-                kept,
+                n.tickets.iter().map(judged_part).collect::<Vec<_>>(),
+                kept.iter().map(|t| judged_part(t)).collect::<Vec<_>>(),
                 "{}",
                 w.account.id
             );
+            assert!(n.tickets.iter().all(|t| t.id.is_empty()));
+            let response = |r: &crate::model::NpsResponse| {
+                (r.id.clone(), r.score, r.comment.clone(), r.responded_on)
+            };
+            assert_eq!(
+                n.nps.iter().map(response).collect::<Vec<_>>(),
+                w.nps.iter().map(response).collect::<Vec<_>>()
+            );
+            assert_eq!(
+                (n.account.segment, n.account.stage, n.account.contract_start),
+                (w.account.segment, w.account.stage, w.account.contract_start)
+            );
+            assert_eq!(
+                (
+                    n.account.renewal_date,
+                    n.arr_base_minor,
+                    n.stage_since,
+                    n.adopted_on
+                ),
+                (
+                    w.account.renewal_date,
+                    w.arr_base_minor,
+                    w.stage_since,
+                    w.adopted_on
+                )
+            );
+            assert!(n.account.name.is_empty() && !w.account.name.is_empty());
             assert_eq!(n.earlier_tickets, kept.len() < w.tickets.len());
             let named: Vec<&Contact> = w
                 .contacts
                 .iter()
                 .filter(|c| matches!(c.role, ContactRole::Sponsor | ContactRole::Champion))
                 .collect();
+            // Role and status; who left, and when, only of those who left.
+            let seen = |c: &Contact| {
+                let left = c.status == ContactStatus::Left;
+                (
+                    c.role,
+                    c.status,
+                    left.then(|| (c.name.clone(), c.title.clone(), c.left_on)),
+                )
+            };
             assert_eq!(
-                n.contacts.iter().collect::<Vec<_>>(),
-                named,
+                n.contacts.iter().map(seen).collect::<Vec<_>>(),
+                named.iter().map(|c| seen(c)).collect::<Vec<_>>(),
                 "{}",
                 w.account.id
             );
+            left_named += n
+                .contacts
+                .iter()
+                .filter(|c| c.status == ContactStatus::Left && !c.name.is_empty())
+                .count();
             assert_eq!(n.other_contacts, named.len() < w.contacts.len());
             tickets_left += usize::from(n.earlier_tickets);
             contacts_left += usize::from(n.other_contacts);
@@ -1313,8 +1365,8 @@ async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_a
             assert_eq!(judged(w), judged(n), "{day}: {}", w.account.id);
         }
         assert!(
-            tickets_left > 30 && contacts_left > 30,
-            "{day}: {tickets_left} accounts with tickets left out, {contacts_left} with contacts"
+            tickets_left > 30 && contacts_left > 30 && left_named > 0,
+            "{day}: {tickets_left} accounts with tickets left out, {contacts_left} with contacts, {left_named} who left named"
         );
         // The crafted accounts: support data with nothing open, contacts with no sponsor.
         let at = |id: &String| {
