@@ -10,6 +10,16 @@ use riskdesk_core::model::Segment;
 use riskdesk_core::store::{accounts, AccountQuery, AccountSort};
 use riskdesk_core::Store;
 
+/// The column a row's target is judged on.
+#[derive(Clone, Copy, PartialEq)]
+pub(crate) enum Judge {
+    Median,
+    /// The max column holds a p95.
+    P95,
+    /// The max column holds the slowest of a few runs.
+    Slowest,
+}
+
 pub(crate) struct Row {
     pub what: String,
     pub median: Duration,
@@ -17,8 +27,8 @@ pub(crate) struct Row {
     pub target: Option<Duration>,
     /// The process's peak resident memory during the step, when measured.
     pub peak_mb: Option<u64>,
-    /// The target holds for the max column (a p95), not the median.
-    pub judge_max: bool,
+    /// Which column the target holds for.
+    pub judge: Judge,
 }
 
 /// Starts a fresh peak-memory window (Linux: writing 5 to clear_refs resets VmHWM).
@@ -51,10 +61,13 @@ async fn step<T>(
         max: took,
         target,
         peak_mb: peak_mb(),
-        judge_max: false,
+        judge: Judge::Median,
     });
     Ok(out)
 }
+
+/// Consecutive next days the daily run is timed over.
+const NEXT_DAYS: i64 = 3;
 
 fn ms(d: Duration) -> String {
     format!("{:.2} ms", d.as_secs_f64() * 1e3)
@@ -90,7 +103,7 @@ pub async fn run(
         // The target is set for a 100K book.
         target: (n <= 100_000).then_some(Duration::from_secs(10)),
         peak_mb: None,
-        judge_max: false,
+        judge: Judge::Median,
     });
 
     if generate_only {
@@ -169,23 +182,51 @@ pub async fn run(
         sqlx::query_scalar("SELECT date(MAX(epoch_day) * 86400, 'unixepoch') FROM health_history")
             .fetch_one(store.pool())
             .await?;
-    let tomorrow = latest.map_or(tomorrow, |d| d.max(today) + chrono::Duration::days(1));
-    step(
-        &mut rows,
-        format!("full health recompute of {n} accounts, next day"),
-        target(2_000),
-        async { Ok(health::recompute(&store, None, tomorrow, |_, _| {}).await?) },
-    )
-    .await?;
-    // The rest of the daily refresh: scores are current, rules, escalation and ranks
-    // follow for the whole book.
-    step(
-        &mut rows,
-        format!("whole-book refresh after it (rules, escalation, rank; {n} accounts)"),
-        None,
-        async { Ok(refresh::run(&store, Scope::Book, tomorrow, "bench", |_, _| {}).await?) },
-    )
-    .await?;
+    let first = latest.map_or(tomorrow, |d| d.max(today) + chrono::Duration::days(1));
+    // Three days in a row, each scored and then refreshed as the daily schedule does: one
+    // run varies by ±20 % on this machine, so the row gives the median and the slowest.
+    let (mut scoring, mut rest) = (Vec::new(), Vec::new());
+    let (mut scoring_peak, mut rest_peak) = (None, None);
+    let mut tomorrow = first;
+    for day in 0..NEXT_DAYS {
+        tomorrow = first + chrono::Duration::days(day);
+        reset_peak();
+        let started = Instant::now();
+        health::recompute(&store, None, tomorrow, |_, _| {}).await?;
+        scoring.push(started.elapsed());
+        scoring_peak = scoring_peak.max(peak_mb());
+        // The rest of the daily refresh: scores are current, rules, escalation and ranks
+        // follow for the whole book.
+        reset_peak();
+        let started = Instant::now();
+        refresh::run(&store, Scope::Book, tomorrow, "bench", |_, _| {}).await?;
+        rest.push(started.elapsed());
+        rest_peak = rest_peak.max(peak_mb());
+    }
+    for (what, mut times, target, peak_mb) in [
+        (
+            format!("full health recompute of {n} accounts, next day (median and slowest of {NEXT_DAYS} days)"),
+            scoring,
+            target(2_000),
+            scoring_peak,
+        ),
+        (
+            format!("whole-book refresh after it (rules, escalation, rank; {n} accounts)"),
+            rest,
+            None,
+            rest_peak,
+        ),
+    ] {
+        times.sort();
+        rows.push(Row {
+            what,
+            median: times[times.len() / 2],
+            max: times[times.len() - 1],
+            target,
+            peak_mb,
+            judge: Judge::Slowest,
+        });
+    }
     // Everything is current: the whole book asked again finds nothing that changed.
     step(
         &mut rows,
@@ -223,7 +264,7 @@ pub async fn run(
         max: times[(times.len() * 95 / 100).min(times.len() - 1)],
         target: Some(Duration::from_millis(5)),
         peak_mb: peak_mb(),
-        judge_max: true,
+        judge: Judge::P95,
     });
     step(
         &mut rows,
@@ -252,7 +293,7 @@ pub async fn run(
         max: times[times.len() - 1],
         target: Some(Duration::from_millis(100)),
         peak_mb: None,
-        judge_max: false,
+        judge: Judge::Median,
     });
 
     let queries: Vec<(String, AccountQuery)> = vec![
@@ -358,7 +399,7 @@ pub async fn run(
             max: times[times.len() - 1],
             target: Some(Duration::from_millis(20)),
             peak_mb: None,
-            judge_max: false,
+            judge: Judge::Median,
         });
     }
     store.close().await;
@@ -444,7 +485,7 @@ async fn worklist_rows(
             max: times[times.len() - 1],
             target: Some(Duration::from_millis(50)),
             peak_mb: None,
-            judge_max: false,
+            judge: Judge::Median,
         });
     }
     Ok(())
@@ -456,8 +497,11 @@ pub(crate) fn print_rows(rows: Vec<Row>) {
         "benchmark", "median", "max", "peak MB", "target"
     );
     for r in rows {
-        let judged = if r.judge_max { r.max } else { r.median };
-        let which = if r.judge_max { "p95 " } else { "" };
+        let (judged, which) = match r.judge {
+            Judge::Median => (r.median, ""),
+            Judge::P95 => (r.max, "p95 "),
+            Judge::Slowest => (r.max, "max "),
+        };
         let target = match r.target {
             Some(t) if judged <= t => format!("{which}< {} ok", ms(t)),
             Some(t) => format!("{which}< {} MISS", ms(t)),

@@ -269,7 +269,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: written,
         target: None,
         peak_mb: None,
-        judge_max: false,
+        judge: crate::bench::Judge::Median,
     }];
     // Three imports into three fresh stores: the median is the figure.
     let mut times = Vec::new();
@@ -300,7 +300,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: times[2],
         target: (accounts <= 100_000).then_some(Duration::from_secs(3)),
         peak_mb: None,
-        judge_max: false,
+        judge: crate::bench::Judge::Median,
     });
     let (again, t) = timed(run(
         store.clone(),
@@ -317,7 +317,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: t,
         target: None,
         peak_mb: None,
-        judge_max: false,
+        judge: crate::bench::Judge::Median,
     });
     let (usage, t) = timed(run(store.clone(), ImportKind::Usage, files.usage.clone())).await?;
     rows.push(Row {
@@ -326,7 +326,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: t,
         target: (files.usage_rows <= 1_000_000).then_some(Duration::from_secs(10)),
         peak_mb: None,
-        judge_max: false,
+        judge: crate::bench::Judge::Median,
     });
     let (_, t) = timed(async {
         import::rescore(&store, first.touched.clone(), today, |_, _| {}).await?;
@@ -342,7 +342,7 @@ pub async fn bench_import(accounts: usize, usage_rows: usize) -> Result<()> {
         max: t,
         target: None,
         peak_mb: None,
-        judge_max: false,
+        judge: crate::bench::Judge::Median,
     });
     store.close().await;
     print_rows(rows);

@@ -22,7 +22,7 @@ fn row(what: String, d: Duration, target: Option<Duration>) -> Row {
         max: d,
         target,
         peak_mb: None,
-        judge_max: false,
+        judge: crate::bench::Judge::Median,
     }
 }
 
@@ -165,7 +165,7 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
         max: times[4],
         target: Some(Duration::from_millis(200)),
         peak_mb: None,
-        judge_max: false,
+        judge: crate::bench::Judge::Median,
     });
 
     // Many devices at once, each pushing its own edits and pulling everyone's new ones
