@@ -311,7 +311,12 @@ async fn run_marked(
     let (rules, _) = crate::rules::run::apply(store, scope.ids(), today, false, trigger).await?;
     let ruled = lap.elapsed();
     crate::priority::refresh(store, scope.ids(), today).await?;
-    tracing::debug!(score = ?scored, rules = ?(ruled - scored), rank = ?(lap.elapsed() - ruled), "refresh");
+    let ranked = lap.elapsed();
+    // Retention last: nothing above reads the history it thins.
+    if matches!(scope, Scope::Book) {
+        health::thin_history(store, today).await?;
+    }
+    tracing::debug!(score = ?scored, rules = ?(ruled - scored), rank = ?(ranked - ruled), thin = ?(lap.elapsed() - ranked), "refresh");
     crate::crashpoint("refresh.done");
     clear(store, &scope, started_at, today, key).await?;
     Ok(RefreshSummary {

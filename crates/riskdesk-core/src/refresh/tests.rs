@@ -277,3 +277,48 @@ async fn the_whole_book_again_the_same_day_refreshes_only_what_changed() {
         (40, 0)
     );
 }
+
+/// Retention runs at the end of the whole book's refresh, after scores and ranks: daily
+/// history that left the daily window is thinned to each account's first score of its
+/// week there, and a recompute of scores alone leaves history as it is.
+#[tokio::test]
+async fn the_whole_books_refresh_thins_history_that_left_the_daily_window() {
+    let (_dir, store) = book(12).await;
+    let today = test_day();
+    // Every day of the last 130: past the default 90 daily days, in weeks.
+    let days: Vec<NaiveDate> = (1..=130)
+        .rev()
+        .map(|d| today - chrono::Duration::days(d))
+        .collect();
+    health::backfill(&store, &days).await.expect("backfill");
+    let horizon = crate::health::history::epoch_day(today - chrono::Duration::days(97));
+    let old = format!("SELECT COUNT(*) FROM health_history WHERE epoch_day < {horizon}");
+    let before = count(store.pool(), &old).await;
+    assert!(before > 12 * 30, "{before} rows older than the window");
+
+    health::recompute(&store, None, today, |_, _| {})
+        .await
+        .expect("recompute");
+    assert_eq!(
+        count(store.pool(), &old).await,
+        before,
+        "scores alone thin nothing"
+    );
+
+    run(&store, Scope::Book, today, "test", |_, _| {})
+        .await
+        .expect("refresh");
+    let after = count(store.pool(), &old).await;
+    assert!(after < before / 5, "{before} -> {after}");
+    // What stays is each account's first score of its week.
+    let extra = count(
+        store.pool(),
+        &format!(
+            "SELECT COUNT(*) FROM health_history h WHERE h.epoch_day < {horizon} AND EXISTS (\
+             SELECT 1 FROM health_history e WHERE e.account = h.account AND e.epoch_day < h.epoch_day \
+             AND (e.epoch_day + 3) / 7 = (h.epoch_day + 3) / 7)"
+        ),
+    )
+    .await;
+    assert_eq!(extra, 0);
+}
