@@ -125,6 +125,54 @@ pub struct Detected {
     pub evidence: Vec<String>,
 }
 
+/// The kinds whose words count days from a date ("Renews in 45 days"). They are stored
+/// with the date in place of the count (`{until:2027-01-18}`, `{since:2026-08-06}`) and
+/// [`render`]ed when read, so the passing of a day rewrites none of them (at 100K accounts
+/// ~29K signals a day were rewritten for their count alone).
+const COUNTING: [SignalKind; 4] = [
+    SignalKind::RenewalAtRisk,
+    SignalKind::ImplementationDelay,
+    SignalKind::SponsorLeft,
+    SignalKind::ChampionLeft,
+];
+
+/// A stored signal's summary or evidence line as read on `on`: each day-counting place of
+/// a [`COUNTING`] kind becomes its number of days. Other kinds' words (which may quote a
+/// customer) are returned as stored.
+pub fn render(kind: SignalKind, text: &str, on: NaiveDate) -> String {
+    if !COUNTING.contains(&kind) || !text.contains('{') {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('{') {
+        out.push_str(&rest[..at]);
+        let tail = &rest[at..];
+        let counted = tail.find('}').and_then(|end| {
+            let (way, day) = tail[1..end].split_once(':')?;
+            let day: NaiveDate = day.parse().ok()?;
+            let days = match way {
+                "until" => (day - on).num_days(),
+                "since" => (on - day).num_days(),
+                _ => return None,
+            };
+            Some((days, end))
+        });
+        match counted {
+            Some((days, end)) => {
+                out.push_str(&days.to_string());
+                rest = &tail[end + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = &tail[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Whole days from `d` to `today` (negative for a day after it).
 fn days_ago(today: NaiveDate, d: NaiveDate) -> i64 {
     (today - d).num_days()
@@ -274,12 +322,7 @@ fn stakeholders_left(
                     "{} ({}) left on {d}; no active {role} named",
                     c.name, c.title
                 ),
-                vec![format!(
-                    "{} {} left {} days ago",
-                    role,
-                    c.name,
-                    days_ago(today, d)
-                )],
+                vec![format!("{} {} left {{since:{d}}} days ago", role, c.name)],
             ));
         }
     }
@@ -372,7 +415,10 @@ fn implementation_delay(
         out.push(detected(
             SignalKind::ImplementationDelay,
             severity,
-            format!("Not adopted {since_contract} days after the contract date"),
+            format!(
+                "Not adopted {{since:{}}} days after the contract date",
+                facts.account.contract_start
+            ),
             vec![
                 format!("original contract date {}", facts.account.contract_start),
                 format!("expected adopted within {} days", t.implementation_days),
@@ -425,7 +471,10 @@ fn renewal_at_risk(
             out.push(detected(
                 SignalKind::RenewalAtRisk,
                 severity,
-                format!("Renews in {days} days with {name} health"),
+                format!(
+                    "Renews in {{until:{}}} days with {name} health",
+                    facts.account.renewal_date
+                ),
                 vec![format!("renewal date {}", facts.account.renewal_date)],
             ));
         }

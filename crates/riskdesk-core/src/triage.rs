@@ -507,6 +507,10 @@ pub async fn renewals(
         qb.push(" ORDER BY account_id, CASE severity WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END, detected_at");
         let found: Vec<(String, String, String)> = qb.build_query_as().fetch_all(pool).await?;
         for (id, kind, summary) in found {
+            let summary = match kind.parse() {
+                Ok(k) => crate::signals::render(k, &summary, today),
+                Err(_) => summary,
+            };
             signals.entry(id).or_default().push((kind, summary));
         }
     }

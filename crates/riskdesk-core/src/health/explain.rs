@@ -86,6 +86,11 @@ pub async fn account_health(store: &Store, account_id: &str) -> Result<AccountHe
     .fetch_optional(pool)
     .await?;
     let stored = history::of_account(pool, account_id).await?;
+    // The day the stored signals were last judged: their day counts read as of then (a
+    // cleared one's as of the day it cleared).
+    let judged_on = stored
+        .last()
+        .map_or_else(|| Utc::now().date_naive(), |(d, _, _)| *d);
     // The newest history row is the day last scored; the one before it is what changed since.
     let previous = stored.iter().rev().nth(1).map(|(d, _, m)| (*d, m));
     let (current, trend, severity, computed_at) = match row {
@@ -155,15 +160,22 @@ pub async fn account_health(store: &Store, account_id: &str) -> Result<AccountHe
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|(id, kind, severity, summary, evidence, detected_at, cleared_at)| Signal {
-        id,
-        kind,
-        label: kind.label().to_string(),
-        severity,
-        summary,
-        evidence: serde_json::from_str(&evidence).unwrap_or_default(),
-        detected_at,
-        cleared_at,
+    .map(|(id, kind, severity, summary, evidence, detected_at, cleared_at)| {
+        let on = cleared_at.map_or(judged_on, |t| t.date_naive());
+        let evidence: Vec<String> = serde_json::from_str(&evidence).unwrap_or_default();
+        Signal {
+            id,
+            kind,
+            label: kind.label().to_string(),
+            severity,
+            summary: crate::signals::render(kind, &summary, on),
+            evidence: evidence
+                .iter()
+                .map(|e| crate::signals::render(kind, e, on))
+                .collect(),
+            detected_at,
+            cleared_at,
+        }
     })
     .collect();
     let overrides = sqlx::query_as::<_, (String, String, f64, String, Option<String>, DateTime<Utc>, Option<NaiveDate>)>(

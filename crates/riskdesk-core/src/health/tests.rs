@@ -674,11 +674,20 @@ async fn a_next_day_rewrites_no_current_row_or_signal_as_it_was() {
          WHEN (OLD.severity, OLD.summary, OLD.evidence, OLD.cleared_at) IS (NEW.severity, NEW.summary, NEW.evidence, NEW.cleared_at)
          BEGIN INSERT INTO rewrites VALUES ('signal ' || NEW.id); END;
          CREATE TABLE moved (n INTEGER NOT NULL);
-         CREATE TRIGGER moved_health AFTER UPDATE ON account_health BEGIN INSERT INTO moved VALUES (1); END;",
+         CREATE TRIGGER moved_health AFTER UPDATE ON account_health BEGIN INSERT INTO moved VALUES (1); END;
+         CREATE TABLE counted (id TEXT NOT NULL);
+         CREATE TRIGGER counting_signal AFTER UPDATE ON signals
+         WHEN OLD.kind IN ('renewal_at_risk', 'implementation_delay') AND NEW.cleared_at IS NULL
+         BEGIN INSERT INTO counted VALUES (NEW.id); END;",
     )
     .execute(store.pool())
     .await
     .expect("triggers");
+    let counting = count(
+        &store,
+        "SELECT COUNT(*) FROM signals WHERE kind IN ('renewal_at_risk', 'implementation_delay') AND cleared_at IS NULL",
+    )
+    .await;
     let next = today() + Duration::days(1);
     recompute(&store, None, next, |_, _| {})
         .await
@@ -696,6 +705,13 @@ async fn a_next_day_rewrites_no_current_row_or_signal_as_it_was() {
     assert!(
         moved > 0 && moved < 300,
         "{moved} of 300 current rows moved"
+    );
+    // Signals whose words count days are stored with the date: a day passing rewrites
+    // them only when their severity or band moves.
+    let rewritten = count(&store, "SELECT COUNT(*) FROM counted").await;
+    assert!(
+        counting >= 10 && rewritten * 5 < counting,
+        "{rewritten} of {counting} day-counting signals rewritten"
     );
 }
 

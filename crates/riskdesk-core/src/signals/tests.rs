@@ -210,3 +210,97 @@ fn thresholds_are_validated() {
         "{p:?}"
     );
 }
+
+/// The signals whose words count days keep the date instead and read as the count on the
+/// day they are read: the same words as before on the day judged, the same stored text
+/// the next day (so nothing is rewritten for a day passing), the next day's count when
+/// read then.
+#[test]
+fn day_counts_are_stored_as_dates_and_read_as_counts() {
+    let mut f = facts(Stage::Onboarding);
+    f.account.contract_start = today() - Duration::days(100);
+    f.account.renewal_date = today() + Duration::days(60);
+    f.usage = crate::scorecard::tests::usage(&f.account.id, |_| 10);
+    let at = f.account.created_at;
+    f.contacts = vec![Contact {
+        id: crate::new_id(),
+        account_id: f.account.id.clone(),
+        name: "Lena Vogel".into(),
+        email: String::new(),
+        title: "COO".into(),
+        role: ContactRole::Champion,
+        status: ContactStatus::Left,
+        left_on: Some(today() - Duration::days(10)),
+        created_at: at,
+        external_id: None,
+    }];
+    let t = SignalThresholds::default();
+    let band = Some((0, 3, "Red"));
+    let judged = |on: NaiveDate| detect(&f, on, Some(45.0), band, &t);
+    let (now, next) = (judged(today()), judged(today() + Duration::days(1)));
+    let read = |d: &[Detected], on: NaiveDate| -> Vec<(String, Vec<String>)> {
+        d.iter()
+            .map(|s| {
+                let e = s.evidence.iter().map(|e| render(s.kind, e, on)).collect();
+                (render(s.kind, &s.summary, on), e)
+            })
+            .collect()
+    };
+    let words = read(&now, today());
+    let find = |words: &[(String, Vec<String>)], start: &str| {
+        words
+            .iter()
+            .find(|(s, _)| s.starts_with(start))
+            .cloned()
+            .unwrap_or_else(|| panic!("no {start} in {words:?}"))
+    };
+    assert_eq!(
+        find(&words, "Renews").0,
+        "Renews in 60 days with Red health"
+    );
+    assert_eq!(
+        find(&words, "Not adopted").0,
+        "Not adopted 100 days after the contract date"
+    );
+    assert_eq!(
+        find(&words, "Lena").1,
+        ["champion Lena Vogel left 10 days ago"]
+    );
+    // A day later the stored words are the same; read that day, they count one more.
+    let texts = |d: &[Detected]| -> Vec<(String, Vec<String>)> {
+        d.iter()
+            .map(|s| (s.summary.clone(), s.evidence.clone()))
+            .collect()
+    };
+    assert_eq!(texts(&now), texts(&next));
+    let later = read(&next, today() + Duration::days(1));
+    assert_eq!(
+        find(&later, "Renews").0,
+        "Renews in 59 days with Red health"
+    );
+    assert_eq!(
+        find(&later, "Not adopted").0,
+        "Not adopted 101 days after the contract date"
+    );
+    // Other kinds' words, and anything that is not a day count, read as stored.
+    let quoted = "NPS 2 on 2026-11-18: “{until:2027-01-01} is our deadline”";
+    assert_eq!(render(SignalKind::NpsDetractor, quoted, today()), quoted);
+    for odd in [
+        "{",
+        "}{",
+        "{until:}",
+        "{until:tomorrow} days",
+        "{soon:2026-11-30}",
+        "a {b",
+    ] {
+        assert_eq!(render(SignalKind::RenewalAtRisk, odd, today()), odd);
+    }
+    assert_eq!(
+        render(
+            SignalKind::RenewalAtRisk,
+            "{since:2026-11-20}/{until:2026-11-30}",
+            today()
+        ),
+        "3/7"
+    );
+}

@@ -164,9 +164,9 @@ fn read_states(
         "SELECT account_id, kind, severity, summary FROM signals WHERE cleared_at IS NULL AND account_id{accounts}",
         |r| {
             if let Some(l) = out.get_mut(r.get_ref(0)?.as_str()?) {
-                l.state
-                    .signals
-                    .push((parsed(r, 1)?, parsed(r, 2)?, r.get(3)?));
+                let kind = parsed(r, 1)?;
+                let summary = crate::signals::render(kind, r.get_ref(3)?.as_str()?, today);
+                l.state.signals.push((kind, parsed(r, 2)?, summary));
             }
             Ok(())
         },
