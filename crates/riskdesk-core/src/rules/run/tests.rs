@@ -690,3 +690,47 @@ async fn the_quick_verdict_agrees_with_the_worded_one_on_every_account_and_templ
     }
     assert!(held > 0);
 }
+
+/// A rule reads a day-counting signal's words as counted on the run's day, never the date
+/// the store keeps in their place: a CTA's evidence quotes what the account page shows.
+#[tokio::test]
+async fn rules_read_day_counting_signals_as_counted_on_their_day() {
+    let (_dir, store) = scored_book(300).await;
+    let (id, renewal): (String, NaiveDate) = sqlx::query_as(
+        "SELECT a.id, a.renewal_date FROM signals s JOIN accounts a ON a.id = s.account_id \
+         WHERE s.kind = 'renewal_at_risk' AND s.cleared_at IS NULL ORDER BY a.id LIMIT 1",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("an account renewing at risk");
+    let stored: String = sqlx::query_scalar(
+        "SELECT summary FROM signals WHERE account_id = ? AND kind = 'renewal_at_risk' AND cleared_at IS NULL",
+    )
+    .bind(&id)
+    .fetch_one(store.pool())
+    .await
+    .expect("stored");
+    assert!(stored.contains(&format!("{{until:{renewal}}}")), "{stored}");
+    for day in [today(), today() + chrono::Duration::days(3)] {
+        let (loaded, _) = state::load(
+            &store,
+            std::slice::from_ref(&id),
+            crate::store::Span::List,
+            day,
+        )
+        .await
+        .expect("state");
+        let (_, _, summary) = loaded[&id]
+            .state
+            .signals
+            .iter()
+            .find(|(k, ..)| *k == crate::signals::SignalKind::RenewalAtRisk)
+            .expect("the signal")
+            .clone();
+        let days = (renewal - day).num_days();
+        assert!(
+            summary.starts_with(&format!("Renews in {days} days with ")),
+            "{summary}"
+        );
+    }
+}
