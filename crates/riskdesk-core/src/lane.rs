@@ -94,14 +94,19 @@ pub async fn summary(store: &crate::Store, today: NaiveDate) -> Result<LaneSumma
     )
     .fetch_all(pool)
     .await?;
-    let trend = sqlx::query_as(
-        "SELECT date(s.epoch_day * 86400, 'unixepoch') AS day, SUM(s.score < 50) AS at_risk, COUNT(s.score) AS scored \
-         FROM health_history s JOIN accounts a ON a.rowid = s.account JOIN account_priority p ON p.account = a.rowid \
-         WHERE p.lane = 'digital' AND s.epoch_day >= ? GROUP BY s.epoch_day ORDER BY s.epoch_day",
+    let trend = crate::health::history::at_risk_by_day(
+        pool,
+        "SELECT account FROM account_priority WHERE lane = 'digital'",
+        today - Duration::days(90),
     )
-    .bind(crate::store::reader::epoch_day(today - Duration::days(90)))
-    .fetch_all(pool)
-    .await?;
+    .await?
+    .into_iter()
+    .map(|(day, at_risk, scored)| TrendPoint {
+        day,
+        at_risk,
+        scored,
+    })
+    .collect();
     let exceptions = sqlx::query_as(
         "SELECT a.id AS account_id, a.name, a.arr_base_minor, h.severity_level, a.expansion_potential, u.name AS owner_name \
          FROM account_priority p JOIN accounts a ON a.rowid = p.account LEFT JOIN account_health h ON h.account = a.rowid \

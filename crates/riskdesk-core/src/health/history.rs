@@ -1,5 +1,6 @@
-//! Score history: one compact row per account per day, thinned with age, clustered by
-//! day so a day's rows are an append.
+//! Score history: a day's scores are written as one compact row per account (clustered by
+//! day, so a day's rows are an append); each week an account's rows from before today are
+//! folded into its quarters' delta-encoded series (`packed`), where retention thins them.
 //!
 //! A history row keeps what a later reader needs to say what moved (the scorecard and
 //! its version, the score and band, and each measure's raw value, score and
@@ -18,11 +19,11 @@ use crate::scorecard::{MeasureKind, MeasureResult, ScoreSource};
 use crate::store::{insert_batched, Store, Tx};
 use crate::{Error, Result};
 
+mod packed;
+
 pub use crate::scorecard::facts::RECENT_DAYS;
 
 const RETENTION: &str = "history_retention";
-/// The setting holding the day history was last thinned.
-const PRUNED_THROUGH: &str = "history.pruned_through";
 
 /// How long each resolution of score history is kept.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -452,36 +453,85 @@ pub fn decode_recent(stored: &[u8]) -> Vec<(NaiveDate, f64)> {
     out
 }
 
-/// History is clustered by day (a day's rows are an append), so one account's rows are
-/// reached by a seek per day the history holds (`history_days`, kept with the rows; about
-/// 200 with the default retention) instead of a scan: `FROM history_days d CROSS JOIN
-/// health_history h WHERE h.epoch_day = d.epoch_day AND h.account = …`. Days are stored
-/// as their number (migration 35) and read back as dates.
+/// History rows are clustered by day (a day's rows are an append), so one account's rows
+/// are reached by a seek per day the rows hold (`history_days`, kept with the rows; a
+/// week or two of days once sealed) instead of a scan: `FROM history_days d CROSS JOIN
+/// health_history h WHERE h.epoch_day = d.epoch_day AND h.account = …`. Days are stored as
+/// their number (migration 35) and read back as dates.
 pub(crate) fn one_account() -> &'static str {
     "SELECT date(h.epoch_day * 86400, 'unixepoch'), h.score, CAST(h.measures AS BLOB) FROM history_days d \
      CROSS JOIN health_history h \
      WHERE h.epoch_day = d.epoch_day AND h.account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY d.epoch_day"
 }
 
-/// One account's stored days, oldest first: (day, score, measures as stored, for `unpack`).
+/// A sealed snapshot's score (kept in hundredths).
+fn sealed_score(s: &packed::Snapshot) -> Option<f64> {
+    s.score.map(|v| v as f64 / 100.0)
+}
+
+/// One account's stored days, oldest first: (day, score, measures as stored, for `unpack`),
+/// from its sealed series and its rows (a row wins a day both hold: it was written later,
+/// by a recompute of a past day).
 pub(crate) async fn of_account(
     pool: &SqlitePool,
     account_id: &str,
 ) -> Result<Vec<(NaiveDate, Option<f64>, Vec<u8>)>> {
-    Ok(sqlx::query_as(one_account())
+    let series: Vec<Vec<u8>> = sqlx::query_scalar(
+        "SELECT series FROM health_history_packed \
+         WHERE account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY quarter",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?;
+    let mut days = std::collections::BTreeMap::new();
+    for s in series.iter().flat_map(|s| packed::decode(s)) {
+        if let Some(day) = from_epoch_day(s.day) {
+            days.insert(day, (sealed_score(&s), packed::stored(&s.measures)));
+        }
+    }
+    let rows: Vec<(NaiveDate, Option<f64>, Vec<u8>)> = sqlx::query_as(one_account())
         .bind(account_id)
         .fetch_all(pool)
-        .await?)
+        .await?;
+    for (day, score, measures) in rows {
+        days.insert(day, (score, measures));
+    }
+    Ok(days
+        .into_iter()
+        .map(|(day, (score, measures))| (day, score, measures))
+        .collect())
 }
 
-/// The scores since `since` of the accounts `accounts` covers, in day order:
-/// (account, day, score).
+/// The scores since `since` of the accounts `accounts` covers, each account's in day order:
+/// (account, day, score), from sealed series and rows (a row wins a day both hold).
 pub(crate) fn scores_since(
     conn: &rusqlite::Connection,
     accounts: &crate::store::reader::Accounts<'_>,
     since: NaiveDate,
     mut row: impl FnMut(&str, NaiveDate, f64),
 ) -> rusqlite::Result<()> {
+    let mut found: std::collections::BTreeMap<String, std::collections::BTreeMap<NaiveDate, f64>> =
+        Default::default();
+    let first_quarter = packed::quarter(epoch_day(since));
+    accounts.each(
+        conn,
+        "SELECT a.id, h.quarter, h.series FROM health_history_packed h JOIN accounts a ON a.rowid = h.account \
+         WHERE h.account IN (SELECT rowid FROM accounts WHERE id{accounts})",
+        |r| {
+            if r.get::<_, i64>(1)? < first_quarter {
+                return Ok(());
+            }
+            let scores = found.entry(r.get(0)?).or_default();
+            for s in packed::decode(r.get_ref(2)?.as_bytes()?) {
+                if let (Some(day), Some(score)) = (from_epoch_day(s.day), sealed_score(&s)) {
+                    if day >= since {
+                        scores.insert(day, score);
+                    }
+                }
+            }
+            Ok(())
+        },
+    )?;
     accounts.each(
         conn,
         "SELECT a.id, h.epoch_day, h.score FROM history_days d CROSS JOIN health_history h JOIN accounts a ON a.rowid = h.account \
@@ -489,11 +539,66 @@ pub(crate) fn scores_since(
         |r| {
             let day = crate::store::reader::day_number(r, 1)?;
             if day >= since {
-                row(r.get_ref(0)?.as_str()?, day, r.get(2)?);
+                let scores = found.entry(r.get(0)?).or_default();
+                scores.insert(day, r.get(2)?);
             }
             Ok(())
         },
-    )
+    )?;
+    for (id, scores) in &found {
+        for (day, score) in scores {
+            row(id, *day, *score);
+        }
+    }
+    Ok(())
+}
+
+/// Per day since `since`: how many of the accounts `accounts` (a query of `rowid`s, this
+/// crate's constant, never input) scored under 50, and how many had a score, from sealed
+/// series and rows (a row wins a day both hold).
+pub(crate) async fn at_risk_by_day(
+    pool: &SqlitePool,
+    accounts: &'static str,
+    since: NaiveDate,
+) -> Result<Vec<(NaiveDate, i64, i64)>> {
+    let from = epoch_day(since);
+    let rows: Vec<(i64, i64, f64)> = sqlx::query_as(&format!(
+        "SELECT h.account, h.epoch_day, h.score FROM history_days d CROSS JOIN health_history h \
+         WHERE h.epoch_day = d.epoch_day AND d.epoch_day >= ? AND h.score IS NOT NULL AND h.account IN ({accounts})"
+    ))
+    .bind(from)
+    .fetch_all(pool)
+    .await?;
+    let series: Vec<(i64, Vec<u8>)> = sqlx::query_as(&format!(
+        "SELECT account, series FROM health_history_packed WHERE quarter >= ? AND account IN ({accounts})"
+    ))
+    .bind(packed::quarter(from))
+    .fetch_all(pool)
+    .await?;
+    let mut days: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+    let mut count = |day: i64, below: bool| {
+        let d = days.entry(day).or_default();
+        d.0 += i64::from(below);
+        d.1 += 1;
+    };
+    let written: std::collections::HashSet<(i64, i64)> =
+        rows.iter().map(|(a, day, _)| (*a, *day)).collect();
+    for (_, day, score) in &rows {
+        count(*day, *score < 50.0);
+    }
+    for (account, s) in &series {
+        for s in packed::decode(s) {
+            if let Some(score) = s.score.filter(|_| s.day >= from) {
+                if !written.contains(&(*account, s.day)) {
+                    count(s.day, score < 5_000);
+                }
+            }
+        }
+    }
+    Ok(days
+        .into_iter()
+        .filter_map(|(day, (below, scored))| Some((from_epoch_day(day)?, below, scored)))
+        .collect())
 }
 
 /// One account's score for one day, as the history keeps it.
@@ -619,108 +724,163 @@ fn month_start(d: NaiveDate) -> NaiveDate {
     d.with_day(1).unwrap_or(d)
 }
 
-/// Records history written at `step_days` apart over `span_days` to `today` as already
-/// thinned, when that spacing keeps at most one score per week and none of it is old enough
-/// to be thinned to months: a new store's backfill, whose first prune would otherwise read
-/// all of it to delete nothing (3 s at 100K accounts). False when it was not.
-pub(crate) async fn note_thin_backfill(
-    tx: &mut Tx,
-    today: NaiveDate,
-    step_days: u32,
-    span_days: u32,
-    r: &HistoryRetention,
-) -> Result<bool> {
-    let pruned_before: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM local_settings WHERE key = ?)")
-            .bind(PRUNED_THROUGH)
-            .fetch_one(&mut **tx)
-            .await?;
-    if pruned_before || step_days < 7 || span_days > r.weekly_days {
-        return Ok(false);
-    }
-    crate::store::settings::set(tx, PRUNED_THROUGH, &today.to_string()).await?;
-    Ok(true)
+/// What a seal did: rows folded into series, and snapshots retention removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Sealed {
+    pub rows: u64,
+    pub thinned: u64,
 }
 
-/// Thins the history that aged past a resolution since the last prune: past
-/// `daily_days` keeps each week's first score, past `weekly_days` each month's first.
-/// Only the weeks and months that crossed a boundary are looked at, so a daily prune
-/// costs what one day of history costs.
-pub(crate) async fn prune(tx: &mut Tx, today: NaiveDate, r: &HistoryRetention) -> Result<u64> {
-    let mut removed = 0;
-    // Whole weeks (Monday to Sunday) older than the daily horizon, the last few of them:
-    // a prune that was skipped for a while catches up on the next.
+/// Accounts sealed per read: the `IN` lists stay short and a batch's series fit in memory.
+const SEAL_BATCH: usize = 500;
+
+/// Folds `accounts`' history rows from before `today` into their quarters' series and
+/// thins their series by `r` as of `today`: past `daily_days` each week's first score, past
+/// `weekly_days` each month's first (each account its own first). A series is rewritten
+/// only when it changed; an account's rows leave in the same transaction its series is
+/// written. Today's rows stay rows: a second recompute today may still rewrite them.
+pub(crate) async fn seal(
+    tx: &mut Tx,
+    accounts: &[i64],
+    today: NaiveDate,
+    r: &HistoryRetention,
+) -> Result<Sealed> {
+    use std::collections::{BTreeMap, HashMap};
+    let before = epoch_day(today);
     let daily_cut = week_start(today - Duration::days(r.daily_days as i64));
     let weekly_cut = month_start(today - Duration::days(r.weekly_days as i64));
-    let last: Option<NaiveDate> =
-        sqlx::query_scalar::<_, String>("SELECT value FROM local_settings WHERE key = ?")
-            .bind(PRUNED_THROUGH)
-            .fetch_optional(&mut **tx)
-            .await?
-            .and_then(|d| d.parse().ok());
-    // From a week before the last prune's boundary (or all of history the first time).
-    let weekly_from = last.map_or(NaiveDate::MIN, |l| {
-        week_start(l - Duration::days(r.daily_days as i64)) - Duration::days(7)
-    });
-    let monthly_from = last.map_or(NaiveDate::MIN, |l| {
-        month_start(l - Duration::days(r.weekly_days as i64 + 31))
-    });
-    let days: Vec<NaiveDate> = sqlx::query_scalar::<_, i64>(
-        "SELECT epoch_day FROM history_days WHERE epoch_day < ? AND epoch_day >= ? ORDER BY epoch_day",
-    )
-    .bind(epoch_day(daily_cut))
-    .bind(epoch_day(weekly_from.min(monthly_from)))
-    .fetch_all(&mut **tx)
-    .await?
-    .into_iter()
-    .filter_map(from_epoch_day)
-    .collect();
-    // Each day keeps the rows of accounts with no earlier score in its week (month), so
-    // an account's first score of the period stays. Day by day, each row is one seek per
-    // earlier day of its period: a week already thinned costs nothing, where grouping
-    // every row of the window by its period cost ~1.5 s a day at 100K accounts.
-    let monthly = |d: NaiveDate| d < weekly_cut;
-    for (at, &day) in days.iter().enumerate() {
-        let (period_start, from) = if monthly(day) {
-            (month_start(day), monthly_from)
-        } else {
-            (week_start(day), weekly_from)
-        };
-        if day < from {
-            continue;
+    let mut sealed = Sealed::default();
+    let in_list = |qb: &mut QueryBuilder<'_, Sqlite>, batch: &[i64]| {
+        let mut list = qb.separated(", ");
+        for a in batch {
+            list.push_bind(*a);
         }
-        let earlier: Vec<NaiveDate> = days[..at]
-            .iter()
-            .copied()
-            .filter(|e| *e >= period_start && monthly(*e) == monthly(day))
-            .collect();
-        if earlier.is_empty() {
-            continue;
-        }
-        for chunk in earlier.chunks(crate::store::MAX_VARIABLES - 1) {
-            let mut qb: QueryBuilder<Sqlite> =
-                QueryBuilder::new("DELETE FROM health_history WHERE epoch_day = ");
-            qb.push_bind(epoch_day(day)).push(
-                " AND EXISTS (SELECT 1 FROM health_history e WHERE e.account = health_history.account AND e.epoch_day IN (",
-            );
-            let mut list = qb.separated(", ");
-            for e in chunk {
-                list.push_bind(epoch_day(*e));
+        qb.push(")");
+    };
+    type Account = (BTreeMap<i64, packed::Snapshot>, HashMap<i64, Vec<u8>>);
+    for batch in accounts.chunks(SEAL_BATCH) {
+        let mut by_account: BTreeMap<i64, Account> = BTreeMap::new();
+        let mut qb = QueryBuilder::new(
+            "SELECT account, quarter, series FROM health_history_packed WHERE account IN (",
+        );
+        in_list(&mut qb, batch);
+        let stored: Vec<(i64, i64, Vec<u8>)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        for (account, quarter, series) in stored {
+            let (days, old) = by_account.entry(account).or_default();
+            for s in packed::decode(&series) {
+                days.insert(s.day, s);
             }
-            qb.push("))");
-            removed += qb.build().execute(&mut **tx).await?.rows_affected();
+            old.insert(quarter, series);
         }
+        let mut qb = QueryBuilder::new(
+            "SELECT h.account, h.epoch_day, h.scorecard, h.scorecard_version, h.score, h.band_n, CAST(h.measures AS BLOB) \
+             FROM history_days d CROSS JOIN health_history h \
+             WHERE h.epoch_day = d.epoch_day AND d.epoch_day < ",
+        );
+        qb.push_bind(before).push(" AND h.account IN (");
+        in_list(&mut qb, batch);
+        type Row = (i64, i64, i64, i64, Option<f64>, Option<i64>, Vec<u8>);
+        let rows: Vec<Row> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        sealed.rows += rows.len() as u64;
+        for (account, day, scorecard, version, score, band, measures) in rows {
+            let snapshot = packed::Snapshot {
+                day,
+                scorecard,
+                version,
+                score: score.map(|s| (s * 100.0).round() as i64),
+                band,
+                measures: packed::parts(&unpack(&measures)),
+            };
+            by_account
+                .entry(account)
+                .or_default()
+                .0
+                .insert(day, snapshot);
+        }
+        let mut writes: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+        for (account, (days, old)) in by_account {
+            let mut snapshots: Vec<packed::Snapshot> = days.into_values().collect();
+            sealed.thinned += packed::thin(&mut snapshots, daily_cut, weekly_cut);
+            let mut quarters: BTreeMap<i64, Vec<packed::Snapshot>> = BTreeMap::new();
+            for s in snapshots {
+                quarters.entry(packed::quarter(s.day)).or_default().push(s);
+            }
+            for quarter in old.keys().filter(|q| !quarters.contains_key(q)) {
+                sqlx::query("DELETE FROM health_history_packed WHERE account = ? AND quarter = ?")
+                    .bind(account)
+                    .bind(quarter)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            for (quarter, snapshots) in quarters {
+                let series = packed::encode(&snapshots);
+                if old.get(&quarter) != Some(&series) {
+                    writes.push((account, quarter, series));
+                }
+            }
+        }
+        insert_batched(
+            tx,
+            "INSERT INTO health_history_packed (account, quarter, series) ",
+            3,
+            " ON CONFLICT(account, quarter) DO UPDATE SET series = excluded.series",
+            &writes,
+            |b, (account, quarter, series)| {
+                b.push_bind(*account)
+                    .push_bind(*quarter)
+                    .push_bind(series.clone());
+            },
+        )
+        .await?;
+        let mut qb = QueryBuilder::new(
+            "DELETE FROM health_history WHERE epoch_day IN (SELECT epoch_day FROM history_days WHERE epoch_day < ",
+        );
+        qb.push_bind(before).push(") AND account IN (");
+        in_list(&mut qb, batch);
+        qb.build().execute(&mut **tx).await?;
     }
-    // Days thinned away entirely leave the list of days.
+    // Days whose rows all left leave the list of days.
     sqlx::query(
         "DELETE FROM history_days WHERE epoch_day < ? \
          AND NOT EXISTS (SELECT 1 FROM health_history h WHERE h.epoch_day = history_days.epoch_day)",
     )
-    .bind(epoch_day(daily_cut))
+    .bind(before)
     .execute(&mut **tx)
     .await?;
-    crate::store::settings::set(tx, PRUNED_THROUGH, &today.to_string()).await?;
-    Ok(removed)
+    Ok(sealed)
+}
+
+/// Rows are sealed a seventh of the book a day (an account on the days its row number
+/// and the day's agree modulo 7), so each day costs about the same; an account whose rows
+/// reach further back than two weeks (the schedule did not run for a while, or a store
+/// from before sealing) is sealed whatever the day.
+pub(crate) async fn due(tx: &mut Tx, today: NaiveDate) -> Result<Vec<i64>> {
+    let mut due: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM accounts WHERE rowid % 7 = ?")
+        .bind(epoch_day(today).rem_euclid(7))
+        .fetch_all(&mut **tx)
+        .await?;
+    let overdue: Vec<i64> = sqlx::query_scalar(
+        "SELECT DISTINCT h.account FROM history_days d CROSS JOIN health_history h \
+         WHERE h.epoch_day = d.epoch_day AND d.epoch_day < ?",
+    )
+    .bind(epoch_day(today) - 14)
+    .fetch_all(&mut **tx)
+    .await?;
+    due.extend(overdue);
+    due.sort_unstable();
+    due.dedup();
+    Ok(due)
+}
+
+/// Every account holding history rows from before `today`: a backfill's, sealed at once.
+pub(crate) async fn with_rows_before(tx: &mut Tx, today: NaiveDate) -> Result<Vec<i64>> {
+    Ok(sqlx::query_scalar(
+        "SELECT DISTINCT h.account FROM history_days d CROSS JOIN health_history h \
+         WHERE h.epoch_day = d.epoch_day AND d.epoch_day < ? ORDER BY 1",
+    )
+    .bind(epoch_day(today))
+    .fetch_all(&mut **tx)
+    .await?)
 }
 
 #[cfg(test)]

@@ -594,18 +594,37 @@ pub(crate) async fn score(
     Ok((summary, ids))
 }
 
-/// Thins the score history that aged past the retention's daily (weekly) window since the
-/// last time, as `today`'s whole-book refresh does after its scores and ranks are written:
-/// at 100K accounts in daily use, the day a week leaves the daily window removes ~600K rows
-/// (~0.7 s), which no score or rank waits for. Returns the rows removed.
-pub async fn thin_history(store: &Store, today: NaiveDate) -> Result<u64> {
-    let retention = history::retention(store.pool()).await?;
-    let pruning = std::time::Instant::now();
+/// Seals the score history due today (a seventh of the book, and any account whose rows
+/// reach back past two weeks) into its quarters' series, thinning what aged past the
+/// retention's daily (weekly) window, as `today`'s whole-book refresh does after its scores
+/// and ranks are written: no score or rank waits for it. Returns what it did.
+pub async fn thin_history(store: &Store, today: NaiveDate) -> Result<history::Sealed> {
+    let started = std::time::Instant::now();
     let mut tx = store.write().await?;
-    let removed = history::prune(&mut tx, today, &retention).await?;
+    let due = history::due(&mut tx, today).await?;
     tx.commit().await?;
-    tracing::debug!(removed, took = ?pruning.elapsed(), "history pruned");
-    Ok(removed)
+    let sealed = seal_in_steps(store, &due, today).await?;
+    tracing::debug!(accounts = due.len(), ?sealed, took = ?started.elapsed(), "history sealed");
+    Ok(sealed)
+}
+
+/// Seals `accounts` a few thousand per transaction: a kill loses at most the step under
+/// way, whose rows are still rows (sealed the next time).
+async fn seal_in_steps(
+    store: &Store,
+    accounts: &[i64],
+    today: NaiveDate,
+) -> Result<history::Sealed> {
+    let retention = history::retention(store.pool()).await?;
+    let mut sealed = history::Sealed::default();
+    for step in accounts.chunks(10_000) {
+        let mut tx = store.write().await?;
+        let s = history::seal(&mut tx, step, today, &retention).await?;
+        tx.commit().await?;
+        sealed.rows += s.rows;
+        sealed.thinned += s.thinned;
+    }
+    Ok(sealed)
 }
 
 /// The day of the last full recompute, if any: the daily schedule runs when it is before
@@ -648,17 +667,8 @@ pub async fn initialize_with_progress(
         .rev()
         .map(|i| today - Duration::days(i * step))
         .collect();
-    let fresh: bool = sqlx::query_scalar("SELECT NOT EXISTS (SELECT 1 FROM health_history)")
-        .fetch_one(store.pool())
-        .await?;
     // The history costs about as much per account as today's score: half the bar each.
     backfill_with_progress(store, &days, |done, total| progress(done, total * 2)).await?;
-    if fresh {
-        let retention = history::retention(store.pool()).await?;
-        let mut tx = store.write().await?;
-        history::note_thin_backfill(&mut tx, today, step_days, weeks * 7, &retention).await?;
-        tx.commit().await?;
-    }
     recompute(store, None, today, |done, total| {
         progress(total + done, total * 2)
     })
@@ -721,7 +731,15 @@ async fn backfill_with_progress(
         done += chunk.len();
         progress(done, ids.len());
     }
-    aggregate_days(store, days).await
+    aggregate_days(store, days).await?;
+    // The past days go straight to their sealed series (the day after the last is the
+    // backfill's "today": its own rows stay rows).
+    let after = *days.iter().max().unwrap_or(first) + Duration::days(1);
+    let mut tx = store.write().await?;
+    let accounts = history::with_rows_before(&mut tx, after).await?;
+    tx.commit().await?;
+    seal_in_steps(store, &accounts, after).await?;
+    Ok(())
 }
 
 #[cfg(test)]

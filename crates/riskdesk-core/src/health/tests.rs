@@ -122,12 +122,13 @@ async fn one_snapshot_a_day_history_trend_and_what_changed() {
         .await
         .expect("again the same day");
     let pool = store.pool();
-    let per_account: i64 = sqlx::query_scalar(
-        "SELECT MAX(n) FROM (SELECT COUNT(*) AS n FROM health_history GROUP BY account)",
-    )
-    .fetch_one(pool)
-    .await
-    .expect("count");
+    let mut per_account = 0;
+    for b in &bundles {
+        let days = history::of_account(pool, &b.account.id)
+            .await
+            .expect("days");
+        per_account = per_account.max(days.len());
+    }
     assert_eq!(per_account, 5, "four backfilled days and one for today");
     let id = &bundles[0].account.id;
     let h = account_health(&store, id).await.expect("health");
@@ -156,12 +157,8 @@ async fn one_snapshot_a_day_history_trend_and_what_changed() {
     recompute(&store, Some(vec![id.clone()]), today(), |_, _| {})
         .await
         .expect("again");
-    let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_history WHERE account = (SELECT rowid FROM accounts WHERE id = ?)")
-        .bind(id)
-        .fetch_one(pool)
-        .await
-        .expect("count");
-    assert_eq!(n, 5);
+    let days = history::of_account(pool, id).await.expect("days");
+    assert_eq!(days.len(), 5);
 }
 
 #[tokio::test]
@@ -493,6 +490,7 @@ async fn a_second_recompute_the_same_day_writes_nothing() {
     for table in [
         "account_health",
         "health_history",
+        "health_history_packed",
         "signals",
         "timeline_entries",
         "account_priority",
@@ -765,6 +763,7 @@ async fn derived(store: &Store) -> Vec<String> {
          FROM signals s JOIN accounts a ON a.id = s.account_id ORDER BY a.rowid, s.kind, s.detected_at",
         "SELECT epoch_day || ' ' || account || ' ' || COALESCE(score, '-') || ' ' || COALESCE(band_n, '-') || ' ' || hex(measures) \
          FROM health_history ORDER BY epoch_day, account",
+        "SELECT account || ' ' || quarter || ' ' || hex(series) FROM health_history_packed ORDER BY account, quarter",
         "SELECT a.rowid || ' ' || t.body FROM timeline_entries t JOIN accounts a ON a.rowid = t.account \
          WHERE t.kind = 'system' ORDER BY a.rowid, t.occurred_at, t.body",
     ] {

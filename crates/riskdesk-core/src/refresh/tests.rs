@@ -278,47 +278,95 @@ async fn the_whole_book_again_the_same_day_refreshes_only_what_changed() {
     );
 }
 
-/// Retention runs at the end of the whole book's refresh, after scores and ranks: daily
-/// history that left the daily window is thinned to each account's first score of its
-/// week there, and a recompute of scores alone leaves history as it is.
+/// Retention runs at the end of the whole book's refresh, after scores and ranks: the
+/// rows of the accounts due (a seventh of the book a day, and any whose rows reach past
+/// two weeks: here every account, backfilled a day at a time as rows) are sealed into
+/// series, history that left the daily window thinned to each account's first score of its
+/// week; a recompute of scores alone leaves history as it is.
 #[tokio::test]
 async fn the_whole_books_refresh_thins_history_that_left_the_daily_window() {
     let (_dir, store) = book(12).await;
     let today = test_day();
-    // Every day of the last 130: past the default 90 daily days, in weeks.
+    // Every day of the last 130, written as rows (as a store from before sealing holds
+    // them): past the default 90 daily days, in weeks.
     let days: Vec<NaiveDate> = (1..=130)
         .rev()
         .map(|d| today - chrono::Duration::days(d))
         .collect();
-    health::backfill(&store, &days).await.expect("backfill");
-    let horizon = crate::health::history::epoch_day(today - chrono::Duration::days(97));
-    let old = format!("SELECT COUNT(*) FROM health_history WHERE epoch_day < {horizon}");
-    let before = count(store.pool(), &old).await;
-    assert!(before > 12 * 30, "{before} rows older than the window");
-
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    let mut tx = store.write().await.expect("tx");
+    for day in &days {
+        let entries: Vec<health::history::Entry> = ids
+            .iter()
+            .map(|id| health::history::Entry {
+                account_id: id,
+                row: None,
+                scorecard_id: "card",
+                scorecard_version: 1,
+                score: Some(60.0),
+                band: Some("Green"),
+                measures: vec![],
+            })
+            .collect();
+        health::history::write(&mut tx, &entries, *day)
+            .await
+            .expect("write");
+    }
+    tx.commit().await.expect("commit");
+    let history = |store: &Store| {
+        let (pool, ids) = (store.pool().clone(), ids.clone());
+        async move {
+            let mut all = Vec::new();
+            for id in &ids {
+                let days: Vec<NaiveDate> = health::history::of_account(&pool, id)
+                    .await
+                    .expect("history")
+                    .into_iter()
+                    .map(|(day, ..)| day)
+                    .collect();
+                all.push(days);
+            }
+            all
+        }
+    };
+    assert!(history(&store).await.iter().all(|d| d.len() == 130));
+    let rows = "SELECT COUNT(*) FROM health_history";
     health::recompute(&store, None, today, |_, _| {})
         .await
         .expect("recompute");
     assert_eq!(
-        count(store.pool(), &old).await,
-        before,
-        "scores alone thin nothing"
+        count(store.pool(), rows).await,
+        12 * 131,
+        "scores alone seal and thin nothing"
     );
 
     run(&store, Scope::Book, today, "test", |_, _| {})
         .await
         .expect("refresh");
-    let after = count(store.pool(), &old).await;
-    assert!(after < before / 5, "{before} -> {after}");
-    // What stays is each account's first score of its week.
-    let extra = count(
-        store.pool(),
-        &format!(
-            "SELECT COUNT(*) FROM health_history h WHERE h.epoch_day < {horizon} AND EXISTS (\
-             SELECT 1 FROM health_history e WHERE e.account = h.account AND e.epoch_day < h.epoch_day \
-             AND (e.epoch_day + 3) / 7 = (h.epoch_day + 3) / 7)"
-        ),
-    )
-    .await;
-    assert_eq!(extra, 0);
+    assert_eq!(
+        count(store.pool(), rows).await,
+        12,
+        "today's rows stay rows"
+    );
+    let daily_from = week_of(today - chrono::Duration::days(90));
+    for days in history(&store).await {
+        assert_eq!(days.last(), Some(&today));
+        let (old, recent): (Vec<NaiveDate>, Vec<NaiveDate>) =
+            days.iter().partition(|d| **d < daily_from);
+        assert_eq!(recent.len() as i64, (today - daily_from).num_days() + 1);
+        // What stays is each account's first score of its week.
+        assert!(!old.is_empty());
+        for w in old.windows(2) {
+            assert_ne!(week_of(w[0]), week_of(w[1]), "{w:?}");
+        }
+        assert!(old.iter().skip(1).all(|d| *d == week_of(*d)), "{old:?}");
+    }
+}
+
+fn week_of(d: NaiveDate) -> NaiveDate {
+    use chrono::Datelike;
+    d - chrono::Duration::days(d.weekday().num_days_from_monday() as i64)
 }

@@ -92,6 +92,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "feed account keys".to_string(),
             "usage week numbers".to_string(),
             "history day numbers".to_string(),
+            "sealed history".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -126,7 +127,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        35
+        36
     );
 }
 
@@ -741,6 +742,7 @@ const WRITERS: &[(&str, &str)] = &[
     ("health_state", "health/"),
     ("usage_summary", "health/"),
     ("health_history", "health/"),
+    ("health_history_packed", "health/"),
     ("history_days", "health/"),
     ("history_scorecards", "health/"),
     ("history_bands", "health/"),

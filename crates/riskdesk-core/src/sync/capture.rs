@@ -118,6 +118,7 @@ mod tests {
         ("account_health", "*", "derived: each device scores the accounts whose data it holds"),
         ("account_priority", "*", "derived: ranks are recomputed on every device"),
         ("health_history", "*", "derived score history"),
+        ("health_history_packed", "*", "derived score history, sealed"),
         ("history_days", "*", "the days the device's own score history holds"),
         ("history_scorecards", "*", "numbers for scorecards in the device's own history"),
         ("history_bands", "*", "numbers for band names in the device's own history"),

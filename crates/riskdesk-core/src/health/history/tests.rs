@@ -192,14 +192,20 @@ fn the_recent_series_reads_as_its_text_form_did() {
 }
 
 async fn days_kept(store: &Store, account: &str) -> Vec<NaiveDate> {
-    sqlx::query_scalar(
-        "SELECT date(epoch_day * 86400, 'unixepoch') FROM health_history \
-         WHERE account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY epoch_day",
-    )
-    .bind(account)
-    .fetch_all(store.pool())
-    .await
-    .expect("days")
+    of_account(store.pool(), account)
+        .await
+        .expect("days")
+        .into_iter()
+        .map(|(day, ..)| day)
+        .collect()
+}
+
+async fn row_number(store: &Store, account: &str) -> i64 {
+    sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
+        .bind(account)
+        .fetch_one(store.pool())
+        .await
+        .expect("row number")
 }
 
 #[tokio::test]
@@ -229,10 +235,12 @@ async fn retention_thins_history_by_age_and_only_what_aged() {
         write(&mut tx, &[e], day).await.expect("write");
     }
     let r = HistoryRetention::default();
-    let removed = prune(&mut tx, today, &r).await.expect("prune");
+    let key = row_number(&store, &account).await;
+    let sealed = seal(&mut tx, &[key], today, &r).await.expect("seal");
     tx.commit().await.expect("commit");
+    assert_eq!(sealed.rows, 3 * 365 - 1, "every row but today's sealed");
     let days = days_kept(&store, &account).await;
-    assert_eq!(days.len() as u64 + removed, 3 * 365);
+    assert_eq!(days.len() as u64 + sealed.thinned, 3 * 365);
     let daily_from = today - Duration::days(r.daily_days as i64);
     let weekly_from = today - Duration::days(r.weekly_days as i64);
     // Every day of the last 90 is kept.
@@ -274,8 +282,12 @@ async fn retention_thins_history_by_age_and_only_what_aged() {
         measures: "su:0.5:61:61".into(),
     };
     write(&mut tx, &[e], tomorrow).await.expect("write");
-    prune(&mut tx, tomorrow, &r).await.expect("prune");
-    assert_eq!(prune(&mut tx, tomorrow, &r).await.expect("again"), 0);
+    let next = seal(&mut tx, &[key], tomorrow, &r).await.expect("seal");
+    assert_eq!(next.rows, 1, "yesterday's row");
+    assert_eq!(
+        seal(&mut tx, &[key], tomorrow, &r).await.expect("again"),
+        Sealed::default()
+    );
     tx.commit().await.expect("commit");
     let after = days_kept(&store, &account).await;
     let recent_weeks: Vec<NaiveDate> = after
@@ -368,7 +380,7 @@ async fn snapshots_from_before_the_upgrade_stay_readable() {
     old.close().await;
 
     let store = Store::open(&path).await.expect("upgrade");
-    let h = crate::health::account_health(&store, &account)
+    let h = crate::health::explain::account_health(&store, &account)
         .await
         .expect("health");
     let current = h.current.expect("current");
@@ -754,58 +766,61 @@ async fn a_deleted_accounts_history_goes_with_it() {
     }
 }
 
-/// A new store's backfill is thin already (one score a fortnight, none old enough for
-/// months), so it is recorded as pruned and the first prune reads only its last weeks;
-/// a full prune afterwards finds nothing it should have removed. A daily backfill, one
-/// reaching into the monthly range, or a store pruned before is not noted.
+/// A new store's backfill goes straight to sealed series: after it and today's score only
+/// today's rows are rows, every account reads its fortnightly past and today, and sealing
+/// the book again the same day changes no series.
 #[tokio::test]
-async fn a_new_stores_fortnightly_backfill_counts_as_pruned() {
+async fn a_new_stores_backfill_is_sealed_at_once() {
     let today = test_day();
-    let r = HistoryRetention::default();
     let (_dir, store) = temp_store().await;
-    let mut tx = store.write().await.expect("tx");
-    assert!(!note_thin_backfill(&mut tx, today, 1, 182, &r)
-        .await
-        .expect("daily"));
-    assert!(!note_thin_backfill(&mut tx, today, 14, 800, &r)
-        .await
-        .expect("old"));
-    assert!(note_thin_backfill(&mut tx, today, 14, 182, &r)
-        .await
-        .expect("thin"));
-    assert!(!note_thin_backfill(&mut tx, today, 14, 182, &r)
-        .await
-        .expect("pruned"));
-    tx.rollback().await.expect("rollback");
-
     book::load(&store, &BookSpec::new(40, 5, today), |_, _| {})
         .await
         .expect("book");
     crate::health::initialize(&store, today, 26, 14)
         .await
         .expect("history");
-    let rows = |store: &Store| {
-        let pool = store.pool().clone();
-        async move {
-            let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_history")
-                .fetch_one(&pool)
-                .await
-                .expect("rows");
-            n
-        }
-    };
-    let written = rows(&store).await;
-    assert_eq!(
-        written,
-        40 * (26 * 7 / 14 + 1),
-        "every fortnight and today kept"
-    );
-    let mut tx = store.write().await.expect("tx");
-    crate::store::settings::remove(&mut tx, &[PRUNED_THROUGH])
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM health_history")
+        .fetch_one(store.pool())
         .await
-        .expect("forget");
-    assert_eq!(prune(&mut tx, today, &r).await.expect("full prune"), 0);
+        .expect("rows");
+    assert_eq!(rows, 40, "today's rows only");
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    for id in &ids {
+        let days = days_kept(&store, id).await;
+        assert_eq!(
+            days.len(),
+            26 * 7 / 14 + 1,
+            "{id}: every fortnight and today"
+        );
+        assert_eq!(days.last(), Some(&today));
+        for w in days.windows(2) {
+            assert_eq!((w[1] - w[0]).num_days(), 14, "{w:?}");
+        }
+    }
+    let series = || async {
+        sqlx::query_as::<_, (i64, i64, Vec<u8>)>(
+            "SELECT account, quarter, series FROM health_history_packed ORDER BY 1, 2",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("series")
+    };
+    let before = series().await;
+    assert!(before.len() >= 40, "{} series", before.len());
+    let keys: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM accounts")
+        .fetch_all(store.pool())
+        .await
+        .expect("keys");
+    let mut tx = store.write().await.expect("tx");
+    let again = seal(&mut tx, &keys, today, &HistoryRetention::default())
+        .await
+        .expect("seal");
     tx.commit().await.expect("commit");
+    assert_eq!(again, Sealed::default());
+    assert_eq!(series().await, before);
 }
 
 /// Packed days count from 1970-01-01 and read back as the same date, across years, leap
@@ -873,28 +888,167 @@ async fn retention_keeps_each_accounts_own_first_score_of_a_period() {
             written += 1;
         }
     }
-    let removed = prune(&mut tx, today, &r).await.expect("prune");
-    assert_eq!(prune(&mut tx, today, &r).await.expect("again"), 0);
+    let keys = [
+        row_number(&store, &ids[0]).await,
+        row_number(&store, &ids[1]).await,
+    ];
+    let sealed = seal(&mut tx, &keys, today, &r).await.expect("seal");
+    assert_eq!(sealed.rows, written);
+    assert_eq!(
+        seal(&mut tx, &keys, today, &r).await.expect("again"),
+        Sealed::default()
+    );
     tx.commit().await.expect("commit");
-    assert_eq!(written - removed, 4);
+    assert_eq!(written - sealed.thinned, 4);
     assert_eq!(days_kept(&store, &ids[0]).await, vec![month, week]);
     assert_eq!(
         days_kept(&store, &ids[1]).await,
         vec![month + Duration::days(9), week + Duration::days(2)]
     );
-    let listed: Vec<NaiveDate> = sqlx::query_scalar(
-        "SELECT date(epoch_day * 86400, 'unixepoch') FROM history_days ORDER BY epoch_day",
-    )
-    .fetch_all(store.pool())
-    .await
-    .expect("days");
-    assert_eq!(
-        listed,
+    // Every row left for the series, and its day the list of days rows hold.
+    let listed: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM history_days")
+        .fetch_one(store.pool())
+        .await
+        .expect("days");
+    assert_eq!(listed, 0);
+}
+
+fn snapshot(day: i64, score: Option<i64>, measures: &[MeasureResult]) -> packed::Snapshot {
+    packed::Snapshot {
+        day,
+        scorecard: 1,
+        version: 3,
+        score,
+        band: Some(2),
+        measures: packed::parts(measures),
+    }
+}
+
+/// A sealed series reads back every snapshot as written, whatever moved between them (a
+/// measure's value, which measures have data, the scorecard, the band, a missing score);
+/// a damaged tail ends it there; a day costs a few bytes when little moved.
+#[test]
+fn sealed_series_read_back_every_snapshot() {
+    let m = |raw, score, c| {
         vec![
-            month,
-            month + Duration::days(9),
-            week,
-            week + Duration::days(2)
+            measure(MeasureKind::SeatUtilization, Some(raw), Some(score), c),
+            measure(MeasureKind::OpenTickets, Some(3.0), Some(60.0), 5.4),
+            measure(MeasureKind::NpsLatest, None, None, 0.0),
+            measure(MeasureKind::CsmSentiment, Some(-2.5), Some(0.0), 0.0),
         ]
+    };
+    let mut days = Vec::new();
+    for i in 0..60_i64 {
+        let mut s = snapshot(
+            20_000 + i,
+            Some(7_012 - i % 5),
+            &m(0.4 + (i / 7) as f64 * 0.01, 82.0, 12.35),
+        );
+        match i {
+            10 => s.band = None,
+            11 => s.score = None,
+            20 => s.measures.truncate(2),
+            30 => (s.scorecard, s.version) = (2, 1),
+            40 => s.measures = packed::parts(&m(0.9, 100.0, 0.0)),
+            _ => {}
+        }
+        days.push(s);
+    }
+    let series = packed::encode(&days);
+    assert_eq!(packed::decode(&series), days);
+    assert!(
+        series.len() < days.len() * 8,
+        "{} bytes for {} days",
+        series.len(),
+        days.len()
     );
+    let cut = packed::decode(&series[..series.len() - 2]);
+    assert_eq!(cut[..], days[..cut.len()]);
+    assert!(cut.len() >= days.len() - 2);
+    assert!(packed::decode(b"").is_empty());
+    assert!(packed::decode(b"su:1:2:3").is_empty(), "not a series");
+    // A sealed snapshot's measures read back in exactly the bytes `pack` stores.
+    for ms in [
+        m(0.4133, 82.04, 12.345),
+        m(0.9, 100.0, 0.0),
+        m(0.0, 0.0, -0.004),
+    ] {
+        assert_eq!(packed::stored(&packed::parts(&ms)), pack(&ms));
+    }
+}
+
+/// After sealing, every account's past reads as its rows did: the same days, the same
+/// measures (raw value, score, contribution as history rounds them) and the score to the
+/// hundredth; "what changed since" compares the same numbers across the conversion.
+#[tokio::test]
+async fn a_sealed_day_reads_as_its_row_did() {
+    let (_dir, store) = temp_store().await;
+    let today = test_day();
+    book::load(&store, &BookSpec::new(30, 5, today), |_, _| {})
+        .await
+        .expect("book");
+    for i in (0..20).rev() {
+        crate::health::recompute(&store, None, today - Duration::days(i), |_, _| {})
+            .await
+            .expect("recompute");
+    }
+    let ids: Vec<String> = sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid")
+        .fetch_all(store.pool())
+        .await
+        .expect("ids");
+    let read = |store: &Store| {
+        let (pool, ids) = (store.pool().clone(), ids.clone());
+        async move {
+            let mut all = Vec::new();
+            for id in &ids {
+                for (day, score, measures) in of_account(&pool, id).await.expect("history") {
+                    let parts: Vec<(MeasureKind, Option<f64>, Option<f64>, f64)> =
+                        unpack(&measures)
+                            .into_iter()
+                            .map(|m| (m.kind, m.raw, m.score, m.contribution))
+                            .collect();
+                    all.push((id.clone(), day, score.map(|s| (s * 100.0).round()), parts));
+                }
+            }
+            all
+        }
+    };
+    let rows = read(&store).await;
+    assert_eq!(rows.len(), 30 * 20);
+    let everyone = "SELECT rowid FROM accounts";
+    let trend = at_risk_by_day(store.pool(), everyone, today - Duration::days(30))
+        .await
+        .expect("trend");
+    assert_eq!(trend.len(), 20);
+    assert!(
+        trend.iter().all(|(_, _, scored)| *scored == 30),
+        "{trend:?}"
+    );
+    let keys: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM accounts")
+        .fetch_all(store.pool())
+        .await
+        .expect("keys");
+    let mut tx = store.write().await.expect("tx");
+    let sealed = seal(&mut tx, &keys, today, &HistoryRetention::default())
+        .await
+        .expect("seal");
+    tx.commit().await.expect("commit");
+    assert_eq!(
+        sealed,
+        Sealed {
+            rows: 30 * 19,
+            thinned: 0
+        }
+    );
+    assert_eq!(read(&store).await, rows);
+    assert_eq!(
+        at_risk_by_day(store.pool(), everyone, today - Duration::days(30))
+            .await
+            .expect("trend"),
+        trend
+    );
+    let explained = crate::health::explain::account_health(&store, &ids[0])
+        .await
+        .expect("health");
+    assert_eq!(explained.history.len(), 20);
 }
