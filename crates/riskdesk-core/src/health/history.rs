@@ -750,7 +750,19 @@ pub(crate) async fn seal(
     let daily_cut = week_start(today - Duration::days(r.daily_days as i64));
     let weekly_cut = month_start(today - Duration::days(r.weekly_days as i64));
     let mut sealed = Sealed::default();
+    // ` IN (…)`, or a range when the batch is every account between its first and last
+    // (a backfill's): a range scan per day instead of a seek per account and day.
     let in_list = |qb: &mut QueryBuilder<'_, Sqlite>, batch: &[i64]| {
+        if let (Some(first), Some(last)) = (batch.first(), batch.last()) {
+            if usize::try_from(last - first).ok() == Some(batch.len() - 1) {
+                qb.push(" BETWEEN ")
+                    .push_bind(*first)
+                    .push(" AND ")
+                    .push_bind(*last);
+                return;
+            }
+        }
+        qb.push(" IN (");
         let mut list = qb.separated(", ");
         for a in batch {
             list.push_bind(*a);
@@ -758,13 +770,24 @@ pub(crate) async fn seal(
         qb.push(")");
     };
     type Account = (BTreeMap<i64, packed::Snapshot>, HashMap<i64, Vec<u8>>);
+    let mut accounts = accounts.to_vec();
+    accounts.sort_unstable();
+    accounts.dedup();
+    // Where a seal's time goes (read series, read rows, fold, write series, delete rows).
+    let mut took = [std::time::Duration::ZERO; 5];
+    let mut lap = std::time::Instant::now();
+    let mut mark = |phase: usize| {
+        took[phase] += lap.elapsed();
+        lap = std::time::Instant::now();
+    };
     for batch in accounts.chunks(SEAL_BATCH) {
         let mut by_account: BTreeMap<i64, Account> = BTreeMap::new();
         let mut qb = QueryBuilder::new(
-            "SELECT account, quarter, series FROM health_history_packed WHERE account IN (",
+            "SELECT account, quarter, series FROM health_history_packed WHERE account",
         );
         in_list(&mut qb, batch);
         let stored: Vec<(i64, i64, Vec<u8>)> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        mark(0);
         for (account, quarter, series) in stored {
             let (days, old) = by_account.entry(account).or_default();
             for s in packed::decode(&series) {
@@ -777,10 +800,11 @@ pub(crate) async fn seal(
              FROM history_days d CROSS JOIN health_history h \
              WHERE h.epoch_day = d.epoch_day AND d.epoch_day < ",
         );
-        qb.push_bind(before).push(" AND h.account IN (");
+        qb.push_bind(before).push(" AND h.account");
         in_list(&mut qb, batch);
         type Row = (i64, i64, i64, i64, Option<f64>, Option<i64>, Vec<u8>);
         let rows: Vec<Row> = qb.build_query_as().fetch_all(&mut **tx).await?;
+        mark(1);
         sealed.rows += rows.len() as u64;
         for (account, day, scorecard, version, score, band, measures) in rows {
             let snapshot = packed::Snapshot {
@@ -819,6 +843,7 @@ pub(crate) async fn seal(
                 }
             }
         }
+        mark(2);
         insert_batched(
             tx,
             "INSERT INTO health_history_packed (account, quarter, series) ",
@@ -832,13 +857,25 @@ pub(crate) async fn seal(
             },
         )
         .await?;
+        mark(3);
         let mut qb = QueryBuilder::new(
             "DELETE FROM health_history WHERE epoch_day IN (SELECT epoch_day FROM history_days WHERE epoch_day < ",
         );
-        qb.push_bind(before).push(") AND account IN (");
+        qb.push_bind(before).push(") AND account");
         in_list(&mut qb, batch);
         qb.build().execute(&mut **tx).await?;
+        mark(4);
     }
+    let [series, rows, fold, write, delete] = took;
+    tracing::debug!(
+        accounts = accounts.len(),
+        ?series,
+        ?rows,
+        ?fold,
+        ?write,
+        ?delete,
+        "seal"
+    );
     // Days whose rows all left leave the list of days.
     sqlx::query(
         "DELETE FROM history_days WHERE epoch_day < ? \

@@ -1028,18 +1028,27 @@ async fn a_sealed_day_reads_as_its_row_did() {
         .fetch_all(store.pool())
         .await
         .expect("keys");
+    // Every other account first: the others' rows stay rows, whatever lies between.
+    let (odd, even): (Vec<i64>, Vec<i64>) = keys.iter().partition(|k| *k % 2 == 1);
+    let mut tx = store.write().await.expect("tx");
+    let first = seal(&mut tx, &odd, today, &HistoryRetention::default())
+        .await
+        .expect("seal");
+    tx.commit().await.expect("commit");
+    let rows_left: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM health_history WHERE account % 2 = 0")
+            .fetch_one(store.pool())
+            .await
+            .expect("rows");
+    assert_eq!(rows_left, even.len() as i64 * 20);
+    assert_eq!(read(&store).await, rows);
     let mut tx = store.write().await.expect("tx");
     let sealed = seal(&mut tx, &keys, today, &HistoryRetention::default())
         .await
         .expect("seal");
     tx.commit().await.expect("commit");
-    assert_eq!(
-        sealed,
-        Sealed {
-            rows: 30 * 19,
-            thinned: 0
-        }
-    );
+    assert_eq!(first.rows + sealed.rows, 30 * 19);
+    assert_eq!(sealed.thinned, 0);
     assert_eq!(read(&store).await, rows);
     assert_eq!(
         at_risk_by_day(store.pool(), everyone, today - Duration::days(30))
