@@ -626,7 +626,7 @@ fn read_usage(
 /// (ascending): `{rows}` after the account column becomes one row-number range when they
 /// are about as many as it spans (a book loaded in order) and `range_ok` allows rows of
 /// others inside it, else a list.
-fn each_keyed(
+pub(crate) fn each_keyed(
     conn: &Connection,
     rows: &[i64],
     range_ok: bool,

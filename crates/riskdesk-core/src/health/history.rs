@@ -13,7 +13,7 @@
 
 use chrono::{Datelike, Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
-use sqlx::{QueryBuilder, Sqlite, SqlitePool};
+use sqlx::{QueryBuilder, SqlitePool};
 
 use crate::scorecard::{MeasureKind, MeasureResult, ScoreSource};
 use crate::store::{insert_batched, Store, Tx};
@@ -731,151 +731,224 @@ pub struct Sealed {
     pub thinned: u64,
 }
 
-/// Accounts sealed per read: the `IN` lists stay short and a batch's series fit in memory.
+impl std::ops::AddAssign for Sealed {
+    fn add_assign(&mut self, o: Sealed) {
+        self.rows += o.rows;
+        self.thinned += o.thinned;
+    }
+}
+
+/// Accounts sealed per transaction: a kill loses at most the step under way, whose rows
+/// are still rows (sealed the next time), and a step's history fits in memory.
+const SEAL_STEP: usize = 10_000;
+/// Accounts per read or delete of a step: the lists stay short.
 const SEAL_BATCH: usize = 500;
 
+/// Which of an account's sealed quarters a seal reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reach {
+    /// Every quarter: retention changed, the schedule paused, or a backfill.
+    All,
+    /// Only the quarters retention can have changed since the account's last seal (a
+    /// week ago: the weeks around the daily and weekly horizons, with five weeks' slack)
+    /// and those its rows go to: older sealed quarters are thinned already.
+    Recent,
+}
+
+/// One account's history as a seal reads it: its rows before the day, as snapshots, and the
+/// sealed quarters it reaches (quarter, series).
+#[derive(Default)]
+struct Held {
+    rows: Vec<packed::Snapshot>,
+    series: Vec<(i64, Vec<u8>)>,
+}
+
 /// Folds `accounts`' history rows from before `today` into their quarters' series and
-/// thins their series by `r` as of `today`: past `daily_days` each week's first score, past
-/// `weekly_days` each month's first (each account its own first). A series is rewritten
-/// only when it changed; an account's rows leave in the same transaction its series is
-/// written. Today's rows stay rows: a second recompute today may still rewrite them.
+/// thins their series by the retention as of `today`: past `daily_days` each week's first
+/// score, past `weekly_days` each month's first (each account its own first). A series is
+/// rewritten only when it changed; an account's rows leave in the transaction its series
+/// is written. Today's rows stay rows: a second recompute today may still rewrite them.
 pub(crate) async fn seal(
-    tx: &mut Tx,
+    store: &Store,
     accounts: &[i64],
     today: NaiveDate,
-    r: &HistoryRetention,
+    reach: Reach,
 ) -> Result<Sealed> {
-    use std::collections::{BTreeMap, HashMap};
-    let before = epoch_day(today);
-    let daily_cut = week_start(today - Duration::days(r.daily_days as i64));
-    let weekly_cut = month_start(today - Duration::days(r.weekly_days as i64));
-    let mut sealed = Sealed::default();
-    // ` IN (…)`, or a range when the batch is every account between its first and last
-    // (a backfill's): a range scan per day instead of a seek per account and day.
-    let in_list = |qb: &mut QueryBuilder<'_, Sqlite>, batch: &[i64]| {
-        if let (Some(first), Some(last)) = (batch.first(), batch.last()) {
-            if usize::try_from(last - first).ok() == Some(batch.len() - 1) {
-                qb.push(" BETWEEN ")
-                    .push_bind(*first)
-                    .push(" AND ")
-                    .push_bind(*last);
-                return;
-            }
-        }
-        qb.push(" IN (");
-        let mut list = qb.separated(", ");
-        for a in batch {
-            list.push_bind(*a);
-        }
-        qb.push(")");
-    };
-    type Account = (BTreeMap<i64, packed::Snapshot>, HashMap<i64, Vec<u8>>);
+    let r = retention(store.pool()).await?;
     let mut accounts = accounts.to_vec();
     accounts.sort_unstable();
     accounts.dedup();
-    // Where a seal's time goes (read series, read rows, fold, write series, delete rows).
-    let mut took = [std::time::Duration::ZERO; 5];
+    let mut sealed = Sealed::default();
+    for step in accounts.chunks(SEAL_STEP) {
+        let mut tx = store.write().await?;
+        sealed += seal_step(store, &mut tx, step, today, &r, reach).await?;
+        tx.commit().await?;
+    }
+    Ok(sealed)
+}
+
+async fn seal_step(
+    store: &Store,
+    tx: &mut Tx,
+    step: &[i64],
+    today: NaiveDate,
+    r: &HistoryRetention,
+    reach: Reach,
+) -> Result<Sealed> {
+    use std::collections::BTreeMap;
+    let before = epoch_day(today);
+    let daily_cut = week_start(today - Duration::days(r.daily_days as i64));
+    let weekly_cut = month_start(today - Duration::days(r.weekly_days as i64));
+    let around = |cut: NaiveDate| {
+        (
+            packed::quarter(epoch_day(cut - Duration::days(35))),
+            packed::quarter(epoch_day(cut + Duration::days(7))),
+        )
+    };
+    let windows = [around(daily_cut), around(weekly_cut)];
+    // Where a seal's time goes (read, fold, write series, delete rows).
+    let mut took = [std::time::Duration::ZERO; 4];
     let mut lap = std::time::Instant::now();
     let mut mark = |phase: usize| {
         took[phase] += lap.elapsed();
         lap = std::time::Instant::now();
     };
-    for batch in accounts.chunks(SEAL_BATCH) {
-        let mut by_account: BTreeMap<i64, Account> = BTreeMap::new();
-        let mut qb = QueryBuilder::new(
-            "SELECT account, quarter, series FROM health_history_packed WHERE account",
-        );
-        in_list(&mut qb, batch);
-        let stored: Vec<(i64, i64, Vec<u8>)> = qb.build_query_as().fetch_all(&mut **tx).await?;
-        mark(0);
-        for (account, quarter, series) in stored {
-            let (days, old) = by_account.entry(account).or_default();
-            for s in packed::decode(&series) {
-                days.insert(s.day, s);
+    // Read on the bulk reader once this transaction holds the write lock, so what it reads
+    // is what the transaction starts from; nothing is written before every read is done.
+    let accounts = step.to_vec();
+    let held: BTreeMap<i64, Held> = store
+        .read(move |conn| {
+            let mut held: BTreeMap<i64, Held> = accounts.iter().map(|a| (*a, Held::default())).collect();
+            for batch in accounts.chunks(SEAL_BATCH) {
+                crate::health::facts::each_keyed(
+                    conn,
+                    batch,
+                    true,
+                    &format!(
+                        "SELECT h.account, h.epoch_day, h.scorecard, h.scorecard_version, h.score, h.band_n, CAST(h.measures AS BLOB) \
+                         FROM history_days d CROSS JOIN health_history h \
+                         WHERE h.epoch_day = d.epoch_day AND d.epoch_day < {before} AND h.account{{rows}}"
+                    ),
+                    |row| {
+                        if let Some(h) = held.get_mut(&row.get(0)?) {
+                            h.rows.push(packed::Snapshot {
+                                day: row.get(1)?,
+                                scorecard: row.get(2)?,
+                                version: row.get(3)?,
+                                score: row.get::<_, Option<f64>>(4)?.map(|s| (s * 100.0).round() as i64),
+                                band: row.get(5)?,
+                                measures: packed::parts(&unpack(row.get_ref(6)?.as_bytes()?)),
+                            });
+                        }
+                        Ok(())
+                    },
+                )?;
+                crate::health::facts::each_keyed(
+                    conn,
+                    batch,
+                    true,
+                    "SELECT account, quarter, series FROM health_history_packed WHERE account{rows}",
+                    |row| {
+                        let quarter: i64 = row.get(1)?;
+                        let Some(h) = held.get_mut(&row.get(0)?) else {
+                            return Ok(());
+                        };
+                        let from_rows = h.rows.iter().map(|s| packed::quarter(s.day)).min();
+                        let reached = reach == Reach::All
+                            || from_rows.is_some_and(|q| quarter >= q)
+                            || windows.iter().any(|(lo, hi)| (*lo..=*hi).contains(&quarter));
+                        if reached {
+                            h.series.push((quarter, row.get_ref(2)?.as_bytes()?.to_vec()));
+                        }
+                        Ok(())
+                    },
+                )?;
             }
-            old.insert(quarter, series);
+            Ok(held)
+        })
+        .await?;
+    mark(0);
+    let mut sealed = Sealed::default();
+    let mut writes: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+    let mut emptied: Vec<(i64, i64)> = Vec::new();
+    for (account, h) in held {
+        if h.rows.is_empty() && h.series.is_empty() {
+            continue;
         }
-        let mut qb = QueryBuilder::new(
-            "SELECT h.account, h.epoch_day, h.scorecard, h.scorecard_version, h.score, h.band_n, CAST(h.measures AS BLOB) \
-             FROM history_days d CROSS JOIN health_history h \
-             WHERE h.epoch_day = d.epoch_day AND d.epoch_day < ",
-        );
-        qb.push_bind(before).push(" AND h.account");
-        in_list(&mut qb, batch);
-        type Row = (i64, i64, i64, i64, Option<f64>, Option<i64>, Vec<u8>);
-        let rows: Vec<Row> = qb.build_query_as().fetch_all(&mut **tx).await?;
-        mark(1);
-        sealed.rows += rows.len() as u64;
-        for (account, day, scorecard, version, score, band, measures) in rows {
-            let snapshot = packed::Snapshot {
-                day,
-                scorecard,
-                version,
-                score: score.map(|s| (s * 100.0).round() as i64),
-                band,
-                measures: packed::parts(&unpack(&measures)),
-            };
-            by_account
-                .entry(account)
-                .or_default()
-                .0
-                .insert(day, snapshot);
+        sealed.rows += h.rows.len() as u64;
+        let mut days: BTreeMap<i64, packed::Snapshot> = BTreeMap::new();
+        for (_, series) in &h.series {
+            days.extend(packed::decode(series).into_iter().map(|s| (s.day, s)));
         }
-        let mut writes: Vec<(i64, i64, Vec<u8>)> = Vec::new();
-        for (account, (days, old)) in by_account {
-            let mut snapshots: Vec<packed::Snapshot> = days.into_values().collect();
-            sealed.thinned += packed::thin(&mut snapshots, daily_cut, weekly_cut);
-            let mut quarters: BTreeMap<i64, Vec<packed::Snapshot>> = BTreeMap::new();
-            for s in snapshots {
-                quarters.entry(packed::quarter(s.day)).or_default().push(s);
-            }
-            for quarter in old.keys().filter(|q| !quarters.contains_key(q)) {
-                sqlx::query("DELETE FROM health_history_packed WHERE account = ? AND quarter = ?")
-                    .bind(account)
-                    .bind(quarter)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-            for (quarter, snapshots) in quarters {
-                let series = packed::encode(&snapshots);
-                if old.get(&quarter) != Some(&series) {
-                    writes.push((account, quarter, series));
+        // A row wins a day a series holds: it was written later (a past day recomputed).
+        days.extend(h.rows.into_iter().map(|s| (s.day, s)));
+        let mut snapshots: Vec<packed::Snapshot> = days.into_values().collect();
+        sealed.thinned += packed::thin(&mut snapshots, daily_cut, weekly_cut);
+        let mut quarters: BTreeMap<i64, Vec<packed::Snapshot>> = BTreeMap::new();
+        for s in snapshots {
+            quarters.entry(packed::quarter(s.day)).or_default().push(s);
+        }
+        for (quarter, old) in &h.series {
+            match quarters.remove(quarter) {
+                None => emptied.push((account, *quarter)),
+                Some(snapshots) => {
+                    let series = packed::encode(&snapshots);
+                    if series != *old {
+                        writes.push((account, *quarter, series));
+                    }
                 }
             }
         }
-        mark(2);
-        insert_batched(
-            tx,
-            "INSERT INTO health_history_packed (account, quarter, series) ",
-            3,
-            " ON CONFLICT(account, quarter) DO UPDATE SET series = excluded.series",
-            &writes,
-            |b, (account, quarter, series)| {
-                b.push_bind(*account)
-                    .push_bind(*quarter)
-                    .push_bind(series.clone());
-            },
-        )
-        .await?;
-        mark(3);
+        for (quarter, snapshots) in quarters {
+            writes.push((account, quarter, packed::encode(&snapshots)));
+        }
+    }
+    mark(1);
+    for (account, quarter) in emptied {
+        sqlx::query("DELETE FROM health_history_packed WHERE account = ? AND quarter = ?")
+            .bind(account)
+            .bind(quarter)
+            .execute(&mut **tx)
+            .await?;
+    }
+    insert_batched(
+        tx,
+        "INSERT INTO health_history_packed (account, quarter, series) ",
+        3,
+        " ON CONFLICT(account, quarter) DO UPDATE SET series = excluded.series",
+        &writes,
+        |b, (account, quarter, series)| {
+            b.push_bind(*account)
+                .push_bind(*quarter)
+                .push_bind(series.clone());
+        },
+    )
+    .await?;
+    mark(2);
+    for batch in step.chunks(SEAL_BATCH) {
         let mut qb = QueryBuilder::new(
             "DELETE FROM health_history WHERE epoch_day IN (SELECT epoch_day FROM history_days WHERE epoch_day < ",
         );
         qb.push_bind(before).push(") AND account");
-        in_list(&mut qb, batch);
+        match (batch.first(), batch.last()) {
+            // Every account between the first and the last (a backfill's): one range a day.
+            (Some(first), Some(last)) if (last - first) as usize == batch.len() - 1 => {
+                qb.push(" BETWEEN ")
+                    .push_bind(*first)
+                    .push(" AND ")
+                    .push_bind(*last);
+            }
+            _ => {
+                qb.push(" IN (");
+                let mut list = qb.separated(", ");
+                for a in batch {
+                    list.push_bind(*a);
+                }
+                qb.push(")");
+            }
+        }
         qb.build().execute(&mut **tx).await?;
-        mark(4);
     }
-    let [series, rows, fold, write, delete] = took;
-    tracing::debug!(
-        accounts = accounts.len(),
-        ?series,
-        ?rows,
-        ?fold,
-        ?write,
-        ?delete,
-        "seal"
-    );
     // Days whose rows all left leave the list of days.
     sqlx::query(
         "DELETE FROM history_days WHERE epoch_day < ? \
@@ -884,39 +957,103 @@ pub(crate) async fn seal(
     .bind(before)
     .execute(&mut **tx)
     .await?;
+    mark(3);
+    let [read, fold, write, delete] = took;
+    tracing::debug!(
+        accounts = step.len(),
+        ?reach,
+        ?read,
+        ?fold,
+        ?write,
+        ?delete,
+        "seal"
+    );
     Ok(sealed)
+}
+
+/// The setting recording the daily seal: its day, the retention it applied, and until
+/// when every sealed quarter is read (a week: each account's turn comes once).
+const SEALED_WITH: &str = "history.sealed_with";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct SealedWith {
+    day: NaiveDate,
+    retention: HistoryRetention,
+    all_until: Option<NaiveDate>,
+}
+
+/// What today's daily seal covers.
+pub(crate) struct Due {
+    pub accounts: Vec<i64>,
+    pub reach: Reach,
+    record: SealedWith,
 }
 
 /// Rows are sealed a seventh of the book a day (an account on the days its row number
 /// and the day's agree modulo 7), so each day costs about the same; an account whose rows
 /// reach further back than two weeks (the schedule did not run for a while, or a store
-/// from before sealing) is sealed whatever the day.
-pub(crate) async fn due(tx: &mut Tx, today: NaiveDate) -> Result<Vec<i64>> {
-    let mut due: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM accounts WHERE rowid % 7 = ?")
-        .bind(epoch_day(today).rem_euclid(7))
-        .fetch_all(&mut **tx)
-        .await?;
+/// from before sealing) is sealed whatever the day. For a week after the retention
+/// changed, the schedule paused for more than two weeks, or the first seal, every sealed
+/// quarter of the accounts due is read (`Reach::All`), so each account is thinned whole.
+pub(crate) async fn due(store: &Store, today: NaiveDate) -> Result<Due> {
+    let pool = store.pool();
+    let r = retention(pool).await?;
+    let last: Option<SealedWith> = crate::store::settings::get(pool, SEALED_WITH)
+        .await?
+        .and_then(|v| serde_json::from_str(&v).ok());
+    let all_until = match last {
+        Some(l) if l.retention == r && l.day <= today && (today - l.day).num_days() <= 14 => {
+            l.all_until.filter(|u| today <= *u)
+        }
+        _ => Some(today + Duration::days(6)),
+    };
+    let mut accounts: Vec<i64> =
+        sqlx::query_scalar("SELECT rowid FROM accounts WHERE rowid % 7 = ?")
+            .bind(epoch_day(today).rem_euclid(7))
+            .fetch_all(pool)
+            .await?;
     let overdue: Vec<i64> = sqlx::query_scalar(
         "SELECT DISTINCT h.account FROM history_days d CROSS JOIN health_history h \
          WHERE h.epoch_day = d.epoch_day AND d.epoch_day < ?",
     )
     .bind(epoch_day(today) - 14)
-    .fetch_all(&mut **tx)
+    .fetch_all(pool)
     .await?;
-    due.extend(overdue);
-    due.sort_unstable();
-    due.dedup();
-    Ok(due)
+    accounts.extend(overdue);
+    accounts.sort_unstable();
+    accounts.dedup();
+    Ok(Due {
+        accounts,
+        reach: if all_until.is_some() {
+            Reach::All
+        } else {
+            Reach::Recent
+        },
+        record: SealedWith {
+            day: today,
+            retention: r,
+            all_until,
+        },
+    })
+}
+
+/// Records that `due`'s seal is done.
+pub(crate) async fn note_sealed(store: &Store, due: &Due) -> Result<()> {
+    let mut tx = store.write().await?;
+    let value = serde_json::to_string(&due.record)
+        .map_err(|e| Error::invalid("history seal record", e.to_string()))?;
+    crate::store::settings::set(&mut tx, SEALED_WITH, &value).await?;
+    Ok(tx.commit().await?)
 }
 
 /// Every account holding history rows from before `today`: a backfill's, sealed at once.
-pub(crate) async fn with_rows_before(tx: &mut Tx, today: NaiveDate) -> Result<Vec<i64>> {
+pub(crate) async fn with_rows_before(pool: &SqlitePool, today: NaiveDate) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT h.account FROM history_days d CROSS JOIN health_history h \
          WHERE h.epoch_day = d.epoch_day AND d.epoch_day < ? ORDER BY 1",
     )
     .bind(epoch_day(today))
-    .fetch_all(&mut **tx)
+    .fetch_all(pool)
     .await?)
 }
 

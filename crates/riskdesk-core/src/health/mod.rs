@@ -600,30 +600,10 @@ pub(crate) async fn score(
 /// and ranks are written: no score or rank waits for it. Returns what it did.
 pub async fn thin_history(store: &Store, today: NaiveDate) -> Result<history::Sealed> {
     let started = std::time::Instant::now();
-    let mut tx = store.write().await?;
-    let due = history::due(&mut tx, today).await?;
-    tx.commit().await?;
-    let sealed = seal_in_steps(store, &due, today).await?;
-    tracing::debug!(accounts = due.len(), ?sealed, took = ?started.elapsed(), "history sealed");
-    Ok(sealed)
-}
-
-/// Seals `accounts` a few thousand per transaction: a kill loses at most the step under
-/// way, whose rows are still rows (sealed the next time).
-async fn seal_in_steps(
-    store: &Store,
-    accounts: &[i64],
-    today: NaiveDate,
-) -> Result<history::Sealed> {
-    let retention = history::retention(store.pool()).await?;
-    let mut sealed = history::Sealed::default();
-    for step in accounts.chunks(10_000) {
-        let mut tx = store.write().await?;
-        let s = history::seal(&mut tx, step, today, &retention).await?;
-        tx.commit().await?;
-        sealed.rows += s.rows;
-        sealed.thinned += s.thinned;
-    }
+    let due = history::due(store, today).await?;
+    let sealed = history::seal(store, &due.accounts, today, due.reach).await?;
+    history::note_sealed(store, &due).await?;
+    tracing::debug!(accounts = due.accounts.len(), reach = ?due.reach, ?sealed, took = ?started.elapsed(), "history sealed");
     Ok(sealed)
 }
 
@@ -735,10 +715,8 @@ async fn backfill_with_progress(
     // The past days go straight to their sealed series (the day after the last is the
     // backfill's "today": its own rows stay rows).
     let after = *days.iter().max().unwrap_or(first) + Duration::days(1);
-    let mut tx = store.write().await?;
-    let accounts = history::with_rows_before(&mut tx, after).await?;
-    tx.commit().await?;
-    seal_in_steps(store, &accounts, after).await?;
+    let accounts = history::with_rows_before(store.pool(), after).await?;
+    history::seal(store, &accounts, after, history::Reach::All).await?;
     Ok(())
 }
 

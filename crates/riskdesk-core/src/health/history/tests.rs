@@ -236,8 +236,8 @@ async fn retention_thins_history_by_age_and_only_what_aged() {
     }
     let r = HistoryRetention::default();
     let key = row_number(&store, &account).await;
-    let sealed = seal(&mut tx, &[key], today, &r).await.expect("seal");
     tx.commit().await.expect("commit");
+    let sealed = seal(&store, &[key], today, Reach::All).await.expect("seal");
     assert_eq!(sealed.rows, 3 * 365 - 1, "every row but today's sealed");
     let days = days_kept(&store, &account).await;
     assert_eq!(days.len() as u64 + sealed.thinned, 3 * 365);
@@ -282,13 +282,19 @@ async fn retention_thins_history_by_age_and_only_what_aged() {
         measures: "su:0.5:61:61".into(),
     };
     write(&mut tx, &[e], tomorrow).await.expect("write");
-    let next = seal(&mut tx, &[key], tomorrow, &r).await.expect("seal");
+    tx.commit().await.expect("commit");
+    // The daily seal reads only the quarters retention can have changed since a week
+    // ago, and leaves nothing a seal of every quarter would still change.
+    let next = seal(&store, &[key], tomorrow, Reach::Recent)
+        .await
+        .expect("seal");
     assert_eq!(next.rows, 1, "yesterday's row");
     assert_eq!(
-        seal(&mut tx, &[key], tomorrow, &r).await.expect("again"),
+        seal(&store, &[key], tomorrow, Reach::All)
+            .await
+            .expect("again"),
         Sealed::default()
     );
-    tx.commit().await.expect("commit");
     let after = days_kept(&store, &account).await;
     let recent_weeks: Vec<NaiveDate> = after
         .iter()
@@ -814,11 +820,7 @@ async fn a_new_stores_backfill_is_sealed_at_once() {
         .fetch_all(store.pool())
         .await
         .expect("keys");
-    let mut tx = store.write().await.expect("tx");
-    let again = seal(&mut tx, &keys, today, &HistoryRetention::default())
-        .await
-        .expect("seal");
-    tx.commit().await.expect("commit");
+    let again = seal(&store, &keys, today, Reach::All).await.expect("seal");
     assert_eq!(again, Sealed::default());
     assert_eq!(series().await, before);
 }
@@ -892,13 +894,13 @@ async fn retention_keeps_each_accounts_own_first_score_of_a_period() {
         row_number(&store, &ids[0]).await,
         row_number(&store, &ids[1]).await,
     ];
-    let sealed = seal(&mut tx, &keys, today, &r).await.expect("seal");
+    tx.commit().await.expect("commit");
+    let sealed = seal(&store, &keys, today, Reach::All).await.expect("seal");
     assert_eq!(sealed.rows, written);
     assert_eq!(
-        seal(&mut tx, &keys, today, &r).await.expect("again"),
+        seal(&store, &keys, today, Reach::All).await.expect("again"),
         Sealed::default()
     );
-    tx.commit().await.expect("commit");
     assert_eq!(written - sealed.thinned, 4);
     assert_eq!(days_kept(&store, &ids[0]).await, vec![month, week]);
     assert_eq!(
@@ -1030,11 +1032,9 @@ async fn a_sealed_day_reads_as_its_row_did() {
         .expect("keys");
     // Every other account first: the others' rows stay rows, whatever lies between.
     let (odd, even): (Vec<i64>, Vec<i64>) = keys.iter().partition(|k| *k % 2 == 1);
-    let mut tx = store.write().await.expect("tx");
-    let first = seal(&mut tx, &odd, today, &HistoryRetention::default())
+    let first = seal(&store, &odd, today, Reach::Recent)
         .await
         .expect("seal");
-    tx.commit().await.expect("commit");
     let rows_left: i64 =
         sqlx::query_scalar("SELECT COUNT(*) FROM health_history WHERE account % 2 = 0")
             .fetch_one(store.pool())
@@ -1042,11 +1042,9 @@ async fn a_sealed_day_reads_as_its_row_did() {
             .expect("rows");
     assert_eq!(rows_left, even.len() as i64 * 20);
     assert_eq!(read(&store).await, rows);
-    let mut tx = store.write().await.expect("tx");
-    let sealed = seal(&mut tx, &keys, today, &HistoryRetention::default())
+    let sealed = seal(&store, &keys, today, Reach::Recent)
         .await
         .expect("seal");
-    tx.commit().await.expect("commit");
     assert_eq!(first.rows + sealed.rows, 30 * 19);
     assert_eq!(sealed.thinned, 0);
     assert_eq!(read(&store).await, rows);
@@ -1060,4 +1058,47 @@ async fn a_sealed_day_reads_as_its_row_did() {
         .await
         .expect("health");
     assert_eq!(explained.history.len(), 20);
+}
+
+/// The daily seal reads every sealed quarter for its first week, for a week after the
+/// retention changed and after the schedule paused for more than two weeks; otherwise only
+/// the quarters retention can have changed (`Reach::Recent`). A seventh of the book is due
+/// each day, every account once a week.
+#[tokio::test]
+async fn the_daily_seal_reads_every_quarter_only_when_it_must() {
+    let (_dir, store) = temp_store().await;
+    let today = test_day();
+    book::load(&store, &BookSpec::new(70, 5, today), |_, _| {})
+        .await
+        .expect("book");
+    let mut seen = std::collections::BTreeSet::new();
+    let mut reach = Vec::new();
+    for i in 0..9 {
+        let due = due(&store, today + Duration::days(i)).await.expect("due");
+        assert!(
+            (8..=12).contains(&due.accounts.len()),
+            "{}",
+            due.accounts.len()
+        );
+        seen.extend(due.accounts.iter().copied());
+        reach.push(due.reach);
+        note_sealed(&store, &due).await.expect("note");
+    }
+    assert_eq!(seen.len(), 70, "every account within a week");
+    assert_eq!(reach[..7], [Reach::All; 7]);
+    assert_eq!(reach[7..], [Reach::Recent; 2]);
+
+    let longer = HistoryRetention {
+        daily_days: 120,
+        weekly_days: 730,
+    };
+    save_retention(&store, &longer).await.expect("retention");
+    let changed = due(&store, today + Duration::days(9)).await.expect("due");
+    assert_eq!(changed.reach, Reach::All);
+    note_sealed(&store, &changed).await.expect("note");
+    let after_pause = today + Duration::days(9 + 7 + 15);
+    assert_eq!(
+        due(&store, after_pause).await.expect("due").reach,
+        Reach::All
+    );
 }
