@@ -837,7 +837,7 @@ async fn seal_step(
                                 version: row.get(3)?,
                                 score: row.get::<_, Option<f64>>(4)?.map(|s| (s * 100.0).round() as i64),
                                 band: row.get(5)?,
-                                measures: packed::parts(&unpack(row.get_ref(6)?.as_bytes()?)),
+                                measures: packed::stored_parts(row.get_ref(6)?.as_bytes()?),
                             });
                         }
                         Ok(())

@@ -976,6 +976,13 @@ fn sealed_series_read_back_every_snapshot() {
         m(0.0, 0.0, -0.004),
     ] {
         assert_eq!(packed::stored(&packed::parts(&ms)), pack(&ms));
+        assert_eq!(packed::stored_parts(&pack(&ms)), packed::parts(&ms));
+        // Text rows (from before `pack`) read as `unpack` reads them.
+        let text = encode(&ms);
+        assert_eq!(
+            packed::stored_parts(text.as_bytes()),
+            packed::parts(&unpack(text.as_bytes()))
+        );
     }
 }
 
