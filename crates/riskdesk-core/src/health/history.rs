@@ -477,8 +477,8 @@ pub(crate) async fn of_account(
     account_id: &str,
 ) -> Result<Vec<(NaiveDate, Option<f64>, Vec<u8>)>> {
     let series: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT series FROM health_history_packed \
-         WHERE account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY quarter",
+        "SELECT p.series FROM accounts a JOIN health_history_packed p \
+         ON p.key BETWEEN a.rowid * 65536 AND a.rowid * 65536 + 65535 WHERE a.id = ? ORDER BY p.key",
     )
     .bind(account_id)
     .fetch_all(pool)
@@ -515,8 +515,8 @@ pub(crate) fn scores_since(
     let first_quarter = packed::quarter(epoch_day(since));
     accounts.each(
         conn,
-        "SELECT a.id, h.quarter, h.series FROM health_history_packed h JOIN accounts a ON a.rowid = h.account \
-         WHERE h.account IN (SELECT rowid FROM accounts WHERE id{accounts})",
+        "SELECT a.id, p.key & 65535, p.series FROM accounts a JOIN health_history_packed p \
+         ON p.key BETWEEN a.rowid * 65536 AND a.rowid * 65536 + 65535 WHERE a.id{accounts}",
         |r| {
             if r.get::<_, i64>(1)? < first_quarter {
                 return Ok(());
@@ -570,7 +570,8 @@ pub(crate) async fn at_risk_by_day(
     .fetch_all(pool)
     .await?;
     let series: Vec<(i64, Vec<u8>)> = sqlx::query_as(&format!(
-        "SELECT account, series FROM health_history_packed WHERE quarter >= ? AND account IN ({accounts})"
+        "WITH x(account) AS ({accounts}) SELECT x.account, p.series FROM x JOIN health_history_packed p \
+         ON p.key BETWEEN x.account * 65536 + ? AND x.account * 65536 + 65535"
     ))
     .bind(packed::quarter(from))
     .fetch_all(pool)
@@ -843,26 +844,26 @@ async fn seal_step(
                         Ok(())
                     },
                 )?;
-                crate::health::facts::each_keyed(
-                    conn,
-                    batch,
-                    true,
-                    "SELECT account, quarter, series FROM health_history_packed WHERE account{rows}",
-                    |row| {
-                        let quarter: i64 = row.get(1)?;
-                        let Some(h) = held.get_mut(&row.get(0)?) else {
-                            return Ok(());
-                        };
-                        let from_rows = h.rows.iter().map(|s| packed::quarter(s.day)).min();
-                        let reached = reach == Reach::All
-                            || from_rows.is_some_and(|q| quarter >= q)
-                            || windows.iter().any(|(lo, hi)| (*lo..=*hi).contains(&quarter));
-                        if reached {
-                            h.series.push((quarter, row.get_ref(2)?.as_bytes()?.to_vec()));
-                        }
-                        Ok(())
-                    },
+                // Each account's series are one key range.
+                let list = serde_json::to_string(batch).unwrap_or_default();
+                let mut stmt = conn.prepare_cached(
+                    "SELECT p.key, p.series FROM json_each(?1) j JOIN health_history_packed p \
+                     ON p.key BETWEEN j.value * 65536 AND j.value * 65536 + 65535",
                 )?;
+                let mut found = stmt.query([list])?;
+                while let Some(row) = found.next()? {
+                    let (account, quarter) = packed::unkey(row.get(0)?);
+                    let Some(h) = held.get_mut(&account) else {
+                        continue;
+                    };
+                    let from_rows = h.rows.iter().map(|s| packed::quarter(s.day)).min();
+                    let reached = reach == Reach::All
+                        || from_rows.is_some_and(|q| quarter >= q)
+                        || windows.iter().any(|(lo, hi)| (*lo..=*hi).contains(&quarter));
+                    if reached {
+                        h.series.push((quarter, row.get_ref(1)?.as_bytes()?.to_vec()));
+                    }
+                }
             }
             Ok(held)
         })
@@ -905,21 +906,19 @@ async fn seal_step(
     }
     mark(1);
     for (account, quarter) in emptied {
-        sqlx::query("DELETE FROM health_history_packed WHERE account = ? AND quarter = ?")
-            .bind(account)
-            .bind(quarter)
+        sqlx::query("DELETE FROM health_history_packed WHERE key = ?")
+            .bind(packed::key(account, quarter))
             .execute(&mut **tx)
             .await?;
     }
     insert_batched(
         tx,
-        "INSERT INTO health_history_packed (account, quarter, series) ",
-        3,
-        " ON CONFLICT(account, quarter) DO UPDATE SET series = excluded.series",
+        "INSERT INTO health_history_packed (key, series) ",
+        2,
+        " ON CONFLICT(key) DO UPDATE SET series = excluded.series",
         &writes,
         |b, (account, quarter, series)| {
-            b.push_bind(*account)
-                .push_bind(*quarter)
+            b.push_bind(packed::key(*account, *quarter))
                 .push_bind(series.clone());
         },
     )

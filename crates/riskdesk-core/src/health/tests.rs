@@ -763,7 +763,7 @@ async fn derived(store: &Store) -> Vec<String> {
          FROM signals s JOIN accounts a ON a.id = s.account_id ORDER BY a.rowid, s.kind, s.detected_at",
         "SELECT epoch_day || ' ' || account || ' ' || COALESCE(score, '-') || ' ' || COALESCE(band_n, '-') || ' ' || hex(measures) \
          FROM health_history ORDER BY epoch_day, account",
-        "SELECT account || ' ' || quarter || ' ' || hex(series) FROM health_history_packed ORDER BY account, quarter",
+        "SELECT key || ' ' || hex(series) FROM health_history_packed ORDER BY key",
         "SELECT a.rowid || ' ' || t.body FROM timeline_entries t JOIN accounts a ON a.rowid = t.account \
          WHERE t.kind = 'system' ORDER BY a.rowid, t.occurred_at, t.body",
     ] {

@@ -129,9 +129,26 @@ pub(crate) fn stored(parts: &[Part]) -> Vec<u8> {
     out
 }
 
-/// The quarter a day belongs to: `year * 4 + quarter index`.
+/// The quarter a day belongs to: `year * 4 + quarter index` (within 0..65536: years
+/// before 16384).
 pub(crate) fn quarter(day: i64) -> i64 {
-    from_epoch_day(day).map_or(0, |d| i64::from(d.year()) * 4 + i64::from(d.month0() / 3))
+    from_epoch_day(day).map_or(0, |d| {
+        (i64::from(d.year()) * 4 + i64::from(d.month0() / 3)).clamp(0, QUARTERS - 1)
+    })
+}
+
+/// Quarters per account in `health_history_packed.key` (migration 36).
+pub(crate) const QUARTERS: i64 = 65_536;
+
+/// A series' key: the account's row number and the quarter in one integer, so an account's
+/// series are the range `key(account, 0)..=key(account, QUARTERS - 1)`.
+pub(crate) fn key(account: i64, quarter: i64) -> i64 {
+    account * QUARTERS + quarter
+}
+
+/// The account and quarter of a key.
+pub(crate) fn unkey(key: i64) -> (i64, i64) {
+    (key.div_euclid(QUARTERS), key.rem_euclid(QUARTERS))
 }
 
 /// Snapshots (oldest first, one a day) as one series.

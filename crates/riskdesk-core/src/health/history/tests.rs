@@ -728,10 +728,28 @@ async fn a_deleted_accounts_history_goes_with_it() {
         }
     };
     assert_eq!(total(&store).await, 10);
+    // The first three sealed: their past is a series, today a row.
+    let keys: Vec<i64> = sqlx::query_scalar("SELECT rowid FROM accounts ORDER BY rowid")
+        .fetch_all(store.pool())
+        .await
+        .expect("keys");
+    seal(&store, &keys[..3], today, Reach::All)
+        .await
+        .expect("seal");
+    seal(&store, &keys[4..], today, Reach::All)
+        .await
+        .expect("seal");
+    let series = || async {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM health_history_packed")
+            .fetch_one(store.pool())
+            .await
+            .expect("series")
+    };
+    assert_eq!((total(&store).await, series().await), (6, 4));
     // The newest account: its row number is the one SQLite hands out next.
     let gone = accounts.last().expect("account");
     let (was, gone_key) = crate::store::accounts::testing::delete_account(&store, gone).await;
-    assert_eq!(total(&store).await, 8);
+    assert_eq!((total(&store).await, series().await), (5, 3));
     assert!(of_account(store.pool(), gone)
         .await
         .expect("series")
@@ -807,8 +825,8 @@ async fn a_new_stores_backfill_is_sealed_at_once() {
         }
     }
     let series = || async {
-        sqlx::query_as::<_, (i64, i64, Vec<u8>)>(
-            "SELECT account, quarter, series FROM health_history_packed ORDER BY 1, 2",
+        sqlx::query_as::<_, (i64, Vec<u8>)>(
+            "SELECT key, series FROM health_history_packed ORDER BY key",
         )
         .fetch_all(store.pool())
         .await
