@@ -741,7 +741,7 @@ impl std::ops::AddAssign for Sealed {
 
 /// Accounts sealed per transaction: a kill loses at most the step under way, whose rows
 /// are still rows (sealed the next time), and a step's history fits in memory.
-const SEAL_STEP: usize = 10_000;
+const SEAL_STEP: usize = 4_000;
 /// Accounts per read or delete of a step: the lists stay short.
 const SEAL_BATCH: usize = 500;
 
