@@ -476,10 +476,10 @@ pub(crate) async fn of_account(
     pool: &SqlitePool,
     account_id: &str,
 ) -> Result<Vec<(NaiveDate, Option<f64>, Vec<u8>)>> {
-    let series: Vec<Vec<u8>> = sqlx::query_scalar(
-        "SELECT p.series FROM accounts a JOIN health_history_packed p \
-         ON p.key BETWEEN a.rowid * 65536 AND a.rowid * 65536 + 65535 WHERE a.id = ? ORDER BY p.key",
-    )
+    let series: Vec<Vec<u8>> = sqlx::query_scalar(&format!(
+        "SELECT p.series FROM accounts a JOIN health_history_packed p ON {} WHERE a.id = ? ORDER BY p.key",
+        packed::series_of("a.rowid")
+    ))
     .bind(account_id)
     .fetch_all(pool)
     .await?;
@@ -515,10 +515,13 @@ pub(crate) fn scores_since(
     let first_quarter = packed::quarter(epoch_day(since));
     accounts.each(
         conn,
-        "SELECT a.id, p.key & 65535, p.series FROM accounts a JOIN health_history_packed p \
-         ON p.key BETWEEN a.rowid * 65536 AND a.rowid * 65536 + 65535 WHERE a.id{accounts}",
+        &format!(
+            "SELECT a.id, p.key, p.series FROM accounts a JOIN health_history_packed p ON {} \
+             WHERE a.id{{accounts}}",
+            packed::series_of("a.rowid")
+        ),
         |r| {
-            if r.get::<_, i64>(1)? < first_quarter {
+            if packed::unkey(r.get(1)?).1 < first_quarter {
                 return Ok(());
             }
             let scores = found.entry(r.get(0)?).or_default();
@@ -571,7 +574,9 @@ pub(crate) async fn at_risk_by_day(
     .await?;
     let series: Vec<(i64, Vec<u8>)> = sqlx::query_as(&format!(
         "WITH x(account) AS ({accounts}) SELECT x.account, p.series FROM x JOIN health_history_packed p \
-         ON p.key BETWEEN x.account * 65536 + ? AND x.account * 65536 + 65535"
+         ON {} AND p.key >= x.account * {} + ?",
+        packed::series_of("x.account"),
+        packed::QUARTERS
     ))
     .bind(packed::quarter(from))
     .fetch_all(pool)
@@ -846,10 +851,10 @@ async fn seal_step(
                 )?;
                 // Each account's series are one key range.
                 let list = serde_json::to_string(batch).unwrap_or_default();
-                let mut stmt = conn.prepare_cached(
-                    "SELECT p.key, p.series FROM json_each(?1) j JOIN health_history_packed p \
-                     ON p.key BETWEEN j.value * 65536 AND j.value * 65536 + 65535",
-                )?;
+                let mut stmt = conn.prepare_cached(&format!(
+                    "SELECT p.key, p.series FROM json_each(?1) j JOIN health_history_packed p ON {}",
+                    packed::series_of("j.value")
+                ))?;
                 let mut found = stmt.query([list])?;
                 while let Some(row) = found.next()? {
                     let (account, quarter) = packed::unkey(row.get(0)?);
@@ -1017,14 +1022,7 @@ pub(crate) async fn due(store: &Store, today: NaiveDate) -> Result<Due> {
             .bind(epoch_day(today).rem_euclid(7))
             .fetch_all(pool)
             .await?;
-    let overdue: Vec<i64> = sqlx::query_scalar(
-        "SELECT DISTINCT h.account FROM history_days d CROSS JOIN health_history h \
-         WHERE h.epoch_day = d.epoch_day AND d.epoch_day < ?",
-    )
-    .bind(epoch_day(today) - 14)
-    .fetch_all(pool)
-    .await?;
-    accounts.extend(overdue);
+    accounts.extend(with_rows_before(pool, today - Duration::days(14)).await?);
     accounts.sort_unstable();
     accounts.dedup();
     Ok(Due {
@@ -1051,7 +1049,8 @@ pub(crate) async fn note_sealed(store: &Store, due: &Due) -> Result<()> {
     Ok(tx.commit().await?)
 }
 
-/// Every account holding history rows from before `today`: a backfill's, sealed at once.
+/// Every account holding history rows from before `today` (a backfill's, sealed at once;
+/// those overdue for their turn).
 pub(crate) async fn with_rows_before(pool: &SqlitePool, today: NaiveDate) -> Result<Vec<i64>> {
     Ok(sqlx::query_scalar(
         "SELECT DISTINCT h.account FROM history_days d CROSS JOIN health_history h \

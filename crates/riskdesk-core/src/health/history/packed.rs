@@ -146,6 +146,15 @@ pub(crate) fn key(account: i64, quarter: i64) -> i64 {
     account * QUARTERS + quarter
 }
 
+/// The condition on `p.key` (`health_history_packed p`) for the series of the account whose
+/// row number is the SQL expression `account`.
+pub(crate) fn series_of(account: &str) -> String {
+    format!(
+        "p.key BETWEEN {account} * {QUARTERS} AND {account} * {QUARTERS} + {}",
+        QUARTERS - 1
+    )
+}
+
 /// The account and quarter of a key.
 pub(crate) fn unkey(key: i64) -> (i64, i64) {
     (key.div_euclid(QUARTERS), key.rem_euclid(QUARTERS))
