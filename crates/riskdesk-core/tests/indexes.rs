@@ -454,6 +454,26 @@ async fn every_index_serves_a_statement_the_product_runs_or_a_rule() {
         unplanned.join("\n")
     );
 
+    // The sealed history is a series per account and quarter (~300K at 100K accounts):
+    // a statement reads the series of the accounts it needs by key, never the whole table
+    // (the lane's trend once joined it the other way round, minutes at 100K).
+    let whole: Vec<&str> = plans
+        .iter()
+        .filter(|(_, p)| {
+            p.iter().any(|l| {
+                l.starts_with("SCAN ")
+                    && (l.contains("health_history_packed") || l.starts_with("SCAN p"))
+            })
+        })
+        .map(|(sql, _)| *sql)
+        .filter(|sql| sql.contains("health_history_packed"))
+        .collect();
+    assert!(
+        whole.is_empty(),
+        "statements that read every sealed series:\n{}",
+        whole.join("\n")
+    );
+
     // An index is needed when some statement that reads it runs worse without it: a
     // table scanned where it was searched, or a sort SQLite has to do itself.
     let indexes: Vec<(String, String, String)> = sqlx::query_as(
