@@ -431,6 +431,18 @@ impl Lane {
     }
 }
 
+/// Whether an account ranks in the digital (tech-touch) lane: what the lane's daily trend
+/// counts when the account's score of the day is written.
+pub(crate) fn digital(
+    c: &PriorityConfig,
+    segment: Segment,
+    arr_base_minor: i64,
+    level: Level,
+    expansion: ExpansionPotential,
+) -> bool {
+    Lane::of(c, segment, arr_base_minor as f64 / 100.0, level, expansion).key() == "digital"
+}
+
 /// The lane an account works in ("csm" or "digital"), and why.
 pub fn lane(
     c: &PriorityConfig,

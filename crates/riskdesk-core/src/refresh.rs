@@ -315,6 +315,7 @@ async fn run_marked(
     // Retention last: nothing above reads the history it thins.
     if matches!(scope, Scope::Book) {
         health::thin_history(store, today).await?;
+        crate::lane::keep_trend(store, today).await?;
     }
     tracing::debug!(score = ?scored, rules = ?(ruled - scored), rank = ?(ranked - ruled), thin = ?(lap.elapsed() - ranked), "refresh");
     crate::crashpoint("refresh.done");

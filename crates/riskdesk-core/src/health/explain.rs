@@ -224,6 +224,16 @@ pub(crate) async fn rebuilt(
     .await?;
     Ok(facts
         .first()
-        .and_then(|f| evaluate(&cards, f, day, &thresholds, &sev, scorecard::Words::Built))
+        .and_then(|f| {
+            evaluate(
+                &cards,
+                f,
+                day,
+                &thresholds,
+                &sev,
+                &Default::default(),
+                scorecard::Words::Built,
+            )
+        })
         .map(|o| o.health))
 }

@@ -623,6 +623,8 @@ pub(crate) struct Entry<'a> {
     pub band: Option<&'a str>,
     /// `pack`'s form.
     pub measures: Vec<u8>,
+    /// In the digital lane with this score.
+    pub digital: bool,
 }
 
 /// The small numbers history stores for scorecards (`history_scorecards`) or band names
@@ -680,17 +682,18 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
         .execute(&mut **tx)
         .await?;
     let on_conflict = " ON CONFLICT(epoch_day, account) DO UPDATE SET scorecard = excluded.scorecard, \
-         scorecard_version = excluded.scorecard_version, score = excluded.score, band_n = excluded.band_n, measures = excluded.measures \
-         WHERE (health_history.scorecard, health_history.scorecard_version, health_history.score, health_history.band_n, health_history.measures) \
-           IS NOT (excluded.scorecard, excluded.scorecard_version, excluded.score, excluded.band_n, excluded.measures)";
+         scorecard_version = excluded.scorecard_version, score = excluded.score, band_n = excluded.band_n, measures = excluded.measures, \
+         digital = excluded.digital \
+         WHERE (health_history.scorecard, health_history.scorecard_version, health_history.score, health_history.band_n, health_history.measures, health_history.digital) \
+           IS NOT (excluded.scorecard, excluded.scorecard_version, excluded.score, excluded.band_n, excluded.measures, excluded.digital)";
     if rows.iter().all(|(e, ..)| e.row.is_some()) {
         // Row numbers known (a recompute reads them with the facts): written in key order,
         // with no lookup or sort per row. (0.38-0.44 -> 0.25-0.28 s for 100K rows.)
         rows.sort_by_key(|(e, ..)| e.row);
         return insert_batched(
             tx,
-            "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band_n, measures) ",
-            7,
+            "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band_n, measures, digital) ",
+            8,
             on_conflict,
             &rows,
             |b, (e, card, band)| {
@@ -700,7 +703,8 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
                     .push_bind(e.scorecard_version)
                     .push_bind(e.score)
                     .push_bind(*band)
-                    .push_bind(e.measures.clone());
+                    .push_bind(e.measures.clone())
+                    .push_bind(e.digital);
             },
         )
         .await;
@@ -708,9 +712,9 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
     // Each row's account key is its row number, looked up by id as the rows go in.
     insert_batched(
         tx,
-        "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band_n, measures) \
-         SELECT v.column1, a.rowid, v.column3, v.column4, v.column5, v.column6, v.column7 FROM (",
-        7,
+        "INSERT INTO health_history (epoch_day, account, scorecard, scorecard_version, score, band_n, measures, digital) \
+         SELECT v.column1, a.rowid, v.column3, v.column4, v.column5, v.column6, v.column7, v.column8 FROM (",
+        8,
         &format!(") v JOIN accounts a ON a.id = v.column2 WHERE true ORDER BY a.rowid{on_conflict}"),
         &rows,
         |b, (e, card, band)| {
@@ -720,7 +724,8 @@ pub(crate) async fn write(tx: &mut Tx, entries: &[Entry<'_>], day: NaiveDate) ->
                 .push_bind(e.scorecard_version)
                 .push_bind(e.score)
                 .push_bind(*band)
-                .push_bind(e.measures.clone());
+                .push_bind(e.measures.clone())
+                .push_bind(e.digital);
         },
     )
     .await

@@ -28,6 +28,7 @@ pub mod history;
 mod settings;
 mod usage_weeks;
 mod write;
+pub(crate) use write::keep_lane_days;
 
 pub use explain::*;
 pub use settings::*;
@@ -84,6 +85,8 @@ struct Outcome {
     unchanged: bool,
     /// Its `account_health` row, when it differs from the stored one (set when judged).
     moved_current: Option<facts::Current>,
+    /// In the digital lane with this score (the lane's daily trend counts it).
+    digital: bool,
 }
 
 fn score_at(history: &[(NaiveDate, f64)], day: NaiveDate) -> Option<f64> {
@@ -100,6 +103,7 @@ fn evaluate(
     today: NaiveDate,
     thresholds: &SignalThresholds,
     sev: &SeverityConfig,
+    lanes: &crate::priority::PriorityConfig,
     words: scorecard::Words,
 ) -> Option<Outcome> {
     let card = scorecard::assign(cards, f.account.segment, f.account.stage)?;
@@ -139,7 +143,16 @@ fn evaluate(
         points.push((today, s));
     }
     let recent = history::encode_recent(&points, today);
-    let digest = fingerprint(today, &health, &severity, &trends, &recent, &detected);
+    let digital = crate::priority::digital(
+        lanes,
+        f.account.segment,
+        f.arr_base_minor,
+        severity.level,
+        f.account.expansion_potential,
+    );
+    let digest = fingerprint(
+        today, &health, &severity, &trends, &recent, &detected, digital,
+    );
     Some(Outcome {
         account_id: f.account.id.clone(),
         row: f.row,
@@ -151,6 +164,7 @@ fn evaluate(
         detected,
         severity,
         trends,
+        digital,
     })
 }
 
@@ -166,12 +180,13 @@ fn fingerprint(
     trends: &[Option<f64>; 3],
     recent: &[u8],
     detected: &[Detected],
+    digital: bool,
 ) -> i64 {
     use std::hash::BuildHasher;
     use std::hash::{Hash, Hasher};
     let mut h = foldhash::quality::FixedState::with_seed(0x5249_534b_4445_534b).build_hasher();
     let bits = |v: Option<f64>| v.map(f64::to_bits);
-    today.hash(&mut h);
+    (today, digital).hash(&mut h);
     (
         &health.scorecard_id,
         &health.scorecard_name,
@@ -226,6 +241,7 @@ struct Judge {
     cards: Vec<Scorecard>,
     thresholds: SignalThresholds,
     sev: SeverityConfig,
+    lanes: crate::priority::PriorityConfig,
     stages: crate::lifecycle::StageCriteria,
 }
 
@@ -348,6 +364,7 @@ impl Judge {
                     today,
                     &self.thresholds,
                     &self.sev,
+                    &self.lanes,
                     scorecard::Words::Skipped,
                 )
             })
@@ -471,6 +488,7 @@ pub(crate) async fn score(
         cards: scorecards(store).await?,
         thresholds: signal_thresholds(store).await?,
         sev: severity_config(store).await?,
+        lanes: crate::priority::config(store).await?,
         stages: crate::lifecycle::criteria(store).await?,
     });
     let book = ids.is_none();
@@ -558,16 +576,7 @@ pub(crate) async fn score(
         mark(5);
         if let Some(before) = before {
             let after = day_share(&mut tx, chunk, today).await?;
-            let moved = sqlx::query(
-                "UPDATE risk_daily SET accounts = accounts + ?, arr_base_minor = arr_base_minor + ?, scored = scored + ? WHERE day = ?",
-            )
-            .bind(after.0 - before.0)
-            .bind(after.1 - before.1)
-            .bind(after.2 - before.2)
-            .bind(today)
-            .execute(&mut *tx)
-            .await?;
-            aggregated = moved.rows_affected() == 1;
+            aggregated = move_day(&mut tx, today, before, after).await?;
         } else {
             aggregated = false;
         }
@@ -673,6 +682,7 @@ async fn backfill_with_progress(
     };
     let thresholds = signal_thresholds(store).await?;
     let sev = severity_config(store).await?;
+    let lanes = crate::priority::config(store).await?;
     let mut done = 0;
     for chunk in ids.chunks(BATCH) {
         let facts =
@@ -693,6 +703,7 @@ async fn backfill_with_progress(
                         day,
                         &thresholds,
                         &sev,
+                        &lanes,
                         scorecard::Words::Skipped,
                     )
                 })

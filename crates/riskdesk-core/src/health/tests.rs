@@ -1209,7 +1209,15 @@ async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_a
     let thresholds = signal_thresholds(&store).await.expect("thresholds");
     let sev = severity_config(&store).await.expect("severity");
     let raw = |f: &AccountFacts, day: NaiveDate, kind: MeasureKind| {
-        let o = evaluate(&cards, f, day, &thresholds, &sev, scorecard::Words::Built)?;
+        let o = evaluate(
+            &cards,
+            f,
+            day,
+            &thresholds,
+            &sev,
+            &Default::default(),
+            scorecard::Words::Built,
+        )?;
         o.health
             .measures
             .into_iter()
@@ -1374,8 +1382,16 @@ async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_a
             contacts_left += usize::from(n.other_contacts);
 
             let judged = |f: &AccountFacts| {
-                evaluate(&cards, f, day, &thresholds, &sev, scorecard::Words::Built)
-                    .map(|o| (o.health, o.detected, o.severity))
+                evaluate(
+                    &cards,
+                    f,
+                    day,
+                    &thresholds,
+                    &sev,
+                    &Default::default(),
+                    scorecard::Words::Built,
+                )
+                .map(|o| (o.health, o.detected, o.severity))
             };
             assert_eq!(judged(w), judged(n), "{day}: {}", w.account.id);
         }

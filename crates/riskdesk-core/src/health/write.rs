@@ -4,36 +4,95 @@
 
 use super::*;
 
-/// What `ids` add to the day's at-risk aggregate (accounts below 50, their ARR, scored).
-pub(super) async fn day_share(
-    tx: &mut Tx,
-    ids: &[String],
-    day: NaiveDate,
-) -> Result<(i64, i64, i64)> {
-    let mut qb = QueryBuilder::new(
-        "SELECT COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), \
-         COUNT(s.score) FROM health_history s JOIN accounts a ON a.rowid = s.account \
-         WHERE s.epoch_day = ",
-    );
+/// What a set of accounts adds to a day's at-risk aggregates: accounts below 50, their
+/// ARR and accounts scored, for the book and for the digital lane.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub(super) struct DayShare {
+    at_risk: i64,
+    arr_base_minor: i64,
+    scored: i64,
+    lane_at_risk: i64,
+    lane_scored: i64,
+}
+
+/// The day's aggregates from its history rows (`s`, joined to `accounts a`). A lane figure
+/// is NULL when a row of the day was written before rows said their lane.
+const SHARES: &str = "COALESCE(SUM(s.score < 50), 0) AS at_risk, \
+     COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0) AS arr_base_minor, \
+     COUNT(s.score) AS scored, \
+     COALESCE(SUM(s.digital = 1 AND s.score < 50), 0) AS lane_at_risk, \
+     COALESCE(SUM(s.digital = 1 AND s.score IS NOT NULL), 0) AS lane_scored";
+
+/// What `ids` add to the day's at-risk aggregates.
+pub(super) async fn day_share(tx: &mut Tx, ids: &[String], day: NaiveDate) -> Result<DayShare> {
+    let mut qb = QueryBuilder::new(format!(
+        "SELECT {SHARES} FROM health_history s JOIN accounts a ON a.rowid = s.account WHERE s.epoch_day = "
+    ));
     qb.push_bind(crate::store::reader::epoch_day(day))
         .push(" AND a.id");
     crate::store::in_list(&mut qb, ids);
     Ok(qb.build_query_as().fetch_one(&mut **tx).await?)
 }
 
+/// Moves the day's aggregates by what a few accounts' new scores changed. A lane figure
+/// not known for the day (NULL) stays unknown.
+pub(super) async fn move_day(
+    tx: &mut Tx,
+    day: NaiveDate,
+    before: DayShare,
+    after: DayShare,
+) -> Result<bool> {
+    let moved = sqlx::query(
+        "UPDATE risk_daily SET accounts = accounts + ?, arr_base_minor = arr_base_minor + ?, scored = scored + ?, \
+         lane_at_risk = lane_at_risk + ?, lane_scored = lane_scored + ? WHERE day = ?",
+    )
+    .bind(after.at_risk - before.at_risk)
+    .bind(after.arr_base_minor - before.arr_base_minor)
+    .bind(after.scored - before.scored)
+    .bind(after.lane_at_risk - before.lane_at_risk)
+    .bind(after.lane_scored - before.lane_scored)
+    .bind(day)
+    .execute(&mut **tx)
+    .await?;
+    Ok(moved.rows_affected() == 1)
+}
+
 /// Rewrites the dashboards' daily at-risk aggregates for `days` from their snapshots.
 pub(super) async fn aggregate_days(store: &Store, days: &[NaiveDate]) -> Result<()> {
     let mut tx = store.write().await?;
     for day in days {
-        sqlx::query(
-            "INSERT INTO risk_daily (day, accounts, arr_base_minor, scored)              SELECT ?, COALESCE(SUM(s.score < 50), 0), COALESCE(SUM(CASE WHEN s.score < 50 THEN a.arr_base_minor ELSE 0 END), 0), COUNT(s.score)              FROM health_history s JOIN accounts a ON a.rowid = s.account WHERE s.epoch_day = ?              ON CONFLICT(day) DO UPDATE SET accounts = excluded.accounts, arr_base_minor = excluded.arr_base_minor, scored = excluded.scored",
-        )
+        sqlx::query(&format!(
+            "INSERT INTO risk_daily (day, accounts, arr_base_minor, scored, lane_at_risk, lane_scored) \
+             SELECT ?, at_risk, arr_base_minor, scored, CASE WHEN known THEN lane_at_risk END, CASE WHEN known THEN lane_scored END \
+             FROM (SELECT {SHARES}, COUNT(*) = COUNT(s.digital) AS known \
+                   FROM health_history s JOIN accounts a ON a.rowid = s.account WHERE s.epoch_day = ?) WHERE true \
+             ON CONFLICT(day) DO UPDATE SET accounts = excluded.accounts, arr_base_minor = excluded.arr_base_minor, \
+             scored = excluded.scored, lane_at_risk = excluded.lane_at_risk, lane_scored = excluded.lane_scored"
+        ))
         .bind(day)
         .bind(crate::store::reader::epoch_day(*day))
         .execute(&mut *tx)
         .await?;
     }
     Ok(tx.commit().await?)
+}
+
+/// Sets the digital lane's figures of days the daily aggregate did not know; returns the
+/// days set (a day the aggregate does not hold at all is left out).
+pub(crate) async fn keep_lane_days(store: &Store, days: &[(NaiveDate, i64, i64)]) -> Result<usize> {
+    let mut tx = store.write().await?;
+    let mut kept = 0;
+    for (day, at_risk, scored) in days {
+        kept += sqlx::query("UPDATE risk_daily SET lane_at_risk = ?, lane_scored = ? WHERE day = ?")
+            .bind(at_risk)
+            .bind(scored)
+            .bind(day)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected() as usize;
+    }
+    tx.commit().await?;
+    Ok(kept)
 }
 
 pub(super) async fn write_snapshots(
@@ -51,6 +110,7 @@ pub(super) async fn write_snapshots(
             score: o.health.score,
             band: o.health.band.as_deref(),
             measures: history::pack(&o.health.measures),
+            digital: o.digital,
         })
         .collect();
     history::write(tx, &entries, day).await

@@ -309,6 +309,7 @@ async fn the_whole_books_refresh_thins_history_that_left_the_daily_window() {
                 score: Some(60.0),
                 band: Some("Green"),
                 measures: vec![],
+                digital: false,
             })
             .collect();
         health::history::write(&mut tx, &entries, *day)

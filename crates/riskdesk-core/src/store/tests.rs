@@ -93,6 +93,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "usage week numbers".to_string(),
             "history day numbers".to_string(),
             "sealed history".to_string(),
+            "lane trend".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -127,7 +128,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        36
+        37
     );
 }
 

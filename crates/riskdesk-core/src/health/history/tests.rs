@@ -231,6 +231,7 @@ async fn retention_thins_history_by_age_and_only_what_aged() {
             score: Some(60.0),
             band: Some("Green"),
             measures: "su:0.5:60:60".into(),
+            digital: false,
         };
         write(&mut tx, &[e], day).await.expect("write");
     }
@@ -280,6 +281,7 @@ async fn retention_thins_history_by_age_and_only_what_aged() {
         score: Some(61.0),
         band: Some("Green"),
         measures: "su:0.5:61:61".into(),
+        digital: false,
     };
     write(&mut tx, &[e], tomorrow).await.expect("write");
     tx.commit().await.expect("commit");
@@ -649,6 +651,7 @@ async fn history_clustered_by_day_holds_every_row_of_the_old_layout() {
         score: Some(70.0),
         band: Some("Green"),
         measures: "su:0.7:70:70".into(),
+        digital: false,
     };
     write(&mut tx, &[entry], tomorrow).await.expect("write");
     tx.commit().await.expect("commit");
@@ -713,6 +716,7 @@ async fn a_deleted_accounts_history_goes_with_it() {
                 score: Some(50.0 + i as f64),
                 band: Some("Yellow"),
                 measures: vec![],
+                digital: false,
             })
             .collect();
         write(&mut tx, &entries, day).await.expect("write");
@@ -903,6 +907,7 @@ async fn retention_keeps_each_accounts_own_first_score_of_a_period() {
                 score: Some(50.0),
                 band: Some("Yellow"),
                 measures: "su:0.5:50:50".into(),
+                digital: false,
             };
             write(&mut tx, &[e], day).await.expect("write");
             written += 1;
