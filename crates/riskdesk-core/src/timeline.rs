@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::SqlitePool;
 
 use crate::model::{TimelineEntry, TimelineKind};
+use crate::store::keys::{id_text, FeedKey};
 use crate::store::{insert_batched, with_rows, Tx};
 use crate::{new_id, Error, Result};
 
@@ -133,7 +134,7 @@ pub(crate) async fn system_events(tx: &mut Tx, events: &[SystemEvent<'_>]) -> Re
         "",
         &keyed,
         |b, (row, e)| {
-            b.push_bind(new_id())
+            b.push_bind(FeedKey(new_id()))
                 .push_bind(*row)
                 .push_bind(TimelineKind::System)
                 .push_bind(now)
@@ -171,7 +172,7 @@ pub async fn upsert(tx: &mut Tx, entries: &[TimelineEntry]) -> Result<()> {
          author_id = excluded.author_id, body = excluded.body",
         &keyed,
         |b, (row, e)| {
-            b.push_bind(e.id.clone())
+            b.push_bind(FeedKey::of(&e.id))
                 .push_bind(*row)
                 .push_bind(e.kind)
                 .push_bind(e.occurred_at)
@@ -198,7 +199,7 @@ async fn insert(
         "INSERT INTO timeline_entries (id, account, kind, occurred_at, author_id, body, cta_id) \
          VALUES (?, (SELECT rowid FROM accounts WHERE id = ?), ?, ?, ?, ?, ?)",
     )
-    .bind(&id)
+    .bind(FeedKey::of(&id))
     .bind(account_id)
     .bind(kind)
     .bind(at)
@@ -210,8 +211,14 @@ async fn insert(
     Ok(id)
 }
 
-const ITEM_SELECT: &str = "SELECT t.id, a.id AS account_id, t.kind, t.occurred_at, u.name AS author_name, t.body, t.cta_id, c.reason AS cta_reason \
-     FROM timeline_entries t JOIN accounts a ON a.rowid = t.account LEFT JOIN users u ON u.id = t.author_id LEFT JOIN ctas c ON c.id = t.cta_id";
+/// An item's columns; its id as text (store/keys.rs).
+fn item_select() -> String {
+    format!(
+        "SELECT {} AS id, a.id AS account_id, t.kind, t.occurred_at, u.name AS author_name, t.body, t.cta_id, c.reason AS cta_reason \
+         FROM timeline_entries t JOIN accounts a ON a.rowid = t.account LEFT JOIN users u ON u.id = t.author_id LEFT JOIN ctas c ON c.id = t.cta_id",
+        id_text("t.id")
+    )
+}
 
 /// An account's timeline, newest first.
 pub async fn of_account(
@@ -220,7 +227,8 @@ pub async fn of_account(
     limit: u32,
 ) -> Result<Vec<TimelineItem>> {
     Ok(sqlx::query_as(&format!(
-        "{ITEM_SELECT} WHERE t.account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY t.occurred_at DESC, t.rowid DESC LIMIT ?"
+        "{} WHERE t.account = (SELECT rowid FROM accounts WHERE id = ?) ORDER BY t.occurred_at DESC, t.rowid DESC LIMIT ?",
+        item_select()
     ))
     .bind(account_id)
     .bind(limit)
@@ -231,7 +239,8 @@ pub async fn of_account(
 /// What was logged against one CTA, newest first.
 pub async fn of_cta(pool: &SqlitePool, cta_id: &str) -> Result<Vec<TimelineItem>> {
     Ok(sqlx::query_as(&format!(
-        "{ITEM_SELECT} WHERE t.cta_id = ? ORDER BY t.occurred_at DESC, t.rowid DESC"
+        "{} WHERE t.cta_id = ? ORDER BY t.occurred_at DESC, t.rowid DESC",
+        item_select()
     ))
     .bind(cta_id)
     .fetch_all(pool)

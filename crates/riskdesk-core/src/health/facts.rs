@@ -10,6 +10,7 @@ use rusqlite::Connection;
 use crate::model::{Account, Contact, Level, NpsResponse, Ticket, UsageWeek};
 use crate::scorecard::facts::{AccountFacts, MeasureOverride, TICKETS_JUDGED_DAYS};
 use crate::scorecard::MeasureKind;
+use crate::store::keys::{feed_id, feed_id_or_null};
 use crate::store::reader::{day, day_number, day_or_null, parsed, time, time_or_null, Accounts};
 use crate::{Result, Store};
 
@@ -312,7 +313,7 @@ fn read_tickets(
             // Read narrow, a ticket is what measures and signals read of it: no ids.
             let (id, account_id) = match cut {
                 Some(_) => (String::new(), String::new()),
-                None => (r.get(0)?, f.account.id.clone()),
+                None => (feed_id(r, 0)?, f.account.id.clone()),
             };
             f.tickets.push(Ticket {
                 id,
@@ -341,7 +342,7 @@ fn read_nps(
          WHERE account{rows} ORDER BY account, responded_on", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
             let mut response = NpsResponse {
-                id: r.get(0)?,
+                id: feed_id(r, 0)?,
                 account_id: String::new(),
                 contact_id: None,
                 score: r.get(3)?,
@@ -351,7 +352,7 @@ fn read_nps(
             };
             if !narrow {
                 response.account_id = f.account.id.clone();
-                response.contact_id = r.get(2)?;
+                response.contact_id = feed_id_or_null(r, 2)?;
                 response.external_id = r.get(6)?;
             }
             f.nps.push(response);
@@ -407,7 +408,7 @@ fn read_contacts(
                 contact.left_on = day_or_null(r, 7)?;
             }
             if narrow.is_none() {
-                contact.id = r.get(0)?;
+                contact.id = feed_id(r, 0)?;
                 contact.account_id = f.account.id.clone();
                 contact.email = r.get(3)?;
                 contact.created_at = time(r, 8)?;

@@ -1067,7 +1067,7 @@ async fn the_last_touch_is_kept_as_entries_arrive_change_and_go() {
     let last_of = |id: String| {
         let store = store.clone();
         async move {
-            sqlx::query_scalar::<_, String>(
+            sqlx::query_scalar::<_, Vec<u8>>(
                 "SELECT id FROM timeline_entries WHERE account = (SELECT rowid FROM accounts WHERE id = ?) AND kind <> 'system' ORDER BY occurred_at DESC LIMIT 1",
             )
             .bind(id)

@@ -1,6 +1,7 @@
 //! Contacts, weekly usage, support tickets and NPS responses: rows that hang off an
 //! account, which each names by CRM id or exact name.
 
+use crate::store::keys::id_text;
 use std::collections::HashMap;
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
@@ -167,8 +168,8 @@ pub async fn apply_contacts(
 ) -> Result<Applied> {
     let before: HashMap<String, Contact> = fetch_in::<Contact>(
         tx,
-        head("SELECT c.id, a.id AS account_id, c.name, c.email, c.title, c.role, c.status, c.left_on, c.created_at, c.external_id \
-         FROM contacts c JOIN accounts a ON a.rowid = c.account WHERE c.external_id IN"),
+        head(format!("SELECT {} AS id, a.id AS account_id, c.name, c.email, c.title, c.role, c.status, c.left_on, c.created_at, c.external_id \
+         FROM contacts c JOIN accounts a ON a.rowid = c.account WHERE c.external_id IN", id_text("c.id"))),
         drafts.iter().map(|d| d.key.clone()),
     )
     .await?
@@ -395,8 +396,8 @@ pub async fn apply_tickets(
 ) -> Result<Applied> {
     let before: HashMap<(String, String), Ticket> = fetch_in::<Ticket>(
         tx,
-        head("SELECT t.id, a.id AS account_id, t.external_id, t.subject, t.priority, t.category, t.opened_at, t.resolved_at \
-         FROM tickets t JOIN accounts a ON a.rowid = t.account WHERE t.external_id IN"),
+        head(format!("SELECT {} AS id, a.id AS account_id, t.external_id, t.subject, t.priority, t.category, t.opened_at, t.resolved_at \
+         FROM tickets t JOIN accounts a ON a.rowid = t.account WHERE t.external_id IN", id_text("t.id"))),
         drafts.iter().map(|d| d.external_id.clone()),
     )
     .await?
@@ -491,10 +492,12 @@ pub async fn apply_nps(
 ) -> Result<Applied> {
     let before: HashMap<String, NpsResponse> = fetch_in::<NpsResponse>(
         tx,
-        head(
-            "SELECT n.id, a.id AS account_id, n.contact_id, n.score, n.comment, n.responded_on, n.external_id \
+        head(format!(
+            "SELECT {} AS id, a.id AS account_id, {} AS contact_id, n.score, n.comment, n.responded_on, n.external_id \
          FROM nps_responses n JOIN accounts a ON a.rowid = n.account WHERE n.external_id IN",
-        ),
+            id_text("n.id"),
+            id_text("n.contact_id")
+        )),
         drafts.iter().map(|d| d.key.clone()),
     )
     .await?
@@ -510,10 +513,11 @@ pub async fn apply_nps(
     accounts.dedup();
     let contacts: HashMap<(String, String), String> = fetch_in::<(String, String, String)>(
         tx,
-        head(
-            "SELECT a.id, lower(c.email), c.id FROM accounts a JOIN contacts c ON c.account = a.rowid \
+        head(format!(
+            "SELECT a.id, lower(c.email), {} FROM accounts a JOIN contacts c ON c.account = a.rowid \
              WHERE c.email != '' AND a.id IN",
-        ),
+            id_text("c.id")
+        )),
         accounts.into_iter(),
     )
     .await?

@@ -276,9 +276,10 @@ where
 }
 
 /// `fetch_in` for a fixed query head.
-fn head(sql: &'static str) -> impl Fn(&mut QueryBuilder<'static, Sqlite>) {
+fn head(sql: impl Into<String>) -> impl Fn(&mut QueryBuilder<'static, Sqlite>) {
+    let sql = sql.into();
     move |qb| {
-        qb.push(sql);
+        qb.push(&sql);
     }
 }
 

@@ -2,6 +2,7 @@
 
 use sqlx::SqlitePool;
 
+use super::keys::{id_text, FeedKey};
 use super::reader::epoch_day;
 use super::{insert_batched, Tx};
 use crate::model::{Contact, ContactStatus, NpsResponse, Ticket, UsageWeek};
@@ -32,7 +33,7 @@ pub async fn upsert_contacts(tx: &mut Tx, contacts: &[Contact]) -> Result<()> {
          external_id = excluded.external_id",
         &keyed,
         |b, (row, c)| {
-            b.push_bind(c.id.clone())
+            b.push_bind(FeedKey::of(&c.id))
                 .push_bind(*row)
                 .push_bind(c.name.clone())
                 .push_bind(c.email.clone())
@@ -160,7 +161,7 @@ pub async fn upsert_tickets(tx: &mut Tx, tickets: &[Ticket]) -> Result<()> {
          category = excluded.category, opened_at = excluded.opened_at, resolved_at = excluded.resolved_at",
         &keyed,
         |b, (row, t)| {
-            b.push_bind(t.id.clone())
+            b.push_bind(FeedKey::of(&t.id))
                 .push_bind(*row)
                 .push_bind(t.external_id.clone())
                 .push_bind(t.subject.clone())
@@ -197,9 +198,9 @@ pub async fn upsert_nps(tx: &mut Tx, responses: &[NpsResponse]) -> Result<()> {
          comment = excluded.comment, responded_on = excluded.responded_on, external_id = excluded.external_id",
         &keyed,
         |b, (row, r)| {
-            b.push_bind(r.id.clone())
+            b.push_bind(FeedKey::of(&r.id))
                 .push_bind(*row)
-                .push_bind(r.contact_id.clone())
+                .push_bind(r.contact_id.as_deref().map(FeedKey::of))
                 .push_bind(r.score)
                 .push_bind(r.comment.clone())
                 .push_bind(r.responded_on)
@@ -211,11 +212,12 @@ pub async fn upsert_nps(tx: &mut Tx, responses: &[NpsResponse]) -> Result<()> {
 
 /// Sponsors and champions first: they are who the CSM needs to see.
 pub async fn contacts_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Contact>> {
-    Ok(sqlx::query_as(
-        "SELECT c.id, a.id AS account_id, c.name, c.email, c.title, c.role, c.status, c.left_on, c.created_at, c.external_id \
+    Ok(sqlx::query_as(&format!(
+        "SELECT {} AS id, a.id AS account_id, c.name, c.email, c.title, c.role, c.status, c.left_on, c.created_at, c.external_id \
          FROM accounts a JOIN contacts c ON c.account = a.rowid WHERE a.id = ? ORDER BY CASE c.role WHEN 'sponsor' THEN 0 WHEN 'champion' THEN 1 \
          WHEN 'billing' THEN 2 ELSE 3 END, c.name",
-    )
+        id_text("c.id")
+    ))
     .bind(account_id)
     .fetch_all(pool)
     .await?)
@@ -237,20 +239,23 @@ pub async fn usage_of(pool: &SqlitePool, account_id: &str, weeks: u32) -> Result
 }
 
 pub async fn tickets_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Ticket>> {
-    Ok(sqlx::query_as(
-        "SELECT t.id, a.id AS account_id, t.external_id, t.subject, t.priority, t.category, t.opened_at, t.resolved_at \
+    Ok(sqlx::query_as(&format!(
+        "SELECT {} AS id, a.id AS account_id, t.external_id, t.subject, t.priority, t.category, t.opened_at, t.resolved_at \
          FROM accounts a JOIN tickets t ON t.account = a.rowid WHERE a.id = ? ORDER BY t.opened_at DESC",
-    )
+        id_text("t.id")
+    ))
     .bind(account_id)
     .fetch_all(pool)
     .await?)
 }
 
 pub async fn nps_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<NpsResponse>> {
-    Ok(sqlx::query_as(
-        "SELECT n.id, a.id AS account_id, n.contact_id, n.score, n.comment, n.responded_on, n.external_id \
+    Ok(sqlx::query_as(&format!(
+        "SELECT {} AS id, a.id AS account_id, {} AS contact_id, n.score, n.comment, n.responded_on, n.external_id \
          FROM accounts a JOIN nps_responses n ON n.account = a.rowid WHERE a.id = ? ORDER BY n.responded_on DESC",
-    )
+        id_text("n.id"),
+        id_text("n.contact_id")
+    ))
     .bind(account_id)
     .fetch_all(pool)
     .await?)

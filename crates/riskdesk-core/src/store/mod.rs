@@ -7,6 +7,7 @@ pub mod activity;
 pub(crate) mod ahead;
 mod cache;
 mod checkpoint;
+pub(crate) mod keys;
 pub mod people;
 pub(crate) mod reader;
 pub(crate) use activity::with_rows;

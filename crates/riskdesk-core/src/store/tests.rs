@@ -94,6 +94,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "history day numbers".to_string(),
             "sealed history".to_string(),
             "lane trend".to_string(),
+            "feed ids".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -128,7 +129,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        37
+        38
     );
 }
 
@@ -980,12 +981,20 @@ pub(crate) async fn load_in_old_layout(old: &Store, spec: &crate::book::BookSpec
             "ALTER TABLE {table} RENAME TO {table}_by_id;
              CREATE TABLE {table} (id TEXT PRIMARY KEY NOT NULL, account INTEGER NOT NULL, {columns});"
         ));
-        let from: Vec<String> = columns.split(", ").map(|c| format!("f.{c}")).collect();
+        // Ids as the text they were before migration 38.
+        let from: Vec<String> = columns
+            .split(", ")
+            .map(|c| match c {
+                "contact_id" => crate::store::keys::id_text("f.contact_id"),
+                c => format!("f.{c}"),
+            })
+            .collect();
         back.push_str(&format!(
             "INSERT INTO {table}_by_id (rowid, id, account_id, {columns})
-                 SELECT f.rowid, f.id, a.id, {} FROM {table} f JOIN accounts a ON a.rowid = f.account ORDER BY f.rowid;
+                 SELECT f.rowid, {}, a.id, {} FROM {table} f JOIN accounts a ON a.rowid = f.account ORDER BY f.rowid;
              DROP TABLE {table};
              ALTER TABLE {table}_by_id RENAME TO {table};",
+            crate::store::keys::id_text("f.id"),
             from.join(", ")
         ));
     }
@@ -1154,10 +1163,42 @@ async fn feeds_keep_their_account_through_the_row_number_key() {
     old.close().await;
 
     let store = Store::open(&path).await.expect("upgrade");
+    // Ids are 16 bytes now (migration 38), each response still naming its contact.
+    for table in ["contacts", "tickets", "nps_responses", "timeline_entries"] {
+        let text: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE typeof(id) <> 'blob' OR length(id) <> 16"
+        ))
+        .fetch_one(store.pool())
+        .await
+        .expect("ids");
+        assert_eq!(text, 0, "{table}");
+    }
+    let broken: Vec<(String, i64)> =
+        sqlx::query_as("SELECT \"table\", rowid FROM pragma_foreign_key_check")
+            .fetch_all(store.pool())
+            .await
+            .expect("foreign keys");
+    assert!(broken.is_empty(), "{broken:?}");
+    let named: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM nps_responses n JOIN contacts c ON c.id = n.contact_id",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("named");
+    assert_eq!(named, with_contact);
     for ((table, row), rows) in FEEDS.iter().zip(&before) {
+        let column = |c: &str| match c {
+            "id" => crate::store::keys::id_text("f.id"),
+            "COALESCE(contact_id, '-')" => format!(
+                "COALESCE({}, '-')",
+                crate::store::keys::id_text("f.contact_id")
+            ),
+            c if c.starts_with("COALESCE(") => c.replacen("COALESCE(", "COALESCE(f.", 1),
+            c => format!("f.{c}"),
+        };
         let after: Vec<(String, String)> = sqlx::query_as(&format!(
             "SELECT a.id, {} FROM {table} f JOIN accounts a ON a.rowid = f.account ORDER BY f.rowid",
-            row.split(" || ").map(|c| if c.starts_with("COALESCE(") { c.replacen("COALESCE(", "COALESCE(f.", 1) } else { format!("f.{c}") }).collect::<Vec<_>>().join(" || ")
+            row.split(" || ").map(column).collect::<Vec<_>>().join(" || ")
         ))
         .fetch_all(store.pool())
         .await
@@ -1235,7 +1276,7 @@ async fn feeds_keep_their_account_through_the_row_number_key() {
     assert!(refused.to_string().contains("not-an-account"), "{refused}");
     drop(tx);
     let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tickets WHERE id = ?")
-        .bind(&ticket.id)
+        .bind(crate::store::keys::FeedKey::of(&ticket.id))
         .fetch_one(store.pool())
         .await
         .expect("count");
