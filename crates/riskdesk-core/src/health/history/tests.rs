@@ -460,6 +460,13 @@ fn exact_binary_form_reads_back_bit_for_bit_and_the_text_form_still_reads() {
         measure(MeasureKind::OpenTickets, Some(-0.0), None, 0.0),
         measure(MeasureKind::NpsLatest, None, None, 0.0),
         measure(MeasureKind::Stakeholders, Some(2.0), Some(100.0), 1e-300),
+        measure(MeasureKind::LoginFrequency, Some(-12.5), Some(0.1), -4.2517),
+        measure(
+            MeasureKind::TicketAge,
+            Some(4_503_599_627_370_497.0),
+            Some(1e300),
+            f64::INFINITY,
+        ),
     ];
     let numbers = |m: &MeasureResult| {
         (
@@ -482,8 +489,31 @@ fn exact_binary_form_reads_back_bit_for_bit_and_the_text_form_still_reads() {
         exact_scores(&packed),
         ms.iter().map(|m| (m.kind, m.score)).collect::<Vec<_>>()
     );
-    // A zero contribution and a measure without data cost one byte each.
-    assert_eq!(packed.len(), 1 + (1 + 24) + (1 + 8) + 1 + (1 + 24));
+    // A zero contribution and a measure without data cost nothing but the head; a number
+    // in tenths to ten-thousandths is 1-3 bytes; any other, -0.0 included, a marker and
+    // its 8 bytes.
+    assert_eq!(
+        packed.len(),
+        1 + (1 + 27) + (1 + 9) + 1 + (1 + 1 + 2 + 9) + (1 + 2 + 1 + 3) + (1 + 27)
+    );
+    // The first binary form (every number as 8 bytes) still reads.
+    let mut first = vec![3u8];
+    for m in &ms {
+        let contribution = (m.contribution != 0.0).then_some(m.contribution);
+        first.push(
+            CODES.iter().position(|(k, _)| *k == m.kind).expect("code") as u8
+                | u8::from(m.raw.is_some()) << 5
+                | u8::from(m.score.is_some()) << 6
+                | u8::from(contribution.is_some()) << 7,
+        );
+        for v in [m.raw, m.score, contribution].into_iter().flatten() {
+            first.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    assert_eq!(
+        unpack_exact(&first).iter().map(numbers).collect::<Vec<_>>(),
+        want
+    );
     // Written before it: the text form.
     let text = encode_exact(&ms);
     let old: Vec<_> = unpack_exact(text.as_bytes())
@@ -497,7 +527,10 @@ fn exact_binary_form_reads_back_bit_for_bit_and_the_text_form_still_reads() {
     assert_eq!(old, new);
     assert_eq!(exact_scores(text.as_bytes()), exact_scores(&packed));
     // A cut-short row reads as far as it is whole.
-    assert_eq!(unpack_exact(&packed[..packed.len() - 3]).len(), 3);
+    assert_eq!(
+        unpack_exact(&packed[..packed.len() - 3]).len(),
+        ms.len() - 1
+    );
     assert!(unpack_exact(&[]).is_empty() && exact_scores(&[3]).is_empty());
 }
 
