@@ -483,10 +483,9 @@ pub async fn renewals(
     let pool = store.pool();
     let mut qb = sqlx::QueryBuilder::new(
         "SELECT a.id, a.name, a.arr_base_minor, a.renewal_date, h.severity_level, h.severity_score, h.score, h.band, \
-         u.active_users, u.licensed_seats, a.expansion_potential \
+         u.latest_active_users, u.latest_licensed_seats, a.expansion_potential \
          FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
-         LEFT JOIN usage_weekly u ON u.account = a.rowid \
-           AND u.week = (SELECT max(w.week) FROM usage_weekly w WHERE w.account = a.rowid) \
+         LEFT JOIN usage_packed u ON u.account = a.rowid \
          WHERE a.renewal_date BETWEEN ",
     );
     qb.push_bind(from).push(" AND ").push_bind(to);

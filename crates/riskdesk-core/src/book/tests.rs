@@ -236,7 +236,7 @@ async fn load_writes_the_whole_book() {
     };
     assert_eq!(count("SELECT COUNT(*) FROM accounts").await, 2_500);
     assert_eq!(
-        count("SELECT COUNT(*) FROM usage_weekly").await,
+        crate::store::testing::usage_weeks(&store).await.len(),
         summary.usage_weeks
     );
     assert_eq!(

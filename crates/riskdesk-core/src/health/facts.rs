@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use chrono::NaiveDate;
 use rusqlite::Connection;
 
-use crate::model::{Account, Contact, Level, NpsResponse, Ticket, UsageWeek};
+use crate::model::{Account, Contact, Level, NpsResponse, Ticket};
 use crate::scorecard::facts::{AccountFacts, MeasureOverride, TICKETS_JUDGED_DAYS};
 use crate::scorecard::MeasureKind;
 use crate::store::keys::{feed_id, feed_id_or_null};
@@ -554,31 +554,37 @@ fn read_usage(
     let mut narrowed: rustc_hash::FxHashSet<i64> = Default::default();
     if let Some(n) = narrow {
         let mut stmt = conn.prepare_cached(
-            "SELECT account, adopt_seat_pct, adopt_weeks, latest_week, recent, first_run_on, first_run_shares, tail, \
-             any_seats FROM usage_summary WHERE account BETWEEN ?1 AND ?2",
+            "SELECT s.account, s.adopt_seat_pct, s.adopt_weeks, u.latest_week, u.weeks, s.first_run_on, \
+             s.first_run_shares, s.tail, s.any_seats \
+             FROM usage_summary s JOIN usage_packed u ON u.account = s.account WHERE s.account BETWEEN ?1 AND ?2",
         )?;
         let mut rows = stmt.query([lo, hi])?;
         while let Some(r) = rows.next()? {
             let row: i64 = r.get(0)?;
             let holds = r.get::<_, f64>(1)? == n.adopt_seat_pct
                 && r.get::<_, u32>(2)? == n.adopt_weeks
-                && n.holds(day(r, 3)?, day_or_null(r, 5)?);
+                && n.holds(day_number(r, 3)?, day_or_null(r, 5)?);
             let Some(f) = by_id.by_rowid(row).filter(|_| holds) else {
                 continue;
             };
-            // A summary whose weeks do not read back is not used: the account reads whole.
-            let Some(weeks) = super::usage_weeks::unpack(r.get_ref(4)?.as_blob()?, &f.account.id)
-                .filter(|w| !w.is_empty())
+            // Weeks that do not read back are not used: the account reads whole (and
+            // names them).
+            let Some(weeks) =
+                crate::store::usage_weeks::unpack_recent(r.get_ref(4)?.as_blob()?, &f.account.id)
+                    .filter(|w| !w.is_empty())
             else {
                 continue;
             };
             let numbers = |i: usize| -> rusqlite::Result<Vec<f64>> {
-                let text = r.get_ref(i)?.as_str()?;
-                serde_json::from_str(text).map_err(|e| {
+                crate::store::usage_weeks::unshares(r.get_ref(i)?.as_blob()?).ok_or_else(|| {
                     rusqlite::Error::FromSqlConversionFailure(
                         i,
-                        rusqlite::types::Type::Text,
-                        e.into(),
+                        rusqlite::types::Type::Blob,
+                        format!(
+                            "the usage summary of account {} does not read back",
+                            f.account.id
+                        )
+                        .into(),
                     )
                 })
             };
@@ -605,18 +611,22 @@ fn read_usage(
         conn,
         &whole,
         narrowed.is_empty(),
-        "SELECT account, week, active_users, licensed_seats, logins, key_feature_adoption \
-         FROM usage_weekly WHERE account{rows} ORDER BY account, week",
+        "SELECT account, weeks FROM usage_packed WHERE account{rows}",
         |r| {
             if let Some(f) = by_id.by_rowid(r.get(0)?) {
-                f.usage.push(UsageWeek {
-                    account_id: f.account.id.clone(),
-                    week_start: day_number(r, 1)?,
-                    active_users: r.get(2)?,
-                    licensed_seats: r.get(3)?,
-                    logins: r.get(4)?,
-                    key_feature_adoption: r.get(5)?,
-                });
+                f.usage =
+                    crate::store::usage_weeks::unpack(r.get_ref(1)?.as_blob()?, &f.account.id)
+                        .ok_or_else(|| {
+                            rusqlite::Error::FromSqlConversionFailure(
+                                1,
+                                rusqlite::types::Type::Blob,
+                                format!(
+                                    "the usage weeks of account {} do not read back",
+                                    f.account.id
+                                )
+                                .into(),
+                            )
+                        })?;
             }
             Ok(())
         },

@@ -422,28 +422,8 @@ pub fn unpack(stored: &[u8]) -> Vec<MeasureResult> {
     out
 }
 
-/// Zigzag LEB128: small magnitudes of either sign in one or two bytes.
-pub(crate) fn varint(out: &mut Vec<u8>, v: i64) {
-    let mut z = ((v << 1) ^ (v >> 63)) as u64;
-    while z >= 0x80 {
-        out.push((z as u8) | 0x80);
-        z >>= 7;
-    }
-    out.push(z as u8);
-}
-
-pub(crate) fn unvarint(bytes: &[u8]) -> Option<(i64, &[u8])> {
-    let mut z: u64 = 0;
-    for (i, b) in bytes.iter().enumerate().take(10) {
-        z |= u64::from(b & 0x7f) << (7 * i);
-        if b & 0x80 == 0 {
-            return Some((((z >> 1) as i64) ^ -((z & 1) as i64), &bytes[i + 1..]));
-        }
-    }
-    None
-}
-
 pub(crate) use crate::store::reader::{epoch_day, from_epoch_day};
+pub(crate) use crate::store::varint::{unvarint, varint};
 
 /// The recent series, oldest first, only days within `RECENT_DAYS` of `today`: a
 /// `PACKED` byte, then per point the days since the previous point's day and the change

@@ -26,7 +26,6 @@ mod explain;
 pub mod facts;
 pub mod history;
 mod settings;
-mod usage_weeks;
 mod write;
 pub(crate) use write::keep_lane_days;
 
@@ -289,9 +288,6 @@ struct UsageSeenRows {
 struct UsageSeenRow {
     account: i64,
     narrow: facts::Narrow,
-    latest_week: NaiveDate,
-    /// The last weeks, packed (usage_weeks.rs).
-    recent: Vec<u8>,
     seen: scorecard::facts::UsageSeen,
 }
 
@@ -318,8 +314,6 @@ impl UsageSeenRows {
                 Some(UsageSeenRow {
                     account: f.row?,
                     narrow: n,
-                    latest_week,
-                    recent: usage_weeks::pack(&f.usage),
                     seen,
                 })
             })

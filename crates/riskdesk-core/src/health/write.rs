@@ -3,6 +3,7 @@
 //! updated and cleared, and the day's dashboard aggregate.
 
 use super::*;
+use crate::store::usage_weeks;
 
 /// What a set of accounts adds to a day's at-risk aggregates: accounts below 50, their
 /// ARR and accounts scored, for the book and for the digital lane.
@@ -231,27 +232,24 @@ pub(super) async fn write_usage_seen(tx: &mut Tx, seen: &UsageSeenRows) -> Resul
     if epoch != seen.epoch {
         return Ok(());
     }
-    let numbers = |v: &[f64]| serde_json::to_string(v).unwrap_or_else(|_| "[]".into());
     insert_batched(
         tx,
-        "INSERT OR REPLACE INTO usage_summary (account, adopt_seat_pct, adopt_weeks, latest_week, recent, \
-         first_run_on, first_run_shares, tail, any_seats) ",
-        9,
+        "INSERT OR REPLACE INTO usage_summary (account, adopt_seat_pct, adopt_weeks, first_run_on, \
+         first_run_shares, tail, any_seats) ",
+        7,
         "",
         &seen.rows,
         |b, r| {
-            let (on, shares) = match &r.seen.first_run {
-                Some((on, shares)) => (Some(*on), numbers(shares)),
-                None => (None, "[]".to_string()),
+            let (on, first) = match &r.seen.first_run {
+                Some((on, first)) => (Some(*on), usage_weeks::shares(first)),
+                None => (None, Vec::new()),
             };
             b.push_bind(r.account)
                 .push_bind(r.narrow.adopt_seat_pct)
                 .push_bind(r.narrow.adopt_weeks)
-                .push_bind(r.latest_week)
-                .push_bind(r.recent.clone())
                 .push_bind(on)
-                .push_bind(shares)
-                .push_bind(numbers(&r.seen.tail))
+                .push_bind(first)
+                .push_bind(usage_weeks::shares(&r.seen.tail))
                 .push_bind(r.seen.any_seats);
         },
     )

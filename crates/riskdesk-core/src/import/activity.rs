@@ -273,31 +273,32 @@ pub async fn apply_usage(
         .iter()
         .map(|a| (lookup.account_id(*a), *a))
         .collect();
-    let before: HashMap<(u32, NaiveDate), UsageWeek> = fetch_in::<UsageWeek>(
+    let mut before: HashMap<(u32, NaiveDate), UsageWeek> = HashMap::new();
+    for (id, bytes) in fetch_in::<(String, Vec<u8>)>(
         tx,
-        |qb| {
-            qb.push(
-                "SELECT a.id AS account_id, date(u.week * 86400, 'unixepoch') AS week_start, u.active_users, u.licensed_seats, \
-                 u.logins, u.key_feature_adoption \
-                 FROM accounts a JOIN usage_weekly u ON u.account = a.rowid WHERE u.week BETWEEN ",
-            )
-            .push_bind(crate::store::reader::epoch_day(first))
-            .push(" AND ")
-            .push_bind(crate::store::reader::epoch_day(last))
-            .push(" AND a.id IN");
-        },
+        head("SELECT a.id, u.weeks FROM accounts a JOIN usage_packed u ON u.account = a.rowid WHERE a.id IN"),
         ids(),
     )
     .await?
-    .into_iter()
-    .filter_map(|w| Some(((*index.get(w.account_id.as_str())?, w.week_start), w)))
-    .collect();
+    {
+        let Some(&account) = index.get(id.as_str()) else {
+            continue;
+        };
+        let weeks = crate::store::usage_weeks::unpack(&bytes, &id)
+            .ok_or_else(|| crate::store::usage_weeks::unreadable(&id))?;
+        before.extend(
+            weeks
+                .into_iter()
+                .filter(|w| (first..=last).contains(&w.week_start))
+                .map(|w| ((account, w.week_start), w)),
+        );
+    }
     // A new week without an adoption figure carries the account's last known one.
     let latest: HashMap<String, i32> = if drafts.iter().any(|d| d.adoption.is_none()) {
         fetch_in::<(String, i32)>(
             tx,
-            head("SELECT a.id, u.key_feature_adoption FROM accounts a JOIN usage_weekly u ON u.account = a.rowid \
-             WHERE u.week = (SELECT MAX(m.week) FROM usage_weekly m WHERE m.account = a.rowid) AND a.id IN"),
+            head("SELECT a.id, u.latest_adoption FROM accounts a JOIN usage_packed u ON u.account = a.rowid \
+             WHERE a.id IN"),
             ids(),
         )
         .await?

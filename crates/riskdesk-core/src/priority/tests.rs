@@ -312,6 +312,17 @@ async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
                 .any(|p| p.contains(&format!("COVERING INDEX {index}"))),
             "{index} not used by the {column} slice: {plan:?}"
         );
+        // Only at-risk ranks are the slices' (migration 39).
+        let sql: String =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?")
+                .bind(index)
+                .fetch_one(store.pool())
+                .await
+                .expect("index");
+        assert!(
+            sql.ends_with("WHERE at_risk = 1"),
+            "{index} is whole: {sql}"
+        );
         proved.push(index);
     }
     let mut kept: Vec<String> = sqlx::query_scalar(

@@ -216,10 +216,15 @@ async fn the_whole_book_again_the_same_day_refreshes_only_what_changed() {
         .await
         .expect("id");
     let before = state(store.pool()).await;
+    let mut idle = crate::store::activity::usage_of(store.pool(), &id, 1000)
+        .await
+        .expect("usage");
+    assert!(!idle.is_empty(), "the account has usage");
+    for w in &mut idle {
+        w.active_users = 0;
+    }
     let mut tx = store.write().await.expect("tx");
-    sqlx::query("UPDATE usage_weekly SET active_users = 0 WHERE account = (SELECT rowid FROM accounts WHERE id = ?)")
-        .bind(&id)
-        .execute(&mut *tx)
+    crate::store::activity::upsert_usage(&mut tx, &idle)
         .await
         .expect("usage");
     // An edit of the record, as a CSM's is.

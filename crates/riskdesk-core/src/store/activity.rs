@@ -4,7 +4,7 @@ use sqlx::SqlitePool;
 
 use super::keys::{id_text, FeedKey};
 use super::reader::epoch_day;
-use super::{insert_batched, Tx};
+use super::{insert_batched, usage_weeks, Tx};
 use crate::model::{Contact, ContactStatus, NpsResponse, Ticket, UsageWeek};
 use crate::{Error, Result};
 
@@ -73,20 +73,60 @@ pub async fn upsert_usage(tx: &mut Tx, weeks: &[UsageWeek]) -> Result<()> {
         |w| format!("usage {} week {}", w.account_id, w.week_start),
     )
     .await?;
+    // Each account's weeks merged into what it holds (a week already held is replaced),
+    // and written only where that changed anything.
+    let mut incoming: std::collections::BTreeMap<i64, Vec<&UsageWeek>> = Default::default();
+    for (row, w) in keyed {
+        incoming.entry(row).or_default().push(w);
+    }
+    let rows: Vec<i64> = incoming.keys().copied().collect();
+    let mut packed = Vec::with_capacity(rows.len());
+    for chunk in rows.chunks(50_000) {
+        let held: std::collections::HashMap<i64, Vec<u8>> =
+            sqlx::query_as("SELECT account, weeks FROM usage_packed WHERE account IN (SELECT value FROM json_each(?))")
+                .bind(serde_json::to_string(chunk).unwrap_or_default())
+                .fetch_all(&mut **tx)
+                .await?
+                .into_iter()
+                .collect();
+        for row in chunk {
+            let new = &incoming[row];
+            let old = held.get(row);
+            let mut merged: std::collections::BTreeMap<chrono::NaiveDate, UsageWeek> = match old {
+                Some(bytes) => usage_weeks::unpack(bytes, &new[0].account_id)
+                    .ok_or_else(|| usage_weeks::unreadable(&new[0].account_id))?
+                    .into_iter()
+                    .map(|w| (w.week_start, w))
+                    .collect(),
+                None => Default::default(),
+            };
+            for w in new {
+                merged.insert(w.week_start, (*w).clone());
+            }
+            let merged: Vec<UsageWeek> = merged.into_values().collect();
+            let bytes = usage_weeks::pack_all(&merged);
+            if old != Some(&bytes) {
+                if let Some(latest) = merged.last() {
+                    packed.push((*row, bytes, epoch_day(latest.week_start), latest.clone()));
+                }
+            }
+        }
+    }
     insert_batched(
         tx,
-        "INSERT INTO usage_weekly (account, week, active_users, licensed_seats, logins, key_feature_adoption) ",
+        "INSERT INTO usage_packed (account, weeks, latest_week, latest_active_users, latest_licensed_seats, \
+         latest_adoption) ",
         6,
-        " ON CONFLICT(account, week) DO UPDATE SET active_users = excluded.active_users, \
-         licensed_seats = excluded.licensed_seats, logins = excluded.logins, \
-         key_feature_adoption = excluded.key_feature_adoption",
-        &keyed,
-        |b, (row, w)| {
+        " ON CONFLICT(account) DO UPDATE SET weeks = excluded.weeks, latest_week = excluded.latest_week, \
+         latest_active_users = excluded.latest_active_users, latest_licensed_seats = excluded.latest_licensed_seats, \
+         latest_adoption = excluded.latest_adoption",
+        &packed,
+        |b, (row, bytes, week, w)| {
             b.push_bind(*row)
-                .push_bind(epoch_day(w.week_start))
+                .push_bind(bytes.clone())
+                .push_bind(*week)
                 .push_bind(w.active_users)
                 .push_bind(w.licensed_seats)
-                .push_bind(w.logins)
                 .push_bind(w.key_feature_adoption);
         },
     )
@@ -225,17 +265,18 @@ pub async fn contacts_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Cont
 
 /// The latest `weeks` weeks, oldest first.
 pub async fn usage_of(pool: &SqlitePool, account_id: &str, weeks: u32) -> Result<Vec<UsageWeek>> {
-    let mut rows: Vec<UsageWeek> = sqlx::query_as(
-        "SELECT a.id AS account_id, date(u.week * 86400, 'unixepoch') AS week_start, u.active_users, u.licensed_seats, \
-         u.logins, u.key_feature_adoption \
-         FROM accounts a JOIN usage_weekly u ON u.account = a.rowid WHERE a.id = ? ORDER BY u.week DESC LIMIT ?",
+    let held: Option<Vec<u8>> = sqlx::query_scalar(
+        "SELECT u.weeks FROM accounts a JOIN usage_packed u ON u.account = a.rowid WHERE a.id = ?",
     )
     .bind(account_id)
-    .bind(weeks as i64)
-    .fetch_all(pool)
+    .fetch_optional(pool)
     .await?;
-    rows.reverse();
-    Ok(rows)
+    let Some(bytes) = held else {
+        return Ok(Vec::new());
+    };
+    let mut all = usage_weeks::unpack(&bytes, account_id)
+        .ok_or_else(|| usage_weeks::unreadable(account_id))?;
+    Ok(all.split_off(all.len().saturating_sub(weeks as usize)))
 }
 
 pub async fn tickets_of(pool: &SqlitePool, account_id: &str) -> Result<Vec<Ticket>> {

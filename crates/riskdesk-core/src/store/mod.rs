@@ -13,6 +13,8 @@ pub(crate) mod reader;
 pub(crate) use activity::with_rows;
 pub use reader::Span;
 pub mod settings;
+pub(crate) mod usage_weeks;
+pub(crate) mod varint;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -315,6 +317,19 @@ pub(crate) mod testing {
             .await
             .expect("open store");
         (dir, store)
+    }
+
+    /// Every usage week the store holds: (account id, week), in account and week order.
+    pub async fn usage_weeks(store: &Store) -> Vec<crate::model::UsageWeek> {
+        let held: Vec<(String, Vec<u8>)> = sqlx::query_as(
+            "SELECT a.id, u.weeks FROM usage_packed u JOIN accounts a ON a.rowid = u.account ORDER BY a.id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("usage");
+        held.iter()
+            .flat_map(|(id, bytes)| super::usage_weeks::unpack(bytes, id).expect("weeks read back"))
+            .collect()
     }
 
     /// The day every test book is "today".

@@ -95,6 +95,9 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "sealed history".to_string(),
             "lane trend".to_string(),
             "feed ids".to_string(),
+            "at risk slice indexes".to_string(),
+            "usage packed".to_string(),
+            "usage summary lean".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -106,7 +109,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     for t in [
         "accounts",
         "contacts",
-        "usage_weekly",
+        "usage_packed",
         "tickets",
         "nps_responses",
         "timeline_entries",
@@ -129,7 +132,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        38
+        41
     );
 }
 
@@ -724,7 +727,7 @@ const WRITERS: &[(&str, &str)] = &[
     ("accounts_search", "store/accounts.rs"),
     ("fx_rates", "store/accounts.rs"),
     ("contacts", "store/activity.rs"),
-    ("usage_weekly", "store/activity.rs"),
+    ("usage_packed", "store/activity.rs"),
     ("tickets", "store/activity.rs"),
     ("nps_responses", "store/activity.rs"),
     ("timeline_entries", "timeline.rs"),
@@ -916,10 +919,10 @@ fn no_import_cycle_between_the_crates_modules() {
     assert!(cycles.is_empty(), "import cycles:\n{}", cycles.join("\n"));
 }
 
-/// Loads a book into a store opened before migration 26, 33 or 34, whose usage (before
+/// Loads a book into a store opened before migration 26, 33, 34 or 40, whose usage (before
 /// 26) and contacts, tickets, NPS responses and timeline (before 33) are keyed by the
-/// account's id, and whose usage weeks are text (before 34): the book is written in
-/// today's layout and those rows moved back.
+/// account's id, whose usage weeks are text (before 34) and rows (before 40): the book is
+/// written in today's layout and those rows moved back.
 pub(crate) async fn load_in_old_layout(old: &Store, spec: &crate::book::BookSpec) {
     // Each feed's columns after its account, as the old and today's layouts share them.
     const FEEDS: [(&str, &str); 4] = [
@@ -951,24 +954,42 @@ pub(crate) async fn load_in_old_layout(old: &Store, spec: &crate::book::BookSpec
     };
     let by_id = |table: &'static str| has(table, "account_id");
     let (mut today, mut back) = (String::new(), String::new());
-    if !has("usage_weekly", "week").await {
-        // Before 34 the week is text; before 26 the account is its id too.
-        let account = if by_id("usage_weekly").await {
+    // Before 40 usage is a row a week: the book's weeks land packed (today's layout) and
+    // are moved back as rows, keyed and dated as the old layout has them (the week is text
+    // before 34; the account is its id before 26).
+    let rows_back = !has("usage_packed", "weeks").await;
+    if rows_back {
+        let (account, week) = match (
+            by_id("usage_weekly").await,
+            has("usage_weekly", "week").await,
+        ) {
+            (true, _) => ("account_id", "week_start"),
+            (false, false) => ("account", "week_start"),
+            (false, true) => ("account", "week"),
+        };
+        let from = if account == "account_id" {
             "a.id"
         } else {
-            "u.account"
+            "r.account"
+        };
+        let day = if week == "week" {
+            "r.week"
+        } else {
+            "date(r.week * 86400, 'unixepoch')"
         };
         today.push_str(
-            "ALTER TABLE usage_weekly RENAME TO usage_weekly_old;
-             CREATE TABLE usage_weekly (account INTEGER NOT NULL, week INTEGER NOT NULL,
-                 active_users INTEGER NOT NULL, licensed_seats INTEGER NOT NULL, logins INTEGER NOT NULL,
-                 key_feature_adoption INTEGER NOT NULL, PRIMARY KEY (account, week)) WITHOUT ROWID;",
+            "CREATE TABLE usage_packed (account INTEGER PRIMARY KEY, weeks BLOB NOT NULL,
+                 latest_week INTEGER NOT NULL, latest_active_users INTEGER NOT NULL,
+                 latest_licensed_seats INTEGER NOT NULL, latest_adoption INTEGER NOT NULL);
+             CREATE TABLE usage_rows (account INTEGER NOT NULL, week INTEGER NOT NULL, active_users INTEGER NOT NULL,
+                 licensed_seats INTEGER NOT NULL, logins INTEGER NOT NULL, key_feature_adoption INTEGER NOT NULL);",
         );
         back.push_str(&format!(
-            "INSERT INTO usage_weekly_old SELECT {account}, date(u.week * 86400, 'unixepoch'), u.active_users, \
-                 u.licensed_seats, u.logins, u.key_feature_adoption FROM usage_weekly u JOIN accounts a ON a.rowid = u.account;
-             DROP TABLE usage_weekly;
-             ALTER TABLE usage_weekly_old RENAME TO usage_weekly;"
+            "INSERT INTO usage_weekly ({account}, {week}, active_users, licensed_seats, logins, key_feature_adoption)
+                 SELECT {from}, {day}, r.active_users, r.licensed_seats, r.logins, r.key_feature_adoption
+                 FROM usage_rows r JOIN accounts a ON a.rowid = r.account ORDER BY 1, 2;
+             DROP TABLE usage_rows;
+             DROP TABLE usage_packed;"
         ));
     }
     let feeds = if by_id("contacts").await {
@@ -1003,6 +1024,22 @@ pub(crate) async fn load_in_old_layout(old: &Store, spec: &crate::book::BookSpec
         .await
         .expect("today's usage and feed layout");
     crate::book::load(old, spec, |_, _| {}).await.expect("book");
+    if rows_back {
+        for w in crate::store::testing::usage_weeks(old).await {
+            sqlx::query(
+                "INSERT INTO usage_rows SELECT rowid, ?, ?, ?, ?, ? FROM accounts WHERE id = ?",
+            )
+            .bind(super::reader::epoch_day(w.week_start))
+            .bind(w.active_users)
+            .bind(w.licensed_seats)
+            .bind(w.logins)
+            .bind(w.key_feature_adoption)
+            .bind(&w.account_id)
+            .execute(old.pool())
+            .await
+            .expect("usage row");
+        }
+    }
     sqlx::raw_sql(&back)
         .execute(old.pool())
         .await
@@ -1022,6 +1059,14 @@ async fn usage_weeks_keep_their_account_through_the_row_number_key() {
         .await
         .expect("old");
     load_in_old_layout(&old, &crate::book::BookSpec::new(4, 9, today)).await;
+    // Numbers of every length the packed form has (one to five bytes).
+    sqlx::query(
+        "UPDATE usage_weekly SET logins = 2000000, active_users = 150000000 \
+         WHERE week_start = (SELECT MIN(week_start) FROM usage_weekly)",
+    )
+    .execute(old.pool())
+    .await
+    .expect("large numbers");
     type Week = (String, NaiveDate, i64, i64, i64, i64);
     let before: Vec<Week> = sqlx::query_as(
         "SELECT account_id, week_start, active_users, licensed_seats, logins, key_feature_adoption \
@@ -1034,14 +1079,65 @@ async fn usage_weeks_keep_their_account_through_the_row_number_key() {
     old.close().await;
 
     let store = Store::open(&path).await.expect("upgrade");
-    let after: Vec<Week> = sqlx::query_as(
-        "SELECT a.id, date(u.week * 86400, 'unixepoch'), u.active_users, u.licensed_seats, u.logins, u.key_feature_adoption \
-         FROM usage_weekly u JOIN accounts a ON a.rowid = u.account ORDER BY 1, 2",
+    let held = || async {
+        crate::store::testing::usage_weeks(&store)
+            .await
+            .into_iter()
+            .map(|w| {
+                (
+                    w.account_id,
+                    w.week_start,
+                    i64::from(w.active_users),
+                    i64::from(w.licensed_seats),
+                    i64::from(w.logins),
+                    i64::from(w.key_feature_adoption),
+                )
+            })
+            .collect::<Vec<Week>>()
+    };
+    assert_eq!(held().await, before);
+    // The latest week's numbers beside the series are the latest week's.
+    let latest: Vec<(String, NaiveDate, i64, i64, i64)> = sqlx::query_as(
+        "SELECT a.id, date(u.latest_week * 86400, 'unixepoch'), u.latest_active_users, u.latest_licensed_seats, \
+         u.latest_adoption FROM usage_packed u JOIN accounts a ON a.rowid = u.account ORDER BY 1",
     )
     .fetch_all(store.pool())
     .await
-    .expect("weeks");
-    assert_eq!(after, before);
+    .expect("latest");
+    let mut expected: Vec<(String, NaiveDate, i64, i64, i64)> = Vec::new();
+    for w in &before {
+        match expected.last_mut() {
+            Some(last) if last.0 == w.0 => *last = (w.0.clone(), w.1, w.2, w.3, w.5),
+            _ => expected.push((w.0.clone(), w.1, w.2, w.3, w.5)),
+        }
+    }
+    assert_eq!(latest, expected);
+    // The migration's bytes are the writer's: written again, nothing changes.
+    let bytes = || async {
+        sqlx::query_as::<_, (i64, Vec<u8>)>("SELECT account, weeks FROM usage_packed ORDER BY 1")
+            .fetch_all(store.pool())
+            .await
+            .expect("bytes")
+    };
+    let migrated = bytes().await;
+    let epoch = || async {
+        sqlx::query_scalar::<_, i64>("SELECT n FROM usage_epoch")
+            .fetch_one(store.pool())
+            .await
+            .expect("epoch")
+    };
+    let epoch_before = epoch().await;
+    let mut tx = store.write().await.expect("tx");
+    activity::upsert_usage(&mut tx, &crate::store::testing::usage_weeks(&store).await)
+        .await
+        .expect("again");
+    tx.commit().await.expect("commit");
+    assert_eq!(bytes().await, migrated);
+    assert_eq!(
+        epoch().await,
+        epoch_before,
+        "an unchanged series is not written"
+    );
     // The account page reads them as before.
     let first = &before[0].0;
     let shown = activity::usage_of(store.pool(), first, 1000)
@@ -1069,13 +1165,13 @@ async fn usage_weeks_keep_their_account_through_the_row_number_key() {
         .await
         .expect("delete");
     tx.commit().await.expect("commit");
-    let left: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM usage_weekly")
-        .fetch_one(store.pool())
-        .await
-        .expect("left");
     assert_eq!(
-        left as usize,
-        before.iter().filter(|w| &w.0 != first).count()
+        held().await,
+        before
+            .iter()
+            .filter(|w| &w.0 != first)
+            .cloned()
+            .collect::<Vec<Week>>()
     );
 
     // A week for an account the store does not hold is refused, and nothing is written.

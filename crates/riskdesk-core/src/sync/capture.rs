@@ -126,7 +126,7 @@ mod tests {
         ("risk_daily", "*", "derived dashboard aggregate"),
         ("signals", "*", "derived from the account's data"),
         ("contacts", "*", "the account's data feeds stay on the device that imports them (synced accounts are not scored elsewhere)"),
-        ("usage_weekly", "*", "an account's data feed, as contacts"),
+        ("usage_packed", "*", "an account's data feed, as contacts"),
         ("usage_summary", "*", "derived from the device's usage feed"),
         ("usage_epoch", "*", "counts the device's own writes to its usage feed"),
         ("tickets", "*", "an account's data feed, as contacts"),

@@ -71,11 +71,10 @@ fn read_states(
         conn,
         "SELECT a.id, a.name, a.owner_id, a.segment, a.stage, a.strategic, a.expansion_potential, a.arr_base_minor, a.renewal_date, \
          a.contract_start, h.score, h.band, s.trend_30, h.severity_score, a.stage_since, a.adopted_on, h.scores, h.severity_level, \
-         u.active_users, u.licensed_seats \
+         u.latest_active_users, u.latest_licensed_seats \
          FROM accounts a LEFT JOIN account_health h ON h.account = a.rowid \
          LEFT JOIN health_state s ON s.account = a.rowid \
-         LEFT JOIN usage_weekly u ON u.account = a.rowid \
-           AND u.week = (SELECT MAX(m.week) FROM usage_weekly m WHERE m.account = a.rowid) \
+         LEFT JOIN usage_packed u ON u.account = a.rowid \
          WHERE a.id{accounts}",
         |r| {
             // A range also holds accounts this device only mirrors.
