@@ -301,8 +301,10 @@ fn read_tickets(
             .and_time(chrono::NaiveTime::MIN)
             .and_utc()
     });
+    // In index order (the index holds no time, migration 42); each account's few are put
+    // in time order below, ties in row order as the index had them.
     each_keyed(conn, rows, true, "SELECT id, account, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
-         WHERE account{rows} ORDER BY account, opened_at", |r| {
+         WHERE account{rows} ORDER BY account, rowid", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
             let opened_at = time(r, 6)?;
             let resolved = !matches!(r.get_ref(7)?, rusqlite::types::ValueRef::Null);
@@ -327,7 +329,11 @@ fn read_tickets(
             });
         }
         Ok(())
-    })
+    })?;
+    for f in &mut by_id.facts {
+        f.tickets.sort_by_key(|t| t.opened_at);
+    }
+    Ok(())
 }
 
 /// Every NPS response, oldest first; read `narrow`, without the account, contact and
@@ -423,12 +429,17 @@ fn read_contacts(
 /// Every touch (timeline entries other than system events), oldest first.
 fn read_touches(conn: &Connection, rows: &[i64], by_id: &mut Book) -> rusqlite::Result<()> {
     each_keyed(conn, rows, true, "SELECT account, occurred_at FROM timeline_entries WHERE kind <> 'system' AND account{rows} \
-         ORDER BY account, occurred_at", |r| {
+         ORDER BY account, rowid", |r| {
         if let Some(f) = by_id.by_rowid(r.get(0)?) {
             f.touches.push(time(r, 1)?);
         }
         Ok(())
-    })
+    })?;
+    // In index order (migration 42), then each account's few in time order.
+    for f in &mut by_id.facts {
+        f.touches.sort_unstable();
+    }
+    Ok(())
 }
 
 /// The measure overrides in force, newest first.

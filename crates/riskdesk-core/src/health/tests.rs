@@ -1473,3 +1473,72 @@ async fn the_current_row_upsert_builds_no_temporary_table_and_still_checks_the_l
             .expect("row");
     assert_eq!(level, "low");
 }
+
+/// Tickets and touches reach scoring in time order though their index holds no time
+/// (migration 42): a ticket and a call written after the account's others but dated
+/// before them are read first, whole and narrow.
+#[tokio::test]
+async fn tickets_and_touches_are_read_in_time_order_whatever_order_they_were_written() {
+    let (_dir, store, bundles) = demo(20).await;
+    let b = bundles
+        .iter()
+        .find(|b| !b.tickets.is_empty())
+        .expect("an account with tickets");
+    let earliest = |mut times: Vec<chrono::DateTime<chrono::Utc>>| {
+        times.sort();
+        times.first().copied().unwrap_or_else(chrono::Utc::now)
+    };
+    let before =
+        earliest(b.tickets.iter().map(|t| t.opened_at).collect()) - chrono::Duration::days(3);
+    let mut tx = store.write().await.expect("tx");
+    crate::store::activity::upsert_tickets(
+        &mut tx,
+        &[crate::model::Ticket {
+            id: crate::new_id(),
+            opened_at: before,
+            subject: "written last, opened first".into(),
+            ..b.tickets[0].clone()
+        }],
+    )
+    .await
+    .expect("ticket");
+    crate::timeline::log(
+        &mut tx,
+        &crate::timeline::NewActivity {
+            account_id: b.account.id.clone(),
+            kind: crate::model::TimelineKind::Call,
+            occurred_at: before,
+            body: "an early call, logged late".into(),
+            cta_id: None,
+        },
+        None,
+    )
+    .await
+    .expect("call");
+    tx.commit().await.expect("commit");
+    let ids = vec![b.account.id.clone()];
+    let day = today();
+    for narrow in [
+        None,
+        Some(facts::Narrow::new(
+            day,
+            &crate::lifecycle::StageCriteria::default(),
+        )),
+    ] {
+        let read = facts::load_with_kept(&store, &ids, facts::Span::Range, day, narrow)
+            .await
+            .expect("read");
+        let f = &read.facts[0];
+        let opened: Vec<_> = f.tickets.iter().map(|t| t.opened_at).collect();
+        let mut sorted = opened.clone();
+        sorted.sort();
+        assert_eq!(opened, sorted, "narrow {}", narrow.is_some());
+        if narrow.is_none() {
+            assert_eq!(f.tickets[0].subject, "written last, opened first");
+        }
+        let mut touches = f.touches.clone();
+        touches.sort();
+        assert_eq!(f.touches, touches);
+        assert_eq!(f.touches.first(), Some(&before));
+    }
+}

@@ -98,6 +98,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "at risk slice indexes".to_string(),
             "usage packed".to_string(),
             "usage summary lean".to_string(),
+            "feed account indexes".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -132,7 +133,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        41
+        42
     );
 }
 
