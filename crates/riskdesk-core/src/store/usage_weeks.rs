@@ -50,6 +50,17 @@ pub(crate) fn unshares(b: &[u8]) -> Option<Vec<f64>> {
 /// The last [`RECENT_WEEKS`] of `pack_all`'s form, as `unpack` reads them: a whole-book
 /// recompute's read of an account with a kept summary, which builds no week it drops.
 pub(crate) fn unpack_recent(stored: &[u8], account_id: &str) -> Option<Vec<UsageWeek>> {
+    unpack_last(stored, account_id, RECENT_WEEKS)
+}
+
+/// Reads `pack_all`'s form back as `account_id`'s weeks; None when it is damaged (a
+/// caller refuses it with [`unreadable`]).
+pub(crate) fn unpack(stored: &[u8], account_id: &str) -> Option<Vec<UsageWeek>> {
+    unpack_last(stored, account_id, usize::MAX)
+}
+
+/// The last `keep` weeks of `pack_all`'s form; every week is decoded, only those built.
+fn unpack_last(stored: &[u8], account_id: &str, keep: usize) -> Option<Vec<UsageWeek>> {
     let mut numbers: Vec<[i64; 5]> = Vec::with_capacity(stored.len() / 6 + 1);
     let mut rest = stored;
     let mut day = 0;
@@ -63,7 +74,7 @@ pub(crate) fn unpack_recent(stored: &[u8], account_id: &str) -> Option<Vec<Usage
             take(&mut rest)?,
         ]);
     }
-    numbers[numbers.len().saturating_sub(RECENT_WEEKS)..]
+    numbers[numbers.len().saturating_sub(keep)..]
         .iter()
         .map(|[day, active, seats, logins, adoption]| {
             Some(UsageWeek {
@@ -76,29 +87,6 @@ pub(crate) fn unpack_recent(stored: &[u8], account_id: &str) -> Option<Vec<Usage
             })
         })
         .collect()
-}
-
-/// Reads `pack_all`'s form back as `account_id`'s weeks; None when it is damaged (the caller
-/// then reads the account's weeks from the table).
-pub(crate) fn unpack(stored: &[u8], account_id: &str) -> Option<Vec<UsageWeek>> {
-    let mut out = Vec::with_capacity(stored.len() / 6 + 1);
-    let mut rest = stored;
-    let mut day = 0;
-    while !rest.is_empty() {
-        day += take(&mut rest)?;
-        let mut value = || i32::try_from(take(&mut rest)?).ok();
-        let (active_users, licensed_seats, logins, key_feature_adoption) =
-            (value()?, value()?, value()?, value()?);
-        out.push(UsageWeek {
-            account_id: account_id.to_string(),
-            week_start: from_epoch_day(day)?,
-            active_users,
-            licensed_seats,
-            logins,
-            key_feature_adoption,
-        });
-    }
-    Some(out)
 }
 
 /// The refusal when an account's held weeks do not read back: never read as no usage.
