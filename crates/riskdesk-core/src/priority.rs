@@ -630,24 +630,7 @@ fn read_inputs(
          LEFT JOIN account_priority p ON p.account = a.rowid WHERE a.id{accounts}",
         |r| {
             let level: Option<String> = r.get(7)?;
-            let stored = match r.get::<_, Option<bool>>(11)? {
-                Some(at_risk) => Some(Columns {
-                    score: r.get(23)?,
-                    at_risk,
-                    lane: r.get(12)?,
-                    category: r.get(13)?,
-                    flagged: r.get(14)?,
-                    open_ctas: r.get(15)?,
-                    owner_id: r.get(16)?,
-                    segment: r.get(17)?,
-                    renewal: day(r, 18)?,
-                    level: r.get(19)?,
-                    arr: r.get(20)?,
-                    contract_start: day(r, 21)?,
-                    churned: r.get(22)?,
-                }),
-                None => None,
-            };
+            let stored = stored_rank(r, 10)?;
             by_id.insert(
                 r.get(0)?,
                 Input {
@@ -669,6 +652,41 @@ fn read_inputs(
             Ok(())
         },
     )?;
+    fold_ctas(conn, &accounts, &mut by_id)?;
+    Ok(ids.iter().filter_map(|id| by_id.remove_entry(id)).collect())
+}
+
+/// The columns of the account's stored rank, read as `p.digest, p.at_risk, p.lane,
+/// p.category, p.flagged, p.open_ctas, p.owner_id, p.segment, p.renewal_date,
+/// p.severity_level, p.arr_base_minor, p.contract_start, p.churned, p.score` from column
+/// `at` (the digest) on; None when there is no stored rank.
+fn stored_rank(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Columns>> {
+    let Some(at_risk) = r.get::<_, Option<bool>>(at + 1)? else {
+        return Ok(None);
+    };
+    Ok(Some(Columns {
+        score: r.get(at + 13)?,
+        at_risk,
+        lane: r.get(at + 2)?,
+        category: r.get(at + 3)?,
+        flagged: r.get(at + 4)?,
+        open_ctas: r.get(at + 5)?,
+        owner_id: r.get(at + 6)?,
+        segment: r.get(at + 7)?,
+        renewal: day(r, at + 8)?,
+        level: r.get(at + 9)?,
+        arr: r.get(at + 10)?,
+        contract_start: day(r, at + 11)?,
+        churned: r.get(at + 12)?,
+    }))
+}
+
+/// Folds the live CTAs (and churned outcomes) of `accounts` into their inputs.
+fn fold_ctas(
+    conn: &rusqlite::Connection,
+    accounts: &Accounts<'_>,
+    by_id: &mut rustc_hash::FxHashMap<String, Input>,
+) -> rusqlite::Result<()> {
     accounts.each(
         conn,
         "SELECT account_id, status, type, priority, category, created_at, flagged, expected, avoidable, outcome FROM ctas \
@@ -711,7 +729,7 @@ fn read_inputs(
             Ok(())
         },
     )?;
-    Ok(ids.iter().filter_map(|id| by_id.remove_entry(id)).collect())
+    Ok(())
 }
 
 /// What the account's priority on `today` is computed from, as read of it.
@@ -874,6 +892,98 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
         "ranked {} accounts, {written} changed", ids.len()
     );
     Ok(())
+}
+
+/// A batch's stored ranks and CTAs, read with its facts by a whole-book refresh, which
+/// ranks the book as it scores it (`rank_judged`, `write_ranks`) instead of in a second
+/// pass over every account after. The account's own fields and severity come from the
+/// facts and the judging, so the rank reads only what they do not hold.
+pub(crate) struct BatchInputs(rustc_hash::FxHashMap<String, Input>);
+
+/// Reads `ids`' stored ranks and CTAs (on the bulk reader, in the snapshot of their
+/// facts). The accounts are found on their id index alone.
+pub(crate) fn read_batch(
+    conn: &rusqlite::Connection,
+    ids: &[String],
+    span: Span,
+) -> rusqlite::Result<BatchInputs> {
+    let accounts = Accounts::new(ids, span);
+    let mut by_id = rustc_hash::FxHashMap::<String, Input>::default();
+    by_id.reserve(ids.len());
+    accounts.each(
+        conn,
+        "SELECT a.id, a.rowid, p.digest, p.at_risk, p.lane, p.category, p.flagged, p.open_ctas, p.owner_id, \
+         p.segment, p.renewal_date, p.severity_level, p.arr_base_minor, p.contract_start, p.churned, p.score \
+         FROM accounts a LEFT JOIN account_priority p ON p.account = a.rowid WHERE a.id{accounts}",
+        |r| {
+            by_id.insert(
+                r.get(0)?,
+                Input {
+                    row: r.get(1)?,
+                    digest: r.get(2)?,
+                    stored: stored_rank(r, 2)?,
+                    ..Default::default()
+                },
+            );
+            Ok(())
+        },
+    )?;
+    fold_ctas(conn, &accounts, &mut by_id)?;
+    Ok(BatchInputs(by_id))
+}
+
+/// What the refresh knows of an account it ranks: its own fields (from its facts) and its
+/// severity (just judged, or as stored when it has no scorecard; None when never scored).
+pub(crate) struct Known<'a> {
+    pub account: &'a crate::model::Account,
+    pub arr_base_minor: i64,
+    pub severity: Option<(f64, Level)>,
+}
+
+/// A rank computed and not yet written (opaque outside this module).
+pub(crate) struct NewRank(Ranked);
+
+/// Ranks a batch's accounts from what the refresh knows of them and the stored ranks and
+/// CTAs read with them; returns the ranks that changed. An account not read (it was
+/// deleted since) is left out.
+pub(crate) fn rank_judged<'a>(
+    c: &PriorityConfig,
+    mut inputs: BatchInputs,
+    known: impl Iterator<Item = Known<'a>>,
+    today: NaiveDate,
+) -> Result<Vec<NewRank>> {
+    let mut changed = Vec::new();
+    for k in known {
+        let Some(mut input) = inputs.0.remove(k.account.id.as_str()) else {
+            continue;
+        };
+        let a = k.account;
+        input.arr = k.arr_base_minor;
+        input.strategic = a.strategic;
+        input.expansion = Some(a.expansion_potential);
+        input.segment = Some(a.segment);
+        input.renewal = a.renewal_date;
+        input.owner_id = a.owner_id.clone();
+        input.contract_start = a.contract_start;
+        input.sev = k.severity.map(|(score, _)| score);
+        input.level = k.severity.map(|(_, level)| level);
+        let stored = input.digest;
+        let ranked = rank(c, input, today)?;
+        if stored != Some(ranked.digest) {
+            changed.push(NewRank(ranked));
+        }
+    }
+    Ok(changed)
+}
+
+/// Writes ranks from `rank_judged` in the transaction that writes their scores.
+pub(crate) async fn write_ranks(
+    tx: &mut Tx,
+    ranks: Vec<NewRank>,
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
+    let rows: Vec<Ranked> = ranks.into_iter().map(|r| r.0).collect();
+    write(tx, &rows, now).await
 }
 
 /// A new rank, or one whose stored row is gone since it was read, is written whole.

@@ -308,9 +308,24 @@ async fn run_marked(
     let lap = std::time::Instant::now();
     let (health, _) = health::score(store, scope.ids(), today, progress).await?;
     let scored = lap.elapsed();
-    let (rules, _) = crate::rules::run::apply(store, scope.ids(), today, false, trigger).await?;
+    let (rules, moved) =
+        crate::rules::run::apply(store, scope.ids(), today, false, trigger).await?;
     let ruled = lap.elapsed();
-    crate::priority::refresh(store, scope.ids(), today).await?;
+    // The whole book's scored accounts were ranked as they were scored: what the rules
+    // moved since and the accounts another device scores are ranked now.
+    let rank = match &scope {
+        Scope::Book => {
+            let mut rank = moved;
+            rank.extend(crate::store::accounts::remote_ids(store).await?);
+            rank.sort_unstable();
+            rank.dedup();
+            rank
+        }
+        Scope::Accounts(ids) => ids.clone(),
+    };
+    if !rank.is_empty() {
+        crate::priority::refresh(store, Some(rank), today).await?;
+    }
     let ranked = lap.elapsed();
     // Retention last: nothing above reads the history it thins.
     if matches!(scope, Scope::Book) {

@@ -76,6 +76,8 @@ pub struct Read {
     pub facts: Vec<AccountFacts>,
     pub kept: KeptBook,
     pub usage_epoch: i64,
+    /// The batch's rank inputs, when the refresh ranks as it scores.
+    pub(crate) ranks: Option<crate::priority::BatchInputs>,
 }
 
 /// What the store holds for each account, by id.
@@ -107,6 +109,45 @@ pub struct Current {
     pub scores: Option<Vec<u8>>,
 }
 
+/// The `account_health` columns a moved row may set, in the bit order of [`Current::moved`].
+pub(crate) const CURRENT_COLUMNS: [&str; 10] = [
+    "scorecard_id",
+    "score",
+    "band",
+    "band_color",
+    "severity_score",
+    "severity_level",
+    "severity",
+    "measures_with_data",
+    "measures_total",
+    "scores",
+];
+
+impl Current {
+    /// The columns (bits of [`CURRENT_COLUMNS`]) where `self` differs from `old`: a write
+    /// sets only those, so an index whose column did not move (score, severity) is left as
+    /// it was. About half of a next day's moved rows keep their severity.
+    pub(crate) fn moved(&self, old: &Current) -> u16 {
+        let differs = [
+            self.scorecard_id != old.scorecard_id,
+            self.score.map(f64::to_bits) != old.score.map(f64::to_bits),
+            self.band != old.band,
+            self.band_color != old.band_color,
+            self.severity_score.to_bits() != old.severity_score.to_bits(),
+            self.severity_level != old.severity_level,
+            self.severity != old.severity,
+            self.measures_with_data != old.measures_with_data,
+            self.measures_total != old.measures_total,
+            self.scores != old.scores,
+        ];
+        differs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| **d)
+            .fold(0, |mask, (i, _)| mask | 1 << i)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct KeptSignal {
     pub id: String,
@@ -125,19 +166,37 @@ pub async fn load_with_kept(
     history_since: NaiveDate,
     narrow: Option<Narrow>,
 ) -> Result<Read> {
+    load_for_refresh(store, ids, span, history_since, narrow, false).await
+}
+
+/// [`load_with_kept`], and the batch's rank inputs when `rank` (a refresh that ranks the
+/// book as it scores it).
+pub(crate) async fn load_for_refresh(
+    store: &Store,
+    ids: &[String],
+    span: Span,
+    history_since: NaiveDate,
+    narrow: Option<Narrow>,
+    rank: bool,
+) -> Result<Read> {
     let ids = ids.to_vec();
     store
         .read(move |conn| {
-            // One snapshot: the usage write count, the summaries, the weeks and what the
-            // store holds all as of the same moment.
+            // One snapshot: the usage write count, the summaries, the weeks, what the
+            // store holds and the rank inputs all as of the same moment.
             let snapshot = conn.unchecked_transaction()?;
             let (facts, usage_epoch) = read(conn, &ids, span, history_since, narrow)?;
             let kept = read_kept(conn, &ids, span)?;
+            let ranks = match rank {
+                true => Some(crate::priority::read_batch(conn, &ids, span)?),
+                false => None,
+            };
             snapshot.commit()?;
             Ok(Read {
                 facts,
                 kept,
                 usage_epoch,
+                ranks,
             })
         })
         .await
@@ -230,11 +289,11 @@ fn read_accounts(
     let wanted: HashSet<&str> = ids.iter().map(String::as_str).collect();
     let mut by_id = Book::with_capacity(ids.len());
     let sql = if narrow {
-        "SELECT id, segment, stage, contract_start, renewal_date, arr_base_minor, stage_since, adopted_on, rowid \
-         FROM accounts WHERE id{accounts}"
+        "SELECT id, segment, stage, contract_start, renewal_date, arr_base_minor, stage_since, adopted_on, rowid, \
+         owner_id, strategic, expansion_potential FROM accounts WHERE id{accounts}"
     } else {
         "SELECT id, segment, stage, contract_start, renewal_date, arr_base_minor, stage_since, adopted_on, rowid, \
-         name, arr_minor, currency, owner_id, strategic, expansion_potential, industry, region, crm_id, created_at, updated_at \
+         owner_id, strategic, expansion_potential, name, arr_minor, currency, industry, region, crm_id, created_at, updated_at \
          FROM accounts WHERE id{accounts}"
     };
     accounts.each(conn, sql, |r| {
@@ -252,9 +311,10 @@ fn read_accounts(
             stage: parsed(r, 2)?,
             contract_start: day(r, 3)?,
             renewal_date: day(r, 4)?,
-            owner_id: None,
-            strategic: false,
-            expansion_potential: crate::model::ExpansionPotential::None,
+            // What the lane (an exception by expansion potential) and the rank read.
+            owner_id: r.get(9)?,
+            strategic: r.get(10)?,
+            expansion_potential: parsed(r, 11)?,
             industry: String::new(),
             region: String::new(),
             crm_id: None,
@@ -262,12 +322,9 @@ fn read_accounts(
             updated_at: chrono::DateTime::UNIX_EPOCH,
         };
         if !narrow {
-            account.name = r.get(9)?;
-            account.arr_minor = r.get(10)?;
-            account.currency = r.get(11)?;
-            account.owner_id = r.get(12)?;
-            account.strategic = r.get(13)?;
-            account.expansion_potential = parsed(r, 14)?;
+            account.name = r.get(12)?;
+            account.arr_minor = r.get(13)?;
+            account.currency = r.get(14)?;
             account.industry = r.get(15)?;
             account.region = r.get(16)?;
             account.crm_id = r.get(17)?;

@@ -82,8 +82,9 @@ struct Outcome {
     digest: i64,
     /// The store already holds exactly this for the day.
     unchanged: bool,
-    /// Its `account_health` row, when it differs from the stored one (set when judged).
-    moved_current: Option<facts::Current>,
+    /// Its `account_health` row, when it differs from the stored one (set when judged),
+    /// with the columns that moved (None: no row was stored, all of it is written).
+    moved_current: Option<(facts::Current, Option<u16>)>,
     /// In the digital lane with this score (the lane's daily trend counts it).
     digital: bool,
 }
@@ -253,6 +254,8 @@ struct Judged {
     outcomes: Vec<Outcome>,
     /// "Health changed band" for the timeline, by account.
     band_notes: Vec<(String, String)>,
+    /// The batch's ranks that changed, when the refresh ranks as it scores.
+    ranks: Vec<crate::priority::NewRank>,
     signals: SignalChanges,
     /// Usage summaries to keep, made from accounts read whole.
     usage_seen: UsageSeenRows,
@@ -334,6 +337,7 @@ impl Judge {
             mut facts,
             mut kept,
             usage_epoch,
+            ranks,
         } = read;
         let usage_seen = UsageSeenRows::of(&facts, narrow, usage_epoch);
         // The stage picks the scorecard, so it moves first.
@@ -364,6 +368,26 @@ impl Judge {
             })
             .collect();
         let scored = outcomes.iter().filter(|o| o.health.score.is_some()).count() as u32;
+        // Ranked with the severities just judged (an account without a scorecard keeps
+        // its stored one); the writer writes them with the scores.
+        let ranks = match ranks {
+            Some(inputs) => {
+                let judged: rustc_hash::FxHashMap<&str, (f64, Level)> = outcomes
+                    .iter()
+                    .map(|o| (o.account_id.as_str(), (o.severity.score, o.severity.level)))
+                    .collect();
+                let known = facts.iter().map(|f| crate::priority::Known {
+                    account: &f.account,
+                    arr_base_minor: f.arr_base_minor,
+                    severity: judged.get(f.account.id.as_str()).copied().or_else(|| {
+                        let c = kept.get(&f.account.id)?.current.as_ref()?;
+                        Some((c.severity_score, c.severity_level))
+                    }),
+                });
+                crate::priority::rank_judged(&self.lanes, inputs, known, today)?
+            }
+            None => Vec::new(),
+        };
         // What the store already holds for the day is not written again.
         let mut outcomes: Vec<Outcome> = outcomes.into_iter().filter(|o| !o.unchanged).collect();
         let mut band_notes = Vec::new();
@@ -385,11 +409,19 @@ impl Judge {
                 }
             }
             let now = o.current();
-            o.moved_current = (k.current.as_ref() != Some(&now)).then_some(now);
+            o.moved_current = match k.current.as_ref() {
+                Some(old) if *old == now => None,
+                Some(old) => {
+                    let moved = now.moved(old);
+                    Some((now, Some(moved)))
+                }
+                None => Some((now, None)),
+            };
             signals.compare(o, k.signals)?;
         }
         Ok(Judged {
             moves,
+            ranks,
             outcomes,
             band_notes,
             signals,
@@ -464,13 +496,20 @@ pub async fn recompute(
 ) -> Result<RecomputeSummary> {
     let book = ids.is_none();
     let (summary, ids) = score(store, ids, today, progress).await?;
-    // Severity moved: so may the worklist.
-    crate::priority::refresh(store, if book { None } else { Some(ids) }, today).await?;
+    // Severity moved: so may the worklist. The whole book's scored accounts were ranked as
+    // they were scored; the accounts another device scores are ranked here.
+    let rank = match book {
+        true => crate::store::accounts::remote_ids(store).await?,
+        false => ids,
+    };
+    if !rank.is_empty() {
+        crate::priority::refresh(store, Some(rank), today).await?;
+    }
     Ok(summary)
 }
 
-/// `recompute` without the re-rank, for a caller that ranks once; returns the accounts
-/// scored.
+/// `recompute` without the re-rank of the accounts named (the whole book's are ranked as
+/// they are scored), for a caller that ranks once; returns the accounts scored.
 pub(crate) async fn score(
     store: &Store,
     ids: Option<Vec<String>>,
@@ -503,7 +542,7 @@ pub(crate) async fn score(
     let incremental = ids.len() <= BATCH;
     let mut aggregated = true;
     // Where the time goes, for `RUST_LOG=riskdesk_core::health=debug`.
-    let mut took = [std::time::Duration::ZERO; 6];
+    let mut took = [std::time::Duration::ZERO; 7];
     let mut judged_for = std::time::Duration::ZERO;
     let mut lap = Instant::now();
     let mut mark = |slot: usize| {
@@ -511,6 +550,9 @@ pub(crate) async fn score(
         lap = Instant::now();
     };
     let since = today - Duration::days(history::RECENT_DAYS);
+    // The whole book is ranked batch by batch as it is scored: read with the facts,
+    // ranked by the judge with the new severities, written with the scores.
+    let mut ranked = 0;
     // A whole book reads each account's kept usage summary and only its recent weeks.
     let narrow = book.then(|| facts::Narrow::new(today, &judge.stages));
     // Each batch is judged as soon as it is read, beside the writing of the one before.
@@ -519,7 +561,8 @@ pub(crate) async fn score(
         crate::store::ahead::Ahead::deep(store, &ids, batch, 2, move |store, chunk| {
             let judge = std::sync::Arc::clone(&judge);
             async move {
-                let read = facts::load_with_kept(&store, &chunk, span, since, narrow).await?;
+                let read =
+                    facts::load_for_refresh(&store, &chunk, span, since, narrow, book).await?;
                 let judged = tokio::task::spawn_blocking(move || judge.batch(read, today, narrow))
                     .await
                     .map_err(|e| Error::invalid("scoring a batch", e.to_string()))??;
@@ -536,6 +579,7 @@ pub(crate) async fn score(
             moves,
             outcomes,
             band_notes,
+            ranks,
             signals,
             usage_seen,
             scored,
@@ -568,6 +612,9 @@ pub(crate) async fn score(
         mark(3);
         write_usage_seen(&mut tx, &usage_seen).await?;
         mark(5);
+        ranked += ranks.len();
+        crate::priority::write_ranks(&mut tx, ranks, now).await?;
+        mark(6);
         if let Some(before) = before {
             let after = day_share(&mut tx, chunk, today).await?;
             aggregated = move_day(&mut tx, today, before, after).await?;
@@ -588,7 +635,7 @@ pub(crate) async fn score(
     }
     tracing::debug!(
         waiting = ?took[0], judging_beside = ?judged_for, history = ?took[1], current = ?took[2], signals = ?took[3],
-        usage_summaries = ?took[5], commit = ?took[4], "recompute of {} accounts", ids.len()
+        usage_summaries = ?took[5], rank = ?took[6], ranked, commit = ?took[4], "recompute of {} accounts", ids.len()
     );
     if !aggregated {
         aggregate_days(store, &[today]).await?;

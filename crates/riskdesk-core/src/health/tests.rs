@@ -1426,13 +1426,14 @@ async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_a
 #[tokio::test]
 async fn the_current_row_upsert_builds_no_temporary_table_and_still_checks_the_level() {
     let (_dir, store) = temp_store().await;
-    let plan: Vec<String> = sqlx::query(&format!("EXPLAIN {}", super::write::UPSERT_CURRENT))
-        .fetch_all(store.pool())
-        .await
-        .expect("explain")
-        .iter()
-        .map(|r| sqlx::Row::get::<String, _>(r, "opcode"))
-        .collect();
+    let plan: Vec<String> =
+        sqlx::query(&format!("EXPLAIN {}", &super::write::upsert_current(None)))
+            .fetch_all(store.pool())
+            .await
+            .expect("explain")
+            .iter()
+            .map(|r| sqlx::Row::get::<String, _>(r, "opcode"))
+            .collect();
     assert!(plan.iter().any(|op| op == "Insert"), "{plan:?}");
     assert!(
         !plan.iter().any(|op| op == "OpenEphemeral"),
@@ -1442,7 +1443,7 @@ async fn the_current_row_upsert_builds_no_temporary_table_and_still_checks_the_l
     let write = |level: &'static str| {
         let pool = store.pool().clone();
         async move {
-            sqlx::query(super::write::UPSERT_CURRENT)
+            sqlx::query(&super::write::upsert_current(None))
                 .bind(1_i64)
                 .bind("2026-12-03T00:00:00Z")
                 .bind("scorecard")
@@ -1540,5 +1541,123 @@ async fn tickets_and_touches_are_read_in_time_order_whatever_order_they_were_wri
         touches.sort();
         assert_eq!(f.touches, touches);
         assert_eq!(f.touches.first(), Some(&before));
+    }
+}
+
+/// A moved current row sets only the columns that moved, so the score and severity
+/// indexes are written only where their own column moved: the statement for a row whose
+/// score alone moved opens the score index and not the severity one; a whole row opens
+/// both. (`Current::moved` names each column that differs, and only those.)
+#[tokio::test]
+async fn a_moved_current_row_writes_only_the_indexes_of_what_moved() {
+    let (_dir, store) = temp_store().await;
+    let root = |index: &'static str| {
+        let pool = store.pool().clone();
+        async move {
+            sqlx::query_scalar::<_, i64>("SELECT rootpage FROM sqlite_master WHERE name = ?")
+                .bind(index)
+                .fetch_one(&pool)
+                .await
+                .expect(index)
+        }
+    };
+    let (score, severity) = (
+        root("account_health_score").await,
+        root("account_health_severity").await,
+    );
+    // The indexes (root pages) the statement deletes an entry from: only an index
+    // whose column the update sets (the insert half writes every index of a new row).
+    let updated = |moved: Option<u16>| {
+        let pool = store.pool().clone();
+        async move {
+            let rows = sqlx::query(&format!("EXPLAIN {}", super::write::upsert_current(moved)))
+                .fetch_all(&pool)
+                .await
+                .expect("explain");
+            let op = |r: &sqlx::sqlite::SqliteRow| {
+                (
+                    sqlx::Row::get::<String, _>(r, "opcode"),
+                    sqlx::Row::get::<i64, _>(r, "p1"),
+                    sqlx::Row::get::<i64, _>(r, "p2"),
+                )
+            };
+            let ops: Vec<(String, i64, i64)> = rows.iter().map(op).collect();
+            let root_of = |cursor: i64| {
+                ops.iter()
+                    .find(|(o, c, _)| o == "OpenWrite" && *c == cursor)
+                    .map(|(.., root)| *root)
+            };
+            ops.iter()
+                .filter(|(o, ..)| o == "IdxDelete")
+                .filter_map(|(_, cursor, _)| root_of(*cursor))
+                .collect::<Vec<i64>>()
+        }
+    };
+    let old = facts::Current {
+        scorecard_id: "card".into(),
+        score: Some(61.25),
+        band: Some("Watch".into()),
+        band_color: Some("amber".into()),
+        severity_score: 40.0,
+        severity_level: crate::signals::Level::Medium,
+        severity: "1;0;0;2027-01-01;".into(),
+        measures_with_data: Some(5),
+        measures_total: Some(11),
+        scores: Some(vec![1, 2, 3]),
+    };
+    let new = facts::Current {
+        score: Some(61.5),
+        scores: Some(vec![1, 2, 4]),
+        ..old.clone()
+    };
+    let moved = new.moved(&old);
+    assert_eq!(moved, 0b10_0000_0010, "score and scores moved");
+    assert_eq!(old.moved(&old), 0);
+    assert_eq!(updated(Some(moved)).await, vec![score]);
+    let mut whole = updated(None).await;
+    whole.sort();
+    let mut both = vec![score, severity];
+    both.sort();
+    assert_eq!(whole, both);
+}
+
+/// A small account at High severity with expansion potential is worked by a person (the
+/// lane's exception). The whole-book run reads the expansion potential too: it once read
+/// accounts narrowly without it, and put such accounts in the digital lane's daily trend
+/// while their rank put them in the CSM lane.
+#[tokio::test]
+async fn the_whole_book_run_puts_each_account_in_the_lane_its_rank_shows() {
+    let (_dir, store) = crate::store::testing::worked_book(300, 3, 0).await;
+    let today = crate::store::testing::test_day() + Duration::days(1);
+    sqlx::query("UPDATE accounts SET segment = 'tech_touch', expansion_potential = 'high'")
+        .execute(store.pool())
+        .await
+        .expect("accounts");
+    recompute(&store, None, today, |_, _| {})
+        .await
+        .expect("recompute");
+    let rows: Vec<(String, bool, String, String)> = sqlx::query_as(
+        "SELECT a.id, h.digital, p.lane, p.severity_level FROM health_history h \
+         JOIN accounts a ON a.rowid = h.account JOIN account_priority p ON p.account = h.account \
+         WHERE h.epoch_day = ? ORDER BY a.id",
+    )
+    .bind(crate::store::reader::epoch_day(today))
+    .fetch_all(store.pool())
+    .await
+    .expect("rows");
+    let exceptions = rows.iter().filter(|r| r.3 == "high").count();
+    assert!(exceptions > 0, "no account is an exception to the lane");
+    for (id, digital, lane, level) in &rows {
+        assert_eq!(
+            *digital,
+            lane == "digital",
+            "{id}: history and rank disagree"
+        );
+        // Every account is small with high potential: at High severity, a person's.
+        assert_eq!(
+            lane == "csm",
+            level == "high",
+            "{id} at {level} is in {lane}"
+        );
     }
 }

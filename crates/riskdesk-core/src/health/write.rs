@@ -119,13 +119,21 @@ pub(super) async fn write_snapshots(
 
 /// One account's current row, run once per row that moved (~50K a next day at 100K), so
 /// nothing in it may cost per execution what a set-based write pays once (migration 32).
-pub(super) const UPSERT_CURRENT: &str =
-    "INSERT INTO account_health (account, computed_at, scorecard_id, score, band, band_color, severity_score, \
-     severity_level, severity, measures_with_data, measures_total, scores) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
-     ON CONFLICT(account) DO UPDATE SET computed_at = excluded.computed_at, scorecard_id = excluded.scorecard_id, score = excluded.score, \
-     band = excluded.band, band_color = excluded.band_color, severity_score = excluded.severity_score, \
-     severity_level = excluded.severity_level, severity = excluded.severity, measures_with_data = excluded.measures_with_data, \
-     measures_total = excluded.measures_total, scores = excluded.scores";
+/// A stored row is updated in the columns `moved` names (bits of `CURRENT_COLUMNS`) and
+/// its time; None writes every column.
+pub(super) fn upsert_current(moved: Option<u16>) -> String {
+    let mut sql = String::from(
+        "INSERT INTO account_health (account, computed_at, scorecard_id, score, band, band_color, severity_score, \
+         severity_level, severity, measures_with_data, measures_total, scores) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
+         ON CONFLICT(account) DO UPDATE SET computed_at = excluded.computed_at",
+    );
+    for (i, column) in facts::CURRENT_COLUMNS.iter().enumerate() {
+        if moved.is_none_or(|m| m & (1 << i) != 0) {
+            sql.push_str(&format!(", {column} = excluded.{column}"));
+        }
+    }
+    sql
+}
 
 /// Upserts the current rows that moved, and every outcome's state (its recent series
 /// moves each day), keyed by the account's row number (read with its facts).
@@ -136,12 +144,18 @@ pub(super) async fn write_current(
 ) -> Result<()> {
     let at_text = crate::store::stamp(at);
     crate::store::write_raw(tx, "current health", |conn| {
-        let mut current = conn.prepare(UPSERT_CURRENT)?;
+        // Rows that moved the same columns share one statement (account order within it).
+        let mut groups: std::collections::BTreeMap<Option<u16>, Vec<(&Outcome, &facts::Current)>> =
+            Default::default();
         for o in outcomes {
-            let Some(c) = o.moved_current.as_ref() else {
-                continue;
-            };
-            current.execute(rusqlite::params![
+            if let Some((c, moved)) = o.moved_current.as_ref() {
+                groups.entry(*moved).or_default().push((o, c));
+            }
+        }
+        for (moved, rows) in groups {
+            let mut current = conn.prepare(&upsert_current(moved))?;
+            for (o, c) in rows {
+                current.execute(rusqlite::params![
                 row_of(o)?,
                 at_text,
                 c.scorecard_id,
@@ -155,6 +169,7 @@ pub(super) async fn write_current(
                 c.measures_total,
                 c.scores,
             ])?;
+            }
         }
         let mut state = conn.prepare(
             "INSERT INTO health_state (account, recent, digest, trend_7, trend_30, trend_90) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \

@@ -266,6 +266,8 @@ async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
             plan.contains(index),
             "{index} not used by the worklist page:\n{plan}"
         );
+        // The worklist shows only at-risk ranks (migration 43).
+        assert_partial(&store, index).await;
         proved.push(index);
     }
     // Both lanes: each read in rank order from its index and merged, never sorted whole
@@ -313,16 +315,7 @@ async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
             "{index} not used by the {column} slice: {plan:?}"
         );
         // Only at-risk ranks are the slices' (migration 39).
-        let sql: String =
-            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?")
-                .bind(index)
-                .fetch_one(store.pool())
-                .await
-                .expect("index");
-        assert!(
-            sql.ends_with("WHERE at_risk = 1"),
-            "{index} is whole: {sql}"
-        );
+        assert_partial(&store, index).await;
         proved.push(index);
     }
     let mut kept: Vec<String> = sqlx::query_scalar(
@@ -334,6 +327,20 @@ async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
     kept.sort();
     proved.sort();
     assert_eq!(kept, proved, "an index no screen query is proved to use");
+}
+
+/// Fails unless `index` holds only at-risk ranks.
+async fn assert_partial(store: &Store, index: &str) {
+    let sql: String =
+        sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?")
+            .bind(index)
+            .fetch_one(store.pool())
+            .await
+            .expect("index");
+    assert!(
+        sql.ends_with("WHERE at_risk = 1"),
+        "{index} is whole: {sql}"
+    );
 }
 
 #[tokio::test]
@@ -588,5 +595,65 @@ proptest::proptest! {
         proptest::prop_assert_eq!(scored.lane, explained.lane);
         let last = explained.explanation.factors.last().map(|f| f.points);
         proptest::prop_assert_eq!(last.map(f64::to_bits), Some(explained.score.to_bits()));
+    }
+}
+
+/// A whole-book recompute or refresh ranks each batch as it scores it, with the
+/// severities it just judged, and then what the rules moved and the accounts another
+/// device scores: a re-rank after it finds every rank current and writes nothing, on new
+/// days that moved many severities and renewals' urgency.
+#[tokio::test]
+async fn a_whole_book_refresh_leaves_every_rank_current() {
+    let (_dir, store) = crate::store::testing::worked_book(300, 3, 0).await;
+    let today = crate::store::testing::test_day();
+    let read = || async {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT a.id, concat_ws('|', printf('%.12f', p.score), p.digest, p.computed_at) \
+             FROM account_priority p JOIN accounts a ON a.rowid = p.account ORDER BY a.id",
+        )
+        .fetch_all(store.pool())
+        .await
+        .expect("ranks");
+        rows
+    };
+    // An account scored on another device, whose ARR moved (its rank is stale).
+    let remote: String =
+        sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid LIMIT 1 OFFSET 7")
+            .fetch_one(store.pool())
+            .await
+            .expect("account");
+    sqlx::query("INSERT INTO sync_remote (account_id) VALUES (?)")
+        .bind(&remote)
+        .execute(store.pool())
+        .await
+        .expect("remote");
+    for (n, day) in [1, 20].into_iter().enumerate() {
+        let day = today + chrono::Duration::days(day);
+        sqlx::query("UPDATE accounts SET arr_base_minor = arr_base_minor * 2 + 100 WHERE id = ?")
+            .bind(&remote)
+            .execute(store.pool())
+            .await
+            .expect("arr");
+        let before = read().await;
+        if n == 0 {
+            crate::health::recompute(&store, None, day, |_, _| {})
+                .await
+                .expect("recompute");
+        } else {
+            crate::refresh::run(&store, crate::refresh::Scope::Book, day, "test", |_, _| {})
+                .await
+                .expect("refresh");
+        }
+        let after = read().await;
+        let moved = before.iter().zip(&after).filter(|(a, b)| a != b).count();
+        assert!(moved > 30, "{day}: only {moved} ranks moved");
+        let stale = |rows: &[(String, String)]| rows.iter().find(|r| r.0 == remote).cloned();
+        assert_ne!(
+            stale(&before),
+            stale(&after),
+            "{day}: the remote account's rank"
+        );
+        refresh(&store, None, day).await.expect("rank");
+        assert_eq!(read().await, after, "{day}: a re-rank found stale ranks");
     }
 }

@@ -577,6 +577,16 @@ pub async fn ids_or_local(store: &super::Store, ids: Option<Vec<String>>) -> Res
     .await
 }
 
+/// Every account that arrived by sync from another device (its health is scored there).
+pub async fn remote_ids(store: &super::Store) -> Result<Vec<String>> {
+    every_id(
+        store,
+        None,
+        "SELECT id FROM accounts a WHERE EXISTS (SELECT 1 FROM sync_remote r WHERE r.account_id = a.id) ORDER BY rowid",
+    )
+    .await
+}
+
 /// The whole book's ids on the bulk-read connection (a tenth of the cost through the pool).
 async fn every_id(
     store: &super::Store,
