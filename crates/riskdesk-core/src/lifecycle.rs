@@ -113,19 +113,42 @@ fn shares(pcts: &[f64]) -> String {
         .join(", ")
 }
 
-/// Adoption as the account's data shows it on `today`.
-pub fn adoption(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Adoption {
-    let rule = || {
-        format!(
-            "seat utilization ≥ {:.0} % for {} weeks",
-            c.adopt_seat_pct, c.adopt_weeks
-        )
-    };
+/// What adoption the data shows, before any evidence is written: a recompute asks this
+/// of every account every day and needs words only for the few whose stage moves
+/// (building them for all was 2.5 % of a next day's instructions).
+#[derive(Clone, Copy)]
+enum Found {
+    /// The adoption day the store holds.
+    Stored(NaiveDate),
+    /// Reached in the usage (the first run of weeks at the share).
+    FirstRun(NaiveDate),
+    /// The stage says adopted (from a file), its day not known.
+    ByFile(Option<NaiveDate>),
+    NotYet,
+    Unknown,
+}
+
+impl Found {
+    /// Adopted (on the day, when known), or None when not adopted.
+    fn adopted(self) -> Option<Option<NaiveDate>> {
+        match self {
+            Found::Stored(on) | Found::FirstRun(on) => Some(Some(on)),
+            Found::ByFile(on) => Some(on),
+            Found::NotYet | Found::Unknown => None,
+        }
+    }
+}
+
+/// Judges adoption and hands `then` what was found with the usage it was judged on (None
+/// when the stored day settled it).
+fn found<T>(
+    f: &AccountFacts,
+    today: NaiveDate,
+    c: &StageCriteria,
+    then: impl FnOnce(Found, Option<&UsageSeen>) -> T,
+) -> T {
     if let Some(on) = f.adopted_on {
-        return Adoption::Adopted {
-            on: Some(on),
-            evidence: format!("adopted on {on}"),
-        };
+        return then(Found::Stored(on), None);
     }
     let read;
     let seen = match &f.usage_seen {
@@ -135,31 +158,56 @@ pub fn adoption(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Adopti
             &read
         }
     };
-    if let Some((on, pcts)) = &seen.first_run {
-        return Adoption::Adopted {
-            on: Some(*on),
-            evidence: format!("adopted on {on}: {} ({})", rule(), shares(pcts)),
-        };
-    }
-    if matches!(f.account.stage, Stage::Adopting | Stage::Mature) {
-        return Adoption::Adopted {
-            on: f.stage_since,
+    let found = if let Some((on, _)) = &seen.first_run {
+        Found::FirstRun(*on)
+    } else if matches!(f.account.stage, Stage::Adopting | Stage::Mature) {
+        Found::ByFile(f.stage_since)
+    } else if !seen.any_seats {
+        Found::Unknown
+    } else {
+        Found::NotYet
+    };
+    then(found, Some(seen))
+}
+
+/// Adoption as the account's data shows it on `today`, with its evidence.
+pub fn adoption(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Adoption {
+    let rule = || {
+        format!(
+            "seat utilization ≥ {:.0} % for {} weeks",
+            c.adopt_seat_pct, c.adopt_weeks
+        )
+    };
+    found(f, today, c, |found, seen| match found {
+        Found::Stored(on) => Adoption::Adopted {
+            on: Some(on),
+            evidence: format!("adopted on {on}"),
+        },
+        Found::FirstRun(on) => {
+            let pcts = seen
+                .and_then(|s| s.first_run.as_ref())
+                .map_or(String::new(), |(_, pcts)| shares(pcts));
+            Adoption::Adopted {
+                on: Some(on),
+                evidence: format!("adopted on {on}: {} ({pcts})", rule()),
+            }
+        }
+        Found::ByFile(on) => Adoption::Adopted {
+            on,
             evidence: format!(
                 "stage {} set by a file; adoption day not known",
                 f.account.stage.as_str()
             ),
-        };
-    }
-    if !seen.any_seats {
-        return Adoption::Unknown;
-    }
-    Adoption::NotYet {
-        evidence: format!(
-            "not adopted: {} not yet met (latest {})",
-            rule(),
-            shares(&seen.tail)
-        ),
-    }
+        },
+        Found::Unknown => Adoption::Unknown,
+        Found::NotYet => Adoption::NotYet {
+            evidence: format!(
+                "not adopted: {} not yet met (latest {})",
+                rule(),
+                seen.map_or(String::new(), |s| shares(&s.tail))
+            ),
+        },
+    })
 }
 
 /// A stage (or adoption day) that changed, to be written.
@@ -178,11 +226,8 @@ pub struct StageMove {
 /// builds no text: this runs for every account on every recompute.
 pub fn next(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Option<StageMove> {
     let a = &f.account;
-    let adoption = adoption(f, today, c);
-    let adopted_on = match &adoption {
-        Adoption::Adopted { on, .. } => Some(f.adopted_on.or(*on)),
-        _ => None,
-    };
+    let adopted = found(f, today, c, |found, _| found.adopted());
+    let adopted_on = adopted.map(|on| f.adopted_on.or(on));
     let days_to_renewal = (a.renewal_date - today).num_days();
     let matured = |on: NaiveDate| (today - on).num_days() >= c.mature_after_days as i64;
     let to = if days_to_renewal <= c.renewal_window_days as i64 {
@@ -200,10 +245,7 @@ pub fn next(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Option<Sta
     // file keeps its adoption day unknown, its stage day standing in for it.
     let new_adopted_on = f.adopted_on.or_else(|| {
         if !matches!(a.stage, Stage::Adopting | Stage::Mature) {
-            match &adoption {
-                Adoption::Adopted { on, .. } => *on,
-                _ => None,
-            }
+            adopted.flatten()
         } else if to != a.stage {
             // Leaving a stage that said "adopted" without a day: keep the fact, dated as
             // early as it can be, so the renewal stage does not forget it.
@@ -215,8 +257,10 @@ pub fn next(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Option<Sta
     if to == a.stage && new_adopted_on == f.adopted_on {
         return None;
     }
+    // The words, only now that something moved.
+    let evidence = || adoption(f, today, c).evidence();
     let reason = match (to, adopted_on.flatten()) {
-        _ if to == a.stage => adoption.evidence(),
+        _ if to == a.stage => evidence(),
         (Stage::Renewal, _) => format!(
             "renews {} ({} days; the renewal stage starts {} days before)",
             a.renewal_date, days_to_renewal, c.renewal_window_days
@@ -226,7 +270,7 @@ pub fn next(f: &AccountFacts, today: NaiveDate, c: &StageCriteria) -> Option<Sta
             (today - on).num_days(),
             c.mature_after_days
         ),
-        _ => adoption.evidence(),
+        _ => evidence(),
     };
     Some(StageMove {
         account_id: a.id.clone(),

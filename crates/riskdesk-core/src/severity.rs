@@ -260,19 +260,23 @@ impl Assessment {
     /// `weight;signal points;ARR minor;renewal date;kind:level,…` (floats in Rust's
     /// shortest form, which reads back to the same bits). Nothing in it moves with the day.
     pub fn encode(&self) -> String {
-        let signals: Vec<String> = self
-            .signals
-            .iter()
-            .map(|(kind, level)| format!("{kind}:{level}"))
-            .collect();
-        format!(
-            "{};{};{};{};{}",
-            self.health_weight,
-            self.signal_points,
-            self.arr_base_minor,
-            self.renewal,
-            signals.join(",")
-        )
+        use std::fmt::Write;
+        // One string written in place: a recompute encodes every account's.
+        let mut text = String::with_capacity(48 + 24 * self.signals.len());
+        let _ = write!(
+            text,
+            "{};{};{};{};",
+            self.health_weight, self.signal_points, self.arr_base_minor, self.renewal
+        );
+        for (i, (kind, level)) in self.signals.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(kind.as_str());
+            text.push(':');
+            text.push_str(level.as_str());
+        }
+        text
     }
 
     /// Reads [`Assessment::encode`]'s form back, given the columns stored beside it and
