@@ -82,6 +82,8 @@ struct Outcome {
     digest: i64,
     /// The store already holds exactly this for the day.
     unchanged: bool,
+    /// The account's daily state was read with its facts (it is updated, not inserted).
+    state_stored: bool,
     /// Its `account_health` row, when it differs from the stored one (set when judged),
     /// with the columns that moved (None: no row was stored, all of it is written).
     moved_current: Option<(facts::Current, Option<u16>)>,
@@ -157,6 +159,7 @@ fn evaluate(
         account_id: f.account.id.clone(),
         row: f.row,
         unchanged: f.digest == Some(digest),
+        state_stored: f.digest.is_some(),
         moved_current: None,
         recent,
         digest,

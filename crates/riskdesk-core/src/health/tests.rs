@@ -1426,14 +1426,13 @@ async fn a_whole_books_narrow_read_judges_tickets_and_contacts_as_reading_them_a
 #[tokio::test]
 async fn the_current_row_upsert_builds_no_temporary_table_and_still_checks_the_level() {
     let (_dir, store) = temp_store().await;
-    let plan: Vec<String> =
-        sqlx::query(&format!("EXPLAIN {}", &super::write::upsert_current(None)))
-            .fetch_all(store.pool())
-            .await
-            .expect("explain")
-            .iter()
-            .map(|r| sqlx::Row::get::<String, _>(r, "opcode"))
-            .collect();
+    let plan: Vec<String> = sqlx::query(&format!("EXPLAIN {}", &super::write::upsert_current()))
+        .fetch_all(store.pool())
+        .await
+        .expect("explain")
+        .iter()
+        .map(|r| sqlx::Row::get::<String, _>(r, "opcode"))
+        .collect();
     assert!(plan.iter().any(|op| op == "Insert"), "{plan:?}");
     assert!(
         !plan.iter().any(|op| op == "OpenEphemeral"),
@@ -1443,7 +1442,7 @@ async fn the_current_row_upsert_builds_no_temporary_table_and_still_checks_the_l
     let write = |level: &'static str| {
         let pool = store.pool().clone();
         async move {
-            sqlx::query(&super::write::upsert_current(None))
+            sqlx::query(&super::write::upsert_current())
                 .bind(1_i64)
                 .bind("2026-12-03T00:00:00Z")
                 .bind("scorecard")
@@ -1570,7 +1569,11 @@ async fn a_moved_current_row_writes_only_the_indexes_of_what_moved() {
     let updated = |moved: Option<u16>| {
         let pool = store.pool().clone();
         async move {
-            let rows = sqlx::query(&format!("EXPLAIN {}", super::write::upsert_current(moved)))
+            let sql = match moved {
+                Some(m) => super::write::update_current(m),
+                None => super::write::upsert_current(),
+            };
+            let rows = sqlx::query(&format!("EXPLAIN {sql}"))
                 .fetch_all(&pool)
                 .await
                 .expect("explain");

@@ -117,21 +117,32 @@ pub(super) async fn write_snapshots(
     history::write(tx, &entries, day).await
 }
 
-/// One account's current row, run once per row that moved (~50K a next day at 100K), so
-/// nothing in it may cost per execution what a set-based write pays once (migration 32).
-/// A stored row is updated in the columns `moved` names (bits of `CURRENT_COLUMNS`) and
-/// its time; None writes every column.
-pub(super) fn upsert_current(moved: Option<u16>) -> String {
+/// One account's current row written whole (a first score, or a row gone since it was
+/// read), run per row, so nothing in it may cost per execution what a set-based write
+/// pays once (migration 32).
+pub(super) fn upsert_current() -> String {
     let mut sql = String::from(
         "INSERT INTO account_health (account, computed_at, scorecard_id, score, band, band_color, severity_score, \
          severity_level, severity, measures_with_data, measures_total, scores) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) \
          ON CONFLICT(account) DO UPDATE SET computed_at = excluded.computed_at",
     );
+    for column in facts::CURRENT_COLUMNS {
+        sql.push_str(&format!(", {column} = excluded.{column}"));
+    }
+    sql
+}
+
+/// A stored current row's update of the columns `moved` names (bits of
+/// `CURRENT_COLUMNS`) and its time, bound as [`upsert_current`] is (?1 the account, ?2 the
+/// time, then each column's number in order; only those up to the last one used).
+pub(super) fn update_current(moved: u16) -> String {
+    let mut sql = String::from("UPDATE account_health SET computed_at = ?2");
     for (i, column) in facts::CURRENT_COLUMNS.iter().enumerate() {
-        if moved.is_none_or(|m| m & (1 << i) != 0) {
-            sql.push_str(&format!(", {column} = excluded.{column}"));
+        if moved & (1 << i) != 0 {
+            sql.push_str(&format!(", {column} = ?{}", i + 3));
         }
     }
+    sql.push_str(" WHERE account = ?1");
     sql
 }
 
@@ -144,7 +155,9 @@ pub(super) async fn write_current(
 ) -> Result<()> {
     let at_text = crate::store::stamp(at);
     crate::store::write_raw(tx, "current health", |conn| {
-        // Rows that moved the same columns share one statement (account order within it).
+        // Rows that moved the same columns share one statement (account order within
+        // it). A row read with the facts is updated in the columns that moved (an update
+        // costs less than an upsert); a new one, or one gone since, is written whole.
         let mut groups: std::collections::BTreeMap<Option<u16>, Vec<(&Outcome, &facts::Current)>> =
             Default::default();
         for o in outcomes {
@@ -152,39 +165,62 @@ pub(super) async fn write_current(
                 groups.entry(*moved).or_default().push((o, c));
             }
         }
+        let mut whole = conn.prepare(&upsert_current())?;
         for (moved, rows) in groups {
-            let mut current = conn.prepare(&upsert_current(moved))?;
+            let mut update = moved.map(|m| conn.prepare(&update_current(m))).transpose()?;
             for (o, c) in rows {
-                current.execute(rusqlite::params![
-                row_of(o)?,
-                at_text,
-                c.scorecard_id,
-                c.score,
-                c.band,
-                c.band_color,
-                c.severity_score,
-                c.severity_level.as_str(),
-                c.severity,
-                c.measures_with_data,
-                c.measures_total,
-                c.scores,
-            ])?;
+                let row = row_of(o)?;
+                let level = c.severity_level.as_str();
+                let values: [&dyn rusqlite::ToSql; 12] = [
+                    &row,
+                    &at_text,
+                    &c.scorecard_id,
+                    &c.score,
+                    &c.band,
+                    &c.band_color,
+                    &c.severity_score,
+                    &level,
+                    &c.severity,
+                    &c.measures_with_data,
+                    &c.measures_total,
+                    &c.scores,
+                ];
+                if let Some(update) = update.as_mut() {
+                    let used = update.parameter_count();
+                    for (i, v) in values.iter().enumerate().take(used) {
+                        update.raw_bind_parameter(i + 1, *v)?;
+                    }
+                    if update.raw_execute()? == 1 {
+                        continue;
+                    }
+                }
+                whole.execute(&values[..])?;
             }
         }
-        let mut state = conn.prepare(
+        // An account's state read with its facts is updated in place (a plain update costs
+        // less than an upsert, and a next day writes every account's); one read without a
+        // state, or whose state went since, is upserted.
+        let mut update = conn.prepare(
+            "UPDATE health_state SET recent = ?2, digest = ?3, trend_7 = ?4, trend_30 = ?5, trend_90 = ?6 \
+             WHERE account = ?1",
+        )?;
+        let mut upsert = conn.prepare(
             "INSERT INTO health_state (account, recent, digest, trend_7, trend_30, trend_90) VALUES (?1, ?2, ?3, ?4, ?5, ?6) \
              ON CONFLICT(account) DO UPDATE SET recent = excluded.recent, digest = excluded.digest, \
              trend_7 = excluded.trend_7, trend_30 = excluded.trend_30, trend_90 = excluded.trend_90",
         )?;
         for o in outcomes {
-            state.execute(rusqlite::params![
+            let params = rusqlite::params![
                 row_of(o)?,
                 o.recent,
                 o.digest,
                 o.trends[0],
                 o.trends[1],
                 o.trends[2],
-            ])?;
+            ];
+            if !o.state_stored || update.execute(params)? == 0 {
+                upsert.execute(params)?;
+            }
         }
         Ok(())
     })
