@@ -304,7 +304,8 @@ async fn run_marked(
     // Owed work recorded from here on (a change made while this runs) stays owed.
     let started_at = Utc::now();
 
-    // Each step for exactly the scope, the worklist ranked once at the end.
+    // Each step for exactly the scope; each account ranked once (the whole book's as it
+    // is scored, then what the rules moved), or at the end for named accounts.
     let lap = std::time::Instant::now();
     let (health, _) = health::score(store, scope.ids(), today, progress).await?;
     let scored = lap.elapsed();
