@@ -547,8 +547,8 @@ struct Columns {
 }
 
 /// An account's priority with what the worklist filters on (its explanation is computed
-/// when read: `explained`).
-struct Ranked {
+/// when read: `explained`). Opaque outside this module.
+pub(crate) struct Ranked {
     /// `accounts.rowid`: the rank's key.
     row: i64,
     priority: Scored,
@@ -940,9 +940,6 @@ pub(crate) struct Known<'a> {
     pub severity: Option<(f64, Level)>,
 }
 
-/// A rank computed and not yet written (opaque outside this module).
-pub(crate) struct NewRank(Ranked);
-
 /// Ranks a batch's accounts from what the refresh knows of them and the stored ranks and
 /// CTAs read with them; returns the ranks that changed. An account not read (it was
 /// deleted since) is left out.
@@ -951,7 +948,7 @@ pub(crate) fn rank_judged<'a>(
     mut inputs: BatchInputs,
     known: impl Iterator<Item = Known<'a>>,
     today: NaiveDate,
-) -> Result<Vec<NewRank>> {
+) -> Result<Vec<Ranked>> {
     let mut changed = Vec::new();
     for k in known {
         let Some(mut input) = inputs.0.remove(k.account.id.as_str()) else {
@@ -970,7 +967,7 @@ pub(crate) fn rank_judged<'a>(
         let stored = input.digest;
         let ranked = rank(c, input, today)?;
         if stored != Some(ranked.digest) {
-            changed.push(NewRank(ranked));
+            changed.push(ranked);
         }
     }
     Ok(changed)
@@ -979,11 +976,26 @@ pub(crate) fn rank_judged<'a>(
 /// Writes ranks from `rank_judged` in the transaction that writes their scores.
 pub(crate) async fn write_ranks(
     tx: &mut Tx,
-    ranks: Vec<NewRank>,
+    ranks: &[Ranked],
     now: chrono::DateTime<Utc>,
 ) -> Result<()> {
-    let rows: Vec<Ranked> = ranks.into_iter().map(|r| r.0).collect();
-    write(tx, &rows, now).await
+    write(tx, ranks, now).await
+}
+
+/// Ranks what a whole-book refresh did not rank as it scored: the accounts `moved` since
+/// (by the rules) and those another device scores.
+pub(crate) async fn refresh_after_book(
+    store: &Store,
+    mut moved: Vec<String>,
+    today: NaiveDate,
+) -> Result<()> {
+    moved.extend(crate::store::accounts::remote_ids(store).await?);
+    moved.sort_unstable();
+    moved.dedup();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    refresh(store, Some(moved), today).await
 }
 
 /// A new rank, or one whose stored row is gone since it was read, is written whole.

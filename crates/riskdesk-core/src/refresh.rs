@@ -314,18 +314,10 @@ async fn run_marked(
     let ruled = lap.elapsed();
     // The whole book's scored accounts were ranked as they were scored: what the rules
     // moved since and the accounts another device scores are ranked now.
-    let rank = match &scope {
-        Scope::Book => {
-            let mut rank = moved;
-            rank.extend(crate::store::accounts::remote_ids(store).await?);
-            rank.sort_unstable();
-            rank.dedup();
-            rank
-        }
-        Scope::Accounts(ids) => ids.clone(),
-    };
-    if !rank.is_empty() {
-        crate::priority::refresh(store, Some(rank), today).await?;
+    match &scope {
+        Scope::Book => crate::priority::refresh_after_book(store, moved, today).await?,
+        Scope::Accounts(ids) if ids.is_empty() => {}
+        Scope::Accounts(ids) => crate::priority::refresh(store, Some(ids.clone()), today).await?,
     }
     let ranked = lap.elapsed();
     // Retention last: nothing above reads the history it thins.

@@ -258,7 +258,7 @@ struct Judged {
     /// "Health changed band" for the timeline, by account.
     band_notes: Vec<(String, String)>,
     /// The batch's ranks that changed, when the refresh ranks as it scores.
-    ranks: Vec<crate::priority::NewRank>,
+    ranks: Vec<crate::priority::Ranked>,
     signals: SignalChanges,
     /// Usage summaries to keep, made from accounts read whole.
     usage_seen: UsageSeenRows,
@@ -501,12 +501,10 @@ pub async fn recompute(
     let (summary, ids) = score(store, ids, today, progress).await?;
     // Severity moved: so may the worklist. The whole book's scored accounts were ranked as
     // they were scored; the accounts another device scores are ranked here.
-    let rank = match book {
-        true => crate::store::accounts::remote_ids(store).await?,
-        false => ids,
-    };
-    if !rank.is_empty() {
-        crate::priority::refresh(store, Some(rank), today).await?;
+    if book {
+        crate::priority::refresh_after_book(store, Vec::new(), today).await?;
+    } else if !ids.is_empty() {
+        crate::priority::refresh(store, Some(ids), today).await?;
     }
     Ok(summary)
 }
@@ -616,7 +614,7 @@ pub(crate) async fn score(
         write_usage_seen(&mut tx, &usage_seen).await?;
         mark(5);
         ranked += ranks.len();
-        crate::priority::write_ranks(&mut tx, ranks, now).await?;
+        crate::priority::write_ranks(&mut tx, &ranks, now).await?;
         mark(6);
         if let Some(before) = before {
             let after = day_share(&mut tx, chunk, today).await?;

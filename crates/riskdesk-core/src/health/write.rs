@@ -168,6 +168,7 @@ pub(super) async fn write_current(
         let mut whole = conn.prepare(&upsert_current())?;
         for (moved, rows) in groups {
             let mut update = moved.map(|m| conn.prepare(&update_current(m))).transpose()?;
+            let used = update.as_ref().map_or(0, |u| u.parameter_count());
             for (o, c) in rows {
                 let row = row_of(o)?;
                 let level = c.severity_level.as_str();
@@ -186,7 +187,6 @@ pub(super) async fn write_current(
                     &c.scores,
                 ];
                 if let Some(update) = update.as_mut() {
-                    let used = update.parameter_count();
                     for (i, v) in values.iter().enumerate().take(used) {
                         update.raw_bind_parameter(i + 1, *v)?;
                     }
