@@ -652,7 +652,10 @@ fn read_inputs(
             Ok(())
         },
     )?;
-    fold_ctas(conn, &accounts, &mut by_id)?;
+    fold_ctas(conn, &accounts, |id, r| match by_id.get_mut(id) {
+        Some(i) => fold_cta(i, r),
+        None => Ok(()),
+    })?;
     Ok(ids.iter().filter_map(|id| by_id.remove_entry(id)).collect())
 }
 
@@ -681,54 +684,54 @@ fn stored_rank(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<Option<Colu
     }))
 }
 
-/// Folds the live CTAs (and churned outcomes) of `accounts` into their inputs.
+/// Folds the live CTAs (and churned outcomes) of `accounts` into their inputs: `fold`
+/// gets each CTA row with its account id, and folds it with [`fold_cta`] into that
+/// account's input when it has one.
 fn fold_ctas(
     conn: &rusqlite::Connection,
     accounts: &Accounts<'_>,
-    by_id: &mut rustc_hash::FxHashMap<String, Input>,
+    mut fold: impl FnMut(&str, &rusqlite::Row<'_>) -> rusqlite::Result<()>,
 ) -> rusqlite::Result<()> {
     accounts.each(
         conn,
         "SELECT account_id, status, type, priority, category, created_at, flagged, expected, avoidable, outcome FROM ctas \
          WHERE (status <> 'closed' OR outcome = 'churned') AND account_id{accounts}",
-        |r| {
-            let Some(i) = by_id.get_mut(r.get_ref(0)?.as_str()?) else {
-                return Ok(());
-            };
-            if r.get_ref(9)?.as_str_or_null()? == Some("churned") {
-                i.churned = true;
-            }
-            if r.get_ref(1)?.as_str()? == "closed" {
-                return Ok(());
-            }
-            i.open += 1;
-            if matches!(r.get_ref(2)?.as_str()?, "risk" | "escalation") {
-                i.risk += 1;
-            }
-            let yes = |n: usize| r.get::<_, Option<bool>>(n).map(|v| v.unwrap_or(false));
-            i.flagged |= yes(6)?;
-            let (expected, avoidable) = (yes(7)?, yes(8)?);
-            i.eu |= expected && !avoidable;
-            i.av |= avoidable;
-            if let Some(category) = r.get::<_, Option<String>>(4)? {
-                let rank = match r.get_ref(3)?.as_str()? {
-                    "high" => 0,
-                    "medium" => 1,
-                    _ => 2,
-                };
-                let created: String = r.get(5)?;
-                // The most urgent live CTA's category, the oldest first among equals.
-                if i
-                    .category
-                    .as_ref()
-                    .is_none_or(|(r0, c0, _)| (rank, &created) < (*r0, c0))
-                {
-                    i.category = Some((rank, created, category));
-                }
-            }
-            Ok(())
-        },
-    )?;
+        |r| fold(r.get_ref(0)?.as_str()?, r),
+    )
+}
+
+/// Folds one of [`fold_ctas`]' rows into its account's input.
+fn fold_cta(i: &mut Input, r: &rusqlite::Row<'_>) -> rusqlite::Result<()> {
+    if r.get_ref(9)?.as_str_or_null()? == Some("churned") {
+        i.churned = true;
+    }
+    if r.get_ref(1)?.as_str()? == "closed" {
+        return Ok(());
+    }
+    i.open += 1;
+    if matches!(r.get_ref(2)?.as_str()?, "risk" | "escalation") {
+        i.risk += 1;
+    }
+    let yes = |n: usize| r.get::<_, Option<bool>>(n).map(|v| v.unwrap_or(false));
+    i.flagged |= yes(6)?;
+    let (expected, avoidable) = (yes(7)?, yes(8)?);
+    i.eu |= expected && !avoidable;
+    i.av |= avoidable;
+    if let Some(category) = r.get::<_, Option<String>>(4)? {
+        let rank = match r.get_ref(3)?.as_str()? {
+            "high" => 0,
+            "medium" => 1,
+            _ => 2,
+        };
+        let created: String = r.get(5)?;
+        // The most urgent live CTA's category, the oldest first among equals.
+        if i.category
+            .as_ref()
+            .is_none_or(|(r0, c0, _)| (rank, &created) < (*r0, c0))
+        {
+            i.category = Some((rank, created, category));
+        }
+    }
     Ok(())
 }
 
@@ -897,44 +900,62 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
 /// A batch's stored ranks and CTAs, read with its facts by a whole-book refresh, which
 /// ranks the book as it scores it (`rank_judged`, `write_ranks`) instead of in a second
 /// pass over every account after. The account's own fields and severity come from the
-/// facts and the judging, so the rank reads only what they do not hold.
-pub(crate) struct BatchInputs(rustc_hash::FxHashMap<String, Input>);
+/// facts and the judging, so the rank reads only what they do not hold. By account row.
+pub(crate) struct BatchInputs(rustc_hash::FxHashMap<i64, Input>);
 
-/// Reads `ids`' stored ranks and CTAs (on the bulk reader, in the snapshot of their
-/// facts). The accounts are found on their id index alone.
+/// Reads the stored ranks and CTAs of a batch's accounts (on the bulk reader, in the
+/// snapshot of their facts): `rows` their row numbers (ascending), `row_of` each one's by
+/// id. Ranks are read by row-number range, as the facts' feeds are: a next day reads
+/// 100K of them, and finding each through the id index cost a seek apiece.
 pub(crate) fn read_batch(
     conn: &rusqlite::Connection,
     ids: &[String],
     span: Span,
+    rows: &[i64],
+    row_of: &rustc_hash::FxHashMap<&str, i64>,
 ) -> rusqlite::Result<BatchInputs> {
-    let accounts = Accounts::new(ids, span);
-    let mut by_id = rustc_hash::FxHashMap::<String, Input>::default();
-    by_id.reserve(ids.len());
-    accounts.each(
+    let mut by_row = rustc_hash::FxHashMap::<i64, Input>::default();
+    by_row.reserve(rows.len());
+    for &row in rows {
+        by_row.insert(
+            row,
+            Input {
+                row,
+                ..Default::default()
+            },
+        );
+    }
+    crate::store::reader::each_keyed(
         conn,
-        "SELECT a.id, a.rowid, p.digest, p.at_risk, p.lane, p.category, p.flagged, p.open_ctas, p.owner_id, \
-         p.segment, p.renewal_date, p.severity_level, p.arr_base_minor, p.contract_start, p.churned, p.score \
-         FROM accounts a LEFT JOIN account_priority p ON p.account = a.rowid WHERE a.id{accounts}",
+        rows,
+        true,
+        "SELECT account, digest, at_risk, lane, category, flagged, open_ctas, owner_id, \
+         segment, renewal_date, severity_level, arr_base_minor, contract_start, churned, score \
+         FROM account_priority WHERE account{rows}",
         |r| {
-            by_id.insert(
-                r.get(0)?,
-                Input {
-                    row: r.get(1)?,
-                    digest: r.get(2)?,
-                    stored: stored_rank(r, 2)?,
-                    ..Default::default()
-                },
-            );
+            // A range also holds the ranks of accounts outside the batch.
+            if let Some(input) = by_row.get_mut(&r.get(0)?) {
+                input.digest = r.get(1)?;
+                input.stored = stored_rank(r, 1)?;
+            }
             Ok(())
         },
     )?;
-    fold_ctas(conn, &accounts, &mut by_id)?;
-    Ok(BatchInputs(by_id))
+    let accounts = Accounts::new(ids, span);
+    fold_ctas(conn, &accounts, |id, r| {
+        match row_of.get(id).and_then(|row| by_row.get_mut(row)) {
+            Some(i) => fold_cta(i, r),
+            None => Ok(()),
+        }
+    })?;
+    Ok(BatchInputs(by_row))
 }
 
 /// What the refresh knows of an account it ranks: its own fields (from its facts) and its
 /// severity (just judged, or as stored when it has no scorecard; None when never scored).
 pub(crate) struct Known<'a> {
+    /// `accounts.rowid`.
+    pub row: i64,
     pub account: &'a crate::model::Account,
     pub arr_base_minor: i64,
     pub severity: Option<(f64, Level)>,
@@ -951,7 +972,7 @@ pub(crate) fn rank_judged<'a>(
 ) -> Result<Vec<Ranked>> {
     let mut changed = Vec::new();
     for k in known {
-        let Some(mut input) = inputs.0.remove(k.account.id.as_str()) else {
+        let Some(mut input) = inputs.0.remove(&k.row) else {
             continue;
         };
         let a = k.account;

@@ -11,7 +11,9 @@ use crate::model::{Account, Contact, Level, NpsResponse, Ticket};
 use crate::scorecard::facts::{AccountFacts, MeasureOverride, TICKETS_JUDGED_DAYS};
 use crate::scorecard::MeasureKind;
 use crate::store::keys::{feed_id, feed_id_or_null};
-use crate::store::reader::{day, day_number, day_or_null, parsed, time, time_or_null, Accounts};
+use crate::store::reader::{
+    day, day_number, day_or_null, each_keyed, parsed, time, time_or_null, Accounts,
+};
 use crate::{Result, Store};
 
 pub use crate::store::Span;
@@ -80,16 +82,14 @@ pub struct Read {
     pub(crate) ranks: Option<crate::priority::BatchInputs>,
 }
 
-/// What the store holds for each account, by id.
-pub type KeptBook = rustc_hash::FxHashMap<String, Kept>;
-
-/// What the store holds for an account now, read beside its facts: a recompute compares
-/// with it where it reads, and writes only what differs.
+/// What the store holds for a batch's accounts now, read beside their facts: a recompute
+/// compares with it where it reads, and writes only what differs.
 #[derive(Debug, Default)]
-pub struct Kept {
-    pub current: Option<Current>,
-    /// Its active signals.
-    pub signals: Vec<KeptSignal>,
+pub struct KeptBook {
+    /// Each account's current row, by account row number.
+    pub current: rustc_hash::FxHashMap<i64, Current>,
+    /// Each account's active signals, by account id (an account without any has none here).
+    pub signals: rustc_hash::FxHashMap<String, Vec<KeptSignal>>,
 }
 
 /// An account's `account_health` row, but for when it was written.
@@ -186,9 +186,20 @@ pub(crate) async fn load_for_refresh(
             // store holds and the rank inputs all as of the same moment.
             let snapshot = conn.unchecked_transaction()?;
             let (facts, usage_epoch) = read(conn, &ids, span, history_since, narrow)?;
-            let kept = read_kept(conn, &ids, span)?;
+            // What the store holds is read by the accounts' row numbers, as the feeds are.
+            let mut rows: Vec<i64> = facts.iter().filter_map(|f| f.row).collect();
+            rows.sort_unstable();
+            let kept = read_kept(conn, &ids, span, &rows)?;
             let ranks = match rank {
-                true => Some(crate::priority::read_batch(conn, &ids, span)?),
+                true => {
+                    let row_of = facts
+                        .iter()
+                        .filter_map(|f| Some((f.account.id.as_str(), f.row?)))
+                        .collect();
+                    Some(crate::priority::read_batch(
+                        conn, &ids, span, &rows, &row_of,
+                    )?)
+                }
                 false => None,
             };
             snapshot.commit()?;
@@ -202,13 +213,17 @@ pub(crate) async fn load_for_refresh(
         .await
 }
 
-fn read_kept(conn: &Connection, ids: &[String], span: Span) -> rusqlite::Result<KeptBook> {
-    let accounts = Accounts::new(ids, span);
+fn read_kept(
+    conn: &Connection,
+    ids: &[String],
+    span: Span,
+    rows: &[i64],
+) -> rusqlite::Result<KeptBook> {
     let mut kept = KeptBook::default();
-    kept.reserve(ids.len());
-    accounts.each(conn, "SELECT a.id, h.scorecard_id, h.score, h.band, h.band_color, h.severity_score, h.severity_level, h.severity, \
-         h.measures_with_data, h.measures_total, h.scores FROM accounts a CROSS JOIN account_health h ON h.account = a.rowid \
-         WHERE a.id{accounts}", |r| {
+    kept.current.reserve(rows.len());
+    // A range also holds the rows of accounts outside the batch; the judge looks up its own.
+    each_keyed(conn, rows, true, "SELECT account, scorecard_id, score, band, band_color, severity_score, severity_level, \
+         severity, measures_with_data, measures_total, scores FROM account_health WHERE account{rows}", |r| {
         let current = Current {
             scorecard_id: r.get(1)?,
             score: r.get(2)?,
@@ -221,10 +236,10 @@ fn read_kept(conn: &Connection, ids: &[String], span: Span) -> rusqlite::Result<
             measures_total: r.get(9)?,
             scores: r.get_ref(10)?.as_bytes_or_null()?.map(<[u8]>::to_vec),
         };
-        kept.entry(r.get(0)?).or_default().current = Some(current);
+        kept.current.insert(r.get(0)?, current);
         Ok(())
     })?;
-    accounts.each(
+    Accounts::new(ids, span).each(
         conn,
         "SELECT account_id, id, kind, severity, summary, evidence FROM signals \
          WHERE cleared_at IS NULL AND account_id{accounts}",
@@ -236,7 +251,13 @@ fn read_kept(conn: &Connection, ids: &[String], span: Span) -> rusqlite::Result<
                 summary: r.get(4)?,
                 evidence: r.get(5)?,
             };
-            kept.entry(r.get(0)?).or_default().signals.push(signal);
+            let account = r.get_ref(0)?.as_str()?;
+            match kept.signals.get_mut(account) {
+                Some(signals) => signals.push(signal),
+                None => {
+                    kept.signals.insert(account.to_string(), vec![signal]);
+                }
+            }
             Ok(())
         },
     )?;
@@ -272,7 +293,7 @@ fn read(
         read_touches(conn, &rows, &mut by_id)?;
     }
     read_overrides(conn, &accounts, &mut by_id)?;
-    read_history(conn, &accounts, ids, history_since, &mut by_id)?;
+    read_history(conn, &accounts, ids, &rows, history_since, &mut by_id)?;
     Ok((by_id.in_order(ids), usage_epoch))
 }
 
@@ -532,16 +553,17 @@ fn read_history(
     conn: &Connection,
     accounts: &Accounts<'_>,
     ids: &[String],
+    rows: &[i64],
     history_since: NaiveDate,
     by_id: &mut Book,
 ) -> rusqlite::Result<()> {
-    accounts.each(
+    each_keyed(
         conn,
-        "SELECT a.id, s.recent, s.digest FROM accounts a CROSS JOIN health_state s ON s.account = a.rowid \
-         WHERE a.id{accounts}",
+        rows,
+        true,
+        "SELECT account, recent, digest FROM health_state WHERE account{rows}",
         |r| {
-            let id = r.get_ref(0)?.as_str()?;
-            if let Some(f) = by_id.get(id) {
+            if let Some(f) = by_id.by_rowid(r.get(0)?) {
                 f.history = crate::health::history::decode_recent(r.get_ref(1)?.as_bytes()?);
                 f.history.retain(|(d, _)| *d >= history_since);
                 f.digest = r.get(2)?;
@@ -700,35 +722,6 @@ fn read_usage(
             Ok(())
         },
     )
-}
-
-/// Runs `sql` over the tables keyed by `accounts.rowid` for the accounts on `rows`
-/// (ascending): `{rows}` after the account column becomes one row-number range when they
-/// are about as many as it spans (a book loaded in order) and `range_ok` allows rows of
-/// others inside it, else a list.
-pub(crate) fn each_keyed(
-    conn: &Connection,
-    rows: &[i64],
-    range_ok: bool,
-    sql: &str,
-    mut row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
-) -> rusqlite::Result<()> {
-    let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else {
-        return Ok(());
-    };
-    let (predicate, params): (&str, Vec<rusqlite::types::Value>) =
-        if range_ok && (hi - lo) as usize <= rows.len() * 2 {
-            (" BETWEEN ?1 AND ?2", vec![lo.into(), hi.into()])
-        } else {
-            let list = serde_json::to_string(rows).unwrap_or_default();
-            (" IN (SELECT value FROM json_each(?1))", vec![list.into()])
-        };
-    let mut stmt = conn.prepare_cached(&sql.replace("{rows}", predicate))?;
-    let mut found = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(r) = found.next()? {
-        row(r)?;
-    }
-    Ok(())
 }
 
 /// A batch's facts by account. Rows arrive in account order, so a row of the same account

@@ -857,7 +857,7 @@ async fn seal_step(
         .read(move |conn| {
             let mut held: BTreeMap<i64, Held> = accounts.iter().map(|a| (*a, Held::default())).collect();
             for batch in accounts.chunks(SEAL_BATCH) {
-                crate::health::facts::each_keyed(
+                crate::store::reader::each_keyed(
                     conn,
                     batch,
                     true,

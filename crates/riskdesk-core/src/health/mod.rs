@@ -379,13 +379,16 @@ impl Judge {
                     .iter()
                     .map(|o| (o.account_id.as_str(), (o.severity.score, o.severity.level)))
                     .collect();
-                let known = facts.iter().map(|f| crate::priority::Known {
-                    account: &f.account,
-                    arr_base_minor: f.arr_base_minor,
-                    severity: judged.get(f.account.id.as_str()).copied().or_else(|| {
-                        let c = kept.get(&f.account.id)?.current.as_ref()?;
-                        Some((c.severity_score, c.severity_level))
-                    }),
+                let known = facts.iter().filter_map(|f| {
+                    Some(crate::priority::Known {
+                        row: f.row?,
+                        account: &f.account,
+                        arr_base_minor: f.arr_base_minor,
+                        severity: judged.get(f.account.id.as_str()).copied().or_else(|| {
+                            let c = kept.current.get(&f.row?)?;
+                            Some((c.severity_score, c.severity_level))
+                        }),
+                    })
                 });
                 crate::priority::rank_judged(&self.lanes, inputs, known, today)?
             }
@@ -396,8 +399,9 @@ impl Judge {
         let mut band_notes = Vec::new();
         let mut signals = SignalChanges::default();
         for o in &mut outcomes {
-            let k = kept.remove(&o.account_id).unwrap_or_default();
-            let old_band = k.current.as_ref().and_then(|c| c.band.as_ref());
+            let current = o.row.and_then(|row| kept.current.remove(&row));
+            let active = kept.signals.remove(&o.account_id).unwrap_or_default();
+            let old_band = current.as_ref().and_then(|c| c.band.as_ref());
             // A first score is not a change of band.
             if let (Some(old), Some(new)) = (old_band, o.health.band.as_ref()) {
                 if old != new {
@@ -412,7 +416,7 @@ impl Judge {
                 }
             }
             let now = o.current();
-            o.moved_current = match k.current.as_ref() {
+            o.moved_current = match current.as_ref() {
                 Some(old) if *old == now => None,
                 Some(old) => {
                     let moved = now.moved(old);
@@ -420,7 +424,7 @@ impl Judge {
                 }
                 None => Some((now, None)),
             };
-            signals.compare(o, k.signals)?;
+            signals.compare(o, active)?;
         }
         Ok(Judged {
             moves,
@@ -557,9 +561,10 @@ pub(crate) async fn score(
     // A whole book reads each account's kept usage summary and only its recent weeks.
     let narrow = book.then(|| facts::Narrow::new(today, &judge.stages));
     // Each batch is judged as soon as it is read, beside the writing of the one before.
-    // Two batches ahead: one is judged while the next is read, beside the writing.
+    // Three batches ahead: two are read at once (the store has two read connections) or
+    // one is judged while the next is read, beside the writing.
     let mut batches =
-        crate::store::ahead::Ahead::deep(store, &ids, batch, 2, move |store, chunk| {
+        crate::store::ahead::Ahead::deep(store, &ids, batch, 3, move |store, chunk| {
             let judge = std::sync::Arc::clone(&judge);
             async move {
                 let read =
@@ -636,7 +641,7 @@ pub(crate) async fn score(
     }
     tracing::debug!(
         waiting = ?took[0], judging_beside = ?judged_for, history = ?took[1], current = ?took[2], signals = ?took[3],
-        usage_summaries = ?took[5], rank = ?took[6], ranked, commit = ?took[4], "recompute of {} accounts", ids.len()
+        usage_summaries = ?took[5], rank = ?took[6], ranked, commit = ?took[4], total = ?started.elapsed(), "recompute of {} accounts", ids.len()
     );
     if !aggregated {
         aggregate_days(store, &[today]).await?;

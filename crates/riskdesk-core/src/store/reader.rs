@@ -12,17 +12,25 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::{Error, Result};
 
+/// Read connections: a whole-book refresh reads two batches at once (one on each), so its
+/// reading (the longest part of its path) is not held to one thread's share of the cores
+/// it shares with the judging and the writing.
+const CONNECTIONS: usize = 2;
+
 #[derive(Clone, Debug)]
 pub(crate) struct Reader {
     path: PathBuf,
-    conn: Arc<Mutex<Option<Connection>>>,
+    conns: Arc<[Mutex<Option<Connection>>; CONNECTIONS]>,
+    /// Where a read that finds every connection busy waits its turn.
+    next: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Reader {
     pub(crate) fn new(path: &Path) -> Self {
         Reader {
             path: path.to_path_buf(),
-            conn: Arc::new(Mutex::new(None)),
+            conns: Arc::new(std::array::from_fn(|_| Mutex::new(None))),
+            next: Default::default(),
         }
     }
 
@@ -50,8 +58,22 @@ impl Reader {
     ) -> Result<T> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || {
-            // A panic elsewhere while holding the lock leaves a usable connection.
-            let mut guard = this.conn.lock().unwrap_or_else(|p| p.into_inner());
+            // A free connection, else one in turn. A panic elsewhere while holding the
+            // lock leaves a usable connection.
+            let free = this.conns.iter().find_map(|c| match c.try_lock() {
+                Ok(guard) => Some(guard),
+                Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+                Err(std::sync::TryLockError::WouldBlock) => None,
+            });
+            let mut guard = match free {
+                Some(guard) => guard,
+                None => {
+                    let turn = this.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    this.conns[turn % CONNECTIONS]
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                }
+            };
             if guard.is_none() {
                 *guard = Some(Self::open(&this.path).map_err(|e| read_error(&this.path, e))?);
             }
@@ -66,8 +88,9 @@ impl Reader {
 
     /// Drops the connection (it reopens on the next read).
     pub(crate) fn close(&self) {
-        let mut guard = self.conn.lock().unwrap_or_else(|p| p.into_inner());
-        *guard = None;
+        for conn in self.conns.iter() {
+            *conn.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
     }
 }
 
@@ -129,6 +152,35 @@ impl<'a> Accounts<'a> {
         }
         Ok(())
     }
+}
+
+/// Runs `sql` over the tables keyed by `accounts.rowid` for the accounts on `rows`
+/// (ascending): `{rows}` after the account column becomes one row-number range when they
+/// are about as many as it spans (a book loaded in order) and `range_ok` allows rows of
+/// others inside it, else a list.
+pub(crate) fn each_keyed(
+    conn: &Connection,
+    rows: &[i64],
+    range_ok: bool,
+    sql: &str,
+    mut row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    let (Some(&lo), Some(&hi)) = (rows.first(), rows.last()) else {
+        return Ok(());
+    };
+    let (predicate, params): (&str, Vec<rusqlite::types::Value>) =
+        if range_ok && (hi - lo) as usize <= rows.len() * 2 {
+            (" BETWEEN ?1 AND ?2", vec![lo.into(), hi.into()])
+        } else {
+            let list = serde_json::to_string(rows).unwrap_or_default();
+            (" IN (SELECT value FROM json_each(?1))", vec![list.into()])
+        };
+    let mut stmt = conn.prepare_cached(&sql.replace("{rows}", predicate))?;
+    let mut found = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(r) = found.next()? {
+        row(r)?;
+    }
+    Ok(())
 }
 
 /// A `YYYY-MM-DD` column as a date, read without a format parser (a whole-book pass
@@ -303,6 +355,56 @@ mod day_tests {
             "+202-01-01",
         ] {
             assert_eq!(ymd(bad), None, "{bad}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two bulk reads run at once, each on its own connection: each waits inside its read
+    /// for the other to start, which one shared connection would never let happen (the
+    /// first would wait out its time alone).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn two_reads_run_at_once() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = crate::Store::open(&dir.path().join("r.db"))
+            .await
+            .expect("store");
+        let started = Arc::new((Mutex::new(0), std::sync::Condvar::new()));
+        let reads: Vec<_> = (0..2)
+            .map(|_| {
+                let started = Arc::clone(&started);
+                let store = store.clone();
+                tokio::spawn(async move {
+                    store
+                        .read(move |conn| {
+                            let (count, changed) = &*started;
+                            let mut n = count.lock().unwrap_or_else(|p| p.into_inner());
+                            *n += 1;
+                            changed.notify_all();
+                            let (n, _) = changed
+                                .wait_timeout_while(n, std::time::Duration::from_secs(10), |n| {
+                                    *n < 2
+                                })
+                                .unwrap_or_else(|p| p.into_inner());
+                            let met = *n >= 2;
+                            let accounts: i64 =
+                                conn.query_row("SELECT COUNT(*) FROM accounts", [], |r| r.get(0))?;
+                            Ok((met, accounts))
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for read in reads {
+            let (met, accounts) = read.await.expect("joined").expect("read");
+            assert!(
+                met,
+                "a read waited alone: the other could not start beside it"
+            );
+            assert_eq!(accounts, 0);
         }
     }
 }
