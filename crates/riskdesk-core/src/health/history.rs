@@ -218,6 +218,11 @@ pub fn pack_exact(measures: &[MeasureResult]) -> Vec<u8> {
 }
 
 fn exact_number(out: &mut Vec<u8>, v: f64) {
+    if !decimal_at_most(v) {
+        varint(out, RAW);
+        out.extend_from_slice(&v.to_le_bytes());
+        return;
+    }
     for (code, scale) in DECIMALS.iter().enumerate() {
         let n = (v * scale).round();
         // Compared as it will be read (an integer back to a float): -0.0 stays raw.
@@ -228,6 +233,18 @@ fn exact_number(out: &mut Vec<u8>, v: f64) {
     }
     varint(out, RAW);
     out.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Whether `v` may read back from one of [`DECIMALS`] (false: it cannot, it is written
+/// raw). Most contributions and ratios have more decimals than the last scale keeps, and
+/// trying every scale on them was a third of a next day's packing. A number that reads back
+/// at a scale reads back at every larger one (the same quotient, correctly rounded), so one
+/// that does not at the largest reads back at none; the check is made only where the
+/// products are far too small for their own rounding to move an integer.
+fn decimal_at_most(v: f64) -> bool {
+    let scale = DECIMALS[DECIMALS.len() - 1];
+    let n = (v * scale).round();
+    n.abs() >= 2f64.powi(40) || ((n as i64) as f64 / scale).to_bits() == v.to_bits()
 }
 
 fn read_exact_number(rest: &mut &[u8]) -> Option<f64> {
@@ -324,7 +341,7 @@ fn kept(
 ) -> MeasureResult {
     MeasureResult {
         kind,
-        label: kind.label().to_string(),
+        label: kind.label().into(),
         group: None,
         weight: 0.0,
         raw,

@@ -299,7 +299,8 @@ pub enum ScoreSource {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MeasureResult {
     pub kind: MeasureKind,
-    pub label: String,
+    /// The kind's label (borrowed: a whole book scores ~700K measures a day).
+    pub label: std::borrow::Cow<'static, str>,
     pub group: Option<String>,
     pub weight: f64,
     pub raw: Option<f64>,
@@ -341,7 +342,7 @@ impl Coverage {
             missing: measures
                 .iter()
                 .filter(|m| m.score.is_none())
-                .map(|m| m.label.clone())
+                .map(|m| m.label.to_string())
                 .collect(),
         }
     }
@@ -413,7 +414,7 @@ pub fn score_in(
             };
             MeasureResult {
                 kind: m.kind,
-                label: m.kind.label().to_string(),
+                label: m.kind.label().into(),
                 group: m.group.clone(),
                 weight: m.weight,
                 raw,

@@ -9,7 +9,7 @@ use crate::Store;
 fn measure(kind: MeasureKind, raw: Option<f64>, score: Option<f64>, c: f64) -> MeasureResult {
     MeasureResult {
         kind,
-        label: kind.label().to_string(),
+        label: kind.label().into(),
         group: None,
         weight: 20.0,
         raw,
@@ -1181,4 +1181,58 @@ async fn the_daily_seal_reads_every_quarter_only_when_it_must() {
         due(&store, after_pause).await.expect("due").reach,
         Reach::All
     );
+}
+
+/// A number ruled out at the largest scale is written exactly as trying every scale wrote
+/// it: the stored form (which a recompute compares byte for byte) does not change.
+#[test]
+fn a_number_ruled_out_early_is_written_as_every_scale_tried_wrote_it() {
+    fn tried_every_scale(v: f64) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (code, scale) in DECIMALS.iter().enumerate() {
+            let n = (v * scale).round();
+            if n.abs() < 2f64.powi(52) && ((n as i64) as f64 / scale).to_bits() == v.to_bits() {
+                varint(&mut out, (n as i64) << 3 | code as i64);
+                return out;
+            }
+        }
+        varint(&mut out, RAW);
+        out.extend_from_slice(&v.to_le_bytes());
+        out
+    }
+    let mut values = vec![
+        0.0,
+        -0.0,
+        f64::NAN,
+        f64::INFINITY,
+        -f64::INFINITY,
+        1e15,
+        123_456_789_012.345_6,
+        2f64.powi(40) / 10_000.0 + 0.5,
+        f64::MAX,
+        f64::MIN_POSITIVE,
+    ];
+    // Decimals of every width, their sums and quotients as scoring makes them, and
+    // arbitrary ratios, over the range a score, a raw value or a contribution takes.
+    for i in 0..200_000i64 {
+        let d = i as f64;
+        values.extend([
+            d / 10.0,
+            d / 100.0,
+            d / 1_000.0,
+            d / 10_000.0,
+            d / 100_000.0,
+            -d / 1_000.0,
+            d * 0.1 + 0.2,
+            d / 7.0,
+            d * 20.0 / 35.0,
+            (d / 97.0) * (d / 13.0),
+            (d * 0.3).sqrt(),
+        ]);
+    }
+    for v in values {
+        let mut out = Vec::new();
+        exact_number(&mut out, v);
+        assert_eq!(out, tried_every_scale(v), "{v:?}");
+    }
 }
