@@ -299,7 +299,7 @@ pub enum ScoreSource {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 pub struct MeasureResult {
     pub kind: MeasureKind,
-    /// The kind's label (borrowed: a whole book scores ~700K measures a day).
+    // The kind's label, borrowed: a whole book scores ~700K measures a day.
     pub label: std::borrow::Cow<'static, str>,
     pub group: Option<String>,
     pub weight: f64,

@@ -61,31 +61,52 @@ pub(crate) fn unpack(stored: &[u8], account_id: &str) -> Option<Vec<UsageWeek>> 
 
 /// The last `keep` weeks of `pack_all`'s form; every week is decoded, only those built.
 fn unpack_last(stored: &[u8], account_id: &str, keep: usize) -> Option<Vec<UsageWeek>> {
-    let mut numbers: Vec<[i64; 5]> = Vec::with_capacity(stored.len() / 6 + 1);
+    // A recent read keeps its weeks' numbers in a ring on the stack: a whole book decodes
+    // 100K accounts' weeks, and a list of every week per account was a tenth of its read.
+    const RING: usize = 16;
+    let build = |[day, active, seats, logins, adoption]: [i64; 5]| {
+        Some(UsageWeek {
+            account_id: account_id.to_string(),
+            week_start: from_epoch_day(day)?,
+            active_users: i32::try_from(active).ok()?,
+            licensed_seats: i32::try_from(seats).ok()?,
+            logins: i32::try_from(logins).ok()?,
+            key_feature_adoption: i32::try_from(adoption).ok()?,
+        })
+    };
     let mut rest = stored;
     let mut day = 0;
-    while !rest.is_empty() {
+    let mut next = || -> Option<Option<[i64; 5]>> {
+        if rest.is_empty() {
+            return Some(None);
+        }
         day += take(&mut rest)?;
-        numbers.push([
+        Some(Some([
             day,
             take(&mut rest)?,
             take(&mut rest)?,
             take(&mut rest)?,
             take(&mut rest)?,
-        ]);
+        ]))
+    };
+    if keep > RING {
+        let mut numbers: Vec<[i64; 5]> = Vec::with_capacity(stored.len() / 6 + 1);
+        while let Some(week) = next()? {
+            numbers.push(week);
+        }
+        return numbers[numbers.len().saturating_sub(keep)..]
+            .iter()
+            .map(|w| build(*w))
+            .collect();
     }
-    numbers[numbers.len().saturating_sub(keep)..]
-        .iter()
-        .map(|[day, active, seats, logins, adoption]| {
-            Some(UsageWeek {
-                account_id: account_id.to_string(),
-                week_start: from_epoch_day(*day)?,
-                active_users: i32::try_from(*active).ok()?,
-                licensed_seats: i32::try_from(*seats).ok()?,
-                logins: i32::try_from(*logins).ok()?,
-                key_feature_adoption: i32::try_from(*adoption).ok()?,
-            })
-        })
+    let mut ring = [[0i64; 5]; RING];
+    let mut n = 0;
+    while let Some(week) = next()? {
+        ring[n % RING] = week;
+        n += 1;
+    }
+    (n - n.min(keep)..n)
+        .map(|i| build(ring[i % RING]))
         .collect()
 }
 
@@ -159,6 +180,37 @@ mod tests {
         assert_eq!(unpack_recent(&huge, "a"), None);
         assert_eq!(unpack(&[0xff; 3], "a"), None);
         assert_eq!(unpack_recent(&[0xff; 3], "a"), None);
+    }
+
+    /// The recent read of a long history (weeks well past the ring it keeps them in) is
+    /// its last weeks, and a week it drops is not read (a count too large for one in it
+    /// fails only the whole read).
+    #[test]
+    fn a_long_history_reads_its_last_weeks() {
+        let first = NaiveDate::from_ymd_opt(2024, 1, 1).expect("day");
+        let weeks: Vec<UsageWeek> = (0..41)
+            .map(|i| week(first + Duration::days(7 * i), i as i32))
+            .collect();
+        let packed = pack_all(&weeks);
+        assert_eq!(
+            unpack_recent(&packed, "a"),
+            Some(weeks[weeks.len() - RECENT_WEEKS..].to_vec())
+        );
+        let mut early = Vec::new();
+        varint(&mut early, epoch_day(first - Duration::days(7)));
+        for v in [1, i64::from(i32::MAX) + 1, 0, 0] {
+            varint(&mut early, v);
+        }
+        // The weeks after it, the first 7 days on.
+        let (_, tail) = unvarint(&packed).expect("first day");
+        let mut joined = early;
+        varint(&mut joined, 7);
+        joined.extend_from_slice(tail);
+        assert_eq!(unpack(&joined, "a"), None);
+        assert_eq!(
+            unpack_recent(&joined, "a"),
+            Some(weeks[weeks.len() - RECENT_WEEKS..].to_vec())
+        );
     }
 
     #[test]
