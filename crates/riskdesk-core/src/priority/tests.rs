@@ -318,6 +318,18 @@ async fn every_priority_index_is_the_plan_of_the_query_it_serves() {
         assert_partial(&store, index).await;
         proved.push(index);
     }
+    // The tech-touch lane's counts read the lane's own covering index (migration 44).
+    let plan: Vec<(i64, i64, i64, String)> =
+        sqlx::query_as(&format!("EXPLAIN QUERY PLAN {}", crate::lane::LANE_GROUPS))
+            .fetch_all(store.pool())
+            .await
+            .expect("lane plan");
+    assert!(
+        plan.iter()
+            .any(|(_, _, _, detail)| detail.contains("COVERING INDEX account_priority_lane")),
+        "the lane's counts do not read their covering index: {plan:?}"
+    );
+    proved.push("account_priority_lane");
     let mut kept: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'account_priority' AND sql IS NOT NULL",
     )

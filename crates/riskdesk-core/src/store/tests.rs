@@ -100,6 +100,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "usage summary lean".to_string(),
             "feed account indexes".to_string(),
             "at risk rank indexes".to_string(),
+            "digital lane indexes".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -134,7 +135,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        43
+        44
     );
 }
 
