@@ -873,7 +873,7 @@ pub async fn refresh(store: &Store, ids: Option<Vec<String>>, today: NaiveDate) 
                 Some(tx) => tx,
                 None => open.insert(store.write().await?),
             };
-            write(tx, &changed, now).await?;
+            write_ranks(tx, &changed, now).await?;
             held += changed.len();
             written += changed.len();
             changed.clear();
@@ -994,15 +994,6 @@ pub(crate) fn rank_judged<'a>(
     Ok(changed)
 }
 
-/// Writes ranks from `rank_judged` in the transaction that writes their scores.
-pub(crate) async fn write_ranks(
-    tx: &mut Tx,
-    ranks: &[Ranked],
-    now: chrono::DateTime<Utc>,
-) -> Result<()> {
-    write(tx, ranks, now).await
-}
-
 /// Ranks what a whole-book refresh did not rank as it scored: the accounts `moved` since
 /// (by the rules) and those another device scores.
 pub(crate) async fn refresh_after_book(
@@ -1048,7 +1039,13 @@ pub(crate) async fn rename_category(tx: &mut Tx, old: &str, new: &str) -> Result
     Ok(())
 }
 
-async fn write(tx: &mut Tx, rows: &[Ranked], now: chrono::DateTime<Utc>) -> Result<()> {
+/// Writes changed ranks in `tx`: a re-rank's, or `rank_judged`'s in the transaction that
+/// writes their scores.
+pub(crate) async fn write_ranks(
+    tx: &mut Tx,
+    rows: &[Ranked],
+    now: chrono::DateTime<Utc>,
+) -> Result<()> {
     // Ranks that moved the same columns go in one upsert setting just those, so each
     // index is rewritten only where one of its columns moved.
     let mut groups: std::collections::BTreeMap<Option<u16>, Vec<&Ranked>> = Default::default();

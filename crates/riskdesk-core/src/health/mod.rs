@@ -375,17 +375,18 @@ impl Judge {
         // its stored one); the writer writes them with the scores.
         let ranks = match ranks {
             Some(inputs) => {
-                let judged: rustc_hash::FxHashMap<&str, (f64, Level)> = outcomes
+                let judged: rustc_hash::FxHashMap<i64, (f64, Level)> = outcomes
                     .iter()
-                    .map(|o| (o.account_id.as_str(), (o.severity.score, o.severity.level)))
+                    .filter_map(|o| Some((o.row?, (o.severity.score, o.severity.level))))
                     .collect();
                 let known = facts.iter().filter_map(|f| {
+                    let row = f.row?;
                     Some(crate::priority::Known {
-                        row: f.row?,
+                        row,
                         account: &f.account,
                         arr_base_minor: f.arr_base_minor,
-                        severity: judged.get(f.account.id.as_str()).copied().or_else(|| {
-                            let c = kept.current.get(&f.row?)?;
+                        severity: judged.get(&row).copied().or_else(|| {
+                            let c = kept.current.get(&row)?;
                             Some((c.severity_score, c.severity_level))
                         }),
                     })
