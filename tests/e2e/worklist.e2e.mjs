@@ -137,6 +137,53 @@ describe("Worklist", () => {
     assert.match(await (await find(driver, "huddle-saved")).getText(), /Saved to .+risk-huddle-\d{4}-\d{2}-\d{2}\.md/);
   });
 
+  test("the tech-touch lane counts its accounts, and a higher ARR line moves more into it", async () => {
+    const lane = async () => {
+      await (await find(driver, "nav-worklist")).click();
+      await (await find(driver, "worklist-tab-lane")).click();
+      const number = async (id) => Number((await (await find(driver, id)).getText()).replace(/,/g, ""));
+      const accounts = await eventually(async () => {
+        const n = await number("lane-accounts");
+        return Number.isInteger(n) ? n : null;
+      }, "the lane shows no count");
+      // "At risk: 1,234" style rows: the label, then the count.
+      const counts = async (id) => (await texts(driver, id)).map((t) => Number(/(\d[\d,]*)$/.exec(t)?.[1].replace(/,/g, "")));
+      return { accounts, atRisk: await number("lane-at-risk"), severities: await counts("lane-severity"), categories: await counts("lane-category") };
+    };
+    const before = await lane();
+    assert.ok(before.accounts > 0, "the demo book has tech-touch accounts");
+    assert.ok(before.atRisk <= before.accounts);
+    // Every lane account has one severity (or none yet); every one at risk has one category.
+    assert.equal(before.severities.reduce((a, b) => a + b, 0), before.accounts, "the severities do not add up to the lane");
+    assert.equal(before.categories.reduce((a, b) => a + b, 0), before.atRisk, "the categories do not add up to the accounts at risk");
+    assert.match(await (await find(driver, "lane-line")).getText(), /below \$10,000 ARR/);
+    await screenshot(driver, "24-lane");
+    // An exception for a person opens its account.
+    const exceptions = await driver.findElements(byTestId("lane-exception"));
+    if (exceptions.length > 0) {
+      const name = await exceptions[0].getText();
+      await exceptions[0].click();
+      await eventually(async () => (await (await find(driver, "account-title")).getText()).includes(name) || null, `${name} did not open`);
+    }
+
+    // A manager moves the line up: accounts under it leave the CSMs' lists for the lane.
+    await (await find(driver, "nav-settings")).click();
+    await (await find(driver, "settings-tab-priority")).click();
+    await setValue(driver, await find(driver, "priority-digital_lane_arr"), "100000");
+    await (await find(driver, "priority-save")).click();
+    await eventually(async () => /re-ranked/.test(await (await find(driver, "priority-message")).getText()), "not saved");
+    const after = await lane();
+    assert.match(await (await find(driver, "lane-line")).getText(), /below \$100,000 ARR/);
+    assert.ok(after.accounts > before.accounts, `the lane held ${before.accounts} accounts and holds ${after.accounts}`);
+    assert.equal(after.severities.reduce((a, b) => a + b, 0), after.accounts);
+    // Put the line back for the tests after this one.
+    await (await find(driver, "nav-settings")).click();
+    await (await find(driver, "settings-tab-priority")).click();
+    await setValue(driver, await find(driver, "priority-digital_lane_arr"), "10000");
+    await (await find(driver, "priority-save")).click();
+    await eventually(async () => /re-ranked/.test(await (await find(driver, "priority-message")).getText()), "not put back");
+  });
+
   test("new weights re-rank the worklist; a category gets an owner", async () => {
     await (await find(driver, "nav-settings")).click();
     await (await find(driver, "settings-tab-priority")).click();

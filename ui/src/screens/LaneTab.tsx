@@ -33,21 +33,21 @@ export function LaneTab({ onOpenAccount }: { onOpenAccount: (id: string) => void
             <dd>{formatMoney(lane.at_risk_arr_base_minor, "USD", 2, true)}</dd>
           </div>
         </dl>
-        <p className="muted small">Tech-touch segment or below {formatMoney(lane.arr_line * 100, "USD", 2)} ARR: digital playbooks instead of a CSM’s time. The line is set in Settings › Priority.</p>
+        <p className="muted small" data-testid="lane-line">Tech-touch segment or below {formatMoney(lane.arr_line * 100, "USD", 2)} ARR: digital playbooks instead of a CSM’s time. The line is set in Settings › Priority.</p>
       </section>
       <section className="card">
         <h2>At risk by category</h2>
         <ul className="list">
           {lane.by_category.map((c) => (
-            <li key={c.label}>
+            <li key={c.label} data-testid="lane-category">
               <span>{c.label}</span> <strong>{c.count}</strong>
             </li>
           ))}
         </ul>
-        <h3>By severity</h3>
+        <h3>Every lane account by severity</h3>
         <ul className="list">
           {lane.by_severity.map((c) => (
-            <li key={c.label}>
+            <li key={c.label} data-testid="lane-severity">
               <span>{c.label}</span> <strong>{c.count}</strong>
             </li>
           ))}
@@ -102,7 +102,7 @@ export function LaneTab({ onOpenAccount }: { onOpenAccount: (id: string) => void
           <ul className="list" data-testid="lane-exceptions">
             {lane.exceptions.map((e) => (
               <li key={e.account_id}>
-                <button className="link" onClick={() => onOpenAccount(e.account_id)}>
+                <button className="link" onClick={() => onOpenAccount(e.account_id)} data-testid="lane-exception">
                   {e.name}
                 </button>
                 <span className="muted small">
