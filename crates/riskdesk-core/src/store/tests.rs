@@ -670,6 +670,110 @@ async fn a_closed_store_leaves_no_write_ahead_log() {
     assert_eq!(copied, 50);
 }
 
+/// A new store is created with the larger pages a whole-book refresh reads fastest; a
+/// store created before keeps its own, and opens and upgrades as it did.
+#[tokio::test]
+async fn a_new_store_has_large_pages_and_an_old_one_keeps_its_own() {
+    let (_dir, store) = crate::store::testing::temp_store().await;
+    let size: i64 = sqlx::query_scalar("PRAGMA page_size")
+        .fetch_one(store.pool())
+        .await
+        .expect("page size");
+    assert_eq!(size, i64::from(crate::store::PAGE_SIZE));
+    assert_eq!(size, 16_384);
+    store.close().await;
+
+    // A store from before: SQLite's default 4 KB pages, in WAL mode, with a table in it.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("old.db");
+    {
+        let conn = rusqlite::Connection::open(&path).expect("create");
+        conn.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE kept (v TEXT); INSERT INTO kept VALUES ('here');")
+            .expect("old store");
+    }
+    let store = crate::Store::open(&path).await.expect("open an old store");
+    let (size, kept): (i64, String) =
+        sqlx::query_as("SELECT (SELECT page_size FROM pragma_page_size), (SELECT v FROM kept)")
+            .fetch_one(store.pool())
+            .await
+            .expect("read");
+    assert_eq!((size, kept.as_str()), (4096, "here"));
+    // Its data and the app's tables are all there.
+    let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts")
+        .fetch_one(store.pool())
+        .await
+        .expect("migrated");
+    assert_eq!(accounts, 0);
+    store.close().await;
+}
+
+/// A store with 4 KB pages, made as releases before 16 KB pages made it, with the app's
+/// tables and one setting in it.
+async fn old_store(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("old.db");
+    rusqlite::Connection::open(&path)
+        .and_then(|c| c.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;"))
+        .expect("old store");
+    let store = crate::Store::open(&path).await.expect("migrate");
+    sqlx::query("INSERT INTO local_settings (key, value) VALUES ('kept', 'here')")
+        .execute(store.pool())
+        .await
+        .expect("write");
+    store.close().await;
+    path
+}
+
+fn page_size_and_mode(path: &std::path::Path) -> (i64, String) {
+    let c = rusqlite::Connection::open(path).expect("open");
+    let size = c
+        .query_row("PRAGMA page_size", [], |r| r.get(0))
+        .expect("size");
+    let mode = c
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("mode");
+    (size, mode)
+}
+
+/// `riskdesk compact` gives an old store the larger pages, keeping every row and WAL mode;
+/// asked again it has nothing to do.
+#[tokio::test]
+async fn an_old_store_is_repaged_with_its_rows() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = old_store(dir.path()).await;
+    assert_eq!(page_size_and_mode(&path), (4096, "wal".into()));
+    assert_eq!(crate::store::repage(&path).expect("repage"), Some(4096));
+    assert_eq!(page_size_and_mode(&path), (16_384, "wal".into()));
+    assert_eq!(crate::store::repage(&path).expect("again"), None);
+    let store = crate::Store::open(&path).await.expect("open");
+    let kept: String = sqlx::query_scalar("SELECT value FROM local_settings WHERE key = 'kept'")
+        .fetch_one(store.pool())
+        .await
+        .expect("kept");
+    assert_eq!(kept, "here");
+    store.close().await;
+    assert!(matches!(
+        crate::store::repage(&dir.path().join("missing.db")),
+        Err(crate::Error::NotFound { .. })
+    ));
+}
+
+/// With the store open elsewhere (the app running), repaging is refused and changes nothing.
+#[tokio::test]
+async fn a_store_open_elsewhere_is_not_repaged() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = old_store(dir.path()).await;
+    let open = crate::Store::open(&path).await.expect("open");
+    let refused = crate::store::repage(&path).expect_err("refused");
+    assert!(refused.to_string().contains("open elsewhere"), "{refused}");
+    assert_eq!(page_size_and_mode(&path), (4096, "wal".into()));
+    let kept: String = sqlx::query_scalar("SELECT value FROM local_settings WHERE key = 'kept'")
+        .fetch_one(open.pool())
+        .await
+        .expect("still works");
+    assert_eq!(kept, "here");
+    open.close().await;
+}
+
 /// Compacting returns the pages deleted rows left to the disk and keeps every row.
 #[tokio::test]
 async fn compacting_returns_free_pages_and_keeps_the_data() {
@@ -696,7 +800,9 @@ async fn compacting_returns_free_pages_and_keeps_the_data() {
     };
     let free_before = pages("PRAGMA freelist_count").await;
     let count_before = pages("PRAGMA page_count").await;
-    assert!(free_before > 1_000, "{free_before} free pages");
+    let page = i64::from(crate::store::PAGE_SIZE);
+    // 2,000 rows of 4 KB, all but one deleted: most of 8 MB is free.
+    assert!(free_before * page > 6_000_000, "{free_before} free pages");
     // A bulk read left its connection open: compacting still runs.
     let kept: i64 = store
         .read(|c| c.query_row("SELECT count(*) FROM local_settings", [], |r| r.get(0)))
@@ -704,11 +810,11 @@ async fn compacting_returns_free_pages_and_keeps_the_data() {
         .expect("read");
     assert_eq!(kept, 1);
     let size = store.size().await.expect("size");
-    assert_eq!(size.free_bytes, free_before * 4096);
+    assert_eq!(size.free_bytes, free_before * page);
     let done = store.compact().await.expect("compact");
     assert_eq!(done.before, size);
     assert_eq!(pages("PRAGMA freelist_count").await, 0);
-    assert!(pages("PRAGMA page_count").await < count_before - 1_000);
+    assert!(pages("PRAGMA page_count").await < count_before - free_before / 2);
     assert_eq!(done.after, store.size().await.expect("size"));
     assert_eq!(done.after.free_bytes, 0);
     assert!(done.after.bytes <= size.bytes - size.free_bytes);
