@@ -308,19 +308,31 @@ pub async fn apply(tx: &mut Tx, moves: &[StageMove], today: NaiveDate) -> Result
             .into_iter()
             .collect()
     };
+    let stages: Vec<(&str, Stage, Option<NaiveDate>)> = moves
+        .iter()
+        .map(|m| (m.account_id.as_str(), m.to, m.adopted_on))
+        .collect();
+    crate::store::accounts::set_stages(tx, &stages, today).await?;
+    let mut notes = Vec::new();
     for m in moves {
-        crate::store::accounts::set_stage(tx, &m.account_id, m.to, m.adopted_on, today).await?;
         // An adoption day recorded without a move needs no entry of its own.
         if !scored.contains(&m.account_id) || m.from == m.to {
             continue;
         }
-        let text = format!(
-            "Stage moved: {} → {} ({})",
-            label(m.from),
-            label(m.to),
-            m.reason
-        );
-        crate::timeline::system_event(tx, &m.account_id, None, &text).await?;
+        notes.push(crate::timeline::SystemEvent {
+            account_id: &m.account_id,
+            cta_id: None,
+            body: format!(
+                "Stage moved: {} → {} ({})",
+                label(m.from),
+                label(m.to),
+                m.reason
+            ),
+        });
+    }
+    // One insert for the batch's notes (a 100K book's next day moves ~300 stages).
+    if !notes.is_empty() {
+        crate::timeline::system_events(tx, &notes).await?;
     }
     Ok(())
 }

@@ -608,8 +608,17 @@ pub(crate) async fn score(
             None
         };
         crate::lifecycle::apply(&mut tx, &moves, today).await?;
-        for (account_id, note) in &band_notes {
-            crate::timeline::system_event(&mut tx, account_id, None, note).await?;
+        // A next day moves ~600 accounts' bands: their notes go in as one insert.
+        if !band_notes.is_empty() {
+            let notes: Vec<crate::timeline::SystemEvent> = band_notes
+                .iter()
+                .map(|(account_id, note)| crate::timeline::SystemEvent {
+                    account_id,
+                    cta_id: None,
+                    body: note.clone(),
+                })
+                .collect();
+            crate::timeline::system_events(&mut tx, &notes).await?;
         }
         write_snapshots(&mut tx, &outcomes, today).await?;
         mark(1);

@@ -173,27 +173,29 @@ pub async fn finish_bulk_load(tx: &mut Tx, load: BulkLoad) -> Result<()> {
 const ACCOUNT_COLUMNS: &str = "id, name, arr_minor, currency, segment, stage, contract_start, \
     renewal_date, owner_id, strategic, expansion_potential, industry, region, crm_id, created_at, updated_at";
 
-/// An account's lifecycle stage (and the day it was reached, when it moved) and the day
-/// it adopted, if it has.
-pub(crate) async fn set_stage(
+/// Each moved account's lifecycle stage (and the day it was reached, when it moved) and
+/// the day it adopted, if it has: (account id, stage, adoption day).
+pub(crate) async fn set_stages(
     tx: &mut Tx,
-    id: &str,
-    stage: Stage,
-    adopted_on: Option<NaiveDate>,
+    moves: &[(&str, Stage, Option<NaiveDate>)],
     today: NaiveDate,
 ) -> Result<()> {
-    sqlx::query(
-        "UPDATE accounts SET stage = ?, \
-         stage_since = CASE WHEN stage IS ? THEN stage_since ELSE ? END, adopted_on = ? WHERE id = ?",
-    )
-    .bind(stage)
-    .bind(stage)
-    .bind(today)
-    .bind(adopted_on)
-    .bind(id)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+    if moves.is_empty() {
+        return Ok(());
+    }
+    // One prepared statement on the transaction's connection: a next day moves ~300
+    // stages, and a statement each through sqlx took 55-110 ms of the writer's time.
+    crate::store::write_raw(tx, "stages", |conn| {
+        let mut update = conn.prepare(
+            "UPDATE accounts SET stage = ?1, \
+             stage_since = CASE WHEN stage IS ?1 THEN stage_since ELSE ?2 END, adopted_on = ?3 WHERE id = ?4",
+        )?;
+        for (account_id, to, adopted_on) in moves {
+            update.execute(rusqlite::params![to.as_str(), today, adopted_on, account_id])?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 pub async fn get_account(pool: &SqlitePool, id: &str) -> Result<Account> {
