@@ -111,44 +111,55 @@ pub fn repage(path: &Path) -> Result<Option<u32>> {
             id: path.display().to_string(),
         });
     }
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(failed)?;
-    conn.busy_timeout(Duration::from_secs(1)).map_err(failed)?;
-    let size: u32 = conn
-        .query_row("PRAGMA page_size", [], |r| r.get(0))
-        .map_err(failed)?;
-    if size == PAGE_SIZE {
-        return Ok(None);
-    }
     // With another connection open SQLite says the store is locked, or answers with the
-    // mode it stays in.
-    let open_elsewhere = || {
-        Error::invalid(
-            "store",
-            format!(
-                "{} is open elsewhere (close Riskdesk first)",
-                path.display()
-            ),
+    // mode it stays in. A connection closing as this starts (the app just quit) is given
+    // about two seconds to go; each try opens afresh, as a refused switch can leave its
+    // connection unable to make the next.
+    let mut tries = 0;
+    let (conn, size) = loop {
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
-    };
-    let mode: String = match conn.query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0)) {
-        Ok(mode) => mode,
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if matches!(
-                e.code,
-                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-            ) =>
-        {
-            return Err(open_elsewhere())
+        .map_err(failed)?;
+        conn.busy_timeout(Duration::from_millis(200))
+            .map_err(failed)?;
+        let size: u32 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .map_err(failed)?;
+        if size == PAGE_SIZE {
+            return Ok(None);
         }
-        Err(e) => return Err(failed(e)),
+        let mode = match conn.query_row("PRAGMA journal_mode = DELETE", [], |r| {
+            r.get::<_, String>(0)
+        }) {
+            Ok(mode) => Some(mode),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                None
+            }
+            Err(e) => return Err(failed(e)),
+        };
+        if mode.is_some_and(|m| m.eq_ignore_ascii_case("delete")) {
+            break (conn, size);
+        }
+        drop(conn);
+        tries += 1;
+        if tries >= 10 {
+            return Err(Error::invalid(
+                "store",
+                format!(
+                    "{} is open elsewhere (close Riskdesk first)",
+                    path.display()
+                ),
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(200));
     };
-    if !mode.eq_ignore_ascii_case("delete") {
-        return Err(open_elsewhere());
-    }
     // A VACUUM is one transaction: if it fails the store is as it was. WAL mode comes back
     // either way.
     let vacuumed = conn.execute_batch(&format!("PRAGMA page_size = {PAGE_SIZE}; VACUUM;"));
