@@ -218,6 +218,28 @@ fn data_dir(app: &tauri::App) -> Result<PathBuf, Box<dyn std::error::Error>> {
     Ok(app.path().app_data_dir()?)
 }
 
+/// A store from a release before 16 KB pages is given them before it opens (a whole-book
+/// refresh takes ~15 % less time on them), when it is small enough to rewrite at once.
+/// Whatever happens, the store then opens as it is.
+fn repage(path: &Path) {
+    use riskdesk_core::store::{repage_at_start, Repaged, PAGE_SIZE};
+    let started = std::time::Instant::now();
+    match repage_at_start(path) {
+        Ok(Repaged::Nothing) => {}
+        Ok(Repaged::From(was)) => tracing::info!(
+            was,
+            now = PAGE_SIZE,
+            took_ms = started.elapsed().as_millis() as u64,
+            "the store was given larger pages"
+        ),
+        Ok(Repaged::TooLarge(bytes)) => tracing::info!(
+            bytes,
+            "the store keeps its smaller pages; `riskdesk compact` with the app closed gives it larger ones"
+        ),
+        Err(e) => tracing::warn!(error = %e, "the store keeps its page size"),
+    }
+}
+
 pub fn run() {
     let builder = specta_builder();
     let result = tauri::Builder::default()
@@ -236,6 +258,7 @@ pub fn run() {
             builder.mount_events(app);
             let database_path = data_dir(app)?.join("riskdesk.db");
             tracing::info!(path = %database_path.display(), "opening the local store");
+            repage(&database_path);
             // Migrations only: the window appears at once and shows what follows.
             let store = tauri::async_runtime::block_on(Store::open(&database_path))?;
             let status = startup::shared();

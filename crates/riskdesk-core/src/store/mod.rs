@@ -170,6 +170,49 @@ pub fn repage(path: &Path) -> Result<Option<u32>> {
     Ok(Some(size))
 }
 
+/// The largest store the app gives [`PAGE_SIZE`] pages as it starts, before opening it: a
+/// repage takes about as long as copying the file (3.5 s for a 587 MB 100K-account book,
+/// well under a second for a 2,500-account one), and the window waits for it. A larger
+/// store keeps its pages until `riskdesk compact` is run with the app closed.
+pub const REPAGE_AT_START_BYTES: u64 = 256 * 1024 * 1024;
+
+/// What [`repage_at_start`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Repaged {
+    /// No store yet, or it has [`PAGE_SIZE`] pages already.
+    Nothing,
+    /// Rewritten with [`PAGE_SIZE`] pages; it had these.
+    From(u32),
+    /// Larger than [`REPAGE_AT_START_BYTES`]: left for `riskdesk compact`.
+    TooLarge(u64),
+}
+
+/// Run where a store is opened for the day (the app's start): a store made with other
+/// pages, small enough to rewrite at once, is given [`PAGE_SIZE`] pages first. An error
+/// (the store open in the command line, a full disk) leaves the store as it was; the
+/// caller logs it and opens the store anyway.
+pub fn repage_at_start(path: &Path) -> Result<Repaged> {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return Ok(Repaged::Nothing);
+    };
+    if meta.len() > REPAGE_AT_START_BYTES {
+        let size: u32 = rusqlite::Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .and_then(|c| c.query_row("PRAGMA page_size", [], |r| r.get(0)))
+        .map_err(|source| Error::Write {
+            what: "reading the store's page size",
+            source,
+        })?;
+        return Ok(match size == PAGE_SIZE {
+            true => Repaged::Nothing,
+            false => Repaged::TooLarge(meta.len()),
+        });
+    }
+    Ok(repage(path)?.map_or(Repaged::Nothing, Repaged::From))
+}
+
 /// SQLite allows at most 32766 bound variables per statement; stay well below it.
 pub(crate) const MAX_VARIABLES: usize = 30_000;
 

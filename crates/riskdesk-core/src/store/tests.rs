@@ -758,6 +758,40 @@ async fn an_old_store_is_repaged_with_its_rows() {
     ));
 }
 
+/// The app's start gives a small old store the larger pages and leaves a new one, a
+/// missing one (a first start) and one too large to rewrite at once as they are.
+#[tokio::test]
+async fn the_start_repages_a_small_old_store_only() {
+    use crate::store::{repage_at_start, Repaged, REPAGE_AT_START_BYTES};
+    let dir = tempfile::tempdir().expect("temp dir");
+    assert_eq!(
+        repage_at_start(&dir.path().join("first-start.db")).expect("missing"),
+        Repaged::Nothing
+    );
+    let path = old_store(dir.path());
+    assert_eq!(repage_at_start(&path).expect("old"), Repaged::From(4096));
+    assert_eq!(page_size_and_mode(&path), (16_384, "wal".into()));
+    assert_eq!(repage_at_start(&path).expect("again"), Repaged::Nothing);
+    // Too large: a 4 KB store grown past the limit by a sparse tail SQLite never reads
+    // (its header still says how many pages it has).
+    let large = dir.path().join("large");
+    std::fs::create_dir(&large).expect("dir");
+    let large = old_store(&large);
+    rusqlite::Connection::open(&large)
+        .and_then(|c| c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())))
+        .expect("checkpoint");
+    std::fs::OpenOptions::new()
+        .append(true)
+        .open(&large)
+        .and_then(|f| f.set_len(REPAGE_AT_START_BYTES + 4096))
+        .expect("grow");
+    assert_eq!(
+        repage_at_start(&large).expect("large"),
+        Repaged::TooLarge(REPAGE_AT_START_BYTES + 4096)
+    );
+    assert_eq!(page_size_and_mode(&large).0, 4096);
+}
+
 /// With the store open elsewhere (the app running), repaging is refused and changes nothing.
 #[tokio::test]
 async fn a_store_open_elsewhere_is_not_repaged() {
