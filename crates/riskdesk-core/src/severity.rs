@@ -260,9 +260,16 @@ impl Assessment {
     /// `weight;signal points;ARR minor;renewal date;kind:level,…` (floats in Rust's
     /// shortest form, which reads back to the same bits). Nothing in it moves with the day.
     pub fn encode(&self) -> String {
-        use std::fmt::Write;
-        // One string written in place: a recompute encodes every account's.
         let mut text = String::with_capacity(48 + 24 * self.signals.len());
+        self.encode_into(&mut text);
+        text
+    }
+
+    /// [`Assessment::encode`] into `text` (cleared first), for comparing with a stored
+    /// form without a new string per account.
+    pub(crate) fn encode_into(&self, text: &mut String) {
+        use std::fmt::Write;
+        text.clear();
         let _ = write!(
             text,
             "{};{};{};{};",
@@ -276,7 +283,6 @@ impl Assessment {
             text.push(':');
             text.push_str(level.as_str());
         }
-        text
     }
 
     /// Reads [`Assessment::encode`]'s form back, given the columns stored beside it and

@@ -201,6 +201,14 @@ const RAW: i64 = 7;
 /// run's.
 pub fn pack_exact(measures: &[MeasureResult]) -> Vec<u8> {
     let mut out = Vec::with_capacity(1 + measures.len() * 12);
+    pack_exact_into(&mut out, measures);
+    out
+}
+
+/// [`pack_exact`] into `out` (cleared first): a next day compares each account's form
+/// with the stored one, and most are the same, so one buffer serves them all.
+pub(crate) fn pack_exact_into(out: &mut Vec<u8>, measures: &[MeasureResult]) {
+    out.clear();
     out.push(EXACT_SHORT);
     for m in measures {
         let contribution = (m.contribution != 0.0).then_some(m.contribution);
@@ -211,10 +219,9 @@ pub fn pack_exact(measures: &[MeasureResult]) -> Vec<u8> {
                 | u8::from(contribution.is_some()) << 7,
         );
         for v in [m.raw, m.score, contribution].into_iter().flatten() {
-            exact_number(&mut out, v);
+            exact_number(out, v);
         }
     }
-    out
 }
 
 fn exact_number(out: &mut Vec<u8>, v: f64) {
