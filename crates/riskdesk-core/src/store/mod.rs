@@ -56,7 +56,6 @@ fn without_memory_statistics() {
     });
 }
 
-/// The pool every store is opened with: WAL, foreign keys on, a generous page cache.
 /// The page size of a store created from now on. A whole-book refresh reads most of the
 /// store through the kernel in page-sized reads and rewrites rows all over the current
 /// health, state and rank tables: on a 100K-account book, 16 KB pages instead of SQLite's
@@ -67,6 +66,7 @@ fn without_memory_statistics() {
 /// this is a no-op.
 pub const PAGE_SIZE: u32 = 16_384;
 
+/// The pool every store is opened with: WAL, foreign keys on, a generous page cache.
 async fn connect(path: &Path) -> Result<SqlitePool> {
     without_memory_statistics();
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {

@@ -685,18 +685,14 @@ async fn a_new_store_has_large_pages_and_an_old_one_keeps_its_own() {
 
     // A store from before: SQLite's default 4 KB pages, in WAL mode, with a table in it.
     let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("old.db");
-    {
-        let conn = rusqlite::Connection::open(&path).expect("create");
-        conn.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE kept (v TEXT); INSERT INTO kept VALUES ('here');")
-            .expect("old store");
-    }
+    let path = old_store(dir.path());
     let store = crate::Store::open(&path).await.expect("open an old store");
-    let (size, kept): (i64, String) =
-        sqlx::query_as("SELECT (SELECT page_size FROM pragma_page_size), (SELECT v FROM kept)")
-            .fetch_one(store.pool())
-            .await
-            .expect("read");
+    let (size, kept): (i64, String) = sqlx::query_as(
+        "SELECT (SELECT page_size FROM pragma_page_size), (SELECT v FROM kept_from_before)",
+    )
+    .fetch_one(store.pool())
+    .await
+    .expect("read");
     assert_eq!((size, kept.as_str()), (4096, "here"));
     // Its data and the app's tables are all there.
     let accounts: i64 = sqlx::query_scalar("SELECT count(*) FROM accounts")
