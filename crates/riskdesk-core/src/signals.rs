@@ -199,6 +199,17 @@ fn detected(kind: SignalKind, severity: Level, summary: String, evidence: Vec<St
 /// Product-side ticket categories: the ones that repeat when the product falls short.
 const PRODUCT_CATEGORIES: [&str; 3] = ["Bug", "Performance", "Integration"];
 
+/// Whether a signal may quote `ticket` (its external id and subject) in its evidence on
+/// `day` or any later day, the ticket unchanged: the rising-tickets signal quotes the
+/// unresolved ones of its window, recurring issues the product-side ones of its. Windows
+/// only move past a ticket, so one not quoted on `day` never is later (the feed summary
+/// keeps no words of the others).
+pub(crate) fn may_quote(ticket: &crate::model::Ticket, day: NaiveDate) -> bool {
+    let age = days_ago(day, ticket.opened_at.date_naive());
+    (ticket.resolved_at.is_none() && age <= RISING_TICKET_DAYS)
+        || (age <= RECURRING_TICKET_DAYS && PRODUCT_CATEGORIES.contains(&ticket.category.as_str()))
+}
+
 /// Every signal the facts show today, one rule each below, in this order. `health` is
 /// today's score and `band` today's band: its position (0 = worst), how many there are,
 /// its name.

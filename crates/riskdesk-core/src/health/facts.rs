@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use rusqlite::Connection;
 
 use crate::model::{Account, Contact, Level, NpsResponse, Ticket};
-use crate::scorecard::facts::{AccountFacts, MeasureOverride, TICKETS_JUDGED_DAYS};
+use crate::scorecard::facts::{AccountFacts, MeasureOverride};
 use crate::scorecard::MeasureKind;
 use crate::store::keys::{feed_id, feed_id_or_null};
 use crate::store::reader::{
@@ -78,6 +78,8 @@ pub struct Read {
     pub facts: Vec<AccountFacts>,
     pub kept: KeptBook,
     pub usage_epoch: i64,
+    /// The count of feed writes seen before the read (see [`Epochs`]).
+    pub feed_epoch: i64,
     /// The batch's rank inputs, when the refresh ranks as it scores.
     pub(crate) ranks: Option<crate::priority::BatchInputs>,
 }
@@ -185,7 +187,7 @@ pub(crate) async fn load_for_refresh(
             // One snapshot: the usage write count, the summaries, the weeks, what the
             // store holds and the rank inputs all as of the same moment.
             let snapshot = conn.unchecked_transaction()?;
-            let (facts, usage_epoch) = read(conn, &ids, span, history_since, narrow)?;
+            let (facts, epochs) = read(conn, &ids, span, history_since, narrow)?;
             // What the store holds is read by the accounts' row numbers, as the feeds are.
             let mut rows: Vec<i64> = facts.iter().filter_map(|f| f.row).collect();
             rows.sort_unstable();
@@ -206,7 +208,8 @@ pub(crate) async fn load_for_refresh(
             Ok(Read {
                 facts,
                 kept,
-                usage_epoch,
+                usage_epoch: epochs.usage,
+                feed_epoch: epochs.feed,
                 ranks,
             })
         })
@@ -264,29 +267,54 @@ fn read_kept(
     Ok(kept)
 }
 
+/// The counts of writes to usage and to the other feeds seen before a read: a summary made
+/// from the read is kept only if no write came since (it would describe what no longer is).
+#[derive(Debug, Clone, Copy, Default)]
+struct Epochs {
+    usage: i64,
+    feed: i64,
+}
+
 fn read(
     conn: &Connection,
     ids: &[String],
     span: Span,
     history_since: NaiveDate,
     narrow: Option<Narrow>,
-) -> rusqlite::Result<(Vec<AccountFacts>, i64)> {
+) -> rusqlite::Result<(Vec<AccountFacts>, Epochs)> {
     if ids.is_empty() {
-        return Ok((Vec::new(), 0));
+        return Ok((Vec::new(), Epochs::default()));
     }
     // A write after this makes what the read summarises stale.
-    let usage_epoch: i64 = conn
-        .prepare_cached("SELECT n FROM usage_epoch")?
-        .query_row([], |r| r.get(0))?;
+    let epochs = conn
+        .prepare_cached("SELECT (SELECT n FROM usage_epoch), (SELECT n FROM feed_epoch)")?
+        .query_row([], |r| {
+            Ok(Epochs {
+                usage: r.get(0)?,
+                feed: r.get(1)?,
+            })
+        })?;
     let accounts = Accounts::new(ids, span);
 
     let mut by_id = read_accounts(conn, &accounts, ids, narrow.is_some())?;
     // The feeds are keyed by the accounts' row numbers (migrations 26, 28 and 33).
     let rows = by_id.rowids();
     read_usage(conn, &rows, &mut by_id, narrow)?;
-    read_tickets(conn, &rows, &mut by_id, narrow)?;
-    read_nps(conn, &rows, &mut by_id, narrow.is_some())?;
-    read_contacts(conn, &rows, &mut by_id, narrow)?;
+    // A whole book reads each account's kept feed summary; the others read the feeds.
+    let kept = match narrow {
+        Some(n) => read_feed_summaries(conn, &rows, &mut by_id, n.today)?,
+        None => Default::default(),
+    };
+    let (rest, range_ok) = match kept.is_empty() {
+        true => (rows.clone(), true),
+        false => (
+            rows.iter().copied().filter(|r| !kept.contains(r)).collect(),
+            false,
+        ),
+    };
+    read_tickets(conn, &rest, range_ok, &mut by_id, narrow)?;
+    read_nps(conn, &rest, range_ok, &mut by_id, narrow.is_some())?;
+    read_contacts(conn, &rest, range_ok, &mut by_id, narrow)?;
     if narrow.is_some() {
         read_last_touches(conn, &rows, &mut by_id)?;
     } else {
@@ -294,7 +322,44 @@ fn read(
     }
     read_overrides(conn, &accounts, &mut by_id)?;
     read_history(conn, &accounts, ids, &rows, history_since, &mut by_id)?;
-    Ok((by_id.in_order(ids), usage_epoch))
+    Ok((by_id.in_order(ids), epochs))
+}
+
+/// Fills the feeds of the batch's accounts whose kept summary holds on `today` (made on
+/// it or before); returns their row numbers. A summary that does not read back is passed
+/// over: its account reads its feeds, and a new one replaces it.
+fn read_feed_summaries(
+    conn: &Connection,
+    rows: &[i64],
+    by_id: &mut Book,
+    today: NaiveDate,
+) -> rusqlite::Result<rustc_hash::FxHashSet<i64>> {
+    let mut kept = rustc_hash::FxHashSet::default();
+    let day = crate::store::reader::epoch_day(today);
+    each_keyed(
+        conn,
+        rows,
+        true,
+        "SELECT account, made_on, packed FROM feed_summary WHERE account{rows}",
+        |r| {
+            let row: i64 = r.get(0)?;
+            let made: i64 = r.get(1)?;
+            let Some(made_on) = crate::store::reader::from_epoch_day(made).filter(|_| made <= day)
+            else {
+                return Ok(());
+            };
+            let Some(f) = by_id.by_rowid(row) else {
+                return Ok(());
+            };
+            let packed = r.get_ref(2)?.as_blob()?;
+            if super::feed_summary::unpack_into(packed, made_on, today, f).is_some() {
+                f.feeds_kept = true;
+                kept.insert(row);
+            }
+            Ok(())
+        },
+    )?;
+    Ok(kept)
 }
 
 /// The batch's accounts, each with its row number; a range's accounts outside `ids` (mirrored
@@ -365,23 +430,21 @@ fn read_accounts(
 }
 
 /// Every ticket of the batch's accounts, oldest first; with `narrow`, only those a measure
-/// or signal reads (open, or opened in the last [`TICKETS_JUDGED_DAYS`]), the others
+/// or signal reads (open, or opened in the last
+/// [`TICKETS_JUDGED_DAYS`](crate::scorecard::facts::TICKETS_JUDGED_DAYS)), the others
 /// counted only as there (a book's resolved tickets go back years; the bench's 100K
 /// accounts hold 272K tickets, of which 134K are read).
 fn read_tickets(
     conn: &Connection,
     rows: &[i64],
+    range_ok: bool,
     by_id: &mut Book,
     narrow: Option<Narrow>,
 ) -> rusqlite::Result<()> {
-    let cut = narrow.map(|n| {
-        (n.today - chrono::Duration::days(TICKETS_JUDGED_DAYS))
-            .and_time(chrono::NaiveTime::MIN)
-            .and_utc()
-    });
+    let cut = narrow.map(|n| super::feed_summary::ticket_cut(n.today));
     // In index order (the index holds no time, migration 42); each account's few are put
     // in time order below, ties in row order as the index had them.
-    each_keyed(conn, rows, true, "SELECT id, account, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
+    each_keyed(conn, rows, range_ok, "SELECT id, account, external_id, subject, priority, category, opened_at, resolved_at FROM tickets \
          WHERE account{rows} ORDER BY account, rowid", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
             let opened_at = time(r, 6)?;
@@ -419,10 +482,11 @@ fn read_tickets(
 fn read_nps(
     conn: &Connection,
     rows: &[i64],
+    range_ok: bool,
     by_id: &mut Book,
     narrow: bool,
 ) -> rusqlite::Result<()> {
-    each_keyed(conn, rows, true, "SELECT id, account, contact_id, score, comment, responded_on, external_id FROM nps_responses \
+    each_keyed(conn, rows, range_ok, "SELECT id, account, contact_id, score, comment, responded_on, external_id FROM nps_responses \
          WHERE account{rows} ORDER BY account, responded_on", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
             let mut response = NpsResponse {
@@ -461,11 +525,12 @@ fn read_nps(
 fn read_contacts(
     conn: &Connection,
     rows: &[i64],
+    range_ok: bool,
     by_id: &mut Book,
     narrow: Option<Narrow>,
 ) -> rusqlite::Result<()> {
     use crate::model::{ContactRole, ContactStatus};
-    each_keyed(conn, rows, true, "SELECT id, account, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
+    each_keyed(conn, rows, range_ok, "SELECT id, account, name, email, title, role, status, left_on, created_at, external_id FROM contacts \
          WHERE account{rows} ORDER BY account, rowid", |r| {
         if let Some(f) = by_id.by_rowid(r.get(1)?) {
             let role: ContactRole = parsed(r, 5)?;

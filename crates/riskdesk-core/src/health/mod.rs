@@ -24,6 +24,7 @@ use crate::{new_id, Error, Result};
 
 mod explain;
 pub mod facts;
+mod feed_summary;
 pub mod history;
 mod settings;
 mod write;
@@ -262,6 +263,8 @@ struct Judged {
     signals: SignalChanges,
     /// Usage summaries to keep, made from accounts read whole.
     usage_seen: UsageSeenRows,
+    /// Feed summaries to keep, made from accounts whose feeds were read.
+    feeds: FeedSummaryRows,
     /// Accounts given a score (written or not).
     scored: u32,
     /// Time spent judging, beside the writes.
@@ -295,6 +298,34 @@ struct UsageSeenRow {
     account: i64,
     narrow: facts::Narrow,
     seen: scorecard::facts::UsageSeen,
+}
+
+/// Feed summaries made from accounts whose feeds a whole-book read read (no summary held),
+/// to keep if no feed was written since the read (`epoch`: the count of feed writes it saw).
+#[derive(Default)]
+struct FeedSummaryRows {
+    epoch: i64,
+    made_on: NaiveDate,
+    /// (account row number, packed summary)
+    rows: Vec<(i64, Vec<u8>)>,
+}
+
+impl FeedSummaryRows {
+    fn of(facts: &[AccountFacts], narrow: Option<facts::Narrow>, epoch: i64) -> FeedSummaryRows {
+        let Some(n) = narrow else {
+            return FeedSummaryRows::default();
+        };
+        let rows = facts
+            .iter()
+            .filter(|f| !f.feeds_kept)
+            .filter_map(|f| Some((f.row?, feed_summary::pack(f, n.today))))
+            .collect();
+        FeedSummaryRows {
+            epoch,
+            made_on: n.today,
+            rows,
+        }
+    }
 }
 
 impl UsageSeenRows {
@@ -340,9 +371,11 @@ impl Judge {
             mut facts,
             mut kept,
             usage_epoch,
+            feed_epoch,
             ranks,
         } = read;
         let usage_seen = UsageSeenRows::of(&facts, narrow, usage_epoch);
+        let feeds = FeedSummaryRows::of(&facts, narrow, feed_epoch);
         // The stage picks the scorecard, so it moves first.
         let moves: Vec<crate::lifecycle::StageMove> = facts
             .iter_mut()
@@ -439,6 +472,7 @@ impl Judge {
             band_notes,
             signals,
             usage_seen,
+            feeds,
             scored,
             took: started.elapsed(),
         })
@@ -625,6 +659,7 @@ pub(crate) async fn score(
             ranks,
             signals,
             usage_seen,
+            feeds,
             scored,
             took: judging,
         } = judged;
@@ -663,6 +698,7 @@ pub(crate) async fn score(
         write_signals(&mut tx, &signals, now).await?;
         mark(3);
         write_usage_seen(&mut tx, &usage_seen).await?;
+        write_feed_summaries(&mut tx, &feeds).await?;
         mark(5);
         ranked += ranks.len();
         crate::priority::write_ranks(&mut tx, &ranks, now).await?;

@@ -955,6 +955,208 @@ async fn a_usage_summary_read_before_a_usage_write_is_not_kept() {
     );
 }
 
+/// The accounts (row numbers) holding a kept feed summary.
+async fn feed_summaries(store: &Store) -> Vec<i64> {
+    sqlx::query_scalar("SELECT account FROM feed_summary ORDER BY account")
+        .fetch_all(store.pool())
+        .await
+        .expect("feed summaries")
+}
+
+async fn row_of(store: &Store, id: &str) -> i64 {
+    sqlx::query_scalar("SELECT rowid FROM accounts WHERE id = ?")
+        .bind(id)
+        .fetch_one(store.pool())
+        .await
+        .expect("row")
+}
+
+/// A whole-book recompute on kept feed summaries writes exactly what reading the tickets,
+/// NPS responses and contacts writes: on later days, as the ticket window moves past what
+/// a summary holds; after a write to each feed (its trigger drops that account's summary,
+/// no other); and on a day before the summaries were made (they are not used then).
+#[tokio::test]
+async fn a_recompute_on_kept_feed_summaries_writes_what_reading_the_feeds_writes() {
+    let (dir, narrowed, bundles) = demo(300).await;
+    recompute(&narrowed, None, today(), |_, _| {})
+        .await
+        .expect("first day");
+    assert_eq!(feed_summaries(&narrowed).await.len(), 300, "one an account");
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(narrowed.pool())
+        .await
+        .expect("checkpoint");
+    narrowed.close().await;
+    std::fs::copy(dir.path().join("riskdesk.db"), dir.path().join("whole.db")).expect("copy");
+    let narrowed = Store::open(&dir.path().join("riskdesk.db"))
+        .await
+        .expect("reopen");
+    let whole = Store::open(&dir.path().join("whole.db"))
+        .await
+        .expect("copy");
+
+    // A new urgent ticket, a sponsor who left, a detractor's response: three accounts.
+    let day_of_writes = today() + Duration::days(20);
+    let at = |d: NaiveDate| d.and_hms_opt(9, 30, 0).expect("time").and_utc();
+    let ticket_account = &bundles[3].account.id;
+    let ticket = crate::model::Ticket {
+        id: crate::new_id(),
+        account_id: ticket_account.clone(),
+        external_id: Some("T-NEW".into()),
+        subject: "Dashboards time out".into(),
+        priority: crate::model::TicketPriority::Urgent,
+        category: "Performance".into(),
+        opened_at: at(day_of_writes),
+        resolved_at: None,
+    };
+    let sponsor = bundles
+        .iter()
+        .flat_map(|b| &b.contacts)
+        .find(|c| {
+            c.role == crate::model::ContactRole::Sponsor
+                && c.status == crate::model::ContactStatus::Active
+                && c.account_id != *ticket_account
+        })
+        .expect("an active sponsor");
+    let left = crate::model::Contact {
+        status: crate::model::ContactStatus::Left,
+        left_on: Some(day_of_writes),
+        ..sponsor.clone()
+    };
+    let nps_account = bundles
+        .iter()
+        .map(|b| &b.account.id)
+        .find(|id| *id != ticket_account && **id != sponsor.account_id)
+        .expect("a third account");
+    let response = crate::model::NpsResponse {
+        id: crate::new_id(),
+        account_id: nps_account.clone(),
+        contact_id: None,
+        score: 2,
+        comment: "Support never answers".into(),
+        responded_on: day_of_writes,
+        external_id: None,
+    };
+    let written = [
+        row_of(&narrowed, ticket_account).await,
+        row_of(&narrowed, &sponsor.account_id).await,
+        row_of(&narrowed, nps_account).await,
+    ];
+
+    let days = [1, 20, 45, 70, 10].map(|n| today() + Duration::days(n));
+    for (i, day) in days.into_iter().enumerate() {
+        if i == 1 {
+            let before = feed_summaries(&narrowed).await;
+            for store in [&narrowed, &whole] {
+                let mut tx = store.write().await.expect("tx");
+                crate::store::activity::upsert_tickets(&mut tx, std::slice::from_ref(&ticket))
+                    .await
+                    .expect("ticket");
+                crate::store::activity::upsert_contacts(&mut tx, std::slice::from_ref(&left))
+                    .await
+                    .expect("contact");
+                crate::store::activity::upsert_nps(&mut tx, std::slice::from_ref(&response))
+                    .await
+                    .expect("nps");
+                tx.commit().await.expect("commit");
+            }
+            let expected: Vec<i64> = before
+                .into_iter()
+                .filter(|r| !written.contains(r))
+                .collect();
+            assert_eq!(
+                feed_summaries(&narrowed).await,
+                expected,
+                "a feed write drops its account's summary, no other"
+            );
+        }
+        let kept = feed_summaries(&narrowed).await.len();
+        assert!(kept >= 297, "{day}: {kept} summaries kept before the run");
+        // The whole-read store reads every feed every day.
+        sqlx::query("DELETE FROM feed_summary")
+            .execute(whole.pool())
+            .await
+            .expect("drop summaries");
+        for store in [&narrowed, &whole] {
+            recompute(store, None, day, |_, _| {})
+                .await
+                .expect("recompute");
+        }
+        let (a, b) = (derived(&narrowed).await, derived(&whole).await);
+        assert_eq!(a.len(), b.len(), "{day}");
+        let differ: Vec<_> = a.iter().zip(&b).filter(|(x, y)| x != y).take(5).collect();
+        assert!(differ.is_empty(), "{day}: {differ:#?}");
+    }
+    // The writes show: the new ticket, the sponsor's leaving and the detractor are signals.
+    let kinds: Vec<String> = sqlx::query_scalar(
+        "SELECT kind FROM signals s WHERE cleared_at IS NULL AND account_id IN (?, ?, ?) ORDER BY kind",
+    )
+    .bind(ticket_account)
+    .bind(&sponsor.account_id)
+    .bind(nps_account)
+    .fetch_all(narrowed.pool())
+    .await
+    .expect("signals");
+    for kind in ["nps_detractor", "sponsor_left"] {
+        assert!(kinds.iter().any(|k| k == kind), "{kind} in {kinds:?}");
+    }
+    // The first day's summaries held throughout; the three written accounts' were made
+    // again on the day of the writes, which does not hold on the earlier last day: made
+    // again then.
+    let made: Vec<(i64, i64)> =
+        sqlx::query_as("SELECT account, made_on FROM feed_summary ORDER BY account")
+            .fetch_all(narrowed.pool())
+            .await
+            .expect("made on");
+    assert_eq!(made.len(), 300);
+    for (account, on) in made {
+        let expected = match written.contains(&account) {
+            true => days[4],
+            false => today(),
+        };
+        assert_eq!(on, crate::store::reader::epoch_day(expected), "{account}");
+    }
+}
+
+/// A feed summary made from a read that a feed write followed is not kept: it would
+/// describe feeds the store no longer holds.
+#[tokio::test]
+async fn a_feed_summary_read_before_a_feed_write_is_not_kept() {
+    let (_dir, store, bundles) = demo(20).await;
+    let mut ids: Vec<String> = bundles.iter().map(|b| b.account.id.clone()).collect();
+    ids.sort_unstable();
+    let day = today();
+    let narrow = facts::Narrow::new(day, &crate::lifecycle::StageCriteria::default());
+    let read = facts::load_with_kept(&store, &ids, facts::Span::Range, day, Some(narrow))
+        .await
+        .expect("read");
+    let made = FeedSummaryRows::of(&read.facts, Some(narrow), read.feed_epoch);
+    assert_eq!(made.rows.len(), 20);
+    let mut response = bundles[0].nps.first().expect("a response").clone();
+    response.score = (response.score + 1) % 11;
+    let mut tx = store.write().await.expect("tx");
+    crate::store::activity::upsert_nps(&mut tx, &[response])
+        .await
+        .expect("nps");
+    write_feed_summaries(&mut tx, &made).await.expect("write");
+    tx.commit().await.expect("commit");
+    assert!(feed_summaries(&store).await.is_empty());
+    // Read again after the write: kept, and read back by the next read.
+    let read = facts::load_with_kept(&store, &ids, facts::Span::Range, day, Some(narrow))
+        .await
+        .expect("read");
+    assert!(read.facts.iter().all(|f| !f.feeds_kept));
+    let made = FeedSummaryRows::of(&read.facts, Some(narrow), read.feed_epoch);
+    let mut tx = store.write().await.expect("tx");
+    write_feed_summaries(&mut tx, &made).await.expect("write");
+    tx.commit().await.expect("commit");
+    assert_eq!(feed_summaries(&store).await.len(), 20);
+    let read = facts::load_with_kept(&store, &ids, facts::Span::Range, day, Some(narrow))
+        .await
+        .expect("read");
+    assert!(read.facts.iter().all(|f| f.feeds_kept));
+}
+
 /// Each account's last touch as the timeline says it (the greatest non-system entry time,
 /// as text), and as `last_touch` keeps it, by account row number.
 async fn last_touches(store: &Store) -> (Vec<(i64, String)>, Vec<(i64, String)>) {

@@ -306,3 +306,28 @@ pub(super) async fn write_usage_seen(tx: &mut Tx, seen: &UsageSeenRows) -> Resul
     )
     .await
 }
+
+/// Keeps the feed summaries made from the batch's accounts whose feeds were read, unless a
+/// feed was written since they were read (they would summarise what no longer is).
+pub(super) async fn write_feed_summaries(tx: &mut Tx, made: &FeedSummaryRows) -> Result<()> {
+    if made.rows.is_empty() {
+        return Ok(());
+    }
+    let epoch: i64 = sqlx::query_scalar("SELECT n FROM feed_epoch")
+        .fetch_one(&mut **tx)
+        .await?;
+    if epoch != made.epoch {
+        return Ok(());
+    }
+    let day = crate::store::reader::epoch_day(made.made_on);
+    crate::store::write_raw(tx, "feed summaries", |conn| {
+        let mut insert = conn.prepare(
+            "INSERT OR REPLACE INTO feed_summary (account, made_on, packed) VALUES (?1, ?2, ?3)",
+        )?;
+        for (account, packed) in &made.rows {
+            insert.execute(rusqlite::params![account, day, packed])?;
+        }
+        Ok(())
+    })
+    .await
+}

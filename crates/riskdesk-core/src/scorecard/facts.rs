@@ -65,6 +65,10 @@ pub struct AccountFacts {
     /// `usage` then holds only the last [`RECENT_WEEKS`] weeks (a whole-book recompute's
     /// read, never `as_of`'s).
     pub usage_seen: Option<UsageSeen>,
+    /// Whether `tickets`, `nps` and `contacts` came from the account's kept feed summary
+    /// (a whole-book recompute's read, see `health::feed_summary`): `nps` then holds
+    /// only the last two responses.
+    pub feeds_kept: bool,
 }
 
 /// What an account's whole usage says about adoption, as of a day by which every one of
@@ -152,6 +156,7 @@ impl AccountFacts {
             digest: None,
             row: None,
             usage_seen: None,
+            feeds_kept: false,
         }
     }
 
@@ -181,7 +186,10 @@ impl AccountFacts {
     /// (Of facts read whole: a kept [`UsageSeen`] stands for weeks not read.)
     pub fn as_of(&self, day: NaiveDate) -> AccountFacts {
         debug_assert!(
-            self.usage_seen.is_none() && !self.earlier_tickets && !self.other_contacts,
+            self.usage_seen.is_none()
+                && !self.earlier_tickets
+                && !self.other_contacts
+                && !self.feeds_kept,
             "as_of of narrowed facts"
         );
         let end = day.and_hms_opt(23, 59, 59).map(|t| t.and_utc());

@@ -101,6 +101,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
             "feed account indexes".to_string(),
             "at risk rank indexes".to_string(),
             "digital lane indexes".to_string(),
+            "feed summary".to_string(),
         ]
     );
     let tables: Vec<(String,)> =
@@ -135,7 +136,7 @@ async fn migrations_run_on_an_empty_file_and_again_on_reopen() {
     let again = Store::open(&path).await.expect("reopen");
     assert_eq!(
         again.applied_migrations().await.expect("migrations").len(),
-        44
+        45
     );
 }
 
@@ -886,6 +887,7 @@ const WRITERS: &[(&str, &str)] = &[
     ("account_health", "health/"),
     ("health_state", "health/"),
     ("usage_summary", "health/"),
+    ("feed_summary", "health/"),
     ("health_history", "health/"),
     ("health_history_packed", "health/"),
     ("history_days", "health/"),

@@ -129,6 +129,8 @@ mod tests {
         ("usage_packed", "*", "an account's data feed, as contacts"),
         ("usage_summary", "*", "derived from the device's usage feed"),
         ("usage_epoch", "*", "counts the device's own writes to its usage feed"),
+        ("feed_summary", "*", "derived from the device's ticket, NPS and contact feeds"),
+        ("feed_epoch", "*", "counts the device's own writes to those feeds"),
         ("tickets", "*", "an account's data feed, as contacts"),
         ("nps_responses", "*", "an account's data feed, as contacts"),
         ("timeline_entries", "*", "the device's own log of calls and system events"),
