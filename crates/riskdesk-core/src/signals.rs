@@ -206,8 +206,24 @@ const PRODUCT_CATEGORIES: [&str; 3] = ["Bug", "Performance", "Integration"];
 /// keeps no words of the others).
 pub(crate) fn may_quote(ticket: &crate::model::Ticket, day: NaiveDate) -> bool {
     let age = days_ago(day, ticket.opened_at.date_naive());
-    (ticket.resolved_at.is_none() && age <= RISING_TICKET_DAYS)
-        || (age <= RECURRING_TICKET_DAYS && PRODUCT_CATEGORIES.contains(&ticket.category.as_str()))
+    (ticket.resolved_at.is_none() && age <= RISING_TICKET_DAYS) || reads_category(ticket, day)
+}
+
+/// Whether a signal reads `ticket`'s category on `day` or any later day: recurring issues
+/// groups the product-side tickets of its window by it; no other signal or measure reads
+/// it (the feed summary keeps no other).
+pub(crate) fn reads_category(ticket: &crate::model::Ticket, day: NaiveDate) -> bool {
+    days_ago(day, ticket.opened_at.date_naive()) <= RECURRING_TICKET_DAYS
+        && PRODUCT_CATEGORIES.contains(&ticket.category.as_str())
+}
+
+/// A response at or below this is a detractor's.
+const DETRACTOR_AT_MOST: i32 = 6;
+
+/// Whether a signal may quote `response`'s comment: the detractor signal quotes a
+/// detractor's (the feed summary keeps no other comment).
+pub(crate) fn may_quote_response(response: &crate::model::NpsResponse) -> bool {
+    response.score <= DETRACTOR_AT_MOST
 }
 
 /// Every signal the facts show today, one rule each below, in this order. `health` is
@@ -387,7 +403,7 @@ fn nps_detractor(
     t: &SignalThresholds,
 ) {
     if let Some(r) = facts.nps.last().filter(|r| {
-        r.score <= 6 && days_ago(today, r.responded_on) <= t.detractor_lookback_days as i64
+        may_quote_response(r) && days_ago(today, r.responded_on) <= t.detractor_lookback_days as i64
     }) {
         let severity = high_if(r.score <= 3);
         let comment = if r.comment.is_empty() {

@@ -33,11 +33,12 @@ pub(crate) fn ticket_cut(today: NaiveDate) -> DateTime<Utc> {
         .and_utc()
 }
 
-/// Packs the feeds of facts read narrow on `made_on` (see the module's doc). Of the
-/// tickets, only those a signal may quote keep their external id and subject
-/// ([`crate::signals::may_quote`]); of the NPS responses, only the last keeps its comment
-/// (the detractor signal quotes it); of the contacts, only those who left keep their name,
-/// title and day (a narrow read holds no more).
+/// Packs the feeds of facts read narrow on `made_on` (see the module's doc). Only the words
+/// a signal reads are kept: a ticket's external id and subject where a signal may quote it
+/// ([`crate::signals::may_quote`]), its category where one groups by it
+/// ([`crate::signals::reads_category`]); the comment of the last NPS response, a
+/// detractor's ([`crate::signals::may_quote_response`]); the name, title and day of a
+/// contact who left (a narrow read holds no more). The others read back empty.
 pub(crate) fn pack(f: &AccountFacts, made_on: NaiveDate) -> Vec<u8> {
     let mut out = Vec::with_capacity(16 + f.tickets.len() * 40);
     out.push(FORM);
@@ -51,7 +52,9 @@ pub(crate) fn pack(f: &AccountFacts, made_on: NaiveDate) -> Vec<u8> {
     varint(&mut out, f.tickets.len() as i64);
     for t in &f.tickets {
         let quoted = crate::signals::may_quote(t, made_on);
-        let tag = position(TicketPriority::ALL, t.priority) << 2
+        let grouped = crate::signals::reads_category(t, made_on);
+        let tag = position(TicketPriority::ALL, t.priority) << 3
+            | i64::from(grouped) << 2
             | i64::from(t.resolved_at.is_some()) << 1
             | i64::from(quoted);
         varint(&mut out, tag);
@@ -59,7 +62,9 @@ pub(crate) fn pack(f: &AccountFacts, made_on: NaiveDate) -> Vec<u8> {
         if let Some(r) = t.resolved_at {
             time(&mut out, r, t.opened_at);
         }
-        text(&mut out, &t.category);
+        if grouped {
+            text(&mut out, &t.category);
+        }
         if quoted {
             optional_text(&mut out, t.external_id.as_deref());
             text(&mut out, &t.subject);
@@ -70,7 +75,7 @@ pub(crate) fn pack(f: &AccountFacts, made_on: NaiveDate) -> Vec<u8> {
     for (i, r) in kept.iter().enumerate() {
         varint(&mut out, i64::from(r.score));
         varint(&mut out, epoch_day(r.responded_on));
-        if i + 1 == kept.len() {
+        if i + 1 == kept.len() && crate::signals::may_quote_response(r) {
             text(&mut out, &r.comment);
         }
     }
@@ -116,8 +121,11 @@ pub(crate) fn unpack_into(
             0 => None,
             _ => Some(r.time(opened_at)?),
         };
-        let priority = *TicketPriority::ALL.get(usize::try_from(tag >> 2).ok()?)?;
-        let category = r.text()?;
+        let priority = *TicketPriority::ALL.get(usize::try_from(tag >> 3).ok()?)?;
+        let category = match tag & 4 {
+            0 => String::new(),
+            _ => r.text()?,
+        };
         let (external_id, subject) = match tag & 1 {
             0 => (None, String::new()),
             _ => (r.optional_text()?, r.text()?),
@@ -142,19 +150,19 @@ pub(crate) fn unpack_into(
     for i in 0..responses {
         let score = i32::try_from(r.int()?).ok()?;
         let responded_on = from_epoch_day(r.int()?)?;
-        let comment = match i + 1 == responses {
-            true => r.text()?,
-            false => String::new(),
-        };
-        nps.push(NpsResponse {
+        let mut response = NpsResponse {
             id: String::new(),
             account_id: String::new(),
             contact_id: None,
             score,
-            comment,
+            comment: String::new(),
             responded_on,
             external_id: None,
-        });
+        };
+        if i + 1 == responses && crate::signals::may_quote_response(&response) {
+            response.comment = r.text()?;
+        }
+        nps.push(response);
     }
     let people = r.len()?;
     let mut contacts = Vec::with_capacity(people);
@@ -425,7 +433,7 @@ mod tests {
         let tickets: Vec<_> = f
             .tickets
             .iter()
-            .map(|t| (t.opened_at, t.resolved_at, t.priority, t.category.clone()))
+            .map(|t| (t.opened_at, t.resolved_at, t.priority))
             .collect();
         let nps: Vec<_> = f
             .nps
@@ -435,11 +443,8 @@ mod tests {
             .map(|r| (r.score, r.responded_on))
             .collect();
         format!(
-            "{tickets:?} {} {nps:?} {:?} {:?} {}",
-            f.earlier_tickets,
-            f.nps.last().map(|r| &r.comment),
-            f.contacts,
-            f.other_contacts
+            "{tickets:?} {} {nps:?} {:?} {}",
+            f.earlier_tickets, f.contacts, f.other_contacts
         )
     }
 
@@ -483,21 +488,43 @@ mod tests {
             &mut back,
         )
         .expect("reads back");
-        let words: Vec<(Option<&str>, &str)> = back
+        let words: Vec<(Option<&str>, &str, &str)> = back
             .tickets
             .iter()
-            .map(|t| (t.external_id.as_deref(), t.subject.as_str()))
+            .map(|t| {
+                (
+                    t.external_id.as_deref(),
+                    t.subject.as_str(),
+                    t.category.as_str(),
+                )
+            })
             .collect();
         assert_eq!(
             words,
             [
-                (None, ""),
-                (None, "Export broken — «CSV»"),
-                (Some("T-3"), "Invoice twice"),
-                (None, ""),
-                (Some(""), "Crash"),
+                (None, "", ""),
+                (None, "Export broken — «CSV»", "Bug"),
+                (Some("T-3"), "Invoice twice", ""),
+                (None, "", ""),
+                (Some(""), "Crash", "Bug"),
             ]
         );
+        // The last response is a detractor's: its comment is kept, the one before's not.
+        let comments: Vec<&str> = back.nps.iter().map(|r| r.comment.as_str()).collect();
+        assert_eq!(comments, ["", "slow support"]);
+        // A promoter's comment no signal quotes.
+        let mut promoter = f.clone();
+        if let Some(r) = promoter.nps.last_mut() {
+            r.score = 10;
+        }
+        unpack_into(
+            &pack(&promoter, day(MADE_ON)),
+            day(MADE_ON),
+            day(MADE_ON),
+            &mut back,
+        )
+        .expect("reads back");
+        assert_eq!(back.nps.last().map(|r| r.comment.as_str()), Some(""));
         assert_eq!(back.tickets[1].opened_at, at("2026-10-20T10:30:00.250Z"));
         assert_eq!(back.contacts[0].title, "VP Ops");
     }
