@@ -110,15 +110,27 @@ describe("Sync", () => {
       const add = spawnSync(serverBinary(), ["release", "add", "--data-dir", serverDir, "--target", "linux", "--arch", process.arch === "arm64" ? "aarch64" : "x86_64", "--version", version, "--url", `${filesBase}/riskdesk-${version}.tar.gz`, "--signature-file", `${bundle}.sig`, "--notes", `What is new in ${version}`], { env: { ...process.env, RUST_LOG: "warn" }, encoding: "utf8" });
       assert.equal(add.status, 0, add.stderr);
     };
+    // What the last check shows: its result, or the problem it met (a failed check shows
+    // no result); a wait that runs out names which, so a failure says why.
+    const updateShows = async (pattern) => {
+      for (const id of ["update-result", "update-problem"]) {
+        const [shown] = await driver.findElements(byTestId(id));
+        if (!shown) continue;
+        const text = `${id}: ${await shown.getText()}`;
+        if (pattern.test(text)) return text;
+        throw new Error(text);
+      }
+      throw new Error("nothing shown yet");
+    };
     try {
       await (await find(driver, "nav-settings")).click();
       await (await find(driver, "settings-tab-you")).click();
       await (await find(driver, "update-check")).click();
-      await eventually(async () => /is up to date/.test(await (await find(driver, "update-result")).getText()), "no 'up to date' before anything is published");
+      await eventually(() => updateShows(/^update-result: .*is up to date/), "no 'up to date' before anything is published");
 
       publish("9.9.0", keys.key);
       await (await find(driver, "update-check")).click();
-      await eventually(async () => /Riskdesk 9\.9\.0 is available .*signature checks out/.test(await (await find(driver, "update-result")).getText()), "the signed update was not offered");
+      await eventually(() => updateShows(/^update-result: Riskdesk 9\.9\.0 is available .*signature checks out/), "the signed update was not offered");
       await find(driver, "update-install");
       await screenshot(driver, "52-update-found");
 
