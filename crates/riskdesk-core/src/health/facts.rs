@@ -539,18 +539,7 @@ fn read_contacts(
                 return Ok(());
             }
             let status: ContactStatus = parsed(r, 6)?;
-            let mut contact = Contact {
-                id: String::new(),
-                account_id: String::new(),
-                name: String::new(),
-                email: String::new(),
-                title: String::new(),
-                role,
-                status,
-                left_on: None,
-                created_at: chrono::DateTime::UNIX_EPOCH,
-                external_id: None,
-            };
+            let mut contact = bare_contact(role, status);
             if narrow.is_none() || status == ContactStatus::Left {
                 contact.name = r.get(2)?;
                 contact.title = r.get(4)?;
@@ -567,6 +556,25 @@ fn read_contacts(
         }
         Ok(())
     })
+}
+
+/// A contact as a narrow read starts it: its role and status, nothing else.
+pub(super) fn bare_contact(
+    role: crate::model::ContactRole,
+    status: crate::model::ContactStatus,
+) -> Contact {
+    Contact {
+        id: String::new(),
+        account_id: String::new(),
+        name: String::new(),
+        email: String::new(),
+        title: String::new(),
+        role,
+        status,
+        left_on: None,
+        created_at: chrono::DateTime::UNIX_EPOCH,
+        external_id: None,
+    }
 }
 
 /// Every touch (timeline entries other than system events), oldest first.

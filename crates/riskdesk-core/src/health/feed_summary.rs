@@ -11,7 +11,7 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::model::{Contact, ContactRole, ContactStatus, NpsResponse, Ticket, TicketPriority};
+use crate::model::{ContactRole, ContactStatus, NpsResponse, Ticket, TicketPriority};
 use crate::scorecard::facts::{AccountFacts, TICKETS_JUDGED_DAYS};
 use crate::store::reader::{epoch_day, from_epoch_day};
 use crate::store::varint::{unvarint, varint};
@@ -169,18 +169,7 @@ pub(crate) fn unpack_into(
     for _ in 0..people {
         let tag = r.int()?;
         let role = *ContactRole::ALL.get(usize::try_from(tag >> 1).ok()?)?;
-        let mut contact = Contact {
-            id: String::new(),
-            account_id: String::new(),
-            name: String::new(),
-            email: String::new(),
-            title: String::new(),
-            role,
-            status: ContactStatus::Active,
-            left_on: None,
-            created_at: DateTime::UNIX_EPOCH,
-            external_id: None,
-        };
+        let mut contact = super::facts::bare_contact(role, ContactStatus::Active);
         if tag & 1 == 1 {
             contact.status = ContactStatus::Left;
             contact.name = r.text()?;
@@ -282,7 +271,7 @@ impl Reader<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Account, ExpansionPotential, Segment, Stage};
+    use crate::model::{Account, Contact, ExpansionPotential, Segment, Stage};
     use crate::signals::{detect, SignalThresholds};
     use chrono::Duration;
 

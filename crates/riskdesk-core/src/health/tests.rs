@@ -783,6 +783,24 @@ async fn count(store: &Store, sql: &str) -> i64 {
         .expect(sql)
 }
 
+/// The store in `dir` (`riskdesk.db`), reopened, and a copy of it as it stands
+/// (`whole.db`): two stores to recompute side by side.
+async fn with_copy(dir: &tempfile::TempDir, store: Store) -> (Store, Store) {
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(store.pool())
+        .await
+        .expect("checkpoint");
+    store.close().await;
+    std::fs::copy(dir.path().join("riskdesk.db"), dir.path().join("whole.db")).expect("copy");
+    let store = Store::open(&dir.path().join("riskdesk.db"))
+        .await
+        .expect("reopen");
+    let copy = Store::open(&dir.path().join("whole.db"))
+        .await
+        .expect("copy");
+    (store, copy)
+}
+
 /// A whole-book recompute reads only the recent weeks of accounts whose usage summary it
 /// kept, and writes exactly what reading every week writes: stages and the reasons for
 /// them, scores, severities, state, signals and history. Also after a usage write (its
@@ -808,18 +826,7 @@ async fn a_recompute_on_kept_usage_summaries_writes_what_a_whole_read_writes() {
         "{kept} summaries for {with_usage} accounts with usage, {long} with more than 12 weeks"
     );
     // The whole-read store: a copy that keeps no summary.
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(narrowed.pool())
-        .await
-        .expect("checkpoint");
-    narrowed.close().await;
-    std::fs::copy(dir.path().join("riskdesk.db"), dir.path().join("whole.db")).expect("copy");
-    let narrowed = Store::open(&dir.path().join("riskdesk.db"))
-        .await
-        .expect("reopen");
-    let whole = Store::open(&dir.path().join("whole.db"))
-        .await
-        .expect("copy");
+    let (narrowed, whole) = with_copy(&dir, narrowed).await;
     sqlx::query("DELETE FROM usage_summary")
         .execute(whole.pool())
         .await
@@ -982,18 +989,7 @@ async fn a_recompute_on_kept_feed_summaries_writes_what_reading_the_feeds_writes
         .await
         .expect("first day");
     assert_eq!(feed_summaries(&narrowed).await.len(), 300, "one an account");
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
-        .execute(narrowed.pool())
-        .await
-        .expect("checkpoint");
-    narrowed.close().await;
-    std::fs::copy(dir.path().join("riskdesk.db"), dir.path().join("whole.db")).expect("copy");
-    let narrowed = Store::open(&dir.path().join("riskdesk.db"))
-        .await
-        .expect("reopen");
-    let whole = Store::open(&dir.path().join("whole.db"))
-        .await
-        .expect("copy");
+    let (narrowed, whole) = with_copy(&dir, narrowed).await;
 
     // A new urgent ticket, a sponsor who left, a detractor's response: three accounts.
     let day_of_writes = today() + Duration::days(20);
