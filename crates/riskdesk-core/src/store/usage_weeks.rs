@@ -213,6 +213,42 @@ mod tests {
         );
     }
 
+    /// Every length of history, and every cut of one: the recent read is the last weeks of
+    /// what reads whole, and a history cut anywhere but between weeks does not read.
+    #[test]
+    fn the_recent_read_is_the_tail_of_the_whole_one_at_every_length_and_cut() {
+        let first = NaiveDate::from_ymd_opt(2024, 1, 1).expect("day");
+        let weeks: Vec<UsageWeek> = (0..60)
+            .map(|i| week(first + Duration::days(7 * i + i % 3), (i as i32 * 37) % 500))
+            .collect();
+        for n in 0..=weeks.len() {
+            let packed = pack_all(&weeks[..n]);
+            let whole = unpack(&packed, "a").expect("reads whole");
+            assert_eq!(whole, weeks[..n].to_vec());
+            let recent = unpack_recent(&packed, "a").expect("reads recent");
+            assert_eq!(
+                recent,
+                whole[n.saturating_sub(RECENT_WEEKS)..].to_vec(),
+                "{n} weeks"
+            );
+        }
+        let packed = pack_all(&weeks[..20]);
+        let ends: Vec<usize> = (1..=20).map(|n| pack_all(&weeks[..n]).len()).collect();
+        for cut in 0..packed.len() {
+            let between_weeks = cut == 0 || ends.contains(&cut);
+            assert_eq!(
+                unpack_recent(&packed[..cut], "a").is_some(),
+                between_weeks,
+                "cut at byte {cut}"
+            );
+            assert_eq!(
+                unpack(&packed[..cut], "a").is_some(),
+                between_weeks,
+                "cut at byte {cut}"
+            );
+        }
+    }
+
     #[test]
     fn shares_read_back_bit_for_bit() {
         let v = [
