@@ -11,6 +11,10 @@ pub enum AppError {
     Invalid { field: String, reason: String },
     #[error("the local store failed: {message}")]
     Store { message: String },
+    /// Checking for, downloading or verifying an update failed: the message says which
+    /// and where (it is not the local store's).
+    #[error("{message}")]
+    Update { message: String },
 }
 
 impl From<riskdesk_core::Error> for AppError {

@@ -30,10 +30,46 @@ pub struct AvailableUpdate {
     pub notes: String,
 }
 
-fn failed(what: &str, e: impl std::fmt::Display) -> AppError {
-    AppError::Store {
-        message: format!("{what}: {e}"),
+/// `what` failed, with each cause under it (a timed-out download reads "error decoding
+/// response body" alone; what lies under it says why).
+fn failed(what: &str, e: impl std::error::Error) -> AppError {
+    let mut message = format!("{what}: {e}");
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !message.ends_with(&text) {
+            message.push_str(&format!(": {text}"));
+        }
+        cause = c.source();
     }
+    AppError::Update { message }
+}
+
+/// How long the update server (or the file share a bundle is on) may take to answer a
+/// connection, and then to send the next bytes: a server that stops answering ends the
+/// check with an error instead of leaving it "Checking…" for good. No limit on the whole
+/// download, which a slow but moving link may need minutes for.
+const CONNECT_WITHIN: std::time::Duration = std::time::Duration::from_secs(10);
+const STALL_AFTER: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// [`STALL_AFTER`], or in a debug build `RISKDESK_UPDATE_STALL_SECS` (the end-to-end test
+/// of a stalled download waits seconds, not half a minute).
+fn stall_after() -> std::time::Duration {
+    #[cfg(debug_assertions)]
+    if let Some(secs) = std::env::var("RISKDESK_UPDATE_STALL_SECS")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+    {
+        return std::time::Duration::from_secs(secs);
+    }
+    STALL_AFTER
+}
+
+/// Whether a failed download failed on the way (the network, the file share), not on
+/// the bundle's signature: only the latter is a refusal.
+fn on_the_way(e: &tauri_plugin_updater::Error) -> bool {
+    use tauri_plugin_updater::Error;
+    matches!(e, Error::Reqwest(_) | Error::Network(_) | Error::Io(_))
 }
 
 /// Asks the team's server for a newer release; when there is one, downloads it and checks
@@ -63,10 +99,12 @@ pub async fn check_for_update(
     let url = endpoint
         .parse()
         .map_err(|e| failed("the update server's address", e))?;
+    let stall = stall_after();
     let builder = app
         .updater_builder()
         .endpoints(vec![url])
-        .map_err(|e| failed("the update server's address", e))?;
+        .map_err(|e| failed("the update server's address", e))?
+        .configure_client(move |client| client.connect_timeout(CONNECT_WITHIN).read_timeout(stall));
     // Tests sign with a key of their own; a release build trusts only its built-in key.
     #[cfg(debug_assertions)]
     let builder = match std::env::var("RISKDESK_UPDATER_PUBKEY") {
@@ -89,6 +127,16 @@ pub async fn check_for_update(
     // The download is where the signature is checked: a mismatch is an error, and
     // nothing is kept.
     let bytes = update.download(|_, _| {}, || {}).await.map_err(|e| {
+        if on_the_way(&e) {
+            tracing::warn!(version = %update.version, url = %update.download_url, error = %e, "an update could not be downloaded");
+            return failed(
+                &format!(
+                    "Riskdesk {} could not be downloaded from {}",
+                    update.version, update.download_url
+                ),
+                e,
+            );
+        }
         tracing::warn!(version = %update.version, error = %e, "an update was refused");
         failed(
             &format!(
@@ -125,4 +173,38 @@ pub async fn install_update(app: AppHandle, pending: State<'_, Pending>) -> AppR
         .install(bytes)
         .map_err(|e| failed("installing the update", e))?;
     app.restart()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error decoding response body")]
+    struct Body(#[source] Cause);
+    #[derive(Debug, thiserror::Error)]
+    #[error("operation timed out")]
+    struct Cause;
+
+    #[test]
+    fn a_failure_names_what_failed_and_every_cause_under_it() {
+        let AppError::Update { message } =
+            failed("Riskdesk 9.9.2 could not be downloaded", Body(Cause))
+        else {
+            panic!("not an update error");
+        };
+        assert_eq!(
+            message,
+            "Riskdesk 9.9.2 could not be downloaded: error decoding response body: operation timed out"
+        );
+    }
+
+    #[test]
+    fn only_a_failure_on_the_way_is_not_a_refusal() {
+        use tauri_plugin_updater::Error;
+        assert!(on_the_way(&Error::Network("status 503".into())));
+        assert!(on_the_way(&Error::Io(std::io::Error::other("reset"))));
+        assert!(!on_the_way(&Error::ReleaseNotFound));
+        assert!(!on_the_way(&Error::UnsupportedOs));
+    }
 }

@@ -41,6 +41,8 @@ describe("Sync", () => {
     releaseDir = mkdtempSync(path.join(tmpdir(), "riskdesk-release-"));
     keys = keyPair(releaseDir, "team.key");
     process.env.RISKDESK_UPDATER_PUBKEY = keys.pub;
+    // A file share that stops sending is given up on after 2 s (30 s in a release build).
+    process.env.RISKDESK_UPDATE_STALL_SECS = "2";
     const add = spawnSync(serverBinary(), ["user", "add", "--data-dir", serverDir, "--email", "csm@acme.example", "--name", "Casey CSM", "--role", "csm", "--team", "Enterprise"], {
       input: `${PASSWORD}\n`,
       env: { ...process.env, RUST_LOG: "warn" },
@@ -96,18 +98,25 @@ describe("Sync", () => {
 
   test("an update published on the team's server is found and verified; a bad signature is refused", async () => {
     // The bundles, served as a team's file share would.
+    // A bundle under /stalled/ starts and then stops coming, as a share that hangs would.
+    const stalled = [];
     const files = http.createServer((req, res) => {
       const file = path.join(releaseDir, path.basename(req.url ?? ""));
-      if (existsSync(file)) res.end(readFileSync(file));
-      else res.writeHead(404).end();
+      if (!existsSync(file)) res.writeHead(404).end();
+      else if (req.url?.startsWith("/stalled/")) {
+        const bytes = readFileSync(file);
+        res.writeHead(200, { "Content-Length": bytes.length });
+        res.write(bytes.subarray(0, 1024));
+        stalled.push(res);
+      } else res.end(readFileSync(file));
     });
     await new Promise((resolve) => files.listen(0, "127.0.0.1", resolve));
     const filesBase = `http://127.0.0.1:${files.address().port}`;
-    const publish = (version, key) => {
+    const publish = (version, key, share = "") => {
       const bundle = path.join(releaseDir, `riskdesk-${version}.tar.gz`);
       writeFileSync(bundle, randomBytes(64 * 1024));
       signer(["sign", "-f", key, "-p", "", bundle]);
-      const add = spawnSync(serverBinary(), ["release", "add", "--data-dir", serverDir, "--target", "linux", "--arch", process.arch === "arm64" ? "aarch64" : "x86_64", "--version", version, "--url", `${filesBase}/riskdesk-${version}.tar.gz`, "--signature-file", `${bundle}.sig`, "--notes", `What is new in ${version}`], { env: { ...process.env, RUST_LOG: "warn" }, encoding: "utf8" });
+      const add = spawnSync(serverBinary(), ["release", "add", "--data-dir", serverDir, "--target", "linux", "--arch", process.arch === "arm64" ? "aarch64" : "x86_64", "--version", version, "--url", `${filesBase}${share}/riskdesk-${version}.tar.gz`, "--signature-file", `${bundle}.sig`, "--notes", `What is new in ${version}`], { env: { ...process.env, RUST_LOG: "warn" }, encoding: "utf8" });
       assert.equal(add.status, 0, add.stderr);
     };
     // What the last check shows: its result, or the problem it met (a failed check shows
@@ -140,9 +149,22 @@ describe("Sync", () => {
       await (await find(driver, "update-check")).click();
       await eventually(async () => /Riskdesk 9\.9\.1 was refused/.test(await (await find(driver, "update-problem")).getText()), "a bundle with a bad signature was not refused");
       assert.equal((await driver.findElements({ css: '[data-testid="update-install"]' })).length, 0);
+
+      // A share that stops sending mid-download: the check ends, saying where it stalled,
+      // instead of staying at "Checking…"; it is not called a bad signature.
+      publish("9.9.2", keys.key, "/stalled");
+      await (await find(driver, "update-check")).click();
+      await eventually(() => updateShows(/^update-problem: Riskdesk 9\.9\.2 could not be downloaded from http:\/\/127\.0\.0\.1:\d+\/stalled\//), "a stalled download did not end the check");
+      const stalledProblem = await (await find(driver, "update-problem")).getText();
+      assert.match(stalledProblem, /timed out/);
+      assert.doesNotMatch(stalledProblem, /refused|local database/);
+      assert.equal(await (await find(driver, "update-check")).getText(), "Check for updates");
+      await screenshot(driver, "53-update-stalled");
+      assert.equal((await driver.findElements({ css: '[data-testid="update-install"]' })).length, 0);
       // Back where the next test starts.
       await (await find(driver, "settings-tab-sync")).click();
     } finally {
+      for (const res of stalled) res.destroy();
       files.close();
     }
   });

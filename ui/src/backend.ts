@@ -233,6 +233,8 @@ export function describeError(e: AppError): string {
       return `Invalid ${e.detail.field}: ${e.detail.reason}.`;
     case "Store":
       return `The local database reported a problem: ${e.detail.message}`;
+    case "Update":
+      return e.detail.message;
   }
 }
 

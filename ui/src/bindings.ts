@@ -1129,7 +1129,12 @@ delimiter: string; latin1: boolean; headers: string[];
  * The first rows, cells in header order.
  */
 samples: string[][]; fields: FieldInfo[]; mapping: FieldMapping[]; warnings: string[] }
-export type AppError = { kind: "NotFound"; detail: { entity: string; id: string } } | { kind: "Invalid"; detail: { field: string; reason: string } } | { kind: "Store"; detail: { message: string } }
+export type AppError = { kind: "NotFound"; detail: { entity: string; id: string } } | { kind: "Invalid"; detail: { field: string; reason: string } } | { kind: "Store"; detail: { message: string } } | 
+/**
+ * Checking for, downloading or verifying an update failed: the message says which
+ * and where (it is not the local store's).
+ */
+{ kind: "Update"; detail: { message: string } }
 export type AppInfo = { version: string; 
 /**
  * Where the local store lives, so a user can find and back it up.
