@@ -243,7 +243,52 @@ pub struct Config {
     pub bind: SocketAddr,
     /// PEM certificate chain and private key: serve HTTPS (rustls) instead of plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
+    /// How long a client may keep a request waiting on it: a connection with no complete
+    /// request, headers coming no further, a body that stops. Past it the request ends
+    /// (408) or the connection closes, so a client that opens connections and goes silent
+    /// cannot hold them, and the server's file descriptors, for good. A slow upload that
+    /// keeps moving is not cut off.
+    pub stall: std::time::Duration,
 }
+
+/// [`Config::stall`] unless the operator says otherwise.
+pub const STALL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Reads a request's body a chunk at a time, each within `stall`: a body that stops
+/// coming ends in an error the handler's extractor answers, instead of a handler waiting
+/// on it for good.
+async fn body_within(
+    State(stall): State<std::time::Duration>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use futures_util::StreamExt;
+    let (parts, body) = req.into_parts();
+    let chunks = body.into_data_stream();
+    let guarded = futures_util::stream::unfold(Some(chunks), move |chunks| async move {
+        let mut chunks = chunks?;
+        match tokio::time::timeout(stall, chunks.next()).await {
+            Ok(Some(chunk)) => Some((chunk, Some(chunks))),
+            Ok(None) => None,
+            Err(_) => {
+                tracing::warn!(
+                    stall_secs = stall.as_secs_f64(),
+                    "a request body stopped coming"
+                );
+                Some((Err(axum::Error::new(BodyStalled)), None))
+            }
+        }
+    });
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from_stream(guarded),
+    ))
+    .await
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("the request body stopped coming")]
+struct BodyStalled;
 
 /// Serves until Ctrl-C or SIGTERM. Prints its base URL first ("listening on http://…") so
 /// a caller that asked for port 0 learns the port.
@@ -251,7 +296,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     // One crypto provider for the whole process, whichever features other crates enable.
     let _ = rustls::crypto::ring::default_provider().install_default();
     let db = db::open(&config.location).await?;
-    let app = router(AppState::new(db.clone()));
+    let app = router(AppState::new(db.clone())).layer(axum::middleware::from_fn_with_state(
+        config.stall,
+        body_within,
+    ));
     let listener = std::net::TcpListener::bind(config.bind)?;
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
@@ -279,14 +327,26 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                         key.display()
                     )
                 })?;
-            axum_server::from_tcp_rustls(listener, tls)?
+            let mut server = axum_server::from_tcp_rustls(listener, tls)?
                 .handle(handle)
+                .first_request_timeout(config.stall);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(Some(config.stall));
+            server
                 .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await?;
         }
         None => {
-            axum_server::from_tcp(listener)?
+            let mut server = axum_server::from_tcp(listener)?
                 .handle(handle)
+                .first_request_timeout(config.stall);
+            server
+                .http_builder()
+                .http1()
+                .header_read_timeout(Some(config.stall));
+            server
                 .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await?;
         }

@@ -50,6 +50,10 @@ enum Command {
         /// PEM private key for HTTPS.
         #[arg(long, requires = "tls_cert")]
         tls_key: Option<PathBuf>,
+        /// Seconds a client may leave a request waiting (no request yet on a connection,
+        /// headers or a body that stop coming) before it is ended.
+        #[arg(long, default_value_t = riskdesk_server::STALL.as_secs(), value_parser = clap::value_parser!(u64).range(1..=3600))]
+        stall_secs: u64,
     },
     /// Users and their access.
     User {
@@ -164,11 +168,13 @@ async fn main() -> Result<()> {
             bind,
             tls_cert,
             tls_key,
+            stall_secs,
         } => {
             riskdesk_server::serve(riskdesk_server::Config {
                 location: store.location()?,
                 bind,
                 tls: tls_cert.zip(tls_key),
+                stall: std::time::Duration::from_secs(stall_secs),
             })
             .await
         }

@@ -939,3 +939,77 @@ on_both_backends!(
     identity_means_what_it_says,
     random_hostile_pushes_never_touch_another_team,
 );
+
+/// Writes `sent` on a new connection to the server, then goes silent; returns what the
+/// server sent back before it closed the connection and how long that took (None: it
+/// was still open after `patience`).
+async fn go_silent(
+    base: &str,
+    sent: &[u8],
+    patience: std::time::Duration,
+) -> Option<(String, std::time::Duration)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = base.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(addr).await.expect("connect");
+    conn.write_all(sent).await.expect("write");
+    let started = Instant::now();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(patience, conn.read_to_end(&mut answer)).await;
+    match read {
+        Ok(_) => Some((
+            String::from_utf8_lossy(&answer).to_string(),
+            started.elapsed(),
+        )),
+        Err(_) => None,
+    }
+}
+
+/// Finding: a client that opens connections and goes silent (no request, headers that
+/// stop, a body that stops) held each of them, and a handler, for good. With a stall
+/// limit of 1 s each is ended within a few seconds, and the server goes on serving.
+#[tokio::test]
+async fn a_client_that_goes_silent_mid_request_is_let_go() {
+    let backing = Backing::sqlite();
+    backing.seed(USERS).await;
+    let server = Server::start_with(&backing, &["--stall-secs".into(), "1".into()]);
+    let patience = std::time::Duration::from_secs(10);
+    let ana = Client::sign_in(&server.base, "ana@acme.example", "ana").await;
+
+    // Nothing at all, then headers that stop half-way.
+    for sent in [
+        &b""[..],
+        &b"POST /v1/push HTTP/1.1\r\nHost: x\r\nContent-Ty"[..],
+    ] {
+        let (answer, took) = go_silent(&server.base, sent, patience)
+            .await
+            .unwrap_or_else(|| {
+                panic!(
+                    "still open after {patience:?} with {:?} sent",
+                    String::from_utf8_lossy(sent)
+                )
+            });
+        assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+        assert!(!answer.contains("200 OK"), "{answer}");
+    }
+
+    // A signed-in push whose body stops after 10 of its 1,000 bytes: refused, not held.
+    let head = format!(
+        "POST /v1/push HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{{\"protocol",
+        ana.token
+    );
+    let (answer, took) = go_silent(&server.base, head.as_bytes(), patience)
+        .await
+        .expect("a stalled body was held");
+    assert!(took < std::time::Duration::from_secs(5), "{took:?}");
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+
+    // Meanwhile and after, everyone else is served.
+    let health = reqwest::get(format!("{}/health", server.base))
+        .await
+        .expect("health");
+    assert_eq!(health.status(), StatusCode::OK);
+    let mut ben = Client::sign_in(&server.base, "ben@acme.example", "ben").await;
+    ben.pull().await;
+    drop(server);
+    backing.finish().await;
+}
