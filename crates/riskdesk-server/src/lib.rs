@@ -327,32 +327,37 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
                         key.display()
                     )
                 })?;
-            let mut server = axum_server::from_tcp_rustls(listener, tls)?
-                .handle(handle)
-                .first_request_timeout(config.stall);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(Some(config.stall));
-            server
-                .serve(app.into_make_service_with_connect_info::<SocketAddr>())
-                .await?;
+            patient(
+                axum_server::from_tcp_rustls(listener, tls)?,
+                handle,
+                config.stall,
+            )
+            .serve(app.into_make_service_with_connect_info::<SocketAddr>())
+            .await?;
         }
         None => {
-            let mut server = axum_server::from_tcp(listener)?
-                .handle(handle)
-                .first_request_timeout(config.stall);
-            server
-                .http_builder()
-                .http1()
-                .header_read_timeout(Some(config.stall));
-            server
+            patient(axum_server::from_tcp(listener)?, handle, config.stall)
                 .serve(app.into_make_service_with_connect_info::<SocketAddr>())
                 .await?;
         }
     }
     db.close().await;
     Ok(())
+}
+
+/// `server` stopped by `handle`, ending a connection whose first request, or any
+/// request's headers, take longer than `stall` to come.
+fn patient<A: axum_server::Address, Acc>(
+    server: axum_server::Server<A, Acc>,
+    handle: axum_server::Handle<A>,
+    stall: std::time::Duration,
+) -> axum_server::Server<A, Acc> {
+    let mut server = server.handle(handle).first_request_timeout(stall);
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(Some(stall));
+    server
 }
 
 async fn shutdown_signal() {
