@@ -33,16 +33,9 @@ pub struct AvailableUpdate {
 /// `what` failed, with each cause under it (a timed-out download reads "error decoding
 /// response body" alone; what lies under it says why).
 fn failed(what: &str, e: impl std::error::Error) -> AppError {
-    let mut message = format!("{what}: {e}");
-    let mut cause = e.source();
-    while let Some(c) = cause {
-        let text = c.to_string();
-        if !message.ends_with(&text) {
-            message.push_str(&format!(": {text}"));
-        }
-        cause = c.source();
+    AppError::Update {
+        message: format!("{what}: {}", riskdesk_sync::http::with_causes(&e)),
     }
-    AppError::Update { message }
 }
 
 /// How long the update server (or the file share a bundle is on) may take to answer a

@@ -244,8 +244,8 @@ pub struct Config {
     /// PEM certificate chain and private key: serve HTTPS (rustls) instead of plain HTTP.
     pub tls: Option<(PathBuf, PathBuf)>,
     /// How long a client may keep a request waiting on it: a connection with no complete
-    /// request, headers coming no further, a body that stops. Past it the request ends
-    /// (408) or the connection closes, so a client that opens connections and goes silent
+    /// request, headers coming no further, a body that stops. Past it the connection
+    /// closes, or a stalled body's request is answered with a 4xx, so a client that opens connections and goes silent
     /// cannot hold them, and the server's file descriptors, for good. A slow upload that
     /// keeps moving is not cut off.
     pub stall: std::time::Duration,

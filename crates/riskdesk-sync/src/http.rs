@@ -21,11 +21,12 @@ fn http(stall_after: Duration) -> reqwest::Client {
         .unwrap_or_else(|_| reqwest::Client::new())
 }
 
-/// A request's failure with each cause under it: reqwest says "error sending request"
-/// and keeps the why (refused, timed out, no such host) in its sources.
-fn why(e: &reqwest::Error) -> String {
+/// An error with each cause under it: reqwest says "error sending request" (or "error
+/// decoding response body") and keeps the why (refused, timed out, no such host) in its
+/// sources. The app's update check words its failures with it too.
+pub fn with_causes(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
-    let mut cause = std::error::Error::source(e);
+    let mut cause = e.source();
     while let Some(c) = cause {
         let more = c.to_string();
         if !text.ends_with(&more) {
@@ -53,7 +54,7 @@ async fn answer<T: serde::de::DeserializeOwned>(r: reqwest::Response) -> Result<
     if status.is_success() {
         r.json()
             .await
-            .map_err(|e| format!("unreadable answer from the server: {}", why(&e)))
+            .map_err(|e| format!("unreadable answer from the server: {}", with_causes(&e)))
     } else {
         let body: serde_json::Value = r.json().await.unwrap_or_default();
         Err(format!(
@@ -100,7 +101,7 @@ impl HttpClient {
             .json(&body)
             .send()
             .await
-            .map_err(|e| format!("cannot reach {base}: {}", why(&e)))?;
+            .map_err(|e| format!("cannot reach {base}: {}", with_causes(&e)))?;
         let session: serde_json::Value = answer(r).await?;
         let token = session["token"]
             .as_str()
@@ -162,7 +163,7 @@ impl HttpClient {
             .json(&req)
             .send()
             .await
-            .map_err(|e| Refusal::Unavailable(format!("push failed: {}", why(&e))))?;
+            .map_err(|e| Refusal::Unavailable(format!("push failed: {}", with_causes(&e))))?;
         let refused = matches!(r.status().as_u16(), 400 | 403 | 413);
         answer(r).await.map_err(|e| {
             if refused {
@@ -195,7 +196,7 @@ impl HttpClient {
             .bearer_auth(&self.token)
             .send()
             .await
-            .map_err(|e| format!("pull failed: {}", why(&e)))?;
+            .map_err(|e| format!("pull failed: {}", with_causes(&e)))?;
         answer(r).await
     }
 }
