@@ -683,12 +683,15 @@ async fn timed<T>(f: impl std::future::Future<Output = T>) -> (T, std::time::Dur
     (out, started.elapsed())
 }
 
-/// One round: push the outbox, then pull and apply everything new.
+/// One round: push the outbox, then pull and apply everything new. One round at a time
+/// per store: a round asked for while another runs (the background one, "Sync now")
+/// starts when that one ends, and finds only what is new since.
 pub async fn sync_once(
     store: &Store,
     transport: &impl Transport,
     mut progress: impl FnMut(Progress),
 ) -> Result<SyncReport> {
+    let _round = store.sync_round().await;
     let pool = store.pool();
     let device = device_id(pool).await?;
     let mut report = SyncReport::default();

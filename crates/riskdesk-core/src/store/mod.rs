@@ -222,6 +222,9 @@ pub struct Store {
     reader: reader::Reader,
     cache: cache::Cache,
     checkpointer: Arc<checkpoint::Checkpointer>,
+    /// Held by a sync round: the background round and "Sync now" would otherwise push the
+    /// same outbox page and apply the same pulled records twice.
+    sync_round: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -234,6 +237,7 @@ impl Store {
             reader: reader::Reader::new(path),
             cache: Default::default(),
             checkpointer: Arc::new(checkpoint::Checkpointer::start(path)),
+            sync_round: Default::default(),
         })
     }
 
@@ -259,7 +263,14 @@ impl Store {
             reader: reader::Reader::new(path),
             cache: Default::default(),
             checkpointer: Arc::new(checkpoint::Checkpointer::start(path)),
+            sync_round: Default::default(),
         })
+    }
+
+    /// Waits for any other sync round on this store to end; the round runs while the guard
+    /// is held.
+    pub(crate) async fn sync_round(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        Arc::clone(&self.sync_round).lock_owned().await
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -992,3 +992,54 @@ async fn an_outbox_page_never_cuts_a_record_change_short() {
     assert_eq!(request.records.len(), 1, "b travels as one record change");
     assert_eq!(request.len(), 5);
 }
+
+#[tokio::test]
+async fn a_round_asked_for_while_one_runs_waits_for_it() {
+    /// A server slow enough that two rounds overlap, counting what it was sent twice.
+    struct Slow(MemoryServer, Mutex<u32>);
+    impl Transport for Slow {
+        async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, Refusal> {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            let out = self.0.push(req).await?;
+            *self
+                .1
+                .lock()
+                .map_err(|e| Refusal::Unavailable(e.to_string()))? += out.duplicates;
+            Ok(out)
+        }
+        async fn pull(
+            &self,
+            since: i64,
+            limit: u32,
+            device: &str,
+        ) -> std::result::Result<PullResponse, String> {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            self.0.pull(since, limit, device).await
+        }
+    }
+    let (_dir, a) = worked_book(10, 4, 0).await;
+    start_recording(&a, Share::Everything)
+        .await
+        .expect("record");
+    let queued = pending_changes(a.pool()).await.expect("outbox");
+    assert!(queued > 0);
+    let server = Slow(MemoryServer::default(), Mutex::new(0));
+    // The background round and "Sync now", at once.
+    let (first, second) = tokio::join!(
+        sync_once(&a, &server, |_| {}),
+        sync_once(&a, &server, |_| {})
+    );
+    let (first, second) = (first.expect("first"), second.expect("second"));
+    assert_eq!(
+        *server.1.lock().expect("lock"),
+        0,
+        "no change was sent twice"
+    );
+    assert_eq!(
+        i64::from(first.pushed + second.pushed),
+        queued,
+        "{first:?} {second:?}"
+    );
+    assert_eq!(server.0.changes.lock().expect("lock").len() as i64, queued);
+    assert_eq!(pending_changes(a.pool()).await.expect("outbox"), 0);
+}
