@@ -779,7 +779,8 @@ fn rank(c: &PriorityConfig, i: Input, today: NaiveDate) -> Result<Ranked> {
     let category = i.category.map(|(_, _, c)| c);
     let digest = {
         use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
+        // SipHash was half of ranking's instructions.
+        let mut h = crate::fingerprint_hasher();
         (priority.at_risk, priority.lane, priority.score.to_bits()).hash(&mut h);
         (&category, i.flagged, i.open, &i.owner_id, segment.as_str()).hash(&mut h);
         (

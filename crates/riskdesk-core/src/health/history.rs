@@ -298,7 +298,8 @@ fn exact_parts(stored: &[u8]) -> Option<Vec<ExactPart>> {
     if form != EXACT && form != EXACT_SHORT {
         return None;
     }
-    let mut out = Vec::new();
+    // A part per measure kind, each at least a byte.
+    let mut out = Vec::with_capacity(rest.len().min(CODES.len()));
     while let Some((&head, tail)) = rest.split_first() {
         rest = tail;
         let Some(&(kind, _)) = CODES.get(usize::from(head & 31)) else {
@@ -483,16 +484,25 @@ pub fn decode_recent(stored: &[u8]) -> Vec<(NaiveDate, f64)> {
             })
             .collect();
     };
-    let mut out = Vec::new();
+    // Each point takes at least two bytes.
+    let mut out = Vec::with_capacity(rest.len() / 2);
     let (mut day, mut score) = (0, 0);
+    let mut last: Option<NaiveDate> = None;
     while let Some((d, tail)) = unvarint(rest) {
         let Some((s, tail)) = unvarint(tail) else {
             break;
         };
         (day, score, rest) = (day + d, score + s, tail);
-        let Some(date) = day_of(day) else {
+        // A day after the one before is that date moved on (chrono's cheap path within a
+        // year), the same date the day's number gives.
+        let date = match (last, u64::try_from(d)) {
+            (Some(before), Ok(ahead)) => before.checked_add_days(chrono::Days::new(ahead)),
+            _ => day_of(day),
+        };
+        let Some(date) = date else {
             break;
         };
+        last = Some(date);
         out.push((date, score as f64 / 100.0));
     }
     out

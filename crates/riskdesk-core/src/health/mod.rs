@@ -136,12 +136,8 @@ fn evaluate(
             _ => None,
         }
     });
-    let mut points: Vec<(NaiveDate, f64)> = f
-        .history
-        .iter()
-        .copied()
-        .filter(|(d, _)| *d < today)
-        .collect();
+    let mut points: Vec<(NaiveDate, f64)> = Vec::with_capacity(f.history.len() + 1);
+    points.extend(f.history.iter().copied().filter(|(d, _)| *d < today));
     if let Some(s) = health.score {
         points.push((today, s));
     }
@@ -174,9 +170,8 @@ fn evaluate(
 
 /// A fingerprint of everything a recompute writes for an account on `today`, hashed from
 /// the values themselves so an unchanged account costs no serialising. (The hasher is
-/// fixed within a build; a new build may rewrite each account once.) foldhash's quality
-/// hasher with a fixed seed: 64 well-mixed bits, as the standard SipHash gave, at a
-/// fraction of its cost (SipHash was 3.7 % of a next day's instructions).
+/// fixed within a build; a new build may rewrite each account once.) See
+/// [`crate::fingerprint_hasher`] (SipHash was 3.7 % of a next day's instructions).
 fn fingerprint(
     today: NaiveDate,
     health: &HealthScore,
@@ -186,9 +181,8 @@ fn fingerprint(
     detected: &[Detected],
     digital: bool,
 ) -> i64 {
-    use std::hash::BuildHasher;
     use std::hash::{Hash, Hasher};
-    let mut h = foldhash::quality::FixedState::with_seed(0x5249_534b_4445_534b).build_hasher();
+    let mut h = crate::fingerprint_hasher();
     let bits = |v: Option<f64>| v.map(f64::to_bits);
     (today, digital).hash(&mut h);
     (

@@ -191,6 +191,38 @@ fn the_recent_series_reads_as_its_text_form_did() {
     );
 }
 
+/// Dates read back moved on from the point before; each is the date its day number gives,
+/// across a year's end, a leap day and gaps of every size up to the window.
+#[test]
+fn recent_dates_read_back_across_years_leap_days_and_gaps() {
+    let today = NaiveDate::from_ymd_opt(2024, 3, 2).expect("day");
+    let mut days: Vec<NaiveDate> = [
+        (2023, 11, 4),
+        (2023, 12, 30),
+        (2023, 12, 31),
+        (2024, 1, 1),
+        (2024, 1, 2),
+        (2024, 2, 28),
+        (2024, 2, 29),
+        (2024, 3, 1),
+        (2024, 3, 2),
+    ]
+    .iter()
+    .filter_map(|(y, m, d)| NaiveDate::from_ymd_opt(*y, *m, *d))
+    .collect();
+    days.sort();
+    let points: Vec<(NaiveDate, f64)> = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (*d, 40.0 + i as f64))
+        .collect();
+    let back = decode_recent(&encode_recent(&points, today));
+    assert_eq!(back, points);
+    for (d, _) in &back {
+        assert_eq!(Some(*d), from_epoch_day(epoch_day(*d)));
+    }
+}
+
 async fn days_kept(store: &Store, account: &str) -> Vec<NaiveDate> {
     of_account(store.pool(), account)
         .await
