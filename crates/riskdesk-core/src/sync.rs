@@ -213,6 +213,8 @@ pub async fn connect(
     token: &str,
     share: Share,
 ) -> Result<()> {
+    // A round under way finishes first: it would leave its user's cursor behind.
+    let _round = store.sync_round().await;
     // Another person signing in on this device: a device id belongs to one user on the
     // server, and the cursor was that user's scope, so the device starts over as a new
     // device of the new user (what it holds stays; pulls apply as usual).
@@ -238,6 +240,8 @@ pub async fn connect(
 
 /// Forgets the token; captured changes stay queued for the next sign-in.
 pub async fn disconnect(store: &Store, vault: &Vault) -> Result<()> {
+    // Signed out means no round of this token is still writing.
+    let _round = store.sync_round().await;
     vault.clear()?;
     let mut tx = store.write().await?;
     settings::remove(&mut tx, &[OLD_TOKEN, LAST_ERROR]).await?;

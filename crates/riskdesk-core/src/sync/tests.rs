@@ -470,6 +470,30 @@ impl Transport for LostAnswers<'_> {
     }
 }
 
+/// A server slow enough that two rounds overlap, counting what it was sent twice.
+#[derive(Default)]
+struct Slow(MemoryServer, Mutex<u32>);
+impl Transport for Slow {
+    async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, Refusal> {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let out = self.0.push(req).await?;
+        *self
+            .1
+            .lock()
+            .map_err(|e| Refusal::Unavailable(e.to_string()))? += out.duplicates;
+        Ok(out)
+    }
+    async fn pull(
+        &self,
+        since: i64,
+        limit: u32,
+        device: &str,
+    ) -> std::result::Result<PullResponse, String> {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        self.0.pull(since, limit, device).await
+    }
+}
+
 mod properties {
     use proptest::prelude::*;
 
@@ -995,35 +1019,13 @@ async fn an_outbox_page_never_cuts_a_record_change_short() {
 
 #[tokio::test]
 async fn a_round_asked_for_while_one_runs_waits_for_it() {
-    /// A server slow enough that two rounds overlap, counting what it was sent twice.
-    struct Slow(MemoryServer, Mutex<u32>);
-    impl Transport for Slow {
-        async fn push(&self, req: PushRequest) -> std::result::Result<PushResponse, Refusal> {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            let out = self.0.push(req).await?;
-            *self
-                .1
-                .lock()
-                .map_err(|e| Refusal::Unavailable(e.to_string()))? += out.duplicates;
-            Ok(out)
-        }
-        async fn pull(
-            &self,
-            since: i64,
-            limit: u32,
-            device: &str,
-        ) -> std::result::Result<PullResponse, String> {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-            self.0.pull(since, limit, device).await
-        }
-    }
     let (_dir, a) = worked_book(10, 4, 0).await;
     start_recording(&a, Share::Everything)
         .await
         .expect("record");
     let queued = pending_changes(a.pool()).await.expect("outbox");
     assert!(queued > 0);
-    let server = Slow(MemoryServer::default(), Mutex::new(0));
+    let server = Slow::default();
     // The background round and "Sync now", at once.
     let (first, second) = tokio::join!(
         sync_once(&a, &server, |_| {}),
@@ -1042,4 +1044,29 @@ async fn a_round_asked_for_while_one_runs_waits_for_it() {
     );
     assert_eq!(server.0.changes.lock().expect("lock").len() as i64, queued);
     assert_eq!(pending_changes(a.pool()).await.expect("outbox"), 0);
+}
+
+#[tokio::test]
+async fn another_user_signing_in_waits_for_the_round_under_way() {
+    // Another device's book is on the server.
+    let (_x_dir, x) = worked_book(10, 4, 0).await;
+    let server = Slow::default();
+    start_recording(&x, Share::Everything)
+        .await
+        .expect("x records");
+    sync_once(&x, &server, |_| {}).await.expect("x pushes");
+    let (dir, a) = empty_device(10, 4).await;
+    let vault = Vault::file_only(dir.path().join("t.sync-token"));
+    let ana = |email: &'static str| connect(&a, &vault, "http://s", email, "tok", Share::Nothing);
+    ana("ana@acme.example").await.expect("ana");
+    // Ana's round is pulling when Morgan signs in on the same laptop.
+    let (round, morgan) = tokio::join!(sync_once(&a, &server, |_| {}), async {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        ana("mgr@acme.example").await
+    });
+    assert!(round.expect("ana's round").pulled > 0);
+    morgan.expect("morgan");
+    // Morgan's device starts from the beginning of Morgan's scope, not where Ana's round
+    // left off.
+    assert_eq!(settings::get(a.pool(), CURSOR).await.expect("cursor"), None);
 }
