@@ -247,10 +247,10 @@ function WorklistLine({ row: r, currencies, expanded, onToggle }: { row: Worklis
         {r.lane === "digital" && <span className="pill small-pill">tech-touch</span>}
       </td>
       <td className="num">{formatMoney(r.arr_minor, r.currency, digits, true)}</td>
-      <td>
+      <td className="nowrap">
         <HealthBadge score={r.health} band={r.band} color={r.band_color} /> <TrendMark delta={r.trend_30} />
       </td>
-      <td>{r.severity_level ? <span className={`pill sev-${r.severity_level}`}>{r.severity_level} · {Math.round(r.severity_score ?? 0)}</span> : <span className="muted">—</span>}</td>
+      <td className="nowrap">{r.severity_level ? <span className={`pill sev-${r.severity_level}`}>{r.severity_level} · {Math.round(r.severity_score ?? 0)}</span> : <span className="muted">—</span>}</td>
       <td className="signals-cell small">
         {r.signals.slice(0, 2).map((s) => signalLabel.get(s) ?? s).join(", ")}
         {r.signals.length > 2 && <span className="muted"> +{r.signals.length - 2}</span>}
@@ -258,8 +258,8 @@ function WorklistLine({ row: r, currencies, expanded, onToggle }: { row: Worklis
       <td className="num" data-testid="worklist-ctas">
         {r.open_ctas}
       </td>
-      <td className={days <= 30 ? "soon" : undefined}>{relativeDays(days)}</td>
-      <td className="muted" data-testid="worklist-owner-cell">
+      <td className={days <= 30 ? "nowrap soon" : "nowrap"}>{relativeDays(days)}</td>
+      <td className="muted owner-cell" data-testid="worklist-owner-cell" title={r.owner_name ?? undefined}>
         {r.owner_name ?? "unassigned"}
       </td>
       <td className="num" data-testid="worklist-score">
