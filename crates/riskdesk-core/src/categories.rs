@@ -44,7 +44,11 @@ async fn read(store: &Store) -> Result<Vec<RiskCategory>> {
         return Ok(rows);
     }
     let mut tx = store.write().await?;
-    for (i, (name, title)) in DEFAULTS.iter().enumerate() {
+    // Another task may have written them since the read (two refreshes at first start).
+    let written: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM risk_categories)")
+        .fetch_one(&mut *tx)
+        .await?;
+    for (i, (name, title)) in DEFAULTS.iter().enumerate().filter(|_| !written) {
         let owner: Option<String> = sqlx::query_scalar(
             "SELECT id FROM users WHERE title = ? AND role = 'executive' ORDER BY name LIMIT 1",
         )

@@ -247,6 +247,9 @@ pub async fn run(
     trigger: &str,
     progress: impl FnMut(usize, usize),
 ) -> Result<RefreshSummary> {
+    // The daily run, "Recompute now", an import's and an edit's: one at a time, so a
+    // whole book asked for while another runs finds it done and refreshes what changed.
+    let _turn = store.deriving().await;
     // The settings a whole-book run reads, taken once before it starts: a setting saved
     // while it runs makes the next one full.
     let key = match scope {
@@ -291,7 +294,8 @@ pub async fn run(
     Ok(summary)
 }
 
-/// `run` for a scope already recorded as owed (in the change's own transaction).
+/// `run` for a scope already recorded as owed (in the change's own transaction), by a
+/// caller whose turn it is ([`Store::deriving`]).
 async fn run_marked(
     store: &Store,
     scope: Scope,
@@ -357,6 +361,7 @@ pub async fn after_changes(
     let scope = Scope::Accounts(account_ids);
     mark(&mut tx, &scope, today).await?;
     tx.commit().await?;
+    let _turn = store.deriving().await;
     run_marked(
         store,
         scope,

@@ -566,6 +566,7 @@ pub async fn recompute(
     today: NaiveDate,
     progress: impl FnMut(usize, usize),
 ) -> Result<RecomputeSummary> {
+    let _turn = store.deriving().await;
     let book = ids.is_none();
     let (summary, ids) = score(store, ids, today, progress).await?;
     // Severity moved: so may the worklist. The whole book's scored accounts were ranked as

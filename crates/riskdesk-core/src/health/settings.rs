@@ -45,7 +45,14 @@ async fn read_scorecards(store: &Store) -> Result<Vec<Scorecard>> {
             .await?;
     if rows.is_empty() {
         let mut tx = store.write().await?;
-        for (name, definition) in scorecard::default_scorecards() {
+        // Another task may have written them since the read (two refreshes at first start).
+        let written: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM scorecards)")
+            .fetch_one(&mut *tx)
+            .await?;
+        for (name, definition) in scorecard::default_scorecards()
+            .into_iter()
+            .filter(|_| !written)
+        {
             write_scorecard(&mut tx, &new_id(), &name, 1, &definition).await?;
         }
         tx.commit().await?;

@@ -376,3 +376,29 @@ fn week_of(d: NaiveDate) -> NaiveDate {
     use chrono::Datelike;
     d - chrono::Duration::days(d.weekday().num_days_from_monday() as i64)
 }
+
+/// The daily schedule and "Recompute now" (or an import's refresh) at once: both finish,
+/// and the store holds what one run leaves.
+#[tokio::test]
+async fn two_refreshes_at_once_leave_what_one_run_leaves() {
+    let (_dir, one) = book(300).await;
+    run(&one, Scope::Book, test_day(), "test", |_, _| {})
+        .await
+        .expect("one run");
+    let once = state(one.pool()).await;
+    let (_dir2, store) = book(300).await;
+    let some: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM accounts ORDER BY rowid DESC LIMIT 40")
+            .fetch_all(store.pool())
+            .await
+            .expect("ids");
+    let (daily, asked, edited) = tokio::join!(
+        run(&store, Scope::Book, test_day(), "daily", |_, _| {}),
+        run(&store, Scope::Book, test_day(), "test", |_, _| {}),
+        run(&store, Scope::Accounts(some), test_day(), "test", |_, _| {}),
+    );
+    daily.expect("the daily run");
+    asked.expect("the run asked for");
+    edited.expect("the accounts' run");
+    assert_eq!(state(store.pool()).await, once);
+}

@@ -88,6 +88,12 @@ pub async fn run(
     dry_run: bool,
     trigger: &str,
 ) -> Result<RunReport> {
+    // A preview writes nothing; a real run waits for a refresh under way (its rules step
+    // would open the same CTAs).
+    let _turn = match dry_run {
+        true => None,
+        false => Some(store.deriving().await),
+    };
     let (report, moved) = apply(store, ids, today, dry_run, trigger).await?;
     // New and closed CTAs and new escalations move their accounts in the worklist.
     if !moved.is_empty() {

@@ -224,7 +224,20 @@ pub struct Store {
     checkpointer: Arc<checkpoint::Checkpointer>,
     /// Held by a sync round: the background round and "Sync now" would otherwise push the
     /// same outbox page and apply the same pulled records twice.
-    sync_round: Arc<tokio::sync::Mutex<()>>,
+    sync_round: Turn,
+    /// Held by a refresh (or a rule run): two at once judge against the same stored
+    /// results and both write what changed, the second failing on what the first wrote.
+    deriving: Turn,
+}
+
+/// One task at a time; the others wait for their turn.
+#[derive(Clone, Debug, Default)]
+struct Turn(Arc<tokio::sync::Mutex<()>>);
+
+impl Turn {
+    async fn take(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        Arc::clone(&self.0).lock_owned().await
+    }
 }
 
 impl Store {
@@ -238,6 +251,7 @@ impl Store {
             cache: Default::default(),
             checkpointer: Arc::new(checkpoint::Checkpointer::start(path)),
             sync_round: Default::default(),
+            deriving: Default::default(),
         })
     }
 
@@ -264,13 +278,20 @@ impl Store {
             cache: Default::default(),
             checkpointer: Arc::new(checkpoint::Checkpointer::start(path)),
             sync_round: Default::default(),
+            deriving: Default::default(),
         })
     }
 
     /// Waits for any other sync round on this store to end; the round runs while the guard
     /// is held.
     pub(crate) async fn sync_round(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        Arc::clone(&self.sync_round).lock_owned().await
+        self.sync_round.take().await
+    }
+
+    /// Waits for any refresh or rule run on this store to end; this one runs while the
+    /// guard is held. Not reentrant: a holder calls the steps, never another run.
+    pub(crate) async fn deriving(&self) -> tokio::sync::OwnedMutexGuard<()> {
+        self.deriving.take().await
     }
 
     pub fn pool(&self) -> &SqlitePool {
