@@ -207,6 +207,32 @@ mod tests {
     use crate::store::testing::temp_store;
     use chrono::NaiveDate;
 
+    /// First reads at once (the first refresh and a screen) write the defaults once.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn defaults_are_written_once_when_read_at_once() {
+        for _ in 0..5 {
+            let (_dir, store) = temp_store().await;
+            let reads: Vec<_> = (0..4)
+                .map(|_| {
+                    let store = store.clone();
+                    tokio::spawn(async move {
+                        let categories = list(&store).await.map(|c| c.len());
+                        let cards = crate::health::scorecards(&store).await.map(|c| c.len());
+                        (categories, cards)
+                    })
+                })
+                .collect();
+            for read in reads {
+                let (categories, cards) = read.await.expect("task");
+                assert_eq!(categories.expect("categories"), DEFAULTS.len());
+                assert_eq!(
+                    cards.expect("scorecards"),
+                    crate::scorecard::default_scorecards().len()
+                );
+            }
+        }
+    }
+
     #[tokio::test]
     async fn defaults_have_owning_executives_and_edits_are_checked() {
         let (_dir, store) = temp_store().await;
