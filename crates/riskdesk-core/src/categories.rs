@@ -207,7 +207,8 @@ mod tests {
     use crate::store::testing::temp_store;
     use chrono::NaiveDate;
 
-    /// First reads at once (the first refresh and a screen) write the defaults once.
+    /// First reads at once (the first refresh and a screen) write the defaults (categories,
+    /// scorecards, rule templates) once.
     #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
     async fn defaults_are_written_once_when_read_at_once() {
         for _ in 0..5 {
@@ -218,12 +219,17 @@ mod tests {
                     tokio::spawn(async move {
                         let categories = list(&store).await.map(|c| c.len());
                         let cards = crate::health::scorecards(&store).await.map(|c| c.len());
-                        (categories, cards)
+                        let rules = crate::rules::run::rules(&store).await.map(|r| r.len());
+                        (categories, cards, rules)
                     })
                 })
                 .collect();
             for read in reads {
-                let (categories, cards) = read.await.expect("task");
+                let (categories, cards, rules) = read.await.expect("task");
+                assert_eq!(
+                    rules.expect("rules"),
+                    crate::rules::templates::templates().len()
+                );
                 assert_eq!(categories.expect("categories"), DEFAULTS.len());
                 assert_eq!(
                     cards.expect("scorecards"),

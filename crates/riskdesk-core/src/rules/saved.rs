@@ -29,9 +29,7 @@ async fn read_rules(store: &Store) -> Result<Vec<Rule>> {
             .fetch_all(store.pool())
             .await?;
     if rows.is_empty() {
-        for (name, definition) in templates::templates() {
-            save_rule(store, None, &name, true, &definition).await?;
-        }
+        seed_templates(store).await?;
         return Box::pin(read_rules(store)).await;
     }
     rows.into_iter()
@@ -98,6 +96,33 @@ pub async fn save_rule(
         version,
         definition: definition.clone(),
     })
+}
+
+/// Writes the templates, all in one transaction (a kill cannot leave some), unless a rule
+/// was written since the read found none (first reads at once write them once).
+async fn seed_templates(store: &Store) -> Result<()> {
+    let mut tx = store.write().await?;
+    let written: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rules)")
+        .fetch_one(&mut *tx)
+        .await?;
+    if written {
+        return Ok(());
+    }
+    for (name, definition) in templates::templates() {
+        let json = serde_json::to_string(&definition)
+            .map_err(|e| Error::invalid(format!("rule {name}"), e.to_string()))?;
+        sqlx::query(
+            "INSERT INTO rules (id, name, enabled, definition, version, updated_at) VALUES (?, ?, 1, ?, 1, ?)",
+        )
+        .bind(new_id())
+        .bind(&name)
+        .bind(json)
+        .bind(Utc::now())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Rules name playbooks; a renamed playbook takes its rules along, in the same
