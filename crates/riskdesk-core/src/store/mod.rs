@@ -346,6 +346,11 @@ impl Store {
     /// briefly needs that much free space again, so it is a command a person runs, never
     /// automatic.
     pub async fn compact(&self) -> Result<Compaction> {
+        // No sync round or refresh writes while the file is rewritten (they would wait
+        // out their busy timeout on a big store). Taken in the order a sync round takes
+        // them (its pulled pages finish owed refreshes).
+        let _round = self.sync_round().await;
+        let _turn = self.deriving().await;
         let before = self.size().await?;
         let started = std::time::Instant::now();
         self.reader.close();

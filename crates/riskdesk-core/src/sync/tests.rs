@@ -1070,3 +1070,38 @@ async fn another_user_signing_in_waits_for_the_round_under_way() {
     // left off.
     assert_eq!(settings::get(a.pool(), CURSOR).await.expect("cursor"), None);
 }
+
+/// "Compact now" pressed while a sync round runs that will finish an owed refresh: each
+/// waits its turn, in one order (taken the other way round, compacting would hold the
+/// refresh's turn while waiting for the round, and the round would wait for the refresh),
+/// and both finish.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn compacting_while_a_round_finishes_owed_work_finishes_both() {
+    let (_dir, a) = worked_book(60, 4, 0).await;
+    start_recording(&a, Share::Everything)
+        .await
+        .expect("record");
+    let mut tx = a.write().await.expect("tx");
+    crate::refresh::mark(&mut tx, &crate::refresh::Scope::Book, test_day())
+        .await
+        .expect("owed");
+    tx.commit().await.expect("commit");
+    let server = Slow::default();
+    let both = async {
+        tokio::join!(sync_once(&a, &server, |_| {}), async {
+            // The round has its turn and is pushing (the server takes 20 ms a page).
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            a.compact().await
+        })
+    };
+    let (synced, compacted) = tokio::time::timeout(std::time::Duration::from_secs(60), both)
+        .await
+        .expect("both finish");
+    assert!(synced.expect("sync").pushed > 0);
+    compacted.expect("compact");
+    assert_eq!(
+        crate::refresh::pending(a.pool()).await.expect("pending"),
+        None,
+        "the round finished the owed refresh"
+    );
+}
