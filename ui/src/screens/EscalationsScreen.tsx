@@ -152,11 +152,12 @@ function WbrTab({ onOpenAccount }: { onOpenAccount: (id: string) => void }) {
                       </button>
                     </td>
                     <td className="num">{formatMoney(i.arr_base_minor, "USD", 2, true)}</td>
-                    <td>
+                    <td className="nowrap">
                       {i.severity_level && <span className={`pill sev-${i.severity_level}`}>{Math.round(i.severity_score ?? 0)}</span>} <TrendMark delta={i.trend_30} />
                     </td>
-                    <td className="small">
-                      {i.category ?? "uncategorized"} · {i.executive ?? "unassigned"}
+                    <td className="small nowrap">
+                      {i.category ?? "uncategorized"}
+                      <span className="worklist-note">{i.executive ?? "unassigned"}</span>
                     </td>
                     <td className="num">{i.days_open}</td>
                   </tr>
