@@ -36,6 +36,8 @@ elif [[ "$(uname -s)" == "Linux" ]]; then
 fi
 
 command -v cargo >/dev/null || die "Rust is not installed: get it from rustup (https://rustup.rs), then run this again"
+rust_minor=$(rustc --version | sed -E 's/^rustc 1\.([0-9]+).*/\1/')
+[[ "$rust_minor" =~ ^[0-9]+$ ]] && (( rust_minor >= 89 )) || die "$(rustc --version) is too old: Rust 1.89 or newer is needed (rustup update)"
 command -v node >/dev/null || die "Node.js 20.19 or newer is needed (https://nodejs.org)"
 node_major=$(node -p 'process.versions.node.split(".")[0]')
 (( node_major >= 20 )) || die "Node.js $(node --version) is too old: 20.19 or newer is needed"

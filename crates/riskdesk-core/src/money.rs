@@ -46,7 +46,7 @@ pub fn format_minor(amount_minor: i64, currency: &str, minor_digits: u32) -> Str
     let major = (amount_minor / scale).unsigned_abs().to_string();
     let mut grouped = String::with_capacity(major.len() + major.len() / 3);
     for (i, c) in major.chars().enumerate() {
-        if i > 0 && (major.len() - i) % 3 == 0 {
+        if i > 0 && (major.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(c);
@@ -94,7 +94,7 @@ pub fn thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -118,7 +118,7 @@ fn outcomes(list: &[&ClosedEscalation]) -> OutcomeSummary {
     days.sort_unstable();
     if !days.is_empty() {
         let mid = days.len() / 2;
-        s.median_days_to_resolution = Some(if days.len() % 2 == 0 {
+        s.median_days_to_resolution = Some(if days.len().is_multiple_of(2) {
             (days[mid - 1] + days[mid]) as f64 / 2.0
         } else {
             days[mid] as f64

@@ -286,7 +286,7 @@ pub fn records(
             return Ok(());
         }
         n += 1;
-        if n % 4096 == 0 {
+        if n.is_multiple_of(4096) {
             progress(rdr.get_ref().read, layout.size_bytes);
         }
     }

@@ -402,3 +402,27 @@ async fn two_refreshes_at_once_leave_what_one_run_leaves() {
     edited.expect("the accounts' run");
     assert_eq!(state(store.pool()).await, once);
 }
+
+/// The app and a scheduled `riskdesk import` on the same store are two processes, each
+/// with its own turns in memory: their refreshes take turns through the lock file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refreshes_of_two_processes_on_one_store_take_turns() {
+    let (_dir, one) = book(300).await;
+    run(&one, Scope::Book, test_day(), "test", |_, _| {})
+        .await
+        .expect("one run");
+    let once = state(one.pool()).await;
+    let (dir, app) = book(300).await;
+    // A second handle opened on its own, as another process opens the store.
+    let cli = Store::open(&dir.path().join("riskdesk.db"))
+        .await
+        .expect("the other process's store");
+    let (daily, imported) = tokio::join!(
+        run(&app, Scope::Book, test_day(), "daily", |_, _| {}),
+        run(&cli, Scope::Book, test_day(), "import", |_, _| {}),
+    );
+    daily.expect("the app's run");
+    imported.expect("the other process's run");
+    assert_eq!(state(app.pool()).await, once);
+    cli.close().await;
+}

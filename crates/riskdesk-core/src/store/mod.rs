@@ -230,13 +230,68 @@ pub struct Store {
     deriving: Turn,
 }
 
-/// One task at a time; the others wait for their turn.
+/// One task at a time, in this process and in any other on the same store (the app and a
+/// scheduled `riskdesk import`); the others wait for their turn.
 #[derive(Clone, Debug, Default)]
-struct Turn(Arc<tokio::sync::Mutex<()>>);
+struct Turn {
+    task: Arc<tokio::sync::Mutex<()>>,
+    /// A file beside the store, locked while the turn is held: the OS releases the lock
+    /// when the holder closes it or dies. (Never the store file itself: closing another
+    /// handle on it would drop SQLite's own locks.)
+    file: Option<std::path::PathBuf>,
+}
+
+/// Held while it is the holder's turn.
+pub(crate) struct TurnGuard {
+    _task: tokio::sync::OwnedMutexGuard<()>,
+    _file: Option<std::fs::File>,
+}
 
 impl Turn {
-    async fn take(&self) -> tokio::sync::OwnedMutexGuard<()> {
-        Arc::clone(&self.0).lock_owned().await
+    fn beside(store: &Path, what: &str) -> Turn {
+        let mut name = store.as_os_str().to_owned();
+        name.push(format!("-{what}.lock"));
+        Turn {
+            task: Default::default(),
+            file: Some(name.into()),
+        }
+    }
+
+    async fn take(&self) -> TurnGuard {
+        let task = Arc::clone(&self.task).lock_owned().await;
+        let file = match self.file.clone() {
+            None => None,
+            Some(path) => {
+                let locked =
+                    tokio::task::spawn_blocking(move || -> std::io::Result<std::fs::File> {
+                        let file = std::fs::OpenOptions::new()
+                            .create(true)
+                            .truncate(false)
+                            .write(true)
+                            .open(&path)?;
+                        file.lock()?;
+                        Ok(file)
+                    })
+                    .await;
+                match locked {
+                    Ok(Ok(file)) => Some(file),
+                    // A folder that cannot hold the file (read-only media) still works,
+                    // one process at a time being then the user's to keep.
+                    Ok(Err(error)) => {
+                        tracing::warn!(%error, "no lock file beside the store: other processes are not kept out");
+                        None
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "no lock file beside the store: other processes are not kept out");
+                        None
+                    }
+                }
+            }
+        };
+        TurnGuard {
+            _task: task,
+            _file: file,
+        }
     }
 }
 
@@ -250,8 +305,8 @@ impl Store {
             reader: reader::Reader::new(path),
             cache: Default::default(),
             checkpointer: Arc::new(checkpoint::Checkpointer::start(path)),
-            sync_round: Default::default(),
-            deriving: Default::default(),
+            sync_round: Turn::beside(path, "sync"),
+            deriving: Turn::beside(path, "refresh"),
         })
     }
 
@@ -277,20 +332,20 @@ impl Store {
             reader: reader::Reader::new(path),
             cache: Default::default(),
             checkpointer: Arc::new(checkpoint::Checkpointer::start(path)),
-            sync_round: Default::default(),
-            deriving: Default::default(),
+            sync_round: Turn::beside(path, "sync"),
+            deriving: Turn::beside(path, "refresh"),
         })
     }
 
     /// Waits for any other sync round on this store to end; the round runs while the guard
     /// is held.
-    pub(crate) async fn sync_round(&self) -> tokio::sync::OwnedMutexGuard<()> {
+    pub(crate) async fn sync_round(&self) -> TurnGuard {
         self.sync_round.take().await
     }
 
     /// Waits for any refresh or rule run on this store to end; this one runs while the
     /// guard is held. Not reentrant: a holder calls the steps, never another run.
-    pub(crate) async fn deriving(&self) -> tokio::sync::OwnedMutexGuard<()> {
+    pub(crate) async fn deriving(&self) -> TurnGuard {
         self.deriving.take().await
     }
 

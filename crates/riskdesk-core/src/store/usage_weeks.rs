@@ -40,7 +40,7 @@ pub(crate) fn shares(v: &[f64]) -> Vec<u8> {
 
 /// `shares` read back; None when the length is not whole numbers.
 pub(crate) fn unshares(b: &[u8]) -> Option<Vec<f64>> {
-    (b.len() % 8 == 0).then(|| {
+    b.len().is_multiple_of(8).then(|| {
         b.chunks_exact(8)
             .map(|c| f64::from_le_bytes(c.try_into().unwrap_or_default()))
             .collect()
