@@ -23,6 +23,15 @@ async fn empty_device(n: usize, seed: u64) -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
+/// A worked book that records every change for sync, as a connected device sharing it.
+async fn recording_book(n: usize, seed: u64) -> (tempfile::TempDir, Store) {
+    let (dir, store) = worked_book(n, seed, 0).await;
+    start_recording(&store, Share::Everything)
+        .await
+        .expect("record");
+    (dir, store)
+}
+
 #[tokio::test]
 async fn every_synced_column_exists() {
     let (_dir, store) = temp_store().await;
@@ -137,10 +146,7 @@ async fn writes_are_captured_field_by_field_once_recording() {
 /// that loses to it, one made after wins.
 #[tokio::test]
 async fn a_shared_book_outranks_older_edits_from_elsewhere() {
-    let (_dir, a) = worked_book(5, 3, 0).await;
-    start_recording(&a, Share::Everything)
-        .await
-        .expect("record");
+    let (_dir, a) = recording_book(5, 3).await;
     let account: String = sqlx::query_scalar("SELECT id FROM accounts ORDER BY id LIMIT 1")
         .fetch_one(a.pool())
         .await
@@ -182,10 +188,7 @@ async fn a_shared_book_outranks_older_edits_from_elsewhere() {
 /// still knows every stamp, still holds the half-arrived record, and finishes it.
 #[tokio::test]
 async fn a_device_upgraded_from_field_rows_keeps_what_it_knew() {
-    let (_a_dir, a) = worked_book(5, 3, 0).await;
-    start_recording(&a, Share::Everything)
-        .await
-        .expect("record");
+    let (_a_dir, a) = recording_book(5, 3).await;
     let device = device_id(a.pool()).await.expect("device");
     let changes: Vec<Change> = outbox_page(&a, &device, 0)
         .await
@@ -1019,10 +1022,7 @@ async fn an_outbox_page_never_cuts_a_record_change_short() {
 
 #[tokio::test]
 async fn a_round_asked_for_while_one_runs_waits_for_it() {
-    let (_dir, a) = worked_book(10, 4, 0).await;
-    start_recording(&a, Share::Everything)
-        .await
-        .expect("record");
+    let (_dir, a) = recording_book(10, 4).await;
     let queued = pending_changes(a.pool()).await.expect("outbox");
     assert!(queued > 0);
     let server = Slow::default();
@@ -1077,10 +1077,7 @@ async fn another_user_signing_in_waits_for_the_round_under_way() {
 /// and both finish.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn compacting_while_a_round_finishes_owed_work_finishes_both() {
-    let (_dir, a) = worked_book(60, 4, 0).await;
-    start_recording(&a, Share::Everything)
-        .await
-        .expect("record");
+    let (_dir, a) = recording_book(60, 4).await;
     let mut tx = a.write().await.expect("tx");
     crate::refresh::mark(&mut tx, &crate::refresh::Scope::Book, test_day())
         .await
