@@ -1587,7 +1587,12 @@ accounts: number }
 /**
  * Where a sync round is, for a progress bar.
  */
-export type Phase = "pushing" | "pulling"
+export type Phase = 
+/**
+ * Another round on this store (the background one) is under way; this one starts
+ * when it ends.
+ */
+"waiting" | "pushing" | "pulling"
 export type Playbook = { id: string; name: string; description: string; 
 /**
  * "csm" or "digital".

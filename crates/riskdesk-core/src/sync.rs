@@ -316,6 +316,9 @@ pub struct SyncReport {
 #[cfg_attr(feature = "specta", derive(specta::Type))]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
+    /// Another round on this store (the background one) is under way; this one starts
+    /// when it ends.
+    Waiting,
     Pushing,
     Pulling,
 }
@@ -697,6 +700,13 @@ pub async fn sync_once(
     transport: &impl Transport,
     mut progress: impl FnMut(Progress),
 ) -> Result<SyncReport> {
+    if store.sync_round_busy() {
+        progress(Progress {
+            phase: Phase::Waiting,
+            done: 0,
+            total: 0,
+        });
+    }
     let _round = store.sync_round().await;
     let pool = store.pool();
     let device = device_id(pool).await?;

@@ -5,7 +5,8 @@ export function ProgressBar({ label, done, total, testId }: { label: string; don
   return (
     <div className="import-progress" data-testid={testId}>
       <span className="muted small">
-        {label} · {pct} %
+        {/* Without a total (waiting for another run) a share would say nothing. */}
+        {total > 0 ? `${label} · ${pct} %` : label}
       </span>
       <div className="progress" role="progressbar" aria-valuenow={pct} aria-valuemin={0} aria-valuemax={100}>
         <div style={{ width: `${pct}%` }} />

@@ -86,6 +86,29 @@ describe("Sync", () => {
     expect(screen.queryByTestId("sync-progress")).toBeNull();
   });
 
+  it("says it waits when Sync now is pressed while the background sync runs", async () => {
+    let finish: (r: { pushed: number; pulled: number; applied: number; conflicts: number; pending: number; set_aside: number }) => void = () => {};
+    const syncNow = vi.fn(
+      (onProgress: (p: { phase: "waiting" | "pushing" | "pulling"; done: number; total: number }) => void) =>
+        new Promise<{ pushed: number; pulled: number; applied: number; conflicts: number; pending: number; set_aside: number }>((resolve) => {
+          onProgress({ phase: "waiting", done: 0, total: 0 });
+          finish = resolve;
+        }),
+    );
+    const backend = fakeBackend({ syncStatus: vi.fn(async () => connected), syncNow });
+    render(
+      <WithApp backend={backend}>
+        <SyncSettings />
+      </WithApp>,
+    );
+    fireEvent.click(await screen.findByTestId("sync-now"));
+    const bar = await screen.findByTestId("sync-progress");
+    expect(bar.textContent).toBe("Waiting for the sync under way to finish");
+    finish({ pushed: 1, pulled: 0, applied: 0, conflicts: 0, pending: 0, set_aside: 0 });
+    await screen.findByTestId("sync-report");
+    expect(screen.queryByTestId("sync-progress")).toBeNull();
+  });
+
   it("changes how often it syncs in the background", async () => {
     const syncSetInterval = vi.fn(async (seconds: number) => ({ ...connected, interval_seconds: seconds }));
     const backend = fakeBackend({ syncStatus: vi.fn(async () => connected), syncSetInterval });

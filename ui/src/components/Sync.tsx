@@ -287,7 +287,13 @@ export function SyncSettings() {
       )}
       {progress && (
         <ProgressBar
-          label={progress.phase === "pushing" ? `Sending this device's changes (${progress.done.toLocaleString("en-US")} of ${progress.total.toLocaleString("en-US")})` : "Receiving your team's changes"}
+          label={
+            progress.phase === "waiting"
+              ? "Waiting for the sync under way to finish"
+              : progress.phase === "pushing"
+                ? `Sending this device's changes (${progress.done.toLocaleString("en-US")} of ${progress.total.toLocaleString("en-US")})`
+                : "Receiving your team's changes"
+          }
           done={progress.done}
           total={progress.total}
           testId="sync-progress"

@@ -343,6 +343,12 @@ impl Store {
         self.sync_round.take().await
     }
 
+    /// Whether a sync round of this process holds its turn now (a round asked for says it
+    /// waits).
+    pub(crate) fn sync_round_busy(&self) -> bool {
+        self.sync_round.task.try_lock().is_err()
+    }
+
     /// Waits for any refresh or rule run on this store to end; this one runs while the
     /// guard is held. Not reentrant: a holder calls the steps, never another run.
     pub(crate) async fn deriving(&self) -> TurnGuard {

@@ -1027,10 +1027,24 @@ async fn a_round_asked_for_while_one_runs_waits_for_it() {
     assert!(queued > 0);
     let server = Slow::default();
     // The background round and "Sync now", at once.
+    let (mut seen_first, mut seen_second) = (Vec::new(), Vec::new());
     let (first, second) = tokio::join!(
-        sync_once(&a, &server, |_| {}),
-        sync_once(&a, &server, |_| {})
+        sync_once(&a, &server, |p| seen_first.push(p.phase)),
+        sync_once(&a, &server, |p| seen_second.push(p.phase))
     );
+    // The one that waited said so first, and only it.
+    let waited: Vec<bool> = [&seen_first, &seen_second]
+        .iter()
+        .map(|seen| seen.first() == Some(&Phase::Waiting))
+        .collect();
+    assert_eq!(
+        waited.iter().filter(|w| **w).count(),
+        1,
+        "{seen_first:?} {seen_second:?}"
+    );
+    assert!(![&seen_first, &seen_second]
+        .iter()
+        .any(|seen| seen.iter().skip(1).any(|p| *p == Phase::Waiting)));
     let (first, second) = (first.expect("first"), second.expect("second"));
     assert_eq!(
         *server.1.lock().expect("lock"),
