@@ -273,14 +273,10 @@ impl Turn {
                         Ok(file)
                     })
                     .await;
-                match locked {
-                    Ok(Ok(file)) => Some(file),
+                match locked.map_err(std::io::Error::other).and_then(|file| file) {
+                    Ok(file) => Some(file),
                     // A folder that cannot hold the file (read-only media) still works,
                     // one process at a time being then the user's to keep.
-                    Ok(Err(error)) => {
-                        tracing::warn!(%error, "no lock file beside the store: other processes are not kept out");
-                        None
-                    }
                     Err(error) => {
                         tracing::warn!(%error, "no lock file beside the store: other processes are not kept out");
                         None
