@@ -43,8 +43,26 @@ fi
 # lives there (desktop.e2e.mjs starts the app twice).
 bus=()
 command -v dbus-run-session >/dev/null && bus=(dbus-run-session --)
+# The app's own files (its log, the window's size, a token kept in a file) go to a folder
+# of this run's, never to the developer's; a failed run prints the log's tail, where the
+# app says what it was doing.
+xdg="$(pwd)/tests/e2e/artifacts/xdg"
+rm -rf "$xdg"
+mkdir -p "$xdg/data" "$xdg/config"
+export XDG_DATA_HOME="$xdg/data" XDG_CONFIG_HOME="$xdg/config"
+status=0
 if [[ -n "${DISPLAY:-}" ]]; then
-  (cd tests/e2e && "${bus[@]}" "${e2e[@]}" </dev/null)
+  (cd tests/e2e && "${bus[@]}" "${e2e[@]}" </dev/null) || status=$?
 else
-  (cd tests/e2e && "${bus[@]}" xvfb-run -a --server-args="-screen 0 1440x900x24" "${e2e[@]}" </dev/null)
+  (cd tests/e2e && "${bus[@]}" xvfb-run -a --server-args="-screen 0 1440x900x24" "${e2e[@]}" </dev/null) || status=$?
 fi
+if (( status )); then
+  for log in "$XDG_DATA_HOME"/app.riskdesk.desktop/logs/*.log; do
+    [[ -f "$log" ]] || continue
+    echo "==> the app's log ($log), last 120 lines" >&2
+    tail -n 120 "$log" >&2
+  done
+  echo "==> tauri-driver's output, last 40 lines" >&2
+  tail -n 40 tests/e2e/artifacts/tauri-driver.log >&2 || true
+fi
+exit "$status"

@@ -58,6 +58,19 @@ fn stall_after() -> std::time::Duration {
     STALL_AFTER
 }
 
+/// Why the update server's address was not taken. A release build takes updates over
+/// HTTPS only, while the same server may sync over plain HTTP: that case says what to do.
+fn endpoint_refused(server: &str, e: tauri_plugin_updater::Error) -> AppError {
+    match e {
+        tauri_plugin_updater::Error::InsecureTransportProtocol => AppError::Update {
+            message: format!(
+                "{server} speaks plain HTTP, and updates come only over HTTPS: the server's admin serves it with --tls-cert and --tls-key, or behind a TLS proxy"
+            ),
+        },
+        e => failed("the update server's address", e),
+    }
+}
+
 /// Whether a failed download failed on the way (the network, the file share), not on
 /// the bundle's signature: only the latter is a refusal.
 fn on_the_way(e: &tauri_plugin_updater::Error) -> bool {
@@ -96,7 +109,7 @@ pub async fn check_for_update(
     let builder = app
         .updater_builder()
         .endpoints(vec![url])
-        .map_err(|e| failed("the update server's address", e))?
+        .map_err(|e| endpoint_refused(&server, e))?
         .configure_client(move |client| client.connect_timeout(CONNECT_WITHIN).read_timeout(stall));
     // Tests sign with a key of their own; a release build trusts only its built-in key.
     #[cfg(debug_assertions)]
@@ -105,11 +118,14 @@ pub async fn check_for_update(
         Err(_) => builder,
     };
     let updater = builder.build().map_err(|e| failed("the updater", e))?;
-    let found = updater
-        .check()
-        .await
-        .map_err(|e| failed(&format!("asking {server} for updates"), e))?;
+    let started = std::time::Instant::now();
+    tracing::info!(%server, "checking for updates");
+    let found = updater.check().await.map_err(|e| {
+        tracing::warn!(%server, error = %e, elapsed = ?started.elapsed(), "the update check failed");
+        failed(&format!("asking {server} for updates"), e)
+    })?;
     let Some(update) = found else {
+        tracing::info!(%server, elapsed = ?started.elapsed(), "no newer release");
         *pending.0.lock().await = None;
         return Ok(UpdateCheck {
             current,
@@ -190,6 +206,24 @@ mod tests {
             message,
             "Riskdesk 9.9.2 could not be downloaded: error decoding response body: operation timed out"
         );
+    }
+
+    #[test]
+    fn a_plain_http_server_is_told_how_to_serve_updates() {
+        use tauri_plugin_updater::Error;
+        let AppError::Update { message } =
+            endpoint_refused("http://sync.acme.example", Error::InsecureTransportProtocol)
+        else {
+            panic!("not an update error");
+        };
+        assert!(message.starts_with("http://sync.acme.example speaks plain HTTP"));
+        assert!(message.contains("--tls-cert"));
+        let AppError::Update { message } =
+            endpoint_refused("https://sync.acme.example", Error::UnsupportedOs)
+        else {
+            panic!("not an update error");
+        };
+        assert!(message.starts_with("the update server's address: "));
     }
 
     #[test]

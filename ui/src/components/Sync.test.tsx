@@ -109,6 +109,26 @@ describe("Sync", () => {
     expect(screen.queryByTestId("sync-progress")).toBeNull();
   });
 
+  it("shows an edit as pending soon after the click that saved it, not at the next poll", async () => {
+    let pending = 0;
+    const syncStatus = vi.fn(async () => ({ ...connected, unseen_conflicts: 0, pending }));
+    render(
+      <WithApp backend={fakeBackend({ syncStatus })}>
+        <SyncStatusLine onOpen={() => {}} />
+        <button data-testid="save">Save</button>
+      </WithApp>,
+    );
+    await waitFor(() => expect(screen.getByTestId("sync-status").textContent).toBe("Synced just now"));
+    const asked = syncStatus.mock.calls.length;
+    // The save lands; a burst of clicks asks once, after the last.
+    pending = 1;
+    fireEvent.click(screen.getByTestId("save"));
+    fireEvent.click(screen.getByTestId("save"));
+    fireEvent.keyUp(screen.getByTestId("save"), { key: "a" });
+    await waitFor(() => expect(screen.getByTestId("sync-status").textContent).toBe("Synced just now · 1 pending"), { timeout: 3_000 });
+    expect(syncStatus.mock.calls.length).toBe(asked + 1);
+  });
+
   it("changes how often it syncs in the background", async () => {
     const syncSetInterval = vi.fn(async (seconds: number) => ({ ...connected, interval_seconds: seconds }));
     const backend = fakeBackend({ syncStatus: vi.fn(async () => connected), syncSetInterval });

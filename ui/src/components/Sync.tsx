@@ -29,6 +29,10 @@ function every(seconds: number): string {
   return known ? known[1] : `${seconds} seconds`;
 }
 
+/** How long after the user's last click or Enter the status is asked again: an edit they
+ * just saved shows as pending then, not at the next poll. */
+export const AFTER_ACTION_MS = 700;
+
 /** Polls the sync status; `refresh` asks again at once. */
 export function useSyncStatus(everyMs = 15_000) {
   const { backend } = useApp();
@@ -44,9 +48,21 @@ export function useSyncStatus(everyMs = 15_000) {
     const t = setInterval(refresh, everyMs);
     // A sync from Settings updates the status bar at once.
     window.addEventListener(SYNCED, refresh);
+    // Every edit starts with a click or an Enter; one ask after the last of a burst.
+    let soon: ReturnType<typeof setTimeout> | undefined;
+    const afterAction = (e: Event) => {
+      if (e instanceof KeyboardEvent && e.key !== "Enter") return;
+      clearTimeout(soon);
+      soon = setTimeout(refresh, AFTER_ACTION_MS);
+    };
+    window.addEventListener("click", afterAction, true);
+    window.addEventListener("keyup", afterAction, true);
     return () => {
       clearInterval(t);
+      clearTimeout(soon);
       window.removeEventListener(SYNCED, refresh);
+      window.removeEventListener("click", afterAction, true);
+      window.removeEventListener("keyup", afterAction, true);
     };
   }, [refresh, everyMs]);
   return { status, refresh };
