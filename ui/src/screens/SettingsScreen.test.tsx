@@ -57,10 +57,30 @@ describe("Settings › Recompute", () => {
       </WithApp>,
     );
     const due = (await screen.findByTestId("notify-due_today")) as HTMLInputElement;
+    await waitFor(() => expect(due.disabled).toBe(false));
     expect(due.checked).toBe(true);
     fireEvent.click(due);
     await waitFor(() => expect(saveNotifySettings).toHaveBeenCalledWith({ escalations: true, assigned: true, due_today: false }));
     expect(((await screen.findByTestId("notify-due_today")) as HTMLInputElement).checked).toBe(false);
+  });
+  it("holds the notifications card's place while its settings load, so nothing under it moves", async () => {
+    let arrive: (s: { escalations: boolean; assigned: boolean; due_today: boolean }) => void = () => {};
+    const notifySettings = vi.fn(() => new Promise<{ escalations: boolean; assigned: boolean; due_today: boolean }>((resolve) => (arrive = resolve)));
+    render(
+      <WithApp backend={fakeBackend({ notifySettings })}>
+        <SettingsScreen onUserChange={() => {}} initialTab="you" />
+      </WithApp>,
+    );
+    const card = await screen.findByTestId("notifications-card");
+    const boxes = () => card.querySelectorAll("input[type=checkbox]");
+    expect(boxes().length).toBe(3);
+    expect([...boxes()].every((b) => (b as HTMLInputElement).disabled)).toBe(true);
+    // The card comes before the updates card either way.
+    expect(card.compareDocumentPosition(screen.getByTestId("update-check")) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy();
+    arrive({ escalations: true, assigned: false, due_today: true });
+    await waitFor(() => expect((screen.getByTestId("notify-assigned") as HTMLInputElement).disabled).toBe(false));
+    expect((screen.getByTestId("notify-assigned") as HTMLInputElement).checked).toBe(false);
+    expect((screen.getByTestId("notify-escalations") as HTMLInputElement).checked).toBe(true);
   });
 });
 

@@ -277,20 +277,22 @@ export function NotificationsCard() {
   useEffect(() => {
     backend.notifySettings().then(setS).catch(reportError);
   }, [backend, reportError]);
-  if (!s) return null;
   const toggle = (key: keyof NotifySettings, on: boolean) => {
+    if (!s) return;
     const next = { ...s, [key]: on };
     setS(next);
     backend.saveNotifySettings(next).then(setS).catch(reportError);
   };
+  // The card is there at its full height before the settings arrive (its boxes off until
+  // then): appearing late, it pushed the cards under it down as the user clicked them.
   return (
-    <section className="card settings-card" data-testid="notifications-card">
+    <section className="card settings-card" data-testid="notifications-card" aria-busy={!s}>
       <h2>Notifications</h2>
       <p className="muted">Shown by your desktop while Riskdesk is open but not in front, unless your system has notifications for it turned off.</p>
       <div className="check-list">
         {NOTICES.map(([key, label]) => (
           <label key={key} className="check">
-            <input type="checkbox" checked={s[key]} onChange={(e) => toggle(key, e.target.checked)} data-testid={`notify-${key}`} />
+            <input type="checkbox" checked={s?.[key] ?? false} disabled={!s} onChange={(e) => toggle(key, e.target.checked)} data-testid={`notify-${key}`} />
             {label}
           </label>
         ))}
