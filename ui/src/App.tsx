@@ -16,7 +16,7 @@ import { RulesScreen } from "./screens/RulesScreen";
 import { ImportScreen } from "./screens/ImportScreen";
 import { UserPicker } from "./components/UserPicker";
 import { ErrorBanner } from "./components/ErrorBanner";
-import { SyncStatusLine } from "./components/Sync";
+import { SYNCED, SyncStatusLine } from "./components/Sync";
 import { StartupScreen } from "./screens/StartupScreen";
 import { AboutBox, HelpOverlay } from "./components/HelpOverlay";
 import { isTextEntry } from "./keys";
@@ -64,6 +64,18 @@ function Workspace({ backend, startedEmpty }: { backend: Backend; startedEmpty: 
       .listTeams()
       .then((list) => setTeams(new Map(list.map((t) => [t.id, t]))))
       .catch(reportError);
+  }, [backend, reportError]);
+
+  // A first sync may make this device's user the server's record of the same person.
+  useEffect(() => {
+    const again = () => {
+      backend
+        .currentUser()
+        .then((u) => setUser((was) => (was?.id === u?.id && was?.role === u?.role && was?.name === u?.name ? was : u)))
+        .catch(reportError);
+    };
+    window.addEventListener(SYNCED, again);
+    return () => window.removeEventListener(SYNCED, again);
   }, [backend, reportError]);
 
   const context: AppContextValue = useMemo(

@@ -875,6 +875,7 @@ impl Batch {
 mod apply;
 pub mod capture;
 pub mod credentials;
+mod fold;
 mod memory;
 pub use memory::MemoryServer;
 

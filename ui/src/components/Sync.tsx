@@ -13,7 +13,8 @@ function ago(iso: string | null): string {
   return hours < 24 ? `${hours} h ago` : new Date(iso).toLocaleDateString();
 }
 
-const SYNCED = "riskdesk-synced";
+/** Dispatched on `window` when a sync from Settings ends. */
+export const SYNCED = "riskdesk-synced";
 
 const INTERVALS: Array<[number, string]> = [
   [15, "15 seconds"],

@@ -347,9 +347,15 @@ async fn apply_table(tx: &mut Tx, t: &SyncTable, changes: &[&Change]) -> Result<
         }
     }
     let columns: Vec<String> = t.columns.iter().map(|c| c.to_string()).collect();
+    let folds = if t.table == "users" {
+        super::fold::prepare(tx, &inserts).await?
+    } else {
+        Vec::new()
+    };
     for refused in write_batch(tx, t, &columns, inserts, true).await? {
         stage(&mut known, refused);
     }
+    super::fold::finish(tx, folds).await?;
     for (fields, batch) in updates {
         for refused in write_batch(tx, t, &fields, batch, false).await? {
             stage(&mut known, refused);

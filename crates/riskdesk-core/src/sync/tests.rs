@@ -1116,3 +1116,78 @@ async fn compacting_while_a_round_finishes_owed_work_finishes_both() {
         "the round finished the owed refresh"
     );
 }
+
+#[tokio::test]
+async fn a_csm_who_started_empty_joins_the_team_as_the_person_the_server_knows() {
+    // The team's book is on the server, shared by its admin.
+    let (_a_dir, a) = recording_book(40, 5).await;
+    let server = MemoryServer::default();
+    sync_once(&a, &server, |_| {}).await.expect("a shares");
+    let (csm_id, csm_email): (String, String) = sqlx::query_as(
+        "SELECT u.id, u.email FROM users u WHERE u.role = 'csm' AND EXISTS (SELECT 1 FROM accounts WHERE owner_id = u.id) ORDER BY u.email LIMIT 1",
+    )
+    .fetch_one(a.pool())
+    .await
+    .expect("a csm with accounts");
+    let owned: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE owner_id = ?")
+        .bind(&csm_id)
+        .fetch_one(a.pool())
+        .await
+        .expect("owned");
+
+    // The CSM installs the app, starts empty (as its only person, with their own email in
+    // another case), and signs in to the team's server.
+    let (_b_dir, b) = temp_store().await;
+    let me = crate::first_start::start_empty(&b, "Their Name", &csm_email.to_uppercase())
+        .await
+        .expect("start empty");
+    // Before signing in they made something of their own that names them.
+    crate::categories::save(&b, None, "onboarding gaps", Some(&me.id))
+        .await
+        .expect("a category of theirs");
+    let vault = Vault::file_only(_b_dir.path().join("t.sync-token"));
+    connect(&b, &vault, "http://s", &csm_email, "tok", Share::Nothing)
+        .await
+        .expect("connect");
+    let report = sync_once(&b, &server, |_| {}).await.expect("b syncs");
+    assert_eq!(report.set_aside, 0, "{report:?}");
+    assert_eq!(report.pending, 0, "{report:?}");
+    // One person with that email: the server's, and the device's user is that person.
+    let same: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower(?)")
+            .bind(&csm_email)
+            .fetch_all(b.pool())
+            .await
+            .expect("people");
+    assert_eq!(
+        same,
+        vec![csm_id.clone()],
+        "the local {} was not folded in",
+        me.id
+    );
+    let current = settings::get(b.pool(), settings::CURRENT_USER)
+        .await
+        .expect("current");
+    assert_eq!(current.as_deref(), Some(csm_id.as_str()));
+    let mine: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE owner_id = ?")
+        .bind(&csm_id)
+        .fetch_one(b.pool())
+        .await
+        .expect("mine");
+    assert_eq!(mine, owned, "every account the server says is theirs");
+    let category_owner: Option<String> =
+        sqlx::query_scalar("SELECT owner_id FROM risk_categories WHERE name = 'onboarding gaps'")
+            .fetch_one(b.pool())
+            .await
+            .expect("category");
+    assert_eq!(category_owner.as_deref(), Some(csm_id.as_str()));
+    // Nothing of the local person is left to send.
+    assert_eq!(
+        scalar(
+            &b,
+            "SELECT COUNT(*) FROM sync_outbox WHERE entity = 'person'"
+        )
+        .await,
+        0
+    );
+}
