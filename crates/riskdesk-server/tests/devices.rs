@@ -247,3 +247,93 @@ async fn a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back(b
 }
 
 on_both_backends!(a_csm_escalation_reaches_the_managers_wbr_and_the_decision_comes_back);
+
+/// A CSM joins: installs the app, starts empty with their work email (a local person of
+/// their own) and signs in. The first pull makes the directory's record of that email the
+/// device's user, and brings the accounts the server scopes to them.
+async fn a_csm_who_started_empty_signs_in_and_gets_their_accounts(backing: &Backing) {
+    let dir = tempfile::tempdir().expect("dir");
+    let today = chrono::Utc::now().date_naive();
+    let spec = BookSpec::new(40, 3, today);
+    // The admin's store: the team's people and book, shared whole.
+    let admin = Store::open(&dir.path().join("admin.db"))
+        .await
+        .expect("admin store");
+    book::load(&admin, &spec, |_, _| {}).await.expect("book");
+    let (person, email, owned): (String, String, i64) = sqlx::query_as(
+        "SELECT u.id, u.email, COUNT(*) FROM users u JOIN accounts a ON a.owner_id = u.id \
+         WHERE u.role = 'csm' GROUP BY u.id ORDER BY COUNT(*) DESC, u.email LIMIT 1",
+    )
+    .fetch_one(admin.pool())
+    .await
+    .expect("a csm with accounts");
+    backing
+        .seed(&[
+            ("ops@acme.example", "admin", None),
+            (email.as_str(), "csm", Some("Enterprise")),
+        ])
+        .await;
+    let server = Server::start(backing);
+    let base = server.base.clone();
+    let ops = HttpClient::sign_in(&base, "ops@acme.example", PASSWORD)
+        .await
+        .expect("admin signs in");
+    sync::start_recording(&admin, sync::Share::Everything)
+        .await
+        .expect("admin records");
+    sync::sync_once(&admin, &ops, |_| {})
+        .await
+        .expect("admin shares the book");
+
+    let laptop = Store::open(&dir.path().join("csm.db"))
+        .await
+        .expect("csm store");
+    let me = riskdesk_core::first_start::start_empty(&laptop, "Me", &email)
+        .await
+        .expect("start empty");
+    let link = HttpClient::sign_in(&base, &email, PASSWORD)
+        .await
+        .expect("csm signs in");
+    let vault = sync::Vault::file_only(dir.path().join("csm.sync-token"));
+    sync::connect(
+        &laptop,
+        &vault,
+        &base,
+        &email,
+        link.token(),
+        sync::Share::for_role(true, link.role()),
+    )
+    .await
+    .expect("connect");
+    let report = sync::sync_once(&laptop, &link, |_| {})
+        .await
+        .expect("first sync");
+    assert_eq!((report.pending, report.set_aside), (0, 0), "{report:?}");
+    let people: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE lower(email) = lower(?)")
+            .bind(&email)
+            .fetch_all(laptop.pool())
+            .await
+            .expect("people");
+    assert_eq!(
+        people,
+        vec![person.clone()],
+        "the local {} is folded",
+        me.id
+    );
+    let current = riskdesk_core::store::settings::get(
+        laptop.pool(),
+        riskdesk_core::store::settings::CURRENT_USER,
+    )
+    .await
+    .expect("current");
+    assert_eq!(current.as_deref(), Some(person.as_str()));
+    let mine: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM accounts WHERE owner_id = ?")
+        .bind(&person)
+        .fetch_one(laptop.pool())
+        .await
+        .expect("mine");
+    assert_eq!(mine, owned);
+}
+
+on_both_backends!(a_csm_who_started_empty_signs_in_and_gets_their_accounts);
