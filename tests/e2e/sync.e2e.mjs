@@ -71,6 +71,9 @@ describe("Sync", () => {
     assert.match(await (await find(driver, "sync-status")).getText(), /Not syncing/);
     await (await find(driver, "sync-status")).click();
     await (await find(driver, "settings-tab-sync")).click();
+    // This store holds the demo book: the form says what connecting it would mean.
+    assert.match(await (await find(driver, "sync-demo-warning")).getText(), /holds the demo book/);
+    await screenshot(driver, "49-sync-demo-warning");
     await setValue(driver, await find(driver, "sync-url"), base);
     await setValue(driver, await find(driver, "sync-email"), "csm@acme.example");
     await setValue(driver, await find(driver, "sync-password"), PASSWORD);

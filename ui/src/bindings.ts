@@ -1934,7 +1934,12 @@ set_aside: number;
 /**
  * Seconds between background syncs while connected.
  */
-interval_seconds: number }
+interval_seconds: number; 
+/**
+ * The store holds the demo book: its made-up accounts would sit beside the team's,
+ * and edits to them would be sent (Settings › Sync says so before connecting).
+ */
+holds_demo: boolean }
 export type TAURI_CHANNEL<TSend> = null
 export type Team = { id: string; name: string; created_at: string }
 export type Ticket = { id: string; account_id: string; external_id: string | null; subject: string; priority: TicketPriority; category: string; opened_at: string; resolved_at: string | null }

@@ -41,6 +41,17 @@ pub async fn is_new(pool: &SqlitePool) -> Result<bool> {
     Ok(users == 0 && accounts == 0)
 }
 
+/// Whether the store holds the demo book (or another synthetic one): people at the made-up
+/// domain.
+pub async fn holds_demo(pool: &SqlitePool) -> Result<bool> {
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email LIKE '%@' || ?)")
+            .bind(book::SYNTHETIC_DOMAIN)
+            .fetch_one(pool)
+            .await?,
+    )
+}
+
 /// Makes the demo book of `accounts` as of `as_of`: the book, its score history, the
 /// rules' CTAs and some work in progress, reporting each phase.
 pub async fn load_demo(
@@ -119,6 +130,7 @@ mod tests {
         let last = seen.last().expect("progress");
         assert_eq!((last.step, last.done, last.total), (3, 1, 1));
         assert!(!is_new(store.pool()).await.expect("new"));
+        assert!(holds_demo(store.pool()).await.expect("demo"));
         let ctas: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ctas")
             .fetch_one(store.pool())
             .await
@@ -140,6 +152,7 @@ mod tests {
             Some(me.id.clone())
         );
         assert!(!is_new(store.pool()).await.expect("new"));
+        assert!(!holds_demo(store.pool()).await.expect("demo"));
         // A bad email is refused, naming the field, and leaves the store new.
         let (_dir, other) = temp_store().await;
         let e = start_empty(&other, "Ana", "not-an-email")

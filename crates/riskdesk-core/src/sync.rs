@@ -108,6 +108,9 @@ pub struct SyncStatus {
     pub set_aside: u32,
     /// Seconds between background syncs while connected.
     pub interval_seconds: u32,
+    /// The store holds the demo book: its made-up accounts would sit beside the team's,
+    /// and edits to them would be sent (Settings › Sync says so before connecting).
+    pub holds_demo: bool,
 }
 
 /// Background syncs come every minute unless the user says otherwise.
@@ -163,6 +166,7 @@ pub async fn status(pool: &SqlitePool, vault: &Vault) -> Result<SyncStatus> {
         .await?
         .clamp(0, u32::MAX as i64) as u32,
         interval_seconds: interval(pool).await?,
+        holds_demo: crate::first_start::holds_demo(pool).await?,
     })
 }
 

@@ -15,6 +15,7 @@ const connected: SyncStatus = {
   unseen_conflicts: 1,
   set_aside: 0,
   interval_seconds: 60,
+  holds_demo: false,
 };
 
 describe("Sync", () => {
@@ -127,6 +128,24 @@ describe("Sync", () => {
     fireEvent.keyUp(screen.getByTestId("save"), { key: "a" });
     await waitFor(() => expect(screen.getByTestId("sync-status").textContent).toBe("Synced just now · 1 pending"), { timeout: 3_000 });
     expect(syncStatus.mock.calls.length).toBe(asked + 1);
+  });
+
+  it("warns before connecting a store that holds the demo book", async () => {
+    const notConnected = { ...connected, connected: false, server_url: null, email: null, last_synced_at: null };
+    const { unmount } = render(
+      <WithApp backend={fakeBackend({ syncStatus: vi.fn(async () => ({ ...notConnected, holds_demo: true })) })}>
+        <SyncSettings />
+      </WithApp>,
+    );
+    expect((await screen.findByTestId("sync-demo-warning")).textContent).toContain("This store holds the demo book");
+    unmount();
+    render(
+      <WithApp backend={fakeBackend({ syncStatus: vi.fn(async () => notConnected) })}>
+        <SyncSettings />
+      </WithApp>,
+    );
+    await screen.findByTestId("sync-connect");
+    expect(screen.queryByTestId("sync-demo-warning")).toBeNull();
   });
 
   it("changes how often it syncs in the background", async () => {

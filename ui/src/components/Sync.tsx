@@ -138,6 +138,11 @@ export function SyncSettings() {
           <p className="muted">
             Connect this device to your team's Riskdesk server to share your accounts' work with your team and your escalations with leadership. Everything keeps working offline; changes wait here until the next sync.
           </p>
+          {status.holds_demo && (
+            <p className="problem" data-testid="sync-demo-warning">
+              This store holds the demo book. Its made-up accounts would sit beside your team's, and what you change in them would be sent to your team. For your team's data, quit Riskdesk, move the store aside (Settings › You › About this store says where it is) and start again with your own data.
+            </p>
+          )}
           <div className="segmented" role="tablist">
             <button type="button" role="tab" aria-selected={!invite} className={invite ? "" : "active"} onClick={() => setInvite(false)} data-testid="sync-mode-password">
               I have a password

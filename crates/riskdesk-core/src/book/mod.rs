@@ -6,6 +6,11 @@
 //! alone. Risk and upsell stories are planted in a known share of accounts.
 
 mod account;
+
+/// Every made-up person's email domain (reserved for examples, so no real team has it):
+/// a store with people there holds a synthetic book, the demo's.
+pub const SYNTHETIC_DOMAIN: &str = "riskdesk.example";
+
 pub use account::account;
 pub mod csv_export;
 mod names;
@@ -247,10 +252,10 @@ pub fn org(spec: &BookSpec) -> Org {
     let mut used_emails = std::collections::HashSet::new();
     let mut new_user = |rng: &mut ChaCha8Rng, role: Role, title: &str, team: Option<String>| {
         let (name, handle) = person(rng);
-        let mut email = format!("{handle}@riskdesk.example");
+        let mut email = format!("{handle}@{SYNTHETIC_DOMAIN}");
         let mut n = 2;
         while !used_emails.insert(email.clone()) {
-            email = format!("{handle}{n}@riskdesk.example");
+            email = format!("{handle}{n}@{SYNTHETIC_DOMAIN}");
             n += 1;
         }
         User {
