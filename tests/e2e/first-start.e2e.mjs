@@ -35,6 +35,10 @@ describe("First start", () => {
     await eventually(async () => /Ana Ruiz/.test(await me.getText()) && /Admin/.test(await me.getText()), "the admin is not the current user");
     await find(driver, "import-path");
     await screenshot(driver, "00-started-empty");
+    // Someone joining a team that already uses Riskdesk goes to Sync from here instead.
+    await (await find(driver, "welcome-sync")).click();
+    await find(driver, "sync-connect");
+    await (await find(driver, "nav-import")).click();
     await (await find(driver, "welcome-people")).click();
     await find(driver, "people-settings");
   });

@@ -159,7 +159,8 @@ function Workspace({ backend, startedEmpty }: { backend: Backend; startedEmpty: 
               <h2>Welcome, {startedEmpty.name.split(" ")[0]}</h2>
               <p className="muted">
                 Your store is empty and you are its admin. First import your team (Settings › People: a Salesforce User report or HubSpot owners export), then your accounts below, then
-                usage, tickets and NPS. Accounts without data show no score until they have some.
+                usage, tickets and NPS. Accounts without data show no score until they have some. Joining a team that already uses Riskdesk? Connect to its server instead: your
+                team's people and your accounts come from there.
               </p>
               <div className="actions">
                 <button
@@ -171,6 +172,16 @@ function Workspace({ backend, startedEmpty }: { backend: Backend; startedEmpty: 
                   data-testid="welcome-people"
                 >
                   Import people
+                </button>
+                <button
+                  className="button secondary"
+                  onClick={() => {
+                    setSettingsTab("sync");
+                    go("settings");
+                  }}
+                  data-testid="welcome-sync"
+                >
+                  Connect to my team's server
                 </button>
                 <button className="link" onClick={() => setWelcome(false)}>
                   Dismiss

@@ -30,6 +30,7 @@ describe("First start", () => {
     const onReady = vi.fn();
     render(<StartupScreen backend={backend} onReady={onReady} />);
     await screen.findByTestId("first-start");
+    expect(screen.getByTestId("start-join-hint").textContent).toContain("then connect in Settings › Sync");
     expect((screen.getByTestId("start-empty") as HTMLButtonElement).disabled).toBe(true);
     fireEvent.change(screen.getByTestId("start-name"), { target: { value: "Ana Ruiz" } });
     fireEvent.change(screen.getByTestId("start-email"), { target: { value: "ana" } });

@@ -135,6 +135,9 @@ function Choose({ backend, onStarting, onStartedEmpty }: { backend: Backend; onS
         <section className="card">
           <h2>Start with your own data</h2>
           <p className="muted">You become this store's admin. Next you import your people (Settings › People) and your accounts (Import).</p>
+          <p className="muted" data-testid="start-join-hint">
+            Joining a team that already uses Riskdesk? Start here with your work email, then connect in Settings › Sync: your team's people and your accounts come from its server.
+          </p>
           <label className="field">
             <span>Your name</span>
             <input value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" data-testid="start-name" />
