@@ -212,3 +212,32 @@ pub(crate) async fn set_active(tx: &mut Tx, id: &str, active: bool) -> Result<()
         .await?;
     Ok(())
 }
+
+/// Sets a person's email to their id, which no email is: the email is free for a pulled
+/// person taking this one's place (`sync/fold.rs`).
+pub(crate) async fn free_email(tx: &mut Tx, id: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET email = id WHERE id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Gives a person their email back (the pulled person did not take their place).
+pub(crate) async fn restore_email(tx: &mut Tx, id: &str, email: &str) -> Result<()> {
+    sqlx::query("UPDATE users SET email = ? WHERE id = ?")
+        .bind(email)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Removes a person nothing names any more (folded into the server's record).
+pub(crate) async fn remove_folded(tx: &mut Tx, id: &str) -> Result<()> {
+    sqlx::query("DELETE FROM users WHERE id = ?")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

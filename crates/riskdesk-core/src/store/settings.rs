@@ -37,3 +37,14 @@ pub async fn set(tx: &mut Tx, key: &str, value: &str) -> Result<()> {
     .await?;
     Ok(())
 }
+
+/// Sets `key` to `to` where it holds `from` (a person folded into another).
+pub async fn replace(tx: &mut Tx, key: &str, from: &str, to: &str) -> Result<()> {
+    sqlx::query("UPDATE local_settings SET value = ?1 WHERE key = ?2 AND value = ?3")
+        .bind(to)
+        .bind(key)
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}

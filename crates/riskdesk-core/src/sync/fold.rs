@@ -6,7 +6,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::store::{settings, Tx};
+use crate::store::{people, settings, Tx};
 use crate::Result;
 
 /// A local person about to be replaced by the pulled one of the same email.
@@ -51,11 +51,8 @@ pub(super) async fn prepare(
                 .fetch_optional(&mut **tx)
                 .await?;
         let Some(local) = local else { continue };
-        // Out of the way until the pulled record is in (an id is unique; no email is one).
-        sqlx::query("UPDATE users SET email = id WHERE id = ?")
-            .bind(&local)
-            .execute(&mut **tx)
-            .await?;
+        // Out of the way until the pulled record is in.
+        people::free_email(tx, &local).await?;
         folds.push(Fold {
             local,
             incoming: id.clone(),
@@ -80,11 +77,7 @@ pub(super) async fn finish(tx: &mut Tx, folds: Vec<Fold>) -> Result<usize> {
             .fetch_one(&mut **tx)
             .await?;
         if !written {
-            sqlx::query("UPDATE users SET email = ? WHERE id = ?")
-                .bind(&f.email)
-                .bind(&f.local)
-                .execute(&mut **tx)
-                .await?;
+            people::restore_email(tx, &f.local, &f.email).await?;
             continue;
         }
         for (table, column) in &columns {
@@ -98,12 +91,7 @@ pub(super) async fn finish(tx: &mut Tx, folds: Vec<Fold>) -> Result<usize> {
             .await?;
         }
         // The device's user, when it was the local one, is now the server's.
-        sqlx::query("UPDATE local_settings SET value = ?1 WHERE key = ?2 AND value = ?3")
-            .bind(&f.incoming)
-            .bind(settings::CURRENT_USER)
-            .bind(&f.local)
-            .execute(&mut **tx)
-            .await?;
+        settings::replace(tx, settings::CURRENT_USER, &f.local, &f.incoming).await?;
         // Changes not yet sent name the pulled person; the local one is never sent.
         let (local, incoming) = (
             Value::from(f.local.as_str()),
@@ -122,10 +110,7 @@ pub(super) async fn finish(tx: &mut Tx, folds: Vec<Fold>) -> Result<usize> {
             .bind(&f.local)
             .execute(&mut **tx)
             .await?;
-        sqlx::query("DELETE FROM users WHERE id = ?")
-            .bind(&f.local)
-            .execute(&mut **tx)
-            .await?;
+        people::remove_folded(tx, &f.local).await?;
         tracing::info!(local = %f.local, server = %f.incoming, "a person made on this device is now the server's record of the same email");
         folded += 1;
     }
