@@ -1,8 +1,7 @@
 //! One person, one record: a device that made a person of its own and never sent it (the
 //! CSM who started empty before signing in) and then pulls the server's record of the same
-//! email takes the server's. Without it the pulled
-//! person is refused (emails are unique) and everything naming them, their accounts first,
-//! waits for a parent that never comes.
+//! email takes the server's. Without it the pulled person is refused (emails are unique)
+//! and everything naming them, their accounts first, waits for a parent that never comes.
 
 use serde_json::{Map, Value};
 
@@ -43,13 +42,13 @@ pub(super) async fn prepare(
         // Only a person this device never sent: one the server holds may be named by
         // other devices' records, and folding it here would leave them apart.
         let local: Option<String> = sqlx::query_scalar(
-            "SELECT id FROM users WHERE lower(email) = lower(?) AND id <> ? \
-             AND NOT EXISTS (SELECT 1 FROM sync_records r WHERE r.entity = 'person' AND r.entity_id = users.id)",
+            "SELECT id FROM users WHERE lower(email) = lower(?) AND id <> ? AND NOT EXISTS \
+             (SELECT 1 FROM sync_records r WHERE r.entity = 'person' AND r.entity_id = users.id)",
         )
-                .bind(email)
-                .bind(id)
-                .fetch_optional(&mut **tx)
-                .await?;
+        .bind(email)
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await?;
         let Some(local) = local else { continue };
         // Out of the way until the pulled record is in.
         people::free_email(tx, &local).await?;
@@ -103,10 +102,6 @@ pub(super) async fn finish(tx: &mut Tx, folds: Vec<Fold>) -> Result<usize> {
             .execute(&mut **tx)
             .await?;
         sqlx::query("DELETE FROM sync_outbox WHERE entity = 'person' AND entity_id = ?")
-            .bind(&f.local)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("DELETE FROM sync_records WHERE entity = 'person' AND entity_id = ?")
             .bind(&f.local)
             .execute(&mut **tx)
             .await?;
