@@ -55,6 +55,27 @@ pub async fn save_rule(
     enabled: bool,
     definition: &RuleDefinition,
 ) -> Result<Rule> {
+    let id = id.map(str::to_string).unwrap_or_else(new_id);
+    let mut tx = store.write().await?;
+    let version = write_rule(&mut tx, &id, name, enabled, definition).await?;
+    tx.commit().await?;
+    Ok(Rule {
+        id,
+        name: name.trim().to_string(),
+        enabled,
+        version,
+        definition: definition.clone(),
+    })
+}
+
+/// Checks and upserts one rule in `tx`; returns its version.
+async fn write_rule(
+    tx: &mut Tx,
+    id: &str,
+    name: &str,
+    enabled: bool,
+    definition: &RuleDefinition,
+) -> Result<i32> {
     if name.trim().is_empty() {
         return Err(Error::invalid("rule.name", "must not be empty"));
     }
@@ -66,36 +87,26 @@ pub async fn save_rule(
     }
     let json =
         serde_json::to_string(definition).map_err(|e| Error::invalid("rule", e.to_string()))?;
-    let id = id.map(str::to_string).unwrap_or_else(new_id);
-    let mut tx = store.write().await?;
     sqlx::query(
         "INSERT INTO rules (id, name, enabled, definition, version, updated_at) VALUES (?, ?, ?, ?, 1, ?) \
          ON CONFLICT(id) DO UPDATE SET name = excluded.name, enabled = excluded.enabled, definition = excluded.definition, \
          version = rules.version + 1, updated_at = excluded.updated_at",
     )
-    .bind(&id)
+    .bind(id)
     .bind(name.trim())
     .bind(enabled)
     .bind(json)
     .bind(Utc::now())
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(|e| match e {
         sqlx::Error::Database(d) if d.is_unique_violation() => Error::invalid("rule.name", format!("another rule is called {}", name.trim())),
         other => other.into(),
     })?;
-    let version: i32 = sqlx::query_scalar("SELECT version FROM rules WHERE id = ?")
-        .bind(&id)
-        .fetch_one(&mut *tx)
-        .await?;
-    tx.commit().await?;
-    Ok(Rule {
-        id,
-        name: name.trim().to_string(),
-        enabled,
-        version,
-        definition: definition.clone(),
-    })
+    Ok(sqlx::query_scalar("SELECT version FROM rules WHERE id = ?")
+        .bind(id)
+        .fetch_one(&mut **tx)
+        .await?)
 }
 
 /// Writes the templates, all in one transaction (a kill cannot leave some), unless a rule
@@ -109,17 +120,7 @@ async fn seed_templates(store: &Store) -> Result<()> {
         return Ok(());
     }
     for (name, definition) in templates::templates() {
-        let json = serde_json::to_string(&definition)
-            .map_err(|e| Error::invalid(format!("rule {name}"), e.to_string()))?;
-        sqlx::query(
-            "INSERT INTO rules (id, name, enabled, definition, version, updated_at) VALUES (?, ?, 1, ?, 1, ?)",
-        )
-        .bind(new_id())
-        .bind(&name)
-        .bind(json)
-        .bind(Utc::now())
-        .execute(&mut *tx)
-        .await?;
+        write_rule(&mut tx, &new_id(), &name, true, &definition).await?;
     }
     tx.commit().await?;
     Ok(())
