@@ -42,7 +42,10 @@ impl Reader {
                 | OpenFlags::SQLITE_OPEN_URI,
         )?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        conn.execute_batch("PRAGMA cache_size = -32768; PRAGMA temp_store = memory;")?;
+        conn.execute_batch(&format!(
+            "PRAGMA cache_size = -32768; PRAGMA temp_store = memory; PRAGMA mmap_size = {};",
+            super::MMAP_SIZE
+        ))?;
         conn.set_prepared_statement_cache_capacity(64);
         // Statements are traced only when someone listens (the index test does): SQLite
         // formats each traced statement, which a bulk read should not pay for otherwise.

@@ -704,6 +704,23 @@ async fn a_new_store_has_large_pages_and_an_old_one_keeps_its_own() {
     store.close().await;
 }
 
+/// Both the writer's connections and the bulk reader map the store file (a whole-book
+/// refresh reads it without copying each page through the kernel).
+#[tokio::test]
+async fn the_store_is_read_through_a_memory_map() {
+    let (_dir, store) = crate::store::testing::temp_store().await;
+    let pooled: i64 = sqlx::query_scalar("PRAGMA mmap_size")
+        .fetch_one(store.pool())
+        .await
+        .expect("pool mmap size");
+    let read: i64 = store
+        .read(|conn| conn.query_row("PRAGMA mmap_size", [], |r| r.get(0)))
+        .await
+        .expect("reader mmap size");
+    assert_eq!((pooled, read), (super::MMAP_SIZE, super::MMAP_SIZE));
+    store.close().await;
+}
+
 /// A store with 4 KB pages, as releases before 16 KB pages made it, with a row in it.
 /// (Made without a `Store`: a closed pool's connections may still be closing when the test
 /// goes on, and `repage` rightly finds the store open.)
