@@ -1,5 +1,6 @@
 //! Push and pull: the server side of the protocol.
 
+mod emails;
 mod pull;
 mod records;
 mod winners;
@@ -437,6 +438,7 @@ pub async fn push(db: &Db, caller: &Caller, req: PushRequest) -> Result<PushResp
             check_scope(caller, c, teams.get(&c.account_id).and_then(Option::as_ref))?;
         }
     }
+    emails::check(db, &mut tx, &changes).await?;
     if !fresh.is_empty() {
         let rows = serde_json::to_string(&fresh).map_err(|e| Error::Internal(e.to_string()))?;
         sqlx::query(&format!(

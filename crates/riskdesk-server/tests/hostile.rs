@@ -309,6 +309,120 @@ async fn the_directory_is_kept_by_admins_and_managers(backing: &Backing) {
     assert_eq!(people["p-cy"]["title"], json!("Senior CSM"));
 }
 
+/// One email is one person: a manager (careless, or hostile) who gives a second person an
+/// email the directory already holds, in any case or spacing, is refused with both named;
+/// people who trade emails in one push are not.
+async fn one_email_is_one_person(backing: &Backing) {
+    backing.seed(USERS).await;
+    let server = Server::start(backing);
+    let mut mo = Client::sign_in(&server.base, "mo@acme.example", "mo").await;
+    let t = now_ms();
+    for (id, email) in [
+        ("p-ana", "ana@acme.example"),
+        ("p-dee", "dee@partner.example"),
+    ] {
+        mo.edit("person", id, DIRECTORY_ACCOUNT, "email", json!(email), t);
+        mo.edit("person", id, DIRECTORY_ACCOUNT, "name", json!(email), t);
+    }
+    mo.push().await;
+
+    // A new person with Ana's email, as another directory export would spell it.
+    let twin = mo.edit(
+        "person",
+        "p-twin",
+        DIRECTORY_ACCOUNT,
+        "email",
+        json!(" ANA@acme.example "),
+        t + 1,
+    );
+    refused(
+        mo.push_raw(&[twin]).await,
+        StatusCode::BAD_REQUEST,
+        "gives person p-twin the email ana@acme.example, which person p-ana already has",
+    )
+    .await;
+    mo.outbox.clear();
+    // An existing person moved onto it.
+    let onto = mo.edit(
+        "person",
+        "p-dee",
+        DIRECTORY_ACCOUNT,
+        "email",
+        json!("ana@acme.example"),
+        t + 2,
+    );
+    refused(
+        mo.push_raw(&[onto]).await,
+        StatusCode::BAD_REQUEST,
+        "which person p-ana already has",
+    )
+    .await;
+    mo.outbox.clear();
+    // Two new people with one email in the same push.
+    let first = mo.edit(
+        "person",
+        "p-eve",
+        DIRECTORY_ACCOUNT,
+        "email",
+        json!("eve@partner.example"),
+        t + 3,
+    );
+    let second = mo.edit(
+        "person",
+        "p-eve2",
+        DIRECTORY_ACCOUNT,
+        "email",
+        json!("Eve@partner.example"),
+        t + 3,
+    );
+    refused(
+        mo.push_raw(&[first, second]).await,
+        StatusCode::BAD_REQUEST,
+        "the email eve@partner.example",
+    )
+    .await;
+    mo.outbox.clear();
+    // Nothing of the refused pushes landed.
+    let mut ben = Client::sign_in(&server.base, "ben@acme.example", "ben").await;
+    ben.pull().await;
+    let people = ben.replica.state()["person"].clone();
+    let ids: Vec<&String> = people.keys().collect();
+    assert_eq!(ids, ["p-ana", "p-dee"]);
+    assert_eq!(people["p-dee"]["email"], json!("dee@partner.example"));
+
+    // Dee's email moves to a new person while Dee takes another, in one push: fine. The
+    // same directory sent again (the same person, the same email) is fine too.
+    mo.edit(
+        "person",
+        "p-dee",
+        DIRECTORY_ACCOUNT,
+        "email",
+        json!("dee.old@partner.example"),
+        t + 4,
+    );
+    mo.edit(
+        "person",
+        "p-new",
+        DIRECTORY_ACCOUNT,
+        "email",
+        json!("dee@partner.example"),
+        t + 4,
+    );
+    mo.edit(
+        "person",
+        "p-ana",
+        DIRECTORY_ACCOUNT,
+        "email",
+        json!("ana@acme.example"),
+        t + 4,
+    );
+    mo.push().await;
+    ben.pull().await;
+    let people = &ben.replica.state()["person"];
+    assert_eq!(people["p-dee"]["email"], json!("dee.old@partner.example"));
+    assert_eq!(people["p-new"]["email"], json!("dee@partner.example"));
+}
+
 /// Finding 7: an account's team is its owner's, not whoever pushes it first; a user with
 /// no team names an owner; moving between teams is a manager's act.
 async fn an_account_belongs_to_its_owners_team(backing: &Backing) {
@@ -934,6 +1048,7 @@ on_both_backends!(
     a_record_is_one_moment_of_one_device,
     a_record_keeps_the_account_it_was_first_written_under,
     the_directory_is_kept_by_admins_and_managers,
+    one_email_is_one_person,
     an_account_belongs_to_its_owners_team,
     values_pages_and_clocks_have_limits,
     identity_means_what_it_says,

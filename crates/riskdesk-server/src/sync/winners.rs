@@ -151,6 +151,34 @@ pub(super) async fn winner_of(
     Ok(records::by_seq(db, tx, &[seq]).await?.remove(&seq))
 }
 
+/// The record change holding the winning value of `field` of every record of `entity`
+/// that has one, by record id. Meant for the directory (people, teams): a few thousand
+/// rows at most.
+pub(super) async fn field_of_all(
+    db: &Db,
+    tx: &mut Transaction<'_, Any>,
+    entity: &str,
+    field: &str,
+) -> Result<Vec<(String, Stored)>> {
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT entity_id, winners FROM record_winners WHERE entity = $1")
+            .bind(entity.to_string())
+            .fetch_all(&mut **tx)
+            .await?;
+    let mut seqs: Vec<(String, i64)> = Vec::with_capacity(rows.len());
+    for (id, text) in rows {
+        if let Some((_, seq)) = read(entity, &id, &text)?.get(field) {
+            seqs.push((id, *seq));
+        }
+    }
+    let list: Vec<i64> = seqs.iter().map(|(_, seq)| *seq).collect();
+    let mut stored = records::by_seq(db, tx, &list).await?;
+    Ok(seqs
+        .into_iter()
+        .filter_map(|(id, seq)| stored.remove(&seq).map(|s| (id, s)))
+        .collect())
+}
+
 /// The record changes holding the winning fields of every record of `account`, each with
 /// the fields it wins, oldest first.
 pub(super) async fn of_account(
