@@ -1,11 +1,11 @@
-//! Folding the write-ahead log into the store file beside the writer, not inside a commit.
+//! Folding the write-ahead log into the store file once the writer pauses, not inside a commit.
 //!
 //! SQLite's automatic checkpoint runs in whichever connection commits the transaction that
 //! takes the log past 1,000 pages: that commit then copies every logged page into the
 //! store file and waits for two `fsync`s. A 100K-account next day commits five times and
 //! paid 0.4–0.6 s of its ~2.5 s that way, with the other core idle for I/O. The pool's
 //! connections therefore never checkpoint; this thread does, with its own connection, a
-//! moment after the log was last written. A passive checkpoint never blocks a reader or
+//! moment after the log was last written ([`QUIET`]). A passive checkpoint never blocks a reader or
 //! the writer, and the log is still folded in on close (`Store::close`).
 
 use std::path::{Path, PathBuf};
@@ -19,6 +19,18 @@ use rusqlite::{Connection, OpenFlags};
 /// How often the log is looked at. Short enough that a burst of commits leaves at most a
 /// few tens of MB unfolded; long enough that an idle app does nothing measurable.
 const EVERY: Duration = Duration::from_millis(200);
+
+/// How long the log must have gone unwritten before it is folded in. Folding beside a
+/// whole-book refresh took CPU from it when the machine had one core to give (3.8 % of a
+/// 100K-account next day, perf) and copied pages the refresh was about to log again;
+/// folded once it is done, the day's health part took ~7 % less on one core and ~5 % less
+/// on two (README, the 2026-12-06 session). The log grows no larger for it: SQLite starts
+/// it over only once a fold has caught up with the writer, which a busy writer never lets
+/// happen (a next day's log reached ~190 MB either way).
+const QUIET: Duration = Duration::from_millis(1000);
+
+/// A log this large is folded even while written to (a long import), so it stays bounded.
+const BUSY_LOG_BYTES: u64 = 256 << 20;
 
 /// Owns the checkpoint thread; dropping it (with the last `Store` clone) stops it.
 #[derive(Debug)]
@@ -75,10 +87,19 @@ fn run(db: &Path, stop: &mpsc::Receiver<()>) {
             _ => return,
         }
         // The log's modification time moves with every commit; unchanged, nothing is new.
-        let Ok(written) = std::fs::metadata(&wal).and_then(|m| m.modified()) else {
+        let Ok((written, size)) =
+            std::fs::metadata(&wal).and_then(|m| Ok((m.modified()?, m.len())))
+        else {
             continue;
         };
         if folded == Some(written) {
+            continue;
+        }
+        let quiet = SystemTime::now()
+            .duration_since(written)
+            .unwrap_or_default()
+            >= QUIET;
+        if !quiet && size < BUSY_LOG_BYTES {
             continue;
         }
         if conn.is_none() {
