@@ -10,6 +10,8 @@ use riskdesk_core::model::Segment;
 use riskdesk_core::store::{accounts, AccountQuery, AccountSort};
 use riskdesk_core::Store;
 
+use crate::memory::Peak;
+
 /// The column a row's target is judged on.
 #[derive(Clone, Copy, PartialEq)]
 pub(crate) enum Judge {
@@ -31,19 +33,6 @@ pub(crate) struct Row {
     pub judge: Judge,
 }
 
-/// Starts a fresh peak-memory window (Linux: writing 5 to clear_refs resets VmHWM).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-/// Peak resident memory since the last `reset_peak`, in MB (None off Linux).
-fn peak_mb() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024)
-}
-
 /// Runs one step once, timing it and its peak memory.
 async fn step<T>(
     rows: &mut Vec<Row>,
@@ -51,7 +40,7 @@ async fn step<T>(
     target: Option<Duration>,
     f: impl std::future::Future<Output = Result<T>>,
 ) -> Result<T> {
-    reset_peak();
+    let peak = Peak::start();
     let started = Instant::now();
     let out = f.await?;
     let took = started.elapsed();
@@ -60,7 +49,7 @@ async fn step<T>(
         median: took,
         max: took,
         target,
-        peak_mb: peak_mb(),
+        peak_mb: peak.stop(),
         judge: Judge::Median,
     });
     Ok(out)
@@ -190,18 +179,18 @@ pub async fn run(
     let mut tomorrow = first;
     for day in 0..NEXT_DAYS {
         tomorrow = first + chrono::Duration::days(day);
-        reset_peak();
+        let peak = Peak::start();
         let started = Instant::now();
         health::recompute(&store, None, tomorrow, |_, _| {}).await?;
         scoring.push(started.elapsed());
-        scoring_peak = scoring_peak.max(peak_mb());
+        scoring_peak = scoring_peak.max(peak.stop());
         // The rest of the daily refresh: scores are current, rules, escalation and ranks
         // follow for the whole book.
-        reset_peak();
+        let peak = Peak::start();
         let started = Instant::now();
         refresh::run(&store, Scope::Book, tomorrow, "bench", |_, _| {}).await?;
         rest.push(started.elapsed());
-        rest_peak = rest_peak.max(peak_mb());
+        rest_peak = rest_peak.max(peak.stop());
     }
     for (what, mut times, target, peak_mb) in [
         (
@@ -235,7 +224,7 @@ pub async fn run(
     #[cfg(target_os = "linux")]
     if let Some(all) = one_cpu::pin() {
         tomorrow = first + chrono::Duration::days(NEXT_DAYS);
-        reset_peak();
+        let peak = Peak::start();
         let started = Instant::now();
         let scored = health::recompute(&store, None, tomorrow, |_, _| {}).await;
         let took = started.elapsed();
@@ -246,7 +235,7 @@ pub async fn run(
             median: took,
             max: took,
             target: target(2_000),
-            peak_mb: peak_mb(),
+            peak_mb: peak.stop(),
             judge: Judge::Median,
         });
         refresh::run(&store, Scope::Book, tomorrow, "bench", |_, _| {}).await?;
@@ -267,7 +256,7 @@ pub async fn run(
             .fetch_all(store.pool())
             .await?;
     let mut times = Vec::with_capacity(sample.len());
-    reset_peak();
+    let peak = Peak::start();
     for id in sample {
         let started = Instant::now();
         refresh::run(
@@ -287,7 +276,7 @@ pub async fn run(
         median: times[times.len() / 2],
         max: times[(times.len() * 95 / 100).min(times.len() - 1)],
         target: Some(Duration::from_millis(5)),
-        peak_mb: peak_mb(),
+        peak_mb: peak.stop(),
         judge: Judge::P95,
     });
     step(

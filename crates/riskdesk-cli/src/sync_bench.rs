@@ -12,6 +12,7 @@ use riskdesk_sync::http::HttpClient;
 use riskdesk_sync::{Change, Clock, PushRequest};
 
 use crate::bench::{print_rows, Row};
+use crate::memory::Peak;
 
 const PASSWORD: &str = "bench password 123";
 
@@ -227,8 +228,8 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
     // Many new devices pulling the book from the start at once: the server's memory is
     // bounded by its page limits (changes and bytes), not by the book or the crowd.
     let pages = 10usize;
-    let sampler = RssSampler::start();
-    let before = sampler.now_mb();
+    let sampler = Peak::start();
+    let before = crate::memory::own_kb().unwrap_or(0) / 1024;
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..clients {
@@ -248,69 +249,15 @@ pub async fn run(accounts: usize, clients: usize, server_database: Option<String
     for t in tasks {
         t.await?.map_err(anyhow::Error::msg)?;
     }
-    let peak = sampler.stop();
+    let peak = sampler.stop().unwrap_or(0);
     rows.push(row(
         format!(
-            "{clients} new devices pulling {pages} pages of the book at once: process memory {before:.0} MB before, peak {peak:.0} MB (+{:.0} MB)",
-            peak - before
+            "{clients} new devices pulling {pages} pages of the book at once: process memory {before} MB before, peak {peak} MB (+{} MB)",
+            peak.saturating_sub(before)
         ),
         started.elapsed(),
         None,
     ));
     print_rows(rows);
     Ok(())
-}
-
-/// The process's resident memory, sampled every 20 ms on a thread of its own (Linux;
-/// elsewhere it reads 0).
-struct RssSampler {
-    peak_kb: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-fn rss_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|v| v.parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-impl RssSampler {
-    fn start() -> RssSampler {
-        use std::sync::atomic::Ordering;
-        let peak_kb = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(rss_kb()));
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (p, s) = (peak_kb.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            while !s.load(Ordering::Relaxed) {
-                p.fetch_max(rss_kb(), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        });
-        RssSampler {
-            peak_kb,
-            stop,
-            thread: Some(thread),
-        }
-    }
-
-    fn now_mb(&self) -> f64 {
-        rss_kb() as f64 / 1024.0
-    }
-
-    /// The peak in MB.
-    fn stop(mut self) -> f64 {
-        use std::sync::atomic::Ordering;
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-        self.peak_kb.load(Ordering::Relaxed) as f64 / 1024.0
-    }
 }
