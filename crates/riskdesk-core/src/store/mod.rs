@@ -74,7 +74,11 @@ pub const PAGE_SIZE: u32 = 16_384;
 /// own ceiling (`SQLITE_MAX_MMAP_SIZE`); a larger store reads the rest as before. The
 /// mapping is the kernel's file cache, shared, so it is counted in the resident size
 /// without costing memory of its own.
-pub(crate) const MMAP_SIZE: i64 = 0x7fff_0000;
+///
+/// Not on Windows: there a file mapped by one connection cannot be shortened by another,
+/// so compacting the store (a VACUUM on its own connection) would fail while the pool's
+/// connections hold their maps.
+pub(crate) const MMAP_SIZE: i64 = if cfg!(windows) { 0 } else { 0x7fff_0000 };
 
 /// The pool every store is opened with: WAL, foreign keys on, a generous page cache.
 async fn connect(path: &Path) -> Result<SqlitePool> {
