@@ -5,7 +5,7 @@
 //! accounts under a signed-in user's team by their email. So the server refuses the push
 //! that would make two people share an email, naming both.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use riskdesk_sync::Change;
 use sqlx::{Any, Transaction};
@@ -27,17 +27,13 @@ pub(super) async fn check(
     tx: &mut Transaction<'_, Any>,
     changes: &[Change],
 ) -> Result<()> {
-    // The email each person is given by the push: its last word in push order.
-    let mut pushed: Vec<(&str, &Change)> = Vec::new();
-    for c in changes
+    // The email each person is given by the push: its last word in push order (judged in
+    // id order, so a refusal names the same pair each time).
+    let pushed: BTreeMap<&str, &Change> = changes
         .iter()
         .filter(|c| c.entity == "person" && c.field == "email")
-    {
-        match pushed.iter_mut().find(|(id, _)| *id == c.entity_id) {
-            Some(slot) => slot.1 = c,
-            None => pushed.push((c.entity_id.as_str(), c)),
-        }
-    }
+        .map(|c| (c.entity_id.as_str(), c))
+        .collect();
     if pushed.is_empty() {
         return Ok(());
     }
