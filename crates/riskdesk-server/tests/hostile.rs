@@ -317,12 +317,12 @@ async fn one_email_is_one_person(backing: &Backing) {
     let server = Server::start(backing);
     let mut mo = Client::sign_in(&server.base, "mo@acme.example", "mo").await;
     let t = now_ms();
-    for (id, email) in [
-        ("p-ana", "ana@acme.example"),
-        ("p-dee", "dee@partner.example"),
+    for (id, email, name) in [
+        ("p-ana", "ana@acme.example", "Ana Ames"),
+        ("p-dee", "dee@partner.example", "Dee Park"),
     ] {
         mo.edit("person", id, DIRECTORY_ACCOUNT, "email", json!(email), t);
-        mo.edit("person", id, DIRECTORY_ACCOUNT, "name", json!(email), t);
+        mo.edit("person", id, DIRECTORY_ACCOUNT, "name", json!(name), t);
     }
     mo.push().await;
 
@@ -338,7 +338,7 @@ async fn one_email_is_one_person(backing: &Backing) {
     refused(
         mo.push_raw(&[twin]).await,
         StatusCode::BAD_REQUEST,
-        "gives person p-twin the email ana@acme.example, which person p-ana already has",
+        "gives person p-twin the email ana@acme.example, which person p-ana (Ana Ames, ana@acme.example) already has",
     )
     .await;
     mo.outbox.clear();
@@ -354,7 +354,7 @@ async fn one_email_is_one_person(backing: &Backing) {
     refused(
         mo.push_raw(&[onto]).await,
         StatusCode::BAD_REQUEST,
-        "which person p-ana already has",
+        "which person p-ana (Ana Ames, ana@acme.example) already has",
     )
     .await;
     mo.outbox.clear();

@@ -66,12 +66,29 @@ pub(super) async fn check(
             continue;
         }
         others.sort_unstable();
+        // Named as people know them: the name the directory gives the first holder.
+        let holder = others[0];
+        let name = match winners::winner_of(db, tx, "person", holder, "name").await? {
+            Some(stored) => stored.change("name")?.value.as_str().map(str::to_string),
+            // The holder is another person of this same push.
+            None => pushed_name(changes, holder),
+        };
+        let named = name.map_or(String::new(), |n| format!("{n}, "));
         return Err(Error::BadRequest(format!(
-            "change {} gives person {id} the email {email}, which person {} already has: \
+            "change {} gives person {id} the email {email}, which person {} ({named}{email}) already has: \
              the directory holds each email once (edit that person, or give this one another email)",
             c.change_id,
             others.join(", ")
         )));
     }
     Ok(())
+}
+
+/// The name a person is given in this push, if any.
+fn pushed_name(changes: &[Change], person: &str) -> Option<String> {
+    changes
+        .iter()
+        .rev()
+        .find(|c| c.entity == "person" && c.entity_id == person && c.field == "name")
+        .and_then(|c| c.value.as_str().map(str::to_string))
 }
