@@ -1773,7 +1773,12 @@ export type SetAside = {
  * "in": pulled and not applied (retried after every pull); "out": refused by the
  * server (kept here, not sent again).
  */
-direction: string; entity: string; entity_id: string; reason: string }
+direction: string; entity: string; entity_id: string; reason: string; 
+/**
+ * How people know the record, when this device holds it: a person's name and email,
+ * an account's name (an id alone tells a manager nothing).
+ */
+label: string | null }
 export type Severity = { score: number; level: Level; risk: number; 
 /**
  * 0.6 to 1.0: how much the risk matters.

@@ -629,12 +629,17 @@ pub struct SetAside {
     pub entity: String,
     pub entity_id: String,
     pub reason: String,
+    /// How people know the record, when this device holds it: a person's name and email,
+    /// an account's name (an id alone tells a manager nothing).
+    pub label: Option<String>,
 }
 
 /// What is set aside, both ways, newest first.
 pub async fn set_aside(pool: &SqlitePool) -> Result<Vec<SetAside>> {
     Ok(sqlx::query_as(
-        "SELECT direction, entity, entity_id, reason FROM ( \
+        "SELECT direction, entity, entity_id, reason, CASE entity \
+           WHEN 'person' THEN (SELECT u.name || ' <' || u.email || '>' FROM users u WHERE u.id = entity_id) \
+           WHEN 'account' THEN (SELECT a.name FROM accounts a WHERE a.id = entity_id) END AS label FROM ( \
            SELECT 'in' AS direction, entity, entity_id, COALESCE(set_aside, 'waiting for its parent or the rest of its fields') AS reason, 0 AS k \
            FROM sync_records WHERE staged IS NOT NULL \
            UNION ALL SELECT direction, entity, entity_id, \

@@ -166,8 +166,15 @@ describe("Sync", () => {
     const backend = fakeBackend({
       syncStatus: vi.fn(async () => ({ ...connected, unseen_conflicts: 0, set_aside: 2 })),
       syncSetAside: vi.fn(async () => [
-        { direction: "in", entity: "person", entity_id: "u-7", reason: "cannot be deleted here: FOREIGN KEY constraint failed" },
-        { direction: "out", entity: "team", entity_id: "t-9", reason: "name: only admins and managers change the organisation's teams" },
+        { direction: "in", entity: "person", entity_id: "u-7", reason: "cannot be deleted here: FOREIGN KEY constraint failed", label: null },
+        { direction: "out", entity: "team", entity_id: "t-9", reason: "name: only admins and managers change the organisation's teams", label: null },
+        {
+          direction: "out",
+          entity: "person",
+          entity_id: "u-8",
+          reason: "email: change d-4 gives person u-8 the email ana@acme.example, which person p-ana (Ana Ames, ana@acme.example) already has",
+          label: "Ana Ames <ana@acme.example>",
+        },
       ]),
     });
     render(
@@ -181,5 +188,8 @@ describe("Sync", () => {
     expect(table.textContent).toContain("Received, not applied");
     expect(table.textContent).toContain("FOREIGN KEY constraint failed");
     expect(table.textContent).toContain("Refused by the server");
+    // A record this device holds is named as people know it, its id beneath.
+    expect(table.textContent).toContain("person · Ana Ames <ana@acme.example>");
+    expect(table.textContent).toContain("u-8");
   });
 });

@@ -298,7 +298,16 @@ export function SyncSettings() {
                 <tr key={`${a.direction}:${a.entity}:${a.entity_id}`}>
                   <td>{a.direction === "in" ? "Received, not applied" : "Refused by the server"}</td>
                   <td>
-                    {a.entity} · <span className="mono small">{a.entity_id}</span>
+                    {a.label ? (
+                      <>
+                        {a.entity} · {a.label}
+                        <div className="mono small muted">{a.entity_id}</div>
+                      </>
+                    ) : (
+                      <>
+                        {a.entity} · <span className="mono small">{a.entity_id}</span>
+                      </>
+                    )}
                   </td>
                   <td>{a.reason}</td>
                 </tr>

@@ -817,6 +817,14 @@ async fn a_change_the_server_refuses_is_set_aside_and_the_rest_lands() {
         ("out", person.as_str())
     );
     assert!(aside[0].reason.contains("may not be changed"), "{aside:?}");
+    // Named as the manager knows them, not by id alone.
+    let (name, email): (String, String) =
+        sqlx::query_as("SELECT name, email FROM users WHERE id = ?")
+            .bind(&person)
+            .fetch_one(a.pool())
+            .await
+            .expect("the person");
+    assert_eq!(aside[0].label, Some(format!("{name} <{email}>")));
     // Splitting costs a handful of pushes, not one per change.
     assert!(*server.1.lock().expect("lock") <= 2 * 14 + 1);
 }
