@@ -298,16 +298,8 @@ export function SyncSettings() {
                 <tr key={`${a.direction}:${a.entity}:${a.entity_id}`}>
                   <td>{a.direction === "in" ? "Received, not applied" : "Refused by the server"}</td>
                   <td>
-                    {a.label ? (
-                      <>
-                        {a.entity} · {a.label}
-                        <div className="mono small muted">{a.entity_id}</div>
-                      </>
-                    ) : (
-                      <>
-                        {a.entity} · <span className="mono small">{a.entity_id}</span>
-                      </>
-                    )}
+                    {a.entity} · {a.label ?? <span className="mono small">{a.entity_id}</span>}
+                    {a.label && <div className="mono small muted">{a.entity_id}</div>}
                   </td>
                   <td>{a.reason}</td>
                 </tr>

@@ -5,8 +5,8 @@
 //! store file and waits for two `fsync`s. A 100K-account next day commits five times and
 //! paid 0.4–0.6 s of its ~2.5 s that way, with the other core idle for I/O. The pool's
 //! connections therefore never checkpoint; this thread does, with its own connection, a
-//! moment after the log was last written ([`QUIET`]). A passive checkpoint never blocks a reader or
-//! the writer, and the log is still folded in on close (`Store::close`).
+//! moment after the log was last written ([`QUIET`]). A passive checkpoint never blocks a
+//! reader or the writer, and the log is still folded in on close (`Store::close`).
 
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{self, RecvTimeoutError};
